@@ -1,0 +1,154 @@
+// The hostns.io/v1alpha1 API: TypeScript shapes of the CRDs in crds/. A test keeps the two in step.
+
+export const GROUP = 'hostns.io';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+export const EXCEPTION_KIND = 'HostNamespaceException';
+export const EXCEPTION_PLURAL = 'hostnamespaceexceptions';
+
+/** The operator-owned, cluster-scoped param object of the admission policy (a singleton). */
+export const GRANTS_KIND = 'HostNamespaceGrants';
+export const GRANTS_PLURAL = 'hostnamespacegrants';
+export const GRANTS_NAME = 'cluster';
+
+/** The three host namespaces Pod Security Admission's baseline `hostNamespaces` check flags. */
+export const HOST_NAMESPACES = ['hostNetwork', 'hostPID', 'hostIPC'] as const;
+export type HostNamespace = (typeof HOST_NAMESPACES)[number];
+
+export function isHostNamespace(value: unknown): value is HostNamespace {
+  return typeof value === 'string' && (HOST_NAMESPACES as readonly string[]).includes(value);
+}
+
+export type SelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+export const SELECTOR_OPERATORS: readonly SelectorOperator[] = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
+
+export interface LabelSelectorRequirement {
+  key: string;
+  operator: SelectorOperator;
+  values?: string[];
+}
+
+/** metav1.LabelSelector. `{}` selects every pod in the namespace. */
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: LabelSelectorRequirement[];
+}
+
+export interface RiskAcceptance {
+  /** Why the workload needs the host namespace(s); what breaks without it. */
+  justification: string;
+  /** Who accepted the risk (a person or a security board). */
+  acceptedBy: string;
+  /**
+   * When the risk was accepted (RFC 3339). The exception's lifetime runs from here (or from
+   * creation when unset); extending `expiresAt` is a renewal and needs a newer `acceptedAt`.
+   */
+  acceptedAt?: string;
+  /** Reference to the approval (ticket, change request). */
+  ticket?: string;
+  /** Controls paired with the exception, e.g. "runs as non-root", "capabilities dropped". */
+  compensatingControls?: string[];
+}
+
+export interface ReviewRecord {
+  lastReviewedAt?: string;
+  reviewedBy?: string;
+}
+
+export interface HostNamespaceExceptionSpec {
+  owner: string;
+  allow: HostNamespace[];
+  podSelector: LabelSelector;
+  riskAcceptance: RiskAcceptance;
+  expiresAt: string;
+  review?: ReviewRecord;
+}
+
+export type ExceptionPhase = 'Active' | 'ExpiringSoon' | 'Expired' | 'Invalid';
+
+/** metav1.Condition. */
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  observedGeneration?: number;
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
+}
+
+/**
+ * Which Events the controller has already raised, each keyed by what made it due (e.g. the
+ * `expiresAt` that lapsed). An Event is raised only when its key here differs, and the Event's
+ * name is derived from the same key, so a crash between the two never raises it twice.
+ */
+export interface AnnouncedEvents {
+  activated?: string;
+  expiringSoon?: string;
+  expired?: string;
+  reviewOverdue?: string;
+  invalid?: string;
+}
+
+export interface HostNamespaceExceptionStatus {
+  phase?: ExceptionPhase;
+  conditions?: Condition[];
+  observedGeneration?: number;
+  /** Pods in the namespace this exception covers now (it allows at least one flag they use). */
+  coveredPods?: number;
+  /** When the exception lapses (a copy of spec.expiresAt, readable in the register). */
+  expiresAt?: string;
+  /** When the next monthly review is due. */
+  nextReviewAt?: string;
+  announced?: AnnouncedEvents;
+}
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+export interface HostNamespaceException {
+  apiVersion: typeof API_VERSION;
+  kind: typeof EXCEPTION_KIND;
+  metadata: ObjectMeta;
+  spec: HostNamespaceExceptionSpec;
+  status?: HostNamespaceExceptionStatus;
+}
+
+/** One active exception as the admission policy sees it (see config/admission). */
+export interface Grant {
+  exception: string;
+  allow: HostNamespace[];
+  /** RFC 3339; the policy admits through this grant only while the new object's creationTimestamp is before it. */
+  expiresAt: string;
+  selector: LabelSelector;
+}
+
+export interface HostNamespaceGrantsSpec {
+  /** Active grants by namespace. Namespaces without one are absent. */
+  namespaces: Record<string, Grant[]>;
+}
+
+export interface HostNamespaceGrants {
+  apiVersion: typeof API_VERSION;
+  kind: typeof GRANTS_KIND;
+  metadata: ObjectMeta;
+  spec: HostNamespaceGrantsSpec;
+}
+
+/** Pod label and annotation keys the operator writes; it never writes any other key. */
+export const LABEL_VIOLATION = 'hostns.io/violation';
+export const ANNOTATION_VIOLATION = 'hostns.io/violation';
+export const LABEL_EXCEPTION = 'hostns.io/exception';
+export const ANNOTATION_EXCEPTIONS = 'hostns.io/exceptions';
+export const OPERATOR_POD_KEYS = [LABEL_VIOLATION, LABEL_EXCEPTION] as const;
+export const OPERATOR_POD_ANNOTATIONS = [ANNOTATION_VIOLATION, ANNOTATION_EXCEPTIONS] as const;
+
+export const REPORTING_CONTROLLER = 'hostns.io/operator';

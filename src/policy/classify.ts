@@ -1,0 +1,75 @@
+// Pod classification: which host namespaces a pod uses and whether active exceptions cover them.
+import { HOST_NAMESPACES, type HostNamespace, type LabelSelector } from '../api/v1alpha1.ts';
+import { matchesSelector, type Labels } from './selector.ts';
+
+/** The few facts about a pod that classification needs. */
+export interface PodFacts {
+  namespace: string;
+  name: string;
+  labels: Labels;
+  hostNetwork: boolean;
+  hostPID: boolean;
+  hostIPC: boolean;
+}
+
+/** An exception as classification sees it. */
+export interface ExceptionGrant {
+  name: string;
+  owner: string;
+  allow: readonly HostNamespace[];
+  selector: LabelSelector;
+  /** True while Active or ExpiringSoon; a lapsed (Expired) exception only explains offenders. */
+  granting: boolean;
+}
+
+export type PodClass =
+  | { kind: 'clean' }
+  | { kind: 'exempt'; used: HostNamespace[] }
+  | { kind: 'covered'; used: HostNamespace[]; exceptions: string[] }
+  | {
+      kind: 'offender';
+      used: HostNamespace[];
+      uncovered: HostNamespace[];
+      /** Granting exceptions that cover part of what it uses. */
+      exceptions: string[];
+      /** Lapsed exceptions that would have allowed an uncovered flag (for the violation message). */
+      lapsed: { name: string; owner: string }[];
+    };
+
+/** Exactly the fields Pod Security Admission's baseline hostNamespaces check flags. */
+export function usedHostNamespaces(pod: Pick<PodFacts, HostNamespace>): HostNamespace[] {
+  return HOST_NAMESPACES.filter((h) => pod[h] === true);
+}
+
+/**
+ * Classifies a pod against the exceptions of its namespace. Several exceptions may together cover
+ * a pod (one allowing hostNetwork, another hostPID).
+ */
+export function classifyPod(
+  pod: PodFacts,
+  exceptionsInNamespace: readonly ExceptionGrant[],
+  exemptNamespaces: ReadonlySet<string>,
+): PodClass {
+  const used = usedHostNamespaces(pod);
+  if (used.length === 0) return { kind: 'clean' };
+  if (exemptNamespaces.has(pod.namespace)) return { kind: 'exempt', used };
+
+  const allowed = new Set<HostNamespace>();
+  const exceptions: string[] = [];
+  const matching = exceptionsInNamespace.filter((e) => matchesSelector(e.selector, pod.labels));
+  for (const e of matching) {
+    if (!e.granting) continue;
+    const useful = e.allow.filter((h) => used.includes(h));
+    if (useful.length === 0) continue;
+    useful.forEach((h) => allowed.add(h));
+    exceptions.push(e.name);
+  }
+  exceptions.sort();
+  const uncovered = used.filter((h) => !allowed.has(h));
+  if (uncovered.length === 0) return { kind: 'covered', used, exceptions };
+  const lapsed = matching
+    .filter((e) => !e.granting && e.allow.some((h) => uncovered.includes(h)))
+    .map((e) => ({ name: e.name, owner: e.owner }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  return { kind: 'offender', used, uncovered, exceptions, lapsed };
+}

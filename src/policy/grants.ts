@@ -1,0 +1,51 @@
+// The admission policy's param object: active grants by namespace, computed from exceptions.
+import type { DateTime } from 'luxon';
+import type { Grant, HostNamespaceGrantsSpec } from '../api/v1alpha1.ts';
+import type { ExceptionFacts } from './exception.ts';
+import type { Lifecycle } from './lifecycle.ts';
+import { isGranting } from './lifecycle.ts';
+
+/** RFC 3339 in UTC with second precision or better, as the API server and CEL's timestamp() parse it. */
+export function rfc3339(t: DateTime): string {
+  return t.toUTC().toISO({ suppressMilliseconds: true })!;
+}
+
+/**
+ * Grants for every exception that grants now, sorted so the same input always gives the same
+ * object (the controller compares before writing). Exempt namespaces need no grants.
+ */
+export function desiredGrants(
+  exceptions: readonly { facts: ExceptionFacts; lifecycle: Lifecycle }[],
+  exemptNamespaces: ReadonlySet<string>,
+): HostNamespaceGrantsSpec {
+  const byNamespace = new Map<string, Grant[]>();
+  for (const { facts, lifecycle } of exceptions) {
+    if (!isGranting(lifecycle.phase) || !facts.expiresAt || exemptNamespaces.has(facts.namespace)) continue;
+    const grant: Grant = {
+      exception: facts.name,
+      allow: [...facts.allow],
+      expiresAt: rfc3339(facts.expiresAt),
+      selector: normaliseSelector(facts.selector),
+    };
+    const list = byNamespace.get(facts.namespace) ?? [];
+    list.push(grant);
+    byNamespace.set(facts.namespace, list);
+  }
+  const namespaces: Record<string, Grant[]> = {};
+  for (const ns of [...byNamespace.keys()].sort()) {
+    namespaces[ns] = byNamespace.get(ns)!.sort((a, b) => a.exception.localeCompare(b.exception));
+  }
+  return { namespaces };
+}
+
+/** Always both fields, so the CEL never needs has() checks on them. */
+function normaliseSelector(sel: Grant['selector']): Grant['selector'] {
+  return {
+    matchLabels: { ...(sel.matchLabels ?? {}) },
+    matchExpressions: (sel.matchExpressions ?? []).map((r) => ({
+      key: r.key,
+      operator: r.operator,
+      values: [...(r.values ?? [])],
+    })),
+  };
+}

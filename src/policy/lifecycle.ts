@@ -1,0 +1,59 @@
+// Exception lifecycle: a pure function of (exception, now, config).
+import type { DateTime } from 'luxon';
+import type { ExceptionPhase } from '../api/v1alpha1.ts';
+import type { PolicyConfig } from './config.ts';
+import type { ExceptionFacts } from './exception.ts';
+
+export interface Lifecycle {
+  phase: ExceptionPhase;
+  /** Why the exception is Invalid (empty otherwise). */
+  problems: string[];
+  expiresAt?: DateTime;
+  /** When it becomes (or became) ExpiringSoon. */
+  expiringSoonAt?: DateTime;
+  /** When its next review is (or was) due. */
+  reviewDueAt?: DateTime;
+  /** A review is due and the exception still grants something. */
+  reviewOverdue: boolean;
+  /** The earliest instant after `now` at which this evaluation changes; undefined when none will. */
+  nextTransitionAt?: DateTime;
+}
+
+/** True for the phases in which an exception grants what it allows. */
+export function isGranting(phase: ExceptionPhase): boolean {
+  return phase === 'Active' || phase === 'ExpiringSoon';
+}
+
+export function evaluateLifecycle(ex: ExceptionFacts, now: DateTime, config: PolicyConfig): Lifecycle {
+  const problems = [...ex.problems];
+  const { expiresAt } = ex;
+  if (expiresAt) {
+    if (expiresAt <= ex.createdAt) {
+      problems.push(`spec.expiresAt ${expiresAt.toISO()} was already past when the exception was created (${ex.createdAt.toISO()})`);
+    }
+    const start = ex.acceptedAt ?? ex.createdAt;
+    const from = ex.acceptedAt ? 'spec.riskAcceptance.acceptedAt' : 'creation';
+    if (expiresAt <= start && ex.acceptedAt) {
+      problems.push(`spec.expiresAt must be after spec.riskAcceptance.acceptedAt`);
+    } else if (expiresAt.diff(start) > config.maxLifetime) {
+      const days = Math.ceil(expiresAt.diff(start).as('days'));
+      problems.push(`lifetime from ${from} to spec.expiresAt is ${days} days, over the maximum of ${config.maxLifetime.as('days')} days`);
+    }
+  }
+  const reviewDueAt = (ex.lastReviewedAt ?? ex.createdAt).plus(config.reviewInterval);
+  if (problems.length > 0 || !expiresAt) {
+    return { phase: 'Invalid', problems, expiresAt, reviewDueAt, reviewOverdue: false };
+  }
+
+  const expiringSoonAt = expiresAt.minus(config.expiringSoonWindow);
+  let phase: ExceptionPhase;
+  if (now >= expiresAt) phase = 'Expired';
+  else if (now >= expiringSoonAt) phase = 'ExpiringSoon';
+  else phase = 'Active';
+
+  const granting = isGranting(phase);
+  const reviewOverdue = granting && now >= reviewDueAt;
+  const candidates = granting ? [expiringSoonAt, expiresAt, reviewDueAt] : [];
+  const future = candidates.filter((t) => t > now).sort((a, b) => a.toMillis() - b.toMillis());
+  return { phase, problems, expiresAt, expiringSoonAt, reviewDueAt, reviewOverdue, nextTransitionAt: future[0] };
+}

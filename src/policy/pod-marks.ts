@@ -1,0 +1,69 @@
+// The labels and annotations the operator keeps on pods, and the minimal patch to get there.
+import {
+  ANNOTATION_EXCEPTIONS,
+  ANNOTATION_VIOLATION,
+  LABEL_EXCEPTION,
+  LABEL_VIOLATION,
+} from '../api/v1alpha1.ts';
+import type { PodClass } from './classify.ts';
+
+/** Our keys on one pod; a key absent here must be absent from the pod. */
+export interface PodMarks {
+  labels: Partial<Record<typeof LABEL_VIOLATION | typeof LABEL_EXCEPTION, string>>;
+  annotations: Partial<Record<typeof ANNOTATION_VIOLATION | typeof ANNOTATION_EXCEPTIONS, string>>;
+}
+
+const LABEL_KEYS = [LABEL_VIOLATION, LABEL_EXCEPTION] as const;
+const ANNOTATION_KEYS = [ANNOTATION_VIOLATION, ANNOTATION_EXCEPTIONS] as const;
+
+/**
+ * Offenders: `hostns.io/violation=true` + annotation naming the flags at fault.
+ * Covered: `hostns.io/exception=<first covering exception>` + annotation listing all of them.
+ * Clean and exempt pods carry none of our keys.
+ */
+export function desiredMarks(cls: PodClass): PodMarks {
+  switch (cls.kind) {
+    case 'offender':
+      return { labels: { [LABEL_VIOLATION]: 'true' }, annotations: { [ANNOTATION_VIOLATION]: cls.uncovered.join(',') } };
+    case 'covered':
+      return {
+        labels: { [LABEL_EXCEPTION]: cls.exceptions[0]! },
+        annotations: { [ANNOTATION_EXCEPTIONS]: cls.exceptions.join(',') },
+      };
+    default:
+      return { labels: {}, annotations: {} };
+  }
+}
+
+/** Our keys as they are on the pod now. */
+export function currentMarks(labels: Record<string, string> | undefined, annotations: Record<string, string> | undefined): PodMarks {
+  const out: PodMarks = { labels: {}, annotations: {} };
+  for (const k of LABEL_KEYS) if (labels && Object.hasOwn(labels, k)) out.labels[k] = labels[k]!;
+  for (const k of ANNOTATION_KEYS) if (annotations && Object.hasOwn(annotations, k)) out.annotations[k] = annotations[k]!;
+  return out;
+}
+
+export interface MetadataMergePatch {
+  metadata: { labels?: Record<string, string | null>; annotations?: Record<string, string | null> };
+}
+
+/**
+ * A JSON merge patch touching only our keys (null deletes), or undefined when nothing differs.
+ * Never mentions any other key, so it cannot clobber anyone else's labels.
+ */
+export function marksPatch(current: PodMarks, desired: PodMarks): MetadataMergePatch | undefined {
+  const labels: Record<string, string | null> = {};
+  const annotations: Record<string, string | null> = {};
+  for (const k of LABEL_KEYS) {
+    const want = desired.labels[k];
+    if (current.labels[k] !== want) labels[k] = want ?? null;
+  }
+  for (const k of ANNOTATION_KEYS) {
+    const want = desired.annotations[k];
+    if (current.annotations[k] !== want) annotations[k] = want ?? null;
+  }
+  const patch: MetadataMergePatch = { metadata: {} };
+  if (Object.keys(labels).length) patch.metadata.labels = labels;
+  if (Object.keys(annotations).length) patch.metadata.annotations = annotations;
+  return Object.keys(patch.metadata).length ? patch : undefined;
+}

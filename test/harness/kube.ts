@@ -1,0 +1,68 @@
+// Helpers for integration tests: a client for the run's control plane, a namespace per test,
+// kubectl as a user runs it.
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { inject } from 'vitest';
+
+export function kubeconfigPath(): string {
+  const path = inject('kubeconfig');
+  if (!path) throw new Error('no control plane: integration tests run under test/harness/global-setup.ts');
+  return path;
+}
+
+export function kubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath());
+  return kc;
+}
+
+export function core(): CoreV1Api {
+  return kubeConfig().makeApiClient(CoreV1Api);
+}
+
+export function customObjects(): CustomObjectsApi {
+  return kubeConfig().makeApiClient(CustomObjectsApi);
+}
+
+/** A fresh namespace for one test (namespaces are never reused, the control plane is per run). */
+export async function createNamespace(prefix = 'it', labels: Record<string, string> = {}): Promise<string> {
+  const name = `${prefix}-${randomBytes(4).toString('hex')}`.slice(0, 63);
+  await core().createNamespace({ body: { metadata: { name, labels } } });
+  return name;
+}
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs kubectl against the run's control plane. Never throws on a non-zero exit. */
+export function kubectl(args: string[], input?: string, env: Record<string, string> = {}): KubectlResult {
+  const r = spawnSync('kubectl', ['--kubeconfig', kubeconfigPath(), ...args], {
+    input,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 60_000,
+  });
+  return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+/** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
