@@ -13,6 +13,7 @@ source "$here/versions.env"
 
 if [[ -n "${KUBEBUILDER_ASSETS:-}" ]]; then
   if [[ -x "$KUBEBUILDER_ASSETS/kube-apiserver" && -x "$KUBEBUILDER_ASSETS/etcd" ]]; then
+    # kube-controller-manager is optional there: without it ClusterRole aggregation is not tested.
     echo "$KUBEBUILDER_ASSETS"; exit 0
   fi
   echo "KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS does not hold executable kube-apiserver and etcd" >&2
@@ -21,7 +22,7 @@ fi
 
 cache_root=${HOSTNS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/hostns-operator}
 assets="$cache_root/controlplane/k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION"
-if [[ -x "$assets/kube-apiserver" && -x "$assets/etcd" && "${1:-}" != "--regen" ]]; then
+if [[ -x "$assets/kube-apiserver" && -x "$assets/etcd" && -x "$assets/kube-controller-manager" && "${1:-}" != "--regen" ]]; then
   echo "$assets"; exit 0
 fi
 
@@ -51,13 +52,18 @@ if [[ "${1:-}" == "--regen" ]]; then
   rm -f "$here/apiserver/go.sum"
 fi
 
-mkdir -p "$assets.partial"
+rm -rf "$assets.partial"; mkdir -p "$assets.partial"
 start=$(date +%s)
-echo "building kube-apiserver $KUBERNETES_VERSION and etcd $ETCD_VERSION into $assets (first run only; several minutes)" >&2
+echo "building kube-apiserver, kube-controller-manager $KUBERNETES_VERSION and etcd $ETCD_VERSION into $assets (first run only; several minutes)" >&2
 vpkg=k8s.io/component-base/version
 (cd "$here/apiserver" && go build -trimpath -buildvcs=false \
   -ldflags "-s -w -X $vpkg.gitVersion=$KUBERNETES_VERSION -X $vpkg.gitMajor=1 -X $vpkg.gitMinor=$minor -X $vpkg.gitTreeState=clean" \
   -o "$assets.partial/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver)
+# Only a few of its controllers run (ClusterRole aggregation, namespace deletion); most packages
+# are shared with kube-apiserver, so this adds little to the cold build.
+(cd "$here/apiserver" && go build -trimpath -buildvcs=false \
+  -ldflags "-s -w -X $vpkg.gitVersion=$KUBERNETES_VERSION -X $vpkg.gitMajor=1 -X $vpkg.gitMinor=$minor -X $vpkg.gitTreeState=clean" \
+  -o "$assets.partial/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager)
 (cd "$here/etcd" && go build -trimpath -buildvcs=false -ldflags "-s -w" \
   -o "$assets.partial/etcd" go.etcd.io/etcd/server/v3)
 rm -rf "$assets" && mv "$assets.partial" "$assets"

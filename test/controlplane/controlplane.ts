@@ -94,6 +94,7 @@ export class ControlPlane {
   server = '';
   private etcd?: ChildProcess;
   private apiserver?: ChildProcess;
+  private controllerManager?: ChildProcess;
   private watchdog?: ChildProcess;
   private stopped = false;
 
@@ -109,7 +110,7 @@ export class ControlPlane {
       await cp.boot(assets, options);
       return cp;
     } catch (err) {
-      const logs = ['etcd.log', 'kube-apiserver.log']
+      const logs = ['etcd.log', 'kube-apiserver.log', 'kube-controller-manager.log']
         .map((f) => join(cp.dir, f))
         .filter(existsSync)
         .map((f) => `--- ${f} (last lines)\n${readFileSync(f, 'utf8').split('\n').slice(-25).join('\n')}`)
@@ -171,6 +172,22 @@ export class ControlPlane {
       await new Promise((r) => setTimeout(r, 250));
     }
     log(`kube-apiserver ready on ${this.server}`);
+
+    // Only the controllers that make RBAC and namespaces behave as in a real cluster: ClusterRole
+    // aggregation (so `view` picks up our viewer role) and namespace deletion.
+    const kcm = join(assets, 'kube-controller-manager');
+    if (existsSync(kcm)) {
+      this.controllerManager = this.spawnLogged(kcm, [
+        `--kubeconfig=${this.kubeconfigPath}`,
+        '--controllers=clusterrole-aggregation,namespace',
+        '--leader-elect=false',
+        '--bind-address=127.0.0.1',
+        `--secure-port=${await freePort()}`,
+        '--use-service-account-credentials=false',
+      ], 'kube-controller-manager.log');
+      this.startWatchdog();
+      log('kube-controller-manager started (clusterrole-aggregation, namespace)');
+    }
   }
 
   private spawnLogged(bin: string, args: string[], logFile: string): ChildProcess {
@@ -187,7 +204,8 @@ export class ControlPlane {
    * kube-apiserver and removes the data dir, so no process nor temp dir is ever left behind.
    */
   private startWatchdog(): void {
-    const pids = [this.etcd?.pid, this.apiserver?.pid].filter(Boolean).join(' ');
+    this.watchdog?.kill('SIGKILL'); // re-armed with every new child
+    const pids = [this.etcd?.pid, this.apiserver?.pid, this.controllerManager?.pid].filter(Boolean).join(' ');
     const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done
 for p in ${pids}; do kill -TERM "$p" 2>/dev/null; done; sleep 2
 for p in ${pids}; do kill -KILL "$p" 2>/dev/null; done; rm -rf "$DIR"`;
@@ -221,7 +239,7 @@ for p in ${pids}; do kill -KILL "$p" 2>/dev/null; done; rm -rf "$DIR"`;
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const child of [this.apiserver, this.etcd]) {
+    for (const child of [this.controllerManager, this.apiserver, this.etcd]) {
       if (!child || child.exitCode !== null || child.signalCode !== null) continue;
       const exited = new Promise<void>((r) => child.once('exit', () => r()));
       child.kill('SIGTERM');

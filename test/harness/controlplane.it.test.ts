@@ -47,3 +47,28 @@ describe('local control plane', () => {
     expect(lines).toEqual([`${ns}/uses-host-network`]);
   });
 });
+
+describe('kube-controller-manager (aggregation only)', () => {
+  it('aggregates a labelled ClusterRole into view', async () => {
+    const name = `hostns-harness-aggregation-probe`;
+    const r = kubectl(['apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name, labels: { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' } },
+      rules: [{ apiGroups: ['harness.example.com'], resources: ['probes'], verbs: ['get'] }],
+    }));
+    expect(r.code, r.stderr).toBe(0);
+    try {
+      const deadline = Date.now() + 30_000;
+      let found = false;
+      while (!found && Date.now() < deadline) {
+        const view = kubectl(['get', 'clusterrole', 'view', '-o', 'json']);
+        found = JSON.parse(view.stdout).rules.some((rule: { apiGroups?: string[] }) => rule.apiGroups?.includes('harness.example.com'));
+        if (!found) await new Promise((res) => setTimeout(res, 200));
+      }
+      expect(found).toBe(true);
+    } finally {
+      kubectl(['delete', 'clusterrole', name]);
+    }
+  });
+});
