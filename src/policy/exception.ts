@@ -55,8 +55,8 @@ export function readException(
   createdIfUnset?: DateTime,
 ): ExceptionFacts {
   const problems: string[] = [];
-  const o = obj as Partial<HostNamespaceException>;
-  const meta = (o.metadata ?? {}) as HostNamespaceException['metadata'];
+  const o = (obj && typeof obj === 'object' ? obj : {}) as Partial<HostNamespaceException>;
+  const meta = (o.metadata && typeof o.metadata === 'object' ? o.metadata : {}) as HostNamespaceException['metadata'];
   const spec = (o.spec && typeof o.spec === 'object' ? o.spec : {}) as Partial<HostNamespaceException['spec']>;
 
   const owner = nonEmptyString(spec.owner) ? spec.owner : '';
@@ -93,7 +93,8 @@ export function readException(
 
   const expiresAt = parseTime(spec.expiresAt, 'spec.expiresAt', problems, true);
   const acceptedAt = parseTime(ra.acceptedAt, 'spec.riskAcceptance.acceptedAt', problems, false);
-  const lastReviewedAt = parseTime(spec.review?.lastReviewedAt, 'spec.review.lastReviewedAt', problems, false);
+  const review = spec.review && typeof spec.review === 'object' ? spec.review : {};
+  const lastReviewedAt = parseTime(review.lastReviewedAt, 'spec.review.lastReviewedAt', problems, false);
   const createdAt =
     parseTime(meta.creationTimestamp, 'metadata.creationTimestamp', [], false) ??
     createdIfUnset?.toUTC() ??

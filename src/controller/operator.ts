@@ -1,0 +1,462 @@
+// The operator: three reflectors (exceptions, pods, the grants singleton) feed one keyed work
+// queue; each key is reconciled level-based from the caches and only the difference is written.
+//
+//   e:<ns>/<name>  exception -> status, lifecycle Events, a timer for its next transition
+//   p:<ns>/<name>  pod       -> our labels/annotations, a HostNamespaceViolation Event
+//   g              grants    -> the admission policy's param object
+import type { Logger } from 'winston';
+import { DateTime } from 'luxon';
+import {
+  API_VERSION,
+  GRANTS_KIND,
+  GRANTS_NAME,
+  GRANTS_PLURAL,
+  EXCEPTION_KIND,
+  EXCEPTION_PLURAL,
+  GROUP,
+  LABEL_VIOLATION,
+  VERSION,
+  type ExceptionPhase,
+  type HostNamespaceException,
+  type HostNamespaceGrants,
+} from '../api/v1alpha1.ts';
+import { classifyPod, type ExceptionGrant, type PodClass } from '../policy/classify.ts';
+import type { PolicyConfig } from '../policy/config.ts';
+import { readException, type ExceptionFacts } from '../policy/exception.ts';
+import { desiredGrants, rfc3339 } from '../policy/grants.ts';
+import { evaluateLifecycle, isGranting, type Lifecycle } from '../policy/lifecycle.ts';
+import { desiredMarks, marksPatch } from '../policy/pod-marks.ts';
+import { planException, stableJson, violationNote } from '../policy/status.ts';
+import { ApiError, isStatus, type KubeClient } from '../kube/client.ts';
+import { recordEvent } from '../kube/events.ts';
+import { LeaderElector, type LeaderElectionConfig } from '../kube/lease.ts';
+import { toPodRecord, type PodRecord } from '../kube/pod-record.ts';
+import { Reflector, type RawObject } from '../kube/reflector.ts';
+import { WorkQueue } from './workqueue.ts';
+
+export interface OperatorObserver {
+  reconciled?(controller: 'exception' | 'pod' | 'grants', seconds: number, error: boolean): void;
+  watchRestarted?(resource: string, reason: string): void;
+  eventRecorded?(reason: string, outcome: 'created' | 'exists'): void;
+}
+
+export interface OperatorOptions {
+  client: KubeClient;
+  policy: PolicyConfig;
+  logger: Logger;
+  /** reportingInstance of Events and the Lease holder identity. */
+  identity: string;
+  clock?: () => DateTime;
+  /** Workers reconciling at once (each does at most a few API calls). */
+  concurrency?: number;
+  leaderElection?: LeaderElectionConfig;
+  observer?: OperatorObserver;
+  pageSize?: number;
+}
+
+const EXCEPTIONS_PATH = `/apis/${GROUP}/${VERSION}/${EXCEPTION_PLURAL}`;
+const GRANTS_PATH = `/apis/${GROUP}/${VERSION}/${GRANTS_PLURAL}`;
+
+/** Keeps the exception minus managedFields (a few hundred objects: the whole rest is fine). */
+function toException(raw: RawObject): HostNamespaceException | undefined {
+  const meta = raw.metadata as Record<string, unknown> | undefined;
+  if (!meta) return undefined;
+  const { managedFields: _drop, ...metadata } = meta;
+  return { ...(raw as unknown as HostNamespaceException), metadata: metadata as unknown as HostNamespaceException['metadata'] };
+}
+
+function addToIndex(index: Map<string, Set<string>>, ns: string, key: string): void {
+  let set = index.get(ns);
+  if (!set) index.set(ns, (set = new Set()));
+  set.add(key);
+}
+function removeFromIndex(index: Map<string, Set<string>>, ns: string, key: string): void {
+  const set = index.get(ns);
+  if (set?.delete(key) && set.size === 0) index.delete(ns);
+}
+const nsOf = (key: string) => key.slice(0, key.indexOf('/'));
+
+export interface ExceptionView {
+  key: string;
+  facts: ExceptionFacts;
+  lifecycle: Lifecycle;
+}
+
+export class Operator {
+  readonly pods: Reflector<PodRecord>;
+  readonly exceptions: Reflector<HostNamespaceException>;
+  readonly grants: Reflector<HostNamespaceGrants>;
+  readonly queue: WorkQueue;
+  private readonly podsByNamespace = new Map<string, Set<string>>();
+  private readonly exceptionsByNamespace = new Map<string, Set<string>>();
+  /** Phase last acted on per exception: a change re-queues its namespace's pods and the grants. */
+  private readonly lastPhase = new Map<string, ExceptionPhase>();
+  private readonly opts: OperatorOptions;
+  private readonly clock: () => DateTime;
+  private elector?: LeaderElector;
+  private leading = false;
+  private started = false;
+
+  constructor(opts: OperatorOptions) {
+    this.opts = opts;
+    this.clock = opts.clock ?? (() => DateTime.utc());
+    const { client, logger } = opts;
+    const restart = (resource: string) => (reason: string) => opts.observer?.watchRestarted?.(resource, reason);
+    this.exceptions = new Reflector({
+      client,
+      logger,
+      path: EXCEPTIONS_PATH,
+      resource: EXCEPTION_PLURAL,
+      transform: toException,
+      versionOf: (e) => e.metadata.resourceVersion,
+      onChange: (key, obj, prev) => this.exceptionChanged(key, obj, prev),
+      onWatchRestart: restart(EXCEPTION_PLURAL),
+      pageSize: opts.pageSize,
+    });
+    this.pods = new Reflector({
+      client,
+      logger,
+      path: '/api/v1/pods',
+      resource: 'pods',
+      transform: toPodRecord,
+      versionOf: (p) => p.resourceVersion,
+      onChange: (key, obj, prev) => this.podChanged(key, obj, prev),
+      onWatchRestart: restart('pods'),
+      pageSize: opts.pageSize,
+    });
+    this.grants = new Reflector({
+      client,
+      logger,
+      path: GRANTS_PATH,
+      resource: GRANTS_PLURAL,
+      transform: (raw) => (raw.metadata?.name === GRANTS_NAME ? (raw as unknown as HostNamespaceGrants) : undefined),
+      versionOf: (g) => g.metadata.resourceVersion,
+      onChange: () => this.enqueue('g'),
+      onWatchRestart: restart(GRANTS_PLURAL),
+    });
+    this.queue = new WorkQueue((key) => this.reconcile(key), {
+      concurrency: opts.concurrency ?? 16,
+      onError: (key, err, attempt) =>
+        logger.warn('reconcile failed, will retry', { key, attempt, error: err instanceof Error ? err.message : String(err) }),
+    });
+  }
+
+  /** Fails with a clear message when the CRDs are not installed (API discovery, no extra RBAC). */
+  static async checkCrds(client: KubeClient): Promise<void> {
+    let resources: { resources?: { name: string }[] };
+    try {
+      resources = await client.request('GET', `/apis/${GROUP}/${VERSION}`);
+    } catch (err) {
+      if (isStatus(err, 404)) {
+        throw new Error(`the ${GROUP} CRDs are not installed in this cluster: kubectl apply -f crds/ (or kubectl apply -k config/default)`);
+      }
+      throw new Error(`cannot reach the Kubernetes API at ${client.server}: ${(err as Error).message}`);
+    }
+    const names = new Set((resources.resources ?? []).map((r) => r.name));
+    for (const plural of [EXCEPTION_PLURAL, GRANTS_PLURAL]) {
+      if (!names.has(plural)) throw new Error(`the CRD ${plural}.${GROUP} is not installed: kubectl apply -f crds/`);
+    }
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** Ready once every cache has completed its first list. */
+  get isReady(): boolean {
+    return this.pods.hasSynced && this.exceptions.hasSynced && this.grants.hasSynced;
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await Operator.checkCrds(this.opts.client);
+    this.exceptions.start();
+    this.grants.start();
+    this.pods.start();
+    await Promise.all([this.exceptions.synced(), this.grants.synced(), this.pods.synced()]);
+    this.opts.logger.info('caches synced', { pods: this.pods.store.size, exceptions: this.exceptions.store.size });
+    if (this.opts.leaderElection) {
+      this.elector = new LeaderElector(this.opts.client, this.opts.leaderElection, this.opts.identity, this.opts.logger, {
+        onStartedLeading: () => this.lead(),
+        onStoppedLeading: () => void this.follow(),
+      });
+      this.elector.start();
+    } else {
+      this.lead();
+    }
+  }
+
+  private lead(): void {
+    this.leading = true;
+    this.opts.logger.info('leading: reconciling everything once', { identity: this.opts.identity });
+    for (const key of this.exceptions.store.keys()) this.queue.add(`e:${key}`);
+    for (const key of this.pods.store.keys()) this.queue.add(`p:${key}`);
+    this.queue.add('g');
+    this.queue.start();
+  }
+
+  private async follow(): Promise<void> {
+    this.leading = false;
+    this.opts.logger.warn('lost leadership: pausing writes', { identity: this.opts.identity });
+    await this.queue.pause();
+  }
+
+  async stop(): Promise<void> {
+    await this.queue.stop();
+    await this.elector?.stop();
+    await Promise.all([this.pods.stop(), this.exceptions.stop(), this.grants.stop()]);
+  }
+
+  /** Resolves when no reconcile is queued or running (tests and benchmarks). */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  private enqueue(key: string): void {
+    // Followers keep caches warm but queue nothing: lead() queues everything on takeover.
+    if (this.leading) this.queue.add(key);
+  }
+
+  // ---- cache events -------------------------------------------------------------------------
+
+  private exceptionChanged(key: string, obj: HostNamespaceException | undefined, prev: HostNamespaceException | undefined): void {
+    const ns = nsOf(key);
+    if (obj) addToIndex(this.exceptionsByNamespace, ns, key);
+    else {
+      removeFromIndex(this.exceptionsByNamespace, ns, key);
+      this.lastPhase.delete(key);
+    }
+    this.enqueue(`e:${key}`);
+    // Our own status writes change nothing that pods or grants depend on.
+    const specChanged = !obj || !prev || obj.metadata.generation !== prev.metadata.generation || obj.metadata.uid !== prev.metadata.uid;
+    if (specChanged) this.enqueueNamespace(ns);
+  }
+
+  private podChanged(key: string, obj: PodRecord | undefined, prev: PodRecord | undefined): void {
+    const ns = nsOf(key);
+    if (obj) addToIndex(this.podsByNamespace, ns, key);
+    else removeFromIndex(this.podsByNamespace, ns, key);
+    if (obj) this.enqueue(`p:${key}`);
+    // A pod appearing or leaving changes its exceptions' coveredPods.
+    if (!obj !== !prev || (obj && prev && obj.uid !== prev.uid) || (obj && prev && !sameLabels(obj.labels, prev.labels))) {
+      for (const e of this.exceptionsByNamespace.get(ns) ?? []) this.enqueue(`e:${e}`);
+    }
+  }
+
+  private enqueueNamespace(ns: string): void {
+    for (const p of this.podsByNamespace.get(ns) ?? []) this.enqueue(`p:${p}`);
+    this.enqueue('g');
+  }
+
+  // ---- reconcile ----------------------------------------------------------------------------
+
+  private async reconcile(key: string): Promise<void> {
+    const started = performance.now();
+    const controller = key === 'g' ? 'grants' : key.startsWith('e:') ? 'exception' : 'pod';
+    let failed = false;
+    try {
+      if (key === 'g') await this.reconcileGrants();
+      else if (key.startsWith('e:')) await this.reconcileException(key.slice(2));
+      else await this.reconcilePod(key.slice(2));
+    } catch (err) {
+      failed = true;
+      throw err;
+    } finally {
+      this.opts.observer?.reconciled?.(controller, (performance.now() - started) / 1000, failed);
+    }
+  }
+
+  /** Every exception of a namespace, read and evaluated at `now`. */
+  exceptionViews(ns: string | undefined, now: DateTime): ExceptionView[] {
+    const keys = ns === undefined ? [...this.exceptions.store.keys()] : [...(this.exceptionsByNamespace.get(ns) ?? [])];
+    const out: ExceptionView[] = [];
+    for (const key of keys) {
+      const obj = this.exceptions.store.get(key);
+      if (!obj) continue;
+      const facts = readException(obj);
+      out.push({ key, facts, lifecycle: evaluateLifecycle(facts, now, this.opts.policy) });
+    }
+    return out;
+  }
+
+  /** Granting exceptions cover; Expired ones only explain offenders; Invalid ones count for nothing. */
+  static grantsOf(views: readonly ExceptionView[]): ExceptionGrant[] {
+    return views
+      .filter((v) => v.lifecycle.phase !== 'Invalid')
+      .map((v) => ({
+        name: v.facts.name,
+        owner: v.facts.owner,
+        allow: v.facts.allow,
+        selector: v.facts.selector,
+        granting: isGranting(v.lifecycle.phase),
+      }));
+  }
+
+  classify(pod: PodRecord, grants: readonly ExceptionGrant[]): PodClass {
+    return classifyPod(pod, grants, this.opts.policy.exemptNamespaces);
+  }
+
+  private async reconcilePod(key: string): Promise<void> {
+    const pod = this.pods.store.get(key);
+    if (!pod) return;
+    const now = this.clock();
+    const views = this.exceptionViews(pod.namespace, now);
+    const cls = this.classify(pod, Operator.grantsOf(views));
+    const patch = marksPatch(pod.marks, desiredMarks(cls));
+    if (!patch) return;
+
+    if (cls.kind === 'offender' && pod.marks.labels[LABEL_VIOLATION] !== 'true') {
+      // The Event first, the label after: the label records that the Event exists. The key
+      // includes the resourceVersion we decided on, so a crash in between re-finds the same Event.
+      const expiresAtOf = (name: string) => views.find((v) => v.facts.name === name)?.facts.expiresAt;
+      const outcome = await recordEvent(
+        this.opts.client,
+        {
+          regarding: { apiVersion: 'v1', kind: 'Pod', namespace: pod.namespace, name: pod.name, uid: pod.uid },
+          type: 'Warning',
+          reason: 'HostNamespaceViolation',
+          action: 'Classify',
+          note: violationNote(pod, cls.uncovered, cls.lapsed, (n) => {
+            const t = expiresAtOf(n);
+            return t ? rfc3339(t) : undefined;
+          }),
+          key: `${pod.resourceVersion}/${cls.uncovered.join(',')}`,
+        },
+        now,
+        this.opts.identity,
+      );
+      this.opts.observer?.eventRecorded?.('HostNamespaceViolation', outcome);
+    }
+    try {
+      const updated = await this.opts.client.request<RawObject>('PATCH', `/api/v1/namespaces/${pod.namespace}/pods/${pod.name}`, {
+        body: { metadata: { ...patch.metadata, uid: pod.uid } },
+        contentType: 'application/merge-patch+json',
+      });
+      this.pods.applyObserved(updated);
+    } catch (err) {
+      if (isStatus(err, 404)) return; // gone; the watch will tell
+      // The uid in the patch is a precondition: a pod replaced under the same name is refused
+      // (409/422) and retried from the cache, which by then holds the new pod.
+      if (isStatus(err, 409, 422)) throw new ApiError(err.status, err.reason, `pod ${key} changed under us; retrying`, undefined);
+      throw err;
+    }
+  }
+
+  private async reconcileException(key: string): Promise<void> {
+    const obj = this.exceptions.store.get(key);
+    if (!obj) return;
+    const timerKey = `e:${key}`;
+    const now = this.clock();
+    const ns = nsOf(key);
+    const views = this.exceptionViews(ns, now);
+    const view = views.find((v) => v.key === key)!;
+    const { facts, lifecycle } = view;
+
+    // Pods this exception covers now: it grants, matches them, and allows a flag they use.
+    let covered = 0;
+    if (isGranting(lifecycle.phase)) {
+      const grants = Operator.grantsOf(views);
+      for (const podKey of this.podsByNamespace.get(ns) ?? []) {
+        const pod = this.pods.store.get(podKey);
+        if (!pod) continue;
+        const cls = this.classify(pod, grants);
+        if ((cls.kind === 'covered' || cls.kind === 'offender') && cls.exceptions.includes(facts.name)) covered++;
+      }
+    }
+
+    const plan = planException(obj, facts, lifecycle, covered, now);
+    for (const e of plan.events) {
+      const outcome = await recordEvent(
+        this.opts.client,
+        {
+          regarding: { apiVersion: API_VERSION, kind: EXCEPTION_KIND, namespace: ns, name: facts.name, uid: obj.metadata.uid ?? '' },
+          type: e.type,
+          reason: e.reason,
+          action: e.action,
+          note: e.note,
+          key: e.key,
+        },
+        now,
+        this.opts.identity,
+      );
+      this.opts.observer?.eventRecorded?.(e.reason, outcome);
+      this.opts.logger.info('event', { exception: key, reason: e.reason, outcome });
+    }
+
+    if (stableJson(plan.status) !== stableJson(obj.status ?? {})) {
+      // PUT with the cached resourceVersion: a concurrent change answers 409 and we retry from
+      // the newer cache, so `announced` is never lost or doubled.
+      const updated = await this.opts.client.request<RawObject>(
+        'PUT',
+        `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${EXCEPTION_PLURAL}/${facts.name}/status`,
+        { body: { ...obj, status: plan.status } },
+      );
+      this.exceptions.applyObserved(updated);
+    }
+
+    if (this.lastPhase.get(key) !== lifecycle.phase) {
+      const first = !this.lastPhase.has(key);
+      this.lastPhase.set(key, lifecycle.phase);
+      if (!first) this.enqueueNamespace(ns);
+    }
+    if (lifecycle.nextTransitionAt) {
+      // A few ms late rather than early: at the instant itself the phase must already have changed.
+      this.queue.addAfter(timerKey, lifecycle.nextTransitionAt.diff(now).toMillis() + 5);
+    }
+  }
+
+  private async reconcileGrants(): Promise<void> {
+    const now = this.clock();
+    const views = this.exceptionViews(undefined, now);
+    const spec = desiredGrants(views, this.opts.policy.exemptNamespaces);
+    const current = this.grants.store.get(GRANTS_NAME);
+    if (current && stableJson(current.spec ?? {}) === stableJson(spec)) return;
+    const body: HostNamespaceGrants = {
+      apiVersion: API_VERSION,
+      kind: GRANTS_KIND,
+      metadata: {
+        name: GRANTS_NAME,
+        labels: { 'app.kubernetes.io/managed-by': 'hostns-operator' },
+        ...(current ? { resourceVersion: current.metadata.resourceVersion } : {}),
+      },
+      spec,
+    };
+    const updated = current
+      ? await this.opts.client.request<RawObject>('PUT', `${GRANTS_PATH}/${GRANTS_NAME}`, { body: { ...current, spec } })
+      : await this.opts.client.request<RawObject>('POST', GRANTS_PATH, { body });
+    this.grants.applyObserved(updated);
+  }
+
+  // ---- read-only views for metrics ----------------------------------------------------------
+
+  /** Counts for /metrics, computed from the caches at scrape time. */
+  snapshot(now = this.clock()): {
+    exceptionsByPhase: Record<ExceptionPhase, number>;
+    podsByClass: Record<'offender' | 'covered' | 'exempt', number>;
+    expiries: { namespace: string; name: string; seconds: number }[];
+  } {
+    const exceptionsByPhase: Record<ExceptionPhase, number> = { Active: 0, ExpiringSoon: 0, Expired: 0, Invalid: 0 };
+    const expiries: { namespace: string; name: string; seconds: number }[] = [];
+    const grantsByNs = new Map<string, ExceptionGrant[]>();
+    for (const ns of this.exceptionsByNamespace.keys()) grantsByNs.set(ns, Operator.grantsOf(this.exceptionViews(ns, now)));
+    for (const v of this.exceptionViews(undefined, now)) {
+      exceptionsByPhase[v.lifecycle.phase]++;
+      if (v.lifecycle.expiresAt) {
+        expiries.push({ namespace: v.facts.namespace, name: v.facts.name, seconds: v.lifecycle.expiresAt.diff(now).as('seconds') });
+      }
+    }
+    const podsByClass = { offender: 0, covered: 0, exempt: 0 };
+    for (const pod of this.pods.store.values()) {
+      const cls = this.classify(pod, grantsByNs.get(pod.namespace) ?? []);
+      if (cls.kind !== 'clean') podsByClass[cls.kind]++;
+    }
+    return { exceptionsByPhase, podsByClass, expiries };
+  }
+}
+
+function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => a[k] === b[k]);
+}

@@ -1,0 +1,95 @@
+// Prometheus metrics. Gauges about the cluster are computed from the caches at scrape time, so
+// they can never drift from what the controller sees.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Operator, OperatorObserver } from '../controller/operator.ts';
+
+export class OperatorMetrics implements OperatorObserver {
+  readonly registry = new Registry();
+  private operator?: Operator;
+  private readonly reconcileErrors: Counter<'controller'>;
+  private readonly reconcileDuration: Histogram<'controller'>;
+  private readonly watchRestarts: Counter<'resource' | 'reason'>;
+  private readonly events: Counter<'reason' | 'outcome'>;
+  readonly apiRequests: Counter<'verb' | 'code'>;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    const registers = [this.registry];
+    this.reconcileErrors = new Counter({ name: 'hostns_reconcile_errors_total', help: 'Reconciles that failed (and were retried).', labelNames: ['controller'], registers });
+    this.reconcileDuration = new Histogram({
+      name: 'hostns_reconcile_duration_seconds',
+      help: 'Time spent in one reconcile, API calls included.',
+      labelNames: ['controller'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.watchRestarts = new Counter({ name: 'hostns_watch_restarts_total', help: 'Watches re-established (server close, 410 relist, error).', labelNames: ['resource', 'reason'], registers });
+    this.events = new Counter({ name: 'hostns_events_total', help: 'Kubernetes Events raised (outcome exists: an earlier attempt had created it).', labelNames: ['reason', 'outcome'], registers });
+    this.apiRequests = new Counter({ name: 'hostns_api_requests_total', help: 'Requests sent to the Kubernetes API.', labelNames: ['verb', 'code'], registers });
+    const self = this;
+    new Gauge({
+      name: 'hostns_exceptions',
+      help: 'HostNamespaceExceptions by phase.',
+      labelNames: ['phase'],
+      registers,
+      collect() {
+        if (!self.operator) return;
+        for (const [phase, n] of Object.entries(self.operator.snapshot().exceptionsByPhase)) this.set({ phase }, n);
+      },
+    });
+    new Gauge({
+      name: 'hostns_pods',
+      help: 'Pods using a host namespace, by class (offender, covered, exempt).',
+      labelNames: ['class'],
+      registers,
+      collect() {
+        if (!self.operator) return;
+        for (const [cls, n] of Object.entries(self.operator.snapshot().podsByClass)) this.set({ class: cls }, n);
+      },
+    });
+    new Gauge({
+      name: 'hostns_exception_expiry_seconds',
+      help: 'Seconds until each exception expires (negative once lapsed).',
+      labelNames: ['namespace', 'exception'],
+      registers,
+      collect() {
+        if (!self.operator) return;
+        this.reset();
+        for (const e of self.operator.snapshot().expiries) this.set({ namespace: e.namespace, exception: e.name }, Math.round(e.seconds));
+      },
+    });
+    new Gauge({
+      name: 'hostns_cached_pods',
+      help: 'Pods held in the lean cache (those using a host namespace or carrying our marks).',
+      registers,
+      collect() {
+        this.set(self.operator?.pods.store.size ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'hostns_leader',
+      help: '1 when this replica is the leader (writes), 0 on a standby.',
+      registers,
+      collect() {
+        this.set(self.operator?.isLeader ? 1 : 0);
+      },
+    });
+  }
+
+  attach(operator: Operator): void {
+    this.operator = operator;
+  }
+
+  reconciled(controller: string, seconds: number, error: boolean): void {
+    this.reconcileDuration.observe({ controller }, seconds);
+    if (error) this.reconcileErrors.inc({ controller });
+  }
+
+  watchRestarted(resource: string, reason: string): void {
+    this.watchRestarts.inc({ resource, reason });
+  }
+
+  eventRecorded(reason: string, outcome: string): void {
+    this.events.inc({ reason, outcome });
+  }
+}

@@ -1,0 +1,171 @@
+// A thin JSON client over client-node's authentication and TLS: raw objects in and out, so a
+// 150,000-pod LIST is never turned into generated model classes, and every request is counted.
+import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { fetch, type Dispatcher } from 'undici';
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly reason: string;
+  readonly body: unknown;
+  constructor(status: number, reason: string, message: string, body: unknown) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.reason = reason;
+    this.body = body;
+  }
+}
+
+export function isStatus(err: unknown, ...codes: number[]): err is ApiError {
+  return err instanceof ApiError && codes.includes(err.status);
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: 'application/json' | 'application/merge-patch+json' | 'application/strategic-merge-patch+json';
+  signal?: AbortSignal;
+  /** Client-side deadline for the whole request (default 30 s). */
+  timeoutMs?: number;
+}
+
+export type RequestObserver = (verb: string, path: string, status: number) => void;
+
+/**
+ * Loads a kubeconfig the way kubectl does (explicit path, KUBECONFIG, ~/.kube/config, in-cluster).
+ * client-node silently falls back to http://localhost:8080 when it finds nothing: we refuse that.
+ */
+export function loadKubeConfig(path?: string, context?: string): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else kc.loadFromDefault();
+  if (context) kc.setCurrentContext(context);
+  const cluster = kc.getCurrentCluster();
+  if (!cluster || (cluster.server === 'http://localhost:8080' && !path && !process.env.KUBECONFIG)) {
+    throw new Error(
+      'no Kubernetes cluster configured: pass --kubeconfig, set KUBECONFIG, create ~/.kube/config, or run in a pod (in-cluster). ' +
+        'For a local control plane: npm run cluster',
+    );
+  }
+  return kc;
+}
+
+export class KubeClient {
+  readonly kc: KubeConfig;
+  readonly server: string;
+  private dispatcher?: Dispatcher;
+  private readonly observers: RequestObserver[] = [];
+
+  constructor(kc: KubeConfig) {
+    this.kc = kc;
+    this.server = kc.getCurrentCluster()!.server.replace(/\/$/, '');
+  }
+
+  onRequest(observer: RequestObserver): void {
+    this.observers.push(observer);
+  }
+
+  /** Headers for one request (tokens may rotate) and one shared, keep-alive dispatcher. */
+  private async auth(url: string, method: string): Promise<{ headers: Record<string, string>; dispatcher?: Dispatcher }> {
+    const ctx = new RequestContext(url, method as (typeof HttpMethod)[keyof typeof HttpMethod]);
+    await this.kc.applySecurityAuthentication(ctx);
+    // client-node builds a new dispatcher per call; keep the first so connections are reused.
+    this.dispatcher ??= ctx.getDispatcher() as Dispatcher | undefined;
+    return { headers: ctx.getHeaders(), dispatcher: this.dispatcher };
+  }
+
+  url(path: string, query?: RequestOptions['query']): string {
+    const u = new URL(this.server + path);
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) u.searchParams.set(k, String(v));
+    return u.toString();
+  }
+
+  async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const url = this.url(path, opts.query);
+    const { headers, dispatcher } = await this.auth(url, method);
+    headers['Accept'] = 'application/json';
+    headers['User-Agent'] = 'hostns-operator';
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['Content-Type'] = opts.contentType ?? 'application/json';
+    }
+    const timeout = AbortSignal.timeout(opts.timeoutMs ?? 30_000);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    let status = 0;
+    try {
+      const res = await fetch(url, { method, headers, body, dispatcher, signal });
+      status = res.status;
+      const text = await res.text();
+      let json: unknown = undefined;
+      try {
+        json = text ? JSON.parse(text) : undefined;
+      } catch {
+        json = text;
+      }
+      if (status >= 400) {
+        const s = (json ?? {}) as { reason?: string; message?: string };
+        throw new ApiError(status, s.reason ?? '', `${method} ${path}: ${status} ${s.message ?? text.slice(0, 200)}`, json);
+      }
+      return json as T;
+    } finally {
+      for (const o of this.observers) o(method, path, status);
+    }
+  }
+
+  /**
+   * A watch stream: calls `onEvent` per JSON line until the server closes, the signal aborts, or
+   * nothing (not even a bookmark) arrives for `idleMs`. Resolves on a clean end, rejects on error.
+   */
+  async watch(path: string, query: RequestOptions['query'], onEvent: (ev: { type: string; object: unknown }) => void, signal: AbortSignal, idleMs: number): Promise<void> {
+    const url = this.url(path, { ...query, watch: true });
+    const { headers, dispatcher } = await this.auth(url, 'GET');
+    headers['Accept'] = 'application/json';
+    headers['User-Agent'] = 'hostns-operator';
+    const idle = new AbortController();
+    let timer = setTimeout(() => idle.abort(new Error(`watch ${path}: nothing received for ${idleMs} ms`)), idleMs);
+    const reset = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => idle.abort(new Error(`watch ${path}: nothing received for ${idleMs} ms`)), idleMs);
+    };
+    try {
+      const res = await fetch(url, { method: 'GET', headers, dispatcher, signal: AbortSignal.any([signal, idle.signal]) });
+      for (const o of this.observers) o('WATCH', path, res.status);
+      if (res.status !== 200 || !res.body) {
+        const text = await res.text();
+        let json: { reason?: string; message?: string } = {};
+        try {
+          json = JSON.parse(text);
+        } catch {
+          /* not JSON */
+        }
+        throw new ApiError(res.status, json.reason ?? '', `watch ${path}: ${res.status} ${json.message ?? text.slice(0, 200)}`, json);
+      }
+      const decoder = new TextDecoder();
+      let buffered = '';
+      for await (const chunk of res.body) {
+        reset();
+        buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          if (!line.trim()) continue;
+          let ev: { type: string; object: unknown };
+          try {
+            ev = JSON.parse(line);
+          } catch {
+            continue; // a torn line cannot be trusted; the next relist repairs anything missed
+          }
+          onEvent(ev);
+        }
+      }
+    } catch (err) {
+      if (signal.aborted) return;
+      if (idle.signal.aborted) throw idle.signal.reason;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

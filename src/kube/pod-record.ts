@@ -1,0 +1,66 @@
+// The lean pod the controller caches: identity, labels, the three host flags and our own marks.
+// Pods that use no host namespace and carry none of our keys are not cached at all: their host
+// flags are immutable, so they can never need a label (kube-state-metrics-style lean caching).
+import { currentMarks, type PodMarks } from '../policy/pod-marks.ts';
+import type { PodFacts } from '../policy/classify.ts';
+import type { RawObject } from './reflector.ts';
+
+export interface PodRecord extends PodFacts {
+  uid: string;
+  resourceVersion: string;
+  marks: PodMarks;
+  /** `Kind/name` of the controlling owner, for messages. */
+  owner?: string;
+}
+
+const EMPTY_MARKS: PodMarks = Object.freeze({ labels: Object.freeze({}), annotations: Object.freeze({}) }) as PodMarks;
+const interned = new Map<string, string>();
+/** Namespaces repeat across thousands of pods: keep one copy of each string. */
+function intern(s: string): string {
+  const have = interned.get(s);
+  if (have !== undefined) return have;
+  interned.set(s, s);
+  return s;
+}
+
+function stringMap(v: unknown): Record<string, string> | undefined {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
+  return out;
+}
+
+/** Raw pod JSON -> PodRecord, or undefined when there is nothing to ever do for this pod. */
+export function toPodRecord(raw: RawObject): PodRecord | undefined {
+  const meta = (raw.metadata ?? {}) as {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    labels?: unknown;
+    annotations?: unknown;
+    ownerReferences?: { kind?: string; name?: string; controller?: boolean }[];
+  };
+  const spec = (raw.spec ?? {}) as { hostNetwork?: unknown; hostPID?: unknown; hostIPC?: unknown };
+  const hostNetwork = spec.hostNetwork === true;
+  const hostPID = spec.hostPID === true;
+  const hostIPC = spec.hostIPC === true;
+  const labels = stringMap(meta.labels) ?? {};
+  const marks = currentMarks(labels, stringMap(meta.annotations));
+  const marked = Object.keys(marks.labels).length > 0 || Object.keys(marks.annotations).length > 0;
+  if (!hostNetwork && !hostPID && !hostIPC && !marked) return undefined;
+  if (typeof meta.name !== 'string' || typeof meta.namespace !== 'string') return undefined;
+  const owner = Array.isArray(meta.ownerReferences) ? meta.ownerReferences.find((o) => o?.controller) : undefined;
+  return {
+    namespace: intern(meta.namespace),
+    name: meta.name,
+    uid: typeof meta.uid === 'string' ? meta.uid : '',
+    resourceVersion: typeof meta.resourceVersion === 'string' ? meta.resourceVersion : '',
+    labels,
+    hostNetwork,
+    hostPID,
+    hostIPC,
+    marks: marked ? marks : EMPTY_MARKS,
+    ...(owner?.kind && owner?.name ? { owner: `${owner.kind}/${owner.name}` } : {}),
+  };
+}

@@ -1,0 +1,220 @@
+// List (paged) then watch (with bookmarks) one resource into a lean in-memory store, forever:
+// on 410 Gone it relists; on any other error it backs off and reconnects. It never throws out of
+// its loop and never exits the process (client-node's informer stops for good on most errors).
+import type { Logger } from 'winston';
+import { ApiError, isStatus, type KubeClient } from './client.ts';
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface RawObject {
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string; uid?: string };
+  [k: string]: unknown;
+}
+
+export interface ReflectorOptions<T> {
+  client: KubeClient;
+  /** Collection path, e.g. `/api/v1/pods`. */
+  path: string;
+  /** Name for logs and metrics. */
+  resource: string;
+  /**
+   * Keeps only what the controller needs from an object; `undefined` means "not worth caching"
+   * (or malformed), which removes it from the store.
+   */
+  transform: (raw: RawObject) => T | undefined;
+  /** Called after the store changed for `key`. `obj` is undefined when the key left the store. */
+  onChange: (key: string, obj: T | undefined, previous: T | undefined) => void;
+  logger: Logger;
+  pageSize?: number;
+  onWatchRestart?: (reason: string) => void;
+  /** The resourceVersion kept in a cached object, so a PATCH response never overwrites a newer watch event. */
+  versionOf?: (obj: T) => string | undefined;
+  /** Server-side watch timeout range in seconds (jittered), default 300..600. */
+  watchTimeoutSeconds?: [number, number];
+}
+
+export function objectKey(raw: RawObject): string | undefined {
+  const name = raw.metadata?.name;
+  if (typeof name !== 'string' || !name) return undefined;
+  const ns = raw.metadata?.namespace;
+  return ns ? `${ns}/${name}` : name;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
+
+export class Reflector<T> {
+  readonly store = new Map<string, T>();
+  private resourceVersion = '';
+  private readonly abort = new AbortController();
+  private syncedOnce = false;
+  private readonly syncedWaiters: (() => void)[] = [];
+  private loop?: Promise<void>;
+  private readonly opts: ReflectorOptions<T>;
+
+  constructor(opts: ReflectorOptions<T>) {
+    this.opts = opts;
+  }
+
+  get hasSynced(): boolean {
+    return this.syncedOnce;
+  }
+
+  /** Resolves after the first complete list. */
+  synced(): Promise<void> {
+    if (this.syncedOnce) return Promise.resolve();
+    return new Promise((r) => this.syncedWaiters.push(r));
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    const { logger, resource } = this.opts;
+    let backoffMs = 0;
+    let needList = true;
+    while (!this.abort.signal.aborted) {
+      try {
+        if (needList) {
+          await this.list();
+          needList = false;
+        }
+        const started = Date.now();
+        await this.watch();
+        // A clean close (server timeout): reconnect from the last resourceVersion at once.
+        if (Date.now() - started > 5_000) backoffMs = 0;
+        this.opts.onWatchRestart?.('closed');
+      } catch (err) {
+        if (this.abort.signal.aborted) break;
+        if (isStatus(err, 410) || (err instanceof ApiError && err.reason === 'Expired')) {
+          logger.info('watch expired, relisting', { resource });
+          needList = true;
+          this.opts.onWatchRestart?.('expired');
+          continue;
+        }
+        backoffMs = Math.min(30_000, Math.max(500, backoffMs * 2));
+        const jittered = backoffMs * (0.8 + Math.random() * 0.4);
+        logger.warn('list/watch failed, retrying', { resource, error: String((err as Error)?.message ?? err), retryInMs: Math.round(jittered) });
+        this.opts.onWatchRestart?.('error');
+        await sleep(jittered, this.abort.signal);
+      }
+    }
+  }
+
+  /** Paged LIST into a fresh map, then reconcile the store with it (emitting changes). */
+  private async list(): Promise<void> {
+    const { client, path, transform, pageSize = 500 } = this.opts;
+    const fresh = new Map<string, T>();
+    let cont: string | undefined;
+    let rv = '';
+    do {
+      const page = await client.request<{ metadata?: { continue?: string; resourceVersion?: string }; items?: RawObject[] }>('GET', path, {
+        query: { limit: pageSize, continue: cont },
+        signal: this.abort.signal,
+        timeoutMs: 120_000,
+      });
+      for (const raw of page.items ?? []) {
+        const key = objectKey(raw);
+        if (!key) continue;
+        let obj: T | undefined;
+        try {
+          obj = transform(raw);
+        } catch (err) {
+          this.opts.logger.warn('ignoring malformed object', { resource: this.opts.resource, key, error: String(err) });
+        }
+        if (obj !== undefined) fresh.set(key, obj);
+      }
+      cont = page.metadata?.continue || undefined;
+      rv = page.metadata?.resourceVersion ?? rv;
+    } while (cont);
+
+    const previous = new Map(this.store);
+    this.store.clear();
+    for (const [k, v] of fresh) this.store.set(k, v);
+    this.resourceVersion = rv;
+    // Replay the difference so handlers see what happened while we were not watching.
+    for (const [k, v] of fresh) this.opts.onChange(k, v, previous.get(k));
+    for (const [k, v] of previous) if (!fresh.has(k)) this.opts.onChange(k, undefined, v);
+    if (!this.syncedOnce) {
+      this.syncedOnce = true;
+      this.syncedWaiters.splice(0).forEach((r) => r());
+    }
+    this.opts.logger.debug('listed', { resource: this.opts.resource, cached: this.store.size, resourceVersion: rv });
+  }
+
+  private async watch(): Promise<void> {
+    const { client, path, watchTimeoutSeconds = [300, 600] } = this.opts;
+    const [lo, hi] = watchTimeoutSeconds;
+    const timeoutSeconds = Math.round(lo + Math.random() * (hi - lo));
+    let expired: ApiError | undefined;
+    const ctl = new AbortController();
+    const signal = AbortSignal.any([this.abort.signal, ctl.signal]);
+    await client.watch(
+      path,
+      { resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
+      (ev) => {
+        if (expired) return;
+        const raw = (ev.object ?? {}) as RawObject;
+        if (ev.type === 'ERROR') {
+          const s = raw as { code?: number; reason?: string; message?: string };
+          expired = new ApiError(s.code ?? 500, s.reason ?? '', `watch ${path}: ${s.message ?? 'error event'}`, s);
+          ctl.abort();
+          return;
+        }
+        const rv = raw.metadata?.resourceVersion;
+        if (rv) this.resourceVersion = rv;
+        if (ev.type === 'BOOKMARK') return;
+        this.apply(ev.type as WatchEventType, raw);
+      },
+      signal,
+      // Bookmarks arrive about once a minute: silence for much longer means a dead connection.
+      150_000,
+    ).catch((err) => {
+      if (!expired) throw err;
+    });
+    if (expired) throw expired;
+  }
+
+  /** Applies one object seen outside a watch (e.g. a PATCH response) when it is newer. */
+  applyObserved(raw: RawObject): void {
+    const key = objectKey(raw);
+    const cached = key ? this.store.get(key) : undefined;
+    const have = cached !== undefined ? this.opts.versionOf?.(cached) : undefined;
+    const got = raw.metadata?.resourceVersion;
+    // resourceVersions are etcd revisions in practice; compare only when both are plain integers.
+    if (have && got && /^\d+$/.test(have) && /^\d+$/.test(got) && BigInt(got) <= BigInt(have)) return;
+    this.apply('MODIFIED', raw);
+  }
+
+  private apply(type: WatchEventType, raw: RawObject): void {
+    const key = objectKey(raw);
+    if (!key) return;
+    const previous = this.store.get(key);
+    if (type === 'DELETED') {
+      if (this.store.delete(key)) this.opts.onChange(key, undefined, previous);
+      return;
+    }
+    let obj: T | undefined;
+    try {
+      obj = this.opts.transform(raw);
+    } catch (err) {
+      this.opts.logger.warn('ignoring malformed object', { resource: this.opts.resource, key, error: String(err) });
+    }
+    if (obj === undefined) {
+      if (this.store.delete(key)) this.opts.onChange(key, undefined, previous);
+      return;
+    }
+    this.store.set(key, obj);
+    this.opts.onChange(key, obj, previous);
+  }
+}

@@ -1,0 +1,129 @@
+// The operator process: flags (each also settable by an environment variable), then run until
+// SIGTERM/SIGINT, then shut down gracefully (finish in-flight work, release the Lease).
+import { hostname } from 'node:os';
+import { Command, Option } from 'commander';
+import { createLogger } from './logging.ts';
+import { Operator } from './controller/operator.ts';
+import { KubeClient, loadKubeConfig } from './kube/client.ts';
+import { OperatorMetrics } from './http/metrics.ts';
+import { startHttpServer } from './http/server.ts';
+import { DEFAULT_POLICY, formatDuration, parseDuration, type PolicyConfig } from './policy/config.ts';
+
+export interface MainOptions {
+  kubeconfig?: string;
+  context?: string;
+  httpPort: string;
+  leaderElect: boolean;
+  leaseNamespace?: string;
+  leaseName: string;
+  identity: string;
+  exemptNamespaces: string;
+  expiringSoon: string;
+  maxLifetime: string;
+  reviewInterval: string;
+  patchConcurrency: string;
+  logLevel: string;
+}
+
+export function buildCommand(): Command {
+  const d = DEFAULT_POLICY;
+  return new Command('hostns-operator')
+    .description('Denies host namespaces by default; reconciles HostNamespaceExceptions, labels offenders, raises lapse Events.')
+    .addOption(new Option('--kubeconfig <path>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, then in-cluster)').env('KUBECONFIG'))
+    .addOption(new Option('--context <name>', 'kubeconfig context').env('HOSTNS_CONTEXT'))
+    .addOption(new Option('--http-port <port>', 'port for /metrics, /healthz, /readyz (0: none)').env('HOSTNS_HTTP_PORT').default('8080'))
+    .addOption(new Option('--leader-elect', 'elect one active replica through a Lease').env('HOSTNS_LEADER_ELECT').default(false))
+    .addOption(new Option('--lease-namespace <ns>', 'namespace of the Lease (default: POD_NAMESPACE)').env('POD_NAMESPACE'))
+    .addOption(new Option('--lease-name <name>', 'name of the Lease').env('HOSTNS_LEASE_NAME').default('hostns-operator'))
+    .addOption(new Option('--identity <id>', 'this replica in Events and the Lease (default: POD_NAME, else hostname_pid)').env('POD_NAME').default(`${hostname()}_${process.pid}`))
+    .addOption(new Option('--exempt-namespaces <list>', 'comma-separated namespaces never classified as offenders').env('HOSTNS_EXEMPT_NAMESPACES').default([...d.exemptNamespaces].join(',')))
+    .addOption(new Option('--expiring-soon <duration>', 'ExpiringSoon window before expiry').env('HOSTNS_EXPIRING_SOON').default(formatDuration(d.expiringSoonWindow)))
+    .addOption(new Option('--max-lifetime <duration>', 'longest exception lifetime from risk acceptance (or creation)').env('HOSTNS_MAX_LIFETIME').default(formatDuration(d.maxLifetime)))
+    .addOption(new Option('--review-interval <duration>', 'a review is overdue this long after the last one (or creation)').env('HOSTNS_REVIEW_INTERVAL').default(formatDuration(d.reviewInterval)))
+    .addOption(new Option('--patch-concurrency <n>', 'reconciles (and so API writes) in flight at once').env('HOSTNS_PATCH_CONCURRENCY').default('16'))
+    .addOption(new Option('--log-level <level>', 'error, warn, info or debug').env('HOSTNS_LOG_LEVEL').default('info').choices(['error', 'warn', 'info', 'debug']));
+}
+
+/** Flags -> policy; throws an Error naming the flag on bad input. */
+export function policyFrom(opts: Pick<MainOptions, 'exemptNamespaces' | 'expiringSoon' | 'maxLifetime' | 'reviewInterval'>): PolicyConfig {
+  return {
+    exemptNamespaces: new Set(opts.exemptNamespaces.split(',').map((s) => s.trim()).filter(Boolean)),
+    expiringSoonWindow: parseDuration(opts.expiringSoon, '--expiring-soon'),
+    maxLifetime: parseDuration(opts.maxLifetime, '--max-lifetime'),
+    reviewInterval: parseDuration(opts.reviewInterval, '--review-interval'),
+  };
+}
+
+function positiveInt(text: string, flag: string, allowZero = false): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1)) throw new Error(`${flag}: ${JSON.stringify(text)} is not a ${allowZero ? 'non-negative' : 'positive'} integer`);
+  return n;
+}
+
+export async function main(argv = process.argv): Promise<void> {
+  const opts = buildCommand().parse(argv).opts<MainOptions>();
+  const logger = createLogger(opts.logLevel);
+  let policy: PolicyConfig;
+  let port: number;
+  let concurrency: number;
+  let client: KubeClient;
+  try {
+    policy = policyFrom(opts);
+    port = positiveInt(opts.httpPort, '--http-port', true);
+    concurrency = positiveInt(opts.patchConcurrency, '--patch-concurrency');
+    if (opts.leaderElect && !opts.leaseNamespace) throw new Error('--leader-elect needs --lease-namespace (or POD_NAMESPACE)');
+    client = new KubeClient(loadKubeConfig(opts.kubeconfig, opts.context));
+  } catch (err) {
+    process.stderr.write(`hostns-operator: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+
+  const metrics = new OperatorMetrics();
+  client.onRequest((verb, _path, code) => metrics.apiRequests.inc({ verb, code: String(code) }));
+  const operator = new Operator({
+    client,
+    policy,
+    logger,
+    identity: opts.identity,
+    concurrency,
+    observer: metrics,
+    leaderElection: opts.leaderElect ? { namespace: opts.leaseNamespace!, name: opts.leaseName } : undefined,
+  });
+  metrics.attach(operator);
+  process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { error: String(err) }));
+
+  const server = port ? await startHttpServer(port, operator, metrics) : undefined;
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    await operator.stop();
+    server?.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  logger.info('starting', {
+    server: client.server,
+    identity: opts.identity,
+    leaderElect: opts.leaderElect,
+    exemptNamespaces: [...policy.exemptNamespaces],
+    expiringSoon: opts.expiringSoon,
+    maxLifetime: opts.maxLifetime,
+    reviewInterval: opts.reviewInterval,
+  });
+  try {
+    await operator.start();
+  } catch (err) {
+    logger.error((err as Error).message);
+    process.stderr.write(`hostns-operator: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+// Run when executed directly (node src/main.ts / node dist/main.js), not when imported by tests.
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/main.ts') || process.argv[1]?.endsWith('/main.js')) {
+  await main();
+}

@@ -1,0 +1,198 @@
+// What an exception's status should be and which Events are due: a pure function of the
+// exception, its lifecycle, the pods it covers and now. The shell writes the difference.
+import type { DateTime } from 'luxon';
+import type {
+  AnnouncedEvents,
+  Condition,
+  HostNamespaceException,
+  HostNamespaceExceptionStatus,
+} from '../api/v1alpha1.ts';
+import type { ExceptionFacts } from './exception.ts';
+import { rfc3339 } from './grants.ts';
+import { isGranting, type Lifecycle } from './lifecycle.ts';
+import { formatSelector } from './selector.ts';
+
+export interface PlannedEvent {
+  reason: 'Activated' | 'ExpiringSoon' | 'Expired' | 'ReviewOverdue' | 'Invalid';
+  type: 'Normal' | 'Warning';
+  action: string;
+  note: string;
+  /** The transition this Event announces; recorded in status.announced once the Event exists. */
+  announce: keyof AnnouncedEvents;
+  key: string;
+}
+
+export interface ExceptionPlan {
+  status: HostNamespaceExceptionStatus;
+  events: PlannedEvent[];
+}
+
+function condition(
+  previous: readonly Condition[] | undefined,
+  type: string,
+  status: Condition['status'],
+  reason: string,
+  message: string,
+  generation: number | undefined,
+  now: DateTime,
+): Condition {
+  const old = previous?.find((c) => c.type === type);
+  // lastTransitionTime moves only when the status flips, so a resync never rewrites it.
+  const lastTransitionTime = old && old.status === status ? old.lastTransitionTime : rfc3339(now);
+  return { type, status, observedGeneration: generation, lastTransitionTime, reason, message };
+}
+
+/**
+ * The desired status and the Events still to raise. Events are keyed by what made them due, so
+ * one already recorded in `status.announced` is never planned again.
+ */
+export function planException(
+  obj: HostNamespaceException,
+  facts: ExceptionFacts,
+  lc: Lifecycle,
+  coveredPods: number,
+  now: DateTime,
+): ExceptionPlan {
+  const prev = obj.status ?? {};
+  const announced: AnnouncedEvents = { ...(prev.announced ?? {}) };
+  const generation = obj.metadata.generation;
+  const events: PlannedEvent[] = [];
+  const allows = facts.allow.join(', ');
+  const expires = lc.expiresAt ? rfc3339(lc.expiresAt) : undefined;
+  const owner = facts.owner || '(none)';
+
+  const due = (e: Omit<PlannedEvent, 'key'>, key: string) => {
+    if (announced[e.announce] !== key) events.push({ ...e, key });
+  };
+
+  if (lc.phase === 'Invalid') {
+    due(
+      {
+        reason: 'Invalid',
+        type: 'Warning',
+        action: 'Validate',
+        announce: 'invalid',
+        note: `Exception is invalid and grants nothing: ${lc.problems.join('; ')}.`,
+      },
+      `generation-${generation ?? 0}`,
+    );
+  } else if (expires) {
+    if (isGranting(lc.phase)) {
+      due(
+        {
+          reason: 'Activated',
+          type: 'Normal',
+          action: 'Grant',
+          announce: 'activated',
+          note: `Exception grants ${allows} to pods matching ${formatSelector(facts.selector)} until ${expires} (owner: ${owner}).`,
+        },
+        expires,
+      );
+    }
+    if (lc.phase === 'ExpiringSoon') {
+      due(
+        {
+          reason: 'ExpiringSoon',
+          type: 'Warning',
+          action: 'Warn',
+          announce: 'expiringSoon',
+          note: `Exception expires at ${expires}; renew it with a fresh risk acceptance (spec.riskAcceptance.acceptedAt) or let it lapse (owner: ${owner}).`,
+        },
+        expires,
+      );
+    }
+    if (lc.phase === 'Expired') {
+      due(
+        {
+          reason: 'Expired',
+          type: 'Warning',
+          action: 'Lapse',
+          announce: 'expired',
+          note: `Exception lapsed at ${expires}: ${allows} is no longer allowed for pods matching ${formatSelector(facts.selector)}; pods it covered are offenders unless another exception covers them (owner: ${owner}).`,
+        },
+        expires,
+      );
+    }
+    if (lc.reviewOverdue && lc.reviewDueAt) {
+      const last = facts.lastReviewedAt
+        ? `last reviewed ${rfc3339(facts.lastReviewedAt)}${obj.spec?.review?.reviewedBy ? ` by ${obj.spec.review.reviewedBy}` : ''}`
+        : 'never reviewed';
+      due(
+        {
+          reason: 'ReviewOverdue',
+          type: 'Warning',
+          action: 'Review',
+          announce: 'reviewOverdue',
+          note: `Review was due at ${rfc3339(lc.reviewDueAt)} (${last}; owner: ${owner}). Record it with: kubectl hostns review --mark-reviewed ${facts.name} -n ${facts.namespace} --by <you>.`,
+        },
+        rfc3339(lc.reviewDueAt),
+      );
+    }
+  }
+
+  for (const e of events) announced[e.announce] = e.key;
+
+  const granting = isGranting(lc.phase);
+  const activeMessage =
+    lc.phase === 'Invalid'
+      ? `grants nothing: ${lc.problems.join('; ')}`
+      : lc.phase === 'Expired'
+        ? `lapsed at ${expires}`
+        : `grants ${allows} to pods matching ${formatSelector(facts.selector)} until ${expires}`;
+  const conditions: Condition[] = [
+    condition(prev.conditions, 'Active', granting ? 'True' : 'False', lc.phase, activeMessage, generation, now),
+    condition(
+      prev.conditions,
+      'Valid',
+      lc.phase === 'Invalid' ? 'False' : 'True',
+      lc.phase === 'Invalid' ? 'Invalid' : 'Valid',
+      lc.phase === 'Invalid' ? lc.problems.join('; ') : 'spec passed every check',
+      generation,
+      now,
+    ),
+    condition(
+      prev.conditions,
+      'ReviewOverdue',
+      lc.reviewOverdue ? 'True' : 'False',
+      lc.reviewOverdue ? 'ReviewOverdue' : 'ReviewCurrent',
+      lc.reviewDueAt ? `next review due ${rfc3339(lc.reviewDueAt)}` : 'no review date',
+      generation,
+      now,
+    ),
+  ];
+
+  const status: HostNamespaceExceptionStatus = {
+    phase: lc.phase,
+    conditions,
+    observedGeneration: generation,
+    coveredPods,
+    ...(expires ? { expiresAt: expires } : {}),
+    ...(lc.reviewDueAt ? { nextReviewAt: rfc3339(lc.reviewDueAt) } : {}),
+    ...(Object.keys(announced).length ? { announced } : {}),
+  };
+  return { status, events };
+}
+
+/** JSON with sorted keys: equal values give equal strings, whatever the key order. */
+export function stableJson(v: unknown): string {
+  return JSON.stringify(v, (_k, val: unknown) =>
+    val && typeof val === 'object' && !Array.isArray(val)
+      ? Object.fromEntries(Object.entries(val as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : val,
+  );
+}
+
+/** The note of a pod's HostNamespaceViolation Event. */
+export function violationNote(
+  pod: { namespace: string; name: string; owner?: string },
+  uncovered: readonly string[],
+  lapsed: readonly { name: string; owner: string }[],
+  expiresAtOf: (name: string) => string | undefined,
+): string {
+  const what = pod.owner ? `Pod ${pod.name} (${pod.owner})` : `Pod ${pod.name}`;
+  let note = `${what} uses ${uncovered.join(', ')}, which no active HostNamespaceException in namespace ${pod.namespace} allows.`;
+  if (lapsed.length) {
+    note += ' Caused by the lapse of ' + lapsed.map((l) => `exception ${l.name} (owner: ${l.owner || '(none)'}, expired ${expiresAtOf(l.name) ?? '?'})`).join(', ') + '.';
+  }
+  return note;
+}

@@ -1,0 +1,75 @@
+// The pure parts of the Kubernetes adapters.
+import { DateTime } from 'luxon';
+import { describe, expect, it } from 'vitest';
+import { eventBody, eventName, microTime } from '../../src/kube/events.ts';
+import { toPodRecord } from '../../src/kube/pod-record.ts';
+
+describe('toPodRecord', () => {
+  const raw = (spec: object, meta: object = {}) => ({ metadata: { name: 'p', namespace: 'ns', uid: 'u', resourceVersion: '7', ...meta }, spec });
+  it('drops clean, unmarked pods entirely (never cached)', () => {
+    expect(toPodRecord(raw({ containers: [] }))).toBeUndefined();
+    expect(toPodRecord(raw({ hostNetwork: false, hostPID: false }))).toBeUndefined();
+  });
+  it('keeps host-namespace pods lean: labels, flags, our marks, controller owner', () => {
+    const r = toPodRecord(
+      raw(
+        { hostPID: true, containers: [{ name: 'c', image: 'x', env: [{ name: 'BIG', value: 'x'.repeat(10_000) }] }] },
+        {
+          labels: { app: 'a', 'hostns.io/violation': 'true' },
+          annotations: { 'hostns.io/violation': 'hostPID', 'kubectl.kubernetes.io/last-applied-configuration': 'x'.repeat(5000) },
+          ownerReferences: [{ kind: 'DaemonSet', name: 'agent', controller: true }],
+          managedFields: [{ manager: 'kubectl' }],
+        },
+      ),
+    )!;
+    expect(r).toEqual({
+      namespace: 'ns',
+      name: 'p',
+      uid: 'u',
+      resourceVersion: '7',
+      labels: { app: 'a', 'hostns.io/violation': 'true' },
+      hostNetwork: false,
+      hostPID: true,
+      hostIPC: false,
+      marks: { labels: { 'hostns.io/violation': 'true' }, annotations: { 'hostns.io/violation': 'hostPID' } },
+      owner: 'DaemonSet/agent',
+    });
+    expect(JSON.stringify(r).length).toBeLessThan(400);
+  });
+  it('keeps a clean pod that carries our marks (so they get removed)', () => {
+    expect(toPodRecord(raw({}, { labels: { 'hostns.io/exception': 'x' } }))?.marks.labels).toEqual({ 'hostns.io/exception': 'x' });
+  });
+  it('tolerates malformed objects', () => {
+    for (const junk of [{}, { metadata: null, spec: null }, raw({ hostNetwork: 'yes' }), raw({ hostIPC: true }, { name: 5 }), raw({ hostIPC: true }, { labels: [1, 2] })]) {
+      expect(() => toPodRecord(junk as never)).not.toThrow();
+    }
+    expect(toPodRecord(raw({ hostIPC: true }, { labels: { a: 1, b: 'ok' } }))?.labels).toEqual({ b: 'ok' });
+  });
+});
+
+describe('events', () => {
+  const now = DateTime.fromISO('2026-11-23T10:11:12.345Z', { zone: 'utc' });
+  const target = { apiVersion: 'v1', kind: 'Pod', namespace: 'ns', name: 'p', uid: 'uid-1' };
+  it('MicroTime has exactly six fractional digits', () => {
+    expect(microTime(now)).toBe('2026-11-23T10:11:12.345000Z');
+  });
+  it('deterministic names: same (object, reason, key) -> same name; otherwise different', () => {
+    const a = eventName({ regarding: target, reason: 'Expired', key: 'k1' });
+    expect(a).toMatch(/^p\.expired\.[0-9a-f]{16}$/);
+    expect(eventName({ regarding: target, reason: 'Expired', key: 'k1' })).toBe(a);
+    expect(eventName({ regarding: target, reason: 'Expired', key: 'k2' })).not.toBe(a);
+    expect(eventName({ regarding: { ...target, uid: 'uid-2' }, reason: 'Expired', key: 'k1' })).not.toBe(a);
+    expect(eventName({ regarding: { ...target, name: 'x'.repeat(253) }, reason: 'Expired', key: 'k' }).length).toBeLessThanOrEqual(253);
+  });
+  it('body has what events.k8s.io/v1 requires and kubectl describe needs', () => {
+    const b = eventBody({ regarding: target, type: 'Warning', reason: 'HostNamespaceViolation', action: 'Classify', note: 'n'.repeat(2000), key: 'k' }, now, 'op-1');
+    expect(b).toMatchObject({
+      metadata: { namespace: 'ns' },
+      eventTime: '2026-11-23T10:11:12.345000Z',
+      reportingController: 'hostns.io/operator',
+      reportingInstance: 'op-1',
+      regarding: { uid: 'uid-1', kind: 'Pod', namespace: 'ns', name: 'p' },
+    });
+    expect((b.note as string).length).toBe(1024);
+  });
+});

@@ -1,0 +1,106 @@
+import { DateTime, Duration } from 'luxon';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_POLICY } from '../../src/policy/config.ts';
+import { readException } from '../../src/policy/exception.ts';
+import { evaluateLifecycle, isGranting } from '../../src/policy/lifecycle.ts';
+import { exception } from './fixtures.ts';
+
+const at = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' });
+const evalAt = (ex: ReturnType<typeof exception>, now: string, policy = DEFAULT_POLICY) =>
+  evaluateLifecycle(readException(ex), at(now), policy);
+
+describe('evaluateLifecycle', () => {
+  // created 2026-11-01, expires 2026-12-01: ExpiringSoon from 2026-11-24, review due 2026-12-01.
+  it('Active before the window, next transition = ExpiringSoon start', () => {
+    const lc = evalAt(exception(), '2026-11-10T00:00:00Z');
+    expect(lc.phase).toBe('Active');
+    expect(lc.nextTransitionAt?.toISO()).toBe(at('2026-11-24T00:00:00Z').toISO());
+    expect(lc.reviewOverdue).toBe(false);
+  });
+
+  it('ExpiringSoon inside the window (boundary inclusive), next = expiry', () => {
+    expect(evalAt(exception(), '2026-11-23T23:59:59Z').phase).toBe('Active');
+    const lc = evalAt(exception(), '2026-11-24T00:00:00Z');
+    expect(lc.phase).toBe('ExpiringSoon');
+    expect(lc.nextTransitionAt?.toISO()).toBe(at('2026-12-01T00:00:00Z').toISO());
+  });
+
+  it('Expired exactly at expiresAt, with no further transition', () => {
+    expect(evalAt(exception(), '2026-11-30T23:59:59.999Z').phase).toBe('ExpiringSoon');
+    const lc = evalAt(exception(), '2026-12-01T00:00:00Z');
+    expect(lc.phase).toBe('Expired');
+    expect(lc.nextTransitionAt).toBeUndefined();
+    expect(isGranting(lc.phase)).toBe(false);
+  });
+
+  it('Invalid when expiresAt is not after creation', () => {
+    const lc = evalAt(exception({ created: '2026-11-01T00:00:00Z', spec: { expiresAt: '2026-11-01T00:00:00Z' } }), '2026-10-01T00:00:00Z');
+    expect(lc.phase).toBe('Invalid');
+    expect(lc.problems.join()).toMatch(/already past when the exception was created/);
+    expect(lc.nextTransitionAt).toBeUndefined();
+  });
+
+  it('Invalid when the lifetime exceeds the maximum; exactly the maximum is fine', () => {
+    const ok = evalAt(exception({ spec: { expiresAt: '2027-01-30T00:00:00Z' } }), '2026-11-02T00:00:00Z');
+    expect(ok.phase).toBe('Active'); // 90 days exactly
+    const lc = evalAt(exception({ spec: { expiresAt: '2027-01-30T00:00:01Z' } }), '2026-11-02T00:00:00Z');
+    expect(lc.phase).toBe('Invalid');
+    expect(lc.problems.join()).toMatch(/lifetime from creation to spec.expiresAt is 91 days, over the maximum of 90 days/);
+  });
+
+  it('measures the lifetime from riskAcceptance.acceptedAt when set (renewal)', () => {
+    const renewed = exception({
+      created: '2026-01-01T00:00:00Z',
+      spec: {
+        expiresAt: '2026-12-20T00:00:00Z',
+        riskAcceptance: { justification: 'renewed after review by the board', acceptedBy: 'board', acceptedAt: '2026-11-01T00:00:00Z' },
+      },
+    });
+    expect(evalAt(renewed, '2026-11-02T00:00:00Z').phase).toBe('Active');
+    const acceptedAfterExpiry = exception({
+      spec: {
+        expiresAt: '2026-11-20T00:00:00Z',
+        riskAcceptance: { justification: 'accepted after the expiry date, odd', acceptedBy: 'board', acceptedAt: '2026-11-21T00:00:00Z' },
+      },
+    });
+    expect(evalAt(acceptedAfterExpiry, '2026-11-02T00:00:00Z').problems.join()).toMatch(/after spec.riskAcceptance.acceptedAt/);
+  });
+
+  it('a configurable window and maximum', () => {
+    const policy = { ...DEFAULT_POLICY, expiringSoonWindow: Duration.fromObject({ days: 20 }), maxLifetime: Duration.fromObject({ days: 10 }) };
+    expect(evalAt(exception(), '2026-11-12T00:00:00Z', policy).phase).toBe('Invalid');
+    const short = exception({ spec: { expiresAt: '2026-11-08T00:00:00Z' } });
+    expect(evalAt(short, '2026-11-02T00:00:00Z', policy).phase).toBe('ExpiringSoon');
+  });
+
+  it('review due 30 days after creation, or after the last review', () => {
+    const ex = exception({ spec: { expiresAt: '2027-01-15T00:00:00Z' } });
+    const before = evalAt(ex, '2026-11-30T00:00:00Z');
+    expect(before.reviewOverdue).toBe(false);
+    expect(before.reviewDueAt?.toISO()).toBe(at('2026-12-01T00:00:00Z').toISO());
+    expect(before.nextTransitionAt?.toISO()).toBe(at('2026-12-01T00:00:00Z').toISO());
+    expect(evalAt(ex, '2026-12-01T00:00:00Z').reviewOverdue).toBe(true);
+    const reviewed = exception({ spec: { expiresAt: '2027-01-15T00:00:00Z', review: { lastReviewedAt: '2026-11-28T00:00:00Z', reviewedBy: 'alice' } } });
+    const lc = evalAt(reviewed, '2026-12-05T00:00:00Z');
+    expect(lc.reviewOverdue).toBe(false);
+    expect(lc.reviewDueAt?.toISO()).toBe(at('2026-12-28T00:00:00Z').toISO());
+  });
+
+  it('an expired exception is never review-overdue', () => {
+    expect(evalAt(exception(), '2026-12-05T00:00:00Z').reviewOverdue).toBe(false);
+  });
+
+  it('malformed objects become Invalid with every problem named, never throw', () => {
+    const broken = { metadata: { name: 'x', namespace: 'y' }, spec: { allow: ['hostNetwork', 'hostNetwork', 'hostUTS'], podSelector: { matchExpressions: [{ key: 'a', operator: 'Near' }] }, expiresAt: 'next tuesday', riskAcceptance: { justification: 'short' } } };
+    const facts = readException(broken);
+    const lc = evaluateLifecycle(facts, at('2026-11-02T00:00:00Z'), DEFAULT_POLICY);
+    expect(lc.phase).toBe('Invalid');
+    const all = lc.problems.join('\n');
+    for (const field of ['spec.owner', 'spec.allow: unknown host namespace "hostUTS"', 'spec.allow has duplicate', 'operator must be one of', 'spec.riskAcceptance.justification must be at least 20', 'spec.riskAcceptance.acceptedBy is required', 'spec.expiresAt "next tuesday"']) {
+      expect(all).toContain(field);
+    }
+    for (const junk of [null, 42, 'x', [], { spec: null }, { metadata: null, spec: { allow: 'hostPID' } }]) {
+      expect(() => evaluateLifecycle(readException(junk as never), at('2026-11-02T00:00:00Z'), DEFAULT_POLICY)).not.toThrow();
+    }
+  });
+});
