@@ -32,6 +32,10 @@ export class WorkQueue {
     return this.queue.length - this.head;
   }
 
+  get inFlight(): number {
+    return this.active;
+  }
+
   add(key: string): void {
     if (this.processing.has(key)) {
       this.dirty.add(key);

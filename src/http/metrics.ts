@@ -67,6 +67,14 @@ export class OperatorMetrics implements OperatorObserver {
       },
     });
     new Gauge({
+      name: 'hostns_workqueue_depth',
+      help: 'Reconciles queued or running (0 when converged).',
+      registers,
+      collect() {
+        this.set(self.operator ? self.operator.queue.length + self.operator.queue.inFlight : 0);
+      },
+    });
+    new Gauge({
       name: 'hostns_leader',
       help: '1 when this replica is the leader (writes), 0 on a standby.',
       registers,

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import type { LabelSelector } from '../../src/api/v1alpha1.ts';
 import { formatSelector, matchesSelector, selectorProblems } from '../../src/policy/selector.ts';
 
 describe('matchesSelector (metav1.LabelSelector semantics)', () => {
   const labels = { app: 'x', tier: 'agent', empty: '' };
-  it.each([
+  it.each<[LabelSelector, boolean, string]>([
     [{}, true, 'empty selector selects everything'],
     [{ matchLabels: {} }, true, 'empty matchLabels'],
     [{ matchLabels: { app: 'x' } }, true, 'matching label'],
