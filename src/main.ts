@@ -16,6 +16,9 @@ export interface MainOptions {
   leaderElect: boolean;
   leaseNamespace?: string;
   leaseName: string;
+  leaseDuration: string;
+  renewDeadline: string;
+  retryPeriod: string;
   identity: string;
   exemptNamespaces: string;
   expiringSoon: string;
@@ -35,6 +38,9 @@ export function buildCommand(): Command {
     .addOption(new Option('--leader-elect', 'elect one active replica through a Lease').env('HOSTNS_LEADER_ELECT').default(false))
     .addOption(new Option('--lease-namespace <ns>', 'namespace of the Lease (default: POD_NAMESPACE)').env('POD_NAMESPACE'))
     .addOption(new Option('--lease-name <name>', 'name of the Lease').env('HOSTNS_LEASE_NAME').default('hostns-operator'))
+    .addOption(new Option('--lease-duration <duration>', 'how long a standby waits after the last renewal it saw').env('HOSTNS_LEASE_DURATION').default('15s'))
+    .addOption(new Option('--renew-deadline <duration>', 'the leader steps down when it could not renew for this long').env('HOSTNS_RENEW_DEADLINE').default('10s'))
+    .addOption(new Option('--retry-period <duration>', 'interval between acquire/renew attempts').env('HOSTNS_RETRY_PERIOD').default('2s'))
     .addOption(new Option('--identity <id>', 'this replica in Events and the Lease (default: POD_NAME, else hostname_pid)').env('POD_NAME').default(`${hostname()}_${process.pid}`))
     .addOption(new Option('--exempt-namespaces <list>', 'comma-separated namespaces never classified as offenders').env('HOSTNS_EXEMPT_NAMESPACES').default([...d.exemptNamespaces].join(',')))
     .addOption(new Option('--expiring-soon <duration>', 'ExpiringSoon window before expiry').env('HOSTNS_EXPIRING_SOON').default(formatDuration(d.expiringSoonWindow)))
@@ -87,7 +93,15 @@ export async function main(argv = process.argv): Promise<void> {
     identity: opts.identity,
     concurrency,
     observer: metrics,
-    leaderElection: opts.leaderElect ? { namespace: opts.leaseNamespace!, name: opts.leaseName } : undefined,
+    leaderElection: opts.leaderElect
+      ? {
+          namespace: opts.leaseNamespace!,
+          name: opts.leaseName,
+          leaseDurationSeconds: parseDuration(opts.leaseDuration, '--lease-duration').as('seconds'),
+          renewDeadlineSeconds: parseDuration(opts.renewDeadline, '--renew-deadline').as('seconds'),
+          retryPeriodSeconds: parseDuration(opts.retryPeriod, '--retry-period').as('seconds'),
+        }
+      : undefined,
   });
   metrics.attach(operator);
   process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { error: String(err) }));
