@@ -26,9 +26,9 @@ export class OperatorProcess {
     child.stderr!.on('data', (d) => (this.log += d));
   }
 
-  static async start(args: string[] = []): Promise<OperatorProcess> {
+  static async start(args: string[] = [], kubeconfig = kubeconfigPath()): Promise<OperatorProcess> {
     const port = await freePort();
-    const child = spawn(process.execPath, ['src/main.ts', '--kubeconfig', kubeconfigPath(), '--http-port', String(port), '--log-level', 'info', ...args], {
+    const child = spawn(process.execPath, ['src/main.ts', '--kubeconfig', kubeconfig, '--http-port', String(port), '--log-level', 'info', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const op = new OperatorProcess(child, port);
