@@ -4,14 +4,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildCommand, policyFrom } from '../src/main.ts';
+import { buildCommand, policyFrom, type MainOptions } from '../src/main.ts';
 
 const run = (args: string[], env: Record<string, string> = {}) =>
   spawnSync(process.execPath, ['src/main.ts', ...args], { encoding: 'utf8', env: { PATH: process.env.PATH!, HOME: mkdtempSync(join(tmpdir(), 'home-')), ...env }, timeout: 30_000 });
 
 describe('operator flags', () => {
   it('documented defaults', () => {
-    const o = buildCommand().parse(['node', 'main']).opts();
+    const o = buildCommand().parse(['node', 'main']).opts<MainOptions>();
     expect(o).toMatchObject({ httpPort: '8080', leaderElect: false, exemptNamespaces: 'kube-system', expiringSoon: '7d', maxLifetime: '90d', reviewInterval: '30d', patchConcurrency: '16', logLevel: 'info', leaseName: 'hostns-operator' });
     const p = policyFrom(o);
     expect([...p.exemptNamespaces]).toEqual(['kube-system']);
@@ -21,7 +21,7 @@ describe('operator flags', () => {
     const old = process.env.HOSTNS_EXEMPT_NAMESPACES;
     process.env.HOSTNS_EXEMPT_NAMESPACES = 'kube-system, cni';
     try {
-      expect([...policyFrom(buildCommand().parse(['node', 'main']).opts()).exemptNamespaces]).toEqual(['kube-system', 'cni']);
+      expect([...policyFrom(buildCommand().parse(['node', 'main']).opts<MainOptions>()).exemptNamespaces]).toEqual(['kube-system', 'cni']);
     } finally {
       if (old === undefined) delete process.env.HOSTNS_EXEMPT_NAMESPACES;
       else process.env.HOSTNS_EXEMPT_NAMESPACES = old;
