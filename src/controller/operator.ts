@@ -89,6 +89,10 @@ export class Operator {
   readonly queue: WorkQueue;
   private readonly podsByNamespace = new Map<string, Set<string>>();
   private readonly exceptionsByNamespace = new Map<string, Set<string>>();
+  /** Each exception read and evaluated once per resourceVersion, until its next transition. */
+  private readonly viewCache = new Map<string, { rv: string | undefined; view: ExceptionView }>();
+  /** Pods covered per exception, computed once per namespace until a pod or exception there changes. */
+  private readonly coverage = new Map<string, { validUntil?: DateTime; counts: Map<string, number> }>();
   /** Phase last acted on per exception: a change re-queues its namespace's pods and the grants. */
   private readonly lastPhase = new Map<string, ExceptionPhase>();
   private readonly opts: OperatorOptions;
@@ -226,7 +230,9 @@ export class Operator {
     else {
       removeFromIndex(this.exceptionsByNamespace, ns, key);
       this.lastPhase.delete(key);
+      this.viewCache.delete(key);
     }
+    this.coverage.delete(ns);
     this.enqueue(`e:${key}`);
     // Our own status writes change nothing that pods or grants depend on.
     const specChanged = !obj || !prev || obj.metadata.generation !== prev.metadata.generation || obj.metadata.uid !== prev.metadata.uid;
@@ -238,8 +244,9 @@ export class Operator {
     if (obj) addToIndex(this.podsByNamespace, ns, key);
     else removeFromIndex(this.podsByNamespace, ns, key);
     if (obj) this.enqueue(`p:${key}`);
-    // A pod appearing or leaving changes its exceptions' coveredPods.
+    // A pod appearing, leaving or relabelled changes its exceptions' coveredPods.
     if (!obj !== !prev || (obj && prev && obj.uid !== prev.uid) || (obj && prev && !sameLabels(obj.labels, prev.labels))) {
+      this.coverage.delete(ns);
       for (const e of this.exceptionsByNamespace.get(ns) ?? []) this.enqueue(`e:${e}`);
     }
   }
@@ -274,10 +281,37 @@ export class Operator {
     for (const key of keys) {
       const obj = this.exceptions.store.get(key);
       if (!obj) continue;
+      const rv = obj.metadata.resourceVersion;
+      const cached = this.viewCache.get(key);
+      const next = cached?.view.lifecycle.nextTransitionAt;
+      if (cached && cached.rv === rv && (!next || now < next)) {
+        out.push(cached.view);
+        continue;
+      }
       const facts = readException(obj);
-      out.push({ key, facts, lifecycle: evaluateLifecycle(facts, now, this.opts.policy) });
+      const view = { key, facts, lifecycle: evaluateLifecycle(facts, now, this.opts.policy) };
+      this.viewCache.set(key, { rv, view });
+      out.push(view);
     }
     return out;
+  }
+
+  /** How many pods each exception of `ns` covers now (it grants, matches, allows a flag they use). */
+  private coveredCounts(ns: string, views: readonly ExceptionView[], now: DateTime): Map<string, number> {
+    const cached = this.coverage.get(ns);
+    if (cached && (!cached.validUntil || now < cached.validUntil)) return cached.counts;
+    const grants = Operator.grantsOf(views);
+    const counts = new Map<string, number>();
+    for (const podKey of this.podsByNamespace.get(ns) ?? []) {
+      const pod = this.pods.store.get(podKey);
+      if (!pod) continue;
+      const cls = this.classify(pod, grants);
+      if (cls.kind === 'covered' || cls.kind === 'offender') for (const name of cls.exceptions) counts.set(name, (counts.get(name) ?? 0) + 1);
+    }
+    const transitions = views.map((v) => v.lifecycle.nextTransitionAt).filter((t): t is DateTime => !!t);
+    const validUntil = transitions.length ? DateTime.min(...transitions) ?? undefined : undefined;
+    this.coverage.set(ns, { validUntil, counts });
+    return counts;
   }
 
   /** Granting exceptions cover; Expired ones only explain offenders; Invalid ones count for nothing. */
@@ -353,17 +387,7 @@ export class Operator {
     const view = views.find((v) => v.key === key)!;
     const { facts, lifecycle } = view;
 
-    // Pods this exception covers now: it grants, matches them, and allows a flag they use.
-    let covered = 0;
-    if (isGranting(lifecycle.phase)) {
-      const grants = Operator.grantsOf(views);
-      for (const podKey of this.podsByNamespace.get(ns) ?? []) {
-        const pod = this.pods.store.get(podKey);
-        if (!pod) continue;
-        const cls = this.classify(pod, grants);
-        if ((cls.kind === 'covered' || cls.kind === 'offender') && cls.exceptions.includes(facts.name)) covered++;
-      }
-    }
+    const covered = isGranting(lifecycle.phase) ? (this.coveredCounts(ns, views, now).get(facts.name) ?? 0) : 0;
 
     const plan = planException(obj, facts, lifecycle, covered, now);
     for (const e of plan.events) {
