@@ -1,0 +1,65 @@
+// `npm run cluster` for people: prints KUBECONFIG, answers kubectl, and leaves no process and no
+// data dir behind on Ctrl-C, nor when it is SIGKILLed (the watchdog cleans up).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Pids of etcd / kube-apiserver / kube-controller-manager whose command line mentions `dir`. */
+function controlPlanePids(dir: string): number[] {
+  const ps = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).stdout;
+  return ps
+    .split('\n')
+    .filter((l) => l.includes(dir) && /(etcd|kube-apiserver|kube-controller-manager) /.test(l))
+    .map((l) => Number(l.trim().split(/\s+/)[0]));
+}
+
+async function startCluster(): Promise<{ child: ReturnType<typeof spawn>; kubeconfig: string }> {
+  const child = spawn(process.execPath, ['test/controlplane/cluster.ts'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const kubeconfig = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /^KUBECONFIG=(.+)$/m.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`cluster exited with ${code}`)));
+  });
+  return { child, kubeconfig };
+}
+
+describe('npm run cluster', () => {
+  it('answers kubectl, and Ctrl-C stops every process and removes the data dir', async () => {
+    const { child, kubeconfig } = await startCluster();
+    const dir = dirname(kubeconfig);
+    const ns = spawnSync('kubectl', ['--kubeconfig', kubeconfig, 'get', 'ns', '-o', 'name'], { encoding: 'utf8' });
+    expect(ns.stdout).toContain('namespace/default');
+    const pids = controlPlanePids(dir);
+    expect(pids.length).toBe(3);
+    child.kill('SIGINT');
+    await new Promise((r) => child.once('exit', r));
+    expect(pids.filter(alive)).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('a SIGKILLed launcher leaves nothing behind either', async () => {
+    const { child, kubeconfig } = await startCluster();
+    const dir = dirname(kubeconfig);
+    const pids = controlPlanePids(dir);
+    expect(pids.length).toBe(3);
+    child.kill('SIGKILL');
+    const deadline = Date.now() + 20_000;
+    while ((pids.some(alive) || existsSync(dir)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    expect(pids.filter(alive)).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
+  });
+});
