@@ -1,5 +1,5 @@
 // Exception lifecycle: a pure function of (exception, now, config).
-import type { DateTime } from 'luxon';
+import { Duration, type DateTime } from 'luxon';
 import type { ExceptionPhase } from '../api/v1alpha1.ts';
 import type { PolicyConfig } from './config.ts';
 import type { ExceptionFacts } from './exception.ts';
@@ -24,9 +24,19 @@ export function isGranting(phase: ExceptionPhase): boolean {
   return phase === 'Active' || phase === 'ExpiringSoon';
 }
 
+/** Clock skew tolerated between whoever wrote `acceptedAt` and the operator. */
+export const ACCEPTED_AT_SKEW = Duration.fromObject({ minutes: 5 });
+
 export function evaluateLifecycle(ex: ExceptionFacts, now: DateTime, config: PolicyConfig): Lifecycle {
   const problems = [...ex.problems];
   const { expiresAt } = ex;
+  // A risk accepted in the future would stretch the real lifetime (the exception policy cannot
+  // see "now" on an UPDATE): such an exception grants nothing until that time comes.
+  const acceptedValidFrom = ex.acceptedAt?.minus(ACCEPTED_AT_SKEW);
+  const acceptedInFuture = acceptedValidFrom !== undefined && now < acceptedValidFrom;
+  if (acceptedInFuture) {
+    problems.push(`spec.riskAcceptance.acceptedAt ${ex.acceptedAt!.toISO()} is in the future`);
+  }
   if (expiresAt) {
     if (expiresAt <= ex.createdAt) {
       problems.push(`spec.expiresAt ${expiresAt.toISO()} was already past when the exception was created (${ex.createdAt.toISO()})`);
@@ -42,7 +52,9 @@ export function evaluateLifecycle(ex: ExceptionFacts, now: DateTime, config: Pol
   }
   const reviewDueAt = (ex.lastReviewedAt ?? ex.createdAt).plus(config.reviewInterval);
   if (problems.length > 0 || !expiresAt) {
-    return { phase: 'Invalid', problems, expiresAt, reviewDueAt, reviewOverdue: false };
+    // Only the future acceptedAt heals by itself; everything else needs a new spec.
+    const heals = acceptedInFuture && problems.length === 1;
+    return { phase: 'Invalid', problems, expiresAt, reviewDueAt, reviewOverdue: false, ...(heals ? { nextTransitionAt: acceptedValidFrom } : {}) };
   }
 
   const expiringSoonAt = expiresAt.minus(config.expiringSoonWindow);

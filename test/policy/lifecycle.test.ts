@@ -104,3 +104,23 @@ describe('evaluateLifecycle', () => {
     }
   });
 });
+
+describe('acceptedAt in the future', () => {
+  const ex = exception({
+    spec: {
+      expiresAt: '2027-01-20T00:00:00Z',
+      riskAcceptance: { justification: 'accepted in advance, which stretches the lifetime', acceptedBy: 'board', acceptedAt: '2026-11-20T00:00:00Z' },
+    },
+  });
+  it('is Invalid until then (5 min skew tolerated), then heals by itself at a scheduled transition', () => {
+    const early = evalAt(ex, '2026-11-10T00:00:00Z');
+    expect(early.phase).toBe('Invalid');
+    expect(early.problems).toEqual(['spec.riskAcceptance.acceptedAt 2026-11-20T00:00:00.000Z is in the future']);
+    expect(early.nextTransitionAt?.toISO()).toBe(at('2026-11-19T23:55:00Z').toISO());
+    expect(evalAt(ex, '2026-11-19T23:56:00Z').phase).toBe('Active');
+  });
+  it('does not heal when something else is wrong too', () => {
+    const bad = exception({ spec: { ...ex.spec, owner: '' } });
+    expect(evalAt(bad, '2026-11-10T00:00:00Z').nextTransitionAt).toBeUndefined();
+  });
+});
