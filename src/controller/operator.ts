@@ -23,7 +23,7 @@ import {
 import { classifyPod, type ExceptionGrant, type PodClass } from '../policy/classify.ts';
 import type { PolicyConfig } from '../policy/config.ts';
 import { readException, type ExceptionFacts } from '../policy/exception.ts';
-import { desiredGrants, rfc3339 } from '../policy/grants.ts';
+import { GRANT_LIMITS, desiredGrants, rfc3339 } from '../policy/grants.ts';
 import { evaluateLifecycle, isGranting, type Lifecycle } from '../policy/lifecycle.ts';
 import { desiredMarks, marksPatch } from '../policy/pod-marks.ts';
 import { planException, stableJson, violationNote } from '../policy/status.ts';
@@ -98,6 +98,8 @@ export class Operator {
   private readonly opts: OperatorOptions;
   private readonly clock: () => DateTime;
   private elector?: LeaderElector;
+  /** Exceptions left out of the grants object (over its bounds), for logs and /metrics. */
+  droppedGrants: string[] = [];
   private leading = false;
   private started = false;
 
@@ -433,7 +435,14 @@ export class Operator {
   private async reconcileGrants(): Promise<void> {
     const now = this.clock();
     const views = this.exceptionViews(undefined, now);
-    const spec = desiredGrants(views, this.opts.policy.exemptNamespaces);
+    const { dropped, ...spec } = desiredGrants(views, this.opts.policy.exemptNamespaces);
+    if ((dropped?.length ?? 0) !== this.droppedGrants.length) {
+      this.opts.logger.warn('admission grants over the HostNamespaceGrants bounds: these exceptions are not honoured at admission', {
+        dropped,
+        limits: GRANT_LIMITS,
+      });
+    }
+    this.droppedGrants = dropped ?? [];
     const current = this.grants.store.get(GRANTS_NAME);
     if (current && stableJson(current.spec ?? {}) === stableJson(spec)) return;
     const body: HostNamespaceGrants = {

@@ -75,6 +75,14 @@ export class OperatorMetrics implements OperatorObserver {
       },
     });
     new Gauge({
+      name: 'hostns_grants_dropped',
+      help: 'Active exceptions left out of the admission grants (over the HostNamespaceGrants bounds): their pods are refused at admission.',
+      registers,
+      collect() {
+        this.set(self.operator?.droppedGrants.length ?? 0);
+      },
+    });
+    new Gauge({
       name: 'hostns_leader',
       help: '1 when this replica is the leader (writes), 0 on a standby.',
       registers,

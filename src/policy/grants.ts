@@ -10,14 +10,20 @@ export function rfc3339(t: DateTime): string {
   return t.toUTC().toISO({ suppressMilliseconds: true })!;
 }
 
+/** The grants CRD's bounds (maxItems / maxProperties), which keep the policy's CEL cost bounded. */
+export const GRANT_LIMITS = { perNamespace: 64, namespaces: 2000 } as const;
+
 /**
  * Grants for every exception that grants now, sorted so the same input always gives the same
  * object (the controller compares before writing). Exempt namespaces need no grants.
+ * Beyond the CRD's bounds the last ones by name are left out (and reported): a write the API
+ * server refuses would leave every grant stale.
  */
 export function desiredGrants(
   exceptions: readonly { facts: ExceptionFacts; lifecycle: Lifecycle }[],
   exemptNamespaces: ReadonlySet<string>,
-): HostNamespaceGrantsSpec {
+  limits: { perNamespace: number; namespaces: number } = GRANT_LIMITS,
+): HostNamespaceGrantsSpec & { dropped?: string[] } {
   const byNamespace = new Map<string, Grant[]>();
   for (const { facts, lifecycle } of exceptions) {
     if (!isGranting(lifecycle.phase) || !facts.expiresAt || exemptNamespaces.has(facts.namespace)) continue;
@@ -32,10 +38,17 @@ export function desiredGrants(
     byNamespace.set(facts.namespace, list);
   }
   const namespaces: Record<string, Grant[]> = {};
-  for (const ns of [...byNamespace.keys()].sort()) {
-    namespaces[ns] = byNamespace.get(ns)!.sort((a, b) => a.exception.localeCompare(b.exception));
-  }
-  return { namespaces };
+  const dropped: string[] = [];
+  [...byNamespace.keys()].sort().forEach((ns, i) => {
+    const list = byNamespace.get(ns)!.sort((a, b) => a.exception.localeCompare(b.exception));
+    if (i >= limits.namespaces) {
+      dropped.push(...list.map((g) => `${ns}/${g.exception}`));
+      return;
+    }
+    namespaces[ns] = list.slice(0, limits.perNamespace);
+    dropped.push(...list.slice(limits.perNamespace).map((g) => `${ns}/${g.exception}`));
+  });
+  return dropped.length ? { namespaces, dropped } : { namespaces };
 }
 
 /** Always both fields, so the CEL never needs has() checks on them. */

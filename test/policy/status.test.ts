@@ -116,3 +116,18 @@ describe('violationNote', () => {
     expect(note).toBe('Pod p (DaemonSet/agent) uses hostNetwork, which no active HostNamespaceException in namespace ns allows. Caused by the lapse of exception cni (owner: team-net, expired 2026-12-01T00:00:00Z).');
   });
 });
+
+describe('desiredGrants bounds', () => {
+  it('leaves out the last grants by name beyond the bounds, and says which', () => {
+    const now = at('2026-11-02T00:00:00Z');
+    const views = ['a', 'b', 'c'].flatMap((ns) => ['x', 'y', 'z'].map((name) => exception({ name, namespace: ns }))).map((ex) => {
+      const facts = readException(ex);
+      return { facts, lifecycle: evaluateLifecycle(facts, now, DEFAULT_POLICY) };
+    });
+    const g = desiredGrants(views, new Set(), { perNamespace: 2, namespaces: 2 });
+    expect(Object.keys(g.namespaces)).toEqual(['a', 'b']);
+    expect(g.namespaces.a!.map((x) => x.exception)).toEqual(['x', 'y']);
+    expect(g.dropped).toEqual(['a/z', 'b/z', 'c/x', 'c/y', 'c/z']);
+    expect(desiredGrants(views, new Set()).dropped).toBeUndefined();
+  });
+});

@@ -1,0 +1,199 @@
+// The monthly review: every exception with what a reviewer needs and what needs action, urgent first.
+import type { DateTime, Duration } from 'luxon';
+import type { ExceptionPhase, HostNamespace, HostNamespaceException } from '../api/v1alpha1.ts';
+import { classifyPod } from '../policy/classify.ts';
+import { formatDuration, type PolicyConfig } from '../policy/config.ts';
+import { rfc3339 } from '../policy/grants.ts';
+import { formatSelector } from '../policy/selector.ts';
+import { daysUntil, formatDate, renderMarkdownTable, renderTable, type Column, type Paint } from './format.ts';
+import { evaluateException, grantsByNamespace, podFacts, type EvaluatedException, type PodLike } from './model.ts';
+
+/** Finding kinds, in the order of urgency used for sorting. */
+export const REVIEW_FINDINGS = ['invalid', 'expired', 'expiring', 'review-overdue', 'lifetime-over-max', 'unused'] as const;
+export type ReviewFindingKind = (typeof REVIEW_FINDINGS)[number];
+
+export interface ReviewFinding {
+  kind: ReviewFindingKind;
+  message: string;
+}
+
+export interface ReviewRow {
+  namespace: string;
+  name: string;
+  owner: string;
+  allow: HostNamespace[];
+  selector: string;
+  phase: ExceptionPhase;
+  expiresAt?: string;
+  /** Whole days until expiry; negative once expired. */
+  daysLeft?: number;
+  /** Pods this exception covers now, computed from the pods (not from status). */
+  coveredPods: number;
+  ticket?: string;
+  acceptedBy?: string;
+  lastReviewedAt?: string;
+  reviewedBy?: string;
+  reviewDueAt?: string;
+  compensatingControls: string[];
+  findings: ReviewFinding[];
+  /** Why the exception is Invalid. */
+  problems: string[];
+}
+
+export interface ReviewOptions {
+  now: DateTime;
+  config: PolicyConfig;
+  /** Report exceptions expiring within this window (the issue's default: 30 days). */
+  within: Duration;
+}
+
+const LIFETIME_PROBLEM = /^lifetime from .* over the maximum/;
+
+/**
+ * One row per exception. Pods are those of the namespaces the exceptions live in (the caller lists
+ * the same scope for both). Coverage is what classification says now, with the exempt namespaces
+ * of the config, so it agrees with the labels the operator writes.
+ */
+export function buildReview(
+  exceptions: readonly (HostNamespaceException | Record<string, unknown>)[],
+  pods: readonly PodLike[],
+  options: ReviewOptions,
+): ReviewRow[] {
+  const { now, config, within } = options;
+  const evaluated = exceptions.map((e) => evaluateException(e, now, config));
+  const coverage = coveredPodCounts(evaluated, pods, config.exemptNamespaces);
+  const rows = evaluated.map((e) => reviewRow(e, coverage.get(key(e.facts.namespace, e.facts.name)) ?? 0, now, within, config));
+  return rows.sort(compareUrgency);
+}
+
+function key(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}
+
+/** How many pods each exception covers (allows at least one flag they use), as status.coveredPods counts. */
+function coveredPodCounts(evaluated: readonly EvaluatedException[], pods: readonly PodLike[], exempt: ReadonlySet<string>): Map<string, number> {
+  const grants = grantsByNamespace(evaluated);
+  const counts = new Map<string, number>();
+  for (const pod of pods) {
+    const facts = podFacts(pod);
+    const cls = classifyPod(facts, grants.get(facts.namespace) ?? [], exempt);
+    if (cls.kind !== 'covered' && cls.kind !== 'offender') continue;
+    for (const name of cls.exceptions) counts.set(key(facts.namespace, name), (counts.get(key(facts.namespace, name)) ?? 0) + 1);
+  }
+  return counts;
+}
+
+function reviewRow(e: EvaluatedException, coveredPods: number, now: DateTime, within: Duration, config: PolicyConfig): ReviewRow {
+  const { facts, lifecycle } = e;
+  const spec = ((e.raw as Partial<HostNamespaceException>).spec ?? {}) as Partial<HostNamespaceException['spec']>;
+  const ra = spec.riskAcceptance ?? ({} as Partial<HostNamespaceException['spec']['riskAcceptance']>);
+  const findings: ReviewFinding[] = [];
+  const daysLeft = facts.expiresAt ? daysUntil(facts.expiresAt, now) : undefined;
+  const problems = lifecycle.problems;
+
+  if (lifecycle.phase === 'Invalid') findings.push({ kind: 'invalid', message: `invalid: ${problems.join('; ')}` });
+  if (facts.expiresAt && facts.expiresAt <= now) {
+    const ago = Math.floor(now.diff(facts.expiresAt, 'days').days);
+    findings.push({ kind: 'expired', message: ago === 0 ? 'expired today' : `expired ${ago}d ago` });
+  } else if (facts.expiresAt && facts.expiresAt.diff(now) <= within) {
+    findings.push({ kind: 'expiring', message: `expires in ${Math.max(0, daysLeft ?? 0)}d (within ${formatDuration(within)})` });
+  }
+  if (lifecycle.reviewOverdue && lifecycle.reviewDueAt) {
+    findings.push({ kind: 'review-overdue', message: `review overdue since ${lifecycle.reviewDueAt.toUTC().toFormat('yyyy-MM-dd')}` });
+  }
+  if (problems.some((p) => LIFETIME_PROBLEM.test(p))) {
+    findings.push({ kind: 'lifetime-over-max', message: `lifetime over the maximum of ${formatDuration(config.maxLifetime)}` });
+  }
+  if (coveredPods === 0 && lifecycle.phase !== 'Invalid' && lifecycle.phase !== 'Expired') {
+    findings.push({ kind: 'unused', message: 'covers no pod' });
+  }
+
+  return {
+    namespace: facts.namespace,
+    name: facts.name,
+    owner: facts.owner,
+    allow: facts.allow,
+    selector: formatSelector(facts.selector),
+    phase: lifecycle.phase,
+    expiresAt: facts.expiresAt ? rfc3339(facts.expiresAt) : undefined,
+    daysLeft,
+    coveredPods,
+    ticket: typeof ra.ticket === 'string' ? ra.ticket : undefined,
+    acceptedBy: typeof ra.acceptedBy === 'string' ? ra.acceptedBy : undefined,
+    lastReviewedAt: facts.lastReviewedAt ? rfc3339(facts.lastReviewedAt) : undefined,
+    reviewedBy: typeof spec.review?.reviewedBy === 'string' ? spec.review.reviewedBy : undefined,
+    reviewDueAt: lifecycle.reviewDueAt ? rfc3339(lifecycle.reviewDueAt) : undefined,
+    compensatingControls: Array.isArray(ra.compensatingControls) ? ra.compensatingControls.filter((c) => typeof c === 'string') : [],
+    findings,
+    problems,
+  };
+}
+
+function urgency(row: ReviewRow): number {
+  const ranks = row.findings.map((f) => REVIEW_FINDINGS.indexOf(f.kind));
+  return ranks.length ? Math.min(...ranks) : REVIEW_FINDINGS.length;
+}
+
+/** Most urgent finding first, then soonest expiry, then namespace/name. */
+export function compareUrgency(a: ReviewRow, b: ReviewRow): number {
+  return (
+    urgency(a) - urgency(b) ||
+    (a.expiresAt ?? '9999').localeCompare(b.expiresAt ?? '9999') ||
+    a.namespace.localeCompare(b.namespace) ||
+    a.name.localeCompare(b.name)
+  );
+}
+
+const dateOf = (iso: string | undefined) => (iso ? iso.slice(0, 10) : '');
+
+const REVIEW_COLUMNS: Column<ReviewRow>[] = [
+  { header: 'NAMESPACE', cell: (r) => r.namespace },
+  { header: 'NAME', cell: (r) => r.name },
+  { header: 'OWNER', cell: (r) => r.owner },
+  { header: 'ALLOW', cell: (r) => r.allow.join(',') },
+  { header: 'PHASE', cell: (r) => r.phase },
+  { header: 'EXPIRES', cell: (r) => dateOf(r.expiresAt) },
+  { header: 'DAYS LEFT', cell: (r) => (r.daysLeft === undefined ? '' : String(r.daysLeft)), align: 'right' },
+  { header: 'PODS', cell: (r) => String(r.coveredPods), align: 'right' },
+  { header: 'TICKET', cell: (r) => r.ticket ?? '' },
+  { header: 'LAST REVIEW', cell: (r) => (r.lastReviewedAt ? `${dateOf(r.lastReviewedAt)}${r.reviewedBy ? ` by ${r.reviewedBy}` : ''}` : 'never') },
+  { header: 'CONTROLS', cell: (r) => r.compensatingControls.join('; ') },
+  { header: 'FINDINGS', cell: (r) => r.findings.map((f) => f.message).join('; ') },
+];
+
+function paintReview(r: ReviewRow, header: string): Paint {
+  if (header !== 'FINDINGS' && header !== 'PHASE') return undefined;
+  if (r.phase === 'Invalid' || r.phase === 'Expired') return 'red';
+  if (header === 'FINDINGS' && r.findings.length > 0) return 'yellow';
+  if (r.phase === 'ExpiringSoon') return 'yellow';
+  return header === 'PHASE' ? 'green' : undefined;
+}
+
+export function reviewSummary(rows: readonly ReviewRow[]): string {
+  const withFindings = rows.filter((r) => r.findings.length > 0).length;
+  const counts = REVIEW_FINDINGS.map((k) => [k, rows.filter((r) => r.findings.some((f) => f.kind === k)).length] as const).filter(
+    ([, n]) => n > 0,
+  );
+  const detail = counts.length ? ` (${counts.map(([k, n]) => `${n} ${k}`).join(', ')})` : '';
+  return `${rows.length} exception${rows.length === 1 ? '' : 's'}, ${withFindings} with findings${detail}`;
+}
+
+export function renderReviewTable(rows: readonly ReviewRow[], colour = false): string {
+  if (rows.length === 0) return 'No HostNamespaceException found.\n';
+  return renderTable(REVIEW_COLUMNS, rows, { colour, paint: paintReview }) + `\n${reviewSummary(rows)}\n`;
+}
+
+export function renderReviewMarkdown(rows: readonly ReviewRow[], now: DateTime): string {
+  const head = `### Host namespace exceptions: review of ${formatDate(now)}\n\n`;
+  if (rows.length === 0) return `${head}No HostNamespaceException found.\n`;
+  const columns: Column<ReviewRow>[] = [
+    ...REVIEW_COLUMNS.slice(0, 10),
+    { header: 'SELECTOR', cell: (r) => r.selector },
+    ...REVIEW_COLUMNS.slice(10),
+  ];
+  return `${head}${renderMarkdownTable(columns, rows)}\n${reviewSummary(rows)}\n`;
+}
+
+export function renderReviewJson(rows: readonly ReviewRow[], now: DateTime): string {
+  return JSON.stringify({ generatedAt: rfc3339(now), summary: reviewSummary(rows), exceptions: rows }, null, 2) + '\n';
+}
