@@ -182,7 +182,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     'after',
     `
 Exit status: 0 ok; 1 findings (scan: uncovered use; review/audit: with --fail-on-findings);
-2 bad usage or incomplete input; 3 cluster unreachable, access refused or CRD not installed.
+2 bad usage or incomplete input; 3 cluster unreachable, access refused or CRD not installed;
+4 internal error (a bug).
 
 Examples:
   kubectl hostns review -o markdown
@@ -204,6 +205,9 @@ Examples:
   )
     .addHelpText('after', REVIEW_HELP)
     .action(async (flags: ClusterFlags & PolicyFlags & { output: string; within: string; failOnFindings?: boolean; markReviewed?: string; by?: string }) => {
+      if (flags.markReviewed !== undefined && flags.now !== undefined) {
+        throw new CliError(EXIT.usage, '--now cannot be used with --mark-reviewed: a review is recorded at the time it happens');
+      }
       const now = nowFrom(flags);
       if (flags.markReviewed !== undefined) {
         if (!flags.namespace) throw new CliError(EXIT.usage, '--mark-reviewed needs -n/--namespace (the namespace of the exception)');

@@ -1,0 +1,56 @@
+// Objects the CLI integration tests create on the real control plane.
+import { DateTime, type DurationLike } from 'luxon';
+import { core, customObjects } from '../harness/kube.ts';
+
+export const iso = (t: DateTime) => t.toUTC().toISO({ suppressMilliseconds: true })!;
+
+export interface ExceptionInput {
+  name: string;
+  allow: string[];
+  matchLabels: Record<string, string>;
+  expiresIn: DurationLike;
+  lastReviewedAgo?: DurationLike;
+  reviewedBy?: string;
+}
+
+export async function createException(namespace: string, e: ExceptionInput): Promise<void> {
+  const now = DateTime.utc();
+  await customObjects().createNamespacedCustomObject({
+    group: 'hostns.io',
+    version: 'v1alpha1',
+    namespace,
+    plural: 'hostnamespaceexceptions',
+    body: {
+      apiVersion: 'hostns.io/v1alpha1',
+      kind: 'HostNamespaceException',
+      metadata: { name: e.name, namespace },
+      spec: {
+        owner: 'team-observability',
+        allow: e.allow,
+        podSelector: { matchLabels: e.matchLabels },
+        riskAcceptance: {
+          justification: 'scrapes node network statistics from the host namespace',
+          acceptedBy: 'security-board',
+          acceptedAt: iso(now.minus({ hours: 1 })),
+          ticket: 'SEC-1234',
+          compensatingControls: ['runs as non-root', 'all capabilities dropped'],
+        },
+        expiresAt: iso(now.plus(e.expiresIn)),
+        ...(e.lastReviewedAgo ? { review: { lastReviewedAt: iso(now.minus(e.lastReviewedAgo)), reviewedBy: e.reviewedBy ?? 'bob' } } : {}),
+      },
+    },
+  });
+}
+
+export async function createPod(
+  namespace: string,
+  name: string,
+  labels: Record<string, string>,
+  flags: { hostNetwork?: boolean; hostPID?: boolean; hostIPC?: boolean },
+  annotations: Record<string, string> = {},
+): Promise<void> {
+  await core().createNamespacedPod({
+    namespace,
+    body: { metadata: { name, labels, annotations }, spec: { ...flags, containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }] } },
+  });
+}
