@@ -1,13 +1,16 @@
 // The operator's command line: bad input stops the start with one line naming the flag.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { buildCommand, policyFrom, type MainOptions } from '../src/main.ts';
 
+const scratch = mkdtempSync(join(tmpdir(), 'hostns-main-test-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+// An empty HOME: no ~/.kube/config to fall back on.
 const run = (args: string[], env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, ['src/main.ts', ...args], { encoding: 'utf8', env: { PATH: process.env.PATH!, HOME: mkdtempSync(join(tmpdir(), 'home-')), ...env }, timeout: 30_000 });
+  spawnSync(process.execPath, ['src/main.ts', ...args], { encoding: 'utf8', env: { PATH: process.env.PATH!, HOME: scratch, ...env }, timeout: 30_000 });
 
 describe('operator flags', () => {
   it('documented defaults', () => {
@@ -45,8 +48,7 @@ describe('operator flags', () => {
     expect(r.stderr).toMatch(/no Kubernetes cluster configured: pass --kubeconfig, set KUBECONFIG/);
   });
   it('unreachable API server: one clear line, exit 1', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kc-'));
-    const kc = join(dir, 'kubeconfig');
+    const kc = join(scratch, 'kubeconfig');
     writeFileSync(kc, 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: x}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n');
     const r = run(['--kubeconfig', kc, '--http-port', '0']);
     expect(r.status).toBe(1);

@@ -1,7 +1,7 @@
 // `kubectl hostns audit` on the real control plane, with no operator running: classification from
 // the API alone, agreement with the operator's pod labels, paging, and clear failures.
 import { spawnSync } from 'node:child_process';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -128,12 +128,15 @@ describe('kubectl hostns audit', () => {
     });
     writeFileSync(join(dir, 'kubeconfig'), dead.exportConfig());
     const r = hostns(['audit', '--kubeconfig', join(dir, 'kubeconfig')], { kubeconfig: false });
+    rmSync(dir, { recursive: true, force: true });
     expect(r.code).toBe(3);
     expect(r.stderr).toBe(`error: listing HostNamespaceExceptions: cannot reach the Kubernetes API at https://127.0.0.1:${port} (ECONNREFUSED)\n`);
   });
 
   it('no kubeconfig at all, or an unknown context: one line', () => {
-    const none = hostns(['audit'], { kubeconfig: false, env: { KUBECONFIG: '', HOME: mkdtempSync(join(tmpdir(), 'hostns-home-')), KUBERNETES_SERVICE_HOST: '' } });
+    const home = mkdtempSync(join(tmpdir(), 'hostns-home-'));
+    const none = hostns(['audit'], { kubeconfig: false, env: { KUBECONFIG: '', HOME: home, KUBERNETES_SERVICE_HOST: '' } });
+    rmSync(home, { recursive: true, force: true });
     expect(none.code).toBe(3);
     expect(none.stderr).toMatch(/^error: no cluster configured: pass --kubeconfig, set KUBECONFIG/);
     const ctx = hostns(['audit', '--context', 'nope']);

@@ -1,7 +1,7 @@
 // kubectl's plugin discovery: with bin/ on PATH (or a symlink to the launcher anywhere on PATH),
 // `kubectl hostns ...` runs our CLI, flags and stdin included.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -60,6 +60,7 @@ describe('kubectl plugin discovery', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hostns-path-'));
     symlinkSync(join(BIN_DIR, 'kubectl-hostns'), join(dir, 'kubectl-hostns'));
     const r = kubectlWith(dir, ['hostns', 'audit', '-n', ns, '-o', 'json']);
+    rmSync(dir, { recursive: true, force: true });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).summary).toMatchObject({ pods: 1, covered: 1 });
   });

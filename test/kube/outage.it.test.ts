@@ -1,7 +1,7 @@
 // An API-server outage as the operator sees it: every connection cut, new ones refused for a few
 // seconds, pods and exceptions changed meanwhile. The operator must not exit, must back off and
 // reconnect, and must converge on what happened while it was blind.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,9 +12,11 @@ import { TcpProxy } from '../harness/tcp-proxy.ts';
 
 let op: OperatorProcess | undefined;
 let proxy: TcpProxy | undefined;
+const scratch = mkdtempSync(join(tmpdir(), 'hostns-outage-'));
 afterAll(async () => {
   await op?.kill('SIGKILL');
   await proxy?.down();
+  rmSync(scratch, { recursive: true, force: true });
 });
 
 describe('API server outage', () => {
@@ -22,7 +24,7 @@ describe('API server outage', () => {
     const server = /server: https:\/\/127\.0\.0\.1:(\d+)/.exec(readFileSync(kubeconfigPath(), 'utf8'))!;
     proxy = new TcpProxy({ host: '127.0.0.1', port: Number(server[1]) });
     await proxy.listen();
-    const kc = proxy.kubeconfigThrough(kubeconfigPath(), join(mkdtempSync(join(tmpdir(), 'proxy-')), 'kubeconfig'));
+    const kc = proxy.kubeconfigThrough(kubeconfigPath(), join(scratch, 'kubeconfig'));
     op = await OperatorProcess.start([], kc);
     await op.converged();
 
