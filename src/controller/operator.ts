@@ -1,9 +1,12 @@
 // The operator: three reflectors (exceptions, pods, the grants singleton) feed one keyed work
 // queue; each key is reconciled level-based from the caches and only the difference is written.
 //
-//   e:<ns>/<name>  exception -> status, lifecycle Events, a timer for its next transition
-//   p:<ns>/<name>  pod       -> our labels/annotations, a HostNamespaceViolation Event
-//   g              grants    -> the admission policy's param object
+//   e:<ns>/<name>  exception -> lifecycle Events, a timer for its next transition   (lane 0)
+//   s:<ns>/<name>  exception -> status                                             (lane 1)
+//   g              grants    -> the admission policy's param object               (lane 1)
+//   p:<ns>/<name>  pod       -> our labels/annotations, a HostNamespaceViolation Event (lane 2)
+// Lanes: when many exceptions lapse at once, every Expired Event leaves before any status write,
+// and those before the pod relabels the lapses trigger.
 import type { Logger } from 'winston';
 import { DateTime } from 'luxon';
 import {
@@ -16,6 +19,7 @@ import {
   GROUP,
   LABEL_VIOLATION,
   VERSION,
+  type AnnouncedEvents,
   type ExceptionPhase,
   type HostNamespaceException,
   type HostNamespaceGrants,
@@ -93,6 +97,11 @@ export class Operator {
   private readonly viewCache = new Map<string, { rv: string | undefined; view: ExceptionView }>();
   /** Pods covered per exception, computed once per namespace until a pod or exception there changes. */
   private readonly coverage = new Map<string, { validUntil?: DateTime; counts: Map<string, number> }>();
+  /**
+   * Events created but not yet recorded in status.announced (the s: key records them). Only an
+   * optimisation: after a restart the deterministic Event names make a re-creation a 409.
+   */
+  private readonly announcedPending = new Map<string, { uid: string | undefined; announced: AnnouncedEvents }>();
   /** Phase last acted on per exception: a change re-queues its namespace's pods and the grants. */
   private readonly lastPhase = new Map<string, ExceptionPhase>();
   private readonly opts: OperatorOptions;
@@ -142,6 +151,7 @@ export class Operator {
     });
     this.queue = new WorkQueue((key) => this.reconcile(key), {
       concurrency: opts.concurrency ?? 16,
+      laneOf: (key) => (key.startsWith('e:') ? 0 : key.startsWith('p:') ? 2 : 1),
       onError: (key, err, attempt) =>
         logger.warn('reconcile failed, will retry', { key, attempt, error: err instanceof Error ? err.message : String(err) }),
     });
@@ -233,6 +243,7 @@ export class Operator {
       removeFromIndex(this.exceptionsByNamespace, ns, key);
       this.lastPhase.delete(key);
       this.viewCache.delete(key);
+      this.announcedPending.delete(key);
     }
     this.coverage.delete(ns);
     this.enqueue(`e:${key}`);
@@ -247,9 +258,10 @@ export class Operator {
     else removeFromIndex(this.podsByNamespace, ns, key);
     if (obj) this.enqueue(`p:${key}`);
     // A pod appearing, leaving or relabelled changes its exceptions' coveredPods.
+    // Throttled to one status write per exception per second under pod churn.
     if (!obj !== !prev || (obj && prev && obj.uid !== prev.uid) || (obj && prev && !sameLabels(obj.labels, prev.labels))) {
       this.coverage.delete(ns);
-      for (const e of this.exceptionsByNamespace.get(ns) ?? []) this.enqueue(`e:${e}`);
+      if (this.leading) for (const e of this.exceptionsByNamespace.get(ns) ?? []) this.queue.addThrottled(`s:${e}`, 1000);
     }
   }
 
@@ -262,11 +274,12 @@ export class Operator {
 
   private async reconcile(key: string): Promise<void> {
     const started = performance.now();
-    const controller = key === 'g' ? 'grants' : key.startsWith('e:') ? 'exception' : 'pod';
+    const controller = key === 'g' ? 'grants' : key.startsWith('p:') ? 'pod' : 'exception';
     let failed = false;
     try {
       if (key === 'g') await this.reconcileGrants();
-      else if (key.startsWith('e:')) await this.reconcileException(key.slice(2));
+      else if (key.startsWith('e:')) await this.reconcileException(key.slice(2), 'announce');
+      else if (key.startsWith('s:')) await this.reconcileException(key.slice(2), 'status');
       else await this.reconcilePod(key.slice(2));
     } catch (err) {
       failed = true;
@@ -379,19 +392,24 @@ export class Operator {
     }
   }
 
-  private async reconcileException(key: string): Promise<void> {
+  /**
+   * `announce` raises the Events due and hands the status write to the s: key; `status` writes
+   * the status (raising any Event still due first, so the bookkeeping never runs ahead of it).
+   */
+  private async reconcileException(key: string, step: 'announce' | 'status'): Promise<void> {
     const obj = this.exceptions.store.get(key);
     if (!obj) return;
-    const timerKey = `e:${key}`;
     const now = this.clock();
     const ns = nsOf(key);
     const views = this.exceptionViews(ns, now);
     const view = views.find((v) => v.key === key)!;
     const { facts, lifecycle } = view;
-
     const covered = isGranting(lifecycle.phase) ? (this.coveredCounts(ns, views, now).get(facts.name) ?? 0) : 0;
 
-    const plan = planException(obj, facts, lifecycle, covered, now);
+    const pending = this.announcedPending.get(key);
+    const known = pending && pending.uid === obj.metadata.uid ? pending.announced : {};
+    const withPending: HostNamespaceException = { ...obj, status: { ...obj.status, announced: { ...obj.status?.announced, ...known } } };
+    const plan = planException(withPending, facts, lifecycle, covered, now);
     for (const e of plan.events) {
       const outcome = await recordEvent(
         this.opts.client,
@@ -406,11 +424,13 @@ export class Operator {
         now,
         this.opts.identity,
       );
+      this.announcedPending.set(key, { uid: obj.metadata.uid, announced: { ...known, ...this.announcedPending.get(key)?.announced, [e.announce]: e.key } });
       this.opts.observer?.eventRecorded?.(e.reason, outcome);
       this.opts.logger.info('event', { exception: key, reason: e.reason, outcome });
     }
 
-    if (stableJson(plan.status) !== stableJson(obj.status ?? {})) {
+    const statusDiffers = stableJson(plan.status) !== stableJson(obj.status ?? {});
+    if (step === 'status' && statusDiffers) {
       // PUT with the cached resourceVersion: a concurrent change answers 409 and we retry from
       // the newer cache, so `announced` is never lost or doubled.
       const updated = await this.opts.client.request<RawObject>(
@@ -418,17 +438,22 @@ export class Operator {
         `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${EXCEPTION_PLURAL}/${facts.name}/status`,
         { body: { ...obj, status: plan.status } },
       );
+      this.announcedPending.delete(key);
       this.exceptions.applyObserved(updated);
+    } else if (step === 'announce' && statusDiffers) {
+      this.enqueue(`s:${key}`);
     }
 
-    if (this.lastPhase.get(key) !== lifecycle.phase) {
-      const first = !this.lastPhase.has(key);
-      this.lastPhase.set(key, lifecycle.phase);
-      if (!first) this.enqueueNamespace(ns);
-    }
-    if (lifecycle.nextTransitionAt) {
-      // A few ms late rather than early: at the instant itself the phase must already have changed.
-      this.queue.addAfter(timerKey, lifecycle.nextTransitionAt.diff(now).toMillis() + 5);
+    if (step === 'announce') {
+      if (this.lastPhase.get(key) !== lifecycle.phase) {
+        const first = !this.lastPhase.has(key);
+        this.lastPhase.set(key, lifecycle.phase);
+        if (!first) this.enqueueNamespace(ns);
+      }
+      if (lifecycle.nextTransitionAt) {
+        // A few ms late rather than early: at the instant itself the phase must already have changed.
+        this.queue.addAfter(`e:${key}`, lifecycle.nextTransitionAt.diff(now).toMillis() + 5);
+      }
     }
   }
 

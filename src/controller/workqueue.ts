@@ -1,22 +1,47 @@
 // A keyed work queue in the manner of client-go's: a key is queued at most once, never processed
 // by two workers at once (a key added while in flight runs again afterwards), and a failing key
-// is retried with per-key exponential backoff.
+// is retried with per-key exponential backoff. Keys go to priority lanes (0 first): when a
+// thousand exceptions lapse together, their Events leave before the pod work they trigger.
 
 export interface WorkQueueOptions {
   concurrency: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /** Lane of a key, 0 = most urgent (default: every key in lane 0). */
+  laneOf?: (key: string) => number;
   onError?: (key: string, err: unknown, attempt: number) => void;
 }
 
-export class WorkQueue {
-  private readonly queue: string[] = [];
+/** A FIFO with amortised O(1) shift. */
+class Fifo {
+  private items: string[] = [];
   private head = 0;
+  get length(): number {
+    return this.items.length - this.head;
+  }
+  push(k: string): void {
+    this.items.push(k);
+  }
+  shift(): string | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const k = this.items[this.head++];
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return k;
+  }
+}
+
+export class WorkQueue {
+  private readonly lanes: Fifo[] = [];
   private readonly queued = new Set<string>();
   private readonly processing = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
   private readonly delayed = new Map<string, NodeJS.Timeout>();
+  /** Keys waiting out a throttle (counted as pending work, unlike transition timers). */
+  private readonly throttled = new Map<string, NodeJS.Timeout>();
   private running = false;
   private active = 0;
   private idleWaiters: (() => void)[] = [];
@@ -25,11 +50,16 @@ export class WorkQueue {
 
   constructor(handler: (key: string) => Promise<void>, opts: WorkQueueOptions) {
     this.handler = handler;
-    this.opts = { baseDelayMs: 200, maxDelayMs: 60_000, ...opts };
+    this.opts = { baseDelayMs: 200, maxDelayMs: 60_000, laneOf: () => 0, ...opts };
   }
 
+  /** Keys queued (all lanes) plus keys waiting out a throttle. */
   get length(): number {
-    return this.queue.length - this.head;
+    return this.lanes.reduce((n, l) => n + l.length, 0) + this.throttled.size;
+  }
+
+  private get queuedLength(): number {
+    return this.lanes.reduce((n, l) => n + l.length, 0);
   }
 
   get inFlight(): number {
@@ -43,8 +73,24 @@ export class WorkQueue {
     }
     if (this.queued.has(key)) return;
     this.queued.add(key);
-    this.queue.push(key);
+    const lane = Math.max(0, this.opts.laneOf(key));
+    while (this.lanes.length <= lane) this.lanes.push(new Fifo());
+    this.lanes[lane]!.push(key);
     this.pump();
+  }
+
+  /**
+   * Adds `key` once `ms` have passed, unless it is already waiting: at most one run per `ms`
+   * however often it is asked for (coalesces status writes under pod churn).
+   */
+  addThrottled(key: string, ms: number): void {
+    if (this.throttled.has(key)) return;
+    const t = setTimeout(() => {
+      this.throttled.delete(key);
+      this.add(key);
+    }, ms);
+    t.unref();
+    this.throttled.set(key, t);
   }
 
   /** Adds `key` after `ms`; a later call for the same key replaces the earlier timer. */
@@ -73,12 +119,13 @@ export class WorkQueue {
 
   async stop(): Promise<void> {
     this.running = false;
-    for (const t of this.delayed.values()) clearTimeout(t);
+    for (const t of [...this.delayed.values(), ...this.throttled.values()]) clearTimeout(t);
     this.delayed.clear();
+    this.throttled.clear();
     await this.drainActive();
   }
 
-  /** Resolves once nothing is queued or in flight (delayed keys do not count). */
+  /** Resolves once nothing is queued, throttled or in flight (transition timers do not count). */
   idle(): Promise<void> {
     if (this.length === 0 && this.active === 0) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
@@ -97,17 +144,17 @@ export class WorkQueue {
   }
 
   private pump(): void {
-    while (this.running && this.active < this.opts.concurrency && this.length > 0) {
-      const key = this.queue[this.head++]!;
-      if (this.head > 1024 && this.head * 2 > this.queue.length) {
-        this.queue.splice(0, this.head);
-        this.head = 0;
-      }
+    while (this.running && this.active < this.opts.concurrency && this.queuedLength > 0) {
+      const key = this.lanes.find((l) => l.length > 0)!.shift()!;
       this.queued.delete(key);
       this.processing.add(key);
       this.active++;
       void this.process(key);
     }
+    this.notifyIdle();
+  }
+
+  private notifyIdle(): void {
     if (this.length === 0 && this.active === 0) this.idleWaiters.splice(0).forEach((r) => r());
   }
 
@@ -126,6 +173,7 @@ export class WorkQueue {
       this.active--;
       if (this.dirty.delete(key)) this.add(key);
       this.pump();
+      this.notifyIdle();
     }
   }
 }

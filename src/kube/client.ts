@@ -54,6 +54,7 @@ export class KubeClient {
   readonly kc: KubeConfig;
   readonly server: string;
   private dispatcher?: Dispatcher;
+  private authCache?: { headers: Record<string, string>; until: number };
   private readonly observers: RequestObserver[] = [];
 
   constructor(kc: KubeConfig) {
@@ -65,13 +66,21 @@ export class KubeClient {
     this.observers.push(observer);
   }
 
-  /** Headers for one request (tokens may rotate) and one shared, keep-alive dispatcher. */
+  /**
+   * Auth headers and one shared keep-alive dispatcher. client-node rebuilds both (a new undici
+   * Agent included) on every call, so they are computed at most every 30 s: rotating tokens
+   * (in-cluster files, exec plugins) are picked up within that.
+   */
   private async auth(url: string, method: string): Promise<{ headers: Record<string, string>; dispatcher?: Dispatcher }> {
-    const ctx = new RequestContext(url, method as (typeof HttpMethod)[keyof typeof HttpMethod]);
-    await this.kc.applySecurityAuthentication(ctx);
-    // client-node builds a new dispatcher per call; keep the first so connections are reused.
-    this.dispatcher ??= ctx.getDispatcher() as Dispatcher | undefined;
-    return { headers: ctx.getHeaders(), dispatcher: this.dispatcher };
+    if (!this.authCache || Date.now() > this.authCache.until) {
+      const ctx = new RequestContext(url, method as (typeof HttpMethod)[keyof typeof HttpMethod]);
+      await this.kc.applySecurityAuthentication(ctx);
+      this.dispatcher ??= ctx.getDispatcher() as Dispatcher | undefined;
+      this.authCache = { headers: ctx.getHeaders(), until: Date.now() + 30_000 };
+    }
+    // Identity encoding: the API server would gzip every large LIST page and watch stream, which
+    // costs both sides CPU for no gain on a cluster network (client-go's DisableCompression).
+    return { headers: { ...this.authCache.headers, 'Accept-Encoding': 'identity' }, dispatcher: this.dispatcher };
   }
 
   url(path: string, query?: RequestOptions['query']): string {

@@ -78,3 +78,28 @@ describe('WorkQueue', () => {
     expect(seen).toEqual(['x']);
   });
 });
+
+describe('WorkQueue lanes and throttling', () => {
+  it('drains lane 0 before lane 1 before lane 2, FIFO within a lane', async () => {
+    const seen: string[] = [];
+    const q = new WorkQueue(async (k) => void seen.push(k), { concurrency: 1, laneOf: (k) => Number(k[0]) });
+    for (const k of ['2a', '1a', '2b', '0a', '1b', '0b']) q.add(k);
+    q.start();
+    await q.idle();
+    expect(seen).toEqual(['0a', '0b', '1a', '1b', '2a', '2b']);
+  });
+
+  it('addThrottled runs a key at most once per window, and counts as pending', async () => {
+    const seen: string[] = [];
+    const q = new WorkQueue(async (k) => void seen.push(k), { concurrency: 1 });
+    q.start();
+    for (let i = 0; i < 5; i++) q.addThrottled('s', 50);
+    expect(q.length).toBe(1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(seen).toEqual([]);
+    await new Promise((r) => setTimeout(r, 60));
+    await q.idle();
+    expect(seen).toEqual(['s']);
+    expect(q.length).toBe(0);
+  });
+});
