@@ -4,7 +4,8 @@ import { hostname } from 'node:os';
 import { Command, Option } from 'commander';
 import { createLogger } from './logging.ts';
 import { Operator } from './controller/operator.ts';
-import { KubeClient, loadKubeConfig } from './kube/client.ts';
+import { KubeClient } from './kube/client.ts';
+import { loadKubeConfig } from './kube/kubeconfig.ts';
 import { OperatorMetrics } from './http/metrics.ts';
 import { startHttpServer } from './http/server.ts';
 import { DEFAULT_POLICY, formatDuration, parseDuration, type PolicyConfig } from './policy/config.ts';
@@ -78,7 +79,7 @@ export async function main(argv = process.argv): Promise<void> {
     port = positiveInt(opts.httpPort, '--http-port', true);
     concurrency = positiveInt(opts.patchConcurrency, '--patch-concurrency');
     if (opts.leaderElect && !opts.leaseNamespace) throw new Error('--leader-elect needs --lease-namespace (or POD_NAMESPACE)');
-    client = new KubeClient(loadKubeConfig(opts.kubeconfig, opts.context));
+    client = new KubeClient(loadKubeConfig({ kubeconfig: opts.kubeconfig, context: opts.context }));
   } catch (err) {
     process.stderr.write(`hostns-operator: ${(err as Error).message}\n`);
     process.exit(2);

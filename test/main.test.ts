@@ -45,7 +45,7 @@ describe('operator flags', () => {
   it('no cluster configured: one clear line (client-node would silently use localhost:8080)', () => {
     const r = run([]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/no Kubernetes cluster configured: pass --kubeconfig, set KUBECONFIG/);
+    expect(r.stderr).toMatch(/no cluster configured: pass --kubeconfig, set KUBECONFIG/);
   });
   it('unreachable API server: one clear line, exit 1', () => {
     const kc = join(scratch, 'kubeconfig');

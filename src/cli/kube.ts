@@ -1,10 +1,8 @@
 // The CLI's only contact with Kubernetes: kubeconfig loading, paged lists, one merge patch, and
 // turning every failure into one clear line with a documented exit status.
-import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { EXCEPTION_PLURAL, GROUP, VERSION } from '../api/v1alpha1.ts';
+import { KubeConfigError, loadKubeConfig as loadSharedKubeConfig } from '../kube/kubeconfig.ts';
 import type { PodLike } from '../report/model.ts';
 import { CliError, EXIT } from './errors.ts';
 
@@ -17,37 +15,14 @@ const CRD_NAME = `${EXCEPTION_PLURAL}.${GROUP}`;
 /** kubectl's default --chunk-size. */
 export const DEFAULT_CHUNK_SIZE = 500;
 
-/**
- * Standard kubeconfig handling: --kubeconfig, else KUBECONFIG (colon-separated list), else
- * ~/.kube/config, else in-cluster. The client would silently fall back to http://localhost:8080
- * when there is none: refuse instead.
- */
+/** The shared kubeconfig loading (src/kube/kubeconfig.ts), its errors as CLI exit statuses. */
 export function loadKubeConfig(options: KubeOptions, env = process.env): KubeConfig {
-  const kc = new KubeConfig();
   try {
-    if (options.kubeconfig) {
-      if (!existsSync(options.kubeconfig)) throw new CliError(EXIT.usage, `--kubeconfig ${options.kubeconfig}: no such file`);
-      kc.loadFromFile(options.kubeconfig);
-    } else {
-      const sources = Boolean(env.KUBECONFIG) || existsSync(join(homedir(), '.kube', 'config')) || Boolean(env.KUBERNETES_SERVICE_HOST);
-      if (!sources) {
-        throw new CliError(EXIT.cluster, 'no cluster configured: pass --kubeconfig, set KUBECONFIG, create ~/.kube/config, or run inside a cluster');
-      }
-      kc.loadFromDefault();
-    }
+    return loadSharedKubeConfig(options, env);
   } catch (err) {
-    if (err instanceof CliError) throw err;
-    const source = options.kubeconfig ? `--kubeconfig ${options.kubeconfig}` : env.KUBECONFIG ? `KUBECONFIG=${env.KUBECONFIG}` : 'the kubeconfig';
-    throw new CliError(EXIT.usage, `cannot read ${source}: ${(err as Error).message}`);
+    if (err instanceof KubeConfigError) throw new CliError(err.kind === 'no-cluster' ? EXIT.cluster : EXIT.usage, err.message);
+    throw err;
   }
-  if (options.context) {
-    if (!kc.getContextObject(options.context)) {
-      throw new CliError(EXIT.usage, `--context ${options.context}: no such context in the kubeconfig (have: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);
-    }
-    kc.setCurrentContext(options.context);
-  }
-  if (!kc.getCurrentCluster()) throw new CliError(EXIT.usage, 'the kubeconfig has no current context: pass --context or run `kubectl config use-context`');
-  return kc;
 }
 
 /** Calls the API; every failure becomes a CliError with one readable line. */

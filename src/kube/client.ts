@@ -1,6 +1,6 @@
 // A thin JSON client over client-node's authentication and TLS: raw objects in and out, so a
 // 150,000-pod LIST is never turned into generated model classes, and every request is counted.
-import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { HttpMethod, RequestContext, type KubeConfig } from '@kubernetes/client-node';
 import { fetch, type Dispatcher } from 'undici';
 
 export class ApiError extends Error {
@@ -30,25 +30,6 @@ export interface RequestOptions {
 }
 
 export type RequestObserver = (verb: string, path: string, status: number) => void;
-
-/**
- * Loads a kubeconfig the way kubectl does (explicit path, KUBECONFIG, ~/.kube/config, in-cluster).
- * client-node silently falls back to http://localhost:8080 when it finds nothing: we refuse that.
- */
-export function loadKubeConfig(path?: string, context?: string): KubeConfig {
-  const kc = new KubeConfig();
-  if (path) kc.loadFromFile(path);
-  else kc.loadFromDefault();
-  if (context) kc.setCurrentContext(context);
-  const cluster = kc.getCurrentCluster();
-  if (!cluster || (cluster.server === 'http://localhost:8080' && !path && !process.env.KUBECONFIG)) {
-    throw new Error(
-      'no Kubernetes cluster configured: pass --kubeconfig, set KUBECONFIG, create ~/.kube/config, or run in a pod (in-cluster). ' +
-        'For a local control plane: npm run cluster',
-    );
-  }
-  return kc;
-}
 
 export class KubeClient {
   readonly kc: KubeConfig;
