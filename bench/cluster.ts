@@ -32,7 +32,7 @@ function userKubeconfig(cp: ControlPlane, user: string): string {
   return path;
 }
 
-export async function startBenchCluster(workDir: string, extraArgs: string[] = []): Promise<BenchCluster> {
+export async function startBenchCluster(workDir: string, extraArgs: string[] = [], keepDir?: string): Promise<BenchCluster> {
   mkdirSync(workDir, { recursive: true });
   const policy = join(workDir, 'audit-policy.yaml');
   writeFileSync(policy, auditPolicyYaml([OPERATOR_USER, FLOOR_USER]));
@@ -48,7 +48,7 @@ export async function startBenchCluster(workDir: string, extraArgs: string[] = [
     '--audit-log-batch-max-wait=1s',
     ...extraArgs,
   ];
-  const cp = await ControlPlane.start({ apiserverArgs });
+  const cp = await ControlPlane.start({ apiserverArgs, ...(keepDir ? { keepDir } : {}) });
   const users = { [OPERATOR_USER]: userKubeconfig(cp, OPERATOR_USER), [FLOOR_USER]: userKubeconfig(cp, FLOOR_USER) };
   const kc = ['--kubeconfig', cp.kubeconfigPath];
   execFileSync('kubectl', [...kc, 'apply', '-f', 'crds/'], { stdio: ['ignore', 'ignore', 'inherit'] });

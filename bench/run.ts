@@ -7,6 +7,7 @@
 //   npm run bench -- --profile             CPU profiles of the operator at the largest N (bench/profile-*.txt)
 //   npm run bench -- --floors-only         fixtures and floors only (no operator)
 //   npm run bench -- --keep-work           keep the operator log, audit log and profiles (kept anyway on errors)
+//   npm run bench -- --cluster-dir DIR     keep the cluster (etcd data) in DIR; a later run with the same DIR reuses its pods
 import { cpus, freemem, platform, release, totalmem } from 'node:os';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -54,6 +55,7 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     'floors-only': { type: 'boolean', default: false },
     'keep-work': { type: 'boolean', default: false },
+    'cluster-dir': { type: 'string' },
     out: { type: 'string', default: 'bench' },
   },
 });
@@ -144,7 +146,7 @@ results.versions = {
 };
 log(`sizes ${sizes.join(', ')}; work dir ${workDir}; free memory ${Math.round(freemem() / 2 ** 30)} GiB`);
 
-const cluster = await startBenchCluster(workDir);
+const cluster = await startBenchCluster(workDir, [], values['cluster-dir']);
 log(`control plane ready at ${cluster.cp.server}`);
 const api = Api.fromKubeconfig(cluster.admin, 64);
 const withOperator = !values['floors-only'];

@@ -63,3 +63,25 @@ describe('npm run cluster', () => {
     expect(existsSync(dir)).toBe(false);
   });
 });
+
+describe('a kept control plane (keepDir)', () => {
+  it('survives stop() and serves the same objects on the next start', async () => {
+    const { ControlPlane } = await import('./controlplane.ts');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const keepDir = join(mkdtempSync(join(tmpdir(), 'hostns-keep-')), 'cluster');
+    try {
+      const first = await ControlPlane.start({ keepDir });
+      const kc = (cp: { kubeconfigPath: string }, args: string[]) => spawnSync('kubectl', ['--kubeconfig', cp.kubeconfigPath, ...args], { encoding: 'utf8' });
+      expect(kc(first, ['create', 'namespace', 'kept']).status).toBe(0);
+      await first.stop();
+      expect(existsSync(keepDir)).toBe(true);
+      const second = await ControlPlane.start({ keepDir });
+      expect(kc(second, ['get', 'namespace', 'kept', '-o', 'name']).stdout.trim()).toBe('namespace/kept');
+      await second.stop();
+    } finally {
+      rmSync(dirname(keepDir), { recursive: true, force: true });
+    }
+  });
+});

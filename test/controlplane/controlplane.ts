@@ -6,7 +6,7 @@
 // namespace ever gets its `default` ServiceAccount, and that plugin would refuse every pod.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 export interface ControlPlaneOptions {
   /** Extra kube-apiserver flags (`--flag=value`). */
   apiserverArgs?: string[];
+  /**
+   * A data dir to keep: etcd's data, the certificates and the ports survive stop(), and a later
+   * start with the same dir serves the same cluster (benchmark fixtures are reused this way).
+   * Default: a fresh temporary dir, removed on stop.
+   */
+  keepDir?: string;
   /** Log progress to stderr. */
   verbose?: boolean;
 }
@@ -97,15 +103,18 @@ export class ControlPlane {
   private controllerManager?: ChildProcess;
   private watchdog?: ChildProcess;
   private stopped = false;
+  private readonly keep: boolean;
 
-  private constructor(dir: string) {
+  private constructor(dir: string, keep: boolean) {
     this.dir = dir;
+    this.keep = keep;
     this.kubeconfigPath = join(dir, 'kubeconfig');
   }
 
   static async start(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
     const assets = controlPlaneAssets();
-    const cp = new ControlPlane(mkdtempSync(join(tmpdir(), 'hostns-cp-')));
+    if (options.keepDir) mkdirSync(options.keepDir, { recursive: true });
+    const cp = new ControlPlane(options.keepDir ?? mkdtempSync(join(tmpdir(), 'hostns-cp-')), !!options.keepDir);
     try {
       await cp.boot(assets, options);
       return cp;
@@ -122,8 +131,15 @@ export class ControlPlane {
 
   private async boot(assets: string, options: ControlPlaneOptions): Promise<void> {
     const log = (msg: string) => options.verbose && process.stderr.write(`${msg}\n`);
-    writeCertificates(this.dir);
-    const [etcdClient, etcdPeer, securePort] = [await freePort(), await freePort(), await freePort()];
+    // A kept dir reuses its certificates and ports (etcd remembers its peer URL in its data).
+    const portsFile = join(this.dir, 'ports.json');
+    const kept = this.keep && existsSync(join(this.dir, 'admin.crt')) && existsSync(portsFile);
+    if (!kept) writeCertificates(this.dir);
+    const [etcdClient, etcdPeer, securePort] = kept
+      ? (JSON.parse(readFileSync(portsFile, 'utf8')) as number[])
+      : [await freePort(), await freePort(), await freePort()];
+    if (this.keep) writeFileSync(portsFile, JSON.stringify([etcdClient, etcdPeer, securePort]));
+    if (kept) log(`reusing the cluster kept in ${this.dir}`);
 
     const etcdUrl = `http://127.0.0.1:${etcdClient}`;
     const peerUrl = `http://127.0.0.1:${etcdPeer}`;
@@ -208,7 +224,7 @@ export class ControlPlane {
     const pids = [this.etcd?.pid, this.apiserver?.pid, this.controllerManager?.pid].filter(Boolean).join(' ');
     const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done
 for p in ${pids}; do kill -TERM "$p" 2>/dev/null; done; sleep 2
-for p in ${pids}; do kill -KILL "$p" 2>/dev/null; done; rm -rf "$DIR"`;
+for p in ${pids}; do kill -KILL "$p" 2>/dev/null; done; ${this.keep ? '' : 'rm -rf "$DIR"'}`;
     this.watchdog = spawn('bash', ['-c', script], {
       detached: true,
       stdio: 'ignore',
@@ -248,7 +264,7 @@ for p in ${pids}; do kill -KILL "$p" 2>/dev/null; done; rm -rf "$DIR"`;
       clearTimeout(timer);
     }
     this.watchdog?.kill('SIGKILL');
-    rmSync(this.dir, { recursive: true, force: true });
+    if (!this.keep) rmSync(this.dir, { recursive: true, force: true });
   }
 
 }
