@@ -6,31 +6,8 @@ import { DateTime } from 'luxon';
 import { eventName } from '../../src/kube/events.ts';
 import { core, createNamespace, customObjects, eventually, kubeConfig, kubectl } from '../harness/kube.ts';
 import { OperatorProcess } from '../harness/operator-process.ts';
+import { createException, GROUP, PLURAL, VERSION } from '../harness/exceptions.ts';
 import { EventsV1Api } from '@kubernetes/client-node';
-
-const GROUP = 'hostns.io';
-const VERSION = 'v1alpha1';
-const PLURAL = 'hostnamespaceexceptions';
-
-function exceptionBody(name: string, spec: Record<string, unknown>) {
-  return {
-    apiVersion: `${GROUP}/${VERSION}`,
-    kind: 'HostNamespaceException',
-    metadata: { name },
-    spec: {
-      owner: 'team-observability',
-      allow: ['hostNetwork'],
-      podSelector: { matchLabels: { app: 'agent' } },
-      riskAcceptance: { justification: 'agent needs the node network to scrape kubelet', acceptedBy: 'security-board' },
-      expiresAt: DateTime.utc().plus({ days: 30 }).toISO({ suppressMilliseconds: true }),
-      ...spec,
-    },
-  };
-}
-
-async function createException(ns: string, name: string, spec: Record<string, unknown> = {}) {
-  return customObjects().createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, body: exceptionBody(name, spec) });
-}
 
 type Exc = { metadata: { uid: string; resourceVersion: string }; status?: { phase?: string; coveredPods?: number; announced?: Record<string, string> } };
 async function getException(ns: string, name: string): Promise<Exc> {

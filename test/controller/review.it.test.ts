@@ -7,6 +7,7 @@ import { DateTime } from 'luxon';
 import { EventsV1Api } from '@kubernetes/client-node';
 import { createNamespace, customObjects, eventually, kubeConfig, kubeconfigPath } from '../harness/kube.ts';
 import { OperatorProcess } from '../harness/operator-process.ts';
+import { createException } from '../harness/exceptions.ts';
 
 let op: OperatorProcess | undefined;
 afterAll(async () => {
@@ -20,23 +21,11 @@ describe('monthly review, in seconds', () => {
   it('ReviewOverdue once per due date; --mark-reviewed clears it and moves the due date', async () => {
     op = await OperatorProcess.start(['--review-interval', '4s']);
     const ns = await createNamespace('op-review');
-    await customObjects().createNamespacedCustomObject({
-      group: 'hostns.io',
-      version: 'v1alpha1',
-      namespace: ns,
-      plural: 'hostnamespaceexceptions',
-      body: {
-        apiVersion: 'hostns.io/v1alpha1',
-        kind: 'HostNamespaceException',
-        metadata: { name: 'exporter' },
-        spec: {
-          owner: 'team-observability',
-          allow: ['hostPID'],
-          podSelector: {},
-          riskAcceptance: { justification: 'exporter reads host process metrics', acceptedBy: 'security-board' },
-          expiresAt: DateTime.utc().plus({ days: 20 }).toISO({ suppressMilliseconds: true }),
-        },
-      },
+    await createException(ns, 'exporter', {
+      allow: ['hostPID'],
+      podSelector: {},
+      riskAcceptance: { justification: 'exporter reads host process metrics', acceptedBy: 'security-board' },
+      expiresAt: DateTime.utc().plus({ days: 20 }).toISO({ suppressMilliseconds: true }),
     });
     const first = await eventually(async () => {
       const ev = await reviewEvents(ns);

@@ -9,6 +9,7 @@ import { DateTime } from 'luxon';
 import { core, createNamespace, customObjects, eventually, kubeconfigPath } from '../harness/kube.ts';
 import { OperatorProcess } from '../harness/operator-process.ts';
 import { TcpProxy } from '../harness/tcp-proxy.ts';
+import { createException } from '../harness/exceptions.ts';
 
 let op: OperatorProcess | undefined;
 let proxy: TcpProxy | undefined;
@@ -29,23 +30,10 @@ describe('API server outage', () => {
     await op.converged();
 
     const ns = await createNamespace('outage');
-    await customObjects().createNamespacedCustomObject({
-      group: 'hostns.io',
-      version: 'v1alpha1',
-      namespace: ns,
-      plural: 'hostnamespaceexceptions',
-      body: {
-        apiVersion: 'hostns.io/v1alpha1',
-        kind: 'HostNamespaceException',
-        metadata: { name: 'agent' },
-        spec: {
-          owner: 'team-net',
-          allow: ['hostNetwork'],
-          podSelector: { matchLabels: { app: 'agent' } },
-          riskAcceptance: { justification: 'the agent programs node routes for pods', acceptedBy: 'security-board' },
-          expiresAt: DateTime.utc().plus({ days: 20 }).toISO({ suppressMilliseconds: true }),
-        },
-      },
+    await createException(ns, 'agent', {
+      owner: 'team-net',
+      riskAcceptance: { justification: 'the agent programs node routes for pods', acceptedBy: 'security-board' },
+      expiresAt: DateTime.utc().plus({ days: 20 }).toISO({ suppressMilliseconds: true }),
     });
     await eventually(async () => ((await op!.metric('hostns_exceptions', 'phase="Active"')) >= 1 ? true : undefined), 10_000, 'exception seen');
 
