@@ -24,7 +24,7 @@ import {
   type HostNamespaceException,
   type HostNamespaceGrants,
 } from '../api/v1alpha1.ts';
-import { classifyPod, type ExceptionGrant, type PodClass } from '../policy/classify.ts';
+import { classifyPod, exceptionGrants, type ExceptionGrant, type PodClass } from '../policy/classify.ts';
 import type { PolicyConfig } from '../policy/config.ts';
 import { readException, type ExceptionFacts } from '../policy/exception.ts';
 import { GRANT_LIMITS, desiredGrants, rfc3339 } from '../policy/grants.ts';
@@ -315,7 +315,7 @@ export class Operator {
   private coveredCounts(ns: string, views: readonly ExceptionView[], now: DateTime): Map<string, number> {
     const cached = this.coverage.get(ns);
     if (cached && (!cached.validUntil || now < cached.validUntil)) return cached.counts;
-    const grants = Operator.grantsOf(views);
+    const grants = exceptionGrants(views);
     const counts = new Map<string, number>();
     for (const podKey of this.podsByNamespace.get(ns) ?? []) {
       const pod = this.pods.store.get(podKey);
@@ -329,19 +329,6 @@ export class Operator {
     return counts;
   }
 
-  /** Granting exceptions cover; Expired ones only explain offenders; Invalid ones count for nothing. */
-  static grantsOf(views: readonly ExceptionView[]): ExceptionGrant[] {
-    return views
-      .filter((v) => v.lifecycle.phase !== 'Invalid')
-      .map((v) => ({
-        name: v.facts.name,
-        owner: v.facts.owner,
-        allow: v.facts.allow,
-        selector: v.facts.selector,
-        granting: isGranting(v.lifecycle.phase),
-      }));
-  }
-
   classify(pod: PodRecord, grants: readonly ExceptionGrant[]): PodClass {
     return classifyPod(pod, grants, this.opts.policy.exemptNamespaces);
   }
@@ -351,7 +338,7 @@ export class Operator {
     if (!pod) return;
     const now = this.clock();
     const views = this.exceptionViews(pod.namespace, now);
-    const cls = this.classify(pod, Operator.grantsOf(views));
+    const cls = this.classify(pod, exceptionGrants(views));
     const patch = marksPatch(pod.marks, desiredMarks(cls));
     if (!patch) return;
 
@@ -488,16 +475,25 @@ export class Operator {
 
   // ---- read-only views for metrics ----------------------------------------------------------
 
-  /** Counts for /metrics, computed from the caches at scrape time. */
-  snapshot(now = this.clock()): {
-    exceptionsByPhase: Record<ExceptionPhase, number>;
-    podsByClass: Record<'offender' | 'covered' | 'exempt', number>;
-    expiries: { namespace: string; name: string; seconds: number }[];
-  } {
+  private lastSnapshot?: { at: number; value: OperatorSnapshot };
+
+  /**
+   * Counts for /metrics, computed from the caches at scrape time. Several gauges read it in one
+   * scrape: it is computed once and reused for a second.
+   */
+  snapshot(): OperatorSnapshot {
+    const at = Date.now();
+    if (this.lastSnapshot && at - this.lastSnapshot.at < 1000) return this.lastSnapshot.value;
+    const value = this.computeSnapshot(this.clock());
+    this.lastSnapshot = { at, value };
+    return value;
+  }
+
+  private computeSnapshot(now: DateTime): OperatorSnapshot {
     const exceptionsByPhase: Record<ExceptionPhase, number> = { Active: 0, ExpiringSoon: 0, Expired: 0, Invalid: 0 };
     const expiries: { namespace: string; name: string; seconds: number }[] = [];
     const grantsByNs = new Map<string, ExceptionGrant[]>();
-    for (const ns of this.exceptionsByNamespace.keys()) grantsByNs.set(ns, Operator.grantsOf(this.exceptionViews(ns, now)));
+    for (const ns of this.exceptionsByNamespace.keys()) grantsByNs.set(ns, exceptionGrants(this.exceptionViews(ns, now)));
     for (const v of this.exceptionViews(undefined, now)) {
       exceptionsByPhase[v.lifecycle.phase]++;
       if (v.lifecycle.expiresAt) {
@@ -514,6 +510,12 @@ export class Operator {
 }
 
 /** Equal labels, ignoring our own keys: writing a mark changes no exception's coverage. */
+export interface OperatorSnapshot {
+  exceptionsByPhase: Record<ExceptionPhase, number>;
+  podsByClass: Record<'offender' | 'covered' | 'exempt', number>;
+  expiries: { namespace: string; name: string; seconds: number }[];
+}
+
 function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
   const theirs = (l: Record<string, string>) => Object.keys(l).filter((k) => !k.startsWith('hostns.io/'));
   const ka = theirs(a);

@@ -1,5 +1,7 @@
 // Pod classification: which host namespaces a pod uses and whether active exceptions cover them.
 import { HOST_NAMESPACES, type HostNamespace, type LabelSelector } from '../api/v1alpha1.ts';
+import type { ExceptionFacts } from './exception.ts';
+import { isGranting, type Lifecycle } from './lifecycle.ts';
 import { matchesSelector, type Labels } from './selector.ts';
 
 /** The few facts about a pod that classification needs. */
@@ -35,6 +37,23 @@ export type PodClass =
       /** Lapsed exceptions that would have allowed an uncovered flag (for the violation message). */
       lapsed: { name: string; owner: string }[];
     };
+
+/**
+ * What classification sees of evaluated exceptions, for the controller and the CLI alike:
+ * Active/ExpiringSoon ones grant, Expired ones only explain offenders, Invalid ones are left out
+ * (they cannot be trusted to say what they allow).
+ */
+export function exceptionGrants(exceptions: readonly { facts: ExceptionFacts; lifecycle: Lifecycle }[]): ExceptionGrant[] {
+  return exceptions
+    .filter((e) => e.lifecycle.phase !== 'Invalid')
+    .map(({ facts, lifecycle }) => ({
+      name: facts.name,
+      owner: facts.owner,
+      allow: facts.allow,
+      selector: facts.selector,
+      granting: isGranting(lifecycle.phase),
+    }));
+}
 
 /** Exactly the fields Pod Security Admission's baseline hostNamespaces check flags. */
 export function usedHostNamespaces(pod: Pick<PodFacts, HostNamespace>): HostNamespace[] {

@@ -1,10 +1,10 @@
 // Reading API objects (live or from files) into the facts the policy core works on.
 import type { DateTime } from 'luxon';
 import type { HostNamespaceException } from '../api/v1alpha1.ts';
-import type { ExceptionGrant, PodFacts } from '../policy/classify.ts';
+import { exceptionGrants, type ExceptionGrant, type PodFacts } from '../policy/classify.ts';
 import type { PolicyConfig } from '../policy/config.ts';
 import { readException, type ExceptionFacts } from '../policy/exception.ts';
-import { evaluateLifecycle, isGranting, type Lifecycle } from '../policy/lifecycle.ts';
+import { evaluateLifecycle, type Lifecycle } from '../policy/lifecycle.ts';
 
 /** The subset of a Pod (or a pod template) the reports read. */
 export interface PodLike {
@@ -48,23 +48,14 @@ export function evaluateException(
   return { raw, facts, lifecycle: evaluateLifecycle(facts, now, config) };
 }
 
-/**
- * What classification sees: Active/ExpiringSoon grant, Expired ones only explain offenders,
- * Invalid ones are left out (they cannot be trusted to say what they allow).
- */
+/** exceptionGrants() (src/policy/classify.ts), grouped by namespace. */
 export function grantsByNamespace(exceptions: readonly EvaluatedException[]): Map<string, ExceptionGrant[]> {
+  const byNamespace = new Map<string, EvaluatedException[]>();
+  for (const e of exceptions) byNamespace.set(e.facts.namespace, [...(byNamespace.get(e.facts.namespace) ?? []), e]);
   const out = new Map<string, ExceptionGrant[]>();
-  for (const { facts, lifecycle } of exceptions) {
-    if (lifecycle.phase === 'Invalid') continue;
-    const list = out.get(facts.namespace) ?? [];
-    list.push({
-      name: facts.name,
-      owner: facts.owner,
-      allow: facts.allow,
-      selector: facts.selector,
-      granting: isGranting(lifecycle.phase),
-    });
-    out.set(facts.namespace, list);
+  for (const [ns, list] of byNamespace) {
+    const grants = exceptionGrants(list);
+    if (grants.length) out.set(ns, grants);
   }
   return out;
 }
