@@ -33,7 +33,8 @@ export function buildCommand(): Command {
   const d = DEFAULT_POLICY;
   return new Command('hostns-operator')
     .description('Denies host namespaces by default; reconciles HostNamespaceExceptions, labels offenders, raises lapse Events.')
-    .addOption(new Option('--kubeconfig <path>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, then in-cluster)').env('KUBECONFIG'))
+    // Not .env('KUBECONFIG'): that is a list of files, merged by src/kube/kubeconfig.ts as kubectl does.
+    .addOption(new Option('--kubeconfig <path>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, then in-cluster)'))
     .addOption(new Option('--context <name>', 'kubeconfig context').env('HOSTNS_CONTEXT'))
     .addOption(new Option('--http-port <port>', 'port for /metrics, /healthz, /readyz (0: none)').env('HOSTNS_HTTP_PORT').default('8080'))
     .addOption(new Option('--leader-elect', 'elect one active replica through a Lease').env('HOSTNS_LEADER_ELECT').default(false))

@@ -60,6 +60,11 @@ export interface HostNamespaceExceptionSpec {
   owner: string;
   allow: HostNamespace[];
   podSelector: LabelSelector;
+  /**
+   * Acknowledges a selector that selects every pod of the namespace (no matchLabels, no In or
+   * Exists requirement): required to be true for such a selector.
+   */
+  namespaceWide?: boolean;
   riskAcceptance: RiskAcceptance;
   expiresAt: string;
   review?: ReviewRecord;
@@ -96,6 +101,10 @@ export interface HostNamespaceExceptionStatus {
   observedGeneration?: number;
   /** Pods in the namespace this exception covers now (it allows at least one flag they use). */
   coveredPods?: number;
+  /** spec.allow comma-separated, for the register (printer columns cannot join a list). */
+  allows?: string;
+  /** spec.podSelector as kubectl writes a selector, for `kubectl get hnse -o wide`. */
+  selector?: string;
   /** When the exception lapses (a copy of spec.expiresAt, readable in the register). */
   expiresAt?: string;
   /** When the next monthly review is due. */

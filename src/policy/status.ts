@@ -166,11 +166,27 @@ export function planException(
     conditions,
     observedGeneration: generation,
     coveredPods,
+    ...registerColumns(facts),
     ...(expires ? { expiresAt: expires } : {}),
     ...(lc.reviewDueAt ? { nextReviewAt: rfc3339(lc.reviewDueAt) } : {}),
     ...(Object.keys(announced).length ? { announced } : {}),
   };
   return { status, events };
+}
+
+/** status.selector is cut to this many characters (the CRD's maxLength). */
+export const STATUS_SELECTOR_MAX = 1024;
+
+/**
+ * The register's ALLOWS and -o wide SELECTOR columns: printer columns cannot join a list or render
+ * a selector, so the operator writes them as strings. `hostNetwork,hostPID`; `app=x,!debug`.
+ * Empty for an exception whose allow list or selector is unreadable (it is Invalid).
+ */
+export function registerColumns(facts: Pick<ExceptionFacts, 'allow' | 'selector' | 'problems'>): { allows: string; selector: string } {
+  const chars = Array.from(formatSelector(facts.selector)); // the CRD counts code points
+  const selectorProblem = facts.problems.some((p) => p.startsWith('spec.podSelector'));
+  const selector = chars.length > STATUS_SELECTOR_MAX ? `${chars.slice(0, STATUS_SELECTOR_MAX - 1).join('')}…` : chars.join('');
+  return { allows: facts.allow.join(','), selector: selectorProblem ? '' : selector };
 }
 
 /** JSON with sorted keys: equal values give equal strings, whatever the key order. */

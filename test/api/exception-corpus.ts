@@ -26,7 +26,7 @@ export function validException(name = 'valid', expiresAt = '2030-01-31T00:00:00Z
         compensatingControls: ['runs as non-root', 'all capabilities dropped'],
       },
       expiresAt,
-      review: { lastReviewedAt: '2030-01-15T00:00:00Z', reviewedBy: 'jane.doe@example.com' },
+      review: { lastReviewedAt: '2030-01-05T00:00:00Z', reviewedBy: 'jane.doe@example.com' },
     },
   };
 }
