@@ -59,7 +59,7 @@ function parseServerTime(value: unknown): DateTime | undefined {
 /** A one-line text field: a problem when it is blank or holds control or invisible characters. */
 function checkText(value: unknown, field: string, problems: string[], required: boolean): void {
   if (value === undefined && !required) return;
-  if (typeof value !== 'string' || value.trim() === '') {
+  if (typeof value !== 'string' || value === '') {
     problems.push(`${field} is required`);
     return;
   }
