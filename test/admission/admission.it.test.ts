@@ -13,6 +13,7 @@ import {
   FUTURE,
   GUARD,
   PAST,
+  POLICY,
   apply,
   buildAdmission,
   cronJobManifest,
@@ -30,6 +31,8 @@ import {
   uninstall,
 } from './admission.ts';
 import { SELECTOR_CASES } from './selector-cases.ts';
+
+
 
 const VARIANTS: Record<string, HostNamespace[]> = {
   hostNetwork: ['hostNetwork'],
@@ -175,13 +178,36 @@ describe('the host namespace matrix', () => {
     }
   });
 
-  it('exempts mirror pods written by kubelets (system:node:*)', () => {
-    const pod = JSON.stringify(podManifest('mirror', { app: 'static' }, ['hostNetwork']));
-    // system:masters only to pass RBAC (no Node authorizer here); the policy sees the node's name.
-    const asNode = kubectl(['create', '-n', ns['no exception'], '--as', 'system:node:node-1', '--as-group', 'system:masters', '-f', '-'], pod);
-    expect(asNode.code, asNode.stderr).toBe(0);
-    const asUser = kubectl(['create', '-n', ns['no exception'], '--as', 'node-1', '--as-group', 'system:masters', '-f', '-'], pod.replace('"mirror"', '"not-mirror"'));
-    expect(asUser.code).not.toBe(0);
+  describe('the node exemption: only mirror pods, created by a node in group system:nodes', () => {
+    // system:masters only to pass RBAC (no Node authorizer here); the policy sees the rest.
+    const MIRROR = { 'kubernetes.io/config.mirror': 'a1b2c3' };
+    const asNode = (user: string, groups: string[], obj: object) =>
+      kubectl(['create', '--dry-run=server', '-n', ns['no exception'], '--as', user, ...groups.flatMap((g) => ['--as-group', g]), '-f', '-'], JSON.stringify(obj));
+    const mirrorPod = (name: string, annotations: Record<string, string> = MIRROR) => {
+      const pod = podManifest(name, { app: 'static' }, ['hostNetwork']);
+      return { ...pod, metadata: { ...pod.metadata, annotations } };
+    };
+    const node = ['system:nodes', 'system:masters'];
+
+    it('a mirror pod created by system:node:node1 in system:nodes is admitted', () => {
+      const r = asNode('system:node:node1', node, mirrorPod('mirror'));
+      expect(r.code, r.stderr).toBe(0);
+    });
+
+    it.each<[string, string, string[], object]>([
+      ['a pod without the mirror annotation', 'system:node:node1', node, mirrorPod('plain', {})],
+      ['a mirror pod from the empty node name system:node:', 'system:node:', node, mirrorPod('no-name')],
+      ['a mirror pod from a node user outside group system:nodes', 'system:node:node1', ['system:masters'], mirrorPod('no-group')],
+      ['a mirror pod from an ordinary user in system:nodes', 'node1', node, mirrorPod('not-a-node')],
+      ['a DaemonSet with hostPID', 'system:node:node1', node, { ...deploymentManifest('ds', { app: 'static' }, ['hostPID']), kind: 'DaemonSet', spec: { selector: { matchLabels: { app: 'static' } }, template: deploymentManifest('ds', { app: 'static' }, ['hostPID']).spec.template } }],
+      ['a Deployment, even annotated as a mirror', 'system:node:node1', node, { ...deploymentManifest('dep', { app: 'static' }, ['hostNetwork']), metadata: { name: 'dep', annotations: MIRROR } }],
+      ['a CronJob', 'system:node:node1', node, cronJobManifest('cron', { app: 'static' }, ['hostIPC'])],
+    ])('refused: %s', (_, user, groups, obj) => {
+      const r = asNode(user, groups, obj);
+      expect(r.code, r.stdout).not.toBe(0);
+      expect(r.stderr).toContain(`ValidatingAdmissionPolicy '${POLICY}'`);
+      expect(r.stderr).toContain('and no active HostNamespaceException in namespace');
+    });
   });
 
   it('the shipped binding exempts kube-system, as the operator does by default', () => {
@@ -193,6 +219,70 @@ describe('the host namespace matrix', () => {
     });
     const deny = buildAdmission(['config/admission/modes/deny']).find((m) => m.kind === 'ValidatingAdmissionPolicyBinding' && m.metadata.name === 'hostns-host-namespaces')!;
     expect(deny.spec).toMatchObject({ validationActions: ['Deny', 'Audit'] });
+  });
+});
+
+describe("the operator's own pod writes (hostns-operator-pod-writes)", () => {
+  // Its ServiceAccount's username, as the shipped policy names it; system:masters only to pass RBAC,
+  // so that the policy alone decides.
+  const OPERATOR = 'system:serviceaccount:hostns-system:hostns-operator';
+  const asOperator = (args: string[], input?: string) => kubectl([...args, '--as', OPERATOR, '--as-group', 'system:masters'], input);
+  let namespace = '';
+
+  beforeAll(async () => {
+    namespace = await createNamespace('adm-operator');
+    const pod = { ...podManifest('web', { app: 'web' }, []), metadata: { name: 'web', labels: { app: 'web' }, annotations: { note: 'kept' } } };
+    const r = kubectl(['create', '-n', namespace, '-f', '-'], JSON.stringify(pod));
+    expect(r.code, r.stderr).toBe(0);
+    await eventually(() => {
+      const probe = asOperator(['label', '--dry-run=server', '-n', namespace, 'pod/web', 'team=probe']);
+      return probe.code !== 0 ? true : undefined;
+    }, 30_000, 'the operator pod-writes policy to be enforced');
+  });
+
+  it('may add, change and remove hostns.io/ labels and annotations', () => {
+    for (const args of [
+      ['label', 'pod/web', 'hostns.io/violation=true'],
+      ['annotate', 'pod/web', 'hostns.io/violation=hostNetwork'],
+      ['label', '--overwrite', 'pod/web', 'hostns.io/violation=false'],
+      ['label', 'pod/web', 'hostns.io/violation-', 'hostns.io/exception=agent'],
+      ['annotate', 'pod/web', 'hostns.io/violation-', 'hostns.io/exceptions=agent'],
+      ['patch', 'pod/web', '--type=merge', '-p', JSON.stringify({ metadata: { labels: { 'hostns.io/exception': null, 'hostns.io/violation': 'true' } } })],
+    ]) {
+      const r = asOperator(['-n', namespace, ...args]);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+    }
+  });
+
+  it.each<[string, string[], string]>([
+    ['another label', ['label', 'pod/web', 'team=x'], 'may change only hostns.io/ labels of a pod; this update changes team'],
+    ['an existing label', ['label', '--overwrite', 'pod/web', 'app=other'], 'this update changes app'],
+    ['removing a label', ['label', 'pod/web', 'app-'], 'this update changes app'],
+    ['another annotation', ['annotate', 'pod/web', 'note=changed', '--overwrite'], 'may change only hostns.io/ annotations of a pod; this update changes note'],
+    ['the image', ['set', 'image', 'pod/web', 'c=busybox:1.37'], 'not its spec'],
+    ['another spec field', ['patch', 'pod/web', '--type=merge', '-p', '{"spec":{"activeDeadlineSeconds":60}}'], 'not its spec'],
+    ['a hostns.io/ label together with the image', ['patch', 'pod/web', '--type=merge', '-p', '{"metadata":{"labels":{"hostns.io/violation":"x"}},"spec":{"containers":[{"name":"c","image":"busybox:1.37"}]}}'], 'not its spec'],
+    ['a finalizer', ['patch', 'pod/web', '--type=merge', '-p', '{"metadata":{"finalizers":["example.com/hold"]}}'], 'not its finalizers or owners'],
+    ['the status subresource', ['patch', 'pod/web', '--subresource=status', '--type=merge', '-p', '{"status":{"message":"x"}}'], 'not UPDATE pods/status'],
+    ['a deletion', ['delete', 'pod/web'], 'not DELETE pods'],
+  ])('may not change %s', (_, args, says) => {
+    const r = asOperator(['-n', namespace, '--dry-run=server', ...args]);
+    expect(r.code, r.stdout).not.toBe(0);
+    expect(r.stderr).toContain("ValidatingAdmissionPolicy 'hostns-operator-pod-writes'");
+    expect(r.stderr).toContain(says);
+  });
+
+  it('may not create a pod', () => {
+    const r = asOperator(['create', '--dry-run=server', '-n', namespace, '-f', '-'], JSON.stringify(podManifest('new', { app: 'web' }, [])));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('the hostns operator may only update pods');
+  });
+
+  it('binds the operator only: anyone else with the right may change the pod', () => {
+    const image = kubectl(['set', 'image', '--dry-run=server', '-n', namespace, 'pod/web', 'c=busybox:1.37']);
+    expect(image.code, image.stderr).toBe(0);
+    const label = kubectl(['label', '--dry-run=server', '-n', namespace, 'pod/web', 'team=x', '--as', 'system:serviceaccount:hostns-system:other', '--as-group', 'system:masters']);
+    expect(label.code, label.stderr).toBe(0);
   });
 });
 
@@ -212,7 +302,7 @@ describe('selector semantics', () => {
     const grants = SELECTOR_CASES.map((c, i) =>
       grant(`case-${i}`, ['hostNetwork'], {
         matchLabels: c.selector.matchLabels,
-        matchExpressions: [...(c.selector.matchExpressions ?? []), { key: 'hostns.io/case', operator: 'In', values: [String(i)] }],
+        matchExpressions: [...(c.selector.matchExpressions ?? []), { key: 'admission-test.example.com/case', operator: 'In', values: [String(i)] }],
       }),
     );
     // Selectors as people may write them reach the policy too: a grant without matchLabels.
@@ -220,7 +310,7 @@ describe('selector semantics', () => {
     await setGrants({ ...matrixGrants, [namespace]: grants }, ns.sentinel);
     const disagreements: string[] = [];
     for (const [i, c] of SELECTOR_CASES.entries()) {
-      const d = await tryCreate(podManifest(`case-${i}`, { ...c.labels, 'hostns.io/case': String(i) }, ['hostNetwork']), namespace, true);
+      const d = await tryCreate(podManifest(`case-${i}`, { ...c.labels, 'admission-test.example.com/case': String(i) }, ['hostNetwork']), namespace, true);
       if (!d.admitted) expect(d.message, c.what).toContain('uses hostNetwork, and no active HostNamespaceException');
       if (d.admitted !== matchesSelector(c.selector, c.labels)) disagreements.push(`${c.what}: API ${d.admitted}, matchesSelector ${!d.admitted}`);
     }

@@ -103,7 +103,7 @@ export async function setGrants(namespaces: Record<string, Grant[]>, sentinelNs:
     exception: `sentinel-${token}`,
     allow: ['hostNetwork'],
     expiresAt: FUTURE,
-    selector: { matchLabels: { 'hostns.io/sentinel': token }, matchExpressions: [] },
+    selector: { matchLabels: { 'admission-test.example.com/sentinel': token }, matchExpressions: [] },
   };
   const body = {
     apiVersion: API_VERSION,
@@ -121,7 +121,7 @@ export async function setGrants(namespaces: Record<string, Grant[]>, sentinelNs:
     await api.createClusterCustomObject({ group: GROUP, version: VERSION, plural: GRANTS_PLURAL, body });
   }
   await eventually(
-    async () => ((await tryCreate(podManifest('sentinel', { 'hostns.io/sentinel': token }, ['hostNetwork']), sentinelNs, true)).admitted ? true : undefined),
+    async () => ((await tryCreate(podManifest('sentinel', { 'admission-test.example.com/sentinel': token }, ['hostNetwork']), sentinelNs, true)).admitted ? true : undefined),
     30_000,
     'the admission policy to read the new grants',
   );
