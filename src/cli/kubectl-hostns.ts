@@ -1,6 +1,7 @@
 // kubectl-hostns: the monthly review, a live audit and a static check for CI (see docs/cli.md).
 // Imperative shell: flags, kubeconfig, files and stdout here; every decision in src/policy and
 // src/report, so the CLI, the controller and the admission policy never disagree.
+import { DATE_TIME_MESSAGE, SINGLE_LINE_MESSAGE, isApiDateTime, textProblem } from '../api/validation.ts';
 import { readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,7 +78,8 @@ function durationFlag(text: string, flag: string): Duration {
 function nowFrom(flags: PolicyFlags): DateTime {
   if (flags.now === undefined) return DateTime.utc();
   const t = DateTime.fromISO(flags.now, { setZone: true });
-  if (!t.isValid) throw new CliError(EXIT.usage, `--now: ${JSON.stringify(flags.now)} is not an RFC 3339 date-time (e.g. 2026-12-01T00:00:00Z)`);
+  // The API's one date grammar (src/api/validation.ts), as for every date of an exception.
+  if (!isApiDateTime(flags.now) || !t.isValid) throw new CliError(EXIT.usage, `--now: ${JSON.stringify(flags.now)} ${DATE_TIME_MESSAGE}`);
   return t.toUTC();
 }
 
@@ -212,6 +214,7 @@ Examples:
       if (flags.markReviewed !== undefined) {
         if (!flags.namespace) throw new CliError(EXIT.usage, '--mark-reviewed needs -n/--namespace (the namespace of the exception)');
         if (!flags.by || !flags.by.trim()) throw new CliError(EXIT.usage, '--mark-reviewed needs --by <who> (the reviewer)');
+        if (textProblem(flags.by.trim())) throw new CliError(EXIT.usage, `--by: ${JSON.stringify(flags.by)} ${SINGLE_LINE_MESSAGE}`);
         if (!flags.markReviewed.trim()) throw new CliError(EXIT.usage, '--mark-reviewed: empty exception name');
         const cluster = connect(flags, io);
         const at = rfc3339(now.startOf('second')); // second precision, as kubectl and the API server write times

@@ -1,4 +1,5 @@
 // The scan subcommand end to end, in process (no cluster needed): inputs, formats, exit statuses.
+import { DATE_TIME_MESSAGE, SINGLE_LINE_MESSAGE } from '../../src/api/validation.ts';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run, type Io } from '../../src/cli/kubectl-hostns.ts';
@@ -94,7 +95,13 @@ describe('usage', () => {
     const dur = await cli(['review', '--within', 'soon']);
     expect(dur).toMatchObject({ code: 2, err: 'error: --within: "soon" is not a positive duration (use e.g. 7d, 36h, 90m, 45s or P7D)\n' });
     const now = await cli(['audit', '--now', 'yesterday']);
-    expect(now).toMatchObject({ code: 2, err: 'error: --now: "yesterday" is not an RFC 3339 date-time (e.g. 2026-12-01T00:00:00Z)\n' });
+    expect(now).toMatchObject({ code: 2, err: `error: --now: "yesterday" ${DATE_TIME_MESSAGE}\n` });
+    // The API's one date grammar: what the API server would refuse in an exception, the CLI refuses too.
+    for (const bad of ['2026-12-17t10:00:00z', '2026-12-01T00:00:00+24:00', '2026-02-30T00:00:00Z']) {
+      expect(await cli(['audit', '--now', bad])).toMatchObject({ code: 2, err: `error: --now: ${JSON.stringify(bad)} ${DATE_TIME_MESSAGE}\n` });
+    }
+    const invisible = await cli(['review', '--mark-reviewed', 'x', '-n', 'y', '--by', 'jane\u200b']);
+    expect(invisible).toMatchObject({ code: 2, err: `error: --by: "jane\u200b" ${SINGLE_LINE_MESSAGE}\n` });
     const backdated = await cli(['review', '--mark-reviewed', 'x', '-n', 'y', '--by', 'z', '--now', '2026-01-01T00:00:00Z']);
     expect(backdated).toMatchObject({ code: 2, err: 'error: --now cannot be used with --mark-reviewed: a review is recorded at the time it happens\n' });
     const both = await cli(['audit', '-n', 'x', '-A']);
