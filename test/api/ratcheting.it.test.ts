@@ -79,7 +79,7 @@ const OLD_OBJECTS: Array<{ name: string; field: string; change: (s: Obj) => void
     name: 'own-marks',
     field: 'spec.podSelector',
     change: (s) => (s.podSelector = { matchLabels: { 'hostns.io/violation': 'true' } }),
-    fix: { spec: { podSelector: { matchLabels: { app: 'agent' } } } },
+    fix: { spec: { podSelector: { matchLabels: { 'hostns.io/violation': null, app: 'agent' } } } },
     again: { spec: { podSelector: { matchExpressions: [{ key: 'hostns.io/exception', operator: 'DoesNotExist' }] } } },
     says: 'must not be a hostns.io/ key',
   },
