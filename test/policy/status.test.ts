@@ -1,10 +1,11 @@
 import { DateTime } from 'luxon';
+import type { HostNamespaceException } from '../../src/api/v1alpha1.ts';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY } from '../../src/policy/config.ts';
 import { readException } from '../../src/policy/exception.ts';
 import { desiredGrants } from '../../src/policy/grants.ts';
 import { evaluateLifecycle } from '../../src/policy/lifecycle.ts';
-import { planException, stableJson, violationNote } from '../../src/policy/status.ts';
+import { STATUS_SELECTOR_MAX, planException, registerColumns, stableJson, violationNote } from '../../src/policy/status.ts';
 import { exception } from './fixtures.ts';
 
 const at = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' });
@@ -146,5 +147,38 @@ describe('exceptionGrants (the rule the controller and the CLI share)', () => {
       return { facts, lifecycle: evaluateLifecycle(facts, now, DEFAULT_POLICY) };
     });
     expect(exceptionGrants(views).map((g) => `${g.name}:${g.granting}`)).toEqual(['active:true', 'soon:true', 'lapsed:false']);
+  });
+});
+
+type Spec = Partial<HostNamespaceException['spec']>;
+
+describe('registerColumns: the register\'s ALLOWS and -o wide SELECTOR, as status strings', () => {
+  const facts = (spec: Spec) => readException(exception({ spec }));
+  it.each<[string, Spec, { allows: string; selector: string }]>([
+    ['two flags, one label', {}, { allows: 'hostNetwork,hostPID', selector: 'app=node-exporter' }],
+    ['all three flags in canonical order, whatever the spec order', { allow: ['hostIPC', 'hostNetwork', 'hostPID'] }, { allows: 'hostNetwork,hostPID,hostIPC', selector: 'app=node-exporter' }],
+    [
+      'every operator',
+      { podSelector: { matchLabels: { app: 'x' }, matchExpressions: [{ key: 't', operator: 'In', values: ['a', 'b'] }, { key: 'u', operator: 'NotIn', values: ['c'] }, { key: 'e', operator: 'Exists' }, { key: 'd', operator: 'DoesNotExist' }] } },
+      { allows: 'hostNetwork,hostPID', selector: 'app=x,t in (a,b),u notin (c),e,!d' },
+    ],
+    ['namespace-wide', { podSelector: {}, namespaceWide: true }, { allows: 'hostNetwork,hostPID', selector: '(all pods)' }],
+    ['an unreadable selector shows nothing rather than "(all pods)"', { podSelector: { matchLabels: { 'hostns.io/violation': 'true' } } }, { allows: 'hostNetwork,hostPID', selector: '' }],
+  ])('%s', (_, spec, expected) => {
+    expect(registerColumns(facts(spec))).toEqual(expected);
+  });
+
+  it('cuts a long selector at the CRD limit, by characters', () => {
+    const matchLabels = Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`example.com/key-${'é'.repeat(40)}-${i}`, 'v'.repeat(63)]));
+    const { selector } = registerColumns(facts({ podSelector: { matchLabels } }));
+    expect(Array.from(selector)).toHaveLength(STATUS_SELECTOR_MAX);
+    expect(selector.endsWith('…')).toBe(true);
+  });
+
+  it('planException writes them into the status', () => {
+    const ex = exception();
+    const f = readException(ex);
+    const plan = planException(ex, f, evaluateLifecycle(f, DateTime.fromISO('2026-11-10T00:00:00Z'), DEFAULT_POLICY), 1, DateTime.fromISO('2026-11-10T00:00:00Z'));
+    expect(plan.status).toMatchObject({ allows: 'hostNetwork,hostPID', selector: 'app=node-exporter' });
   });
 });
