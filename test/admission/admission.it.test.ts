@@ -185,7 +185,8 @@ describe('the host namespace matrix', () => {
       kubectl(['create', '--dry-run=server', '-n', ns['no exception'], '--as', user, ...groups.flatMap((g) => ['--as-group', g]), '-f', '-'], JSON.stringify(obj));
     const mirrorPod = (name: string, annotations: Record<string, string> = MIRROR) => {
       const pod = podManifest(name, { app: 'static' }, ['hostNetwork']);
-      return { ...pod, metadata: { ...pod.metadata, annotations } };
+      // The API server wants a mirror pod bound to its node.
+      return { ...pod, metadata: { ...pod.metadata, annotations }, spec: { ...pod.spec, nodeName: 'node1' } };
     };
     const node = ['system:nodes', 'system:masters'];
 
