@@ -262,7 +262,7 @@ describe("the operator's own pod writes (hostns-operator-pod-writes)", () => {
     ['another annotation', ['annotate', 'pod/web', 'note=changed', '--overwrite'], 'may change only hostns.io/ annotations of a pod; this update changes note'],
     ['the image', ['set', 'image', 'pod/web', 'c=busybox:1.37'], 'not its spec'],
     ['another spec field', ['patch', 'pod/web', '--type=merge', '-p', '{"spec":{"activeDeadlineSeconds":60}}'], 'not its spec'],
-    ['a hostns.io/ label together with the image', ['patch', 'pod/web', '--type=merge', '-p', '{"metadata":{"labels":{"hostns.io/violation":"x"}},"spec":{"containers":[{"name":"c","image":"busybox:1.37"}]}}'], 'not its spec'],
+    ['a hostns.io/ label together with the image', ['patch', 'pod/web', '--type=json', '-p', '[{"op":"add","path":"/metadata/labels/hostns.io~1violation","value":"x"},{"op":"replace","path":"/spec/containers/0/image","value":"busybox:1.37"}]'], 'not its spec'],
     ['a finalizer', ['patch', 'pod/web', '--type=merge', '-p', '{"metadata":{"finalizers":["example.com/hold"]}}'], 'not its finalizers or owners'],
     ['the status subresource', ['patch', 'pod/web', '--subresource=status', '--type=merge', '-p', '{"status":{"message":"x"}}'], 'not UPDATE pods/status'],
     ['a deletion', ['delete', 'pod/web'], 'not DELETE pods'],
