@@ -11,9 +11,11 @@
  * offset can carry it outside CEL's years 1-9999). No backslash, so it embeds verbatim in YAML/CEL.
  */
 export const DATE_TIME_PATTERN =
-  '^(2[0-9]{3}-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))' +
+  '^(2[0-9]{3}-(' +
+  '(0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))' +
   '|(2[0-9](0[48]|[2468][048]|[13579][26])|2[04]00)-02-29)' +
-  'T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]([.][0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$';
+  'T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]([.][0-9]{1,9})?' +
+  '(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$';
 
 /** What a date outside DATE_TIME_PATTERN is told (after the field name). */
 export const DATE_TIME_MESSAGE =
@@ -26,13 +28,15 @@ export const DATE_TIME_MESSAGE =
  * controls, soft hyphen), private use, line and paragraph separators, and the letters that render
  * as blanks (Hangul fillers, halfwidth filler, braille blank).
  */
-export const INVISIBLE_OR_CONTROL_PATTERN = '[\\p{Cc}\\p{Cf}\\p{Co}\\p{Zl}\\p{Zp}\\x{115F}\\x{1160}\\x{3164}\\x{FFA0}\\x{2800}]';
+export const INVISIBLE_OR_CONTROL_PATTERN =
+  '[\\p{Cc}\\p{Cf}\\p{Co}\\p{Zl}\\p{Zp}\\x{115F}\\x{1160}\\x{3164}\\x{FFA0}\\x{2800}]';
 
 /** At least one visible character: a letter, number, punctuation or symbol. */
 export const VISIBLE_PATTERN = '[\\p{L}\\p{N}\\p{P}\\p{S}]';
 
 export const SINGLE_LINE_MESSAGE =
-  'must be single-line visible text: no control characters (newline, tab), zero-width, bidi or other invisible characters';
+  'must be single-line visible text: ' +
+  'no control characters (newline, tab), zero-width, bidi or other invisible characters';
 
 /** Label keys under this prefix are the operator's own marks on pods; no selector may name them. */
 export const OPERATOR_KEY_PREFIX = 'hostns.io/';

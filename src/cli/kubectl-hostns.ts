@@ -79,7 +79,9 @@ function nowFrom(flags: PolicyFlags): DateTime {
   if (flags.now === undefined) return DateTime.utc();
   const t = DateTime.fromISO(flags.now, { setZone: true });
   // The API's one date grammar (src/api/validation.ts), as for every date of an exception.
-  if (!isApiDateTime(flags.now) || !t.isValid) throw new CliError(EXIT.usage, `--now: ${JSON.stringify(flags.now)} ${DATE_TIME_MESSAGE}`);
+  if (!isApiDateTime(flags.now) || !t.isValid) {
+    throw new CliError(EXIT.usage, `--now: ${JSON.stringify(flags.now)} ${DATE_TIME_MESSAGE}`);
+  }
   return t.toUTC();
 }
 
@@ -214,7 +216,9 @@ Examples:
       if (flags.markReviewed !== undefined) {
         if (!flags.namespace) throw new CliError(EXIT.usage, '--mark-reviewed needs -n/--namespace (the namespace of the exception)');
         if (!flags.by || !flags.by.trim()) throw new CliError(EXIT.usage, '--mark-reviewed needs --by <who> (the reviewer)');
-        if (textProblem(flags.by.trim())) throw new CliError(EXIT.usage, `--by: ${JSON.stringify(flags.by)} ${SINGLE_LINE_MESSAGE}`);
+        if (textProblem(flags.by.trim())) {
+          throw new CliError(EXIT.usage, `--by: ${JSON.stringify(flags.by)} ${SINGLE_LINE_MESSAGE}`);
+        }
         if (!flags.markReviewed.trim()) throw new CliError(EXIT.usage, '--mark-reviewed: empty exception name');
         const cluster = connect(flags, io);
         const at = rfc3339(now.startOf('second')); // second precision, as kubectl and the API server write times

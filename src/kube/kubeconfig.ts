@@ -47,7 +47,12 @@ export function mergeKubeConfigFiles(files: readonly string[]): KubeConfig {
     if (!currentContext) currentContext = one.getCurrentContext() ?? '';
   }
   const kc = new KubeConfig();
-  kc.loadFromOptions({ clusters: [...clusters.values()], users: [...users.values()], contexts: [...contexts.values()], currentContext });
+  kc.loadFromOptions({
+    clusters: [...clusters.values()],
+    users: [...users.values()],
+    contexts: [...contexts.values()],
+    currentContext,
+  });
   return kc;
 }
 
@@ -60,18 +65,28 @@ export function loadKubeConfig(options: KubeConfigOptions, env: NodeJS.ProcessEn
       kc.loadFromFile(options.kubeconfig);
     } else if (listed.length > 0) {
       if (!listed.some((f) => existsSync(f))) {
-        throw new KubeConfigError('usage', `KUBECONFIG=${env.KUBECONFIG}: no such file${listed.length > 1 ? ' (none of them exists)' : ''}`);
+        const which = listed.length > 1 ? ' (none of them exists)' : '';
+        throw new KubeConfigError('usage', `KUBECONFIG=${env.KUBECONFIG}: no such file${which}`);
       }
       kc = mergeKubeConfigFiles(listed);
     } else {
       const home = join(homedir(), '.kube', 'config');
       if (existsSync(home)) kc.loadFromFile(home);
       else if (env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
-      else throw new KubeConfigError('no-cluster', 'no cluster configured: pass --kubeconfig, set KUBECONFIG, create ~/.kube/config, or run inside a cluster');
+      else {
+        throw new KubeConfigError(
+          'no-cluster',
+          'no cluster configured: pass --kubeconfig, set KUBECONFIG, create ~/.kube/config, or run inside a cluster',
+        );
+      }
     }
   } catch (err) {
     if (err instanceof KubeConfigError) throw err;
-    const source = options.kubeconfig ? `--kubeconfig ${options.kubeconfig}` : listed.length ? `KUBECONFIG=${env.KUBECONFIG}` : 'the kubeconfig';
+    const source = options.kubeconfig
+      ? `--kubeconfig ${options.kubeconfig}`
+      : listed.length
+        ? `KUBECONFIG=${env.KUBECONFIG}`
+        : 'the kubeconfig';
     throw new KubeConfigError('usage', `cannot read ${source}: ${(err as Error).message}`);
   }
   if (options.context) {

@@ -76,7 +76,8 @@ export function evaluateLifecycle(ex: ExceptionFacts, now: DateTime, config: Pol
       .filter((t): t is DateTime => t !== undefined);
     const heals = healing.length > 0 && problems.length === healing.length;
     const healsAt = heals ? healing.reduce((a, b) => (a < b ? a : b)) : undefined;
-    return { phase: 'Invalid', problems, expiresAt, reviewDueAt, reviewOverdue: false, ...(healsAt ? { nextTransitionAt: healsAt } : {}) };
+    const heal = healsAt ? { nextTransitionAt: healsAt } : {};
+    return { phase: 'Invalid', problems, expiresAt, reviewDueAt, reviewOverdue: false, ...heal };
   }
 
   const expiringSoonAt = expiresAt.minus(config.expiringSoonWindow);
