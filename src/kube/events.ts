@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { DateTime } from 'luxon';
 import { REPORTING_CONTROLLER } from '../api/v1alpha1.ts';
+import { derivedName, EVENT_NOTE_MAX_BYTES, EVENT_REPORTING_INSTANCE_MAX_BYTES, truncateUtf8 } from '../policy/limits.ts';
 import { isStatus, type KubeClient } from './client.ts';
 
 export interface EventTarget {
@@ -29,11 +30,15 @@ export function microTime(t: DateTime): string {
   return t.toUTC().toFormat("yyyy-MM-dd'T'HH:mm:ss.SSS") + '000Z';
 }
 
-/** `<object>.<reason>.<hash>`: a valid DNS subdomain of at most 253 characters. */
+/**
+ * `<object>.<reason>.<hash>`: a valid DNS subdomain for every object name, reason and key. The
+ * object name is cut first (never the hash, which is what makes the name unique) and a cut never
+ * leaves '-' or '.' before the next dot. Names that fitted before are unchanged, so Events created
+ * by an older version are still found (409) after an upgrade.
+ */
 export function eventName(e: Pick<EventSpec, 'regarding' | 'reason' | 'key'>): string {
   const hash = createHash('sha256').update(`${e.regarding.uid}\n${e.reason}\n${e.key}`).digest('hex').slice(0, 16);
-  const base = e.regarding.name.slice(0, 253 - hash.length - e.reason.length - 2);
-  return `${base}.${e.reason.toLowerCase()}.${hash}`;
+  return derivedName([e.regarding.name, e.reason], hash);
 }
 
 export function eventBody(e: EventSpec, now: DateTime, instance: string): Record<string, unknown> {
@@ -45,9 +50,9 @@ export function eventBody(e: EventSpec, now: DateTime, instance: string): Record
     type: e.type,
     reason: e.reason,
     action: e.action,
-    note: e.note.length > 1024 ? `${e.note.slice(0, 1021)}...` : e.note,
+    note: truncateUtf8(e.note, EVENT_NOTE_MAX_BYTES),
     reportingController: REPORTING_CONTROLLER,
-    reportingInstance: instance.slice(0, 128),
+    reportingInstance: truncateUtf8(instance, EVENT_REPORTING_INSTANCE_MAX_BYTES, ''),
     regarding: {
       apiVersion: e.regarding.apiVersion,
       kind: e.regarding.kind,
