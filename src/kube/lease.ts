@@ -46,6 +46,8 @@ interface LeaseObject {
   };
 }
 
+const SUSPEND_TOLERANCE_MS = 1000;
+
 export interface LeaderCallbacks {
   /** `signal` aborts the moment this term of leadership ends: pass it to every write. */
   onStartedLeading(signal: AbortSignal): void;
@@ -62,6 +64,8 @@ export class LeaderElector {
   private leading = false;
   /** Monotonic start of the last attempt that renewed (or acquired) the Lease. */
   private renewedAt = 0;
+  /** The wall clock at the same instant: only to notice a suspend (see isLeading). */
+  private renewedAtWall = 0;
   private term?: AbortController;
   private timer?: NodeJS.Timeout;
   private deadlineTimer?: NodeJS.Timeout;
@@ -104,8 +108,16 @@ export class LeaderElector {
    */
   isLeading(): boolean {
     if (!this.leading) return false;
-    if (this.clocks.monotonicMs() - this.renewedAt >= this.renewDeadlineMs) {
+    const elapsed = this.clocks.monotonicMs() - this.renewedAt;
+    if (elapsed >= this.renewDeadlineMs) {
       this.lose('renew deadline passed');
+      return false;
+    }
+    // CLOCK_MONOTONIC stops while the machine is suspended, other replicas' clocks do not: when
+    // the wall clock ran ahead of it by more than a second, assume a suspend (or a forward step,
+    // which costs only a re-acquisition) and end the term.
+    if (this.clocks.wallNow().toMillis() - this.renewedAtWall - elapsed > SUSPEND_TOLERANCE_MS) {
+      this.lose('the wall clock ran ahead of the monotonic clock (suspended?)');
       return false;
     }
     return true;
@@ -147,6 +159,7 @@ export class LeaderElector {
   async tryOnce(): Promise<void> {
     if (this.stopped) return;
     const startedAt = this.clocks.monotonicMs();
+    const startedAtWall = this.clocks.wallNow().toMillis();
     let ok = false;
     try {
       ok = await this.tryAcquireOrRenew();
@@ -159,6 +172,7 @@ export class LeaderElector {
       // that term is over even though the write landed; the next attempt starts a new one.
       const wasLeading = this.isLeading();
       this.renewedAt = startedAt;
+      this.renewedAtWall = startedAtWall;
       if (!wasLeading && this.clocks.monotonicMs() - startedAt < this.renewDeadlineMs) this.begin();
       this.armDeadline();
     } else {
