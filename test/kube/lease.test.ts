@@ -36,10 +36,12 @@ class FakeLeaseApi {
 class Link {
   down = false;
   delayMs = 0;
-  constructor(
-    private readonly api: FakeLeaseApi,
-    private readonly world: World,
-  ) {}
+  private readonly api: FakeLeaseApi;
+  private readonly world: World;
+  constructor(api: FakeLeaseApi, world: World) {
+    this.api = api;
+    this.world = world;
+  }
   async request<T>(method: string, path: string, opts: { body?: unknown } = {}): Promise<T> {
     if (this.down) throw new TypeError('fetch failed');
     if (this.delayMs) this.world.advance(this.delayMs);
