@@ -96,7 +96,8 @@ export class KubeClient {
       body = JSON.stringify(opts.body);
       headers['Content-Type'] = opts.contentType ?? 'application/json';
     }
-    const timeout = AbortSignal.timeout(opts.timeoutMs ?? 30_000);
+    // AbortSignal.timeout takes whole milliseconds only (RangeError otherwise).
+    const timeout = AbortSignal.timeout(Math.max(1, Math.ceil(opts.timeoutMs ?? 30_000)));
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
     let status = 0;
     try {

@@ -134,7 +134,8 @@ export class LeaderElector {
 
   /** Milliseconds this term is still guaranteed (0 when not leading): an upper bound for a write's timeout. */
   remainingMs(): number {
-    return this.isLeading() ? Math.max(0, this.renewDeadlineMs - (this.clocks.monotonicMs() - this.renewedAt)) : 0;
+    if (!this.isLeading()) return 0;
+    return Math.max(0, Math.floor(this.renewDeadlineMs - (this.clocks.monotonicMs() - this.renewedAt)));
   }
 
   start(): void {
