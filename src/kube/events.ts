@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { DateTime } from 'luxon';
 import { REPORTING_CONTROLLER } from '../api/v1alpha1.ts';
 import { derivedName, EVENT_NOTE_MAX_BYTES, EVENT_REPORTING_INSTANCE_MAX_BYTES, truncateUtf8 } from '../policy/limits.ts';
-import { isStatus, type KubeClient } from './client.ts';
+import { isStatus, type KubeClient, type RequestOptions } from './client.ts';
 
 export interface EventTarget {
   apiVersion: string;
@@ -63,10 +63,22 @@ export function eventBody(e: EventSpec, now: DateTime, instance: string): Record
   };
 }
 
-/** Creates the Event; 'exists' when an earlier attempt (ours or a previous leader's) already did. */
-export async function recordEvent(client: KubeClient, e: EventSpec, now: DateTime, instance: string): Promise<'created' | 'exists'> {
+/**
+ * Creates the Event; 'exists' when an earlier attempt (ours or a previous leader's) already did.
+ * `opts.signal`: the leader's term, so a write cannot start (or keep waiting) after it ended.
+ */
+export async function recordEvent(
+  client: KubeClient,
+  e: EventSpec,
+  now: DateTime,
+  instance: string,
+  opts: Pick<RequestOptions, 'signal' | 'timeoutMs'> = {},
+): Promise<'created' | 'exists'> {
   try {
-    await client.request('POST', `/apis/events.k8s.io/v1/namespaces/${e.regarding.namespace}/events`, { body: eventBody(e, now, instance) });
+    await client.request('POST', `/apis/events.k8s.io/v1/namespaces/${e.regarding.namespace}/events`, {
+      body: eventBody(e, now, instance),
+      ...opts,
+    });
     return 'created';
   } catch (err) {
     if (isStatus(err, 409)) return 'exists';
