@@ -135,6 +135,21 @@ describe('LeaderElector timing', () => {
     }
   });
 
+  it('a healthy leader whose wall clock steps: -1 h changes nothing; +1 h (a possible suspend) costs one re-acquisition', async () => {
+    const { replicas, run } = setup();
+    const [a, b] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
+    await a.elector.tryOnce();
+    a.wall.ms = -3_600_000;
+    await run(30_000);
+    expect(a.events).toEqual(['start']);
+    a.wall.ms = 0; // +1 h back to normal: looks like a suspend, the term ends at once
+    expect(a.elector.isLeading()).toBe(false);
+    await run(2_000); // the next renewal: the Lease is still a's, a new term
+    expect(a.elector.isLeading()).toBe(true);
+    expect(a.events).toEqual(['start', 'stop', 'start']);
+    expect(b.elector.isLeading()).toBe(false);
+  });
+
   it('a candidate whose wall clock jumps 1 h ahead does not take over early', async () => {
     const { replicas, run } = setup();
     const [a, b] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
