@@ -39,12 +39,18 @@ export function classifyApiError(err: unknown): ApiErrorVerdict {
   const { status } = err;
   const reason = err.reason || `HTTP${status}`;
   const hint = retryAfter(err.body);
-  const verdict = (c: ApiErrorClass): ApiErrorVerdict => ({ class: c, status, reason, ...(hint ? { retryAfterSeconds: hint } : {}) });
+  const verdict = (c: ApiErrorClass): ApiErrorVerdict => ({
+    class: c,
+    status,
+    reason,
+    ...(hint ? { retryAfterSeconds: hint } : {}),
+  });
   if (status === 409) return verdict(err.reason === 'AlreadyExists' ? 'exists' : 'conflict');
   if (status === 404) return verdict('gone');
   // 401: a token that expired or rotated; the client re-reads credentials within 30 s.
   // 408/410/429 and every 5xx: the server asks us to come back.
-  if (status === 401 || status === 408 || status === 410 || status === 429 || status >= 500) return verdict('retryable');
+  if (status === 401 || status === 408 || status === 410 || status === 429 || status >= 500)
+    return verdict('retryable');
   if (status >= 400) return verdict('terminal');
   return verdict('retryable');
 }

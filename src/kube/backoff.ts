@@ -36,7 +36,8 @@ export function nextBackoff(backoffMs: number, outcome: ReflectorOutcome): Backo
       // A clean close with nothing delivered but open for a while is a server-side timeout of a
       // quiet resource: healthy too.
       const healthy = outcome.delivered > 0 || (!outcome.error && outcome.lastedMs > 5_000);
-      if (healthy) return outcome.error ? { backoffMs: BACKOFF_FLOOR_MS, waitMs: BACKOFF_FLOOR_MS } : { backoffMs: 0, waitMs: 0 };
+      if (healthy)
+        return outcome.error ? { backoffMs: BACKOFF_FLOOR_MS, waitMs: BACKOFF_FLOOR_MS } : { backoffMs: 0, waitMs: 0 };
       // Closed or broken at once: the server is not serving watches; back off like any failure.
       const next = grow(backoffMs);
       return { backoffMs: next, waitMs: next };

@@ -4,7 +4,12 @@
 import { createHash } from 'node:crypto';
 import type { DateTime } from 'luxon';
 import { REPORTING_CONTROLLER } from '../api/v1alpha1.ts';
-import { derivedName, EVENT_NOTE_MAX_BYTES, EVENT_REPORTING_INSTANCE_MAX_BYTES, truncateUtf8 } from '../policy/limits.ts';
+import {
+  derivedName,
+  EVENT_NOTE_MAX_BYTES,
+  EVENT_REPORTING_INSTANCE_MAX_BYTES,
+  truncateUtf8,
+} from '../policy/limits.ts';
 import { isStatus, type KubeClient, type RequestOptions } from './client.ts';
 
 export interface EventTarget {

@@ -184,7 +184,10 @@ export class LeaderElector {
   private begin(): void {
     this.leading = true;
     this.term = new AbortController();
-    this.logger.info('leader election: acquired', { lease: `${this.cfg.namespace}/${this.cfg.name}`, identity: this.identity });
+    this.logger.info('leader election: acquired', {
+      lease: `${this.cfg.namespace}/${this.cfg.name}`,
+      identity: this.identity,
+    });
     this.callbacks.onStartedLeading(this.term.signal);
   }
 
@@ -285,7 +288,10 @@ export class LeaderElector {
       if (lease.spec?.holderIdentity !== this.identity) return;
       const now = this.clocks.wallNow();
       await this.client.request('PUT', `${this.path}/${this.cfg.name}`, {
-        body: { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(now) } },
+        body: {
+          ...lease,
+          spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(now) },
+        },
         timeoutMs: 5000,
       });
       this.logger.info('leader election: released the lease', { identity: this.identity });

@@ -97,12 +97,18 @@ export class Reflector<T> {
           backoffMs = nextBackoff(backoffMs, { kind: 'listed' }).backoffMs;
         }
         const started = performance.now();
+        const ended = (error: boolean): ReflectorOutcome => ({
+          kind: 'watch-ended',
+          delivered: this.delivered,
+          error,
+          lastedMs: performance.now() - started,
+        });
         this.delivered = 0;
         try {
           await this.watch();
-          outcome = { kind: 'watch-ended', delivered: this.delivered, error: false, lastedMs: performance.now() - started };
+          outcome = ended(false);
         } catch (err) {
-          if (this.delivered > 0) outcome = { kind: 'watch-ended', delivered: this.delivered, error: true, lastedMs: performance.now() - started };
+          if (this.delivered > 0) outcome = ended(true);
           throw err;
         }
         this.opts.onWatchRestart?.('closed');

@@ -95,7 +95,11 @@ export class ServerClock {
     const b = offsetBounds(this.samples, mono);
     if (!b) return { now: DateTime.fromMillis(wall, { zone: 'utc' }), offsetMs: 0, errorMs: Infinity };
     const serverMs = mono + (b.lo + b.hi) / 2;
-    return { now: DateTime.fromMillis(serverMs, { zone: 'utc' }), offsetMs: serverMs - wall, errorMs: (b.hi - b.lo) / 2 };
+    return {
+      now: DateTime.fromMillis(serverMs, { zone: 'utc' }),
+      offsetMs: serverMs - wall,
+      errorMs: (b.hi - b.lo) / 2,
+    };
   }
 
   /** The API server's time now (the local wall clock until the first response). */
@@ -105,7 +109,11 @@ export class ServerClock {
 }
 
 /** What a deadline timer does when it wakes: fire, or sleep again (never longer than maxSleepMs). Pure. */
-export function wakePlan(nowMs: number, deadlineMs: number, maxSleepMs: number): { fire: true } | { fire: false; sleepMs: number } {
+export function wakePlan(
+  nowMs: number,
+  deadlineMs: number,
+  maxSleepMs: number,
+): { fire: true } | { fire: false; sleepMs: number } {
   const left = deadlineMs - nowMs;
   return left <= 0 ? { fire: true } : { fire: false, sleepMs: Math.min(left, maxSleepMs) };
 }

@@ -113,7 +113,10 @@ function trimEdges(s: string): string {
  */
 export function derivedName(parts: readonly string[], suffix: string): string {
   if (!isDnsSubdomain(suffix)) throw new Error(`derivedName: suffix ${JSON.stringify(suffix)} is not a DNS subdomain`);
-  const tailParts = parts.slice(1).map((p) => dnsSafePart(p, 63)).filter(Boolean);
+  const tailParts = parts
+    .slice(1)
+    .map((p) => dnsSafePart(p, 63))
+    .filter(Boolean);
   const tail = [...tailParts, suffix].join('.');
   const room = DNS_SUBDOMAIN_MAX - tail.length - 1;
   const head = parts.length ? dnsSafePart(parts[0]!, room) : '';

@@ -37,11 +37,14 @@ describe('API errors classified on the real API server', () => {
         spec: { hostPID: true, containers: [{ name: 'c', image: 'busybox' }] },
       },
     });
-    const patch = marksPatch({ labels: {}, annotations: {} }, desiredMarks({
-      kind: 'covered',
-      used: ['hostPID'],
-      exceptions: Array.from({ length: 60 }, (_, i) => `exception-with-a-long-name-${i}`),
-    }))!;
+    const patch = marksPatch(
+      { labels: {}, annotations: {} },
+      desiredMarks({
+        kind: 'covered',
+        used: ['hostPID'],
+        exceptions: Array.from({ length: 60 }, (_, i) => `exception-with-a-long-name-${i}`),
+      }),
+    )!;
     const path = `/api/v1/namespaces/${ns}/pods/fat`;
     const err = await failure(c.request('PATCH', path, { body: patch, contentType: 'application/merge-patch+json' }));
     expect(classifyApiError(err)).toMatchObject({ class: 'terminal', status: 422, reason: 'Invalid' });
@@ -68,6 +71,9 @@ describe('API errors classified on the real API server', () => {
     expect(classifyApiError(await failure(c.request('GET', `${cmPath}/nope`))).class).toBe('gone');
     // A name the API refuses: 422, terminal.
     const bad = { ...body, metadata: { name: 'Not_Valid' } };
-    expect(classifyApiError(await failure(c.request('POST', cmPath, { body: bad })))).toMatchObject({ class: 'terminal', status: 422 });
+    expect(classifyApiError(await failure(c.request('POST', cmPath, { body: bad })))).toMatchObject({
+      class: 'terminal',
+      status: 422,
+    });
   });
 });

@@ -27,7 +27,11 @@ describe('classifyApiError', () => {
       expect(classifyApiError(api(status)).class, `${status}`).toBe('retryable');
       expect(isRetryable(api(status))).toBe(true);
     }
-    expect(classifyApiError(new TypeError('fetch failed'))).toEqual({ class: 'retryable', status: 0, reason: 'TypeError' });
+    expect(classifyApiError(new TypeError('fetch failed'))).toEqual({
+      class: 'retryable',
+      status: 0,
+      reason: 'TypeError',
+    });
     const timeout = new DOMException('The operation was aborted due to timeout', 'TimeoutError');
     expect(classifyApiError(timeout)).toMatchObject({ class: 'retryable', reason: 'TimeoutError' });
     expect(classifyApiError(new Error('socket hang up'))).toMatchObject({ class: 'retryable', reason: 'NetworkError' });
@@ -50,6 +54,8 @@ describe('classifyApiError', () => {
       retryAfterSeconds: 3,
     });
     expect(classifyApiError(api(500, '', undefined)).reason).toBe('HTTP500');
-    expect(classifyApiError(api(429, '', { details: { retryAfterSeconds: 'soon' } })).retryAfterSeconds).toBeUndefined();
+    expect(
+      classifyApiError(api(429, '', { details: { retryAfterSeconds: 'soon' } })).retryAfterSeconds,
+    ).toBeUndefined();
   });
 });

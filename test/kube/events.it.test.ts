@@ -18,7 +18,7 @@ function client(): KubeClient {
 const podName = (at: number, sep: string) => `${'a'.repeat(at)}${sep}${'b'.repeat(252 - at)}`;
 
 describe('Events at the limits (real API server)', () => {
-  it('pods named with 253 characters, "-" or "." where the Event name is cut: every Event is created, once', async () => {
+  it('253-character pod names with "-" or "." where the Event name is cut: each Event created once', async () => {
     const ns = await createNamespace('ev-names');
     const c = client();
     const now = DateTime.utc();
@@ -77,7 +77,10 @@ describe('Events at the limits (real API server)', () => {
         key: String(i),
       };
       expect(await recordEvent(c, e, now, 'it')).toBe('created');
-      const got = await c.request<{ note: string }>('GET', `/apis/events.k8s.io/v1/namespaces/${ns}/events/${eventName(e)}`);
+      const got = await c.request<{ note: string }>(
+        'GET',
+        `/apis/events.k8s.io/v1/namespaces/${ns}/events/${eventName(e)}`,
+      );
       expect(Buffer.byteLength(got.note)).toBeLessThanOrEqual(1024);
       if (Buffer.byteLength(note) <= 1024) expect(got.note).toBe(note);
       else expect(note.startsWith(got.note.slice(0, -1)) && got.note.endsWith('…')).toBe(true);

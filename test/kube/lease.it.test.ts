@@ -48,9 +48,15 @@ class LeaseLink {
 }
 
 describe('leader election on the real API server', () => {
-  it('the leader loses its Lease traffic and steps its wall clock back 1 h: one leader at a time, its writes end first', async () => {
+  it('leader cut off, wall clock -1 h: one leader at a time, its writes end first', async () => {
     const ns = await createNamespace('lease-clock');
-    const cfg = { namespace: ns, name: 'it-lease', leaseDurationSeconds: 3, renewDeadlineSeconds: 2, retryPeriodSeconds: 0.5 };
+    const cfg = {
+      namespace: ns,
+      name: 'it-lease',
+      leaseDurationSeconds: 3,
+      renewDeadlineSeconds: 2,
+      retryPeriodSeconds: 0.5,
+    };
     const wallOffset = { a: 0, b: 0 };
     const clocks = (who: 'a' | 'b'): ElectionClocks => ({
       monotonicMs: () => performance.now(),
@@ -80,11 +86,15 @@ describe('leader election on the real API server', () => {
       for (let i = 0; writing; i++) {
         if (a.isLeading()) {
           try {
-            const cm = await data.request<{ metadata: { resourceVersion: string } }>('POST', `/api/v1/namespaces/${ns}/configmaps`, {
-              body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `a-${i}` } },
-              signal: a.signal,
-              timeoutMs: Math.max(1, a.remainingMs()),
-            });
+            const cm = await data.request<{ metadata: { resourceVersion: string } }>(
+              'POST',
+              `/api/v1/namespaces/${ns}/configmaps`,
+              {
+                body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `a-${i}` } },
+                signal: a.signal,
+                timeoutMs: Math.max(1, a.remainingMs()),
+              },
+            );
             writes.push(BigInt(cm.metadata.resourceVersion));
           } catch (err) {
             // Aborted at the end of the term: expected. Anything else is a broken test.
@@ -122,6 +132,9 @@ describe('leader election on the real API server', () => {
     expect(linkB.acquiredAtRv).toBeDefined();
     const late = writes.filter((rv) => rv > linkB.acquiredAtRv!);
     expect(late).toEqual([]);
-    console.log(`[figures] lease handover: ${samples} samples, 0 with two leaders; a wrote ${writes.length} objects, all before b acquired`);
+    console.log(
+      `[figures] lease handover: ${samples} samples, 0 with two leaders; ` +
+        `a wrote ${writes.length} objects, all before b acquired`,
+    );
   });
 });

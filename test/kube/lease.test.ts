@@ -7,7 +7,13 @@ import { ApiError } from '../../src/kube/client.ts';
 import { LeaderElector, type ElectionClocks } from '../../src/kube/lease.ts';
 
 const logger = createLogger({ transports: [new transports.Console({ silent: true })] });
-const cfg = { namespace: 'ns', name: 'lease', leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2 };
+const cfg = {
+  namespace: 'ns',
+  name: 'lease',
+  leaseDurationSeconds: 15,
+  renewDeadlineSeconds: 10,
+  retryPeriodSeconds: 2,
+};
 
 /** One Lease in memory with optimistic concurrency, shared by every elector of a test. */
 class FakeLeaseApi {
@@ -24,7 +30,8 @@ class FakeLeaseApi {
     if (method === 'POST') {
       if (this.lease) throw new ApiError(409, 'AlreadyExists', 'exists', {});
     } else if (method === 'PUT') {
-      if (body.metadata.resourceVersion !== this.lease?.metadata.resourceVersion) throw new ApiError(409, 'Conflict', 'conflict', {});
+      if (body.metadata.resourceVersion !== this.lease?.metadata.resourceVersion)
+        throw new ApiError(409, 'Conflict', 'conflict', {});
     }
     this.writes++;
     this.lease = { ...body, metadata: { ...body.metadata, resourceVersion: String(++this.rv) } };
@@ -71,10 +78,17 @@ function setup(n = 2) {
     const link = new Link(api, world);
     const events: string[] = [];
     const signals: AbortSignal[] = [];
-    const elector = new LeaderElector(link, cfg, `r${i}`, logger, {
-      onStartedLeading: (s) => (events.push('start'), signals.push(s)),
-      onStoppedLeading: () => events.push('stop'),
-    }, world.clocks(wall));
+    const elector = new LeaderElector(
+      link,
+      cfg,
+      `r${i}`,
+      logger,
+      {
+        onStartedLeading: (s) => (events.push('start'), signals.push(s)),
+        onStoppedLeading: () => events.push('stop'),
+      },
+      world.clocks(wall),
+    );
     return { elector, link, wall, events, signals };
   });
   /** Runs `ms` of real time in 100 ms steps; electors in `running` tick every retry period. */
@@ -98,7 +112,7 @@ describe('LeaderElector timing', () => {
     expect(replicas[0]!.events).toEqual(['start']);
   });
 
-  it('a leader paused 25 s while its wall clock steps back 1 h stops leading at once on resume, and never overlaps', async () => {
+  it('paused 25 s, wall clock -1 h: stops leading at once on resume, never overlaps', async () => {
     const { replicas, run } = setup();
     const [a, b] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
     await a.elector.tryOnce();
@@ -115,7 +129,7 @@ describe('LeaderElector timing', () => {
     expect(replicas.map((r) => r.elector.isLeading())).toEqual([false, true]);
   });
 
-  it('a leader whose wall clock steps +1 h or -1 h keeps leading only as long as it renews (no extension)', async () => {
+  it('wall clock +-1 h while unable to renew: leads no longer than it renewed', async () => {
     for (const step of [3_600_000, -3_600_000]) {
       const { replicas, run } = setup();
       const [a, b] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
@@ -135,7 +149,7 @@ describe('LeaderElector timing', () => {
     }
   });
 
-  it('a healthy leader whose wall clock steps: -1 h changes nothing; +1 h (a possible suspend) costs one re-acquisition', async () => {
+  it('healthy leader, wall clock -1 h: nothing; +1 h (a possible suspend): one re-acquisition', async () => {
     const { replicas, run } = setup();
     const [a, b] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
     await a.elector.tryOnce();
@@ -217,7 +231,11 @@ describe('LeaderElector timing', () => {
     const world = new World();
     const link = new Link(new FakeLeaseApi(), world);
     const cb = { onStartedLeading: () => {}, onStoppedLeading: () => {} };
-    expect(() => new LeaderElector(link, { ...cfg, renewDeadlineSeconds: 15 }, 'x', logger, cb)).toThrow(/leaseDuration > renewDeadline/);
-    expect(() => new LeaderElector(link, { ...cfg, retryPeriodSeconds: 9 }, 'x', logger, cb)).toThrow(/1.2 x retryPeriod/);
+    expect(() => new LeaderElector(link, { ...cfg, renewDeadlineSeconds: 15 }, 'x', logger, cb)).toThrow(
+      /leaseDuration > renewDeadline/,
+    );
+    expect(() => new LeaderElector(link, { ...cfg, retryPeriodSeconds: 9 }, 'x', logger, cb)).toThrow(
+      /1.2 x retryPeriod/,
+    );
   });
 });

@@ -29,7 +29,10 @@ function retryLog() {
     if (info.message === 'list/watch failed, retrying' && typeof info.retryInMs === 'number') seen.push(info.retryInMs);
     return info;
   });
-  return { seen, logger: createLogger({ level: 'debug', format: capture(), transports: [new transports.Console({ silent: true })] }) };
+  return {
+    seen,
+    logger: createLogger({ level: 'debug', format: capture(), transports: [new transports.Console({ silent: true })] }),
+  };
 }
 
 describe('reflector backoff across two outages (real API server, TCP proxy)', () => {
@@ -76,7 +79,8 @@ describe('reflector backoff across two outages (real API server, TCP proxy)', ()
     await create('after');
     await eventually(() => seen('after'), 30_000, 'the watch delivers again after the second outage');
     console.log(
-      `[figures] backoff: first outage retries ${firstOutage.join(', ')} ms; second outage first retry ${firstRetry} ms; ` +
+      `[figures] backoff: first outage retries ${firstOutage.join(', ')} ms; ` +
+        `second outage first retry ${firstRetry} ms; ` +
         `event seen ${Math.round(performance.now() - up)} ms after the API came back`,
     );
   });

@@ -10,12 +10,14 @@ import { createNamespace, kubeconfigPath } from '../harness/kube.ts';
 function client(localWallOffsetMs: number): KubeClient {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath());
-  return new KubeClient(kc, { clocks: { monotonicMs: () => performance.now(), wallMs: () => Date.now() + localWallOffsetMs } });
+  return new KubeClient(kc, {
+    clocks: { monotonicMs: () => performance.now(), wallMs: () => Date.now() + localWallOffsetMs },
+  });
 }
 
 describe('server clock from API responses (real API server)', () => {
   for (const offsetMin of [10, -7]) {
-    it(`local wall clock ${offsetMin > 0 ? '+' : ''}${offsetMin} min: serverNow() within 1 s of the server, offset estimated`, async () => {
+    it(`wall clock ${offsetMin > 0 ? '+' : ''}${offsetMin} min: serverNow() within 1 s, offset known`, async () => {
       const c = client(offsetMin * 60_000);
       expect(c.serverTime().errorMs).toBe(Infinity); // nothing learnt yet: no claim
       for (let i = 0; i < 12; i++) {
@@ -32,15 +34,20 @@ describe('server clock from API responses (real API server)', () => {
       // An object the server stamps: its creationTimestamp (whole seconds) agrees with serverNow().
       const ns = await createNamespace('srv-clock');
       const before = c.serverNow().toMillis();
-      const cm = await c.request<{ metadata: { creationTimestamp: string } }>('POST', `/api/v1/namespaces/${ns}/configmaps`, {
-        body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'stamp' } },
-      });
+      const cm = await c.request<{ metadata: { creationTimestamp: string } }>(
+        'POST',
+        `/api/v1/namespaces/${ns}/configmaps`,
+        {
+          body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'stamp' } },
+        },
+      );
       const after = c.serverNow().toMillis();
       const stamped = DateTime.fromISO(cm.metadata.creationTimestamp).toMillis();
       expect(stamped).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 - 1000);
       expect(stamped).toBeLessThanOrEqual(after + 1000);
       console.log(
-        `[figures] server clock, local wall ${offsetMin} min off: estimate error ${est.errorMs.toFixed(0)} ms (bound), ` +
+        `[figures] server clock, local wall ${offsetMin} min off: ` +
+          `estimate error ${est.errorMs.toFixed(0)} ms (bound), ` +
           `actual ${Math.abs(est.now.toMillis() - truth).toFixed(0)} ms, offset ${(est.offsetMs / 1000).toFixed(2)} s`,
       );
     });

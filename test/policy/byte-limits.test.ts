@@ -19,7 +19,12 @@ describe('byte limits of what the policy core writes', () => {
   const owners = ['😀'.repeat(253), 'é'.repeat(253), '日'.repeat(253), 'a😀é日'.repeat(63)];
   it('every lifecycle Event note of an exception with a 253-character owner fits 1,024 bytes', () => {
     for (const owner of owners) {
-      for (const at of ['2026-11-02T00:00:00Z', '2026-11-28T00:00:00Z', '2026-12-02T00:00:00Z', '2027-01-02T00:00:00Z']) {
+      for (const at of [
+        '2026-11-02T00:00:00Z',
+        '2026-11-28T00:00:00Z',
+        '2026-12-02T00:00:00Z',
+        '2027-01-02T00:00:00Z',
+      ]) {
         const ex = exception({ spec: { owner } });
         const facts = readException(ex);
         const t = DateTime.fromISO(at, { zone: 'utc' });
@@ -33,13 +38,22 @@ describe('byte limits of what the policy core writes', () => {
     }
   });
   it('a violation note quoting two lapsed exceptions with 253 x "é" owners fits 1,024 bytes', () => {
-    const note = violationNote({ namespace: 'ns', name: 'p' }, ['hostNetwork'], [
-      { name: 'a', owner: 'é'.repeat(253) },
-      { name: 'b', owner: 'é'.repeat(253) },
-    ], () => '2026-12-01T00:00:00Z');
+    const note = violationNote(
+      { namespace: 'ns', name: 'p' },
+      ['hostNetwork'],
+      [
+        { name: 'a', owner: 'é'.repeat(253) },
+        { name: 'b', owner: 'é'.repeat(253) },
+      ],
+      () => '2026-12-01T00:00:00Z',
+    );
     expect(note.length).toBeLessThan(1024); // the old length check let it through
     expect(bytes(note)).toBeGreaterThan(1024);
-    const sent = eventBody({ regarding: target, type: 'Warning', reason: 'HostNamespaceViolation', action: 'Classify', note, key: 'k' }, now, 'op').note as string;
+    const sent = eventBody(
+      { regarding: target, type: 'Warning', reason: 'HostNamespaceViolation', action: 'Classify', note, key: 'k' },
+      now,
+      'op',
+    ).note as string;
     expect(bytes(sent)).toBeLessThanOrEqual(1024);
     expect(sent.endsWith('…')).toBe(true);
   });
@@ -48,7 +62,8 @@ describe('byte limits of what the policy core writes', () => {
     const ex = exception({ spec: { podSelector: { matchExpressions: [{ key: 'app', operator: 'In', values }] } } });
     const facts = readException(ex);
     const plan = planException(ex, facts, evaluateLifecycle(facts, now, DEFAULT_POLICY), 1, now);
-    for (const c of plan.status.conditions ?? []) expect(bytes(c.message)).toBeLessThanOrEqual(CONDITION_MESSAGE_MAX_BYTES);
+    for (const c of plan.status.conditions ?? [])
+      expect(bytes(c.message)).toBeLessThanOrEqual(CONDITION_MESSAGE_MAX_BYTES);
     expect(bytes(plan.status.conditions![0]!.message)).toBeGreaterThan(CONDITION_MESSAGE_MAX_BYTES - 200);
   });
   it('the hostns.io/exceptions annotation stays within its share whatever the number of covering exceptions', () => {
@@ -63,7 +78,10 @@ describe('byte limits of what the policy core writes', () => {
     }
   });
   it('labelsOnly keeps the label part of a patch (what must land even when annotations cannot)', () => {
-    const patch = marksPatch({ labels: {}, annotations: {} }, desiredMarks({ kind: 'offender', used: ['hostPID'], uncovered: ['hostPID'], exceptions: [], lapsed: [] }))!;
+    const patch = marksPatch(
+      { labels: {}, annotations: {} },
+      desiredMarks({ kind: 'offender', used: ['hostPID'], uncovered: ['hostPID'], exceptions: [], lapsed: [] }),
+    )!;
     expect(labelsOnly(patch)).toEqual({ metadata: { labels: { 'hostns.io/violation': 'true' } } });
     expect(labelsOnly({ metadata: { annotations: { 'hostns.io/violation': null } } })).toBeUndefined();
   });

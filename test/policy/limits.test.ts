@@ -15,7 +15,8 @@ const wellFormed = (s: string) => Buffer.from(s, 'utf8').toString('utf8') === s;
 
 describe('utf8Bytes', () => {
   it('counts as Go len() does', () => {
-    for (const s of ['', 'abc', 'é', 'e\u0301', '日本語', '😀', '👩‍👩‍👧', '🇫🇷', 'a😀é日']) expect(utf8Bytes(s)).toBe(bytes(s));
+    for (const s of ['', 'abc', 'é', 'e\u0301', '日本語', '😀', '👩‍👩‍👧', '🇫🇷', 'a😀é日'])
+      expect(utf8Bytes(s)).toBe(bytes(s));
   });
 });
 
@@ -125,7 +126,14 @@ describe('derived names are DNS subdomains for every valid input', () => {
     expect(dnsSafePart('ünïcode name', 63)).toBe('n-code-name');
   });
   it('a 253-character name whose cut lands on "-" or "." (every position, every separator)', () => {
-    for (const reason of ['HostNamespaceViolation', 'Expired', 'Activated', 'ExpiringSoon', 'ReviewOverdue', 'Invalid']) {
+    for (const reason of [
+      'HostNamespaceViolation',
+      'Expired',
+      'Activated',
+      'ExpiringSoon',
+      'ReviewOverdue',
+      'Invalid',
+    ]) {
       for (const sep of ['-', '.', '--', '.-.', '-.-']) {
         for (let at = 180; at <= 253 - sep.length - 1; at++) {
           const name = ('a'.repeat(at) + sep + 'b'.repeat(253)).slice(0, 253);
@@ -138,7 +146,8 @@ describe('derived names are DNS subdomains for every valid input', () => {
     }
   });
   it('names that fitted before keep their exact old form (Events of an older version are found again)', () => {
-    const old = (name: string, reason: string) => `${name.slice(0, 253 - 16 - reason.length - 2)}.${reason.toLowerCase()}.${hash}`;
+    const old = (name: string, reason: string) =>
+      `${name.slice(0, 253 - 16 - reason.length - 2)}.${reason.toLowerCase()}.${hash}`;
     for (const name of ['p', 'web-0', 'a.b.c', 'x'.repeat(200), 'x'.repeat(253), 'a-b'.repeat(84)]) {
       const before = old(name, 'Expired');
       if (isDnsSubdomain(before)) expect(derivedName([name, 'Expired'], hash)).toBe(before);
@@ -147,7 +156,11 @@ describe('derived names are DNS subdomains for every valid input', () => {
   it('lengths at the limit: 1, 62, 63, 64, 212, 213, 252, 253 characters', () => {
     for (const len of [1, 62, 63, 64, 212, 213, 252, 253]) {
       for (const fill of ['x', 'x-', 'x.', '9']) {
-        const name = fill.repeat(len).slice(0, len).replace(/[-.]+$/, '') || 'x';
+        const name =
+          fill
+            .repeat(len)
+            .slice(0, len)
+            .replace(/[-.]+$/, '') || 'x';
         const out = derivedName([name, 'HostNamespaceViolation'], hash);
         expect(isDnsSubdomain(out)).toBe(true);
         expect(out.length).toBeLessThanOrEqual(253);
