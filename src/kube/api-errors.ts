@@ -4,7 +4,10 @@
 import { ApiError } from './client.ts';
 
 export type ApiErrorClass =
-  /** 409 Conflict: our cached copy is stale; retry from the newer cache (with backoff). */
+  /**
+   * 409 Conflict, or 422 on a uid precondition (the object was replaced): our cached copy is
+   * stale; retry from the newer cache (with backoff).
+   */
   | 'conflict'
   /** 409 AlreadyExists on a create: the object exists; for a deterministic name that is success. */
   | 'exists'
@@ -30,6 +33,13 @@ function retryAfter(body: unknown): number | undefined {
   return typeof s === 'number' && s > 0 ? s : undefined;
 }
 
+function causeFields(body: unknown): string[] {
+  const causes = (body as { details?: { causes?: unknown } } | undefined)?.details?.causes;
+  return Array.isArray(causes)
+    ? causes.map((c) => (c as { field?: unknown })?.field).filter((f) => typeof f === 'string')
+    : [];
+}
+
 export function classifyApiError(err: unknown): ApiErrorVerdict {
   if (!(err instanceof ApiError)) {
     // fetch failures (TypeError 'fetch failed'), aborts and timeouts, DNS, TLS: the network.
@@ -46,6 +56,9 @@ export function classifyApiError(err: unknown): ApiErrorVerdict {
     ...(hint ? { retryAfterSeconds: hint } : {}),
   });
   if (status === 409) return verdict(err.reason === 'AlreadyExists' ? 'exists' : 'conflict');
+  // A uid in a merge patch is a precondition; the API answers a replaced object (same name, new
+  // uid) with 422 "metadata.uid: field is immutable". That is a stale cache, not a bad request.
+  if (status === 422 && causeFields(err.body).includes('metadata.uid')) return verdict('conflict');
   if (status === 404) return verdict('gone');
   // 401: a token that expired or rotated; the client re-reads credentials within 30 s.
   // 408/410/429 and every 5xx: the server asks us to come back.

@@ -56,6 +56,13 @@ describe('API errors classified on the real API server', () => {
       contentType: 'application/merge-patch+json',
     });
     expect(pod.metadata.labels['hostns.io/exception']).toBe('exception-with-a-long-name-0');
+
+    // The uid precondition the operator puts in its patches: a replaced pod answers a conflict.
+    const wrongUid = { metadata: { uid: '00000000-0000-0000-0000-000000000000', labels: { a: 'b' } } };
+    const replaced = await failure(
+      c.request('PATCH', path, { body: wrongUid, contentType: 'application/merge-patch+json' }),
+    );
+    expect(classifyApiError(replaced).class).toBe('conflict');
   });
 
   it('409 Conflict on a stale resourceVersion, 409 AlreadyExists on a create, 404 on a missing object', async () => {

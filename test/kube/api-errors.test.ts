@@ -43,6 +43,13 @@ describe('classifyApiError', () => {
     expect(classifyApiError(api(409, 'AlreadyExists')).class).toBe('exists');
     expect(isRetryable(api(409, 'AlreadyExists'))).toBe(false);
   });
+  it('422 on the uid precondition of a merge patch (a replaced pod) is a conflict, other 422s are terminal', () => {
+    const uid = { details: { causes: [{ reason: 'FieldValueInvalid', field: 'metadata.uid' }] } };
+    expect(classifyApiError(api(422, 'Invalid', uid)).class).toBe('conflict');
+    const annotations = { details: { causes: [{ reason: 'FieldValueTooLong', field: 'metadata.annotations' }] } };
+    expect(classifyApiError(api(422, 'Invalid', annotations)).class).toBe('terminal');
+    expect(classifyApiError(api(422, 'Invalid', { details: { causes: 'junk' } })).class).toBe('terminal');
+  });
   it('404: gone, nothing to retry', () => {
     expect(classifyApiError(api(404, 'NotFound')).class).toBe('gone');
   });
