@@ -109,8 +109,10 @@ export class LeaderElector {
   isLeading(): boolean {
     if (!this.leading) return false;
     const elapsed = this.clocks.monotonicMs() - this.renewedAt;
-    if (elapsed >= this.renewDeadlineMs) {
-      this.lose('renew deadline passed');
+    // A monotonic clock never goes back; one that did (libfaketime without
+    // FAKETIME_DONT_FAKE_MONOTONIC) cannot be trusted to time the term.
+    if (elapsed >= this.renewDeadlineMs || elapsed < 0) {
+      this.lose(elapsed < 0 ? 'the monotonic clock went back' : 'renew deadline passed');
       return false;
     }
     // CLOCK_MONOTONIC stops while the machine is suspended, other replicas' clocks do not: when

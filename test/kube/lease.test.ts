@@ -218,6 +218,16 @@ describe('LeaderElector timing', () => {
     expect(a.elector.isLeading()).toBe(false);
   });
 
+  it('a monotonic clock that goes back (a faked one) ends the term rather than extending it', async () => {
+    const { world, replicas } = setup(1);
+    const a = replicas[0]!;
+    await a.elector.tryOnce();
+    world.advance(1_000);
+    expect(a.elector.isLeading()).toBe(true);
+    world.t -= 3_600_000; // wall and monotonic clocks both faked back an hour
+    expect(a.elector.isLeading()).toBe(false);
+  });
+
   it('sees another holder: stops leading at once', async () => {
     const { api, replicas } = setup(1);
     const a = replicas[0]!;
