@@ -2,6 +2,7 @@
 // on 410 Gone it relists; on any other error it backs off and reconnects. It never throws out of
 // its loop and never exits the process (client-node's informer stops for good on most errors).
 import type { Logger } from 'winston';
+import { jitter, nextBackoff, type ReflectorOutcome } from './backoff.ts';
 import { ApiError, isStatus, type KubeClient } from './client.ts';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -54,6 +55,8 @@ export class Reflector<T> {
   private syncedOnce = false;
   private readonly syncedWaiters: (() => void)[] = [];
   private loop?: Promise<void>;
+  /** Events and bookmarks the current watch delivered: proof the connection was healthy. */
+  private delivered = 0;
   private readonly opts: ReflectorOptions<T>;
 
   constructor(opts: ReflectorOptions<T>) {
@@ -84,15 +87,30 @@ export class Reflector<T> {
     let backoffMs = 0;
     let needList = true;
     while (!this.abort.signal.aborted) {
+      let outcome: ReflectorOutcome = { kind: 'failed' };
+      let failure: unknown;
       try {
         if (needList) {
           await this.list();
           needList = false;
+          // A successful list is a healthy API: the next failure starts from the floor.
+          backoffMs = nextBackoff(backoffMs, { kind: 'listed' }).backoffMs;
         }
-        const started = Date.now();
-        await this.watch();
-        // A clean close (server timeout): reconnect from the last resourceVersion at once.
-        if (Date.now() - started > 5_000) backoffMs = 0;
+        const started = performance.now();
+        const ended = (error: boolean): ReflectorOutcome => ({
+          kind: 'watch-ended',
+          delivered: this.delivered,
+          error,
+          lastedMs: performance.now() - started,
+        });
+        this.delivered = 0;
+        try {
+          await this.watch();
+          outcome = ended(false);
+        } catch (err) {
+          if (this.delivered > 0) outcome = ended(true);
+          throw err;
+        }
         this.opts.onWatchRestart?.('closed');
       } catch (err) {
         if (this.abort.signal.aborted) break;
@@ -102,12 +120,18 @@ export class Reflector<T> {
           this.opts.onWatchRestart?.('expired');
           continue;
         }
-        backoffMs = Math.min(30_000, Math.max(500, backoffMs * 2));
-        const jittered = backoffMs * (0.8 + Math.random() * 0.4);
-        logger.warn('list/watch failed, retrying', { resource, error: String((err as Error)?.message ?? err), retryInMs: Math.round(jittered) });
-        this.opts.onWatchRestart?.('error');
-        await sleep(jittered, this.abort.signal);
+        failure = err;
       }
+      const decision = nextBackoff(backoffMs, outcome);
+      backoffMs = decision.backoffMs;
+      if (failure === undefined && decision.waitMs === 0) continue;
+      const waitMs = jitter(decision.waitMs);
+      if (failure !== undefined) {
+        const error = String((failure as Error)?.message ?? failure);
+        logger.warn('list/watch failed, retrying', { resource, error, retryInMs: Math.round(waitMs) });
+        this.opts.onWatchRestart?.('error');
+      }
+      await sleep(waitMs, this.abort.signal);
     }
   }
 
@@ -171,6 +195,7 @@ export class Reflector<T> {
           ctl.abort();
           return;
         }
+        this.delivered++;
         const rv = raw.metadata?.resourceVersion;
         if (rv) this.resourceVersion = rv;
         if (ev.type === 'BOOKMARK') return;

@@ -10,6 +10,7 @@ import type {
 import type { ExceptionFacts } from './exception.ts';
 import { rfc3339 } from './grants.ts';
 import { isGranting, type Lifecycle } from './lifecycle.ts';
+import { CONDITION_MESSAGE_MAX_BYTES, truncateUtf8 } from './limits.ts';
 import { formatSelector } from './selector.ts';
 
 export interface PlannedEvent {
@@ -39,7 +40,15 @@ function condition(
   const old = previous?.find((c) => c.type === type);
   // lastTransitionTime moves only when the status flips, so a resync never rewrites it.
   const lastTransitionTime = old && old.status === status ? old.lastTransitionTime : rfc3339(now);
-  return { type, status, observedGeneration: generation, lastTransitionTime, reason, message };
+  // The problems of an invalid exception quote user text: bounded in bytes, as the API counts.
+  return {
+    type,
+    status,
+    observedGeneration: generation,
+    lastTransitionTime,
+    reason,
+    message: truncateUtf8(message, CONDITION_MESSAGE_MAX_BYTES),
+  };
 }
 
 /**
