@@ -27,6 +27,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Client-side deadline for the whole request (default 30 s). */
   timeoutMs?: number;
+  /** Called with the response headers (e.g. `Warning`), errors included, before the body is read. */
+  onHeaders?: (headers: { get(name: string): string | null }) => void;
 }
 
 export type RequestObserver = (verb: string, path: string, status: number) => void;
@@ -86,6 +88,7 @@ export class KubeClient {
     try {
       const res = await fetch(url, { method, headers, body, dispatcher, signal });
       status = res.status;
+      opts.onHeaders?.(res.headers);
       const text = await res.text();
       let json: unknown = undefined;
       try {
