@@ -1,4 +1,5 @@
-// kubectl-hostns: the monthly review, a live audit and a static check for CI (see docs/cli.md).
+// kubectl-hostns: the monthly review, a live audit, a static check for CI and a live enforcement
+// check (see docs/cli.md).
 // Imperative shell: flags, kubeconfig, files and stdout here; every decision in src/policy and
 // src/report, so the CLI, the controller and the admission policy never disagree.
 import { readFileSync, realpathSync } from 'node:fs';
@@ -200,7 +201,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 
   const program = new Command()
     .name('kubectl hostns')
-    .description('Host namespace exceptions: the monthly review, a live audit, a static check for CI.')
+    .description('Host namespace exceptions: the monthly review, a live audit, a static check for CI, a live enforcement check.')
     .version(cliVersion(), '--version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .showHelpAfterError('(add --help for usage)')
@@ -209,8 +210,9 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   program.addHelpText(
     'after',
     `
-Exit status: 0 ok; 1 findings (scan: uncovered use; review/audit: with --fail-on-findings);
-2 bad usage or incomplete input; 3 cluster unreachable, access refused or CRD not installed;
+Exit status: 0 ok; 1 findings (scan: uncovered use; verify: a namespace not enforced;
+review/audit: with --fail-on-findings); 2 bad usage or incomplete input (verify: a probe that
+proves nothing); 3 cluster unreachable, access refused or CRD not installed;
 4 internal error (a bug).
 
 Examples:
