@@ -3,6 +3,7 @@
 // deny mode, warn mode, removed, without its param; exempt namespaces; Pod Security; exceptions
 // active, expired and unsatisfiable; access with only the shipped ClusterRole; and nothing left behind.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DateTime } from 'luxon';
@@ -48,7 +49,8 @@ const agentSelector = {
     { key: 'hostns.io/approved', operator: 'Exists' },
   ],
 };
-const expiredAt = iso(DateTime.utc().minus({ hours: 1 }));
+/** An exception must not be expired when created (it would be Invalid): this one lapses during setup. */
+const expiredAt = iso(DateTime.utc().plus({ seconds: 20 }).startOf('second'));
 
 function verify(args: string[]): { code: number; json: VerifyJson; stderr: string } {
   const r = hostns(['verify', ...args, '-o', 'json']);
@@ -65,6 +67,16 @@ const scope = () => ['-n', ns.enforced, '-n', ns.outside, '-n', ns.psa, '-n', ns
 const row = (json: VerifyJson, namespace: string) => json.namespaces.find((n) => n.namespace === namespace)!;
 const verdicts = (json: VerifyJson, namespace: string) => row(json, namespace).flags.map((f) => `${f.flag}=${f.verdict}${f.by ? ` by ${f.by}` : ''}`);
 const exceptionRow = (json: VerifyJson, name: string) => json.exceptions.find((e) => e.name === name)!;
+
+/** A loopback port nothing listens on (just released). */
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 /** Pods and Events in the test's namespaces: the probes must add none. */
 async function leftovers(): Promise<string[]> {
@@ -111,7 +123,7 @@ beforeAll(async () => {
   await createException(ns.exc, 'old-debug', {
     allow: ['hostPID'],
     podSelector: { matchLabels: { app: 'debug' } },
-    riskAcceptance: { justification: 'debugging a node-level incident last week', acceptedBy: 'security-board', acceptedAt: iso(DateTime.utc().minus({ days: 2 })) },
+    riskAcceptance: { justification: 'debugging a node-level incident last week', acceptedBy: 'security-board' },
     expiresAt: expiredAt,
   });
   await createException(ns.odd, 'contradiction', { podSelector: { matchExpressions: [{ key: 'a', operator: 'Exists' }, { key: 'a', operator: 'DoesNotExist' }] } });
@@ -125,7 +137,9 @@ beforeAll(async () => {
   };
   await installMode([]);
   await settle('deny');
-});
+  const lapse = DateTime.fromISO(expiredAt).diffNow().toMillis();
+  if (lapse > -1000) await new Promise((r) => setTimeout(r, lapse + 1000));
+}, 120_000);
 
 afterAll(async () => {
   if (manifests) uninstall(manifests);
@@ -255,17 +269,18 @@ describe('kubectl hostns verify, access', () => {
     expect(r.stderr).toMatch(/^error: listing namespaces: forbidden: .*cannot list resource "namespaces".*\(RBAC: config\/rbac\/verify_role.yaml\)\n$/);
   });
 
-  it('usage errors: exit 2; an unreachable API: exit 3', () => {
+  it('usage errors: exit 2; an unreachable API: exit 3', async () => {
     const missing = hostns(['verify', '-n', 'no-such-namespace-xyz']);
     expect(missing).toMatchObject({ code: 2, stderr: 'error: -n/--namespace: no such namespace: no-such-namespace-xyz\n' });
     expect(hostns(['verify', '-n', ns.enforced, '-A']).code).toBe(2);
-    const cfg = readFileSync(kubeconfigPath(), 'utf8').replace(/server: https:\/\/127\.0\.0\.1:\d+/, 'server: https://127.0.0.1:1');
+    const port = await closedPort();
+    const cfg = readFileSync(kubeconfigPath(), 'utf8').replace(/server: https:\/\/127\.0\.0\.1:\d+/, `server: https://127.0.0.1:${port}`);
     const file = join(tmpdir(), `hostns-verify-unreachable-${process.pid}.kubeconfig`);
     writeFileSync(file, cfg);
     kubeconfigs.push(file);
     const r = hostns(['verify', '--kubeconfig', file], { kubeconfig: false });
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/^error: listing namespaces: cannot reach the Kubernetes API at https:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)\n$/);
+    expect(r.stderr).toBe(`error: listing namespaces: cannot reach the Kubernetes API at https://127.0.0.1:${port} (ECONNREFUSED)\n`);
   });
 });
 
