@@ -370,7 +370,8 @@ const EXCEPTION_COLUMNS: Column<ExceptionProbe>[] = [
   { header: 'PROBE LABELS', cell: (e) => (e.labels ? Object.entries(e.labels).filter(([k]) => !(k in PROBE_LABELS) || PROBE_LABELS[k] !== e.labels![k]).map(([k, v]) => `${k}=${v}`).join(',') : '') },
   { header: 'EXPECTED', cell: (e) => e.expected },
   { header: 'GOT', cell: (e) => e.got },
-  { header: 'DETAIL', cell: (e) => [e.finding ? 'FINDING' : '', e.by ? `by ${e.by}` : '', e.message && e.got !== 'admitted' ? e.message : ''].filter(Boolean).join(': ') },
+  // the whole message only where it explains something to act on (-o json always has it)
+  { header: 'DETAIL', cell: (e) => [e.finding ? 'FINDING' : '', e.by ? `by ${e.by}` : '', e.finding || e.got === 'error' || e.got === 'not-probed' ? e.message : ''].filter(Boolean).join(': ') },
 ];
 
 function paintNamespace(n: NamespaceReport, header: string): Paint {

@@ -27,7 +27,7 @@ node_modules/.bin/node src/main.ts --http-port 0 >"$op_log" 2>&1 &
 op_pid=$!
 
 at() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }
-exception() { # name namespace allow selector accepted expires
+exception() { # name namespace allow selector accepted expires (an exception created expired is Invalid)
   kubectl apply -f - >/dev/null <<YAML
 apiVersion: hostns.io/v1alpha1
 kind: HostNamespaceException
@@ -47,7 +47,8 @@ for ns in payments monitoring ops legacy; do kubectl create namespace $ns >/dev/
 kubectl label namespace legacy pod-security.kubernetes.io/enforce=baseline >/dev/null
 exception node-exporter monitoring hostNetwork \
   '{matchLabels: {app: node-exporter}, matchExpressions: [{key: tier, operator: In, values: [node]}]}' '1 day ago' '60 days'
-exception incident-4711 ops hostPID '{matchLabels: {app: debug-tools}}' '3 days ago' '1 hour ago'
+exception incident-4711 ops hostPID '{matchLabels: {app: debug-tools}}' '1 hour ago' '20 seconds'
+lapse=$(date -u -d '22 seconds' +%s)
 # payments-batch is exempted from the binding by hand (as docs/admission.md shows), not declared
 # exempt to verify: the finding a forgotten exemption gives
 kubectl create namespace payments-batch >/dev/null
@@ -59,10 +60,11 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 sleep 2 # the policy's param informer
+while [ "$(date -u +%s)" -lt "$lapse" ]; do sleep 1; done # incident-4711 has expired
 
 show() { echo "\$ $*"; set +e; "$@" 2>&1; echo "[exit status $?]"; set -e; echo; }
 show kubectl hostns verify
-show kubectl hostns verify -n monitoring -n ops -o json
+show kubectl hostns verify -n ops -o json
 show kubectl hostns verify -n payments -n payments-batch --exempt-namespaces kube-system,payments-batch
 # warn mode, as during a rollout
 kubectl patch validatingadmissionpolicybinding hostns-host-namespaces --type=merge -p '{"spec":{"validationActions":["Warn","Audit"]}}' >/dev/null

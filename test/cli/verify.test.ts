@@ -288,4 +288,16 @@ describe('summary, exit status and output', () => {
     expect(json.namespaces[1].flags[0]).toEqual({ flag: 'hostNetwork', verdict: 'admitted' });
     expect(json.exceptions[0].labels).toEqual({ ...PROBE_LABELS, app: 'debug-tools' });
   });
+
+  it('an exception row shows the whole message only for a finding or a probe that proves nothing', () => {
+    const base = { namespace: 'ops', name: 'old', phase: 'Expired' as const, allow: ['hostPID' as const], selector: 'app=old', expected: 'refused' as const };
+    const asExpected = { ...base, got: 'refused' as const, by: HOSTNS_POLICY, message: OURS, finding: false };
+    const finding = { ...base, got: 'admitted' as const, finding: true, message: 'admitted' };
+    const notProbed = { ...base, got: 'not-probed' as const, finding: false, message: 'no probe can carry labels its selector selects: x' };
+    const table = renderVerifyTable(report([ns('ops', ['refused', 'refused', 'refused'])], [asExpected, finding, notProbed]));
+    const rows = table.split('\n').filter((l) => l.startsWith('ops ') && l.includes(' old '));
+    expect(rows[0]).toMatch(/ refused +refused +by hostns-host-namespaces$/);
+    expect(rows[1]).toMatch(/ refused +admitted +FINDING: admitted$/);
+    expect(rows[2]).toMatch(/ not-probed +no probe can carry labels its selector selects: x$/);
+  });
 });
