@@ -166,7 +166,8 @@ function newWarningSources(flagWarnings: readonly string[], controlWarnings: rea
     const by = admissionSource(w);
     if (by && !before.has(by)) out.push({ by, message: w });
   }
-  return out;
+  // this project's policy first when several warn (Pod Security in warn mode as well)
+  return out.sort((a, b) => Number(b.by === HOSTNS_POLICY) - Number(a.by === HOSTNS_POLICY));
 }
 
 /** The verdict of one flag probe, given the control probe's answer in the same namespace. */

@@ -172,6 +172,14 @@ describe('kubectl hostns verify, policy in deny mode', () => {
     expect(verdicts(json, ns.psa)).toEqual(['hostNetwork=refused by PodSecurity', 'hostPID=refused by PodSecurity', 'hostIPC=refused by PodSecurity']);
   });
 
+  it('the probe is a valid pod Pod Security `restricted` admits but for its host flag', async () => {
+    const restricted = await createNamespace('verify-restricted', { 'pod-security.kubernetes.io/enforce': 'restricted' });
+    const r = verify(['-n', restricted]);
+    expect(verdicts(r.json, restricted)).toEqual(['hostNetwork=refused by PodSecurity', 'hostPID=refused by PodSecurity', 'hostIPC=refused by PodSecurity']);
+    expect(r.json.namespaces[0]!.flags[0]!.message).toMatch(/violates PodSecurity "restricted:latest": host namespaces \(hostNetwork=true\)$/);
+    expect(r.code).toBe(0);
+  });
+
   it('a namespace declared exempt (and exempt in the binding) is admitted, not a finding', () => {
     expect(row(json, ns.exempt)).toMatchObject({ exempt: true, result: 'exempt', detail: 'declared exempt' });
     expect(verdicts(json, ns.exempt)).toEqual(['hostNetwork=admitted', 'hostPID=admitted', 'hostIPC=admitted']);

@@ -156,6 +156,7 @@ describe('flagVerdict', () => {
   it('admitted with a new warning: warn mode; a warning the control probe got too does not count', () => {
     expect(flagVerdict('hostIPC', admitted(), admitted([OUR_WARNING]))).toMatchObject({ verdict: 'warned', by: HOSTNS_POLICY, message: OUR_WARNING });
     expect(flagVerdict('hostNetwork', admitted(), admitted([PSA_WARNING]))).toMatchObject({ verdict: 'warned', by: 'PodSecurity' });
+    expect(flagVerdict('hostIPC', admitted(), admitted([PSA_WARNING, OUR_WARNING]))).toMatchObject({ verdict: 'warned', by: HOSTNS_POLICY });
     const psaWarnsAlways = 'would violate PodSecurity "restricted:latest": unrestricted capabilities';
     expect(flagVerdict('hostNetwork', admitted([psaWarnsAlways]), admitted([PSA_WARNING])).verdict).toBe('admitted');
     expect(flagVerdict('hostNetwork', admitted(), admitted(['metadata.name: this is deprecated'])).verdict).toBe('admitted');
