@@ -85,7 +85,13 @@ function nowFrom(flags: PolicyFlags): DateTime {
   return t.toUTC();
 }
 
-function connectionFlags(flags: Omit<ClusterFlags, 'namespace'>, io: Io): { kc: KubeConfig; timeoutSeconds: number; chunkSize: number } {
+type VerifyFlags = Omit<ClusterFlags, 'namespace'> &
+  Omit<PolicyFlags, 'now'> & { namespace: string[]; output: string; acceptWarn?: boolean };
+
+function connectionFlags(
+  flags: Omit<ClusterFlags, 'namespace'>,
+  io: Io,
+): { kc: KubeConfig; timeoutSeconds: number; chunkSize: number } {
   const seconds = Number(flags.requestTimeout.replace(/s$/, ''));
   if (!Number.isFinite(seconds) || seconds <= 0) throw new CliError(EXIT.usage, `--request-timeout: ${JSON.stringify(flags.requestTimeout)} is not a positive number of seconds`);
   const chunk = Number(flags.chunkSize);
@@ -201,7 +207,9 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 
   const program = new Command()
     .name('kubectl hostns')
-    .description('Host namespace exceptions: the monthly review, a live audit, a static check for CI, a live enforcement check.')
+    .description(
+      'Host namespace exceptions: the monthly review, a live audit, a static check for CI, a live enforcement check.',
+    )
     .version(cliVersion(), '--version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .showHelpAfterError('(add --help for usage)')
@@ -315,11 +323,20 @@ Examples:
 
   program
     .command('verify')
-    .description('live: prove host-namespace enforcement with dry-run probe pods in every namespace (nothing is stored)')
+    .description('live: prove host-namespace enforcement with dry-run probe pods in each namespace (none is stored)')
     .addOption(outputFlag(['table', 'json'], 'table'))
-    .option('-n, --namespace <namespace>', 'only this namespace (repeatable; default: every namespace)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option(
+      '-n, --namespace <namespace>',
+      'only this namespace (repeatable; default: every namespace)',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .option('-A, --all-namespaces', 'every namespace (the default)')
-    .option('--exempt-namespaces <list>', 'namespaces you exempt on purpose: probed, never a finding (comma-separated, "" for none)', [...DEFAULT_POLICY.exemptNamespaces].join(','))
+    .option(
+      '--exempt-namespaces <list>',
+      'namespaces you exempt on purpose: probed, never a finding (comma-separated, "" for none)',
+      [...DEFAULT_POLICY.exemptNamespaces].join(','),
+    )
     .option('--accept-warn', 'warn mode (admitted with a warning) is not a finding, e.g. during a rollout')
     .option('--expiring-soon <duration>', 'ExpiringSoon window, as the operator uses it', '7d')
     .option('--max-lifetime <duration>', 'longest lifetime an exception may have', '90d')
@@ -329,13 +346,24 @@ Examples:
     .option('--request-timeout <seconds>', 'give up on an API request after this many seconds', '30')
     .option('--chunk-size <n>', 'list in pages of this many objects, as kubectl does', String(DEFAULT_CHUNK_SIZE))
     .addHelpText('after', VERIFY_HELP)
-    .action(async (flags: Omit<ClusterFlags, 'namespace'> & Omit<PolicyFlags, 'now'> & { namespace: string[]; output: string; acceptWarn?: boolean }) => {
-      if (flags.namespace.length && flags.allNamespaces) throw new CliError(EXIT.usage, '-n/--namespace and -A/--all-namespaces exclude each other');
-      if (flags.namespace.some((n) => n.trim() === '')) throw new CliError(EXIT.usage, '-n/--namespace: empty namespace name');
+    .action(async (flags: VerifyFlags) => {
+      if (flags.namespace.length && flags.allNamespaces) {
+        throw new CliError(EXIT.usage, '-n/--namespace and -A/--all-namespaces exclude each other');
+      }
+      if (flags.namespace.some((n) => n.trim() === '')) {
+        throw new CliError(EXIT.usage, '-n/--namespace: empty namespace name');
+      }
       const config = policyFrom(flags);
       const { kc, timeoutSeconds, chunkSize } = connectionFlags(flags, io);
       const now = DateTime.utc();
-      const verifier = new Verifier(kc, { namespaces: flags.namespace, exempt: config.exemptNamespaces, config, now, timeoutMs: timeoutSeconds * 1000, chunkSize });
+      const verifier = new Verifier(kc, {
+        namespaces: flags.namespace,
+        exempt: config.exemptNamespaces,
+        config,
+        now,
+        timeoutMs: timeoutSeconds * 1000,
+        chunkSize,
+      });
       const { accessRefused, ...report } = await verifier.run();
       if (flags.output === 'json') out(renderVerifyJson(report, now, flags.acceptWarn));
       else out(renderVerifyTable(report, wantsColour(io.stdout, io.env)));

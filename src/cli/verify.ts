@@ -2,7 +2,15 @@
 // (dryRun=All: admission runs, nothing is stored) and reads the answers and their Warning headers.
 // Every decision is in src/report/verify.ts.
 import type { DateTime } from 'luxon';
-import { EXCEPTION_PLURAL, GRANTS_NAME, GRANTS_PLURAL, GROUP, HOST_NAMESPACES, VERSION, type HostNamespace } from '../api/v1alpha1.ts';
+import {
+  EXCEPTION_PLURAL,
+  GRANTS_NAME,
+  GRANTS_PLURAL,
+  GROUP,
+  HOST_NAMESPACES,
+  VERSION,
+  type HostNamespace,
+} from '../api/v1alpha1.ts';
 import { ApiError, KubeClient } from '../kube/client.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { PolicyConfig } from '../policy/config.ts';
@@ -53,12 +61,20 @@ function describe(err: unknown, server: string, what: string): CliError {
   if (err instanceof CliError) return err;
   if (err instanceof ApiError) {
     const message = (err.body as { message?: string } | undefined)?.message ?? err.message;
-    if (err.status === 401) return new CliError(EXIT.cluster, `${what}: the API server at ${server} did not accept our credentials (401 Unauthorized)`);
-    if (err.status === 403) return new CliError(EXIT.cluster, `${what}: forbidden: ${message} (RBAC: config/rbac/verify_role.yaml)`);
+    if (err.status === 401) {
+      const why = 'did not accept our credentials (401 Unauthorized)';
+      return new CliError(EXIT.cluster, `${what}: the API server at ${server} ${why}`);
+    }
+    if (err.status === 403) {
+      return new CliError(EXIT.cluster, `${what}: forbidden: ${message} (RBAC: config/rbac/verify_role.yaml)`);
+    }
     return new CliError(EXIT.cluster, `${what}: the API server answered ${err.status}: ${message}`);
   }
   const e = err as { name?: string; code?: string; cause?: { code?: string; message?: string }; message?: string };
-  if (e.name === 'TimeoutError') return new CliError(EXIT.cluster, `${what}: no answer from the Kubernetes API at ${server} in time (--request-timeout)`);
+  if (e.name === 'TimeoutError') {
+    const why = `no answer from the Kubernetes API at ${server} in time (--request-timeout)`;
+    return new CliError(EXIT.cluster, `${what}: ${why}`);
+  }
   const detail = e.cause?.code ?? e.code ?? e.cause?.message ?? e.message ?? String(err);
   return new CliError(EXIT.cluster, `${what}: cannot reach the Kubernetes API at ${server} (${detail})`);
 }
@@ -67,7 +83,10 @@ async function listAll<T>(client: KubeClient, path: string, chunkSize: number, t
   const items: T[] = [];
   let token: string | undefined;
   do {
-    const page = await client.request<{ items?: T[]; metadata?: { continue?: string } }>('GET', path, { query: { limit: chunkSize, continue: token }, timeoutMs });
+    const page = await client.request<{ items?: T[]; metadata?: { continue?: string } }>('GET', path, {
+      query: { limit: chunkSize, continue: token },
+      timeoutMs,
+    });
     items.push(...(page.items ?? []));
     token = page.metadata?.continue || undefined;
   } while (token);
@@ -110,7 +129,9 @@ export class Verifier {
       });
       return { admitted: true, warnings };
     } catch (err) {
-      if (!(err instanceof ApiError) || err.status === 401) throw describe(err, this.client.server, `probing namespace ${namespace}`);
+      if (!(err instanceof ApiError) || err.status === 401) {
+        throw describe(err, this.client.server, `probing namespace ${namespace}`);
+      }
       const message = (err.body as { message?: string } | undefined)?.message ?? err.message;
       return { admitted: false, status: err.status, reason: err.reason, message, warnings };
     }
@@ -141,18 +162,26 @@ export class Verifier {
         ]);
         return { policy, binding, grants };
       } catch (err) {
-        if (err instanceof ApiError && err.status === 403) return { unreadable: 'no access to read the admission policy, its binding or its param' };
+        if (err instanceof ApiError && err.status === 403) {
+          return { unreadable: 'no access to read the admission policy, its binding or its param' };
+        }
         throw describe(err, this.client.server, 'reading the admission configuration');
       }
     })();
     return this.admissionConfig;
   }
 
-  private async listExceptions(scoped: string[] | undefined): Promise<{ items: Record<string, unknown>[]; crdMissing: boolean }> {
+  private async listExceptions(
+    scoped: string[] | undefined,
+  ): Promise<{ items: Record<string, unknown>[]; crdMissing: boolean }> {
     const base = `/apis/${GROUP}/${VERSION}`;
-    const paths = scoped ? scoped.map((ns) => `${base}/namespaces/${encodeURIComponent(ns)}/${EXCEPTION_PLURAL}`) : [`${base}/${EXCEPTION_PLURAL}`];
+    const paths = scoped
+      ? scoped.map((ns) => `${base}/namespaces/${encodeURIComponent(ns)}/${EXCEPTION_PLURAL}`)
+      : [`${base}/${EXCEPTION_PLURAL}`];
+    const { chunkSize, timeoutMs } = this.opts;
     try {
-      const lists = await Promise.all(paths.map((p) => listAll<Record<string, unknown>>(this.client, p, this.opts.chunkSize, this.opts.timeoutMs)));
+      const list = (p: string) => listAll<Record<string, unknown>>(this.client, p, chunkSize, timeoutMs);
+      const lists = await Promise.all(paths.map(list));
       return { items: lists.flat(), crdMissing: false };
     } catch (err) {
       // not a Status naming an object: the resource type is unknown, the CRD is not installed
@@ -175,7 +204,9 @@ export class Verifier {
     const notes: string[] = [];
     const wanted = (opts.namespaces.length ? [...new Set(opts.namespaces)] : [...byName.keys()]).sort();
     const terminating = wanted.filter((n) => byName.get(n)!.status?.phase === 'Terminating');
-    if (terminating.length) notes.push(`skipped (being deleted, nothing can be created there): ${terminating.join(', ')}`);
+    if (terminating.length) {
+      notes.push(`skipped (being deleted, nothing can be created there): ${terminating.join(', ')}`);
+    }
     const namespaces = wanted.filter((n) => !terminating.includes(n));
 
     const { items, crdMissing } = await this.listExceptions(opts.namespaces.length ? namespaces : undefined);
@@ -205,17 +236,25 @@ export class Verifier {
   ): Promise<{ report: NamespaceReport; exceptions: ExceptionProbe[]; accessRefused: boolean }> {
     const exempt = this.opts.exempt.has(ns);
     const granting = exceptions.filter((e) => isGranting(e.lifecycle.phase));
-    const { labels, unavoidable } = labelsAvoiding(granting.map((e) => ({ name: e.facts.name, selector: e.facts.selector })));
+    const { labels, unavoidable } = labelsAvoiding(
+      granting.map((e) => ({ name: e.facts.name, selector: e.facts.selector })),
+    );
     const control = await this.probe(ns, probePod('control', [], labels));
     const answers = await Promise.all(HOST_NAMESPACES.map((f) => this.probe(ns, probePod(f, [f], labels))));
     const flags: FlagResult[] = HOST_NAMESPACES.map((flag, i) => {
-      const coveredBy = granting.filter((e) => unavoidable.includes(e.facts.name) && e.facts.allow.includes(flag)).map((e) => e.facts.name);
+      const coveredBy = granting
+        .filter((e) => unavoidable.includes(e.facts.name) && e.facts.allow.includes(flag))
+        .map((e) => e.facts.name);
       return flagVerdict(flag, control, answers[i]!, coveredBy);
     });
     const result = namespaceResult(flags, exempt);
     let detail = '';
-    if (exempt) detail = flags.every((f) => f.verdict === 'refused') ? 'declared exempt, refused all the same' : 'declared exempt';
-    else if (flags.some((f) => f.verdict === 'admitted')) detail = diagnose(nsLabels, await this.readAdmissionConfig());
+    if (exempt) {
+      const refused = flags.every((f) => f.verdict === 'refused');
+      detail = refused ? 'declared exempt, refused all the same' : 'declared exempt';
+    } else if (flags.some((f) => f.verdict === 'admitted')) {
+      detail = diagnose(nsLabels, await this.readAdmissionConfig());
+    }
     const report: NamespaceReport = { namespace: ns, exempt, result, flags, detail };
     const enforced = result === 'enforced' || result === 'warn-only';
 
@@ -224,10 +263,17 @@ export class Verifier {
         .filter((e) => e.lifecycle.phase !== 'Invalid' && e.facts.allow.length > 0)
         .sort((a, b) => a.facts.name.localeCompare(b.facts.name))
         .map(async (e): Promise<ExceptionProbe> => {
-          const base = { namespace: ns, name: e.facts.name, phase: e.lifecycle.phase, allow: [...e.facts.allow], selector: formatSelector(e.facts.selector) };
+          const base = {
+            namespace: ns,
+            name: e.facts.name,
+            phase: e.lifecycle.phase,
+            allow: [...e.facts.allow],
+            selector: formatSelector(e.facts.selector),
+          };
           const sel = labelsSelectedBy(e.facts.selector);
           if (!sel.ok) return exceptionVerdict(base, true, control, { unsatisfiable: sel.why }, enforced);
-          const covers = (f: HostNamespace) => granting.some((g) => g.facts.allow.includes(f) && matchesSelector(g.facts.selector, sel.labels));
+          const covers = (f: HostNamespace) =>
+            granting.some((g) => g.facts.allow.includes(f) && matchesSelector(g.facts.selector, sel.labels));
           const expectAdmitted = exempt || e.facts.allow.every(covers);
           const answer = await this.probe(ns, probePod('exception', e.facts.allow, sel.labels));
           return exceptionVerdict({ ...base, labels: sel.labels }, expectAdmitted, control, answer, enforced);

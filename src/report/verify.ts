@@ -23,17 +23,30 @@ export type ProbePurpose = 'control' | HostNamespace | 'exception';
  * refusal of a flag probe, after the control probe (no flag) was admitted, is about the flag.
  * Never stored: it is only sent with dryRun=All.
  */
-export function probePod(purpose: ProbePurpose, flags: readonly HostNamespace[], labels: Labels): Record<string, unknown> {
+export function probePod(
+  purpose: ProbePurpose,
+  flags: readonly HostNamespace[],
+  labels: Labels,
+): Record<string, unknown> {
   const spec: Record<string, unknown> = {
     automountServiceAccountToken: false,
     restartPolicy: 'Never',
     terminationGracePeriodSeconds: 0,
-    securityContext: { runAsNonRoot: true, runAsUser: 65535, runAsGroup: 65535, seccompProfile: { type: 'RuntimeDefault' } },
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: 65535,
+      runAsGroup: 65535,
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
     containers: [
       {
         name: 'probe',
         image: PROBE_IMAGE,
-        securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+        securityContext: {
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ['ALL'] },
+        },
         resources: { requests: { cpu: '1m', memory: '8Mi' }, limits: { cpu: '10m', memory: '16Mi' } },
       },
     ],
@@ -59,7 +72,10 @@ export type LabelsForSelector = { ok: true; labels: Record<string, string> } | {
  * key out or choosing another value. Reports why when no label set can satisfy it.
  */
 export function labelsSelectedBy(selector: LabelSelector): LabelsForSelector {
-  const keys = new Set<string>([...Object.keys(selector.matchLabels ?? {}), ...(selector.matchExpressions ?? []).map((r) => r.key)]);
+  const keys = new Set<string>([
+    ...Object.keys(selector.matchLabels ?? {}),
+    ...(selector.matchExpressions ?? []).map((r) => r.key),
+  ]);
   const labels: Record<string, string> = { ...PROBE_LABELS };
   for (const key of [...keys].sort()) {
     const reqs = (selector.matchExpressions ?? []).filter((r) => r.key === key);
@@ -92,7 +108,10 @@ export function labelsSelectedBy(selector: LabelSelector): LabelsForSelector {
  * exception: PROBE_LABELS, plus keys set to defeat DoesNotExist / NotIn requirements. A selector
  * that selects every pod (`{}`) cannot be avoided: returned in `unavoidable`.
  */
-export function labelsAvoiding(avoid: readonly { name: string; selector: LabelSelector }[]): { labels: Record<string, string>; unavoidable: string[] } {
+export function labelsAvoiding(avoid: readonly { name: string; selector: LabelSelector }[]): {
+  labels: Record<string, string>;
+  unavoidable: string[];
+} {
   const labels: Record<string, string> = { ...PROBE_LABELS };
   for (const { selector } of avoid) {
     if (!matchesSelector(selector, labels)) continue;
@@ -159,7 +178,10 @@ export interface FlagResult {
 }
 
 /** Warning sources a flag probe gets that the control probe did not: the flag's own warnings. */
-function newWarningSources(flagWarnings: readonly string[], controlWarnings: readonly string[]): { by: string; message: string }[] {
+function newWarningSources(
+  flagWarnings: readonly string[],
+  controlWarnings: readonly string[],
+): { by: string; message: string }[] {
   const before = new Set(controlWarnings.map(admissionSource).filter(Boolean));
   const out: { by: string; message: string }[] = [];
   for (const w of flagWarnings) {
@@ -171,11 +193,17 @@ function newWarningSources(flagWarnings: readonly string[], controlWarnings: rea
 }
 
 /** The verdict of one flag probe, given the control probe's answer in the same namespace. */
-export function flagVerdict(flag: HostNamespace, control: ProbeAnswer, answer: ProbeAnswer, coveredBy: string[] = []): FlagResult {
+export function flagVerdict(
+  flag: HostNamespace,
+  control: ProbeAnswer,
+  answer: ProbeAnswer,
+  coveredBy: string[] = [],
+): FlagResult {
   const base = { flag, ...(coveredBy.length ? { coveredBy } : {}) };
   if (!control.admitted) {
     const why = isRbacRefusal(control) ? 'access refused' : `${control.status} ${control.reason || 'error'}`;
-    return { ...base, verdict: 'error', message: `the control probe (no host namespace) was refused (${why}): ${control.message}` };
+    const message = `the control probe (no host namespace) was refused (${why}): ${control.message}`;
+    return { ...base, verdict: 'error', message };
   }
   if (answer.admitted) {
     const warned = newWarningSources(answer.warnings, control.warnings);
@@ -203,15 +231,25 @@ export function diagnose(namespaceLabels: Labels, config: AdmissionConfig): stri
   if (config.unreadable) return `cause not known: ${config.unreadable}`;
   if (config.policy === null) return `the ValidatingAdmissionPolicy ${HOSTNS_POLICY} is not installed`;
   if (config.binding === null) return `the ValidatingAdmissionPolicyBinding ${HOSTNS_POLICY} is missing`;
-  const spec = (config.binding?.spec ?? {}) as { validationActions?: string[]; matchResources?: { namespaceSelector?: LabelSelector } };
+  const spec = (config.binding?.spec ?? {}) as {
+    validationActions?: string[];
+    matchResources?: { namespaceSelector?: LabelSelector };
+  };
   const actions = spec.validationActions ?? [];
-  if (!actions.includes('Deny') && !actions.includes('Warn')) return `the binding only records (validationActions: [${actions.join(', ')}])`;
+  if (!actions.includes('Deny') && !actions.includes('Warn')) {
+    return `the binding only records (validationActions: [${actions.join(', ')}])`;
+  }
   const nsSelector = spec.matchResources?.namespaceSelector;
   if (nsSelector && !matchesSelector(nsSelector, namespaceLabels)) {
     return `the binding's namespaceSelector (${formatSelector(nsSelector)}) leaves this namespace out`;
   }
-  if (config.grants === null) return 'the param HostNamespaceGrants cluster is missing (parameterNotFoundAction: Allow admits)';
-  return 'the policy, binding and param are in place; cause not known (failurePolicy Ignore admits when evaluation fails)';
+  if (config.grants === null) {
+    return 'the param HostNamespaceGrants cluster is missing (parameterNotFoundAction: Allow admits)';
+  }
+  return (
+    'the policy, binding and param are in place; cause not known ' +
+    '(failurePolicy Ignore admits when evaluation fails)'
+  );
 }
 
 export type NamespaceResult =
@@ -278,10 +316,17 @@ export function exceptionVerdict(
 ): ExceptionProbe {
   const expected = expectAdmitted ? 'admitted' : 'refused';
   if ('unsatisfiable' in answer) {
-    return { ...probe, expected, got: 'not-probed', message: `no probe can carry labels its selector selects: ${answer.unsatisfiable}`, finding: false };
+    const message = `no probe can carry labels its selector selects: ${answer.unsatisfiable}`;
+    return { ...probe, expected, got: 'not-probed', message, finding: false };
   }
   const v = flagVerdict(probe.allow[0]!, control, answer);
-  const out = { ...probe, expected, got: v.verdict, ...(v.by ? { by: v.by } : {}), ...(v.message ? { message: v.message } : {}) } as const;
+  const out = {
+    ...probe,
+    expected,
+    got: v.verdict,
+    ...(v.by ? { by: v.by } : {}),
+    ...(v.message ? { message: v.message } : {}),
+  } as const;
   if (v.verdict === 'error') return { ...out, finding: false };
   // another admission's warning (Pod Security in warn mode) does not stop a covered pod
   const policyObjects = v.verdict === 'refused' || (v.verdict === 'warned' && v.by === HOSTNS_POLICY);
@@ -309,7 +354,10 @@ export interface VerifySummary {
   exceptionsNotProbed: number;
 }
 
-export function verifySummary(report: VerifyReport, acceptWarn = false): VerifySummary & { failed: boolean; incomplete: boolean } {
+export function verifySummary(
+  report: VerifyReport,
+  acceptWarn = false,
+): VerifySummary & { failed: boolean; incomplete: boolean } {
   const count = (r: NamespaceResult) => report.namespaces.filter((n) => n.result === r).length;
   const s: VerifySummary = {
     namespaces: report.namespaces.length,
@@ -358,46 +406,79 @@ const RESULT_TEXT: Record<NamespaceResult, string> = {
 
 const NAMESPACE_COLUMNS: Column<NamespaceReport>[] = [
   { header: 'NAMESPACE', cell: (n) => n.namespace },
-  ...HOST_NAMESPACES.map((flag) => ({ header: flag.toUpperCase(), cell: (n: NamespaceReport) => flagCell(n.flags.find((f) => f.flag === flag)) })),
+  ...HOST_NAMESPACES.map((flag) => ({
+    header: flag.toUpperCase(),
+    cell: (n: NamespaceReport) => flagCell(n.flags.find((f) => f.flag === flag)),
+  })),
   { header: 'RESULT', cell: (n) => RESULT_TEXT[n.result] },
   { header: 'DETAIL', cell: namespaceDetail },
 ];
+
+/** The labels an exception's selector needed, without the probe's own markers. */
+function probeLabelsText(labels: Record<string, string> | undefined): string {
+  if (!labels) return '';
+  return Object.entries(labels)
+    .filter(([k, v]) => PROBE_LABELS[k] !== v)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
 
 const EXCEPTION_COLUMNS: Column<ExceptionProbe>[] = [
   { header: 'NAMESPACE', cell: (e) => e.namespace },
   { header: 'EXCEPTION', cell: (e) => e.name },
   { header: 'PHASE', cell: (e) => e.phase },
   { header: 'ALLOW', cell: (e) => e.allow.join(',') },
-  { header: 'PROBE LABELS', cell: (e) => (e.labels ? Object.entries(e.labels).filter(([k]) => !(k in PROBE_LABELS) || PROBE_LABELS[k] !== e.labels![k]).map(([k, v]) => `${k}=${v}`).join(',') : '') },
+  { header: 'PROBE LABELS', cell: (e) => probeLabelsText(e.labels) },
   { header: 'EXPECTED', cell: (e) => e.expected },
   { header: 'GOT', cell: (e) => e.got },
   // the whole message only where it explains something to act on (-o json always has it)
-  { header: 'DETAIL', cell: (e) => [e.finding ? 'FINDING' : '', e.by ? `by ${e.by}` : '', e.finding || e.got === 'error' || e.got === 'not-probed' ? e.message : ''].filter(Boolean).join(': ') },
+  {
+    header: 'DETAIL',
+    cell: (e) => {
+      const explains = e.finding || e.got === 'error' || e.got === 'not-probed';
+      return [e.finding ? 'FINDING' : '', e.by ? `by ${e.by}` : '', explains ? e.message : '']
+        .filter(Boolean)
+        .join(': ');
+    },
+  },
 ];
 
 function paintNamespace(n: NamespaceReport, header: string): Paint {
   if (header !== 'RESULT') return undefined;
-  return n.result === 'enforced' ? 'green' : n.result === 'exempt' ? 'dim' : n.result === 'inconclusive' ? 'yellow' : 'red';
+  if (n.result === 'enforced') return 'green';
+  if (n.result === 'exempt') return 'dim';
+  return n.result === 'inconclusive' ? 'yellow' : 'red';
 }
 
 function summaryLine(report: VerifyReport): string {
   const s = verifySummary(report);
-  const parts = [`${s.namespaces} namespace${s.namespaces === 1 ? '' : 's'}: ${s.enforced} enforced, ${s.warnOnly} warn only, ${s.notEnforced} not enforced, ${s.exempt} exempt`];
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const parts = [
+    `${plural(s.namespaces, 'namespace')}: ${s.enforced} enforced, ${s.warnOnly} warn only, ` +
+      `${s.notEnforced} not enforced, ${s.exempt} exempt`,
+  ];
   if (s.inconclusive) parts.push(`${s.inconclusive} inconclusive`);
   if (s.exceptionProbes) {
-    parts.push(`${s.exceptionProbes} exception probe${s.exceptionProbes === 1 ? '' : 's'}, ${s.exceptionFindings} not as expected` + (s.exceptionsNotProbed ? `, ${s.exceptionsNotProbed} not probed` : ''));
+    const notProbed = s.exceptionsNotProbed ? `, ${s.exceptionsNotProbed} not probed` : '';
+    parts.push(`${plural(s.exceptionProbes, 'exception probe')}, ${s.exceptionFindings} not as expected${notProbed}`);
   }
   return parts.join('; ');
 }
 
 export function renderVerifyTable(report: VerifyReport, colour = false): string {
-  let out = report.namespaces.length ? renderTable(NAMESPACE_COLUMNS, report.namespaces, { colour, paint: paintNamespace }) : 'No namespace to verify.\n';
-  if (report.exceptions.length) out += `\n${renderTable(EXCEPTION_COLUMNS, report.exceptions, { colour, paint: (e, h) => (h === 'GOT' && e.finding ? 'red' : undefined) })}`;
+  let out = report.namespaces.length
+    ? renderTable(NAMESPACE_COLUMNS, report.namespaces, { colour, paint: paintNamespace })
+    : 'No namespace to verify.\n';
+  if (report.exceptions.length) {
+    const paint = (e: ExceptionProbe, header: string): Paint => (header === 'GOT' && e.finding ? 'red' : undefined);
+    out += `\n${renderTable(EXCEPTION_COLUMNS, report.exceptions, { colour, paint })}`;
+  }
   for (const note of report.notes) out += `\nnote: ${note}`;
   return `${out}\n${summaryLine(report)}\n`;
 }
 
 export function renderVerifyJson(report: VerifyReport, now: DateTime, acceptWarn = false): string {
   const { failed, incomplete, ...summary } = verifySummary(report, acceptWarn);
-  return JSON.stringify({ generatedAt: rfc3339(now), summary: { ...summary, failed, incomplete }, ...report }, null, 2) + '\n';
+  const doc = { generatedAt: rfc3339(now), summary: { ...summary, failed, incomplete }, ...report };
+  return JSON.stringify(doc, null, 2) + '\n';
 }

@@ -32,7 +32,17 @@ interface FlagJson {
 interface VerifyJson {
   summary: Record<string, number | boolean>;
   namespaces: { namespace: string; exempt: boolean; result: string; flags: FlagJson[]; detail: string }[];
-  exceptions: { namespace: string; name: string; phase: string; labels?: Record<string, string>; expected: string; got: string; by?: string; finding: boolean; message?: string }[];
+  exceptions: {
+    namespace: string;
+    name: string;
+    phase: string;
+    labels?: Record<string, string>;
+    expected: string;
+    got: string;
+    by?: string;
+    finding: boolean;
+    message?: string;
+  }[];
   notes: string[];
 }
 
@@ -63,9 +73,23 @@ function verify(args: string[]): { code: number; json: VerifyJson; stderr: strin
   return { code: r.code, json, stderr: r.stderr };
 }
 
-const scope = () => ['-n', ns.enforced, '-n', ns.outside, '-n', ns.psa, '-n', ns.exempt, '-n', ns.exc, '--exempt-namespaces', `kube-system,${ns.exempt}`];
+const scope = () => [
+  '-n',
+  ns.enforced,
+  '-n',
+  ns.outside,
+  '-n',
+  ns.psa,
+  '-n',
+  ns.exempt,
+  '-n',
+  ns.exc,
+  '--exempt-namespaces',
+  `kube-system,${ns.exempt}`,
+];
 const row = (json: VerifyJson, namespace: string) => json.namespaces.find((n) => n.namespace === namespace)!;
-const verdicts = (json: VerifyJson, namespace: string) => row(json, namespace).flags.map((f) => `${f.flag}=${f.verdict}${f.by ? ` by ${f.by}` : ''}`);
+const verdicts = (json: VerifyJson, namespace: string) =>
+  row(json, namespace).flags.map((f) => `${f.flag}=${f.verdict}${f.by ? ` by ${f.by}` : ''}`);
 const exceptionRow = (json: VerifyJson, name: string) => json.exceptions.find((e) => e.name === name)!;
 
 /** A loopback port nothing listens on (just released). */
@@ -82,8 +106,10 @@ function closedPort(): Promise<number> {
 async function leftovers(): Promise<string[]> {
   const out: string[] = [];
   for (const namespace of Object.values(ns)) {
-    for (const p of (await core().listNamespacedPod({ namespace })).items) out.push(`pod ${namespace}/${p.metadata?.name}`);
-    for (const e of (await core().listNamespacedEvent({ namespace })).items) out.push(`event ${namespace}/${e.metadata?.name}`);
+    for (const p of (await core().listNamespacedPod({ namespace })).items)
+      out.push(`pod ${namespace}/${p.metadata?.name}`);
+    for (const e of (await core().listNamespacedEvent({ namespace })).items)
+      out.push(`event ${namespace}/${e.metadata?.name}`);
   }
   const probes = await core().listPodForAllNamespaces({ labelSelector: 'app.kubernetes.io/name=hostns-verify' });
   for (const p of probes.items) out.push(`probe pod ${p.metadata?.namespace}/${p.metadata?.name}`);
@@ -126,13 +152,33 @@ beforeAll(async () => {
     riskAcceptance: { justification: 'debugging a node-level incident last week', acceptedBy: 'security-board' },
     expiresAt: expiredAt,
   });
-  await createException(ns.odd, 'contradiction', { podSelector: { matchExpressions: [{ key: 'a', operator: 'Exists' }, { key: 'a', operator: 'DoesNotExist' }] } });
+  await createException(ns.odd, 'contradiction', {
+    podSelector: {
+      matchExpressions: [
+        { key: 'a', operator: 'Exists' },
+        { key: 'a', operator: 'DoesNotExist' },
+      ],
+    },
+  });
   // What the operator would write: the active grant (and the lapsed one it has not pruned yet,
   // which the policy must refuse by its time all the same).
   grants = {
     [ns.exc]: [
-      { exception: 'agent', allow: ['hostNetwork'], expiresAt: iso(DateTime.utc().plus({ days: 30 })), selector: { matchLabels: agentSelector.matchLabels, matchExpressions: agentSelector.matchExpressions as Grant['selector']['matchExpressions'] } },
-      { exception: 'old-debug', allow: ['hostPID'], expiresAt: expiredAt, selector: { matchLabels: { app: 'debug' }, matchExpressions: [] } },
+      {
+        exception: 'agent',
+        allow: ['hostNetwork'],
+        expiresAt: iso(DateTime.utc().plus({ days: 30 })),
+        selector: {
+          matchLabels: agentSelector.matchLabels,
+          matchExpressions: agentSelector.matchExpressions as Grant['selector']['matchExpressions'],
+        },
+      },
+      {
+        exception: 'old-debug',
+        allow: ['hostPID'],
+        expiresAt: expiredAt,
+        selector: { matchLabels: { app: 'debug' }, matchExpressions: [] },
+      },
     ],
   };
   await installMode([]);
@@ -157,26 +203,46 @@ describe('kubectl hostns verify, policy in deny mode', () => {
 
   it('refuses every flag where the policy binds: enforced, by hostns-host-namespaces', () => {
     expect(row(json, ns.enforced).result).toBe('enforced');
-    expect(verdicts(json, ns.enforced)).toEqual(['hostNetwork=refused by hostns-host-namespaces', 'hostPID=refused by hostns-host-namespaces', 'hostIPC=refused by hostns-host-namespaces']);
-    expect(row(json, ns.enforced).flags[0]!.message).toMatch(/Pod 'hostns-verify-hostnetwork-[a-z0-9]+' uses hostNetwork, and no active HostNamespaceException/);
+    expect(verdicts(json, ns.enforced)).toEqual([
+      'hostNetwork=refused by hostns-host-namespaces',
+      'hostPID=refused by hostns-host-namespaces',
+      'hostIPC=refused by hostns-host-namespaces',
+    ]);
+    expect(row(json, ns.enforced).flags[0]!.message).toMatch(
+      /Pod 'hostns-verify-hostnetwork-[a-z0-9]+' uses hostNetwork, and no active HostNamespaceException/,
+    );
   });
 
   it('a namespace the binding leaves out is not enforced, and says why', () => {
     expect(row(json, ns.outside).result).toBe('not-enforced');
     expect(verdicts(json, ns.outside)).toEqual(['hostNetwork=admitted', 'hostPID=admitted', 'hostIPC=admitted']);
-    expect(row(json, ns.outside).detail).toMatch(/^the binding's namespaceSelector \(.*hostns.io\/admission-test in \(/);
+    expect(row(json, ns.outside).detail).toMatch(
+      /^the binding's namespaceSelector \(.*hostns.io\/admission-test in \(/,
+    );
   });
 
   it('Pod Security (enforce: baseline) counts as enforcement, named as such', () => {
     expect(row(json, ns.psa).result).toBe('enforced');
-    expect(verdicts(json, ns.psa)).toEqual(['hostNetwork=refused by PodSecurity', 'hostPID=refused by PodSecurity', 'hostIPC=refused by PodSecurity']);
+    expect(verdicts(json, ns.psa)).toEqual([
+      'hostNetwork=refused by PodSecurity',
+      'hostPID=refused by PodSecurity',
+      'hostIPC=refused by PodSecurity',
+    ]);
   });
 
   it('the probe is a valid pod Pod Security `restricted` admits but for its host flag', async () => {
-    const restricted = await createNamespace('verify-restricted', { 'pod-security.kubernetes.io/enforce': 'restricted' });
+    const restricted = await createNamespace('verify-restricted', {
+      'pod-security.kubernetes.io/enforce': 'restricted',
+    });
     const r = verify(['-n', restricted]);
-    expect(verdicts(r.json, restricted)).toEqual(['hostNetwork=refused by PodSecurity', 'hostPID=refused by PodSecurity', 'hostIPC=refused by PodSecurity']);
-    expect(r.json.namespaces[0]!.flags[0]!.message).toMatch(/violates PodSecurity "restricted:latest": host namespaces \(hostNetwork=true\)$/);
+    expect(verdicts(r.json, restricted)).toEqual([
+      'hostNetwork=refused by PodSecurity',
+      'hostPID=refused by PodSecurity',
+      'hostIPC=refused by PodSecurity',
+    ]);
+    expect(r.json.namespaces[0]!.flags[0]!.message).toMatch(
+      /violates PodSecurity "restricted:latest": host namespaces \(hostNetwork=true\)$/,
+    );
     expect(r.code).toBe(0);
   });
 
@@ -185,7 +251,7 @@ describe('kubectl hostns verify, policy in deny mode', () => {
     expect(verdicts(json, ns.exempt)).toEqual(['hostNetwork=admitted', 'hostPID=admitted', 'hostIPC=admitted']);
   });
 
-  it('an active exception: a probe with labels its selector selects (matchLabels, In, Exists) and its flags is admitted', () => {
+  it("an active exception: a probe with its selector's labels (matchLabels, In, Exists) and flags is admitted", () => {
     expect(row(json, ns.exc).result).toBe('enforced');
     const agent = exceptionRow(json, 'agent');
     expect(agent).toMatchObject({ phase: 'Active', expected: 'admitted', got: 'admitted', finding: false });
@@ -194,13 +260,27 @@ describe('kubectl hostns verify, policy in deny mode', () => {
 
   it('an expired exception: its probe is refused, the lapse named in the refusal', () => {
     const old = exceptionRow(json, 'old-debug');
-    expect(old).toMatchObject({ phase: 'Expired', expected: 'refused', got: 'refused', by: 'hostns-host-namespaces', finding: false });
+    expect(old).toMatchObject({
+      phase: 'Expired',
+      expected: 'refused',
+      got: 'refused',
+      by: 'hostns-host-namespaces',
+      finding: false,
+    });
     expect(old.message).toContain(`(lapsed: old-debug (expired ${expiredAt}))`);
   });
 
   it('exits 1 for the namespace not enforced; 0 once only enforced and exempt ones are asked', () => {
     expect(code).toBe(1);
-    expect(json.summary).toMatchObject({ namespaces: 5, enforced: 3, notEnforced: 1, exempt: 1, exceptionProbes: 2, exceptionFindings: 0, failed: true });
+    expect(json.summary).toMatchObject({
+      namespaces: 5,
+      enforced: 3,
+      notEnforced: 1,
+      exempt: 1,
+      exceptionProbes: 2,
+      exceptionFindings: 0,
+      failed: true,
+    });
     const ok = verify(['-n', ns.enforced, '-n', ns.exc, '-n', ns.exempt, '--exempt-namespaces', ns.exempt]);
     expect(ok.code).toBe(0);
     expect(ok.json.summary).toMatchObject({ failed: false, incomplete: false });
@@ -208,7 +288,13 @@ describe('kubectl hostns verify, policy in deny mode', () => {
 
   it('an exception whose selector no pod can satisfy is reported, not probed: exit 2 (incomplete)', () => {
     const r = verify(['-n', ns.odd]);
-    expect(r.json.exceptions).toMatchObject([{ name: 'contradiction', got: 'not-probed', message: 'no probe can carry labels its selector selects: key a must both exist and not exist' }]);
+    expect(r.json.exceptions).toMatchObject([
+      {
+        name: 'contradiction',
+        got: 'not-probed',
+        message: 'no probe can carry labels its selector selects: key a must both exist and not exist',
+      },
+    ]);
     expect(r.code).toBe(2);
   });
 
@@ -217,9 +303,15 @@ describe('kubectl hostns verify, policy in deny mode', () => {
     expect(r.code).toBe(1);
     const lines = r.stdout.split('\n');
     expect(lines[0]).toMatch(/^NAMESPACE +HOSTNETWORK +HOSTPID +HOSTIPC +RESULT +DETAIL$/);
-    expect(r.stdout).toMatch(new RegExp(`\\n${ns.outside} +admitted +admitted +admitted +NOT ENFORCED +the binding's namespaceSelector`));
-    expect(r.stdout).toMatch(new RegExp(`\\n${ns.exc} +agent +Active +hostNetwork +.*app=agent.* +admitted +admitted\\n`));
-    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('5 namespaces: 3 enforced, 0 warn only, 1 not enforced, 1 exempt; 2 exception probes, 0 not as expected');
+    expect(r.stdout).toMatch(
+      new RegExp(`\\n${ns.outside} +admitted +admitted +admitted +NOT ENFORCED +the binding's namespaceSelector`),
+    );
+    expect(r.stdout).toMatch(
+      new RegExp(`\\n${ns.exc} +agent +Active +hostNetwork +.*app=agent.* +admitted +admitted\\n`),
+    );
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe(
+      '5 namespaces: 3 enforced, 0 warn only, 1 not enforced, 1 exempt; 2 exception probes, 0 not as expected',
+    );
   });
 
   it('leaves nothing behind: no pod, no Event, no probe anywhere', async () => {
@@ -233,10 +325,22 @@ describe('kubectl hostns verify, access', () => {
   /** A kubeconfig for a new ServiceAccount (token from the TokenRequest API), optionally bound. */
   function serviceAccountKubeconfig(name: string, clusterRole?: string): string {
     expect(kubectl(['create', 'serviceaccount', name, '-n', ns.sentinel]).code).toBe(0);
-    if (clusterRole) expect(kubectl(['create', 'clusterrolebinding', `${name}-${ns.sentinel}`, `--clusterrole=${clusterRole}`, `--serviceaccount=${ns.sentinel}:${name}`]).code).toBe(0);
+    if (clusterRole)
+      expect(
+        kubectl([
+          'create',
+          'clusterrolebinding',
+          `${name}-${ns.sentinel}`,
+          `--clusterrole=${clusterRole}`,
+          `--serviceaccount=${ns.sentinel}:${name}`,
+        ]).code,
+      ).toBe(0);
     const token = kubectl(['create', 'token', name, '-n', ns.sentinel]).stdout.trim();
     const admin = kubectl(['config', 'view', '--raw', '--minify', '-o', 'json']);
-    const cfg = JSON.parse(admin.stdout) as { clusters: unknown[]; contexts: { name: string; context: { cluster: string } }[] };
+    const cfg = JSON.parse(admin.stdout) as {
+      clusters: unknown[];
+      contexts: { name: string; context: { cluster: string } }[];
+    };
     const file = join(tmpdir(), `hostns-verify-${name}-${process.pid}.kubeconfig`);
     writeFileSync(
       file,
@@ -274,32 +378,48 @@ describe('kubectl hostns verify, access', () => {
     const file = serviceAccountKubeconfig('nobody');
     const r = hostns(['verify', '-n', ns.enforced, '--kubeconfig', file], { kubeconfig: false });
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/^error: listing namespaces: forbidden: .*cannot list resource "namespaces".*\(RBAC: config\/rbac\/verify_role.yaml\)\n$/);
+    expect(r.stderr).toMatch(
+      /^error: listing namespaces: forbidden: .*cannot list resource "namespaces".*\(RBAC: config\/rbac\/verify_role.yaml\)\n$/,
+    );
   });
 
   it('usage errors: exit 2; an unreachable API: exit 3', async () => {
     const missing = hostns(['verify', '-n', 'no-such-namespace-xyz']);
-    expect(missing).toMatchObject({ code: 2, stderr: 'error: -n/--namespace: no such namespace: no-such-namespace-xyz\n' });
+    expect(missing).toMatchObject({
+      code: 2,
+      stderr: 'error: -n/--namespace: no such namespace: no-such-namespace-xyz\n',
+    });
     expect(hostns(['verify', '-n', ns.enforced, '-A']).code).toBe(2);
     const port = await closedPort();
-    const cfg = readFileSync(kubeconfigPath(), 'utf8').replace(/server: https:\/\/127\.0\.0\.1:\d+/, `server: https://127.0.0.1:${port}`);
+    const cfg = readFileSync(kubeconfigPath(), 'utf8').replace(
+      /server: https:\/\/127\.0\.0\.1:\d+/,
+      `server: https://127.0.0.1:${port}`,
+    );
     const file = join(tmpdir(), `hostns-verify-unreachable-${process.pid}.kubeconfig`);
     writeFileSync(file, cfg);
     kubeconfigs.push(file);
     const r = hostns(['verify', '--kubeconfig', file], { kubeconfig: false });
     expect(r.code).toBe(3);
-    expect(r.stderr).toBe(`error: listing namespaces: cannot reach the Kubernetes API at https://127.0.0.1:${port} (ECONNREFUSED)\n`);
+    expect(r.stderr).toBe(
+      `error: listing namespaces: cannot reach the Kubernetes API at https://127.0.0.1:${port} (ECONNREFUSED)\n`,
+    );
   });
 });
 
 describe('kubectl hostns verify, other states of the policy', () => {
-  it('warn mode: admitted with the policy warning; exit 1, or 0 with --accept-warn; the lapsed exception warned', async () => {
+  it('warn mode: admitted with the policy warning; exit 1, 0 with --accept-warn; the lapsed exception warned', async () => {
     await installMode(['config/admission/modes/warn']);
     await settle('warn');
     const { json, code } = verify(scope());
     expect(row(json, ns.enforced).result).toBe('warn-only');
-    expect(verdicts(json, ns.enforced)).toEqual(['hostNetwork=warned by hostns-host-namespaces', 'hostPID=warned by hostns-host-namespaces', 'hostIPC=warned by hostns-host-namespaces']);
-    expect(row(json, ns.enforced).flags[1]!.message).toMatch(/^Validation failed for ValidatingAdmissionPolicy 'hostns-host-namespaces' with binding 'hostns-host-namespaces': Pod 'hostns-verify-hostpid-/);
+    expect(verdicts(json, ns.enforced)).toEqual([
+      'hostNetwork=warned by hostns-host-namespaces',
+      'hostPID=warned by hostns-host-namespaces',
+      'hostIPC=warned by hostns-host-namespaces',
+    ]);
+    expect(row(json, ns.enforced).flags[1]!.message).toMatch(
+      /^Validation failed for ValidatingAdmissionPolicy 'hostns-host-namespaces' with binding 'hostns-host-namespaces': Pod 'hostns-verify-hostpid-/,
+    );
     expect(exceptionRow(json, 'agent')).toMatchObject({ got: 'admitted', finding: false });
     expect(exceptionRow(json, 'old-debug')).toMatchObject({ expected: 'refused', got: 'warned', finding: false });
     expect(code).toBe(1);
@@ -313,17 +433,23 @@ describe('kubectl hostns verify, other states of the policy', () => {
     deleteGrants();
     await settle('off');
     const { json, code } = verify(['-n', ns.enforced, '-n', ns.exc]);
-    expect(row(json, ns.enforced)).toMatchObject({ result: 'not-enforced', detail: 'the param HostNamespaceGrants cluster is missing (parameterNotFoundAction: Allow admits)' });
+    expect(row(json, ns.enforced)).toMatchObject({
+      result: 'not-enforced',
+      detail: 'the param HostNamespaceGrants cluster is missing (parameterNotFoundAction: Allow admits)',
+    });
     // and the expired exception's probe is admitted too: the namespace's finding, not a second one
     expect(exceptionRow(json, 'old-debug')).toMatchObject({ got: 'admitted', finding: false });
     expect(code).toBe(1);
   });
 
-  it('policy removed: not enforced, the diagnosis says the policy is not installed; exit 1; still nothing left behind', async () => {
+  it('policy removed: not enforced, the diagnosis says so; exit 1; still nothing left behind', async () => {
     uninstall(manifests);
     await settle('off');
     const { json, code } = verify(['-n', ns.enforced, '-n', ns.psa]);
-    expect(row(json, ns.enforced)).toMatchObject({ result: 'not-enforced', detail: 'the ValidatingAdmissionPolicy hostns-host-namespaces is not installed' });
+    expect(row(json, ns.enforced)).toMatchObject({
+      result: 'not-enforced',
+      detail: 'the ValidatingAdmissionPolicy hostns-host-namespaces is not installed',
+    });
     expect(row(json, ns.psa).result).toBe('enforced');
     expect(code).toBe(1);
     expect(await leftovers()).toEqual([]);

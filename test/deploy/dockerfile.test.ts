@@ -100,8 +100,8 @@ exec setpriv --reuid "$IMAGE_UID" --regid "$IMAGE_GID" --clear-groups -- "$NODE"
 
 function canIsolate(): boolean {
   if (process.getuid?.() !== 0) return false;
-  const tools = spawnSync('sh', ['-c', 'command -v unshare && command -v setpriv && command -v findmnt && unshare -m --propagation private true'], { encoding: 'utf8' });
-  return tools.status === 0;
+  const check = 'command -v setpriv && command -v findmnt && unshare -m --propagation private true';
+  return spawnSync('sh', ['-c', check], { encoding: 'utf8' }).status === 0;
 }
 
 describe('the entry point is what `npm run build` produces', () => {
@@ -151,7 +151,8 @@ describe('the entry point is what `npm run build` produces', () => {
   });
 
   const user = /^(\d+):(\d+)$/.exec(last(runtime, 'USER')!.args)!;
-  it.skipIf(!canIsolate())(`starts as the image's user (uid ${user[1]}) on a read-only root: loads, logs its start, stops on the unreachable API with one clear line`, { timeout: 120_000 }, () => {
+  const title = `starts as the image's user (uid ${user[1]}) on a read-only root; one line on an unreachable API`;
+  it.skipIf(!canIsolate())(title, { timeout: 120_000 }, () => {
     expect(existsSync(join(out, 'main.js')), 'compiled by the test above').toBe(true);
     chmodSync(out, 0o755); // the image user reads it, as it reads /app
     // no cluster in a unit test: an API that refuses connections, as a cluster down at start
@@ -178,11 +179,18 @@ console.log(JSON.stringify({ uid: process.getuid(), gid: process.getgid(), group
       { mode: 0o644 },
     );
     const env = { PATH: process.env.PATH, OUT: out, NODE: process.execPath, IMAGE_UID: user[1], IMAGE_GID: user[2] };
-    const whoami = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', ISOLATE.replace('"$OUT/main.js"', '"$OUT/whoami.cjs"')], { cwd: root, encoding: 'utf8', env });
+    const isolated = ['-m', '--propagation', 'private', 'sh', '-c'];
+    const whoami = spawnSync('unshare', [...isolated, ISOLATE.replace('"$OUT/main.js"', '"$OUT/whoami.cjs"')], {
+      cwd: root,
+      encoding: 'utf8',
+      env,
+    });
     expect(whoami.status, whoami.stderr).toBe(0);
-    expect(JSON.parse(whoami.stdout)).toEqual({ uid: Number(user[1]), gid: Number(user[2]), groups: '', write: 'EROFS' });
+    const image = { uid: Number(user[1]), gid: Number(user[2]) };
+    expect(JSON.parse(whoami.stdout)).toEqual({ ...image, groups: '', write: 'EROFS' });
 
-    const start = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', ISOLATE, 'start', '--kubeconfig', join(out, 'kubeconfig'), '--http-port', '0'], {
+    const args = ['start', '--kubeconfig', join(out, 'kubeconfig'), '--http-port', '0'];
+    const start = spawnSync('unshare', [...isolated, ISOLATE, ...args], {
       cwd: root,
       encoding: 'utf8',
       // the image's environment: production, and no HOME it could write to
@@ -191,8 +199,9 @@ console.log(JSON.stringify({ uid: process.getuid(), gid: process.getgid(), group
     });
     const logs = start.stdout.trim().split('\n').map((l) => JSON.parse(l) as { level: string; message: string });
     expect(logs[0]).toMatchObject({ level: 'info', message: 'starting' });
-    expect(logs.at(-1)).toMatchObject({ level: 'error', message: 'cannot reach the Kubernetes API at https://127.0.0.1:1: fetch failed' });
-    expect(start.stderr).toBe('hostns-operator: cannot reach the Kubernetes API at https://127.0.0.1:1: fetch failed\n');
+    const down = 'cannot reach the Kubernetes API at https://127.0.0.1:1: fetch failed';
+    expect(logs.at(-1)).toMatchObject({ level: 'error', message: down });
+    expect(start.stderr).toBe(`hostns-operator: ${down}\n`);
     expect(start.stderr + start.stdout).not.toMatch(/EROFS|EACCES|read-only file system|permission denied/i);
     expect(start.status).toBe(1);
   });

@@ -17,14 +17,23 @@ interface Finding {
 
 let hadolint = '';
 function lint(args: string[], input?: string): { status: number | null; findings: Finding[]; stderr: string } {
-  const r = spawnSync(hadolint, ['--config', config, '--format', 'json', ...args], { cwd: root, encoding: 'utf8', input, timeout: 60_000 });
+  const r = spawnSync(hadolint, ['--config', config, '--format', 'json', ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    input,
+    timeout: 60_000,
+  });
   return { status: r.status, findings: r.stdout.trim() ? (JSON.parse(r.stdout) as Finding[]) : [], stderr: r.stderr };
 }
 
 describe('hadolint', () => {
   beforeAll(() => {
     // a cache hit after the first run (CI runs the script before the tests)
-    const r = spawnSync('bash', [join(root, 'tools/hadolint/install.sh')], { cwd: root, encoding: 'utf8', timeout: 300_000 });
+    const r = spawnSync('bash', [join(root, 'tools/hadolint/install.sh')], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
     expect(r.status, r.stderr).toBe(0);
     hadolint = r.stdout.trim().split('\n').at(-1)!;
   }, 300_000);
