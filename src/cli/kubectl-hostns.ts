@@ -86,7 +86,7 @@ function nowFrom(flags: PolicyFlags): DateTime {
 }
 
 type VerifyFlags = Omit<ClusterFlags, 'namespace'> &
-  Omit<PolicyFlags, 'now'> & { namespace: string[]; output: string; acceptWarn?: boolean };
+  Omit<PolicyFlags, 'now'> & { namespace?: string[]; output: string; acceptWarn?: boolean };
 
 function connectionFlags(
   flags: Omit<ClusterFlags, 'namespace'>,
@@ -328,8 +328,7 @@ Examples:
     .option(
       '-n, --namespace <namespace>',
       'only this namespace (repeatable; default: every namespace)',
-      (v: string, prev: string[]) => [...prev, v],
-      [] as string[],
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
     )
     .option('-A, --all-namespaces', 'every namespace (the default)')
     .option(
@@ -347,6 +346,7 @@ Examples:
     .option('--chunk-size <n>', 'list in pages of this many objects, as kubectl does', String(DEFAULT_CHUNK_SIZE))
     .addHelpText('after', VERIFY_HELP)
     .action(async (flags: VerifyFlags) => {
+      flags.namespace ??= [];
       if (flags.namespace.length && flags.allNamespaces) {
         throw new CliError(EXIT.usage, '-n/--namespace and -A/--all-namespaces exclude each other');
       }
