@@ -1,4 +1,5 @@
-// kubectl-hostns: the monthly review, a live audit and a static check for CI (see docs/cli.md).
+// kubectl-hostns: the monthly review, a live audit, a static check for CI and a live enforcement
+// check (see docs/cli.md).
 // Imperative shell: flags, kubeconfig, files and stdout here; every decision in src/policy and
 // src/report, so the CLI, the controller and the admission policy never disagree.
 import { DATE_TIME_MESSAGE, SINGLE_LINE_MESSAGE, isApiDateTime, textProblem } from '../api/validation.ts';
@@ -6,6 +7,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { DateTime, type Duration } from 'luxon';
 import { DEFAULT_POLICY, parseDuration, type PolicyConfig } from '../policy/config.ts';
 import { rfc3339 } from '../policy/grants.ts';
@@ -14,9 +16,11 @@ import { wantsColour } from '../report/format.ts';
 import { buildReview, renderReviewJson, renderReviewMarkdown, renderReviewTable } from '../report/review.ts';
 import { hasUncovered, scanSources } from '../report/scan.ts';
 import { renderSarif, renderScanJson, renderScanText } from '../report/scan-output.ts';
+import { renderVerifyJson, renderVerifyTable, verifySummary } from '../report/verify.ts';
 import { CliError, EXIT } from './errors.ts';
 import { readInputs } from './inputs.ts';
 import { Cluster, DEFAULT_CHUNK_SIZE, loadKubeConfig } from './kube.ts';
+import { Verifier, verifyExitCode } from './verify.ts';
 
 export interface Io {
   stdout: { write(s: string): unknown; isTTY?: boolean };
@@ -85,13 +89,24 @@ function nowFrom(flags: PolicyFlags): DateTime {
   return t.toUTC();
 }
 
-function connect(flags: ClusterFlags, io: Io): Cluster {
+type VerifyFlags = Omit<ClusterFlags, 'namespace'> &
+  Omit<PolicyFlags, 'now'> & { namespace?: string[]; output: string; acceptWarn?: boolean };
+
+function connectionFlags(
+  flags: Omit<ClusterFlags, 'namespace'>,
+  io: Io,
+): { kc: KubeConfig; timeoutSeconds: number; chunkSize: number } {
   const seconds = Number(flags.requestTimeout.replace(/s$/, ''));
   if (!Number.isFinite(seconds) || seconds <= 0) throw new CliError(EXIT.usage, `--request-timeout: ${JSON.stringify(flags.requestTimeout)} is not a positive number of seconds`);
   const chunk = Number(flags.chunkSize);
   if (!Number.isInteger(chunk) || chunk <= 0) throw new CliError(EXIT.usage, `--chunk-size: ${JSON.stringify(flags.chunkSize)} is not a positive integer`);
   const kc = loadKubeConfig({ kubeconfig: flags.kubeconfig, context: flags.context }, io.env);
-  return new Cluster(kc, seconds, chunk);
+  return { kc, timeoutSeconds: seconds, chunkSize: chunk };
+}
+
+function connect(flags: ClusterFlags, io: Io): Cluster {
+  const { kc, timeoutSeconds, chunkSize } = connectionFlags(flags, io);
+  return new Cluster(kc, timeoutSeconds, chunkSize);
 }
 
 /** Review and audit read every namespace unless -n names one. */
@@ -170,13 +185,35 @@ Examples:
   kubectl hostns scan k8s/ -o sarif > hostns.sarif     # upload to code scanning
 `;
 
+const VERIFY_HELP = `
+Sends server-side dry-run creates (dryRun=All: admission runs, nothing is stored) of a probe pod
+with hostNetwork, hostPID, hostIPC (and one with none, the control) into each namespace, and one
+per exception carrying labels its selector selects and the flags it allows. Per namespace and flag:
+refused (enforced), warned (admitted with a warning: warn mode), admitted (not enforced: exempt,
+policy, binding or param missing; the cause is shown), covered (an exception allows it to every pod).
+
+Needs create on pods (RBAC cannot limit that to dry-run), list on namespaces and
+hostnamespaceexceptions: config/rbac/verify_role.yaml.
+
+Exit status: 0 every namespace not declared exempt is enforced and every exception probe is as
+expected; 1 not so (warn mode too, unless --accept-warn); 2 bad usage or a probe that proves nothing;
+3 cluster unreachable or access refused.
+
+Examples:
+  kubectl hostns verify
+  kubectl hostns verify -n payments -n web -o json
+  kubectl hostns verify --exempt-namespaces kube-system,monitoring --accept-warn
+`;
+
 export async function run(argv: readonly string[], io: Io): Promise<number> {
   let exitCode: number = EXIT.ok;
   const out = (s: string) => void io.stdout.write(s);
 
   const program = new Command()
     .name('kubectl hostns')
-    .description('Host namespace exceptions: the monthly review, a live audit, a static check for CI.')
+    .description(
+      'Host namespace exceptions: the monthly review, a live audit, a static check for CI, a live enforcement check.',
+    )
     .version(cliVersion(), '--version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .showHelpAfterError('(add --help for usage)')
@@ -185,14 +222,16 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   program.addHelpText(
     'after',
     `
-Exit status: 0 ok; 1 findings (scan: uncovered use; review/audit: with --fail-on-findings);
-2 bad usage or incomplete input; 3 cluster unreachable, access refused or CRD not installed;
+Exit status: 0 ok; 1 findings (scan: uncovered use; verify: a namespace not enforced;
+review/audit: with --fail-on-findings); 2 bad usage or incomplete input (verify: a probe that
+proves nothing); 3 cluster unreachable, access refused or CRD not installed;
 4 internal error (a bug).
 
 Examples:
   kubectl hostns review -o markdown
   kubectl hostns audit -A
-  kubectl hostns scan manifests/ -o sarif`,
+  kubectl hostns scan manifests/ -o sarif
+  kubectl hostns verify`,
   );
 
   addPolicyOptions(
@@ -287,6 +326,55 @@ Examples:
       else out(renderScanText(result));
       // incomplete input wins: a clean result over a partial read must not pass CI
       exitCode = result.errors.length > 0 ? EXIT.usage : hasUncovered(result) ? EXIT.findings : EXIT.ok;
+    });
+
+  program
+    .command('verify')
+    .description('live: prove host-namespace enforcement with dry-run probe pods in each namespace (none is stored)')
+    .addOption(outputFlag(['table', 'json'], 'table'))
+    .option(
+      '-n, --namespace <namespace>',
+      'only this namespace (repeatable; default: every namespace)',
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
+    .option('-A, --all-namespaces', 'every namespace (the default)')
+    .option(
+      '--exempt-namespaces <list>',
+      'namespaces you exempt on purpose: probed, never a finding (comma-separated, "" for none)',
+      [...DEFAULT_POLICY.exemptNamespaces].join(','),
+    )
+    .option('--accept-warn', 'warn mode (admitted with a warning) is not a finding, e.g. during a rollout')
+    .option('--expiring-soon <duration>', 'ExpiringSoon window, as the operator uses it', '7d')
+    .option('--max-lifetime <duration>', 'longest lifetime an exception may have', '90d')
+    .option('--review-interval <duration>', 'a review is due this long after the last one', '30d')
+    .option('--kubeconfig <path>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)')
+    .option('--context <name>', 'kubeconfig context to use')
+    .option('--request-timeout <seconds>', 'give up on an API request after this many seconds', '30')
+    .option('--chunk-size <n>', 'list in pages of this many objects, as kubectl does', String(DEFAULT_CHUNK_SIZE))
+    .addHelpText('after', VERIFY_HELP)
+    .action(async (flags: VerifyFlags) => {
+      flags.namespace ??= [];
+      if (flags.namespace.length && flags.allNamespaces) {
+        throw new CliError(EXIT.usage, '-n/--namespace and -A/--all-namespaces exclude each other');
+      }
+      if (flags.namespace.some((n) => n.trim() === '')) {
+        throw new CliError(EXIT.usage, '-n/--namespace: empty namespace name');
+      }
+      const config = policyFrom(flags);
+      const { kc, timeoutSeconds, chunkSize } = connectionFlags(flags, io);
+      const now = DateTime.utc();
+      const verifier = new Verifier(kc, {
+        namespaces: flags.namespace,
+        exempt: config.exemptNamespaces,
+        config,
+        now,
+        timeoutMs: timeoutSeconds * 1000,
+        chunkSize,
+      });
+      const { accessRefused, ...report } = await verifier.run();
+      if (flags.output === 'json') out(renderVerifyJson(report, now, flags.acceptWarn));
+      else out(renderVerifyTable(report, wantsColour(io.stdout, io.env)));
+      exitCode = verifyExitCode(verifySummary(report, flags.acceptWarn), accessRefused);
     });
 
   try {

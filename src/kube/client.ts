@@ -29,6 +29,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Client-side deadline for the whole request (default 30 s). */
   timeoutMs?: number;
+  /** Called with the response headers (e.g. `Warning`), errors included, before the body is read. */
+  onHeaders?: (headers: { get(name: string): string | null }) => void;
 }
 
 export type RequestObserver = (verb: string, path: string, status: number) => void;
@@ -105,6 +107,7 @@ export class KubeClient {
       const res = await fetch(url, { method, headers, body, dispatcher, signal });
       this.serverClock.observe(res.headers.get('date'), sent, this.clocks.monotonicMs());
       status = res.status;
+      opts.onHeaders?.(res.headers);
       const text = await res.text();
       let json: unknown = undefined;
       try {
