@@ -7,10 +7,13 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 export const EXCEPTION_KIND = 'HostNamespaceException';
 export const EXCEPTION_PLURAL = 'hostnamespaceexceptions';
 
-/** The operator-owned, cluster-scoped param object of the admission policy (a singleton). */
-export const GRANTS_KIND = 'HostNamespaceGrants';
-export const GRANTS_PLURAL = 'hostnamespacegrants';
-export const GRANTS_NAME = 'cluster';
+/**
+ * The operator-owned param object of the admission policy: one per namespace, named `grants`,
+ * read by the policy from the admitted object's own namespace.
+ */
+export const GRANTS_KIND = 'HostNamespaceGrantSet';
+export const GRANTS_PLURAL = 'hostnamespacegrantsets';
+export const GRANTS_NAME = 'grants';
 
 /** The three host namespaces Pod Security Admission's baseline `hostNamespaces` check flags. */
 export const HOST_NAMESPACES = ['hostNetwork', 'hostPID', 'hostIPC'] as const;
@@ -88,6 +91,7 @@ export interface AnnouncedEvents {
   expired?: string;
   reviewOverdue?: string;
   invalid?: string;
+  notEnforced?: string;
 }
 
 export interface HostNamespaceExceptionStatus {
@@ -131,16 +135,16 @@ export interface Grant {
   selector: LabelSelector;
 }
 
-export interface HostNamespaceGrantsSpec {
-  /** Active grants by namespace. Namespaces without one are absent. */
-  namespaces: Record<string, Grant[]>;
+export interface HostNamespaceGrantSetSpec {
+  /** Active grants of the object's namespace; empty when none. */
+  grants: Grant[];
 }
 
-export interface HostNamespaceGrants {
+export interface HostNamespaceGrantSet {
   apiVersion: typeof API_VERSION;
   kind: typeof GRANTS_KIND;
   metadata: ObjectMeta;
-  spec: HostNamespaceGrantsSpec;
+  spec: HostNamespaceGrantSetSpec;
 }
 
 /** Pod label and annotation keys the operator writes; it never writes any other key. */

@@ -1,9 +1,10 @@
-// The operator: three reflectors (exceptions, pods, the grants singleton) feed one keyed work
-// queue; each key is reconciled level-based from the caches and only the difference is written.
+// The operator: four reflectors (exceptions, pods, namespaces, the per-namespace grants objects)
+// feed one keyed work queue; each key is reconciled level-based from the caches and only the
+// difference is written.
 //
 //   e:<ns>/<name>  exception -> lifecycle Events, a timer for its next transition   (lane 0)
 //   s:<ns>/<name>  exception -> status                                             (lane 1)
-//   g              grants    -> the admission policy's param object               (lane 1)
+//   g:<ns>         grants    -> that namespace's admission param object           (lane 1)
 //   p:<ns>/<name>  pod       -> our labels/annotations, a HostNamespaceViolation Event (lane 2)
 // Lanes: when many exceptions lapse at once, every Expired Event leaves before any status write,
 // and those before the pod relabels the lapses trigger.
@@ -11,7 +12,6 @@ import type { Logger } from 'winston';
 import { DateTime } from 'luxon';
 import {
   API_VERSION,
-  GRANTS_KIND,
   GRANTS_NAME,
   GRANTS_PLURAL,
   EXCEPTION_KIND,
@@ -22,12 +22,12 @@ import {
   type AnnouncedEvents,
   type ExceptionPhase,
   type HostNamespaceException,
-  type HostNamespaceGrants,
+  type HostNamespaceGrantSet,
 } from '../api/v1alpha1.ts';
 import { classifyPod, exceptionGrants, type ExceptionGrant, type PodClass } from '../policy/classify.ts';
 import type { PolicyConfig } from '../policy/config.ts';
 import { readException, type ExceptionFacts } from '../policy/exception.ts';
-import { GRANT_LIMITS, desiredGrants, rfc3339 } from '../policy/grants.ts';
+import { GRANT_LIMITS, desiredGrantsByNamespace, enforcementOf, rfc3339, type Enforcement } from '../policy/grants.ts';
 import { evaluateLifecycle, isGranting, type Lifecycle } from '../policy/lifecycle.ts';
 import { desiredMarks, marksPatch } from '../policy/pod-marks.ts';
 import { planException, stableJson, violationNote } from '../policy/status.ts';
@@ -36,12 +36,15 @@ import { recordEvent } from '../kube/events.ts';
 import { LeaderElector, type LeaderElectionConfig } from '../kube/lease.ts';
 import { toPodRecord, type PodRecord } from '../kube/pod-record.ts';
 import { Reflector, type RawObject } from '../kube/reflector.ts';
+import { GrantsWriteError, writeNamespaceGrants, type GrantsWriteFailure } from './grants-writer.ts';
 import { WorkQueue } from './workqueue.ts';
 
 export interface OperatorObserver {
   reconciled?(controller: 'exception' | 'pod' | 'grants', seconds: number, error: boolean): void;
   watchRestarted?(resource: string, reason: string): void;
   eventRecorded?(reason: string, outcome: 'created' | 'exists'): void;
+  /** A namespace's grants object was written (or found current: `failure` undefined) or failed to be. */
+  grantsWritten?(failure: GrantsWriteFailure | undefined, wrote: boolean): void;
 }
 
 export interface OperatorOptions {
@@ -60,6 +63,12 @@ export interface OperatorOptions {
 
 const EXCEPTIONS_PATH = `/apis/${GROUP}/${VERSION}/${EXCEPTION_PLURAL}`;
 const GRANTS_PATH = `/apis/${GROUP}/${VERSION}/${GRANTS_PLURAL}`;
+
+/** What the operator keeps of a Namespace: a terminating one gets no new grants object. */
+interface NamespaceRecord {
+  name: string;
+  terminating: boolean;
+}
 
 /** Keeps the exception minus managedFields (a few hundred objects: the whole rest is fine). */
 function toException(raw: RawObject): HostNamespaceException | undefined {
@@ -89,7 +98,8 @@ export interface ExceptionView {
 export class Operator {
   readonly pods: Reflector<PodRecord>;
   readonly exceptions: Reflector<HostNamespaceException>;
-  readonly grants: Reflector<HostNamespaceGrants>;
+  readonly grants: Reflector<HostNamespaceGrantSet>;
+  readonly namespaces: Reflector<NamespaceRecord>;
   readonly queue: WorkQueue;
   private readonly podsByNamespace = new Map<string, Set<string>>();
   private readonly exceptionsByNamespace = new Map<string, Set<string>>();
@@ -107,8 +117,10 @@ export class Operator {
   private readonly opts: OperatorOptions;
   private readonly clock: () => DateTime;
   private elector?: LeaderElector;
-  /** Exceptions left out of the grants object (over its bounds), for logs and /metrics. */
-  droppedGrants: string[] = [];
+  /** The last failed write of each namespace's grants object (cleared by a successful one). */
+  private readonly grantsWriteErrors = new Map<string, string>();
+  /** When a grants write last succeeded (or found the object current), epoch seconds. */
+  lastGrantsSuccess = 0;
   private leading = false;
   private started = false;
 
@@ -144,10 +156,30 @@ export class Operator {
       logger,
       path: GRANTS_PATH,
       resource: GRANTS_PLURAL,
-      transform: (raw) => (raw.metadata?.name === GRANTS_NAME ? (raw as unknown as HostNamespaceGrants) : undefined),
+      transform: (raw) => (raw.metadata?.name === GRANTS_NAME ? (raw as unknown as HostNamespaceGrantSet) : undefined),
       versionOf: (g) => g.metadata.resourceVersion,
-      onChange: () => this.enqueue('g'),
+      // What admission reads changed (our write, or someone else's): restore it if needed, and
+      // re-judge whether each exception of the namespace is enforced.
+      onChange: (key) => {
+        const ns = nsOf(key);
+        this.enqueue(`g:${ns}`);
+        if (this.leading) for (const e of this.exceptionsByNamespace.get(ns) ?? []) this.queue.add(`s:${e}`);
+      },
       onWatchRestart: restart(GRANTS_PLURAL),
+    });
+    this.namespaces = new Reflector({
+      client,
+      logger,
+      path: '/api/v1/namespaces',
+      resource: 'namespaces',
+      transform: (raw) => ({ name: raw.metadata!.name!, terminating: !!(raw.metadata as { deletionTimestamp?: string }).deletionTimestamp }),
+      versionOf: () => undefined,
+      onChange: (key, obj) => {
+        if (obj) this.enqueue(`g:${key}`);
+        else this.grantsWriteErrors.delete(key);
+      },
+      onWatchRestart: restart('namespaces'),
+      pageSize: opts.pageSize,
     });
     this.queue = new WorkQueue((key) => this.reconcile(key), {
       concurrency: opts.concurrency ?? 16,
@@ -180,7 +212,7 @@ export class Operator {
 
   /** Ready once every cache has completed its first list. */
   get isReady(): boolean {
-    return this.pods.hasSynced && this.exceptions.hasSynced && this.grants.hasSynced;
+    return this.pods.hasSynced && this.exceptions.hasSynced && this.grants.hasSynced && this.namespaces.hasSynced;
   }
 
   async start(): Promise<void> {
@@ -189,8 +221,9 @@ export class Operator {
     await Operator.checkCrds(this.opts.client);
     this.exceptions.start();
     this.grants.start();
+    this.namespaces.start();
     this.pods.start();
-    await Promise.all([this.exceptions.synced(), this.grants.synced(), this.pods.synced()]);
+    await Promise.all([this.exceptions.synced(), this.grants.synced(), this.namespaces.synced(), this.pods.synced()]);
     this.opts.logger.info('caches synced', { pods: this.pods.store.size, exceptions: this.exceptions.store.size });
     if (this.opts.leaderElection) {
       this.elector = new LeaderElector(this.opts.client, this.opts.leaderElection, this.opts.identity, this.opts.logger, {
@@ -208,7 +241,9 @@ export class Operator {
     this.opts.logger.info('leading: reconciling everything once', { identity: this.opts.identity });
     for (const key of this.exceptions.store.keys()) this.queue.add(`e:${key}`);
     for (const key of this.pods.store.keys()) this.queue.add(`p:${key}`);
-    this.queue.add('g');
+    const grantNamespaces = new Set([...this.namespaces.store.keys(), ...this.exceptionsByNamespace.keys()]);
+    for (const key of this.grants.store.keys()) grantNamespaces.add(nsOf(key));
+    for (const ns of grantNamespaces) this.queue.add(`g:${ns}`);
     this.queue.start();
   }
 
@@ -221,7 +256,7 @@ export class Operator {
   async stop(): Promise<void> {
     await this.queue.stop();
     await this.elector?.stop();
-    await Promise.all([this.pods.stop(), this.exceptions.stop(), this.grants.stop()]);
+    await Promise.all([this.pods.stop(), this.exceptions.stop(), this.grants.stop(), this.namespaces.stop()]);
   }
 
   /** Resolves when no reconcile is queued or running (tests and benchmarks). */
@@ -267,17 +302,17 @@ export class Operator {
 
   private enqueueNamespace(ns: string): void {
     for (const p of this.podsByNamespace.get(ns) ?? []) this.enqueue(`p:${p}`);
-    this.enqueue('g');
+    this.enqueue(`g:${ns}`);
   }
 
   // ---- reconcile ----------------------------------------------------------------------------
 
   private async reconcile(key: string): Promise<void> {
     const started = performance.now();
-    const controller = key === 'g' ? 'grants' : key.startsWith('p:') ? 'pod' : 'exception';
+    const controller = key.startsWith('g:') ? 'grants' : key.startsWith('p:') ? 'pod' : 'exception';
     let failed = false;
     try {
-      if (key === 'g') await this.reconcileGrants();
+      if (key.startsWith('g:')) await this.reconcileGrants(key.slice(2));
       else if (key.startsWith('e:')) await this.reconcileException(key.slice(2), 'announce');
       else if (key.startsWith('s:')) await this.reconcileException(key.slice(2), 'status');
       else await this.reconcilePod(key.slice(2));
@@ -396,7 +431,7 @@ export class Operator {
     const pending = this.announcedPending.get(key);
     const known = pending && pending.uid === obj.metadata.uid ? pending.announced : {};
     const withPending: HostNamespaceException = { ...obj, status: { ...obj.status, announced: { ...obj.status?.announced, ...known } } };
-    const plan = planException(withPending, facts, lifecycle, covered, now);
+    const plan = planException(withPending, facts, lifecycle, covered, this.enforcementIn(ns, views)(view), now);
     for (const e of plan.events) {
       const outcome = await recordEvent(
         this.opts.client,
@@ -444,33 +479,49 @@ export class Operator {
     }
   }
 
-  private async reconcileGrants(): Promise<void> {
-    const now = this.clock();
-    const views = this.exceptionViews(undefined, now);
-    const { dropped, ...spec } = desiredGrants(views, this.opts.policy.exemptNamespaces);
-    if ((dropped?.length ?? 0) !== this.droppedGrants.length) {
-      this.opts.logger.warn('admission grants over the HostNamespaceGrants bounds: these exceptions are not honoured at admission', {
-        dropped,
+  /** Whether admission honours each exception of `ns` (all of `views`), from its grants object as observed. */
+  private enforcementIn(ns: string, views: readonly ExceptionView[]): (view: ExceptionView) => Enforcement {
+    const exempt = this.opts.policy.exemptNamespaces.has(ns);
+    const desired = desiredGrantsByNamespace(views, [], this.opts.policy.exemptNamespaces).get(ns);
+    const written = this.grants.store.get(`${ns}/${GRANTS_NAME}`)?.spec;
+    const writeError = this.grantsWriteErrors.get(ns);
+    return (view) => enforcementOf(view, exempt, desired, written, writeError);
+  }
+
+  /** One namespace's grants object, from that namespace's exceptions only (grants-writer.ts). */
+  private async reconcileGrants(ns: string): Promise<void> {
+    const namespace = this.namespaces.store.get(ns);
+    const hasExceptions = this.exceptionsByNamespace.has(ns);
+    const current = this.grants.store.get(`${ns}/${GRANTS_NAME}`);
+    // A namespace that is gone or going takes its grants object with it.
+    if ((!namespace && !hasExceptions) || namespace?.terminating) return;
+    const views = this.exceptionViews(ns, this.clock());
+    const desired = desiredGrantsByNamespace(views, [ns], this.opts.policy.exemptNamespaces).get(ns);
+    if (desired?.overBudget.length) {
+      this.opts.logger.warn('namespace over its grants budget: these exceptions are not honoured at admission', {
+        namespace: ns,
+        exceptions: desired.overBudget,
         limits: GRANT_LIMITS,
       });
     }
-    this.droppedGrants = dropped ?? [];
-    const current = this.grants.store.get(GRANTS_NAME);
-    if (current && stableJson(current.spec ?? {}) === stableJson(spec)) return;
-    const body: HostNamespaceGrants = {
-      apiVersion: API_VERSION,
-      kind: GRANTS_KIND,
-      metadata: {
-        name: GRANTS_NAME,
-        labels: { 'app.kubernetes.io/managed-by': 'hostns-operator' },
-        ...(current ? { resourceVersion: current.metadata.resourceVersion } : {}),
-      },
-      spec,
-    };
-    const updated = current
-      ? await this.opts.client.request<RawObject>('PUT', `${GRANTS_PATH}/${GRANTS_NAME}`, { body: { ...current, spec } })
-      : await this.opts.client.request<RawObject>('POST', GRANTS_PATH, { body });
-    this.grants.applyObserved(updated);
+    try {
+      const outcome = await writeNamespaceGrants(this.opts.client, ns, desired?.spec, current);
+      if (outcome.action === 'created' || outcome.action === 'replaced') this.grants.applyObserved(outcome.object);
+      this.lastGrantsSuccess = Date.now() / 1000;
+      this.opts.observer?.grantsWritten?.(undefined, outcome.action !== 'unchanged');
+      if (this.grantsWriteErrors.delete(ns)) this.enqueueStatuses(ns);
+    } catch (err) {
+      if (!(err instanceof GrantsWriteError)) throw err;
+      this.opts.observer?.grantsWritten?.(err.failure, true);
+      const previous = this.grantsWriteErrors.get(ns);
+      this.grantsWriteErrors.set(ns, err.message);
+      if (previous !== err.message) this.enqueueStatuses(ns);
+      throw err;
+    }
+  }
+
+  private enqueueStatuses(ns: string): void {
+    if (this.leading) for (const e of this.exceptionsByNamespace.get(ns) ?? []) this.queue.add(`s:${e}`);
   }
 
   // ---- read-only views for metrics ----------------------------------------------------------
@@ -500,12 +551,18 @@ export class Operator {
         expiries.push({ namespace: v.facts.namespace, name: v.facts.name, seconds: v.lifecycle.expiresAt.diff(now).as('seconds') });
       }
     }
+    let notEnforced = 0;
+    for (const ns of this.exceptionsByNamespace.keys()) {
+      const views = this.exceptionViews(ns, now);
+      const enforcement = this.enforcementIn(ns, views);
+      for (const v of views) if (!enforcement(v).enforced) notEnforced++;
+    }
     const podsByClass = { offender: 0, covered: 0, exempt: 0 };
     for (const pod of this.pods.store.values()) {
       const cls = this.classify(pod, grantsByNs.get(pod.namespace) ?? []);
       if (cls.kind !== 'clean') podsByClass[cls.kind]++;
     }
-    return { exceptionsByPhase, podsByClass, expiries };
+    return { exceptionsByPhase, podsByClass, expiries, notEnforced };
   }
 }
 
@@ -514,6 +571,8 @@ export interface OperatorSnapshot {
   exceptionsByPhase: Record<ExceptionPhase, number>;
   podsByClass: Record<'offender' | 'covered' | 'exempt', number>;
   expiries: { namespace: string; name: string; seconds: number }[];
+  /** Granting exceptions admission does not honour (Enforced=False), pending writes included. */
+  notEnforced: number;
 }
 
 function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {

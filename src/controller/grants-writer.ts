@@ -1,0 +1,90 @@
+// Writes one namespace's HostNamespaceGrantSet (the admission policy's param there) when it
+// differs from the desired spec: create, replace or, for a namespace that became exempt, delete.
+// One namespace per call, so a write that fails (too large, refused, conflict) touches no other
+// namespace's admission. The shell around it (operator.ts) decides when to call it.
+import { API_VERSION, GRANTS_KIND, GRANTS_NAME, GRANTS_PLURAL, GROUP, VERSION, type HostNamespaceGrantSet, type HostNamespaceGrantSetSpec } from '../api/v1alpha1.ts';
+import { ApiError, type KubeClient } from '../kube/client.ts';
+import type { RawObject } from '../kube/reflector.ts';
+import { stableJson } from '../policy/status.ts';
+
+/** The guard (config/admission/guard.yaml) lets a grants object be deleted only with this. */
+export const ANNOTATION_ALLOW_DELETE = 'hostns.io/allow-delete';
+
+/** Bounded label values of hostns_grants_write_failures_total. */
+export type GrantsWriteFailure = 'TooLarge' | 'Invalid' | 'Conflict' | 'Forbidden' | 'Unavailable' | 'Other';
+
+export class GrantsWriteError extends Error {
+  readonly failure: GrantsWriteFailure;
+  readonly namespace: string;
+  constructor(namespace: string, failure: GrantsWriteFailure, message: string) {
+    super(message);
+    this.name = 'GrantsWriteError';
+    this.namespace = namespace;
+    this.failure = failure;
+  }
+}
+
+export function classifyWriteError(err: unknown): GrantsWriteFailure {
+  if (!(err instanceof ApiError)) return 'Unavailable';
+  if (err.status === 413 || /request is too large|too long|exceeds the maximum/i.test(err.message)) return 'TooLarge';
+  if (err.status === 422 || err.status === 400) return 'Invalid';
+  if (err.status === 409) return 'Conflict';
+  if (err.status === 401 || err.status === 403) return 'Forbidden';
+  if (err.status >= 500 || err.status === 429) return 'Unavailable';
+  return 'Other';
+}
+
+const collection = (ns: string) => `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${GRANTS_PLURAL}`;
+const MANAGED_LABELS = { 'app.kubernetes.io/managed-by': 'hostns-operator' };
+
+/** Whether `current` already is what the operator would write (no stale allow-delete switch either). */
+export function grantsUpToDate(current: HostNamespaceGrantSet | undefined, desired: HostNamespaceGrantSetSpec): boolean {
+  return !!current && stableJson(current.spec ?? {}) === stableJson(desired) && !current.metadata.annotations?.[ANNOTATION_ALLOW_DELETE];
+}
+
+export type GrantsWriteOutcome =
+  | { action: 'unchanged' }
+  | { action: 'created' | 'replaced'; object: RawObject }
+  | { action: 'deleted' };
+
+/**
+ * Brings namespace `ns`'s grants object to `desired` (undefined: the namespace is exempt, the
+ * object goes). Writes nothing when it already matches. Throws GrantsWriteError.
+ */
+export async function writeNamespaceGrants(
+  client: KubeClient,
+  ns: string,
+  desired: HostNamespaceGrantSetSpec | undefined,
+  current: HostNamespaceGrantSet | undefined,
+): Promise<GrantsWriteOutcome> {
+  try {
+    if (!desired) {
+      if (!current) return { action: 'unchanged' };
+      const path = `${collection(ns)}/${GRANTS_NAME}`;
+      await client.request('PATCH', path, {
+        body: { metadata: { annotations: { [ANNOTATION_ALLOW_DELETE]: 'true' } } },
+        contentType: 'application/merge-patch+json',
+      });
+      await client.request('DELETE', path);
+      return { action: 'deleted' };
+    }
+    if (grantsUpToDate(current, desired)) return { action: 'unchanged' };
+    if (current) {
+      // A replace drops any annotation someone added (a stale allow-delete switches the guard off).
+      const { annotations: _dropped, ...metadata } = current.metadata;
+      const body = { ...current, metadata: { ...metadata, labels: { ...metadata.labels, ...MANAGED_LABELS } }, spec: desired };
+      return { action: 'replaced', object: await client.request<RawObject>('PUT', `${collection(ns)}/${GRANTS_NAME}`, { body }) };
+    }
+    const body: HostNamespaceGrantSet = {
+      apiVersion: API_VERSION,
+      kind: GRANTS_KIND,
+      metadata: { name: GRANTS_NAME, namespace: ns, labels: MANAGED_LABELS },
+      spec: desired,
+    };
+    return { action: 'created', object: await client.request<RawObject>('POST', collection(ns), { body }) };
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404 && !desired) return { action: 'deleted' };
+    const message = err instanceof Error ? err.message : String(err);
+    throw new GrantsWriteError(ns, classifyWriteError(err), `grants of namespace ${ns}: ${message}`);
+  }
+}
