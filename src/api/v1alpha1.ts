@@ -15,6 +15,11 @@ export const GRANTS_KIND = 'HostNamespaceGrantSet';
 export const GRANTS_PLURAL = 'hostnamespacegrantsets';
 export const GRANTS_NAME = 'grants';
 
+/** The namespaces whose grants object exists (name -> uid): hostns-grants-required's param, a singleton. */
+export const GRANT_INDEX_KIND = 'HostNamespaceGrantIndex';
+export const GRANT_INDEX_PLURAL = 'hostnamespacegrantindexes';
+export const GRANT_INDEX_NAME = 'cluster';
+
 /** The three host namespaces Pod Security Admission's baseline `hostNamespaces` check flags. */
 export const HOST_NAMESPACES = ['hostNetwork', 'hostPID', 'hostIPC'] as const;
 export type HostNamespace = (typeof HOST_NAMESPACES)[number];
@@ -145,6 +150,13 @@ export interface HostNamespaceGrantSet {
   kind: typeof GRANTS_KIND;
   metadata: ObjectMeta;
   spec: HostNamespaceGrantSetSpec;
+}
+
+export interface HostNamespaceGrantIndex {
+  apiVersion: typeof API_VERSION;
+  kind: typeof GRANT_INDEX_KIND;
+  metadata: ObjectMeta;
+  spec: { namespaces: Record<string, string> };
 }
 
 /** Pod label and annotation keys the operator writes; it never writes any other key. */

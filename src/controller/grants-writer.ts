@@ -2,7 +2,20 @@
 // differs from the desired spec: create, replace or, for a namespace that became exempt, delete.
 // One namespace per call, so a write that fails (too large, refused, conflict) touches no other
 // namespace's admission. The shell around it (operator.ts) decides when to call it.
-import { API_VERSION, GRANTS_KIND, GRANTS_NAME, GRANTS_PLURAL, GROUP, VERSION, type HostNamespaceGrantSet, type HostNamespaceGrantSetSpec } from '../api/v1alpha1.ts';
+import {
+  API_VERSION,
+  GRANT_INDEX_KIND,
+  GRANT_INDEX_NAME,
+  GRANT_INDEX_PLURAL,
+  GRANTS_KIND,
+  GRANTS_NAME,
+  GRANTS_PLURAL,
+  GROUP,
+  VERSION,
+  type HostNamespaceGrantIndex,
+  type HostNamespaceGrantSet,
+  type HostNamespaceGrantSetSpec,
+} from '../api/v1alpha1.ts';
 import { ApiError, type KubeClient } from '../kube/client.ts';
 import type { RawObject } from '../kube/reflector.ts';
 import { stableJson } from '../policy/status.ts';
@@ -86,5 +99,33 @@ export async function writeNamespaceGrants(
     if (err instanceof ApiError && err.status === 404 && !desired) return { action: 'deleted' };
     const message = err instanceof Error ? err.message : String(err);
     throw new GrantsWriteError(ns, classifyWriteError(err), `grants of namespace ${ns}: ${message}`);
+  }
+}
+
+/**
+ * Brings the grant index (which namespaces have their grants object) to `desired`. Writes nothing
+ * when it already matches. Throws GrantsWriteError (namespace '').
+ */
+export async function writeGrantIndex(
+  client: KubeClient,
+  desired: Record<string, string>,
+  current: HostNamespaceGrantIndex | undefined,
+): Promise<GrantsWriteOutcome> {
+  const spec = { namespaces: desired };
+  if (current && stableJson(current.spec ?? {}) === stableJson(spec) && !current.metadata.annotations?.[ANNOTATION_ALLOW_DELETE]) {
+    return { action: 'unchanged' };
+  }
+  const path = `/apis/${GROUP}/${VERSION}/${GRANT_INDEX_PLURAL}`;
+  try {
+    if (current) {
+      const { annotations: _dropped, ...metadata } = current.metadata;
+      const body = { ...current, metadata: { ...metadata, labels: { ...metadata.labels, ...MANAGED_LABELS } }, spec };
+      return { action: 'replaced', object: await client.request<RawObject>('PUT', `${path}/${GRANT_INDEX_NAME}`, { body }) };
+    }
+    const body: HostNamespaceGrantIndex = { apiVersion: API_VERSION, kind: GRANT_INDEX_KIND, metadata: { name: GRANT_INDEX_NAME, labels: MANAGED_LABELS }, spec };
+    return { action: 'created', object: await client.request<RawObject>('POST', path, { body }) };
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new GrantsWriteError('', classifyWriteError(err), `grant index: ${message}`);
   }
 }

@@ -5,6 +5,7 @@
 //   e:<ns>/<name>  exception -> lifecycle Events, a timer for its next transition   (lane 0)
 //   s:<ns>/<name>  exception -> status                                             (lane 1)
 //   g:<ns>         grants    -> that namespace's admission param object           (lane 1)
+//   i              index     -> which namespaces have their grants object         (lane 1)
 //   p:<ns>/<name>  pod       -> our labels/annotations, a HostNamespaceViolation Event (lane 2)
 // Lanes: when many exceptions lapse at once, every Expired Event leaves before any status write,
 // and those before the pod relabels the lapses trigger.
@@ -12,6 +13,8 @@ import type { Logger } from 'winston';
 import { DateTime } from 'luxon';
 import {
   API_VERSION,
+  GRANT_INDEX_NAME,
+  GRANT_INDEX_PLURAL,
   GRANTS_NAME,
   GRANTS_PLURAL,
   EXCEPTION_KIND,
@@ -22,12 +25,13 @@ import {
   type AnnouncedEvents,
   type ExceptionPhase,
   type HostNamespaceException,
+  type HostNamespaceGrantIndex,
   type HostNamespaceGrantSet,
 } from '../api/v1alpha1.ts';
 import { classifyPod, exceptionGrants, type ExceptionGrant, type PodClass } from '../policy/classify.ts';
 import type { PolicyConfig } from '../policy/config.ts';
 import { readException, type ExceptionFacts } from '../policy/exception.ts';
-import { GRANT_LIMITS, desiredGrantsByNamespace, enforcementOf, rfc3339, type Enforcement } from '../policy/grants.ts';
+import { GRANT_LIMITS, desiredGrantIndex, desiredGrantsByNamespace, enforcementOf, rfc3339, type Enforcement } from '../policy/grants.ts';
 import { evaluateLifecycle, isGranting, type Lifecycle } from '../policy/lifecycle.ts';
 import { desiredMarks, marksPatch } from '../policy/pod-marks.ts';
 import { planException, stableJson, violationNote } from '../policy/status.ts';
@@ -36,7 +40,7 @@ import { recordEvent } from '../kube/events.ts';
 import { LeaderElector, type LeaderElectionConfig } from '../kube/lease.ts';
 import { toPodRecord, type PodRecord } from '../kube/pod-record.ts';
 import { Reflector, type RawObject } from '../kube/reflector.ts';
-import { GrantsWriteError, writeNamespaceGrants, type GrantsWriteFailure } from './grants-writer.ts';
+import { GrantsWriteError, writeGrantIndex, writeNamespaceGrants, type GrantsWriteFailure } from './grants-writer.ts';
 import { WorkQueue } from './workqueue.ts';
 
 export interface OperatorObserver {
@@ -67,7 +71,15 @@ const GRANTS_PATH = `/apis/${GROUP}/${VERSION}/${GRANTS_PLURAL}`;
 /** What the operator keeps of a Namespace: a terminating one gets no new grants object. */
 interface NamespaceRecord {
   name: string;
+  uid: string;
+  creationTimestamp: string;
   terminating: boolean;
+}
+
+function toNamespaceRecord(raw: RawObject): NamespaceRecord | undefined {
+  const meta = raw.metadata as { name?: string; uid?: string; creationTimestamp?: string; deletionTimestamp?: string } | undefined;
+  if (!meta?.name || !meta.uid) return undefined;
+  return { name: meta.name, uid: meta.uid, creationTimestamp: meta.creationTimestamp ?? '', terminating: !!meta.deletionTimestamp };
 }
 
 /** Keeps the exception minus managedFields (a few hundred objects: the whole rest is fine). */
@@ -100,6 +112,7 @@ export class Operator {
   readonly exceptions: Reflector<HostNamespaceException>;
   readonly grants: Reflector<HostNamespaceGrantSet>;
   readonly namespaces: Reflector<NamespaceRecord>;
+  readonly grantIndex: Reflector<HostNamespaceGrantIndex>;
   readonly queue: WorkQueue;
   private readonly podsByNamespace = new Map<string, Set<string>>();
   private readonly exceptionsByNamespace = new Map<string, Set<string>>();
@@ -163,6 +176,7 @@ export class Operator {
       onChange: (key) => {
         const ns = nsOf(key);
         this.enqueue(`g:${ns}`);
+        this.enqueue('i');
         if (this.leading) for (const e of this.exceptionsByNamespace.get(ns) ?? []) this.queue.add(`s:${e}`);
       },
       onWatchRestart: restart(GRANTS_PLURAL),
@@ -172,14 +186,25 @@ export class Operator {
       logger,
       path: '/api/v1/namespaces',
       resource: 'namespaces',
-      transform: (raw) => ({ name: raw.metadata!.name!, terminating: !!(raw.metadata as { deletionTimestamp?: string }).deletionTimestamp }),
+      transform: toNamespaceRecord,
       versionOf: () => undefined,
       onChange: (key, obj) => {
         if (obj) this.enqueue(`g:${key}`);
         else this.grantsWriteErrors.delete(key);
+        this.enqueue('i');
       },
       onWatchRestart: restart('namespaces'),
       pageSize: opts.pageSize,
+    });
+    this.grantIndex = new Reflector({
+      client,
+      logger,
+      path: `/apis/${GROUP}/${VERSION}/${GRANT_INDEX_PLURAL}`,
+      resource: GRANT_INDEX_PLURAL,
+      transform: (raw) => (raw.metadata?.name === GRANT_INDEX_NAME ? (raw as unknown as HostNamespaceGrantIndex) : undefined),
+      versionOf: (g) => g.metadata.resourceVersion,
+      onChange: () => this.enqueue('i'),
+      onWatchRestart: restart(GRANT_INDEX_PLURAL),
     });
     this.queue = new WorkQueue((key) => this.reconcile(key), {
       concurrency: opts.concurrency ?? 16,
@@ -212,7 +237,7 @@ export class Operator {
 
   /** Ready once every cache has completed its first list. */
   get isReady(): boolean {
-    return this.pods.hasSynced && this.exceptions.hasSynced && this.grants.hasSynced && this.namespaces.hasSynced;
+    return this.pods.hasSynced && this.exceptions.hasSynced && this.grants.hasSynced && this.namespaces.hasSynced && this.grantIndex.hasSynced;
   }
 
   async start(): Promise<void> {
@@ -222,8 +247,9 @@ export class Operator {
     this.exceptions.start();
     this.grants.start();
     this.namespaces.start();
+    this.grantIndex.start();
     this.pods.start();
-    await Promise.all([this.exceptions.synced(), this.grants.synced(), this.namespaces.synced(), this.pods.synced()]);
+    await Promise.all([this.exceptions.synced(), this.grants.synced(), this.namespaces.synced(), this.grantIndex.synced(), this.pods.synced()]);
     this.opts.logger.info('caches synced', { pods: this.pods.store.size, exceptions: this.exceptions.store.size });
     if (this.opts.leaderElection) {
       this.elector = new LeaderElector(this.opts.client, this.opts.leaderElection, this.opts.identity, this.opts.logger, {
@@ -244,6 +270,7 @@ export class Operator {
     const grantNamespaces = new Set([...this.namespaces.store.keys(), ...this.exceptionsByNamespace.keys()]);
     for (const key of this.grants.store.keys()) grantNamespaces.add(nsOf(key));
     for (const ns of grantNamespaces) this.queue.add(`g:${ns}`);
+    this.queue.add('i');
     this.queue.start();
   }
 
@@ -256,7 +283,7 @@ export class Operator {
   async stop(): Promise<void> {
     await this.queue.stop();
     await this.elector?.stop();
-    await Promise.all([this.pods.stop(), this.exceptions.stop(), this.grants.stop(), this.namespaces.stop()]);
+    await Promise.all([this.pods.stop(), this.exceptions.stop(), this.grants.stop(), this.namespaces.stop(), this.grantIndex.stop()]);
   }
 
   /** Resolves when no reconcile is queued or running (tests and benchmarks). */
@@ -309,10 +336,11 @@ export class Operator {
 
   private async reconcile(key: string): Promise<void> {
     const started = performance.now();
-    const controller = key.startsWith('g:') ? 'grants' : key.startsWith('p:') ? 'pod' : 'exception';
+    const controller = key.startsWith('g:') || key === 'i' ? 'grants' : key.startsWith('p:') ? 'pod' : 'exception';
     let failed = false;
     try {
       if (key.startsWith('g:')) await this.reconcileGrants(key.slice(2));
+      else if (key === 'i') await this.reconcileGrantIndex();
       else if (key.startsWith('e:')) await this.reconcileException(key.slice(2), 'announce');
       else if (key.startsWith('s:')) await this.reconcileException(key.slice(2), 'status');
       else await this.reconcilePod(key.slice(2));
@@ -516,6 +544,25 @@ export class Operator {
       const previous = this.grantsWriteErrors.get(ns);
       this.grantsWriteErrors.set(ns, err.message);
       if (previous !== err.message) this.enqueueStatuses(ns);
+      throw err;
+    }
+  }
+
+  /** The namespaces whose grants object exists, for hostns-grants-required (grants-writer.ts). */
+  private async reconcileGrantIndex(): Promise<void> {
+    const hasGrants = (ns: string) => {
+      const g = this.grants.store.get(`${ns}/${GRANTS_NAME}`);
+      const n = this.namespaces.store.get(ns);
+      // Created for this very namespace, not left in the cache from a deleted one of the same name.
+      return !!g && !!n && (g.metadata.creationTimestamp ?? '') >= n.creationTimestamp;
+    };
+    const desired = desiredGrantIndex(this.namespaces.store.values(), hasGrants, this.opts.policy.exemptNamespaces);
+    try {
+      const outcome = await writeGrantIndex(this.opts.client, desired, this.grantIndex.store.get(GRANT_INDEX_NAME));
+      if (outcome.action === 'created' || outcome.action === 'replaced') this.grantIndex.applyObserved(outcome.object);
+      this.opts.observer?.grantsWritten?.(undefined, outcome.action !== 'unchanged');
+    } catch (err) {
+      if (err instanceof GrantsWriteError) this.opts.observer?.grantsWritten?.(err.failure, true);
       throw err;
     }
   }

@@ -75,6 +75,27 @@ export function desiredGrantsByNamespace(
   return out;
 }
 
+/** The grant index's bound (maxProperties): namespaces beyond it are left out, so refused. */
+export const GRANT_INDEX_LIMIT = 10_000;
+
+/**
+ * The grant index: every namespace, by name with its uid, whose grants object exists now and
+ * was created for this very namespace (not a deleted namespace of the same name), sorted by name.
+ * Exempt and terminating namespaces are left out (nothing is checked, or nothing can be created).
+ */
+export function desiredGrantIndex(
+  namespaces: Iterable<{ name: string; uid: string; terminating: boolean }>,
+  hasGrants: (ns: string, uid: string) => boolean,
+  exemptNamespaces: ReadonlySet<string>,
+  limit = GRANT_INDEX_LIMIT,
+): Record<string, string> {
+  const listed = [...namespaces]
+    .filter((n) => !n.terminating && !exemptNamespaces.has(n.name) && hasGrants(n.name, n.uid))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .slice(0, limit);
+  return Object.fromEntries(listed.map((n) => [n.name, n.uid]));
+}
+
 export type EnforcementReason =
   | 'InAdmissionGrants'
   | 'NothingGranted'

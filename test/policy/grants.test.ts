@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { Grant } from '../../src/api/v1alpha1.ts';
 import { DEFAULT_POLICY } from '../../src/policy/config.ts';
 import { readException } from '../../src/policy/exception.ts';
-import { GRANT_LIMITS, desiredGrantsByNamespace, enforcementOf, grantOf } from '../../src/policy/grants.ts';
+import { GRANT_LIMITS, desiredGrantIndex, desiredGrantsByNamespace, enforcementOf, grantOf } from '../../src/policy/grants.ts';
 import { evaluateLifecycle } from '../../src/policy/lifecycle.ts';
 import { exception } from './fixtures.ts';
 
@@ -133,5 +133,22 @@ describe('enforcementOf', () => {
     expect(enforcementOf(expired, false, desired, desired.spec, undefined)).toMatchObject({ enforced: true, reason: 'NothingGranted' });
     expect(enforcementOf(invalid, false, desired, desired.spec, 'boom')).toMatchObject({ enforced: true, reason: 'NothingGranted' });
     expect(enforcementOf(active, true, undefined, undefined, undefined)).toMatchObject({ enforced: true, reason: 'NamespaceExempt' });
+  });
+});
+
+describe('desiredGrantIndex', () => {
+  const ns = (name: string, uid: string, terminating = false) => ({ name, uid, terminating });
+  it('namespaces whose grants object exists, by name with uid, sorted; exempt, terminating and unprovisioned ones left out', () => {
+    const namespaces = [ns('b', 'u-b'), ns('a', 'u-a'), ns('kube-system', 'u-k'), ns('gone', 'u-g', true), ns('new', 'u-n')];
+    const has = (name: string) => name !== 'new';
+    expect(desiredGrantIndex(namespaces, has, new Set(['kube-system']))).toEqual({ a: 'u-a', b: 'u-b' });
+    expect(Object.keys(desiredGrantIndex(namespaces, has, new Set(['kube-system'])))).toEqual(['a', 'b']);
+  });
+  it('the check receives the uid (a recreated namespace is a new one) and the limit bounds the size', () => {
+    const seen: string[] = [];
+    desiredGrantIndex([ns('a', 'u-1')], (n, uid) => (seen.push(`${n}/${uid}`), true), new Set());
+    expect(seen).toEqual(['a/u-1']);
+    const many = Array.from({ length: 5 }, (_, i) => ns(`n${i}`, `u${i}`));
+    expect(Object.keys(desiredGrantIndex(many, () => true, new Set(), 3))).toEqual(['n0', 'n1', 'n2']);
   });
 });
