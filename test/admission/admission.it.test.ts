@@ -93,7 +93,9 @@ beforeAll(async () => {
     [ns.other]: per((v, flags) => grant(`allow-${v}`, flags, selectorOf(v))),
     [ns['expired exception']]: per((v, flags) => grant(`expired-${v}`, flags, selectorOf(v), PAST)),
   };
-  // A binding takes a moment to become effective: wait for a known refusal.
+  // A binding takes a moment to become effective: wait for a known refusal (an empty index: no
+  // namespace has grants yet, so hostns-grants-required refuses).
+  await setIndex([]);
   await eventually(
     async () => ((await tryCreate(podManifest('probe', { app: 'probe' }, ['hostNetwork']), ns['no exception'], true)).admitted ? undefined : true),
     60_000,
@@ -334,23 +336,23 @@ describe('lapse, updates, missing param', () => {
     expect(d.message).toBe(expectedRefusal('Pod', 'web', fresh, ['hostNetwork'], { app: 'web' }));
   });
 
-  it('an index entry with another uid (a namespace deleted and created again under the same name) does not count', async () => {
+  it('an index entry with another resourceVersion (a namespace deleted and created again under the same name, or changed) does not count', async () => {
     const listed = await indexed();
     const namespace = await scopedNamespace('adm-reborn');
     await setGrants({ [namespace]: [grant('agent', ['hostNetwork'], { matchLabels: { app: 'agent' } })] });
-    // The index keeps the old uid (as if the operator had not caught up): the namespace is new.
+    // The index keeps an older resourceVersion (as if the operator had not caught up): refused.
     const uids = (await customObjects().getClusterCustomObject({ group: 'hostns.io', version: 'v1alpha1', plural: 'hostnamespacegrantindexes', name: 'cluster' })) as { spec: { namespaces: Record<string, string> } };
     await customObjects().replaceClusterCustomObject({
       group: 'hostns.io',
       version: 'v1alpha1',
       plural: 'hostnamespacegrantindexes',
       name: 'cluster',
-      body: { ...uids, spec: { namespaces: { ...uids.spec.namespaces, [namespace]: '00000000-0000-0000-0000-000000000000' } } },
+      body: { ...uids, spec: { namespaces: { ...uids.spec.namespaces, [namespace]: '1' } } },
     });
     await eventually(
       async () => ((await tryCreate(podManifest('agent', { app: 'agent' }, ['hostNetwork']), namespace, true)).admitted ? undefined : true),
       30_000,
-      'the stale uid to refuse',
+      'the stale entry to refuse',
     );
     await setIndex([...listed, namespace]);
   });

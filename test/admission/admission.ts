@@ -123,11 +123,11 @@ async function getOrUndefined<T>(read: () => Promise<unknown>): Promise<T | unde
   }
 }
 
-/** Writes the grant index (as the operator does) listing exactly `namespaces`, with their uids. */
+/** Writes the grant index (as the operator does) listing exactly `namespaces`, with their resourceVersions. */
 export async function setIndex(namespaces: readonly string[]): Promise<void> {
-  const uids: Record<string, string> = {};
-  for (const name of namespaces) uids[name] = (await core().readNamespace({ name })).metadata!.uid!;
-  const body = { apiVersion: API_VERSION, kind: GRANT_INDEX_KIND, metadata: { name: GRANT_INDEX_NAME }, spec: { namespaces: uids } };
+  const versions: Record<string, string> = {};
+  for (const name of namespaces) versions[name] = (await core().readNamespace({ name })).metadata!.resourceVersion!;
+  const body = { apiVersion: API_VERSION, kind: GRANT_INDEX_KIND, metadata: { name: GRANT_INDEX_NAME }, spec: { namespaces: versions } };
   const current = await getOrUndefined<{ metadata: V1ObjectMeta }>(() => api().getClusterCustomObject(indexIds));
   if (current) await api().replaceClusterCustomObject({ ...indexIds, body: { ...body, metadata: { ...body.metadata, resourceVersion: current.metadata.resourceVersion } } });
   else await api().createClusterCustomObject({ ...indexIds, body });
@@ -171,11 +171,24 @@ export async function setGrants(namespaces: Record<string, Grant[]>): Promise<vo
       await api().createNamespacedCustomObject({ ...grantIds(namespace), body });
     }
     waits.push(
-      eventually(
-        async () => ((await tryCreate(podManifest('sentinel', { 'hostns.io/sentinel': token }, ['hostNetwork']), namespace, true)).admitted ? true : undefined),
-        30_000,
-        `the admission policy to read the new grants of ${namespace}`,
-      ),
+      (async () => {
+        // First: hostns-host-namespaces has a param here (without one it admits everything,
+        // the sentinel pod too). A pod no grant covers is refused, and by it.
+        await eventually(
+          async () => {
+            const d = await tryCreate(podManifest('probe', { 'hostns.io/probe': token }, ['hostNetwork', 'hostPID', 'hostIPC']), namespace, true);
+            return !d.admitted && !d.message.includes(`'${REQUIRED}'`) ? true : undefined;
+          },
+          30_000,
+          `hostns-host-namespaces to have a param in ${namespace}`,
+        );
+        // Then: it reads this very version.
+        await eventually(
+          async () => ((await tryCreate(podManifest('sentinel', { 'hostns.io/sentinel': token }, ['hostNetwork']), namespace, true)).admitted ? true : undefined),
+          30_000,
+          `the admission policy to read the new grants of ${namespace}`,
+        );
+      })(),
     );
   }
   await Promise.all(waits);

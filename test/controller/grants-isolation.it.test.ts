@@ -169,8 +169,8 @@ describe('namespaces without a grants object', () => {
     const fresh = await scopedNamespace('iso-fresh');
     // Before and after the operator's write, a host pod is refused; a clean one admitted.
     expect(await admitted(fresh, { app: 'agent' })).toBe(false);
-    const uid = (await core().readNamespace({ name: fresh })).metadata!.uid!;
-    await eventually(async () => ((await index())[fresh] === uid ? true : undefined), 30_000, 'index entry');
+    const version = (await core().readNamespace({ name: fresh })).metadata!.resourceVersion!;
+    await eventually(async () => ((await index())[fresh] === version ? true : undefined), 30_000, 'index entry');
     console.log(`[figures] new namespace to grants object + index entry: ${Math.round(performance.now() - t0)} ms`);
     expect((await grantsObject(fresh))?.spec.grants).toEqual([]);
     const refused = await tryCreate(podManifest('host', { app: 'agent' }, ['hostNetwork']), fresh, true);
