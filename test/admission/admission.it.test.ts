@@ -235,15 +235,15 @@ describe('selector semantics', () => {
 
   it('the largest grant list the CRD allows for a namespace stays within CEL runtime cost limits', async () => {
     const namespace = await scopedNamespace('adm-big');
-    // The CRD's limits: 64 grants, each with 16 matchLabels and 8 expressions of 16 values. The
-    // pod satisfies everything but the last expression of the first 63 grants, so each is
-    // evaluated in full; only the 64th matches, and it allows hostPID alone.
+    // The CRD's limits: 64 grants (63 here and setGrants' sentinel), each with 16 matchLabels and
+    // 8 expressions of 16 values. The pod satisfies everything but the last expression of the
+    // first 62 grants, so each is evaluated in full; only the 63rd matches, and it allows hostPID alone.
     const labels = Object.fromEntries(Array.from({ length: 16 }, (_, k) => [`key-${k}`, `value-${k}`]));
     const values = (without?: string) => Array.from({ length: 16 }, (_, v) => `value-${15 - v}`).map((v) => (v === without ? 'other' : v));
-    const big = Array.from({ length: 64 }, (_, i) =>
-      grant(`big-${String(i).padStart(2, '0')}`, i < 63 ? ['hostNetwork', 'hostPID', 'hostIPC'] : ['hostPID'], {
+    const big = Array.from({ length: 63 }, (_, i) =>
+      grant(`big-${String(i).padStart(2, '0')}`, i < 62 ? ['hostNetwork', 'hostPID', 'hostIPC'] : ['hostPID'], {
         matchLabels: labels,
-        matchExpressions: Array.from({ length: 8 }, (_, e) => ({ key: `key-${e}`, operator: 'In' as const, values: values(i < 63 && e === 7 ? 'value-7' : undefined) })),
+        matchExpressions: Array.from({ length: 8 }, (_, e) => ({ key: `key-${e}`, operator: 'In' as const, values: values(i < 62 && e === 7 ? 'value-7' : undefined) })),
       }),
     );
     await setGrants({ [namespace]: big });

@@ -91,7 +91,9 @@ export function uninstall(manifests: Manifest[]): void {
   const admission = manifests.filter((m) => m.apiVersion.startsWith('admissionregistration.k8s.io/'));
   const r = kubectl(['delete', '--ignore-not-found', '--wait=false', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: admission }));
   if (r.code !== 0) throw new Error(`kubectl delete: ${r.stderr}`);
+  // The guard may not be gone yet from the API server's view: annotate first, as docs/admission.md says.
   for (const args of [[GRANTS_PLURAL, '--all', '-A'], [GRANT_INDEX_PLURAL, '--all']]) {
+    kubectl(['annotate', '--overwrite', ...args, 'hostns.io/allow-delete=true']);
     const d = kubectl(['delete', '--ignore-not-found', ...args]);
     if (d.code !== 0) throw new Error(`kubectl delete ${args.join(' ')}: ${d.stderr}`);
   }
