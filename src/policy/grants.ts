@@ -135,7 +135,7 @@ export function enforcementOf(
       reason: 'GrantsBudgetExceeded',
       message:
         `not honoured at admission: namespace ${ns} has ${granting} granting exceptions and its grants object holds ` +
-        `at most ${limits.perNamespace} (${limits.bytesPerNamespace} bytes), taken in name order; pods relying on this ` +
+        `at most ${limits.perNamespace} grants and ${limits.bytesPerNamespace} bytes, taken in name order; pods relying on this ` +
         'exception are refused. Merge or delete exceptions in this namespace.',
     };
   }

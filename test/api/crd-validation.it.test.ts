@@ -58,13 +58,14 @@ describe('kubectl apply -f crds/, the samples, and the register', () => {
 
   it('kubectl get hnse -A shows the register: header and rows', () => {
     // The operator fills the status; here we write it as the operator would.
-    const status = patchException(ns, 'node-exporter', { status: { phase: 'Active', coveredPods: 3, expiresAt, nextReviewAt: '2030-01-01T00:00:00Z' } }, 'status');
+    const enforced = { type: 'Enforced', status: 'True', reason: 'InAdmissionGrants', message: 'in the admission grants', lastTransitionTime: '2026-01-01T00:00:00Z' };
+    const status = patchException(ns, 'node-exporter', { status: { phase: 'Active', coveredPods: 3, expiresAt, nextReviewAt: '2030-01-01T00:00:00Z', conditions: [enforced] } }, 'status');
     expect(status.code, status.stderr).toBe(0);
 
     const get = kubectl(['get', 'hnse', '-A']);
     expect(get.code, get.stderr).toBe(0);
     const { header, rows } = table(get.stdout);
-    expect(header).toEqual(['NAMESPACE', 'NAME', 'OWNER', 'ALLOWS', 'PHASE', 'EXPIRES', 'PODS', 'AGE']);
+    expect(header).toEqual(['NAMESPACE', 'NAME', 'OWNER', 'ALLOWS', 'PHASE', 'EXPIRES', 'PODS', 'ENFORCED', 'AGE']);
     const row = rows.find((r) => r.NAMESPACE === ns && r.NAME === 'node-exporter');
     expect(row).toMatchObject({
       OWNER: 'team-observability',
@@ -72,6 +73,7 @@ describe('kubectl apply -f crds/, the samples, and the register', () => {
       PHASE: 'Active',
       EXPIRES: expiresAt,
       PODS: '3',
+      ENFORCED: 'True',
     });
     expect(row!.AGE).toMatch(/^\d+s$|^\d+m\d*s?$/);
     // A row without status yet: the phase and pods are blank, the expiry is still readable.
@@ -81,6 +83,7 @@ describe('kubectl apply -f crds/, the samples, and the register', () => {
       PHASE: '',
       EXPIRES: expiresAt,
       PODS: '',
+      ENFORCED: '',
     });
   });
 
@@ -88,7 +91,7 @@ describe('kubectl apply -f crds/, the samples, and the register', () => {
     const get = kubectl(['get', 'hnse', '-n', ns, '-o', 'wide']);
     expect(get.code, get.stderr).toBe(0);
     const { header, rows } = table(get.stdout);
-    expect(header).toEqual(['NAME', 'OWNER', 'ALLOWS', 'PHASE', 'EXPIRES', 'PODS', 'AGE', 'TICKET', 'NEXT REVIEW']);
+    expect(header).toEqual(['NAME', 'OWNER', 'ALLOWS', 'PHASE', 'EXPIRES', 'PODS', 'ENFORCED', 'AGE', 'TICKET', 'NEXT REVIEW']);
     expect(rows.find((r) => r.NAME === 'node-exporter')).toMatchObject({ TICKET: 'SEC-1042', 'NEXT REVIEW': '2030-01-01T00:00:00Z' });
     expect(rows.find((r) => r.NAME === 'diagnostics')).toMatchObject({ ALLOWS: '["hostPID","hostIPC"]', TICKET: 'INC-3318' });
   });

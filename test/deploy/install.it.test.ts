@@ -51,8 +51,10 @@ afterAll(() => {
 /** docs/install.md, "Uninstall", keeping the CRDs (and so the exceptions). Idempotent. */
 function uninstallKeepingCrds(): KubectlResult[] {
   return [
+    // The operator stopped, its params are annotated so that the guard lets them go (docs/install.md).
+    k(['annotate', 'hostnamespacegrantsets', '--all', '-A', 'hostns.io/allow-delete=true', '--overwrite']),
+    k(['annotate', 'hostnamespacegrantindexes', '--all', 'hostns.io/allow-delete=true', '--overwrite']),
     k(['delete', '-k', 'config/admission', '--ignore-not-found']),
-    // With the guard gone, the per-namespace grants objects may go (docs/install.md).
     k(['delete', 'hostnamespacegrantsets', '--all', '-A', '--ignore-not-found']),
     k(['delete', 'hostnamespacegrantindexes', '--all', '--ignore-not-found']),
     k(['delete', '-k', 'config/exception-policy', '--ignore-not-found']),
