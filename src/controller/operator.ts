@@ -31,7 +31,15 @@ import {
 import { classifyPod, exceptionGrants, type ExceptionGrant, type PodClass } from '../policy/classify.ts';
 import type { PolicyConfig } from '../policy/config.ts';
 import { readException, type ExceptionFacts } from '../policy/exception.ts';
-import { GRANT_LIMITS, desiredGrantIndex, desiredGrantsByNamespace, enforcementOf, rfc3339, type Enforcement } from '../policy/grants.ts';
+import {
+  GRANT_LIMITS,
+  desiredGrantIndex,
+  desiredGrantsByNamespace,
+  enforcementOf,
+  rfc3339,
+  type Enforcement,
+  type NamespaceGrants,
+} from '../policy/grants.ts';
 import { evaluateLifecycle, isGranting, type Lifecycle } from '../policy/lifecycle.ts';
 import { desiredMarks, marksPatch } from '../policy/pod-marks.ts';
 import { planException, stableJson, violationNote } from '../policy/status.ts';
@@ -135,6 +143,7 @@ export class Operator {
   private readonly opts: OperatorOptions;
   private readonly clock: () => DateTime;
   private elector?: LeaderElector;
+  private readonly desiredCache = new Map<string, { views: readonly ExceptionView[]; desired: NamespaceGrants | undefined }>();
   /** The last failed write of each namespace's grants object (cleared by a successful one). */
   private readonly grantsWriteErrors = new Map<string, string>();
   /** When a grants write last succeeded (or found the object current), epoch seconds. */
@@ -310,6 +319,7 @@ export class Operator {
       removeFromIndex(this.exceptionsByNamespace, ns, key);
       this.lastPhase.delete(key);
       this.viewCache.delete(key);
+      if (!this.exceptionsByNamespace.has(ns)) this.desiredCache.delete(ns);
       this.announcedPending.delete(key);
     }
     this.coverage.delete(ns);
@@ -515,7 +525,14 @@ export class Operator {
   /** Whether admission honours each exception of `ns` (all of `views`), from its grants object as observed. */
   private enforcementIn(ns: string, views: readonly ExceptionView[]): (view: ExceptionView) => Enforcement {
     const exempt = this.opts.policy.exemptNamespaces.has(ns);
-    const desired = desiredGrantsByNamespace(views, [], this.opts.policy.exemptNamespaces).get(ns);
+    // Each status reconcile asks for its whole namespace: computed once per set of views (the view
+    // objects are cached until their exception changes or reaches a transition).
+    const cached = this.desiredCache.get(ns);
+    const desired =
+      cached && cached.views.length === views.length && cached.views.every((v, i) => v === views[i])
+        ? cached.desired
+        : desiredGrantsByNamespace(views, [], this.opts.policy.exemptNamespaces).get(ns);
+    this.desiredCache.set(ns, { views, desired });
     const written = this.grants.store.get(`${ns}/${GRANTS_NAME}`)?.spec;
     const writeError = this.grantsWriteErrors.get(ns);
     return (view) => enforcementOf(view, exempt, desired, written, writeError);

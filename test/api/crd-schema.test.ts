@@ -122,13 +122,14 @@ describe('CRD schema and src/api/v1alpha1.ts', () => {
 describe('the register (printer columns)', () => {
   const columns: Array<{ name: string; type: string; jsonPath: string; priority?: number }> = version.additionalPrinterColumns;
 
-  it('shows owner, allows, phase, expires, pods, age; -o wide adds ticket and next review', () => {
+  it('shows owner, allows, phase, expires, pods, enforced, age; -o wide adds ticket and next review', () => {
     expect(columns.filter((c) => !c.priority).map((c) => [c.name, c.jsonPath])).toEqual([
       ['Owner', '.spec.owner'],
       ['Allows', '.spec.allow'],
       ['Phase', '.status.phase'],
       ['Expires', '.spec.expiresAt'],
       ['Pods', '.status.coveredPods'],
+      ['Enforced', '.status.conditions[?(@.type=="Enforced")].status'],
       ['Age', '.metadata.creationTimestamp'],
     ]);
     expect(columns.filter((c) => c.priority === 1).map((c) => [c.name, c.jsonPath])).toEqual([
