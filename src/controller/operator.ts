@@ -4,11 +4,11 @@
 //
 //   e:<ns>/<name>  exception -> lifecycle Events, a timer for its next transition   (lane 0)
 //   s:<ns>/<name>  exception -> status                                             (lane 1)
-//   g:<ns>         grants    -> that namespace's admission param object           (lane 1)
-//   i              index     -> which namespaces have their grants object         (lane 1)
+//   g:<ns>         grants    -> that namespace's admission param object           (lane 0)
+//   i              index     -> which namespaces have their grants object         (lane 0)
 //   p:<ns>/<name>  pod       -> our labels/annotations, a HostNamespaceViolation Event (lane 2)
 // Lanes: when many exceptions lapse at once, every Expired Event leaves before any status write,
-// and those before the pod relabels the lapses trigger.
+// and those before the pod relabels the lapses trigger; grants writes go with the Events.
 import type { Logger } from 'winston';
 import { DateTime } from 'luxon';
 import {
@@ -222,7 +222,9 @@ export class Operator {
     });
     this.queue = new WorkQueue((key) => this.reconcile(key), {
       concurrency: opts.concurrency ?? 16,
-      laneOf: (key) => (key.startsWith('e:') ? 0 : key.startsWith('p:') ? 2 : 1),
+      // Admission params share the first lane: one namespace's burst of status writes must not
+      // delay another namespace's grant or revocation.
+      laneOf: (key) => (key.startsWith('e:') || key.startsWith('g:') || key === 'i' ? 0 : key.startsWith('p:') ? 2 : 1),
       onError: (key, err, attempt) =>
         logger.warn('reconcile failed, will retry', { key, attempt, error: err instanceof Error ? err.message : String(err) }),
     });
@@ -474,7 +476,8 @@ export class Operator {
     const pending = this.announcedPending.get(key);
     const known = pending && pending.uid === obj.metadata.uid ? pending.announced : {};
     const withPending: HostNamespaceException = { ...obj, status: { ...obj.status, announced: { ...obj.status?.announced, ...known } } };
-    const plan = planException(withPending, facts, lifecycle, covered, this.enforcementIn(ns, views)(view), now);
+    const enforcement = this.enforcementIn(ns, views)(view);
+    const plan = planException(withPending, facts, lifecycle, covered, enforcement, now);
     for (const e of plan.events) {
       const outcome = await recordEvent(
         this.opts.client,
@@ -495,7 +498,10 @@ export class Operator {
     }
 
     const statusDiffers = stableJson(plan.status) !== stableJson(obj.status ?? {});
-    if (step === 'status' && statusDiffers) {
+    // While its namespace's grants write is under way, the status waits for it (one write, not
+    // Enforced=False then True): the write's outcome re-queues this key either way.
+    const awaitingGrants = enforcement.reason === 'GrantsPending';
+    if (step === 'status' && statusDiffers && !awaitingGrants) {
       // PUT with the cached resourceVersion: a concurrent change answers 409 and we retry from
       // the newer cache, so `announced` is never lost or doubled.
       const updated = await this.opts.client.request<RawObject>(

@@ -224,6 +224,26 @@ describe('namespaces without a grants object', () => {
   });
 });
 
+describe('exempt namespaces', () => {
+  it('a namespace the operator is told to exempt loses its grants object (through the guard) and its index entry', { timeout: 120_000 }, async () => {
+    const exempt = await scopedNamespace('iso-exempt');
+    await createException(exempt, 'agent');
+    await eventually(async () => ((await grantsObject(exempt))?.spec.grants.length === 1 ? true : undefined), 30_000, 'grants object written');
+    await op.kill('SIGTERM');
+    op = await OperatorProcess.start(['--exempt-namespaces', `kube-system,${exempt}`]);
+    await eventually(async () => ((await grantsObject(exempt)) ? undefined : true), 30_000, 'grants object deleted');
+    await eventually(async () => ((await index())[exempt] === undefined ? true : undefined), 30_000, 'dropped from the index');
+    await eventually(async () => {
+      const e = (await listExceptions(exempt))[0];
+      return e && enforcedOf(e)?.reason === 'NamespaceExempt' ? e : undefined;
+    }, 30_000, 'Enforced NamespaceExempt');
+    // Back to the default: the namespace gets its grants object again.
+    await op.kill('SIGTERM');
+    op = await OperatorProcess.start();
+    await eventually(async () => ((await grantsObject(exempt))?.spec.grants.length === 1 ? true : undefined), 30_000, 'grants object written again');
+  });
+});
+
 describe('restart', () => {
   it('a converged operator restarted writes nothing (grants objects and index included)', { timeout: 120_000 }, async () => {
     await op.converged(60_000);
