@@ -15,6 +15,7 @@ import {
   type HostNamespaceGrantIndex,
   type HostNamespaceGrantSet,
   type HostNamespaceGrantSetSpec,
+  type ObjectMeta,
 } from '../api/v1alpha1.ts';
 import { ApiError, type KubeClient } from '../kube/client.ts';
 import type { RawObject } from '../kube/reflector.ts';
@@ -51,8 +52,15 @@ const collection = (ns: string) => `/apis/${GROUP}/${VERSION}/namespaces/${ns}/$
 const MANAGED_LABELS = { 'app.kubernetes.io/managed-by': 'hostns-operator' };
 
 /** Whether `current` already is what the operator would write (no stale allow-delete switch either). */
-export function grantsUpToDate(current: HostNamespaceGrantSet | undefined, desired: HostNamespaceGrantSetSpec): boolean {
-  return !!current && stableJson(current.spec ?? {}) === stableJson(desired) && !current.metadata.annotations?.[ANNOTATION_ALLOW_DELETE];
+function upToDate(current: { spec?: unknown; metadata: ObjectMeta } | undefined, desired: unknown): boolean {
+  if (!current || current.metadata.annotations?.[ANNOTATION_ALLOW_DELETE]) return false;
+  return stableJson(current.spec ?? {}) === stableJson(desired);
+}
+
+/** `current` with `spec` and our labels, minus any annotation (a stale allow-delete switches the guard off). */
+function replacement<T extends { metadata: ObjectMeta }>(current: T, spec: unknown): T {
+  const { annotations: _dropped, ...metadata } = current.metadata;
+  return { ...current, metadata: { ...metadata, labels: { ...metadata.labels, ...MANAGED_LABELS } }, spec };
 }
 
 export type GrantsWriteOutcome =
@@ -81,12 +89,11 @@ export async function writeNamespaceGrants(
       await client.request('DELETE', path);
       return { action: 'deleted' };
     }
-    if (grantsUpToDate(current, desired)) return { action: 'unchanged' };
+    if (upToDate(current, desired)) return { action: 'unchanged' };
     if (current) {
-      // A replace drops any annotation someone added (a stale allow-delete switches the guard off).
-      const { annotations: _dropped, ...metadata } = current.metadata;
-      const body = { ...current, metadata: { ...metadata, labels: { ...metadata.labels, ...MANAGED_LABELS } }, spec: desired };
-      return { action: 'replaced', object: await client.request<RawObject>('PUT', `${collection(ns)}/${GRANTS_NAME}`, { body }) };
+      const body = replacement(current, desired);
+      const object = await client.request<RawObject>('PUT', `${collection(ns)}/${GRANTS_NAME}`, { body });
+      return { action: 'replaced', object };
     }
     const body: HostNamespaceGrantSet = {
       apiVersion: API_VERSION,
@@ -112,17 +119,20 @@ export async function writeGrantIndex(
   current: HostNamespaceGrantIndex | undefined,
 ): Promise<GrantsWriteOutcome> {
   const spec = { namespaces: desired };
-  if (current && stableJson(current.spec ?? {}) === stableJson(spec) && !current.metadata.annotations?.[ANNOTATION_ALLOW_DELETE]) {
-    return { action: 'unchanged' };
-  }
+  if (upToDate(current, spec)) return { action: 'unchanged' };
   const path = `/apis/${GROUP}/${VERSION}/${GRANT_INDEX_PLURAL}`;
   try {
     if (current) {
-      const { annotations: _dropped, ...metadata } = current.metadata;
-      const body = { ...current, metadata: { ...metadata, labels: { ...metadata.labels, ...MANAGED_LABELS } }, spec };
-      return { action: 'replaced', object: await client.request<RawObject>('PUT', `${path}/${GRANT_INDEX_NAME}`, { body }) };
+      const body = replacement(current, spec);
+      const object = await client.request<RawObject>('PUT', `${path}/${GRANT_INDEX_NAME}`, { body });
+      return { action: 'replaced', object };
     }
-    const body: HostNamespaceGrantIndex = { apiVersion: API_VERSION, kind: GRANT_INDEX_KIND, metadata: { name: GRANT_INDEX_NAME, labels: MANAGED_LABELS }, spec };
+    const body: HostNamespaceGrantIndex = {
+      apiVersion: API_VERSION,
+      kind: GRANT_INDEX_KIND,
+      metadata: { name: GRANT_INDEX_NAME, labels: MANAGED_LABELS },
+      spec,
+    };
     return { action: 'created', object: await client.request<RawObject>('POST', path, { body }) };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

@@ -85,7 +85,8 @@ interface NamespaceRecord {
 }
 
 function toNamespaceRecord(raw: RawObject): NamespaceRecord | undefined {
-  const meta = raw.metadata as { name?: string; resourceVersion?: string; creationTimestamp?: string; deletionTimestamp?: string } | undefined;
+  type Meta = { name?: string; resourceVersion?: string; creationTimestamp?: string; deletionTimestamp?: string };
+  const meta = raw.metadata as Meta | undefined;
   if (!meta?.name) return undefined;
   return {
     name: meta.name,
@@ -143,7 +144,7 @@ export class Operator {
   private readonly opts: OperatorOptions;
   private readonly clock: () => DateTime;
   private elector?: LeaderElector;
-  private readonly desiredCache = new Map<string, { views: readonly ExceptionView[]; desired: NamespaceGrants | undefined }>();
+  private readonly desiredCache = new Map<string, { views: readonly ExceptionView[]; desired?: NamespaceGrants }>();
   /** The last failed write of each namespace's grants object (cleared by a successful one). */
   private readonly grantsWriteErrors = new Map<string, string>();
   /** When a grants write last succeeded (or found the object current), epoch seconds. */
@@ -215,7 +216,8 @@ export class Operator {
       logger,
       path: `/apis/${GROUP}/${VERSION}/${GRANT_INDEX_PLURAL}`,
       resource: GRANT_INDEX_PLURAL,
-      transform: (raw) => (raw.metadata?.name === GRANT_INDEX_NAME ? (raw as unknown as HostNamespaceGrantIndex) : undefined),
+      transform: (raw) =>
+        raw.metadata?.name === GRANT_INDEX_NAME ? (raw as unknown as HostNamespaceGrantIndex) : undefined,
       versionOf: (g) => g.metadata.resourceVersion,
       onChange: () => this.enqueue('i'),
       onWatchRestart: restart(GRANT_INDEX_PLURAL),
@@ -247,13 +249,17 @@ export class Operator {
     }
   }
 
+  private reflectors(): { hasSynced: boolean; synced(): Promise<void>; stop(): Promise<void> }[] {
+    return [this.exceptions, this.grants, this.namespaces, this.grantIndex, this.pods];
+  }
+
   get isLeader(): boolean {
     return this.leading;
   }
 
   /** Ready once every cache has completed its first list. */
   get isReady(): boolean {
-    return this.pods.hasSynced && this.exceptions.hasSynced && this.grants.hasSynced && this.namespaces.hasSynced && this.grantIndex.hasSynced;
+    return this.reflectors().every((r) => r.hasSynced);
   }
 
   async start(): Promise<void> {
@@ -265,7 +271,7 @@ export class Operator {
     this.namespaces.start();
     this.grantIndex.start();
     this.pods.start();
-    await Promise.all([this.exceptions.synced(), this.grants.synced(), this.namespaces.synced(), this.grantIndex.synced(), this.pods.synced()]);
+    await Promise.all(this.reflectors().map((r) => r.synced()));
     this.opts.logger.info('caches synced', { pods: this.pods.store.size, exceptions: this.exceptions.store.size });
     if (this.opts.leaderElection) {
       this.elector = new LeaderElector(this.opts.client, this.opts.leaderElection, this.opts.identity, this.opts.logger, {
@@ -299,7 +305,7 @@ export class Operator {
   async stop(): Promise<void> {
     await this.queue.stop();
     await this.elector?.stop();
-    await Promise.all([this.pods.stop(), this.exceptions.stop(), this.grants.stop(), this.namespaces.stop(), this.grantIndex.stop()]);
+    await Promise.all(this.reflectors().map((r) => r.stop()));
   }
 
   /** Resolves when no reconcile is queued or running (tests and benchmarks). */

@@ -77,7 +77,9 @@ export class OperatorMetrics implements OperatorObserver {
     });
     new Gauge({
       name: 'hostns_exceptions_not_enforced',
-      help: 'Granting exceptions the admission policy does not honour (condition Enforced=False: over the namespace budget, grants write failing or pending): their pods are refused at admission.',
+      help:
+        'Granting exceptions the admission policy does not honour (condition Enforced=False: over the namespace ' +
+        'budget, grants write failing or pending): their pods are refused at admission.',
       registers,
       collect() {
         if (!self.operator) return;

@@ -31,7 +31,12 @@ type ExceptionView = { facts: ExceptionFacts; lifecycle: Lifecycle };
 /** The grant an exception contributes, or undefined when it grants nothing now. */
 export function grantOf({ facts, lifecycle }: ExceptionView): Grant | undefined {
   if (!isGranting(lifecycle.phase) || !facts.expiresAt) return undefined;
-  return { exception: facts.name, allow: [...facts.allow], expiresAt: rfc3339(facts.expiresAt), selector: normaliseSelector(facts.selector) };
+  return {
+    exception: facts.name,
+    allow: [...facts.allow],
+    expiresAt: rfc3339(facts.expiresAt),
+    selector: normaliseSelector(facts.selector),
+  };
 }
 
 /**
@@ -59,7 +64,7 @@ export function desiredGrantsByNamespace(
   }
   const out = new Map<string, NamespaceGrants>();
   for (const ns of [...byNamespace.keys()].sort()) {
-    const sorted = byNamespace.get(ns)!.sort((a, b) => (a.exception < b.exception ? -1 : a.exception > b.exception ? 1 : 0));
+    const sorted = byNamespace.get(ns)!.sort((a, b) => byName(a.exception, b.exception));
     const grants: Grant[] = [];
     const overBudget: string[] = [];
     let bytes = 0;
@@ -91,7 +96,7 @@ export function desiredGrantIndex(
 ): Record<string, string> {
   const listed = [...namespaces]
     .filter((n) => !n.terminating && !!n.resourceVersion && !exemptNamespaces.has(n.name) && hasGrants(n.name))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .sort((a, b) => byName(a.name, b.name))
     .slice(0, limit);
   return Object.fromEntries(listed.map((n) => [n.name, n.resourceVersion]));
 }
@@ -125,9 +130,12 @@ export function enforcementOf(
   const ns = view.facts.namespace;
   const grant = grantOf(view);
   if (exempt) {
-    return { enforced: true, reason: 'NamespaceExempt', message: `namespace ${ns} is exempt from the admission policy: its pods need no grant` };
+    const message = `namespace ${ns} is exempt from the admission policy: its pods need no grant`;
+    return { enforced: true, reason: 'NamespaceExempt', message };
   }
-  if (!grant) return { enforced: true, reason: 'NothingGranted', message: 'grants nothing, and admission grants nothing for it' };
+  if (!grant) {
+    return { enforced: true, reason: 'NothingGranted', message: 'grants nothing, and admission grants nothing for it' };
+  }
   if (desired?.overBudget.includes(grant.exception)) {
     const granting = (desired.spec.grants.length + desired.overBudget.length).toString();
     return {
@@ -135,8 +143,8 @@ export function enforcementOf(
       reason: 'GrantsBudgetExceeded',
       message:
         `not honoured at admission: namespace ${ns} has ${granting} granting exceptions and its grants object holds ` +
-        `at most ${limits.perNamespace} grants and ${limits.bytesPerNamespace} bytes, taken in name order; pods relying on this ` +
-        'exception are refused. Merge or delete exceptions in this namespace.',
+        `at most ${limits.perNamespace} grants and ${limits.bytesPerNamespace} bytes, taken in name order; ` +
+        'pods relying on this exception are refused. Merge or delete exceptions in this namespace.',
     };
   }
   const inWritten = written?.grants.find((g) => g.exception === grant.exception);
@@ -147,10 +155,16 @@ export function enforcementOf(
     return {
       enforced: false,
       reason: 'GrantsWriteFailed',
-      message: `not honoured at admission: writing the grants object of namespace ${ns} failed: ${writeError.slice(0, 1024)}`,
+      message:
+        `not honoured at admission: writing the grants object of namespace ${ns} failed: ` + writeError.slice(0, 1024),
     };
   }
   return { enforced: false, reason: 'GrantsPending', message: `the grants object of namespace ${ns} is being written` };
+}
+
+/** Code-point order, the same everywhere (localeCompare depends on the locale). */
+function byName(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Always both fields, so the CEL never needs has() checks on them. */

@@ -9,7 +9,15 @@ import { daysUntil, formatDate, renderMarkdownTable, renderTable, type Column, t
 import { evaluateException, grantsByNamespace, podFacts, type EvaluatedException, type PodLike } from './model.ts';
 
 /** Finding kinds, in the order of urgency used for sorting. */
-export const REVIEW_FINDINGS = ['invalid', 'expired', 'not-enforced', 'expiring', 'review-overdue', 'lifetime-over-max', 'unused'] as const;
+export const REVIEW_FINDINGS = [
+  'invalid',
+  'expired',
+  'not-enforced',
+  'expiring',
+  'review-overdue',
+  'lifetime-over-max',
+  'unused',
+] as const;
 export type ReviewFindingKind = (typeof REVIEW_FINDINGS)[number];
 
 export interface ReviewFinding {
@@ -100,7 +108,8 @@ function reviewRow(e: EvaluatedException, coveredPods: number, now: DateTime, wi
   }
   const notEnforced = notEnforcedCondition(e.raw as Partial<HostNamespaceException>);
   if (notEnforced && (lifecycle.phase === 'Active' || lifecycle.phase === 'ExpiringSoon')) {
-    findings.push({ kind: 'not-enforced', message: `not enforced (${notEnforced.reason}): its pods are refused at admission` });
+    const message = `not enforced (${notEnforced.reason}): its pods are refused at admission`;
+    findings.push({ kind: 'not-enforced', message });
   }
   if (lifecycle.reviewOverdue && lifecycle.reviewDueAt) {
     findings.push({ kind: 'review-overdue', message: `review overdue since ${lifecycle.reviewDueAt.toUTC().toFormat('yyyy-MM-dd')}` });
@@ -141,7 +150,8 @@ function notEnforcedCondition(raw: Partial<HostNamespaceException>): { reason: s
   const conditions = Array.isArray(raw.status?.conditions) ? raw.status.conditions : [];
   const c = conditions.find((x) => x?.type === 'Enforced');
   if (!c || c.status !== 'False' || c.reason === 'GrantsPending') return undefined;
-  if (c.observedGeneration !== undefined && raw.metadata?.generation !== undefined && c.observedGeneration !== raw.metadata.generation) return undefined;
+  const generation = raw.metadata?.generation;
+  if (c.observedGeneration !== undefined && generation !== undefined && c.observedGeneration !== generation) return undefined;
   return { reason: String(c.reason) };
 }
 
