@@ -145,6 +145,8 @@ export class Operator {
   private readonly clock: () => DateTime;
   private elector?: LeaderElector;
   private readonly desiredCache = new Map<string, { views: readonly ExceptionView[]; desired?: NamespaceGrants }>();
+  /** Exceptions left out of each namespace's grants object (over its budget), comma-separated. */
+  private readonly overBudget = new Map<string, string>();
   /** The last failed write of each namespace's grants object (cleared by a successful one). */
   private readonly grantsWriteErrors = new Map<string, string>();
   /** When a grants write last succeeded (or found the object current), epoch seconds. */
@@ -205,7 +207,10 @@ export class Operator {
       versionOf: (n) => n.resourceVersion,
       onChange: (key, obj) => {
         if (obj) this.enqueue(`g:${key}`);
-        else this.grantsWriteErrors.delete(key);
+        else {
+          this.grantsWriteErrors.delete(key);
+          this.overBudget.delete(key);
+        }
         this.enqueue('i');
       },
       onWatchRestart: restart('namespaces'),
@@ -559,12 +564,19 @@ export class Operator {
     if ((!namespace && !hasExceptions) || namespace?.terminating) return;
     const views = this.exceptionViews(ns, this.clock());
     const desired = desiredGrantsByNamespace(views, [ns], this.opts.policy.exemptNamespaces).get(ns);
-    if (desired?.overBudget.length) {
-      this.opts.logger.warn('namespace over its grants budget: these exceptions are not honoured at admission', {
-        namespace: ns,
-        exceptions: desired.overBudget,
-        limits: GRANT_LIMITS,
-      });
+    const overBudget = (desired?.overBudget ?? []).join(',');
+    if (overBudget !== (this.overBudget.get(ns) ?? '')) {
+      // Who is left out changed, maybe without any change to the object: their statuses say so.
+      if (overBudget) this.overBudget.set(ns, overBudget);
+      else this.overBudget.delete(ns);
+      this.enqueueStatuses(ns);
+      if (overBudget) {
+        this.opts.logger.warn('namespace over its grants budget: these exceptions are not honoured at admission', {
+          namespace: ns,
+          exceptions: desired!.overBudget,
+          limits: GRANT_LIMITS,
+        });
+      }
     }
     try {
       const outcome = await writeNamespaceGrants(this.opts.client, ns, desired?.spec, current);
@@ -575,6 +587,8 @@ export class Operator {
     } catch (err) {
       if (!(err instanceof GrantsWriteError)) throw err;
       this.opts.observer?.grantsWritten?.(err.failure, true);
+      // A conflict means our cache was behind: the retry from the newer cache follows at once.
+      if (err.failure === 'Conflict') throw err;
       const previous = this.grantsWriteErrors.get(ns);
       this.grantsWriteErrors.set(ns, err.message);
       if (previous !== err.message) this.enqueueStatuses(ns);
