@@ -81,6 +81,7 @@ const announced: Presence<AnnouncedEvents> = {
   expired: 'optional',
   reviewOverdue: 'optional',
   invalid: 'optional',
+  notEnforced: 'optional',
 };
 
 /** Every object level of HostNamespaceException below the root, with `[]` for list items. */

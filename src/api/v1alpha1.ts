@@ -7,10 +7,18 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 export const EXCEPTION_KIND = 'HostNamespaceException';
 export const EXCEPTION_PLURAL = 'hostnamespaceexceptions';
 
-/** The operator-owned, cluster-scoped param object of the admission policy (a singleton). */
-export const GRANTS_KIND = 'HostNamespaceGrants';
-export const GRANTS_PLURAL = 'hostnamespacegrants';
-export const GRANTS_NAME = 'cluster';
+/**
+ * The operator-owned param object of the admission policy: one per namespace, named `grants`,
+ * read by the policy from the admitted object's own namespace.
+ */
+export const GRANTS_KIND = 'HostNamespaceGrantSet';
+export const GRANTS_PLURAL = 'hostnamespacegrantsets';
+export const GRANTS_NAME = 'grants';
+
+/** The namespaces whose grants object exists (name -> resourceVersion): hostns-grants-required's param, a singleton. */
+export const GRANT_INDEX_KIND = 'HostNamespaceGrantIndex';
+export const GRANT_INDEX_PLURAL = 'hostnamespacegrantindexes';
+export const GRANT_INDEX_NAME = 'cluster';
 
 /** The three host namespaces Pod Security Admission's baseline `hostNamespaces` check flags. */
 export const HOST_NAMESPACES = ['hostNetwork', 'hostPID', 'hostIPC'] as const;
@@ -93,6 +101,7 @@ export interface AnnouncedEvents {
   expired?: string;
   reviewOverdue?: string;
   invalid?: string;
+  notEnforced?: string;
 }
 
 export interface HostNamespaceExceptionStatus {
@@ -140,16 +149,23 @@ export interface Grant {
   selector: LabelSelector;
 }
 
-export interface HostNamespaceGrantsSpec {
-  /** Active grants by namespace. Namespaces without one are absent. */
-  namespaces: Record<string, Grant[]>;
+export interface HostNamespaceGrantSetSpec {
+  /** Active grants of the object's namespace; empty when none. */
+  grants: Grant[];
 }
 
-export interface HostNamespaceGrants {
+export interface HostNamespaceGrantSet {
   apiVersion: typeof API_VERSION;
   kind: typeof GRANTS_KIND;
   metadata: ObjectMeta;
-  spec: HostNamespaceGrantsSpec;
+  spec: HostNamespaceGrantSetSpec;
+}
+
+export interface HostNamespaceGrantIndex {
+  apiVersion: typeof API_VERSION;
+  kind: typeof GRANT_INDEX_KIND;
+  metadata: ObjectMeta;
+  spec: { namespaces: Record<string, string> };
 }
 
 /** Pod label and annotation keys the operator writes; it never writes any other key. */

@@ -1,17 +1,20 @@
-// The operator: three reflectors (exceptions, pods, the grants singleton) feed one keyed work
-// queue; each key is reconciled level-based from the caches and only the difference is written.
+// The operator: four reflectors (exceptions, pods, namespaces, the per-namespace grants objects)
+// feed one keyed work queue; each key is reconciled level-based from the caches and only the
+// difference is written.
 //
 //   e:<ns>/<name>  exception -> lifecycle Events, a timer for its next transition   (lane 0)
 //   s:<ns>/<name>  exception -> status                                             (lane 1)
-//   g              grants    -> the admission policy's param object               (lane 1)
+//   g:<ns>         grants    -> that namespace's admission param object           (lane 0)
+//   i              index     -> which namespaces have their grants object         (lane 0)
 //   p:<ns>/<name>  pod       -> our labels/annotations, a HostNamespaceViolation Event (lane 2)
 // Lanes: when many exceptions lapse at once, every Expired Event leaves before any status write,
-// and those before the pod relabels the lapses trigger.
+// and those before the pod relabels the lapses trigger; grants writes go with the Events.
 import type { Logger } from 'winston';
 import { DateTime } from 'luxon';
 import {
   API_VERSION,
-  GRANTS_KIND,
+  GRANT_INDEX_NAME,
+  GRANT_INDEX_PLURAL,
   GRANTS_NAME,
   GRANTS_PLURAL,
   EXCEPTION_KIND,
@@ -22,12 +25,21 @@ import {
   type AnnouncedEvents,
   type ExceptionPhase,
   type HostNamespaceException,
-  type HostNamespaceGrants,
+  type HostNamespaceGrantIndex,
+  type HostNamespaceGrantSet,
 } from '../api/v1alpha1.ts';
 import { classifyPod, exceptionGrants, type ExceptionGrant, type PodClass } from '../policy/classify.ts';
 import type { PolicyConfig } from '../policy/config.ts';
 import { readException, type ExceptionFacts } from '../policy/exception.ts';
-import { GRANT_LIMITS, desiredGrants, rfc3339 } from '../policy/grants.ts';
+import {
+  GRANT_LIMITS,
+  desiredGrantIndex,
+  desiredGrantsByNamespace,
+  enforcementOf,
+  rfc3339,
+  type Enforcement,
+  type NamespaceGrants,
+} from '../policy/grants.ts';
 import { evaluateLifecycle, isGranting, type Lifecycle } from '../policy/lifecycle.ts';
 import { desiredMarks, marksPatch } from '../policy/pod-marks.ts';
 import { planException, stableJson, violationNote } from '../policy/status.ts';
@@ -36,12 +48,15 @@ import { recordEvent } from '../kube/events.ts';
 import { LeaderElector, type LeaderElectionConfig } from '../kube/lease.ts';
 import { toPodRecord, type PodRecord } from '../kube/pod-record.ts';
 import { Reflector, type RawObject } from '../kube/reflector.ts';
+import { GrantsWriteError, writeGrantIndex, writeNamespaceGrants, type GrantsWriteFailure } from './grants-writer.ts';
 import { WorkQueue } from './workqueue.ts';
 
 export interface OperatorObserver {
   reconciled?(controller: 'exception' | 'pod' | 'grants', seconds: number, error: boolean): void;
   watchRestarted?(resource: string, reason: string): void;
   eventRecorded?(reason: string, outcome: 'created' | 'exists'): void;
+  /** A namespace's grants object was written (or found current: `failure` undefined) or failed to be. */
+  grantsWritten?(failure: GrantsWriteFailure | undefined, wrote: boolean): void;
 }
 
 export interface OperatorOptions {
@@ -60,6 +75,26 @@ export interface OperatorOptions {
 
 const EXCEPTIONS_PATH = `/apis/${GROUP}/${VERSION}/${EXCEPTION_PLURAL}`;
 const GRANTS_PATH = `/apis/${GROUP}/${VERSION}/${GRANTS_PLURAL}`;
+
+/** What the operator keeps of a Namespace: a terminating one gets no new grants object. */
+interface NamespaceRecord {
+  name: string;
+  resourceVersion: string;
+  creationTimestamp: string;
+  terminating: boolean;
+}
+
+function toNamespaceRecord(raw: RawObject): NamespaceRecord | undefined {
+  type Meta = { name?: string; resourceVersion?: string; creationTimestamp?: string; deletionTimestamp?: string };
+  const meta = raw.metadata as Meta | undefined;
+  if (!meta?.name) return undefined;
+  return {
+    name: meta.name,
+    resourceVersion: meta.resourceVersion ?? '',
+    creationTimestamp: meta.creationTimestamp ?? '',
+    terminating: !!meta.deletionTimestamp,
+  };
+}
 
 /** Keeps the exception minus managedFields (a few hundred objects: the whole rest is fine). */
 function toException(raw: RawObject): HostNamespaceException | undefined {
@@ -89,7 +124,9 @@ export interface ExceptionView {
 export class Operator {
   readonly pods: Reflector<PodRecord>;
   readonly exceptions: Reflector<HostNamespaceException>;
-  readonly grants: Reflector<HostNamespaceGrants>;
+  readonly grants: Reflector<HostNamespaceGrantSet>;
+  readonly namespaces: Reflector<NamespaceRecord>;
+  readonly grantIndex: Reflector<HostNamespaceGrantIndex>;
   readonly queue: WorkQueue;
   private readonly podsByNamespace = new Map<string, Set<string>>();
   private readonly exceptionsByNamespace = new Map<string, Set<string>>();
@@ -107,8 +144,13 @@ export class Operator {
   private readonly opts: OperatorOptions;
   private readonly clock: () => DateTime;
   private elector?: LeaderElector;
-  /** Exceptions left out of the grants object (over its bounds), for logs and /metrics. */
-  droppedGrants: string[] = [];
+  private readonly desiredCache = new Map<string, { views: readonly ExceptionView[]; desired?: NamespaceGrants }>();
+  /** Exceptions left out of each namespace's grants object (over its budget), comma-separated. */
+  private readonly overBudget = new Map<string, string>();
+  /** The last failed write of each namespace's grants object (cleared by a successful one). */
+  private readonly grantsWriteErrors = new Map<string, string>();
+  /** When a grants write last succeeded (or found the object current), epoch seconds. */
+  lastGrantsSuccess = 0;
   private leading = false;
   private started = false;
 
@@ -144,14 +186,52 @@ export class Operator {
       logger,
       path: GRANTS_PATH,
       resource: GRANTS_PLURAL,
-      transform: (raw) => (raw.metadata?.name === GRANTS_NAME ? (raw as unknown as HostNamespaceGrants) : undefined),
+      transform: (raw) => (raw.metadata?.name === GRANTS_NAME ? (raw as unknown as HostNamespaceGrantSet) : undefined),
       versionOf: (g) => g.metadata.resourceVersion,
-      onChange: () => this.enqueue('g'),
+      // What admission reads changed (our write, or someone else's): restore it if needed, and
+      // re-judge whether each exception of the namespace is enforced.
+      onChange: (key) => {
+        const ns = nsOf(key);
+        this.enqueue(`g:${ns}`);
+        this.enqueue('i');
+        if (this.leading) for (const e of this.exceptionsByNamespace.get(ns) ?? []) this.queue.add(`s:${e}`);
+      },
       onWatchRestart: restart(GRANTS_PLURAL),
+    });
+    this.namespaces = new Reflector({
+      client,
+      logger,
+      path: '/api/v1/namespaces',
+      resource: 'namespaces',
+      transform: toNamespaceRecord,
+      versionOf: (n) => n.resourceVersion,
+      onChange: (key, obj) => {
+        if (obj) this.enqueue(`g:${key}`);
+        else {
+          this.grantsWriteErrors.delete(key);
+          this.overBudget.delete(key);
+        }
+        this.enqueue('i');
+      },
+      onWatchRestart: restart('namespaces'),
+      pageSize: opts.pageSize,
+    });
+    this.grantIndex = new Reflector({
+      client,
+      logger,
+      path: `/apis/${GROUP}/${VERSION}/${GRANT_INDEX_PLURAL}`,
+      resource: GRANT_INDEX_PLURAL,
+      transform: (raw) =>
+        raw.metadata?.name === GRANT_INDEX_NAME ? (raw as unknown as HostNamespaceGrantIndex) : undefined,
+      versionOf: (g) => g.metadata.resourceVersion,
+      onChange: () => this.enqueue('i'),
+      onWatchRestart: restart(GRANT_INDEX_PLURAL),
     });
     this.queue = new WorkQueue((key) => this.reconcile(key), {
       concurrency: opts.concurrency ?? 16,
-      laneOf: (key) => (key.startsWith('e:') ? 0 : key.startsWith('p:') ? 2 : 1),
+      // Admission params share the first lane: one namespace's burst of status writes must not
+      // delay another namespace's grant or revocation.
+      laneOf: (key) => (key.startsWith('e:') || key.startsWith('g:') || key === 'i' ? 0 : key.startsWith('p:') ? 2 : 1),
       onError: (key, err, attempt) =>
         logger.warn('reconcile failed, will retry', { key, attempt, error: err instanceof Error ? err.message : String(err) }),
     });
@@ -174,13 +254,17 @@ export class Operator {
     }
   }
 
+  private reflectors(): { hasSynced: boolean; synced(): Promise<void>; stop(): Promise<void> }[] {
+    return [this.exceptions, this.grants, this.namespaces, this.grantIndex, this.pods];
+  }
+
   get isLeader(): boolean {
     return this.leading;
   }
 
   /** Ready once every cache has completed its first list. */
   get isReady(): boolean {
-    return this.pods.hasSynced && this.exceptions.hasSynced && this.grants.hasSynced;
+    return this.reflectors().every((r) => r.hasSynced);
   }
 
   async start(): Promise<void> {
@@ -189,8 +273,10 @@ export class Operator {
     await Operator.checkCrds(this.opts.client);
     this.exceptions.start();
     this.grants.start();
+    this.namespaces.start();
+    this.grantIndex.start();
     this.pods.start();
-    await Promise.all([this.exceptions.synced(), this.grants.synced(), this.pods.synced()]);
+    await Promise.all(this.reflectors().map((r) => r.synced()));
     this.opts.logger.info('caches synced', { pods: this.pods.store.size, exceptions: this.exceptions.store.size });
     if (this.opts.leaderElection) {
       this.elector = new LeaderElector(this.opts.client, this.opts.leaderElection, this.opts.identity, this.opts.logger, {
@@ -208,7 +294,10 @@ export class Operator {
     this.opts.logger.info('leading: reconciling everything once', { identity: this.opts.identity });
     for (const key of this.exceptions.store.keys()) this.queue.add(`e:${key}`);
     for (const key of this.pods.store.keys()) this.queue.add(`p:${key}`);
-    this.queue.add('g');
+    const grantNamespaces = new Set([...this.namespaces.store.keys(), ...this.exceptionsByNamespace.keys()]);
+    for (const key of this.grants.store.keys()) grantNamespaces.add(nsOf(key));
+    for (const ns of grantNamespaces) this.queue.add(`g:${ns}`);
+    this.queue.add('i');
     this.queue.start();
   }
 
@@ -221,7 +310,7 @@ export class Operator {
   async stop(): Promise<void> {
     await this.queue.stop();
     await this.elector?.stop();
-    await Promise.all([this.pods.stop(), this.exceptions.stop(), this.grants.stop()]);
+    await Promise.all(this.reflectors().map((r) => r.stop()));
   }
 
   /** Resolves when no reconcile is queued or running (tests and benchmarks). */
@@ -243,6 +332,7 @@ export class Operator {
       removeFromIndex(this.exceptionsByNamespace, ns, key);
       this.lastPhase.delete(key);
       this.viewCache.delete(key);
+      if (!this.exceptionsByNamespace.has(ns)) this.desiredCache.delete(ns);
       this.announcedPending.delete(key);
     }
     this.coverage.delete(ns);
@@ -267,17 +357,18 @@ export class Operator {
 
   private enqueueNamespace(ns: string): void {
     for (const p of this.podsByNamespace.get(ns) ?? []) this.enqueue(`p:${p}`);
-    this.enqueue('g');
+    this.enqueue(`g:${ns}`);
   }
 
   // ---- reconcile ----------------------------------------------------------------------------
 
   private async reconcile(key: string): Promise<void> {
     const started = performance.now();
-    const controller = key === 'g' ? 'grants' : key.startsWith('p:') ? 'pod' : 'exception';
+    const controller = key.startsWith('g:') || key === 'i' ? 'grants' : key.startsWith('p:') ? 'pod' : 'exception';
     let failed = false;
     try {
-      if (key === 'g') await this.reconcileGrants();
+      if (key.startsWith('g:')) await this.reconcileGrants(key.slice(2));
+      else if (key === 'i') await this.reconcileGrantIndex();
       else if (key.startsWith('e:')) await this.reconcileException(key.slice(2), 'announce');
       else if (key.startsWith('s:')) await this.reconcileException(key.slice(2), 'status');
       else await this.reconcilePod(key.slice(2));
@@ -396,7 +487,8 @@ export class Operator {
     const pending = this.announcedPending.get(key);
     const known = pending && pending.uid === obj.metadata.uid ? pending.announced : {};
     const withPending: HostNamespaceException = { ...obj, status: { ...obj.status, announced: { ...obj.status?.announced, ...known } } };
-    const plan = planException(withPending, facts, lifecycle, covered, now);
+    const enforcement = this.enforcementIn(ns, views)(view);
+    const plan = planException(withPending, facts, lifecycle, covered, enforcement, now);
     for (const e of plan.events) {
       const outcome = await recordEvent(
         this.opts.client,
@@ -417,7 +509,10 @@ export class Operator {
     }
 
     const statusDiffers = stableJson(plan.status) !== stableJson(obj.status ?? {});
-    if (step === 'status' && statusDiffers) {
+    // While its namespace's grants write is under way, the status waits for it (one write, not
+    // Enforced=False then True): the write's outcome re-queues this key either way.
+    const awaitingGrants = enforcement.reason === 'GrantsPending';
+    if (step === 'status' && statusDiffers && !awaitingGrants) {
       // PUT with the cached resourceVersion: a concurrent change answers 409 and we retry from
       // the newer cache, so `announced` is never lost or doubled.
       const updated = await this.opts.client.request<RawObject>(
@@ -444,33 +539,84 @@ export class Operator {
     }
   }
 
-  private async reconcileGrants(): Promise<void> {
-    const now = this.clock();
-    const views = this.exceptionViews(undefined, now);
-    const { dropped, ...spec } = desiredGrants(views, this.opts.policy.exemptNamespaces);
-    if ((dropped?.length ?? 0) !== this.droppedGrants.length) {
-      this.opts.logger.warn('admission grants over the HostNamespaceGrants bounds: these exceptions are not honoured at admission', {
-        dropped,
-        limits: GRANT_LIMITS,
-      });
+  /** Whether admission honours each exception of `ns` (all of `views`), from its grants object as observed. */
+  private enforcementIn(ns: string, views: readonly ExceptionView[]): (view: ExceptionView) => Enforcement {
+    const exempt = this.opts.policy.exemptNamespaces.has(ns);
+    // Each status reconcile asks for its whole namespace: computed once per set of views (the view
+    // objects are cached until their exception changes or reaches a transition).
+    const cached = this.desiredCache.get(ns);
+    const desired =
+      cached && cached.views.length === views.length && cached.views.every((v, i) => v === views[i])
+        ? cached.desired
+        : desiredGrantsByNamespace(views, [], this.opts.policy.exemptNamespaces).get(ns);
+    this.desiredCache.set(ns, { views, desired });
+    const written = this.grants.store.get(`${ns}/${GRANTS_NAME}`)?.spec;
+    const writeError = this.grantsWriteErrors.get(ns);
+    return (view) => enforcementOf(view, exempt, desired, written, writeError);
+  }
+
+  /** One namespace's grants object, from that namespace's exceptions only (grants-writer.ts). */
+  private async reconcileGrants(ns: string): Promise<void> {
+    const namespace = this.namespaces.store.get(ns);
+    const hasExceptions = this.exceptionsByNamespace.has(ns);
+    const current = this.grants.store.get(`${ns}/${GRANTS_NAME}`);
+    // A namespace that is gone or going takes its grants object with it.
+    if ((!namespace && !hasExceptions) || namespace?.terminating) return;
+    const views = this.exceptionViews(ns, this.clock());
+    const desired = desiredGrantsByNamespace(views, [ns], this.opts.policy.exemptNamespaces).get(ns);
+    const overBudget = (desired?.overBudget ?? []).join(',');
+    if (overBudget !== (this.overBudget.get(ns) ?? '')) {
+      // Who is left out changed, maybe without any change to the object: their statuses say so.
+      if (overBudget) this.overBudget.set(ns, overBudget);
+      else this.overBudget.delete(ns);
+      this.enqueueStatuses(ns);
+      if (overBudget) {
+        this.opts.logger.warn('namespace over its grants budget: these exceptions are not honoured at admission', {
+          namespace: ns,
+          exceptions: desired!.overBudget,
+          limits: GRANT_LIMITS,
+        });
+      }
     }
-    this.droppedGrants = dropped ?? [];
-    const current = this.grants.store.get(GRANTS_NAME);
-    if (current && stableJson(current.spec ?? {}) === stableJson(spec)) return;
-    const body: HostNamespaceGrants = {
-      apiVersion: API_VERSION,
-      kind: GRANTS_KIND,
-      metadata: {
-        name: GRANTS_NAME,
-        labels: { 'app.kubernetes.io/managed-by': 'hostns-operator' },
-        ...(current ? { resourceVersion: current.metadata.resourceVersion } : {}),
-      },
-      spec,
+    try {
+      const outcome = await writeNamespaceGrants(this.opts.client, ns, desired?.spec, current);
+      if (outcome.action === 'created' || outcome.action === 'replaced') this.grants.applyObserved(outcome.object);
+      this.lastGrantsSuccess = Date.now() / 1000;
+      this.opts.observer?.grantsWritten?.(undefined, outcome.action !== 'unchanged');
+      if (this.grantsWriteErrors.delete(ns)) this.enqueueStatuses(ns);
+    } catch (err) {
+      if (!(err instanceof GrantsWriteError)) throw err;
+      this.opts.observer?.grantsWritten?.(err.failure, true);
+      // A conflict means our cache was behind: the retry from the newer cache follows at once.
+      if (err.failure === 'Conflict') throw err;
+      const previous = this.grantsWriteErrors.get(ns);
+      this.grantsWriteErrors.set(ns, err.message);
+      if (previous !== err.message) this.enqueueStatuses(ns);
+      throw err;
+    }
+  }
+
+  /** The namespaces whose grants object exists, for hostns-grants-required (grants-writer.ts). */
+  private async reconcileGrantIndex(): Promise<void> {
+    const hasGrants = (ns: string) => {
+      const g = this.grants.store.get(`${ns}/${GRANTS_NAME}`);
+      const n = this.namespaces.store.get(ns);
+      // Created for this very namespace, not left in the cache from a deleted one of the same name.
+      return !!g && !!n && (g.metadata.creationTimestamp ?? '') >= n.creationTimestamp;
     };
-    const updated = current
-      ? await this.opts.client.request<RawObject>('PUT', `${GRANTS_PATH}/${GRANTS_NAME}`, { body: { ...current, spec } })
-      : await this.opts.client.request<RawObject>('POST', GRANTS_PATH, { body });
-    this.grants.applyObserved(updated);
+    const desired = desiredGrantIndex(this.namespaces.store.values(), hasGrants, this.opts.policy.exemptNamespaces);
+    try {
+      const outcome = await writeGrantIndex(this.opts.client, desired, this.grantIndex.store.get(GRANT_INDEX_NAME));
+      if (outcome.action === 'created' || outcome.action === 'replaced') this.grantIndex.applyObserved(outcome.object);
+      this.opts.observer?.grantsWritten?.(undefined, outcome.action !== 'unchanged');
+    } catch (err) {
+      if (err instanceof GrantsWriteError) this.opts.observer?.grantsWritten?.(err.failure, true);
+      throw err;
+    }
+  }
+
+  private enqueueStatuses(ns: string): void {
+    if (this.leading) for (const e of this.exceptionsByNamespace.get(ns) ?? []) this.queue.add(`s:${e}`);
   }
 
   // ---- read-only views for metrics ----------------------------------------------------------
@@ -500,12 +646,18 @@ export class Operator {
         expiries.push({ namespace: v.facts.namespace, name: v.facts.name, seconds: v.lifecycle.expiresAt.diff(now).as('seconds') });
       }
     }
+    let notEnforced = 0;
+    for (const ns of this.exceptionsByNamespace.keys()) {
+      const views = this.exceptionViews(ns, now);
+      const enforcement = this.enforcementIn(ns, views);
+      for (const v of views) if (!enforcement(v).enforced) notEnforced++;
+    }
     const podsByClass = { offender: 0, covered: 0, exempt: 0 };
     for (const pod of this.pods.store.values()) {
       const cls = this.classify(pod, grantsByNs.get(pod.namespace) ?? []);
       if (cls.kind !== 'clean') podsByClass[cls.kind]++;
     }
-    return { exceptionsByPhase, podsByClass, expiries };
+    return { exceptionsByPhase, podsByClass, expiries, notEnforced };
   }
 }
 
@@ -514,6 +666,8 @@ export interface OperatorSnapshot {
   exceptionsByPhase: Record<ExceptionPhase, number>;
   podsByClass: Record<'offender' | 'covered' | 'exempt', number>;
   expiries: { namespace: string; name: string; seconds: number }[];
+  /** Granting exceptions admission does not honour (Enforced=False), pending writes included. */
+  notEnforced: number;
 }
 
 function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {

@@ -10,6 +10,7 @@ export class OperatorMetrics implements OperatorObserver {
   private readonly reconcileDuration: Histogram<'controller'>;
   private readonly watchRestarts: Counter<'resource' | 'reason'>;
   private readonly events: Counter<'reason' | 'outcome'>;
+  private readonly grantsWriteFailures: Counter<'reason'>;
   readonly apiRequests: Counter<'verb' | 'code'>;
 
   constructor() {
@@ -75,11 +76,28 @@ export class OperatorMetrics implements OperatorObserver {
       },
     });
     new Gauge({
-      name: 'hostns_grants_dropped',
-      help: 'Active exceptions left out of the admission grants (over the HostNamespaceGrants bounds): their pods are refused at admission.',
+      name: 'hostns_exceptions_not_enforced',
+      help:
+        'Granting exceptions the admission policy does not honour (condition Enforced=False: over the namespace ' +
+        'budget, grants write failing or pending): their pods are refused at admission.',
       registers,
       collect() {
-        this.set(self.operator?.droppedGrants.length ?? 0);
+        if (!self.operator) return;
+        this.set(self.operator.snapshot().notEnforced);
+      },
+    });
+    this.grantsWriteFailures = new Counter({
+      name: 'hostns_grants_write_failures_total',
+      help: "Failed writes of a namespace's grants object (the admission policy's param), by reason.",
+      labelNames: ['reason'],
+      registers,
+    });
+    new Gauge({
+      name: 'hostns_grants_last_success_timestamp_seconds',
+      help: "When a namespace's grants object was last written or found current (0: not yet).",
+      registers,
+      collect() {
+        this.set(self.operator?.lastGrantsSuccess ?? 0);
       },
     });
     new Gauge({
@@ -107,5 +125,9 @@ export class OperatorMetrics implements OperatorObserver {
 
   eventRecorded(reason: string, outcome: string): void {
     this.events.inc({ reason, outcome });
+  }
+
+  grantsWritten(failure: string | undefined): void {
+    if (failure) this.grantsWriteFailures.inc({ reason: failure });
   }
 }

@@ -8,13 +8,13 @@ import type {
   HostNamespaceExceptionStatus,
 } from '../api/v1alpha1.ts';
 import type { ExceptionFacts } from './exception.ts';
-import { rfc3339 } from './grants.ts';
+import { rfc3339, type Enforcement } from './grants.ts';
 import { isGranting, type Lifecycle } from './lifecycle.ts';
 import { CONDITION_MESSAGE_MAX_BYTES, truncateUtf8 } from './limits.ts';
 import { formatSelector } from './selector.ts';
 
 export interface PlannedEvent {
-  reason: 'Activated' | 'ExpiringSoon' | 'Expired' | 'ReviewOverdue' | 'Invalid';
+  reason: 'Activated' | 'ExpiringSoon' | 'Expired' | 'ReviewOverdue' | 'Invalid' | 'NotEnforced';
   type: 'Normal' | 'Warning';
   action: string;
   note: string;
@@ -53,13 +53,15 @@ function condition(
 
 /**
  * The desired status and the Events still to raise. Events are keyed by what made them due, so
- * one already recorded in `status.announced` is never planned again.
+ * one already recorded in `status.announced` is never planned again. `enforcement` says whether
+ * admission honours the exception (src/policy/grants.ts enforcementOf).
  */
 export function planException(
   obj: HostNamespaceException,
   facts: ExceptionFacts,
   lc: Lifecycle,
   coveredPods: number,
+  enforcement: Enforcement,
   now: DateTime,
 ): ExceptionPlan {
   const prev = obj.status ?? {};
@@ -139,6 +141,20 @@ export function planException(
     }
   }
 
+  // A pending write is a moment, not news; a refusal admission will keep making is.
+  if (!enforcement.enforced && enforcement.reason !== 'GrantsPending') {
+    due(
+      {
+        reason: 'NotEnforced',
+        type: 'Warning',
+        action: 'Enforce',
+        announce: 'notEnforced',
+        note: `Exception is ${enforcement.message} (owner: ${owner}).`.slice(0, 1024),
+      },
+      `${enforcement.reason}/generation-${generation ?? 0}`,
+    );
+  }
+
   for (const e of events) announced[e.announce] = e.key;
 
   const granting = isGranting(lc.phase);
@@ -168,6 +184,7 @@ export function planException(
       generation,
       now,
     ),
+    condition(prev.conditions, 'Enforced', enforcement.enforced ? 'True' : 'False', enforcement.reason, enforcement.message, generation, now),
   ];
 
   const status: HostNamespaceExceptionStatus = {

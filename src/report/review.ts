@@ -9,7 +9,15 @@ import { daysUntil, formatDate, renderMarkdownTable, renderTable, type Column, t
 import { evaluateException, grantsByNamespace, podFacts, type EvaluatedException, type PodLike } from './model.ts';
 
 /** Finding kinds, in the order of urgency used for sorting. */
-export const REVIEW_FINDINGS = ['invalid', 'expired', 'expiring', 'review-overdue', 'lifetime-over-max', 'unused'] as const;
+export const REVIEW_FINDINGS = [
+  'invalid',
+  'expired',
+  'not-enforced',
+  'expiring',
+  'review-overdue',
+  'lifetime-over-max',
+  'unused',
+] as const;
 export type ReviewFindingKind = (typeof REVIEW_FINDINGS)[number];
 
 export interface ReviewFinding {
@@ -98,6 +106,11 @@ function reviewRow(e: EvaluatedException, coveredPods: number, now: DateTime, wi
   } else if (facts.expiresAt && facts.expiresAt.diff(now) <= within) {
     findings.push({ kind: 'expiring', message: `expires in ${Math.max(0, daysLeft ?? 0)}d (within ${formatDuration(within)})` });
   }
+  const notEnforced = notEnforcedCondition(e.raw as Partial<HostNamespaceException>);
+  if (notEnforced && (lifecycle.phase === 'Active' || lifecycle.phase === 'ExpiringSoon')) {
+    const message = `not enforced (${notEnforced.reason}): its pods are refused at admission`;
+    findings.push({ kind: 'not-enforced', message });
+  }
   if (lifecycle.reviewOverdue && lifecycle.reviewDueAt) {
     findings.push({ kind: 'review-overdue', message: `review overdue since ${lifecycle.reviewDueAt.toUTC().toFormat('yyyy-MM-dd')}` });
   }
@@ -127,6 +140,19 @@ function reviewRow(e: EvaluatedException, coveredPods: number, now: DateTime, wi
     findings,
     problems,
   };
+}
+
+/**
+ * The operator's Enforced=False condition, when it speaks of the current spec (the operator's
+ * record: only it sees the grants objects admission reads). A pending write is not a finding.
+ */
+function notEnforcedCondition(raw: Partial<HostNamespaceException>): { reason: string } | undefined {
+  const conditions = Array.isArray(raw.status?.conditions) ? raw.status.conditions : [];
+  const c = conditions.find((x) => x?.type === 'Enforced');
+  if (!c || c.status !== 'False' || c.reason === 'GrantsPending') return undefined;
+  const generation = raw.metadata?.generation;
+  if (c.observedGeneration !== undefined && generation !== undefined && c.observedGeneration !== generation) return undefined;
+  return { reason: String(c.reason) };
 }
 
 function urgency(row: ReviewRow): number {

@@ -165,13 +165,14 @@ describe('CRD schema and src/api/v1alpha1.ts', () => {
 describe('the register (printer columns)', () => {
   const columns: Array<{ name: string; type: string; jsonPath: string; priority?: number }> = version.additionalPrinterColumns;
 
-  it('shows owner, allows, phase, expires, pods, age; -o wide adds ticket, next review and selector', () => {
+  it('shows owner, allows, phase, expires, pods, enforced, age; -o wide adds ticket, next review and selector', () => {
     expect(columns.filter((c) => !c.priority).map((c) => [c.name, c.jsonPath])).toEqual([
       ['Owner', '.spec.owner'],
       ['Allows', '.status.allows'],
       ['Phase', '.status.phase'],
       ['Expires', '.spec.expiresAt'],
       ['Pods', '.status.coveredPods'],
+      ['Enforced', '.status.conditions[?(@.type=="Enforced")].status'],
       ['Age', '.metadata.creationTimestamp'],
     ]);
     expect(columns.filter((c) => c.priority === 1).map((c) => [c.name, c.jsonPath])).toEqual([

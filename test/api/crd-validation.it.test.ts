@@ -58,15 +58,24 @@ describe('kubectl apply -f crds/, the samples, and the register', () => {
 
   it('kubectl get hnse -A shows the register: header and rows', () => {
     // The operator fills the status; here we write it as the operator would.
+    const enforced = { type: 'Enforced', status: 'True', reason: 'InAdmissionGrants', message: 'in the admission grants', lastTransitionTime: '2026-01-01T00:00:00Z' };
     const status = patchException(ns, 'node-exporter', {
-      status: { phase: 'Active', coveredPods: 3, allows: 'hostNetwork,hostPID', selector: 'app.kubernetes.io/name=node-exporter', expiresAt, nextReviewAt: '2030-01-01T00:00:00Z' },
+      status: {
+        phase: 'Active',
+        coveredPods: 3,
+        allows: 'hostNetwork,hostPID',
+        selector: 'app.kubernetes.io/name=node-exporter',
+        expiresAt,
+        nextReviewAt: '2030-01-01T00:00:00Z',
+        conditions: [enforced],
+      },
     }, 'status');
     expect(status.code, status.stderr).toBe(0);
 
     const get = kubectl(['get', 'hnse', '-A']);
     expect(get.code, get.stderr).toBe(0);
     const { header, rows } = table(get.stdout);
-    expect(header).toEqual(['NAMESPACE', 'NAME', 'OWNER', 'ALLOWS', 'PHASE', 'EXPIRES', 'PODS', 'AGE']);
+    expect(header).toEqual(['NAMESPACE', 'NAME', 'OWNER', 'ALLOWS', 'PHASE', 'EXPIRES', 'PODS', 'ENFORCED', 'AGE']);
     const row = rows.find((r) => r.NAMESPACE === ns && r.NAME === 'node-exporter');
     expect(row).toMatchObject({
       OWNER: 'team-observability',
@@ -74,6 +83,7 @@ describe('kubectl apply -f crds/, the samples, and the register', () => {
       PHASE: 'Active',
       EXPIRES: expiresAt,
       PODS: '3',
+      ENFORCED: 'True',
     });
     expect(row!.AGE).toMatch(/^\d+s$|^\d+m\d*s?$/);
     // A row without status yet: allows, phase and pods are blank, the expiry is still readable.
@@ -83,6 +93,7 @@ describe('kubectl apply -f crds/, the samples, and the register', () => {
       PHASE: '',
       EXPIRES: expiresAt,
       PODS: '',
+      ENFORCED: '',
     });
   });
 
@@ -92,7 +103,7 @@ describe('kubectl apply -f crds/, the samples, and the register', () => {
     const get = kubectl(['get', 'hnse', '-n', ns, '-o', 'wide']);
     expect(get.code, get.stderr).toBe(0);
     const { header, rows } = table(get.stdout);
-    expect(header).toEqual(['NAME', 'OWNER', 'ALLOWS', 'PHASE', 'EXPIRES', 'PODS', 'AGE', 'TICKET', 'NEXT REVIEW', 'SELECTOR']);
+    expect(header).toEqual(['NAME', 'OWNER', 'ALLOWS', 'PHASE', 'EXPIRES', 'PODS', 'ENFORCED', 'AGE', 'TICKET', 'NEXT REVIEW', 'SELECTOR']);
     expect(rows.find((r) => r.NAME === 'node-exporter')).toMatchObject({
       TICKET: 'SEC-1042',
       'NEXT REVIEW': '2030-01-01T00:00:00Z',

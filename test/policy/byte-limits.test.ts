@@ -10,6 +10,9 @@ import { CONDITION_MESSAGE_MAX_BYTES, OUR_ANNOTATION_MAX_BYTES } from '../../src
 import { desiredMarks, labelsOnly, marksPatch } from '../../src/policy/pod-marks.ts';
 import { planException, violationNote } from '../../src/policy/status.ts';
 import { exception } from './fixtures.ts';
+import type { Enforcement } from '../../src/policy/grants.ts';
+
+const ENFORCED: Enforcement = { enforced: true, reason: 'InAdmissionGrants', message: 'in the admission grants' };
 
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 const now = DateTime.fromISO('2026-11-02T00:00:00Z', { zone: 'utc' });
@@ -28,7 +31,7 @@ describe('byte limits of what the policy core writes', () => {
         const ex = exception({ spec: { owner } });
         const facts = readException(ex);
         const t = DateTime.fromISO(at, { zone: 'utc' });
-        const plan = planException(ex, facts, evaluateLifecycle(facts, t, DEFAULT_POLICY), 1, t);
+        const plan = planException(ex, facts, evaluateLifecycle(facts, t, DEFAULT_POLICY), 1, ENFORCED, t);
         for (const e of plan.events) {
           const note = eventBody({ regarding: target, ...e }, t, 'op').note as string;
           expect(bytes(note)).toBeLessThanOrEqual(1024);
@@ -61,7 +64,7 @@ describe('byte limits of what the policy core writes', () => {
     const values = Array.from({ length: 600 }, (_, i) => `${'é'.repeat(58)}${String(i).padStart(3, '0')}`);
     const ex = exception({ spec: { podSelector: { matchExpressions: [{ key: 'app', operator: 'In', values }] } } });
     const facts = readException(ex);
-    const plan = planException(ex, facts, evaluateLifecycle(facts, now, DEFAULT_POLICY), 1, now);
+    const plan = planException(ex, facts, evaluateLifecycle(facts, now, DEFAULT_POLICY), 1, ENFORCED, now);
     for (const c of plan.status.conditions ?? [])
       expect(bytes(c.message)).toBeLessThanOrEqual(CONDITION_MESSAGE_MAX_BYTES);
     expect(bytes(plan.status.conditions![0]!.message)).toBeGreaterThan(CONDITION_MESSAGE_MAX_BYTES - 200);
