@@ -56,7 +56,13 @@ Install Go >= 1.26: it is then built from its Go module, once, into $dir.
 MSG
       exit 1
     fi
-    build "$tool" "$version" "$dir"
+    mkdir -p "$cache_root/tools"
+    # One build at a time per tool (test files run in parallel and call this script): the others
+    # wait for the lock and find the binary built.
+    exec {lock}>"$dir.lock"
+    flock "$lock"
+    [[ -x "$dir/$tool" ]] || build "$tool" "$version" "$dir"
+    exec {lock}>&-
   fi
   echo "$dir/$tool"
 done
