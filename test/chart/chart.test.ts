@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { render, renderOverlay, repoRoot, type KubeObject } from '../deploy/manifests.ts';
 import { ecosystemTool, run, TOOL_BUILD_TIMEOUT_MS } from '../harness/tools.ts';
-import { byKey, CHART, HELM_LABELS, helmTemplate, key, withoutHelmLabels } from './helm.ts';
+import { byKey, CHART, HELM_LABELS, helmTemplate, key, withoutBlankLines, withoutHelmLabels } from './helm.ts';
 
 let helm: string;
 beforeAll(() => {
@@ -25,8 +25,8 @@ const container = (objects: KubeObject[]) => find(objects, 'Deployment', 'hostns
 
 /** Every object of `kustomized` is in `charted` with the same content but Helm's labels, and nothing else is. */
 function expectSameObjects(charted: KubeObject[], kustomized: KubeObject[]): void {
-  const chart = byKey(charted.map(withoutHelmLabels));
-  const kust = byKey(kustomized);
+  const chart = byKey(charted.map(withoutHelmLabels).map(withoutBlankLines));
+  const kust = byKey(kustomized.map(withoutBlankLines));
   expect([...chart.keys()].sort()).toEqual([...kust.keys()].sort());
   for (const [k, o] of kust) expect(chart.get(k), k).toEqual(o);
 }
@@ -129,7 +129,7 @@ describe('chart values', () => {
     ]);
     expect(container(objects).args).toContain('--exempt-namespaces=kube-system,monitoring');
     // none at all: NotIn needs a value, so the binding matches every namespace
-    const none = template(['--set', 'exemptNamespaces=null']);
+    const none = template(['--set-json', 'exemptNamespaces=[]']);
     expect(find(none, 'ValidatingAdmissionPolicyBinding', 'hostns-host-namespaces').spec.matchResources).toBeUndefined();
     expect(container(none).args).toContain('--exempt-namespaces=');
   });

@@ -23,6 +23,18 @@ export function withoutHelmLabels(o: KubeObject): KubeObject {
   return { ...o, metadata };
 }
 
+/**
+ * The object with blank lines removed from its strings. kustomize's YAML library reads a folded
+ * scalar (`>-`) with more-indented lines with an extra blank line before them (the YAML spec, and
+ * helm, keep one line break); the admission policies' CEL is written that way and ignores it.
+ */
+export function withoutBlankLines<T>(value: T): T {
+  if (typeof value === 'string') return value.replace(/\n(\s*\n)+/g, '\n') as T;
+  if (Array.isArray(value)) return value.map(withoutBlankLines) as T;
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutBlankLines(v)])) as T;
+  return value;
+}
+
 export const key = (o: KubeObject) => `${o.kind}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
 
 export function byKey(objects: KubeObject[]): Map<string, KubeObject> {
