@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseObjects, toYaml, type KubeObject } from '../deploy/manifests.ts';
+import { parseObjects, repoRoot, toYaml, type KubeObject } from '../deploy/manifests.ts';
 import { createNamespace, eventually, kubeconfigPath, kubectl } from '../harness/kube.ts';
 import { ecosystemTool, run, TOOL_BUILD_TIMEOUT_MS, type ToolResult } from '../harness/tools.ts';
 
@@ -72,6 +72,7 @@ describe('helm install, upgrade, uninstall (docs/install.md)', () => {
     show(`helm install ${RELEASE} charts/hostns-operator -n hostns-system`, r);
     expect(r.stdout).toMatch(/^STATUS: deployed$/m);
     expect(r.stdout).toMatch(/^REVISION: 1$/m);
+    expect(r.stdout).toContain(`admission mode deny (exempt: kube-system)`);
     manifest = parseObjects(ok(helm(['get', 'manifest', RELEASE, '-n', ns]), 'helm get manifest').stdout);
     expect(manifest.map((o) => o.kind)).toEqual(expect.arrayContaining(['Deployment', 'ValidatingAdmissionPolicy', 'HostNamespaceGrants', 'ClusterRole']));
     const existing = ok(kubectl(['get', '-f', '-', '-o', 'name'], toYaml(manifest)), 'every manifest object exists');
@@ -92,6 +93,8 @@ describe('helm install, upgrade, uninstall (docs/install.md)', () => {
   });
 
   it('upgrades with changed values: warn mode admits with a warning, one replica', { timeout: 180_000 }, async () => {
+    // helm leaves crds/ alone on upgrade: the docs apply them first
+    ok(kubectl(['apply', '--server-side', '--force-conflicts', '-f', join(repoRoot, 'charts/hostns-operator/crds/')]), 'kubectl apply --server-side');
     const r = ok(helm(['upgrade', RELEASE, 'charts/hostns-operator', '-n', ns, '--reuse-values', '--set', 'admission.mode=warn', '--set', 'replicas=1']), 'helm upgrade');
     show(`helm upgrade ${RELEASE} charts/hostns-operator -n hostns-system --reuse-values --set admission.mode=warn --set replicas=1`, r);
     expect(r.stdout).toMatch(/^REVISION: 2$/m);
