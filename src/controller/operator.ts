@@ -507,7 +507,9 @@ export class Operator {
     for (const pod of this.pods.store.values()) {
       const cls = this.classify(pod, grantsByNs.get(pod.namespace) ?? []);
       if (cls.kind !== 'clean') podsByClass[cls.kind]++;
-      if (cls.kind === 'offender') offendersByNamespace.set(pod.namespace, (offendersByNamespace.get(pod.namespace) ?? 0) + 1);
+      if (cls.kind === 'offender') {
+        offendersByNamespace.set(pod.namespace, (offendersByNamespace.get(pod.namespace) ?? 0) + 1);
+      }
     }
     return { exceptionsByPhase, podsByClass, offendersByNamespace, expiries };
   }

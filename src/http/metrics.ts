@@ -62,7 +62,7 @@ export class OperatorMetrics implements OperatorObserver {
     });
     new Gauge({
       name: 'hostns_offender_pods',
-      help: 'Offender pods (a host namespace without a covering exception) by namespace; namespaces without offenders are absent.',
+      help: 'Offender pods (a host namespace, no covering exception) by namespace; namespaces without any are absent.',
       labelNames: ['namespace'],
       registers,
       collect() {
@@ -81,7 +81,9 @@ export class OperatorMetrics implements OperatorObserver {
       collect() {
         if (!self.operator) return;
         this.reset();
-        for (const e of self.operator.snapshot().expiries) this.set({ namespace: e.namespace, exception: e.name }, Math.round(e.expiresAt));
+        for (const e of self.operator.snapshot().expiries) {
+          this.set({ namespace: e.namespace, exception: e.name }, Math.round(e.expiresAt));
+        }
       },
     });
     new Gauge({

@@ -21,7 +21,8 @@ const find = (objects: KubeObject[], kind: string, name: string) => {
   if (!o) throw new Error(`no ${kind}/${name} among ${objects.map(key).join(', ')}`);
   return o as Obj;
 };
-const container = (objects: KubeObject[]) => find(objects, 'Deployment', 'hostns-operator').spec.template.spec.containers[0];
+const container = (objects: KubeObject[]) =>
+  find(objects, 'Deployment', 'hostns-operator').spec.template.spec.containers[0];
 
 /** Every object of `kustomized` is in `charted` with the same content but Helm's labels, and nothing else is. */
 function expectSameObjects(charted: KubeObject[], kustomized: KubeObject[]): void {
@@ -42,13 +43,15 @@ describe('chart sources: one truth with crds/ and config/', () => {
   it('crds/ holds the repository CRDs, byte for byte (run tools/ecosystem/sync-chart.sh after changing them)', () => {
     const crds = files(join(repoRoot, 'crds')).filter((f) => f.endsWith('.yaml'));
     expect(files(join(CHART, 'crds'))).toEqual(crds);
-    for (const f of crds) expect(readFileSync(join(CHART, 'crds', f), 'utf8'), f).toBe(readFileSync(join(repoRoot, 'crds', f), 'utf8'));
+    for (const f of crds)
+      expect(readFileSync(join(CHART, 'crds', f), 'utf8'), f).toBe(readFileSync(join(repoRoot, 'crds', f), 'utf8'));
   });
 
-  it('files/ holds copies of config/ files, byte for byte (run tools/ecosystem/sync-chart.sh after changing them)', () => {
+  it('files/ holds copies of config/ files, byte for byte (tools/ecosystem/sync-chart.sh refreshes them)', () => {
     const copies = files(join(CHART, 'files'));
     expect(copies.length).toBeGreaterThanOrEqual(15);
-    for (const f of copies) expect(readFileSync(join(CHART, 'files', f), 'utf8'), f).toBe(readFileSync(join(repoRoot, 'config', f), 'utf8'));
+    for (const f of copies)
+      expect(readFileSync(join(CHART, 'files', f), 'utf8'), f).toBe(readFileSync(join(repoRoot, 'config', f), 'utf8'));
   });
 });
 
@@ -63,14 +66,17 @@ describe('helm lint', () => {
 describe('helm template at default values = kubectl kustomize config/default', () => {
   const kustomized = render('config/default');
 
-  it('renders the same objects with the same specs; only Helm labels differ, and the Namespace is Helm\'s', () => {
+  it("renders the same objects with the same specs; only Helm labels differ, and the Namespace is Helm's", () => {
     const charted = template();
     // The release namespace is created by helm (--create-namespace) or beforehand (docs/install.md).
-    expectSameObjects(charted, kustomized.filter((o) => o.kind !== 'Namespace'));
+    expectSameObjects(
+      charted,
+      kustomized.filter((o) => o.kind !== 'Namespace'),
+    );
     expect(kustomized.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name)).toEqual(['hostns-system']);
   });
 
-  it('adds exactly Helm\'s standard labels to each templated object (CRDs are copied as they are)', () => {
+  it("adds exactly Helm's standard labels to each templated object (CRDs are copied as they are)", () => {
     for (const o of template()) {
       const added = Object.keys(o.metadata.labels ?? {}).filter((k) => HELM_LABELS.includes(k));
       expect(added.sort(), key(o)).toEqual(o.kind === 'CustomResourceDefinition' ? [] : [...HELM_LABELS].sort());
@@ -78,13 +84,22 @@ describe('helm template at default values = kubectl kustomize config/default', (
   });
 
   it('with the ServiceMonitor and PrometheusRule on = config/default + the config/prometheus component', () => {
-    const charted = template(['--set', 'metrics.serviceMonitor.enabled=true', '--set', 'metrics.prometheusRule.enabled=true']);
-    const kust = renderOverlay({ resources: ['config/default'], components: ['config/prometheus'] }).filter((o) => o.kind !== 'Namespace');
+    const charted = template([
+      '--set',
+      'metrics.serviceMonitor.enabled=true',
+      '--set',
+      'metrics.prometheusRule.enabled=true',
+    ]);
+    const kust = renderOverlay({ resources: ['config/default'], components: ['config/prometheus'] }).filter(
+      (o) => o.kind !== 'Namespace',
+    );
     expectSameObjects(charted, kust);
   });
 
   it('with admission.mode=warn = config/default + the config/admission/modes/warn component', () => {
-    const kust = renderOverlay({ resources: ['config/default'], components: ['config/admission/modes/warn'] }).filter((o) => o.kind !== 'Namespace');
+    const kust = renderOverlay({ resources: ['config/default'], components: ['config/admission/modes/warn'] }).filter(
+      (o) => o.kind !== 'Namespace',
+    );
     expectSameObjects(template(['--set', 'admission.mode=warn']), kust);
   });
 });
@@ -92,7 +107,9 @@ describe('helm template at default values = kubectl kustomize config/default', (
 describe('chart values', () => {
   it('admission.mode=off leaves out the host-namespace policy and binding, keeps the grants and their guard', () => {
     const objects = template(['--set', 'admission.mode=off']);
-    const admission = objects.filter((o) => o.kind.startsWith('ValidatingAdmissionPolicy')).map((o) => `${o.kind}/${o.metadata.name}`);
+    const admission = objects
+      .filter((o) => o.kind.startsWith('ValidatingAdmissionPolicy'))
+      .map((o) => `${o.kind}/${o.metadata.name}`);
     expect(admission.sort()).toEqual(
       [
         'ValidatingAdmissionPolicy/hostns-exception-lifetime',
@@ -105,19 +122,38 @@ describe('chart values', () => {
   });
 
   it('image: repository and tag, or a digest; pull policy and pull secrets', () => {
-    let objects = template(['--set', 'image.repository=registry.example.com/platform/hostns-operator', '--set', 'image.tag=0.2.0', '--set', 'image.pullPolicy=Always']);
+    let objects = template([
+      '--set',
+      'image.repository=registry.example.com/platform/hostns-operator',
+      '--set',
+      'image.tag=0.2.0',
+      '--set',
+      'image.pullPolicy=Always',
+    ]);
     expect(container(objects).image).toBe('registry.example.com/platform/hostns-operator:0.2.0');
     expect(container(objects).imagePullPolicy).toBe('Always');
     const digest = `sha256:${'a'.repeat(64)}`;
     objects = template(['--set', `image.digest=${digest}`, '--set', 'imagePullSecrets[0].name=regcred']);
     expect(container(objects).image).toBe(`hostns-operator@${digest}`);
-    expect(find(objects, 'Deployment', 'hostns-operator').spec.template.spec.imagePullSecrets).toEqual([{ name: 'regcred' }]);
+    expect(find(objects, 'Deployment', 'hostns-operator').spec.template.spec.imagePullSecrets).toEqual([
+      { name: 'regcred' },
+    ]);
   });
 
   it('replicas, resources, heap ceiling', () => {
-    const objects = template(['--set', 'replicas=3', '--set', 'resources.limits.memory=2Gi', '--set', 'heapMegabytes=1792']);
+    const objects = template([
+      '--set',
+      'replicas=3',
+      '--set',
+      'resources.limits.memory=2Gi',
+      '--set',
+      'heapMegabytes=1792',
+    ]);
     expect(find(objects, 'Deployment', 'hostns-operator').spec.replicas).toBe(3);
-    expect(container(objects).resources).toEqual({ requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '2Gi' } });
+    expect(container(objects).resources).toEqual({
+      requests: { cpu: '100m', memory: '256Mi' },
+      limits: { cpu: '1', memory: '2Gi' },
+    });
     expect(container(objects).env).toContainEqual({ name: 'NODE_OPTIONS', value: '--max-old-space-size=1792' });
   });
 
@@ -130,50 +166,93 @@ describe('chart values', () => {
     expect(container(objects).args).toContain('--exempt-namespaces=kube-system,monitoring');
     // none at all: NotIn needs a value, so the binding matches every namespace
     const none = template(['--set-json', 'exemptNamespaces=[]']);
-    expect(find(none, 'ValidatingAdmissionPolicyBinding', 'hostns-host-namespaces').spec.matchResources).toBeUndefined();
+    expect(
+      find(none, 'ValidatingAdmissionPolicyBinding', 'hostns-host-namespaces').spec.matchResources,
+    ).toBeUndefined();
     expect(container(none).args).toContain('--exempt-namespaces=');
   });
 
   it('policy durations reach the operator, and the maximum lifetime the exception policy too', () => {
-    const objects = template(['--set', 'policy.expiringSoon=14d', '--set', 'policy.maxLifetime=30d', '--set', 'policy.reviewInterval=1d12h']);
-    expect(container(objects).args).toEqual(expect.arrayContaining(['--expiring-soon=14d', '--max-lifetime=30d', '--review-interval=1d12h']));
+    const objects = template([
+      '--set',
+      'policy.expiringSoon=14d',
+      '--set',
+      'policy.maxLifetime=30d',
+      '--set',
+      'policy.reviewInterval=1d12h',
+    ]);
+    expect(container(objects).args).toEqual(
+      expect.arrayContaining(['--expiring-soon=14d', '--max-lifetime=30d', '--review-interval=1d12h']),
+    );
     const policy = find(objects, 'ValidatingAdmissionPolicy', 'hostns-exception-lifetime');
     expect(policy.spec.variables[0]).toEqual({ name: 'maxLifetime', expression: "duration('720h')" });
   });
 
   it('extra labels on every templated object; pod labels and annotations on the pods only', () => {
-    const objects = template(['--set', 'extraLabels.team=platform', '--set', 'podLabels.tier=control', '--set', 'podAnnotations.note=x']);
-    for (const o of objects.filter((x) => x.kind !== 'CustomResourceDefinition')) expect(o.metadata.labels?.team, key(o)).toBe('platform');
+    const objects = template([
+      '--set',
+      'extraLabels.team=platform',
+      '--set',
+      'podLabels.tier=control',
+      '--set',
+      'podAnnotations.note=x',
+    ]);
+    for (const o of objects.filter((x) => x.kind !== 'CustomResourceDefinition'))
+      expect(o.metadata.labels?.team, key(o)).toBe('platform');
     const d = find(objects, 'Deployment', 'hostns-operator');
-    expect(d.spec.template.metadata.labels).toEqual({ 'app.kubernetes.io/name': 'hostns-operator', 'app.kubernetes.io/component': 'manager', tier: 'control' });
+    expect(d.spec.template.metadata.labels).toEqual({
+      'app.kubernetes.io/name': 'hostns-operator',
+      'app.kubernetes.io/component': 'manager',
+      tier: 'control',
+    });
     expect(d.spec.template.metadata.annotations).toEqual({ note: 'x' });
-    expect(d.spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'hostns-operator', 'app.kubernetes.io/component': 'manager' });
+    expect(d.spec.selector.matchLabels).toEqual({
+      'app.kubernetes.io/name': 'hostns-operator',
+      'app.kubernetes.io/component': 'manager',
+    });
   });
 
   it('metrics: the Service can be left out; ServiceMonitor labels and interval; the alert window in days', () => {
     expect(template(['--set', 'metrics.service.enabled=false']).some((o) => o.kind === 'Service')).toBe(false);
     const objects = template([
-      '--set', 'metrics.serviceMonitor.enabled=true', '--set', 'metrics.serviceMonitor.labels.release=prom', '--set', 'metrics.serviceMonitor.interval=1m',
-      '--set', 'metrics.prometheusRule.enabled=true', '--set', 'metrics.prometheusRule.expiringWithinDays=14', '--set', 'metrics.prometheusRule.labels.release=prom',
+      '--set',
+      'metrics.serviceMonitor.enabled=true',
+      '--set',
+      'metrics.serviceMonitor.labels.release=prom',
+      '--set',
+      'metrics.serviceMonitor.interval=1m',
+      '--set',
+      'metrics.prometheusRule.enabled=true',
+      '--set',
+      'metrics.prometheusRule.expiringWithinDays=14',
+      '--set',
+      'metrics.prometheusRule.labels.release=prom',
     ]);
     const sm = find(objects, 'ServiceMonitor', 'hostns-operator');
     expect(sm.metadata.labels?.release).toBe('prom');
     expect(sm.spec.endpoints[0].interval).toBe('1m');
     const rule = find(objects, 'PrometheusRule', 'hostns-operator');
     expect(rule.metadata.labels?.release).toBe('prom');
-    const expiring = rule.spec.groups[0].rules.find((r: { alert?: string }) => r.alert === 'HostnsExceptionExpiringSoon');
+    const expiring = rule.spec.groups[0].rules.find(
+      (r: { alert?: string }) => r.alert === 'HostnsExceptionExpiringSoon',
+    );
     expect(expiring.expr).toContain('< 14 * 86400');
     expect(expiring.annotations.summary).toContain('expires within 14 days');
   });
 
   it('puts namespaced objects, RBAC subjects, the ServiceMonitor and alert selectors in the release namespace', () => {
-    const objects = template(['--set', 'metrics.serviceMonitor.enabled=true', '--set', 'metrics.prometheusRule.enabled=true'], 'security');
+    const objects = template(
+      ['--set', 'metrics.serviceMonitor.enabled=true', '--set', 'metrics.prometheusRule.enabled=true'],
+      'security',
+    );
     const namespaced = objects.filter((o) => o.metadata.namespace !== undefined);
     expect(namespaced.length).toBeGreaterThanOrEqual(7);
     for (const o of namespaced) expect(o.metadata.namespace, key(o)).toBe('security');
     for (const o of objects as Obj[]) for (const s of o.subjects ?? []) expect(s.namespace, key(o)).toBe('security');
     expect(find(objects, 'ServiceMonitor', 'hostns-operator').spec.namespaceSelector.matchNames).toEqual(['security']);
-    const notReady = find(objects, 'PrometheusRule', 'hostns-operator').spec.groups[0].rules.find((r: { alert?: string }) => r.alert === 'HostnsOperatorNotReady');
+    const notReady = find(objects, 'PrometheusRule', 'hostns-operator').spec.groups[0].rules.find(
+      (r: { alert?: string }) => r.alert === 'HostnsOperatorNotReady',
+    );
     expect(notReady.expr).toContain('namespace="security"');
     expect(notReady.expr).not.toContain('hostns-system');
   });
@@ -205,7 +284,7 @@ describe('bad values: helm refuses them and names the value (values.schema.json)
     [['--set', 'replica=3'], 'replica'],
   ])('%j is refused naming %s', (args, field) => {
     const message = refused(args);
-    expect(message).toContain('values don\'t meet the specifications of the schema');
+    expect(message).toContain("values don't meet the specifications of the schema");
     expect(message).toContain(field.split('.').at(-1));
   });
 });

@@ -6,7 +6,12 @@ import { run } from '../harness/tools.ts';
 export const CHART = join(repoRoot, 'charts/hostns-operator');
 
 /** Helm's standard labels: the only difference the comparison with config/ ignores. */
-export const HELM_LABELS = ['helm.sh/chart', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/instance', 'app.kubernetes.io/version'];
+export const HELM_LABELS = [
+  'helm.sh/chart',
+  'app.kubernetes.io/managed-by',
+  'app.kubernetes.io/instance',
+  'app.kubernetes.io/version',
+];
 
 /** `helm template` of the chart as release `hostns-operator`; throws with helm's message on failure. */
 export function helmTemplate(helm: string, args: string[] = [], namespace = 'hostns-system'): KubeObject[] {
@@ -31,11 +36,13 @@ export function withoutHelmLabels(o: KubeObject): KubeObject {
 export function withoutBlankLines<T>(value: T): T {
   if (typeof value === 'string') return value.replace(/\n(\s*\n)+/g, '\n') as T;
   if (Array.isArray(value)) return value.map(withoutBlankLines) as T;
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutBlankLines(v)])) as T;
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutBlankLines(v)])) as T;
   return value;
 }
 
-export const key = (o: KubeObject) => `${o.kind}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
+export const key = (o: KubeObject) =>
+  `${o.kind}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
 
 export function byKey(objects: KubeObject[]): Map<string, KubeObject> {
   return new Map(objects.map((o) => [key(o), o]));

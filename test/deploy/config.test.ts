@@ -245,7 +245,9 @@ describe('config/prometheus (optional component)', () => {
     const rule = find(objects, 'PrometheusRule', OPERATOR_NAME) as KubeObject & { spec: { groups: { rules: { alert: string; expr: string }[] }[] } };
     expect(rule.metadata.namespace).toBe(OPERATOR_NAMESPACE);
     const alerts = Object.fromEntries(rule.spec.groups.flatMap((g) => g.rules).map((r) => [r.alert, r.expr.replace(/\s+/g, ' ').trim()]));
-    expect(alerts.HostnsExceptionExpiringSoon).toBe('min by (namespace, exception) (hostns_exception_expiry_timestamp_seconds) - time() < 7 * 86400 > 0');
+    expect(alerts.HostnsExceptionExpiringSoon).toBe(
+      'min by (namespace, exception) (hostns_exception_expiry_timestamp_seconds) - time() < 7 * 86400 > 0',
+    );
     expect(alerts.HostnsOffenderPods).toBe('max(hostns_pods{class="offender"}) > 0');
     // job label = the Service's name (the ServiceMonitor sets no jobLabel)
     expect(alerts.HostnsOperatorDown).toBe('up{job="hostns-operator-metrics"} == 0');

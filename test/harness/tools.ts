@@ -15,7 +15,8 @@ export function ecosystemTool(tool: 'helm' | 'promtool'): string {
     stdio: ['ignore', 'pipe', 'inherit'],
     timeout: TOOL_BUILD_TIMEOUT_MS,
   });
-  if (r.status !== 0) throw new Error(`tools/ecosystem/build.sh ${tool} failed (exit ${r.status ?? r.signal}); see its message above`);
+  if (r.status !== 0)
+    throw new Error(`tools/ecosystem/build.sh ${tool} failed (exit ${r.status ?? r.signal}); see its message above`);
   return r.stdout.trim();
 }
 
@@ -26,7 +27,11 @@ export interface ToolResult {
 }
 
 /** Runs a tool; never throws on a non-zero exit. */
-export function run(bin: string, args: string[], opts: { cwd?: string; env?: Record<string, string>; input?: string } = {}): ToolResult {
+export function run(
+  bin: string,
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string>; input?: string } = {},
+): ToolResult {
   const r = spawnSync(bin, args, {
     cwd: opts.cwd ?? repoRoot,
     input: opts.input,

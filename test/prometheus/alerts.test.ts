@@ -65,17 +65,31 @@ describe('config/prometheus/rules.yaml with promtool', () => {
   });
 
   it('has, for every alert, a promtool case where it fires and one where it does not', () => {
-    const tests = parse(readFileSync(join(import.meta.dirname, 'alerts.promtool.yaml'), 'utf8')) as { tests: { alert_rule_test: { alertname: string; exp_alerts: unknown[] }[] }[] };
+    const tests = parse(readFileSync(join(import.meta.dirname, 'alerts.promtool.yaml'), 'utf8')) as {
+      tests: { alert_rule_test: { alertname: string; exp_alerts: unknown[] }[] }[];
+    };
     const cases = tests.tests.flatMap((t) => t.alert_rule_test);
     for (const a of alerts) {
       const mine = cases.filter((c) => c.alertname === a.alert);
-      expect(mine.some((c) => c.exp_alerts.length > 0), `${a.alert} fires somewhere`).toBe(true);
-      expect(mine.some((c) => c.exp_alerts.length === 0), `${a.alert} stays quiet somewhere`).toBe(true);
+      expect(
+        mine.some((c) => c.exp_alerts.length > 0),
+        `${a.alert} fires somewhere`,
+      ).toBe(true);
+      expect(
+        mine.some((c) => c.exp_alerts.length === 0),
+        `${a.alert} stays quiet somewhere`,
+      ).toBe(true);
     }
   });
 
   it('fails `promtool test rules` when an alert does not behave as a case expects (the check has teeth)', () => {
-    const broken = { ...rule.spec, groups: rule.spec.groups.map((g) => ({ ...g, rules: g.rules.map((r) => (r.alert === 'HostnsOffenderPods' ? { ...r, for: '1h' } : r)) })) };
+    const broken = {
+      ...rule.spec,
+      groups: rule.spec.groups.map((g) => ({
+        ...g,
+        rules: g.rules.map((r) => (r.alert === 'HostnsOffenderPods' ? { ...r, for: '1h' } : r)),
+      })),
+    };
     writeFileSync(join(dir, 'rules.yaml'), stringify(broken));
     try {
       const r = run(promtool, ['test', 'rules', 'alerts.promtool.yaml'], { cwd: dir });

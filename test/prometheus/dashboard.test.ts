@@ -27,7 +27,9 @@ describe('config/grafana/hostns-operator.json', () => {
   it('has a fixed uid and title, and a Prometheus data source variable every query uses', () => {
     expect(dashboard.uid).toBe('hostns-operator');
     expect(dashboard.title).toBe('hostns-operator');
-    expect(dashboard.templating.list).toContainEqual(expect.objectContaining({ name: 'datasource', type: 'datasource', query: 'prometheus' }));
+    expect(dashboard.templating.list).toContainEqual(
+      expect.objectContaining({ name: 'datasource', type: 'datasource', query: 'prometheus' }),
+    );
     for (const p of panels) {
       expect(p.datasource, p.title).toEqual({ type: 'prometheus', uid: '${datasource}' });
       for (const t of p.targets ?? []) expect(t.datasource?.uid, p.title).toBe('${datasource}');
@@ -62,7 +64,8 @@ describe('config/grafana/hostns-operator.json', () => {
 
   it('uses $__rate_interval for rates, so that they follow the scrape interval and the zoom', () => {
     for (const t of panels.flatMap((p) => p.targets ?? [])) {
-      for (const m of t.expr.matchAll(/\b(rate|increase)\([^[]*\[([^\]]+)\]/g)) expect(m[2], t.expr).toBe('$__rate_interval');
+      for (const m of t.expr.matchAll(/\b(rate|increase)\([^[]*\[([^\]]+)\]/g))
+        expect(m[2], t.expr).toBe('$__rate_interval');
     }
   });
 });

@@ -20,7 +20,21 @@ export interface PromqlUses {
   groupingLabels: string[];
 }
 
-const KEYWORDS = new Set(['and', 'or', 'unless', 'bool', 'offset', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'inf', 'nan']);
+const KEYWORDS = new Set([
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'inf',
+  'nan',
+]);
 
 export function promqlUses(expr: string): PromqlUses {
   const selectors: Selector[] = [];
@@ -34,8 +48,13 @@ export function promqlUses(expr: string): PromqlUses {
     return ' ';
   });
   rest = rest.replace(/\[[^\]]*\]/g, ' '); // range and subquery durations, $__rate_interval
-  rest = rest.replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g, (_, _kw: string, labels: string) => {
-    for (const l of labels.split(',').map((s) => s.trim()).filter(Boolean)) grouping.add(l);
+  const groupings = /\b(by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g;
+  rest = rest.replace(groupings, (_, _kw: string, labels: string) => {
+    for (const l of labels
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean))
+      grouping.add(l);
     return ' ';
   });
   for (const m of rest.matchAll(/(?<![\w.:$])([a-zA-Z_:][\w:]*)(?![\w:]|\s*\()/g)) {
@@ -77,7 +96,12 @@ export function parseExposition(text: string): Exposition {
  * `=` matchers on values no series has, grouping or template labels none of its metrics has.
  * `targetLabels` are added by the scrape (job, instance, pod...): allowed everywhere, values unchecked.
  */
-export function checkQuery(expr: string, templates: string[], exported: Exposition, targetLabels: ReadonlySet<string>): string[] {
+export function checkQuery(
+  expr: string,
+  templates: string[],
+  exported: Exposition,
+  targetLabels: ReadonlySet<string>,
+): string[] {
   const uses = promqlUses(expr);
   const problems: string[] = [];
   for (const s of uses.selectors) {
@@ -94,7 +118,9 @@ export function checkQuery(expr: string, templates: string[], exported: Expositi
       if (targetLabels.has(m.label)) continue;
       const values = labels.get(m.label);
       if (!values) problems.push(`${s.metric} has no label ${m.label}`);
-      else if (m.op === '=' && !values.has(m.value)) problems.push(`${s.metric}{${m.label}="${m.value}"}: no such series (values: ${[...values].join(', ')})`);
+      else if (m.op === '=' && !values.has(m.value)) {
+        problems.push(`${s.metric}{${m.label}="${m.value}"}: no such series (values: ${[...values].join(', ')})`);
+      }
     }
   }
   const available = new Set<string>(targetLabels);

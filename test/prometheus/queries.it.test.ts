@@ -35,7 +35,9 @@ interface Panel {
   targets?: Target[];
   panels?: Panel[];
 }
-const dashboard = JSON.parse(readFileSync(join(repoRoot, 'config/grafana/hostns-operator.json'), 'utf8')) as { panels: Panel[] };
+const dashboard = JSON.parse(readFileSync(join(repoRoot, 'config/grafana/hostns-operator.json'), 'utf8')) as {
+  panels: Panel[];
+};
 const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]).filter((p) => p.type !== 'row');
 const [rule] = readObjects('config/prometheus/rules.yaml') as unknown as [
   { spec: { groups: { rules: { alert: string; expr: string; annotations?: Record<string, string> }[] }[] } },
@@ -59,15 +61,26 @@ beforeAll(async () => {
   firstScrape = await op.get('/metrics');
   ns = await createNamespace('queries');
   await createException(ns, 'agent', { expiresAt: expiresAt.toISO({ suppressMilliseconds: true }) });
-  const pod = (name: string, app: string) => ({ metadata: { name, labels: { app } }, spec: { hostNetwork: true, containers: [{ name: 'c', image: 'busybox' }] } });
+  const pod = (name: string, app: string) => ({
+    metadata: { name, labels: { app } },
+    spec: { hostNetwork: true, containers: [{ name: 'c', image: 'busybox' }] },
+  });
   await core().createNamespacedPod({ namespace: ns, body: pod('covered', 'agent') });
   await core().createNamespacedPod({ namespace: ns, body: pod('offender', 'other') });
-  await eventually(async () => ((await op!.metric('hostns_offender_pods', `namespace="${ns}"`)) === 1 ? true : undefined), 20_000, 'the offender counted');
+  await eventually(
+    async () => ((await op!.metric('hostns_offender_pods', `namespace="${ns}"`)) === 1 ? true : undefined),
+    20_000,
+    'the offender counted',
+  );
   // A short outage: the watches break and are re-established.
   await proxy.down();
   await new Promise((r) => setTimeout(r, 1000));
   await proxy.up();
-  await eventually(async () => ((await op!.metric('hostns_watch_restarts_total')) >= 1 ? true : undefined), 30_000, 'a watch restart counted');
+  await eventually(
+    async () => ((await op!.metric('hostns_watch_restarts_total')) >= 1 ? true : undefined),
+    30_000,
+    'a watch restart counted',
+  );
   await op.converged(30_000);
   scraped = await op.get('/metrics');
   exported = parseExposition(scraped + EXTERNAL);
@@ -81,26 +94,39 @@ afterAll(async () => {
 
 describe('metrics the dashboard and the alerts read', () => {
   it('exports the expiry as a timestamp (Unix seconds), as kube-state-metrics does', () => {
-    const line = scraped.split('\n').find((l) => l.startsWith('hostns_exception_expiry_timestamp_seconds{') && l.includes(`namespace="${ns}"`));
-    expect(line).toBe(`hostns_exception_expiry_timestamp_seconds{namespace="${ns}",exception="agent"} ${expiresAt.toSeconds()}`);
+    const line = scraped
+      .split('\n')
+      .find((l) => l.startsWith('hostns_exception_expiry_timestamp_seconds{') && l.includes(`namespace="${ns}"`));
+    expect(line).toBe(
+      `hostns_exception_expiry_timestamp_seconds{namespace="${ns}",exception="agent"} ${expiresAt.toSeconds()}`,
+    );
   });
 
   it('exports offenders by namespace, and reconcile errors of every controller (from zero, before any error)', () => {
     expect(scraped).toContain(`hostns_offender_pods{namespace="${ns}"} 1`);
-    for (const controller of ['exception', 'pod', 'grants']) expect(firstScrape).toContain(`hostns_reconcile_errors_total{controller="${controller}"} 0`);
+    for (const controller of ['exception', 'pod', 'grants'])
+      expect(firstScrape).toContain(`hostns_reconcile_errors_total{controller="${controller}"} 0`);
     // (the outage may have failed some reconciles since: the value is not checked)
-    for (const controller of ['exception', 'pod', 'grants']) expect(scraped).toMatch(new RegExp(`^hostns_reconcile_errors_total\\{controller="${controller}"\\} \\d+$`, 'm'));
+    for (const controller of ['exception', 'pod', 'grants'])
+      expect(scraped).toMatch(new RegExp(`^hostns_reconcile_errors_total\\{controller="${controller}"\\} \\d+$`, 'm'));
   });
 
   it('every dashboard query reads exported metrics and labels, and its legend exported labels', () => {
     const queries = panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, ...t })));
     expect(queries.length).toBeGreaterThanOrEqual(10);
-    const problems = queries.flatMap((q) => checkQuery(q.expr, q.legendFormat ? [q.legendFormat] : [], exported, TARGET_LABELS).map((p) => `${q.panel}: ${p}`));
+    const problems = queries.flatMap((q) =>
+      checkQuery(q.expr, q.legendFormat ? [q.legendFormat] : [], exported, TARGET_LABELS).map(
+        (p) => `${q.panel}: ${p}`,
+      ),
+    );
     expect(problems).toEqual([]);
   });
 
   it('the dashboard has the panels the issue asks for', () => {
-    const exprs = panels.flatMap((p) => p.targets ?? []).map((t) => t.expr).join('\n');
+    const exprs = panels
+      .flatMap((p) => p.targets ?? [])
+      .map((t) => t.expr)
+      .join('\n');
     for (const metric of [
       'hostns_exceptions', // exceptions by phase
       'hostns_exception_expiry_timestamp_seconds', // expiry timeline
@@ -116,12 +142,16 @@ describe('metrics the dashboard and the alerts read', () => {
   });
 
   it('every alert expression reads exported metrics and labels, and its annotations exported labels', () => {
-    const problems = alerts.flatMap((a) => checkQuery(a.expr, Object.values(a.annotations ?? {}), exported, TARGET_LABELS).map((p) => `${a.alert}: ${p}`));
+    const problems = alerts.flatMap((a) =>
+      checkQuery(a.expr, Object.values(a.annotations ?? {}), exported, TARGET_LABELS).map((p) => `${a.alert}: ${p}`),
+    );
     expect(problems).toEqual([]);
   });
 
   it('the check catches a query on a metric or label the operator does not export', () => {
-    expect(checkQuery('max by (namespace) (hostns_offenders)', [], exported, TARGET_LABELS)).toEqual(['metric hostns_offenders is not exported']);
+    expect(checkQuery('max by (namespace) (hostns_offenders)', [], exported, TARGET_LABELS)).toEqual([
+      'metric hostns_offenders is not exported',
+    ]);
     expect(checkQuery('hostns_exception_expiry_timestamp_seconds{name="agent"}', [], exported, TARGET_LABELS)).toEqual([
       'hostns_exception_expiry_timestamp_seconds has no label name',
     ]);

@@ -32,7 +32,10 @@ function pathWithoutGo(): string {
   return bin;
 }
 const build = (args: string[], cache: string) =>
-  spawnSync('bash', ['tools/ecosystem/build.sh', ...args], { encoding: 'utf8', env: { PATH: pathWithoutGo(), HOME: scratch, HOSTNS_CACHE_DIR: cache } });
+  spawnSync('bash', ['tools/ecosystem/build.sh', ...args], {
+    encoding: 'utf8',
+    env: { PATH: pathWithoutGo(), HOME: scratch, HOSTNS_CACHE_DIR: cache },
+  });
 
 describe('tools/ecosystem/build.sh', () => {
   it('pins helm and promtool versions', () => {
@@ -42,11 +45,15 @@ describe('tools/ecosystem/build.sh', () => {
 
   it('without Go and without the cached binary: says what to install and where it goes, exit 1', () => {
     const cache = join(scratch, 'empty');
-    for (const [tool, version] of [['helm', versions.HELM_VERSION], ['promtool', versions.PROMETHEUS_VERSION]]) {
+    for (const [tool, version] of [
+      ['helm', versions.HELM_VERSION],
+      ['promtool', versions.PROMETHEUS_VERSION],
+    ]) {
       const r = build([tool!], cache);
       expect(r.status, tool).toBe(1);
       expect(r.stderr).toContain(`needs ${tool} ${version}`);
-      expect(r.stderr).toContain(`Install Go >= 1.26: it is then built from its Go module, once, into ${cache}/tools/${tool}-${version}`);
+      const where = `${cache}/tools/${tool}-${version}`;
+      expect(r.stderr).toContain(`Install Go >= 1.26: it is then built from its Go module, once, into ${where}`);
     }
   });
 

@@ -30,12 +30,14 @@ build() {
   case "$tool" in
     helm)
       pkg=helm.sh/helm/v4/cmd/helm
-      ldflags="-s -w -X helm.sh/helm/v4/internal/version.version=$version -X helm.sh/helm/v4/internal/version.gitTreeState=clean" ;;
+      local v=helm.sh/helm/v4/internal/version
+      ldflags="-s -w -X $v.version=$version -X $v.gitTreeState=clean" ;;
     promtool)
       # Prometheus tags its Go module v0.3XX.Y for release 3.XX.Y.
       local release="3.${version#v0.3}"; release=${release/#3.0/3.}
       pkg=github.com/prometheus/prometheus/cmd/promtool
-      ldflags="-s -w -X github.com/prometheus/common/version.Version=$release -X github.com/prometheus/common/version.Branch=$version" ;;
+      local v=github.com/prometheus/common/version
+      ldflags="-s -w -X $v.Version=$release -X $v.Branch=$version" ;;
   esac
   rm -rf "$dir.partial"; mkdir -p "$dir.partial"
   local start; start=$(date +%s)
