@@ -1,9 +1,11 @@
 // The Helm chart, rendered by the real helm (built from its Go module): lint, the comparison with
 // `kubectl kustomize config/default` (one source of truth: same objects, same specs), each value,
 // and clear errors for bad values. test/chart/chart.it.test.ts installs it on a real API server.
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { render, renderOverlay, repoRoot, type KubeObject } from '../deploy/manifests.ts';
 import { ecosystemTool, run, TOOL_BUILD_TIMEOUT_MS } from '../harness/tools.ts';
 import { byKey, CHART, HELM_LABELS, helmTemplate, key, withoutBlankLines, withoutHelmLabels } from './helm.ts';
@@ -256,6 +258,26 @@ describe('chart values', () => {
     expect(notReady.expr).toContain('namespace="security"');
     expect(notReady.expr).not.toContain('hostns-system');
   });
+});
+
+describe('the chart\'s alert rules with changed values', () => {
+  it('pass `promtool check rules` (the window and namespace substitutions keep valid PromQL)', () => {
+    const promtool = ecosystemTool('promtool');
+    const objects = template(
+      ['--set', 'metrics.prometheusRule.enabled=true', '--set', 'metrics.prometheusRule.expiringWithinDays=30'],
+      'security',
+    );
+    const rule = find(objects, 'PrometheusRule', 'hostns-operator');
+    const dir = mkdtempSync(join(tmpdir(), 'hostns-chart-rules-'));
+    try {
+      writeFileSync(join(dir, 'rules.yaml'), stringify(rule.spec));
+      const r = run(promtool, ['check', 'rules', join(dir, 'rules.yaml')]);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toContain('SUCCESS: 8 rules found');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, TOOL_BUILD_TIMEOUT_MS);
 });
 
 describe('bad values: helm refuses them and names the value (values.schema.json)', () => {
