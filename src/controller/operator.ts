@@ -637,13 +637,15 @@ export class Operator {
 
   private computeSnapshot(now: DateTime): OperatorSnapshot {
     const exceptionsByPhase: Record<ExceptionPhase, number> = { Active: 0, ExpiringSoon: 0, Expired: 0, Invalid: 0 };
-    const expiries: { namespace: string; name: string; seconds: number }[] = [];
+    const expiries: OperatorSnapshot['expiries'] = [];
     const grantsByNs = new Map<string, ExceptionGrant[]>();
     for (const ns of this.exceptionsByNamespace.keys()) grantsByNs.set(ns, exceptionGrants(this.exceptionViews(ns, now)));
     for (const v of this.exceptionViews(undefined, now)) {
       exceptionsByPhase[v.lifecycle.phase]++;
       if (v.lifecycle.expiresAt) {
-        expiries.push({ namespace: v.facts.namespace, name: v.facts.name, seconds: v.lifecycle.expiresAt.diff(now).as('seconds') });
+        const { namespace, name } = v.facts;
+        const seconds = v.lifecycle.expiresAt.diff(now).as('seconds');
+        expiries.push({ namespace, name, seconds, expiresAt: v.lifecycle.expiresAt.toSeconds() });
       }
     }
     let notEnforced = 0;
@@ -653,11 +655,15 @@ export class Operator {
       for (const v of views) if (!enforcement(v).enforced) notEnforced++;
     }
     const podsByClass = { offender: 0, covered: 0, exempt: 0 };
+    const offendersByNamespace = new Map<string, number>();
     for (const pod of this.pods.store.values()) {
       const cls = this.classify(pod, grantsByNs.get(pod.namespace) ?? []);
       if (cls.kind !== 'clean') podsByClass[cls.kind]++;
+      if (cls.kind === 'offender') {
+        offendersByNamespace.set(pod.namespace, (offendersByNamespace.get(pod.namespace) ?? 0) + 1);
+      }
     }
-    return { exceptionsByPhase, podsByClass, expiries, notEnforced };
+    return { exceptionsByPhase, podsByClass, offendersByNamespace, expiries, notEnforced };
   }
 }
 
@@ -665,7 +671,10 @@ export class Operator {
 export interface OperatorSnapshot {
   exceptionsByPhase: Record<ExceptionPhase, number>;
   podsByClass: Record<'offender' | 'covered' | 'exempt', number>;
-  expiries: { namespace: string; name: string; seconds: number }[];
+  /** Namespaces with offenders only. */
+  offendersByNamespace: ReadonlyMap<string, number>;
+  /** seconds: until expiry at the snapshot's time; expiresAt: the expiry as Unix seconds. */
+  expiries: { namespace: string; name: string; seconds: number; expiresAt: number }[];
   /** Granting exceptions admission does not honour (Enforced=False), pending writes included. */
   notEnforced: number;
 }

@@ -17,6 +17,8 @@ export class OperatorMetrics implements OperatorObserver {
     collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
     this.reconcileErrors = new Counter({ name: 'hostns_reconcile_errors_total', help: 'Reconciles that failed (and were retried).', labelNames: ['controller'], registers });
+    // Zero from the start, so that rate() and the alerts on it see a series before the first error.
+    for (const controller of ['exception', 'pod', 'grants'] as const) this.reconcileErrors.inc({ controller }, 0);
     this.reconcileDuration = new Histogram({
       name: 'hostns_reconcile_duration_seconds',
       help: 'Time spent in one reconcile, API calls included.',
@@ -57,6 +59,32 @@ export class OperatorMetrics implements OperatorObserver {
         if (!self.operator) return;
         this.reset();
         for (const e of self.operator.snapshot().expiries) this.set({ namespace: e.namespace, exception: e.name }, Math.round(e.seconds));
+      },
+    });
+    new Gauge({
+      name: 'hostns_offender_pods',
+      help: 'Offender pods (a host namespace, no covering exception) by namespace; namespaces without any are absent.',
+      labelNames: ['namespace'],
+      registers,
+      collect() {
+        if (!self.operator) return;
+        this.reset();
+        for (const [namespace, n] of self.operator.snapshot().offendersByNamespace) this.set({ namespace }, n);
+      },
+    });
+    // The expiry as a timestamp, as kube-state-metrics exports times: stable between scrapes, so
+    // dashboards can draw a timeline and alerts compute `- time()` themselves.
+    new Gauge({
+      name: 'hostns_exception_expiry_timestamp_seconds',
+      help: 'When each exception expires, in Unix seconds.',
+      labelNames: ['namespace', 'exception'],
+      registers,
+      collect() {
+        if (!self.operator) return;
+        this.reset();
+        for (const e of self.operator.snapshot().expiries) {
+          this.set({ namespace: e.namespace, exception: e.name }, Math.round(e.expiresAt));
+        }
       },
     });
     new Gauge({

@@ -245,13 +245,18 @@ describe('config/prometheus (optional component)', () => {
     for (const [k, v] of Object.entries(sm.spec.selector.matchLabels)) expect(svc.metadata!.labels?.[k], k).toBe(v);
     expect(sm.spec.namespaceSelector.matchNames).toEqual([OPERATOR_NAMESPACE]);
     expect(sm.spec.endpoints.map((e) => [e.port, e.path])).toEqual([[svc.spec!.ports![0]!.name, '/metrics']]);
+    // the operator's `namespace` label (of an exception, of offenders) is kept, not renamed exported_namespace
+    expect((sm.spec.endpoints[0] as { honorLabels?: boolean }).honorLabels).toBe(true);
   });
 
+  // Every alert's behaviour: test/prometheus/alerts.test.ts (promtool test rules).
   it('adds alert rules: exception expiring within 7 days, offender pods, operator down / not ready / absent', () => {
     const rule = find(objects, 'PrometheusRule', OPERATOR_NAME) as KubeObject & { spec: { groups: { rules: { alert: string; expr: string }[] }[] } };
     expect(rule.metadata.namespace).toBe(OPERATOR_NAMESPACE);
     const alerts = Object.fromEntries(rule.spec.groups.flatMap((g) => g.rules).map((r) => [r.alert, r.expr.replace(/\s+/g, ' ').trim()]));
-    expect(alerts.HostnsExceptionExpiringSoon).toContain('hostns_exception_expiry_seconds) < 7 * 86400');
+    expect(alerts.HostnsExceptionExpiringSoon).toBe(
+      'min by (namespace, exception) (hostns_exception_expiry_timestamp_seconds) - time() < 7 * 86400 > 0',
+    );
     expect(alerts.HostnsOffenderPods).toBe('max(hostns_pods{class="offender"}) > 0');
     // job label = the Service's name (the ServiceMonitor sets no jobLabel)
     expect(alerts.HostnsOperatorDown).toBe('up{job="hostns-operator-metrics"} == 0');
