@@ -235,3 +235,45 @@ function describeWhere(where: string): string {
 export const NETWORK_RESTRICTED_HOST_NETWORK =
   'networkRestricted cannot apply to hostNetwork: NetworkPolicy does not select traffic in the node\'s network ' +
   'namespace; restrict it with host firewall rules (e.g. Cilium host policies or Calico host endpoints) instead';
+
+// ---- reading a contract from an exception ---------------------------------------------------
+
+/** `spec.boundTo` and `spec.riskAcceptance.enforcedControls`, checked. Never throws. */
+export function readContract(rawSpec: unknown): { contract: ExceptionContract; problems: string[] } {
+  const spec = obj(rawSpec);
+  const problems: string[] = [];
+  const contract: { -readonly [K in keyof ExceptionContract]: ExceptionContract[K] } = {};
+  const strings = (v: unknown, field: string): string[] | undefined => {
+    if (v === undefined || v === null) return undefined;
+    if (!Array.isArray(v) || v.some((s) => typeof s !== 'string' || s === '')) {
+      problems.push(`${field} must be a list of non-empty strings`);
+      return undefined;
+    }
+    return v as string[];
+  };
+  const boundTo = obj(spec.boundTo);
+  const sas = strings(boundTo.serviceAccountNames, 'spec.boundTo.serviceAccountNames');
+  if (sas?.length) contract.serviceAccountNames = sas;
+  const images = strings(boundTo.images, 'spec.boundTo.images');
+  if (images?.length) {
+    for (const e of images) if (!isQualifiedImageEntry(e)) problems.push(`spec.boundTo.images: ${JSON.stringify(e)} is not a fully qualified repository, prefix ending in /, or repository@sha256:<64 hex>`);
+    contract.images = images;
+  }
+  const controls = strings(obj(spec.riskAcceptance).enforcedControls, 'spec.riskAcceptance.enforcedControls');
+  if (controls?.length) {
+    const unknown = controls.filter((c) => !isEnforceableControl(c));
+    if (unknown.length) problems.push(`spec.riskAcceptance.enforcedControls: unknown ${unknown.join(', ')} (known: ${ENFORCEABLE_CONTROLS.join(', ')})`);
+    contract.controls = controls.filter(isEnforceableControl);
+  }
+  return { contract, problems };
+}
+
+/**
+ * An image entry names its registry (a first component with a `.` or `:`, or `localhost`), so
+ * that no runtime defaulting (docker.io/library/...) can make two readings of it differ. The CRD
+ * applies the same rule.
+ */
+export const IMAGE_ENTRY_PATTERN = /^(localhost|[a-z0-9-]+(\.[a-z0-9-]+)+|[a-z0-9.-]+:[0-9]+)(\/[a-z0-9._-]+)*(\/|@sha256:[a-f0-9]{64})?$/;
+export function isQualifiedImageEntry(entry: string): boolean {
+  return IMAGE_ENTRY_PATTERN.test(entry) && !entry.endsWith('//');
+}

@@ -7,6 +7,8 @@ import {
   imageMatches,
   parseImage,
   podSecurityProfile,
+  readContract,
+  isQualifiedImageEntry,
   type EnforceableControl,
 } from '../../src/policy/contract.ts';
 
@@ -219,4 +221,40 @@ describe('contractBreaches', () => {
     expect(lines.some((l) => l.startsWith('volume root breaks control noHostPath'))).toBe(true);
     for (const l of lines) expect(l).not.toContain('\n');
   });
+});
+
+describe('readContract', () => {
+  it('reads boundTo and enforcedControls', () => {
+    expect(
+      readContract({
+        boundTo: { serviceAccountNames: ['cilium'], images: ['quay.io/cilium/', `quay.io/x@sha256:${'0'.repeat(64)}`] },
+        riskAcceptance: { enforcedControls: ['runAsNonRoot'] },
+      }),
+    ).toEqual({
+      contract: { serviceAccountNames: ['cilium'], images: ['quay.io/cilium/', `quay.io/x@sha256:${'0'.repeat(64)}`], controls: ['runAsNonRoot'] },
+      problems: [],
+    });
+  });
+  it('an exception without them has an empty contract', () => {
+    expect(readContract({ riskAcceptance: { compensatingControls: ['free text'] } })).toEqual({ contract: {}, problems: [] });
+    expect(readContract(undefined)).toEqual({ contract: {}, problems: [] });
+  });
+  it.each([
+    [{ boundTo: { serviceAccountNames: 'cilium' } }, 'spec.boundTo.serviceAccountNames'],
+    [{ boundTo: { serviceAccountNames: [''] } }, 'spec.boundTo.serviceAccountNames'],
+    [{ boundTo: { images: ['nginx'] } }, 'spec.boundTo.images'],
+    [{ boundTo: { images: ['cilium/cilium'] } }, 'spec.boundTo.images'],
+    [{ boundTo: { images: ['quay.io/x@sha256:abc'] } }, 'spec.boundTo.images'],
+    [{ boundTo: { images: ['quay.io/x:v1'] } }, 'spec.boundTo.images'],
+    [{ riskAcceptance: { enforcedControls: ['runsAsNonRoot'] } }, 'spec.riskAcceptance.enforcedControls'],
+    [{ riskAcceptance: { enforcedControls: [1] } }, 'spec.riskAcceptance.enforcedControls'],
+  ])('%j is a problem naming %s', (spec, field) => {
+    const { problems } = readContract(spec);
+    expect(problems.length).toBeGreaterThan(0);
+    expect(problems[0]).toContain(field);
+  });
+  it.each(['quay.io/cilium/cilium', 'quay.io/cilium/', 'localhost/x', 'localhost:5000/x/y', 'registry.k8s.io/pause', '10.0.0.1:5000/a'])(
+    '%s is a qualified entry',
+    (e) => expect(isQualifiedImageEntry(e)).toBe(true),
+  );
 });
