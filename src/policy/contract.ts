@@ -7,18 +7,9 @@
 // container by container, init and ephemeral containers included, except readOnlyRootFilesystem,
 // which no PSS level has.
 
-/** Compensating controls that can be checked on a pod spec. */
-export const ENFORCEABLE_CONTROLS = [
-  'runAsNonRoot',
-  'dropAllCapabilities',
-  'readOnlyRootFilesystem',
-  'noPrivilegeEscalation',
-  'noPrivileged',
-  'seccompRuntimeDefault',
-  'noHostPath',
-  'noHostPorts',
-] as const;
-export type EnforceableControl = (typeof ENFORCEABLE_CONTROLS)[number];
+import { ENFORCEABLE_CONTROLS, type EnforceableControl } from '../api/v1alpha1.ts';
+
+export { ENFORCEABLE_CONTROLS, type EnforceableControl };
 
 export function isEnforceableControl(value: unknown): value is EnforceableControl {
   return typeof value === 'string' && (ENFORCEABLE_CONTROLS as readonly string[]).includes(value);
