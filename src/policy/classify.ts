@@ -80,6 +80,7 @@ export function exceptionGrants(exceptions: readonly { facts: ExceptionFacts; li
       allow: facts.allow,
       selector: facts.selector,
       granting: isGranting(lifecycle.phase),
+      contract: facts.contract,
     }));
 }
 
