@@ -9,6 +9,7 @@ import {
   type LabelSelector,
 } from '../api/v1alpha1.ts';
 import { selectorProblems } from './selector.ts';
+import { readContract, type ExceptionContract } from './contract.ts';
 
 /** The parts of an exception the policy needs, checked. */
 export interface ExceptionFacts {
@@ -21,6 +22,8 @@ export interface ExceptionFacts {
   expiresAt?: DateTime;
   acceptedAt?: DateTime;
   lastReviewedAt?: DateTime;
+  /** What the exception is bound to and the controls it enforces (empty: labels alone). */
+  contract: ExceptionContract;
   /** Why the object cannot be trusted (empty when valid). */
   problems: string[];
 }
@@ -91,6 +94,9 @@ export function readException(
   }
   if (!nonEmptyString(ra.acceptedBy)) problems.push('spec.riskAcceptance.acceptedBy is required');
 
+  const { contract, problems: contractProblems } = readContract(spec);
+  problems.push(...contractProblems);
+
   const expiresAt = parseTime(spec.expiresAt, 'spec.expiresAt', problems, true);
   const acceptedAt = parseTime(ra.acceptedAt, 'spec.riskAcceptance.acceptedAt', problems, false);
   const review = spec.review && typeof spec.review === 'object' ? spec.review : {};
@@ -110,6 +116,7 @@ export function readException(
     expiresAt,
     acceptedAt,
     lastReviewedAt,
+    contract,
     problems,
   };
 }

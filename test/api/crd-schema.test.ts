@@ -5,7 +5,7 @@ import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { CONDITION_STATUSES, EXCEPTION_PHASES, EXCEPTION_SCHEMA_LEVELS } from '../../src/api/fields.ts';
-import { EXCEPTION_KIND, EXCEPTION_PLURAL, GROUP, HOST_NAMESPACES, SELECTOR_OPERATORS, VERSION } from '../../src/api/v1alpha1.ts';
+import { ENFORCEABLE_CONTROLS, EXCEPTION_KIND, EXCEPTION_PLURAL, GROUP, HOST_NAMESPACES, SELECTOR_OPERATORS, VERSION } from '../../src/api/v1alpha1.ts';
 import { DEFAULT_POLICY } from '../../src/policy/config.ts';
 import { MIN_JUSTIFICATION_LENGTH, readException } from '../../src/policy/exception.ts';
 import { evaluateLifecycle } from '../../src/policy/lifecycle.ts';
@@ -206,5 +206,13 @@ describe('config/exception-policy', () => {
     expect(binding.spec).toEqual({ policyName: policy.metadata.name, validationActions: ['Deny'] });
     expect(kustomization.resources).toEqual(['policy.yaml', 'binding.yaml']);
     for (const o of [policy, binding]) expect(o.metadata.labels['app.kubernetes.io/part-of']).toBe('hostns-operator');
+  });
+});
+
+describe('enforced controls', () => {
+  it('the CRD enum is exactly the controls the policy core checks', () => {
+    const crd = parse(readFileSync('crds/hostnamespaceexceptions.yaml', 'utf8'));
+    const items = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.riskAcceptance.properties.enforcedControls.items;
+    expect(items.enum).toEqual([...ENFORCEABLE_CONTROLS]);
   });
 });
