@@ -161,6 +161,14 @@ export interface Grant {
   /** RFC 3339; the policy admits through this grant only while the new object's creationTimestamp is before it. */
   expiresAt: string;
   selector: LabelSelector;
+  /** The exception's contract; the operator always writes every list (empty binds nothing). */
+  contract?: GrantContract;
+}
+
+export interface GrantContract {
+  serviceAccountNames: string[];
+  images: string[];
+  controls: EnforceableControl[];
 }
 
 export interface HostNamespaceGrantSetSpec {

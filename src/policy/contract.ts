@@ -54,7 +54,15 @@ export interface ExceptionContract {
   controls?: readonly EnforceableControl[];
 }
 
+/**
+ * A contract is checked on pods of at most this many containers (init and ephemeral included):
+ * the admission policy's cost grows with them, and an evaluation over budget would admit. Real
+ * pods stay far below; a larger one simply cannot be covered by a contract.
+ */
+export const MAX_CONTRACT_CONTAINERS = 64;
+
 export type ContractBreach =
+  | { kind: 'tooManyContainers'; count: number }
   | { kind: 'serviceAccount'; serviceAccountName: string; allowed: readonly string[] }
   | { kind: 'image'; where: string; image: string; allowed: readonly string[] }
   | ControlBreach;
@@ -94,7 +102,10 @@ function containersOf(spec: Obj): ContainerView[] {
 const SECCOMP_ALLOWED = new Set(['RuntimeDefault', 'Localhost']);
 
 /** Each control's check on one container, given the pod-level security context. */
-const CONTAINER_CHECKS: Record<Exclude<EnforceableControl, 'noHostPath'>, (k: ContainerView, podSc: Obj) => boolean> = {
+const CONTAINER_CHECKS: Record<
+  Exclude<EnforceableControl, 'noHostPath'>,
+  (k: ContainerView, podSc: Obj, hostNetwork: boolean) => boolean
+> = {
   runAsNonRoot: ({ sc }, podSc) => {
     const nonRoot = sc.runAsNonRoot === true || (sc.runAsNonRoot === undefined && podSc.runAsNonRoot === true);
     const uid = sc.runAsUser ?? podSc.runAsUser;
@@ -112,10 +123,14 @@ const CONTAINER_CHECKS: Record<Exclude<EnforceableControl, 'noHostPath'>, (k: Co
     if (own !== undefined) return SECCOMP_ALLOWED.has(own as string);
     return SECCOMP_ALLOWED.has(obj(podSc.seccompProfile).type as string);
   },
-  noHostPorts: ({ c }) => arr(c.ports).every((p) => {
-    const hostPort = obj(p).hostPort;
-    return hostPort === undefined || hostPort === 0;
-  }),
+  noHostPorts: ({ c }, _podSc, hostNetwork) =>
+    arr(c.ports).every((p) => {
+      const { hostPort, containerPort } = obj(p);
+      // With hostNetwork the API server defaults an unset hostPort to the containerPort: a
+      // manifest read before that defaulting must be judged as the stored pod will be.
+      const effective = hostPort === undefined && hostNetwork ? containerPort : hostPort;
+      return effective === undefined || effective === 0;
+    }),
 };
 
 /** Reads what the contract checks from a raw pod spec (or a workload's pod template spec). Never throws. */
@@ -133,7 +148,7 @@ export function podSecurityProfile(rawSpec: unknown): PodSecurityProfile {
       continue;
     }
     const check = CONTAINER_CHECKS[control];
-    for (const k of containers) if (!check(k, podSc)) failures.push({ control, where: k.where });
+    for (const k of containers) if (!check(k, podSc, spec.hostNetwork === true)) failures.push({ control, where: k.where });
   }
   const sa = typeof spec.serviceAccountName === 'string' && spec.serviceAccountName !== ''
     ? spec.serviceAccountName
@@ -179,6 +194,9 @@ export function imageMatches(image: string, entry: string): boolean {
 /** Everything that keeps `contract` from covering a pod with this profile (empty: it may cover it). */
 export function contractBreaches(profile: PodSecurityProfile, contract: ExceptionContract): ContractBreach[] {
   const out: ContractBreach[] = [];
+  if (profile.images.length > MAX_CONTRACT_CONTAINERS && contractBinds(contract)) {
+    return [{ kind: 'tooManyContainers', count: profile.images.length }];
+  }
   const sas = contract.serviceAccountNames ?? [];
   if (sas.length > 0 && !sas.includes(profile.serviceAccountName)) {
     out.push({ kind: 'serviceAccount', serviceAccountName: profile.serviceAccountName, allowed: sas });
@@ -194,6 +212,10 @@ export function contractBreaches(profile: PodSecurityProfile, contract: Exceptio
   return out;
 }
 
+function contractBinds(c: ExceptionContract): boolean {
+  return (c.serviceAccountNames?.length ?? 0) + (c.images?.length ?? 0) + (c.controls?.length ?? 0) > 0;
+}
+
 /** Which of the contract's controls a pod meets, for review and audit (control -> met). */
 export function controlsMet(profile: PodSecurityProfile, controls: readonly EnforceableControl[]): Record<string, boolean> {
   const failing = new Set(profile.failures.map((f) => f.control));
@@ -203,6 +225,8 @@ export function controlsMet(profile: PodSecurityProfile, controls: readonly Enfo
 /** One line per breach, as the admission message, the Event note and the CLI print it. */
 export function describeBreach(b: ContractBreach): string {
   switch (b.kind) {
+    case 'tooManyContainers':
+      return `has ${b.count} containers, more than the ${MAX_CONTRACT_CONTAINERS} a contract can check`;
     case 'serviceAccount':
       return `runs as ServiceAccount ${b.serviceAccountName}, not ${b.allowed.join(' or ')}`;
     case 'image':

@@ -130,11 +130,17 @@ describe('podSecurityProfile', () => {
   });
 
   it('noHostPorts: any non-zero hostPort fails, 0 or unset passes', () => {
-    const ports = (p: unknown[]) => failing(hardened({ containers: [hardenedContainer('c', { ports: p })] }));
+    const ports = (p: unknown[]) => failing(hardened({ hostNetwork: false, containers: [hardenedContainer('c', { ports: p })] }));
     expect(ports([{ containerPort: 9100 }])).toEqual([]);
     expect(ports([{ containerPort: 9100, hostPort: 0 }])).toEqual([]);
     expect(ports([{ containerPort: 9100, hostPort: 9100 }])).toEqual(['noHostPorts@c']);
     expect(ports([{ containerPort: 1 }, { containerPort: 2, hostPort: 2 }])).toEqual(['noHostPorts@c']);
+  });
+  it('noHostPorts: with hostNetwork a declared containerPort is a host port (the API server defaults it)', () => {
+    const f = (hostNetwork: boolean, p: unknown[]) => failing({ ...hardened({ containers: [hardenedContainer('c', { ports: p })] }), hostNetwork });
+    expect(f(true, [{ containerPort: 9100 }])).toEqual(['noHostPorts@c']);
+    expect(f(false, [{ containerPort: 9100 }])).toEqual([]);
+    expect(f(true, [])).toEqual([]);
   });
 
   it('checks init and ephemeral containers, named as such', () => {
@@ -202,6 +208,13 @@ describe('contractBreaches', () => {
     expect(contractBreaches(p, { controls: ['runAsNonRoot', 'readOnlyRootFilesystem'] })).toEqual([
       { kind: 'control', control: 'readOnlyRootFilesystem', where: 'c' },
     ]);
+  });
+  it('a pod of more than 64 containers cannot keep a contract (admission could not check it)', () => {
+    const many = (n: number) => podSecurityProfile(hardened({ containers: Array.from({ length: n }, (_, i) => hardenedContainer(`c${i}`)) }));
+    expect(contractBreaches(many(64), { controls: ['noPrivileged'] })).toEqual([]);
+    expect(contractBreaches(many(65), { controls: ['noPrivileged'] })).toEqual([{ kind: 'tooManyContainers', count: 65 }]);
+    expect(contractBreaches(many(65), {})).toEqual([]);
+    expect(describeBreach({ kind: 'tooManyContainers', count: 65 })).toContain('65 containers');
   });
   it('controlsMet reports each control of the contract', () => {
     const p = podSecurityProfile(hardened({ volumes: [{ name: 'h', hostPath: { path: '/' } }] }));
