@@ -100,9 +100,10 @@ export async function resetOperatorState(ctx: BenchContext): Promise<void> {
         api.json('PATCH', `${EX_PATH}/namespaces/${e.metadata.namespace}/hostnamespaceexceptions/${e.metadata.name}/status`, '{"status":null}', 'application/merge-patch+json'),
       ),
   );
-  await api.raw('DELETE', `${EX_PATH}/hostnamespacegrants/cluster`);
+  await api.raw('DELETE', `${EX_PATH}/hostnamespacegrantindexes/cluster`);
   const namespaces: string[] = [];
   await api.listPaged<{ metadata: { name: string } }>('/api/v1/namespaces', (items) => namespaces.push(...items.map((n) => n.metadata.name)));
+  await mapConcurrent(namespaces, 16, (ns) => withRetry(() => api.raw('DELETE', `${EX_PATH}/namespaces/${ns}/hostnamespacegrantsets/grants`)));
   await mapConcurrent(namespaces, 16, (ns) => withRetry(() => api.json('DELETE', `/apis/events.k8s.io/v1/namespaces/${ns}/events`)));
 }
 

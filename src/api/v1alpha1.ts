@@ -15,7 +15,7 @@ export const GRANTS_KIND = 'HostNamespaceGrantSet';
 export const GRANTS_PLURAL = 'hostnamespacegrantsets';
 export const GRANTS_NAME = 'grants';
 
-/** The namespaces whose grants object exists (name -> uid): hostns-grants-required's param, a singleton. */
+/** The namespaces whose grants object exists (name -> resourceVersion): hostns-grants-required's param, a singleton. */
 export const GRANT_INDEX_KIND = 'HostNamespaceGrantIndex';
 export const GRANT_INDEX_PLURAL = 'hostnamespacegrantindexes';
 export const GRANT_INDEX_NAME = 'cluster';

@@ -71,15 +71,20 @@ const GRANTS_PATH = `/apis/${GROUP}/${VERSION}/${GRANTS_PLURAL}`;
 /** What the operator keeps of a Namespace: a terminating one gets no new grants object. */
 interface NamespaceRecord {
   name: string;
-  uid: string;
+  resourceVersion: string;
   creationTimestamp: string;
   terminating: boolean;
 }
 
 function toNamespaceRecord(raw: RawObject): NamespaceRecord | undefined {
-  const meta = raw.metadata as { name?: string; uid?: string; creationTimestamp?: string; deletionTimestamp?: string } | undefined;
-  if (!meta?.name || !meta.uid) return undefined;
-  return { name: meta.name, uid: meta.uid, creationTimestamp: meta.creationTimestamp ?? '', terminating: !!meta.deletionTimestamp };
+  const meta = raw.metadata as { name?: string; resourceVersion?: string; creationTimestamp?: string; deletionTimestamp?: string } | undefined;
+  if (!meta?.name) return undefined;
+  return {
+    name: meta.name,
+    resourceVersion: meta.resourceVersion ?? '',
+    creationTimestamp: meta.creationTimestamp ?? '',
+    terminating: !!meta.deletionTimestamp,
+  };
 }
 
 /** Keeps the exception minus managedFields (a few hundred objects: the whole rest is fine). */
@@ -187,7 +192,7 @@ export class Operator {
       path: '/api/v1/namespaces',
       resource: 'namespaces',
       transform: toNamespaceRecord,
-      versionOf: () => undefined,
+      versionOf: (n) => n.resourceVersion,
       onChange: (key, obj) => {
         if (obj) this.enqueue(`g:${key}`);
         else this.grantsWriteErrors.delete(key);

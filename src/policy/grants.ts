@@ -89,21 +89,21 @@ export function desiredGrantsByNamespace(
 export const GRANT_INDEX_LIMIT = 10_000;
 
 /**
- * The grant index: every namespace, by name with its uid, whose grants object exists now and
- * was created for this very namespace (not a deleted namespace of the same name), sorted by name.
- * Exempt and terminating namespaces are left out (nothing is checked, or nothing can be created).
+ * The grant index: every namespace, by name with its resourceVersion (which tells it from a
+ * deleted namespace of the same name), whose grants object exists now, sorted by name. Exempt and
+ * terminating namespaces are left out (nothing is checked, or nothing can be created).
  */
 export function desiredGrantIndex(
-  namespaces: Iterable<{ name: string; uid: string; terminating: boolean }>,
-  hasGrants: (ns: string, uid: string) => boolean,
+  namespaces: Iterable<{ name: string; resourceVersion: string; terminating: boolean }>,
+  hasGrants: (ns: string) => boolean,
   exemptNamespaces: ReadonlySet<string>,
   limit = GRANT_INDEX_LIMIT,
 ): Record<string, string> {
   const listed = [...namespaces]
-    .filter((n) => !n.terminating && !exemptNamespaces.has(n.name) && hasGrants(n.name, n.uid))
+    .filter((n) => !n.terminating && !!n.resourceVersion && !exemptNamespaces.has(n.name) && hasGrants(n.name))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     .slice(0, limit);
-  return Object.fromEntries(listed.map((n) => [n.name, n.uid]));
+  return Object.fromEntries(listed.map((n) => [n.name, n.resourceVersion]));
 }
 
 export type EnforcementReason =

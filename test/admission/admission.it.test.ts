@@ -93,7 +93,9 @@ beforeAll(async () => {
     [ns.other]: per((v, flags) => grant(`allow-${v}`, flags, selectorOf(v))),
     [ns['expired exception']]: per((v, flags) => grant(`expired-${v}`, flags, selectorOf(v), PAST)),
   };
-  // A binding takes a moment to become effective: wait for a known refusal.
+  // A binding takes a moment to become effective: wait for a known refusal (an empty index: no
+  // namespace has grants yet, so hostns-grants-required refuses).
+  await setIndex([]);
   await eventually(
     async () => ((await tryCreate(podManifest('probe', { app: 'probe' }, ['hostNetwork']), ns['no exception'], true)).admitted ? undefined : true),
     60_000,
@@ -233,15 +235,15 @@ describe('selector semantics', () => {
 
   it('the largest grant list the CRD allows for a namespace stays within CEL runtime cost limits', async () => {
     const namespace = await scopedNamespace('adm-big');
-    // The CRD's limits: 64 grants, each with 16 matchLabels and 8 expressions of 16 values. The
-    // pod satisfies everything but the last expression of the first 63 grants, so each is
-    // evaluated in full; only the 64th matches, and it allows hostPID alone.
+    // The CRD's limits: 64 grants (63 here and setGrants' sentinel), each with 16 matchLabels and
+    // 8 expressions of 16 values. The pod satisfies everything but the last expression of the
+    // first 62 grants, so each is evaluated in full; only the 63rd matches, and it allows hostPID alone.
     const labels = Object.fromEntries(Array.from({ length: 16 }, (_, k) => [`key-${k}`, `value-${k}`]));
     const values = (without?: string) => Array.from({ length: 16 }, (_, v) => `value-${15 - v}`).map((v) => (v === without ? 'other' : v));
-    const big = Array.from({ length: 64 }, (_, i) =>
-      grant(`big-${String(i).padStart(2, '0')}`, i < 63 ? ['hostNetwork', 'hostPID', 'hostIPC'] : ['hostPID'], {
+    const big = Array.from({ length: 63 }, (_, i) =>
+      grant(`big-${String(i).padStart(2, '0')}`, i < 62 ? ['hostNetwork', 'hostPID', 'hostIPC'] : ['hostPID'], {
         matchLabels: labels,
-        matchExpressions: Array.from({ length: 8 }, (_, e) => ({ key: `key-${e}`, operator: 'In' as const, values: values(i < 63 && e === 7 ? 'value-7' : undefined) })),
+        matchExpressions: Array.from({ length: 8 }, (_, e) => ({ key: `key-${e}`, operator: 'In' as const, values: values(i < 62 && e === 7 ? 'value-7' : undefined) })),
       }),
     );
     await setGrants({ [namespace]: big });
@@ -334,23 +336,23 @@ describe('lapse, updates, missing param', () => {
     expect(d.message).toBe(expectedRefusal('Pod', 'web', fresh, ['hostNetwork'], { app: 'web' }));
   });
 
-  it('an index entry with another uid (a namespace deleted and created again under the same name) does not count', async () => {
+  it('an index entry with another resourceVersion (a namespace deleted and created again under the same name, or changed) does not count', async () => {
     const listed = await indexed();
     const namespace = await scopedNamespace('adm-reborn');
     await setGrants({ [namespace]: [grant('agent', ['hostNetwork'], { matchLabels: { app: 'agent' } })] });
-    // The index keeps the old uid (as if the operator had not caught up): the namespace is new.
+    // The index keeps an older resourceVersion (as if the operator had not caught up): refused.
     const uids = (await customObjects().getClusterCustomObject({ group: 'hostns.io', version: 'v1alpha1', plural: 'hostnamespacegrantindexes', name: 'cluster' })) as { spec: { namespaces: Record<string, string> } };
     await customObjects().replaceClusterCustomObject({
       group: 'hostns.io',
       version: 'v1alpha1',
       plural: 'hostnamespacegrantindexes',
       name: 'cluster',
-      body: { ...uids, spec: { namespaces: { ...uids.spec.namespaces, [namespace]: '00000000-0000-0000-0000-000000000000' } } },
+      body: { ...uids, spec: { namespaces: { ...uids.spec.namespaces, [namespace]: '1' } } },
     });
     await eventually(
       async () => ((await tryCreate(podManifest('agent', { app: 'agent' }, ['hostNetwork']), namespace, true)).admitted ? undefined : true),
       30_000,
-      'the stale uid to refuse',
+      'the stale entry to refuse',
     );
     await setIndex([...listed, namespace]);
   });

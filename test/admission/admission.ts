@@ -91,7 +91,9 @@ export function uninstall(manifests: Manifest[]): void {
   const admission = manifests.filter((m) => m.apiVersion.startsWith('admissionregistration.k8s.io/'));
   const r = kubectl(['delete', '--ignore-not-found', '--wait=false', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: admission }));
   if (r.code !== 0) throw new Error(`kubectl delete: ${r.stderr}`);
+  // The guard may not be gone yet from the API server's view: annotate first, as docs/admission.md says.
   for (const args of [[GRANTS_PLURAL, '--all', '-A'], [GRANT_INDEX_PLURAL, '--all']]) {
+    kubectl(['annotate', '--overwrite', ...args, 'hostns.io/allow-delete=true']);
     const d = kubectl(['delete', '--ignore-not-found', ...args]);
     if (d.code !== 0) throw new Error(`kubectl delete ${args.join(' ')}: ${d.stderr}`);
   }
@@ -123,11 +125,11 @@ async function getOrUndefined<T>(read: () => Promise<unknown>): Promise<T | unde
   }
 }
 
-/** Writes the grant index (as the operator does) listing exactly `namespaces`, with their uids. */
+/** Writes the grant index (as the operator does) listing exactly `namespaces`, with their resourceVersions. */
 export async function setIndex(namespaces: readonly string[]): Promise<void> {
-  const uids: Record<string, string> = {};
-  for (const name of namespaces) uids[name] = (await core().readNamespace({ name })).metadata!.uid!;
-  const body = { apiVersion: API_VERSION, kind: GRANT_INDEX_KIND, metadata: { name: GRANT_INDEX_NAME }, spec: { namespaces: uids } };
+  const versions: Record<string, string> = {};
+  for (const name of namespaces) versions[name] = (await core().readNamespace({ name })).metadata!.resourceVersion!;
+  const body = { apiVersion: API_VERSION, kind: GRANT_INDEX_KIND, metadata: { name: GRANT_INDEX_NAME }, spec: { namespaces: versions } };
   const current = await getOrUndefined<{ metadata: V1ObjectMeta }>(() => api().getClusterCustomObject(indexIds));
   if (current) await api().replaceClusterCustomObject({ ...indexIds, body: { ...body, metadata: { ...body.metadata, resourceVersion: current.metadata.resourceVersion } } });
   else await api().createClusterCustomObject({ ...indexIds, body });
@@ -171,11 +173,24 @@ export async function setGrants(namespaces: Record<string, Grant[]>): Promise<vo
       await api().createNamespacedCustomObject({ ...grantIds(namespace), body });
     }
     waits.push(
-      eventually(
-        async () => ((await tryCreate(podManifest('sentinel', { 'hostns.io/sentinel': token }, ['hostNetwork']), namespace, true)).admitted ? true : undefined),
-        30_000,
-        `the admission policy to read the new grants of ${namespace}`,
-      ),
+      (async () => {
+        // First: hostns-host-namespaces has a param here (without one it admits everything,
+        // the sentinel pod too). A pod no grant covers is refused, and by it.
+        await eventually(
+          async () => {
+            const d = await tryCreate(podManifest('probe', { 'hostns.io/probe': token }, ['hostNetwork', 'hostPID', 'hostIPC']), namespace, true);
+            return !d.admitted && !d.message.includes(`'${REQUIRED}'`) ? true : undefined;
+          },
+          30_000,
+          `hostns-host-namespaces to have a param in ${namespace}`,
+        );
+        // Then: it reads this very version.
+        await eventually(
+          async () => ((await tryCreate(podManifest('sentinel', { 'hostns.io/sentinel': token }, ['hostNetwork']), namespace, true)).admitted ? true : undefined),
+          30_000,
+          `the admission policy to read the new grants of ${namespace}`,
+        );
+      })(),
     );
   }
   await Promise.all(waits);

@@ -155,18 +155,16 @@ describe('enforcementOf', () => {
 });
 
 describe('desiredGrantIndex', () => {
-  const ns = (name: string, uid: string, terminating = false) => ({ name, uid, terminating });
-  it('namespaces whose grants object exists, by name with uid, sorted; exempt, terminating and unprovisioned ones left out', () => {
-    const namespaces = [ns('b', 'u-b'), ns('a', 'u-a'), ns('kube-system', 'u-k'), ns('gone', 'u-g', true), ns('new', 'u-n')];
+  const t = (s: number) => `2026-11-02T00:00:${String(s).padStart(2, '0')}Z`;
+  const ns = (name: string, resourceVersion: string, terminating = false) => ({ name, resourceVersion, terminating });
+  it('namespaces whose grants object exists, by name with resourceVersion, sorted; exempt, terminating and unprovisioned ones left out', () => {
+    const namespaces = [ns('b', t(2)), ns('a', t(1)), ns('kube-system', t(0)), ns('gone', t(3), true), ns('new', t(4)), ns('odd', '')];
     const has = (name: string) => name !== 'new';
-    expect(desiredGrantIndex(namespaces, has, new Set(['kube-system']))).toEqual({ a: 'u-a', b: 'u-b' });
+    expect(desiredGrantIndex(namespaces, has, new Set(['kube-system']))).toEqual({ a: t(1), b: t(2) });
     expect(Object.keys(desiredGrantIndex(namespaces, has, new Set(['kube-system'])))).toEqual(['a', 'b']);
   });
-  it('the check receives the uid (a recreated namespace is a new one) and the limit bounds the size', () => {
-    const seen: string[] = [];
-    desiredGrantIndex([ns('a', 'u-1')], (n, uid) => (seen.push(`${n}/${uid}`), true), new Set());
-    expect(seen).toEqual(['a/u-1']);
-    const many = Array.from({ length: 5 }, (_, i) => ns(`n${i}`, `u${i}`));
+  it('the limit bounds the size', () => {
+    const many = Array.from({ length: 5 }, (_, i) => ns(`n${i}`, t(i)));
     expect(Object.keys(desiredGrantIndex(many, () => true, new Set(), 3))).toEqual(['n0', 'n1', 'n2']);
   });
 });
