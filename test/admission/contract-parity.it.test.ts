@@ -4,7 +4,6 @@
 // Every verdict must be the same. Also: ephemeral containers added to a running covered pod.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DateTime } from 'luxon';
-import { stringify } from 'yaml';
 import type { Grant } from '../../src/api/v1alpha1.ts';
 import { classifyPod, exceptionGrants } from '../../src/policy/classify.ts';
 import { DEFAULT_POLICY } from '../../src/policy/config.ts';
@@ -56,7 +55,7 @@ const PODS: Record<string, () => Obj> = {
   'image by the pinned digest': edit((s) => (s.containers[0].image = `quay.io/agents/agent@${DIGEST}`)),
   'image by tag and the pinned digest': edit((s) => (s.containers[0].image = `quay.io/agents/agent:v1@${DIGEST}`)),
   'lookalike repository': edit((s) => (s.containers[0].image = 'quay.io/agents-evil/agent:v1')),
-  'privileged init container': edit((s) => (s.initContainers = [hardenedContainer('setup', { securityContext: { ...sc(s), privileged: true } })])),
+  'privileged init container': edit((s) => (s.initContainers = [hardenedContainer('setup', { securityContext: { ...sc(s), privileged: true, allowPrivilegeEscalation: undefined } })])),
   'init container from another registry': edit((s) => (s.initContainers = [hardenedContainer('setup', { image: 'ghcr.io/x/setup:1' })])),
   'runAsNonRoot unset': edit((s) => delete sc(s).runAsNonRoot),
   'runAsNonRoot at pod level only': edit((s) => {
@@ -132,7 +131,7 @@ function operatorVerdict(ns: string, exception: Obj, spec: Obj): boolean {
 
 function scanVerdict(ns: string, exception: Obj, spec: Obj): boolean {
   const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: ns, labels: LABELS }, spec };
-  const result = scanSources([{ path: 'pod.yaml', text: stringify(pod) }], [{ path: 'exceptions/agent.yaml', text: stringify(exception) }], {
+  const result = scanSources([{ path: 'pod.yaml', text: JSON.stringify(pod) }], [{ path: 'exceptions/agent.yaml', text: JSON.stringify(exception) }], {
     now: now(),
     config: DEFAULT_POLICY,
     defaultNamespace: ns,
