@@ -5,6 +5,7 @@
 import type {
   AnnouncedEvents,
   Condition,
+  ExceptionBinding,
   ExceptionPhase,
   HostNamespaceException,
   HostNamespaceExceptionSpec,
@@ -38,7 +39,10 @@ const spec: Presence<HostNamespaceExceptionSpec> = {
   riskAcceptance: 'required',
   expiresAt: 'required',
   review: 'optional',
+  boundTo: 'optional',
 };
+
+const boundTo: Presence<ExceptionBinding> = { serviceAccountNames: 'optional', images: 'optional' };
 
 const podSelector: Presence<LabelSelector> = { matchLabels: 'optional', matchExpressions: 'optional' };
 
@@ -50,6 +54,7 @@ const riskAcceptance: Presence<RiskAcceptance> = {
   acceptedAt: 'optional',
   ticket: 'optional',
   compensatingControls: 'optional',
+  enforcedControls: 'optional',
 };
 
 const review: Presence<ReviewRecord> = { lastReviewedAt: 'optional', reviewedBy: 'optional' };
@@ -92,6 +97,7 @@ export const EXCEPTION_SCHEMA_LEVELS: readonly SchemaLevel[] = [
   { path: 'spec.podSelector.matchExpressions[]', fields: requirement },
   { path: 'spec.riskAcceptance', fields: riskAcceptance },
   { path: 'spec.review', fields: review },
+  { path: 'spec.boundTo', fields: boundTo },
   { path: 'status', fields: status },
   { path: 'status.conditions[]', fields: condition },
   { path: 'status.announced', fields: announced },

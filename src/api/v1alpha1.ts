@@ -28,6 +28,19 @@ export function isHostNamespace(value: unknown): value is HostNamespace {
   return typeof value === 'string' && (HOST_NAMESPACES as readonly string[]).includes(value);
 }
 
+/** Compensating controls that can be checked on a pod spec (semantics: src/policy/contract.ts). */
+export const ENFORCEABLE_CONTROLS = [
+  'runAsNonRoot',
+  'dropAllCapabilities',
+  'readOnlyRootFilesystem',
+  'noPrivilegeEscalation',
+  'noPrivileged',
+  'seccompRuntimeDefault',
+  'noHostPath',
+  'noHostPorts',
+] as const;
+export type EnforceableControl = (typeof ENFORCEABLE_CONTROLS)[number];
+
 export type SelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
 export const SELECTOR_OPERATORS: readonly SelectorOperator[] = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
 
@@ -57,6 +70,15 @@ export interface RiskAcceptance {
   ticket?: string;
   /** Controls paired with the exception, e.g. "runs as non-root", "capabilities dropped". */
   compensatingControls?: string[];
+  /** Controls admission and the operator enforce on every covered pod (see src/policy/contract.ts). */
+  enforcedControls?: EnforceableControl[];
+}
+
+/** What the exception was granted for: a covered pod must run as one of these and only these images. */
+export interface ExceptionBinding {
+  serviceAccountNames?: string[];
+  /** Fully qualified repository, prefix ending in `/`, or `repository@sha256:<hex>`. */
+  images?: string[];
 }
 
 export interface ReviewRecord {
@@ -76,6 +98,7 @@ export interface HostNamespaceExceptionSpec {
   riskAcceptance: RiskAcceptance;
   expiresAt: string;
   review?: ReviewRecord;
+  boundTo?: ExceptionBinding;
 }
 
 export type ExceptionPhase = 'Active' | 'ExpiringSoon' | 'Expired' | 'Invalid';
@@ -147,6 +170,14 @@ export interface Grant {
   /** RFC 3339; the policy admits through this grant only while the new object's creationTimestamp is before it. */
   expiresAt: string;
   selector: LabelSelector;
+  /** The exception's contract; the operator always writes every list (empty binds nothing). */
+  contract?: GrantContract;
+}
+
+export interface GrantContract {
+  serviceAccountNames: string[];
+  images: string[];
+  controls: EnforceableControl[];
 }
 
 export interface HostNamespaceGrantSetSpec {

@@ -10,6 +10,7 @@ import {
 } from '../api/v1alpha1.ts';
 import { DATE_TIME_MESSAGE, SINGLE_LINE_MESSAGE, isApiDateTime, textProblem } from '../api/validation.ts';
 import { selectorProblems } from './selector.ts';
+import { readContract, type ExceptionContract } from './contract.ts';
 
 /** The parts of an exception the policy needs, checked. */
 export interface ExceptionFacts {
@@ -22,6 +23,8 @@ export interface ExceptionFacts {
   expiresAt?: DateTime;
   acceptedAt?: DateTime;
   lastReviewedAt?: DateTime;
+  /** What the exception is bound to and the controls it enforces (empty: labels alone). */
+  contract: ExceptionContract;
   /** Why the object cannot be trusted (empty when valid). */
   problems: string[];
 }
@@ -115,6 +118,9 @@ export function readException(
   }
   checkText(ra.acceptedBy, 'spec.riskAcceptance.acceptedBy', problems, true);
 
+  const { contract, problems: contractProblems } = readContract(spec);
+  problems.push(...contractProblems);
+
   const expiresAt = parseTime(spec.expiresAt, 'spec.expiresAt', problems, true);
   const acceptedAt = parseTime(ra.acceptedAt, 'spec.riskAcceptance.acceptedAt', problems, false);
   const review = spec.review && typeof spec.review === 'object' ? spec.review : {};
@@ -134,6 +140,7 @@ export function readException(
     expiresAt,
     acceptedAt,
     lastReviewedAt,
+    contract,
     problems,
   };
 }

@@ -17,7 +17,7 @@ export function rfc3339(t: DateTime): string {
  * the object well under etcd's 1.5 MiB request limit. The schema bounds on exception selectors
  * make 64 of the largest grants fit it (a unit test checks), so the byte budget is a second line.
  */
-export const GRANT_LIMITS = { perNamespace: 64, bytesPerNamespace: 1_200_000 } as const;
+export const GRANT_LIMITS = { perNamespace: 64, bytesPerNamespace: 1_350_000 } as const;
 export type GrantLimits = { perNamespace: number; bytesPerNamespace: number };
 
 export interface NamespaceGrants {
@@ -36,6 +36,11 @@ export function grantOf({ facts, lifecycle }: ExceptionView): Grant | undefined 
     allow: [...facts.allow],
     expiresAt: rfc3339(facts.expiresAt),
     selector: normaliseSelector(facts.selector),
+    contract: {
+      serviceAccountNames: [...(facts.contract.serviceAccountNames ?? [])],
+      images: [...(facts.contract.images ?? [])],
+      controls: [...(facts.contract.controls ?? [])],
+    },
   };
 }
 

@@ -2,6 +2,7 @@
 import type { DateTime } from 'luxon';
 import type { HostNamespaceException } from '../api/v1alpha1.ts';
 import { exceptionGrants, type ExceptionGrant, type PodFacts } from '../policy/classify.ts';
+import { podSecurityProfile } from '../policy/contract.ts';
 import type { PolicyConfig } from '../policy/config.ts';
 import { readException, type ExceptionFacts } from '../policy/exception.ts';
 import { evaluateLifecycle, type Lifecycle } from '../policy/lifecycle.ts';
@@ -14,7 +15,7 @@ export interface PodLike {
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
   };
-  spec?: { hostNetwork?: boolean; hostPID?: boolean; hostIPC?: boolean; nodeName?: string };
+  spec?: { hostNetwork?: boolean; hostPID?: boolean; hostIPC?: boolean; nodeName?: string; [field: string]: unknown };
   status?: { phase?: string };
 }
 
@@ -28,6 +29,7 @@ export function podFacts(pod: PodLike, namespaceIfUnset = ''): PodFacts {
     hostNetwork: spec.hostNetwork === true,
     hostPID: spec.hostPID === true,
     hostIPC: spec.hostIPC === true,
+    security: podSecurityProfile(spec),
   };
 }
 

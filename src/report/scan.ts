@@ -4,6 +4,7 @@ import { DateTime } from 'luxon';
 import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 import { EXCEPTION_KIND, GROUP, type ExceptionPhase, type HostNamespace } from '../api/v1alpha1.ts';
 import { classifyPod, type ExceptionGrant } from '../policy/classify.ts';
+import { podSecurityProfile } from '../policy/contract.ts';
 import type { PolicyConfig } from '../policy/config.ts';
 import { isGranting } from '../policy/lifecycle.ts';
 import { evaluateException, grantsByNamespace, type EvaluatedException } from './model.ts';
@@ -237,6 +238,7 @@ export function scanSources(sources: readonly ScanSource[], exceptionSources: re
       hostNetwork: valueAt(spec, ['hostNetwork']) === true,
       hostPID: valueAt(spec, ['hostPID']) === true,
       hostIPC: valueAt(spec, ['hostIPC']) === true,
+      security: podSecurityProfile(spec),
     };
     const cls = classifyPod(pod, grants.get(namespace) ?? [], options.config.exemptNamespaces);
     if (cls.kind === 'clean') continue;

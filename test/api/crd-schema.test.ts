@@ -12,7 +12,7 @@ import {
   SINGLE_LINE_MESSAGE,
   VISIBLE_PATTERN,
 } from '../../src/api/validation.ts';
-import { EXCEPTION_KIND, EXCEPTION_PLURAL, GROUP, HOST_NAMESPACES, SELECTOR_OPERATORS, VERSION } from '../../src/api/v1alpha1.ts';
+import { ENFORCEABLE_CONTROLS, EXCEPTION_KIND, EXCEPTION_PLURAL, GROUP, HOST_NAMESPACES, SELECTOR_OPERATORS, VERSION } from '../../src/api/v1alpha1.ts';
 import { DEFAULT_POLICY } from '../../src/policy/config.ts';
 import { MIN_JUSTIFICATION_LENGTH, readException } from '../../src/policy/exception.ts';
 import { evaluateLifecycle } from '../../src/policy/lifecycle.ts';
@@ -134,7 +134,7 @@ describe('CRD schema and src/api/v1alpha1.ts', () => {
   it('every other copy of the grammars is the one in src/api/validation.ts', () => {
     const spec = at('spec') as Schema & { 'x-kubernetes-validations': Array<{ rule: string }> };
     const dateRules = spec['x-kubernetes-validations'].filter((r) => r.rule.includes('.matches('));
-    expect(dateRules).toHaveLength(2);
+    expect(dateRules).toHaveLength(5); // expiry after acceptance, renewal, and the three contract renewal rules
     for (const r of dateRules) {
       const patterns = [...r.rule.matchAll(/matches\('([^']*)'\)/g)].map((m) => m[1]);
       expect(patterns.length).toBeGreaterThanOrEqual(2);
@@ -251,5 +251,13 @@ describe('config/exception-policy', () => {
     expect(binding.spec).toEqual({ policyName: policy.metadata.name, validationActions: ['Deny'] });
     expect(kustomization.resources).toEqual(['policy.yaml', 'binding.yaml']);
     for (const o of [policy, binding]) expect(o.metadata.labels['app.kubernetes.io/part-of']).toBe('hostns-operator');
+  });
+});
+
+describe('enforced controls', () => {
+  it('the CRD enum is exactly the controls the policy core checks', () => {
+    const crd = parse(readFileSync('crds/hostnamespaceexceptions.yaml', 'utf8'));
+    const items = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.riskAcceptance.properties.enforcedControls.items;
+    expect(items.enum).toEqual([...ENFORCEABLE_CONTROLS]);
   });
 });

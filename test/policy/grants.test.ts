@@ -2,7 +2,7 @@ import { DateTime } from 'luxon';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import type { Grant } from '../../src/api/v1alpha1.ts';
+import type { EnforceableControl, Grant } from '../../src/api/v1alpha1.ts';
 import { DEFAULT_POLICY } from '../../src/policy/config.ts';
 import { readException } from '../../src/policy/exception.ts';
 import { GRANT_LIMITS, desiredGrantIndex, desiredGrantsByNamespace, enforcementOf, grantOf } from '../../src/policy/grants.ts';
@@ -14,6 +14,7 @@ const view = (ex: ReturnType<typeof exception>) => {
   const facts = readException(ex);
   return { facts, lifecycle: evaluateLifecycle(facts, now, DEFAULT_POLICY) };
 };
+const NO_CONTRACT = { serviceAccountNames: [], images: [], controls: [] };
 const names = (grants: readonly Grant[]) => grants.map((g) => g.exception);
 
 describe('desiredGrantsByNamespace', () => {
@@ -32,8 +33,8 @@ describe('desiredGrantsByNamespace', () => {
     expect(got.get('ns2')).toEqual({
       spec: {
         grants: [
-          { exception: 'a', allow: ['hostNetwork', 'hostPID'], expiresAt: '2026-12-01T00:00:00Z', selector: { matchLabels: {}, matchExpressions: [] } },
-          { exception: 'b', allow: ['hostNetwork', 'hostPID'], expiresAt: '2026-12-01T00:00:00Z', selector: { matchLabels: { app: 'node-exporter' }, matchExpressions: [] } },
+          { exception: 'a', allow: ['hostNetwork', 'hostPID'], expiresAt: '2026-12-01T00:00:00Z', selector: { matchLabels: {}, matchExpressions: [] }, contract: NO_CONTRACT },
+          { exception: 'b', allow: ['hostNetwork', 'hostPID'], expiresAt: '2026-12-01T00:00:00Z', selector: { matchLabels: { app: 'node-exporter' }, matchExpressions: [] }, contract: NO_CONTRACT },
         ],
       },
       overBudget: [],
@@ -68,7 +69,7 @@ describe('desiredGrantsByNamespace', () => {
     expect(got.get('ns')!.overBudget).toEqual(['c']);
   });
 
-  it('64 grants with the largest selectors the exception schema allows fit the byte budget and etcd', () => {
+  it('64 grants with the largest selectors and contracts the exception schema allows fit the byte budget and etcd', () => {
     // Read the bounds from the shipped CRD, so a change there that breaks the budget fails here.
     const crd = parse(readFileSync('crds/hostnamespaceexceptions.yaml', 'utf8'));
     const sel = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.podSelector.properties;
@@ -85,9 +86,26 @@ describe('desiredGrantsByNamespace', () => {
         values: Array.from({ length: maxValues }, (_, j) => `${String(j).padStart(2, '0')}${'v'.repeat(61)}`),
       })),
     };
+    const props = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties;
+    const sas = props.boundTo.properties.serviceAccountNames;
+    const images = props.boundTo.properties.images;
+    const controls = props.riskAcceptance.properties.enforcedControls.items.enum as EnforceableControl[];
+    const boundTo = {
+      serviceAccountNames: Array.from({ length: sas.maxItems }, (_, i) => `${i}${'s'.repeat(sas.items.maxLength - 1)}`),
+      images: Array.from({ length: images.maxItems }, (_, i) => `r${i}.io/${'i'.repeat(images.items.maxLength - 6)}`),
+    };
+    expect(boundTo.images[0]!.length).toBe(images.items.maxLength);
     const views = Array.from({ length: GRANT_LIMITS.perNamespace }, (_, i) =>
-      view(exception({ name: `e${String(i).padStart(2, '0')}${'n'.repeat(250)}`, namespace: 'ns', spec: { podSelector: selector } })),
+      view(
+        exception({
+          name: `e${String(i).padStart(2, '0')}${'n'.repeat(250)}`,
+          namespace: 'ns',
+          spec: { podSelector: selector, boundTo, riskAcceptance: { ...exception().spec.riskAcceptance, enforcedControls: controls } },
+        }),
+      ),
     );
+    expect(views[0]!.facts.problems).toEqual([]);
+    expect(views[0]!.facts.contract.images).toHaveLength(images.maxItems);
     const got = desiredGrantsByNamespace(views, [], new Set()).get('ns')!;
     expect(got.overBudget).toEqual([]);
     const bytes = Buffer.byteLength(JSON.stringify({ apiVersion: 'hostns.io/v1alpha1', kind: 'HostNamespaceGrantSet', spec: got.spec }));
