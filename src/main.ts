@@ -25,7 +25,9 @@ export interface MainOptions {
   expiringSoon: string;
   maxLifetime: string;
   reviewInterval: string;
-  patchConcurrency: string;
+  maxConcurrentReconciles: string;
+  /** The older name of --max-concurrent-reconciles. */
+  patchConcurrency?: string;
   logLevel: string;
 }
 
@@ -47,7 +49,8 @@ export function buildCommand(): Command {
     .addOption(new Option('--expiring-soon <duration>', 'ExpiringSoon window before expiry').env('HOSTNS_EXPIRING_SOON').default(formatDuration(d.expiringSoonWindow)))
     .addOption(new Option('--max-lifetime <duration>', 'longest exception lifetime from risk acceptance (or creation)').env('HOSTNS_MAX_LIFETIME').default(formatDuration(d.maxLifetime)))
     .addOption(new Option('--review-interval <duration>', 'a review is overdue this long after the last one (or creation)').env('HOSTNS_REVIEW_INTERVAL').default(formatDuration(d.reviewInterval)))
-    .addOption(new Option('--patch-concurrency <n>', 'reconciles (and so API writes) in flight at once').env('HOSTNS_PATCH_CONCURRENCY').default('16'))
+    .addOption(new Option('--max-concurrent-reconciles <n>', 'reconciles (and so API writes) in flight at once').env('HOSTNS_MAX_CONCURRENT_RECONCILES').default('16'))
+    .addOption(new Option('--patch-concurrency <n>', 'older name of --max-concurrent-reconciles').env('HOSTNS_PATCH_CONCURRENCY'))
     .addOption(new Option('--log-level <level>', 'error, warn, info or debug').env('HOSTNS_LOG_LEVEL').default('info').choices(['error', 'warn', 'info', 'debug']));
 }
 
@@ -67,8 +70,18 @@ function positiveInt(text: string, flag: string, allowZero = false): number {
   return n;
 }
 
+/**
+ * Reconcile workers: --max-concurrent-reconciles (controller-runtime's name), or its older name
+ * --patch-concurrency when only that one is set. Throws naming the flag the value came from.
+ */
+export function maxConcurrentReconciles(opts: Pick<MainOptions, 'maxConcurrentReconciles' | 'patchConcurrency'>, newNameIsDefault: boolean): number {
+  if (opts.patchConcurrency !== undefined && newNameIsDefault) return positiveInt(opts.patchConcurrency, '--patch-concurrency');
+  return positiveInt(opts.maxConcurrentReconciles, '--max-concurrent-reconciles');
+}
+
 export async function main(argv = process.argv): Promise<void> {
-  const opts = buildCommand().parse(argv).opts<MainOptions>();
+  const command = buildCommand().parse(argv);
+  const opts = command.opts<MainOptions>();
   const logger = createLogger(opts.logLevel);
   let policy: PolicyConfig;
   let port: number;
@@ -77,7 +90,7 @@ export async function main(argv = process.argv): Promise<void> {
   try {
     policy = policyFrom(opts);
     port = positiveInt(opts.httpPort, '--http-port', true);
-    concurrency = positiveInt(opts.patchConcurrency, '--patch-concurrency');
+    concurrency = maxConcurrentReconciles(opts, command.getOptionValueSource('maxConcurrentReconciles') === 'default');
     if (opts.leaderElect && !opts.leaseNamespace) throw new Error('--leader-elect needs --lease-namespace (or POD_NAMESPACE)');
     client = new KubeClient(loadKubeConfig({ kubeconfig: opts.kubeconfig, context: opts.context }));
   } catch (err) {
@@ -92,7 +105,7 @@ export async function main(argv = process.argv): Promise<void> {
     policy,
     logger,
     identity: opts.identity,
-    concurrency,
+    maxConcurrentReconciles: concurrency,
     observer: metrics,
     leaderElection: opts.leaderElect
       ? {

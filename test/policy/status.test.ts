@@ -4,7 +4,9 @@ import { DEFAULT_POLICY } from '../../src/policy/config.ts';
 import { readException } from '../../src/policy/exception.ts';
 import { desiredGrants } from '../../src/policy/grants.ts';
 import { evaluateLifecycle } from '../../src/policy/lifecycle.ts';
-import { planException, stableJson, violationNote } from '../../src/policy/status.ts';
+import { violationNote } from '../../src/policy/classify.ts';
+import { stableJson } from '../../src/policy/json.ts';
+import { planException } from '../../src/policy/status.ts';
 import { exception } from './fixtures.ts';
 
 const at = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' });

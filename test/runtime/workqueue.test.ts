@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WorkQueue } from '../../src/controller/workqueue.ts';
+import { WorkQueue } from '../../src/runtime/workqueue.ts';
 
 describe('WorkQueue', () => {
   it('deduplicates queued keys and never runs one key twice at once', async () => {

@@ -1,0 +1,97 @@
+// What the reconcilers and the metrics read: the three read-only stores, plus the two derived
+// views every reconcile needs, memoised (each exception evaluated once per version until its next
+// transition; the pods each exception covers once per namespace until something there changes).
+// The memos are invisible to callers: every read is a pure function of the stores and `now`.
+import { DateTime } from 'luxon';
+import type { HostNamespaceException, HostNamespaceGrants } from '../api/v1alpha1.ts';
+import { classifyPod, exceptionGrants, type ExceptionGrant, type PodClass, type PodFacts } from '../policy/classify.ts';
+import type { PolicyConfig } from '../policy/config.ts';
+import { coveredPodCounts, evaluateException, type EvaluatedException } from '../policy/evaluated.ts';
+import type { PodRecord } from '../kube/pod-record.ts';
+import type { Store } from '../kube/store.ts';
+
+export interface CachesOptions {
+  exceptions: Store<HostNamespaceException>;
+  pods: Store<PodRecord>;
+  grants: Store<HostNamespaceGrants>;
+  policy: PolicyConfig;
+}
+
+export class Caches {
+  readonly exceptions: Store<HostNamespaceException>;
+  readonly pods: Store<PodRecord>;
+  readonly grants: Store<HostNamespaceGrants>;
+  readonly policy: PolicyConfig;
+  /** Keyed by the cached object itself: a new version is a new object, a deleted one is collected. */
+  private readonly evaluations = new WeakMap<HostNamespaceException, EvaluatedException>();
+  private readonly coverage = new Map<string, { exceptionsVersion: number; podsVersion: number; validUntil?: DateTime; counts: Map<string, number> }>();
+
+  constructor(opts: CachesOptions) {
+    this.exceptions = opts.exceptions;
+    this.pods = opts.pods;
+    this.grants = opts.grants;
+    this.policy = opts.policy;
+  }
+
+  /** One cached exception, evaluated at `now`. */
+  evaluated(key: string, now: DateTime): EvaluatedException | undefined {
+    const obj = this.exceptions.get(key);
+    if (!obj) return undefined;
+    const memo = this.evaluations.get(obj);
+    const next = memo?.lifecycle.nextTransitionAt;
+    // Valid until the evaluation changes; a clock going backwards is not worth a check.
+    if (memo && (!next || now < next)) return memo;
+    const e = evaluateException(obj, now, this.policy);
+    this.evaluations.set(obj, e);
+    return e;
+  }
+
+  /** Every exception of `namespace` (every exception when undefined), evaluated at `now`. */
+  evaluatedIn(namespace: string | undefined, now: DateTime): EvaluatedException[] {
+    const keys = namespace === undefined ? this.exceptions.keys() : this.exceptions.keysIn(namespace);
+    const out: EvaluatedException[] = [];
+    for (const key of keys) {
+      const e = this.evaluated(key, now);
+      if (e) out.push(e);
+    }
+    return out;
+  }
+
+  /** What classification sees of the exceptions of `namespace`. */
+  grantsIn(namespace: string, now: DateTime): ExceptionGrant[] {
+    return exceptionGrants(this.evaluatedIn(namespace, now));
+  }
+
+  classify(pod: PodFacts, grants: readonly ExceptionGrant[]): PodClass {
+    return classifyPod(pod, grants, this.policy.exemptNamespaces);
+  }
+
+  /** How many pods each exception of `namespace` covers now, keyed `namespace/name`. */
+  coveredCounts(namespace: string, now: DateTime): Map<string, number> {
+    const exceptionsVersion = this.exceptions.versionOf(namespace);
+    const podsVersion = this.pods.versionOf(namespace);
+    const memo = this.coverage.get(namespace);
+    if (
+      memo &&
+      memo.exceptionsVersion === exceptionsVersion &&
+      memo.podsVersion === podsVersion &&
+      (!memo.validUntil || now < memo.validUntil)
+    ) {
+      return memo.counts;
+    }
+    const evaluated = this.evaluatedIn(namespace, now);
+    const grants = exceptionGrants(evaluated);
+    const pods = [...this.pods.keysIn(namespace)].map((k) => this.pods.get(k)!);
+    const counts = coveredPodCounts(pods, () => grants, this.policy.exemptNamespaces);
+    const transitions = evaluated.map((e) => e.lifecycle.nextTransitionAt).filter((t): t is DateTime => !!t);
+    const validUntil = transitions.length ? (DateTime.min(...transitions) ?? undefined) : undefined;
+    this.coverage.set(namespace, { exceptionsVersion, podsVersion, validUntil, counts });
+    if (this.coverage.size > 2 * (this.exceptions.size + 1)) this.forgetEmptyNamespaces();
+    return counts;
+  }
+
+  /** Drops coverage memos of namespaces without exceptions left (their exceptions were deleted). */
+  private forgetEmptyNamespaces(): void {
+    for (const ns of this.coverage.keys()) if (this.exceptions.keysIn(ns).size === 0) this.coverage.delete(ns);
+  }
+}
