@@ -14,7 +14,7 @@ import {
 } from '../api/v1alpha1.ts';
 import type { PolicyConfig } from '../policy/config.ts';
 import { GRANT_LIMITS } from '../policy/grants.ts';
-import { isStatus, type KubeClient } from '../kube/client.ts';
+import { isStatus, type KubeApi } from '../kube/client.ts';
 import type { LeaderElectionConfig } from '../kube/lease.ts';
 import { toPodRecord, type PodRecord } from '../kube/pod-record.ts';
 import type { RawObject, Reflector } from '../kube/reflector.ts';
@@ -36,7 +36,7 @@ export interface OperatorObserver {
 }
 
 export interface OperatorOptions {
-  client: KubeClient;
+  client: KubeApi;
   policy: PolicyConfig;
   logger: Logger;
   /** reportingInstance of Events and the Lease holder identity. */
@@ -63,7 +63,7 @@ export class Operator {
   readonly caches: Caches;
   /** Exceptions left out of the grants object (over its bounds), for logs and /metrics. */
   droppedGrants: string[] = [];
-  private readonly client: KubeClient;
+  private readonly client: KubeApi;
   private readonly clock: () => DateTime;
   private readonly logger: Logger;
 
@@ -146,7 +146,7 @@ export class Operator {
   }
 
   /** Fails with a clear message when the CRDs are not installed (API discovery, no extra RBAC). */
-  static async checkCrds(client: KubeClient): Promise<void> {
+  static async checkCrds(client: KubeApi): Promise<void> {
     let resources: { resources?: { name: string }[] };
     try {
       resources = await client.request('GET', `/apis/${GROUP}/${VERSION}`);

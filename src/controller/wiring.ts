@@ -32,8 +32,8 @@ function isEcho<T>(c: Change<T>, versionOf: (o: T) => Versioned): boolean {
 }
 
 function* namespaceFanOut(pods: Store<PodRecord>, namespace: string): Iterable<Request<ReconcileKey>> {
-  for (const p of pods.keysIn(namespace)) yield { key: podKey(p), lane: LANE.pods };
   yield { key: GRANTS_KEY, lane: LANE.grants };
+  for (const p of pods.keysIn(namespace)) yield { key: podKey(p), lane: LANE.pods };
 }
 
 export function onExceptionChange(pods: Store<PodRecord>): MapFunc<HostNamespaceException, ReconcileKey> {

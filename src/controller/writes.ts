@@ -11,7 +11,7 @@ import {
   type HostNamespaceException,
   type HostNamespaceGrants,
 } from '../api/v1alpha1.ts';
-import { ApiError, isStatus, type KubeClient } from '../kube/client.ts';
+import { ApiError, isStatus, type KubeApi } from '../kube/client.ts';
 import { recordEvent, type EventSpec } from '../kube/events.ts';
 import type { MetadataMergePatch } from '../policy/pod-marks.ts';
 import type { RawObject, Reflector } from '../kube/reflector.ts';
@@ -44,7 +44,7 @@ export function writeLane(w: Write): number {
 }
 
 export interface WriterOptions {
-  client: KubeClient;
+  client: KubeApi;
   logger: Logger;
   /** reportingInstance of Events. */
   identity: string;

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { DateTime } from 'luxon';
 import { REPORTING_CONTROLLER } from '../api/v1alpha1.ts';
-import { isStatus, type KubeClient } from './client.ts';
+import { isStatus, type KubeApi } from './client.ts';
 
 export interface EventTarget {
   apiVersion: string;
@@ -59,7 +59,7 @@ export function eventBody(e: EventSpec, now: DateTime, instance: string): Record
 }
 
 /** Creates the Event; 'exists' when an earlier attempt (ours or a previous leader's) already did. */
-export async function recordEvent(client: KubeClient, e: EventSpec, now: DateTime, instance: string): Promise<'created' | 'exists'> {
+export async function recordEvent(client: KubeApi, e: EventSpec, now: DateTime, instance: string): Promise<'created' | 'exists'> {
   try {
     await client.request('POST', `/apis/events.k8s.io/v1/namespaces/${e.regarding.namespace}/events`, { body: eventBody(e, now, instance) });
     return 'created';

@@ -3,7 +3,7 @@
 // last saw the record change on its own clock (no trust in other machines' clocks).
 import { DateTime } from 'luxon';
 import type { Logger } from 'winston';
-import { isStatus, type KubeClient } from './client.ts';
+import { isStatus, type KubeApi } from './client.ts';
 import { microTime } from './events.ts';
 
 export interface LeaderElectionConfig {
@@ -41,13 +41,13 @@ export class LeaderElector {
   private lastRenew = 0;
   private timer?: NodeJS.Timeout;
   private stopped = false;
-  private readonly client: KubeClient;
+  private readonly client: KubeApi;
   private readonly cfg: LeaderElectionConfig;
   private readonly identity: string;
   private readonly logger: Logger;
   private readonly callbacks: LeaderCallbacks;
 
-  constructor(client: KubeClient, cfg: LeaderElectionConfig, identity: string, logger: Logger, callbacks: LeaderCallbacks) {
+  constructor(client: KubeApi, cfg: LeaderElectionConfig, identity: string, logger: Logger, callbacks: LeaderCallbacks) {
     this.client = client;
     this.cfg = cfg;
     this.identity = identity;

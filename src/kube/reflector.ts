@@ -2,7 +2,7 @@
 // on 410 Gone it relists; on any other error it backs off and reconnects. It never throws out of
 // its loop and never exits the process (client-node's informer stops for good on most errors).
 import type { Logger } from 'winston';
-import { ApiError, isStatus, type KubeClient } from './client.ts';
+import { ApiError, isStatus, type KubeApi } from './client.ts';
 import { StoreWriter, type Store } from './store.ts';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -13,7 +13,7 @@ export interface RawObject {
 }
 
 export interface ReflectorOptions<T> {
-  client: KubeClient;
+  client: KubeApi;
   /** Collection path, e.g. `/api/v1/pods`. */
   path: string;
   /** Name for logs and metrics. */

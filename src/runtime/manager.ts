@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { DateTime } from 'luxon';
 import type { Logger } from 'winston';
-import type { KubeClient } from '../kube/client.ts';
+import type { KubeApi } from '../kube/client.ts';
 import { LeaderElector, type LeaderElectionConfig } from '../kube/lease.ts';
 import { Reflector, type ChangeOrigin, type ReflectorOptions } from '../kube/reflector.ts';
 import { TerminalError, type ReconcileResult } from './result.ts';
@@ -40,7 +40,7 @@ export interface ManagerObserver<K> {
 }
 
 export interface ManagerOptions<K, W> {
-  client: KubeClient;
+  client: KubeApi;
   logger: Logger;
   /** The Lease holder identity. */
   identity: string;
