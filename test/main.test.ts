@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildCommand, maxConcurrentReconciles, policyFrom, type MainOptions } from '../src/main.ts';
+import { buildCommand, maxConcurrentReconciles, type MainOptions } from '../src/main.ts';
+import { policyFrom } from '../src/policy/config.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'hostns-main-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -29,6 +30,10 @@ describe('operator flags', () => {
     expect(workers(['--patch-concurrency', '4'])).toBe(4);
     expect(workers(['--max-concurrent-reconciles', '8'])).toBe(8);
     expect(workers(['--max-concurrent-reconciles', '8', '--patch-concurrency', '4'])).toBe(8);
+    for (const bad of ['many', '1.5', '0', '']) {
+      expect(() => workers(['--max-concurrent-reconciles', bad])).toThrow(`--max-concurrent-reconciles: ${JSON.stringify(bad)} is not a positive integer`);
+      expect(() => workers(['--patch-concurrency', bad])).toThrow(`--patch-concurrency: ${JSON.stringify(bad)} is not a positive integer`);
+    }
   });
   it('environment variables set flags', () => {
     const old = process.env.HOSTNS_EXEMPT_NAMESPACES;
@@ -46,7 +51,6 @@ describe('operator flags', () => {
     [['--http-port', 'eighty'], /--http-port: "eighty" is not a non-negative integer/],
     [['--patch-concurrency', '0'], /--patch-concurrency: "0" is not a positive integer/],
     [['--max-concurrent-reconciles', '-1'], /--max-concurrent-reconciles: "-1" is not a positive integer/],
-    [['--max-concurrent-reconciles', 'many'], /--max-concurrent-reconciles: "many" is not a positive integer/],
     [['--leader-elect'], /--leader-elect needs --lease-namespace/],
   ])('%j exits 2 naming the flag', (args, message) => {
     const r = run(args);

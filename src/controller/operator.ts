@@ -14,7 +14,8 @@ import {
 } from '../api/v1alpha1.ts';
 import type { PolicyConfig } from '../policy/config.ts';
 import { GRANT_LIMITS } from '../policy/grants.ts';
-import { isStatus, type KubeApi } from '../kube/client.ts';
+import type { KubeApi } from '../kube/client.ts';
+import { kubeFailure } from '../kube/errors.ts';
 import type { LeaderElectionConfig } from '../kube/lease.ts';
 import { toPodRecord, type PodRecord } from '../kube/pod-record.ts';
 import type { RawObject, Reflector } from '../kube/reflector.ts';
@@ -151,7 +152,7 @@ export class Operator {
     try {
       resources = await client.request('GET', `/apis/${GROUP}/${VERSION}`);
     } catch (err) {
-      if (isStatus(err, 404)) {
+      if (kubeFailure(err).kind === 'resource-unknown') {
         throw new Error(`the ${GROUP} CRDs are not installed in this cluster: kubectl apply -f crds/ (or kubectl apply -k config/default)`);
       }
       throw new Error(`cannot reach the Kubernetes API at ${client.server}: ${(err as Error).message}`);

@@ -3,6 +3,7 @@
 // its loop and never exits the process (client-node's informer stops for good on most errors).
 import type { Logger } from 'winston';
 import { ApiError, isStatus, type KubeApi } from './client.ts';
+import { listPages } from './list.ts';
 import { StoreWriter, type Store } from './store.ts';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -124,14 +125,8 @@ export class Reflector<T> {
   private async list(): Promise<void> {
     const { client, path, transform, pageSize = 500 } = this.opts;
     const fresh = new Map<string, T>();
-    let cont: string | undefined;
     let rv = '';
-    do {
-      const page = await client.request<{ metadata?: { continue?: string; resourceVersion?: string }; items?: RawObject[] }>('GET', path, {
-        query: { limit: pageSize, continue: cont },
-        signal: this.abort.signal,
-        timeoutMs: 120_000,
-      });
+    for await (const page of listPages<RawObject>(client, path, { pageSize, signal: this.abort.signal, timeoutMs: 120_000 })) {
       for (const raw of page.items ?? []) {
         const key = objectKey(raw);
         if (!key) continue;
@@ -143,9 +138,8 @@ export class Reflector<T> {
         }
         if (obj !== undefined) fresh.set(key, obj);
       }
-      cont = page.metadata?.continue || undefined;
       rv = page.metadata?.resourceVersion ?? rv;
-    } while (cont);
+    }
 
     const previous = this.writer.snapshot();
     this.writer.replace(fresh);
