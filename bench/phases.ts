@@ -18,7 +18,7 @@ import {
   rfc3339Seconds,
   type Expectation,
 } from './fixture.ts';
-import { Api, HttpError, mapConcurrent, withRetry } from './kube.ts';
+import { Api, HttpError, mapConcurrent, withRetry } from './minimal-client.ts';
 import { listAndWatch, Milestone, timeout, type ExceptionObj, type PodObj } from './observe.ts';
 import { metricSum, NODE, OperatorProcess, type HeapReport } from './operator.ts';
 import { summarize, type Summary } from './stats.ts';

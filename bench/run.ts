@@ -17,7 +17,7 @@ import { execFileSync } from 'node:child_process';
 import { AuditLog, FLOOR_USER, OPERATOR_USER } from './audit.ts';
 import { startBenchCluster } from './cluster.ts';
 import { growFixture } from './fixture.ts';
-import { Api } from './kube.ts';
+import { Api } from './minimal-client.ts';
 import { NODE, operatorExists, type OperatorProcess } from './operator.ts';
 import {
   countPods,

@@ -4,7 +4,7 @@
 // The memos are invisible to callers: every read is a pure function of the stores and `now`.
 import { DateTime } from 'luxon';
 import type { HostNamespaceException, HostNamespaceGrants } from '../api/v1alpha1.ts';
-import { classifyPod, exceptionGrants, type ExceptionGrant, type PodClass, type PodFacts } from '../policy/classify.ts';
+import { classifyPod, classifiableExceptions, type ExceptionGrant, type PodClass, type PodFacts } from '../policy/classify.ts';
 import type { PolicyConfig } from '../policy/config.ts';
 import { coveredPodCounts, evaluateException, type EvaluatedException } from '../policy/evaluated.ts';
 import type { PodRecord } from '../kube/pod-record.ts';
@@ -59,7 +59,7 @@ export class Caches {
 
   /** What classification sees of the exceptions of `namespace`. */
   grantsIn(namespace: string, now: DateTime): ExceptionGrant[] {
-    return exceptionGrants(this.evaluatedIn(namespace, now));
+    return classifiableExceptions(this.evaluatedIn(namespace, now));
   }
 
   classify(pod: PodFacts, grants: readonly ExceptionGrant[]): PodClass {
@@ -80,7 +80,7 @@ export class Caches {
       return memo.counts;
     }
     const evaluated = this.evaluatedIn(namespace, now);
-    const grants = exceptionGrants(evaluated);
+    const grants = classifiableExceptions(evaluated);
     const pods = [...this.pods.keysIn(namespace)].map((k) => this.pods.get(k)!);
     const counts = coveredPodCounts(pods, () => grants, this.policy.exemptNamespaces);
     const transitions = evaluated.map((e) => e.lifecycle.nextTransitionAt).filter((t): t is DateTime => !!t);

@@ -43,7 +43,7 @@ export type PodClass =
  * Active/ExpiringSoon ones grant, Expired ones only explain offenders, Invalid ones are left out
  * (they cannot be trusted to say what they allow).
  */
-export function exceptionGrants(exceptions: readonly { facts: ExceptionFacts; lifecycle: Lifecycle }[]): ExceptionGrant[] {
+export function classifiableExceptions(exceptions: readonly { facts: ExceptionFacts; lifecycle: Lifecycle }[]): ExceptionGrant[] {
   return exceptions
     .filter((e) => e.lifecycle.phase !== 'Invalid')
     .map(({ facts, lifecycle }) => ({

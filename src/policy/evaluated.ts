@@ -3,7 +3,7 @@
 // how many pods each exception covers, as status.coveredPods counts).
 import type { DateTime } from 'luxon';
 import type { HostNamespaceException } from '../api/v1alpha1.ts';
-import { classifyPod, exceptionGrants, type ExceptionGrant, type PodFacts } from './classify.ts';
+import { classifyPod, classifiableExceptions, type ExceptionGrant, type PodFacts } from './classify.ts';
 import type { PolicyConfig } from './config.ts';
 import { readException, type ExceptionFacts } from './exception.ts';
 import { evaluateLifecycle, type Lifecycle } from './lifecycle.ts';
@@ -26,13 +26,13 @@ export function evaluateException(
   return { raw, facts, lifecycle: evaluateLifecycle(facts, now, config) };
 }
 
-/** exceptionGrants() (src/policy/classify.ts), grouped by namespace. */
+/** classifiableExceptions() (src/policy/classify.ts), grouped by namespace. */
 export function grantsByNamespace(exceptions: readonly EvaluatedException[]): Map<string, ExceptionGrant[]> {
   const byNamespace = new Map<string, EvaluatedException[]>();
   for (const e of exceptions) byNamespace.set(e.facts.namespace, [...(byNamespace.get(e.facts.namespace) ?? []), e]);
   const out = new Map<string, ExceptionGrant[]>();
   for (const [ns, list] of byNamespace) {
-    const grants = exceptionGrants(list);
+    const grants = classifiableExceptions(list);
     if (grants.length) out.set(ns, grants);
   }
   return out;

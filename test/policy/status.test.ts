@@ -134,9 +134,9 @@ describe('desiredGrants bounds', () => {
   });
 });
 
-describe('exceptionGrants (the rule the controller and the CLI share)', () => {
+describe('classifiableExceptions (the rule the controller and the CLI share)', () => {
   it('Active/ExpiringSoon grant, Expired only explains, Invalid is left out', async () => {
-    const { exceptionGrants } = await import('../../src/policy/classify.ts');
+    const { classifiableExceptions } = await import('../../src/policy/classify.ts');
     const now = at('2026-11-26T00:00:00Z');
     const views = [
       exception({ name: 'active', spec: { expiresAt: '2026-12-20T00:00:00Z' } }),
@@ -147,6 +147,6 @@ describe('exceptionGrants (the rule the controller and the CLI share)', () => {
       const facts = readException(ex);
       return { facts, lifecycle: evaluateLifecycle(facts, now, DEFAULT_POLICY) };
     });
-    expect(exceptionGrants(views).map((g) => `${g.name}:${g.granting}`)).toEqual(['active:true', 'soon:true', 'lapsed:false']);
+    expect(classifiableExceptions(views).map((g) => `${g.name}:${g.granting}`)).toEqual(['active:true', 'soon:true', 'lapsed:false']);
   });
 });
