@@ -160,7 +160,7 @@ const ctx: BenchContext = {
   workDir,
   patchConcurrency,
   controlPlane: controlPlanePids(cluster.cp.dir),
-  operatorArgs: ['--patch-concurrency', String(patchConcurrency)],
+  operatorArgs: ['--max-concurrent-reconciles', String(patchConcurrency)],
   operatorNodeArgs: [],
   log,
 };
