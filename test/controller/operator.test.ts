@@ -101,20 +101,21 @@ describe('operator on the fake API', () => {
   });
 
   it('lanes: when many exceptions lapse at once, every Expired Event leaves before any status write, those before pod work', async () => {
-    // Real timers (all the lapse timers fire in one turn, as in production), a manual clock.
+    // Real timers and a clock running with them, 1.5 s before the expiry: every lapse timer has the
+    // same deadline, so all of them fire in one turn, before any answer arrives (as in production).
     const expiresAt = DateTime.utc().plus({ days: 10 }).startOf('second');
-    let now = expiresAt.minus({ milliseconds: 40 });
+    const offset = expiresAt.minus({ milliseconds: 1500 }).toMillis() - Date.now();
+    const clock = () => DateTime.fromMillis(Date.now() + offset, { zone: 'utc' });
     const api = new FakeKubeApi();
     for (let i = 0; i < 12; i++) {
       api.put(EXCEPTIONS, exceptionObj(`ns${i}`, 'x', expiresAt));
       api.put('pods', podObj(`ns${i}`, 'p', { app: 'agent' }, { hostNetwork: true }));
     }
-    const { operator } = await start(api, { maxConcurrentReconciles: 2, clock: () => now });
+    const { operator } = await start(api, { maxConcurrentReconciles: 2, clock });
     await settle(operator);
     expect(statusOf(api, 'ns3', 'x')?.phase).toBe('ExpiringSoon');
     const before = api.requests.length;
-    now = expiresAt.plus({ milliseconds: 1 });
-    await new Promise((r) => setTimeout(r, 60));
+    await new Promise((r) => setTimeout(r, expiresAt.diff(clock()).toMillis() + 60));
     await settle(operator);
 
     const writes = api.requests.slice(before).filter((r) => r.method !== 'GET' && r.method !== 'WATCH');
