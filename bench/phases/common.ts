@@ -70,7 +70,9 @@ export async function resetOperatorState(ctx: BenchContext): Promise<void> {
     },
   });
   await mapConcurrent(marked, 64, (p) =>
-    withRetry(() => api.json('PATCH', `/api/v1/namespaces/${p.namespace}/pods/${p.name}`, strip, 'application/merge-patch+json')).catch((e) => {
+    withRetry(() =>
+      api.json('PATCH', `/api/v1/namespaces/${p.namespace}/pods/${p.name}`, strip, 'application/merge-patch+json'),
+    ).catch((e) => {
       if (!(e instanceof HttpError && e.status === 404)) throw e;
     }),
   );
@@ -81,13 +83,22 @@ export async function resetOperatorState(ctx: BenchContext): Promise<void> {
     64,
     (e) =>
       withRetry(() =>
-        api.json('PATCH', `${EX_PATH}/namespaces/${e.metadata.namespace}/hostnamespaceexceptions/${e.metadata.name}/status`, '{"status":null}', 'application/merge-patch+json'),
+        api.json(
+          'PATCH',
+          `${EX_PATH}/namespaces/${e.metadata.namespace}/hostnamespaceexceptions/${e.metadata.name}/status`,
+          '{"status":null}',
+          'application/merge-patch+json',
+        ),
       ),
   );
   await api.raw('DELETE', `${EX_PATH}/hostnamespacegrants/cluster`);
   const namespaces: string[] = [];
-  await api.listPaged<{ metadata: { name: string } }>('/api/v1/namespaces', (items) => namespaces.push(...items.map((n) => n.metadata.name)));
-  await mapConcurrent(namespaces, 16, (ns) => withRetry(() => api.json('DELETE', `/apis/events.k8s.io/v1/namespaces/${ns}/events`)));
+  await api.listPaged<{ metadata: { name: string } }>('/api/v1/namespaces', (items) =>
+    namespaces.push(...items.map((n) => n.metadata.name)),
+  );
+  await mapConcurrent(namespaces, 16, (ns) =>
+    withRetry(() => api.json('DELETE', `/apis/events.k8s.io/v1/namespaces/${ns}/events`)),
+  );
 }
 
 export async function countPods(api: Api): Promise<number> {
@@ -100,7 +111,9 @@ export async function deleteNamespaces(api: Api, names: string[], timeoutMs: num
   await mapConcurrent(names, 16, (n) => api.raw('DELETE', `/api/v1/namespaces/${n}`));
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const left = await Promise.all(names.map(async (n) => (await api.raw('GET', `/api/v1/namespaces/${n}`)).status !== 404));
+    const left = await Promise.all(
+      names.map(async (n) => (await api.raw('GET', `/api/v1/namespaces/${n}`)).status !== 404),
+    );
     if (!left.some(Boolean)) return true;
     await sleep(1000);
   }

@@ -1,7 +1,15 @@
 // Phase 3, lapse: N exceptions expiring at the same instant, each covering one pod.
 import { join } from 'node:path';
 import { countByVerbResource, OPERATOR_USER } from '../audit.ts';
-import { createIfAbsent, ensureNamespaces, exceptionManifest, LABEL_EXCEPTION, LABEL_VIOLATION, podManifest, rfc3339Seconds } from '../fixture.ts';
+import {
+  createIfAbsent,
+  ensureNamespaces,
+  exceptionManifest,
+  LABEL_EXCEPTION,
+  LABEL_VIOLATION,
+  podManifest,
+  rfc3339Seconds,
+} from '../fixture.ts';
 import { mapConcurrent } from '../minimal-client.ts';
 import { listAndWatch, Milestone, timeout, type PodObj } from '../observe.ts';
 import { summarize, type Summary } from '../stats.ts';
@@ -33,19 +41,28 @@ export async function runLapse(ctx: BenchContext, count: number, leadSeconds: nu
   const expiresAtMs = Math.ceil((Date.now() + leadSeconds * 1000) / 1000) * 1000;
   const expiresAt = rfc3339Seconds(expiresAtMs);
   await ensureNamespaces(api, namespaces);
-  const items = Array.from({ length: count }, (_, j) => ({ namespace: namespaces[j % nsCount]!, name: `lapse-${String(j).padStart(4, '0')}`, app: `l${j}` }));
+  const items = Array.from({ length: count }, (_, j) => ({
+    namespace: namespaces[j % nsCount]!,
+    name: `lapse-${String(j).padStart(4, '0')}`,
+    app: `l${j}`,
+  }));
 
   const covered = new Map<string, string>();
   const violated = new Map<string, number>();
   const expiredEvents = new Map<string, { arrivedAt: number; eventTime: number }>();
   const allCovered = new Milestone(() => covered.size >= count);
-  const pw = await listAndWatch<PodObj>(api, '/api/v1/pods', `labelSelector=${encodeURIComponent('bench.hostns.io/lapse=true')}`, (ev, at) => {
-    const l = ev.object.metadata.labels ?? {};
-    const id = `${ev.object.metadata.namespace}/${ev.object.metadata.name}`;
-    if (l[LABEL_EXCEPTION]) covered.set(id, l[LABEL_EXCEPTION]!);
-    if (l[LABEL_VIOLATION] === 'true' && !violated.has(id)) violated.set(id, at);
-    allCovered.poke(at);
-  });
+  const pw = await listAndWatch<PodObj>(
+    api,
+    '/api/v1/pods',
+    `labelSelector=${encodeURIComponent('bench.hostns.io/lapse=true')}`,
+    (ev, at) => {
+      const l = ev.object.metadata.labels ?? {};
+      const id = `${ev.object.metadata.namespace}/${ev.object.metadata.name}`;
+      if (l[LABEL_EXCEPTION]) covered.set(id, l[LABEL_EXCEPTION]!);
+      if (l[LABEL_VIOLATION] === 'true' && !violated.has(id)) violated.set(id, at);
+      allCovered.poke(at);
+    },
+  );
   const ew = await listAndWatch<{
     metadata: { namespace: string; name: string; resourceVersion?: string };
     reason?: string;
@@ -55,34 +72,51 @@ export async function runLapse(ctx: BenchContext, count: number, leadSeconds: nu
     const e = ev.object;
     if (ev.type !== 'ADDED' || e.reason !== 'Expired' || e.regarding?.kind !== 'HostNamespaceException') return;
     const id = `${e.regarding.namespace ?? e.metadata.namespace}/${e.regarding.name}`;
-    if (!expiredEvents.has(id)) expiredEvents.set(id, { arrivedAt: at, eventTime: e.eventTime ? Date.parse(e.eventTime) : Number.NaN });
+    if (!expiredEvents.has(id))
+      expiredEvents.set(id, { arrivedAt: at, eventTime: e.eventTime ? Date.parse(e.eventTime) : Number.NaN });
   });
 
   await mapConcurrent(items, 64, (it) =>
     createIfAbsent(
       api,
       `${EX_PATH}/namespaces/${it.namespace}/hostnamespaceexceptions`,
-      exceptionManifest({ namespace: it.namespace, name: it.name, selector: { app: it.app }, expiresAt, labels: { 'bench.hostns.io/lapse': 'true' } }),
+      exceptionManifest({
+        namespace: it.namespace,
+        name: it.name,
+        selector: { app: it.app },
+        expiresAt,
+        labels: { 'bench.hostns.io/lapse': 'true' },
+      }),
     ),
   );
   await mapConcurrent(items, 64, (it) =>
     createIfAbsent(
       api,
       `/api/v1/namespaces/${it.namespace}/pods`,
-      podManifest({ namespace: it.namespace, name: it.name, team: 'lapse', host: 'hostNetwork', labels: { app: it.app, 'bench.hostns.io/lapse': 'true' } }),
+      podManifest({
+        namespace: it.namespace,
+        name: it.name,
+        team: 'lapse',
+        host: 'hostNetwork',
+        labels: { app: it.app, 'bench.hostns.io/lapse': 'true' },
+      }),
     ),
   );
   const setupMs = Date.now() - setupStarted;
   const coveredAt = await timeout(allCovered.done, Math.max(0, expiresAtMs - Date.now() - 1000));
   const convergedBeforeExpiry = coveredAt !== undefined;
-  log(`  lapse: ${count} exceptions + pods created in ${setupMs} ms; all covered before expiry: ${convergedBeforeExpiry} (${covered.size}/${count}); expiry at ${expiresAt}`);
+  log(
+    `  lapse: ${count} exceptions + pods created in ${setupMs} ms; all covered before expiry: ${convergedBeforeExpiry} (${covered.size}/${count}); expiry at ${expiresAt}`,
+  );
   const deadline = expiresAtMs + 120_000;
   ctx.audit.skipToEnd();
   while (Date.now() < deadline && (expiredEvents.size < count || violated.size < count)) await sleep(250);
   pw.stop();
   ew.stop();
   await sleep(1500);
-  const operatorRequests = countByVerbResource(ctx.audit.readNew().filter((r) => r.user === OPERATOR_USER && r.receivedAt >= expiresAtMs - 1000));
+  const operatorRequests = countByVerbResource(
+    ctx.audit.readNew().filter((r) => r.user === OPERATOR_USER && r.receivedAt >= expiresAtMs - 1000),
+  );
   log(`  lapse: event floor, ${count} Events at concurrency ${ctx.patchConcurrency}`);
   const floor = await runChild<{ doneAt: number[]; totalMs: number }>([
     'bench/floor-events.ts',

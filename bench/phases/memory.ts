@@ -19,9 +19,9 @@ export async function measureOperatorHeap(op: OperatorProcess): Promise<HeapRepo
 }
 
 export async function runPeer(ctx: BenchContext): Promise<MemoryResult['peer']> {
-  const { result } = await runChild<NonNullable<MemoryResult['peer']>>(['bench/peer-informer.ts', '--kubeconfig', ctx.adminKubeconfig], [
-    '--expose-gc',
-    '--max-old-space-size=8192',
-  ]);
+  const { result } = await runChild<NonNullable<MemoryResult['peer']>>(
+    ['bench/peer-informer.ts', '--kubeconfig', ctx.adminKubeconfig],
+    ['--expose-gc', '--max-old-space-size=8192'],
+  );
   return result;
 }

@@ -37,7 +37,11 @@ async function waitOperatorQuiet(ctx: BenchContext, quietMs: number, maxMs: numb
   return Date.now() - started;
 }
 
-export async function runRestart(ctx: BenchContext, op: OperatorProcess, observeMs: number): Promise<{ result: RestartResult; op: OperatorProcess }> {
+export async function runRestart(
+  ctx: BenchContext,
+  op: OperatorProcess,
+  observeMs: number,
+): Promise<{ result: RestartResult; op: OperatorProcess }> {
   const { api, log } = ctx;
   ctx.audit.skipToEnd();
   const quietBeforeMs = await waitOperatorQuiet(ctx, 5000, 60_000);
@@ -69,6 +73,8 @@ export async function runRestart(ctx: BenchContext, op: OperatorProcess, observe
     windowSeconds,
     baselineSeconds,
   };
-  log(`  restart: ready ${result.readyMs} ms; operator writes ${total(writes)} ${JSON.stringify(writes)}; apiserver write delta ${JSON.stringify(result.apiserverWriteDelta)}`);
+  log(
+    `  restart: ready ${result.readyMs} ms; operator writes ${total(writes)} ${JSON.stringify(writes)}; apiserver write delta ${JSON.stringify(result.apiserverWriteDelta)}`,
+  );
   return { result, op: next };
 }

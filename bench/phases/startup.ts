@@ -33,7 +33,13 @@ export interface StartupResult {
     writes: Record<string, number>;
     requests: Record<string, number>;
     /** From the audit log, ms after process start: when its requests reached the API server. */
-    timeline?: { firstRequestMs?: number; lastListPodsMs?: number; firstWriteMs?: number; lastWriteMs?: number; writesPerSecond?: number };
+    timeline?: {
+      firstRequestMs?: number;
+      lastListPodsMs?: number;
+      firstWriteMs?: number;
+      lastWriteMs?: number;
+      writesPerSecond?: number;
+    };
   };
   ratio: number;
   /** CPU seconds burned: by the client process itself, and by kube-apiserver and etcd meanwhile. */
@@ -54,7 +60,8 @@ export async function watchConvergence(api: Api, exp: Expectation) {
   const statusOk = () => {
     for (const [k, n] of exp.coveredPods) {
       const e = statuses.get(k);
-      if (!e?.status || e.status.observedGeneration !== e.metadata.generation || e.status.coveredPods !== n) return false;
+      if (!e?.status || e.status.observedGeneration !== e.metadata.generation || e.status.coveredPods !== n)
+        return false;
     }
     return true;
   };
@@ -67,8 +74,18 @@ export async function watchConvergence(api: Api, exp: Expectation) {
     else into.set(id, v);
     labels.poke(at);
   };
-  const w1 = await listAndWatch<PodObj>(api, '/api/v1/pods', `labelSelector=${encodeURIComponent(LABEL_VIOLATION)}`, track(violation, LABEL_VIOLATION));
-  const w2 = await listAndWatch<PodObj>(api, '/api/v1/pods', `labelSelector=${encodeURIComponent(LABEL_EXCEPTION)}`, track(exception, LABEL_EXCEPTION));
+  const w1 = await listAndWatch<PodObj>(
+    api,
+    '/api/v1/pods',
+    `labelSelector=${encodeURIComponent(LABEL_VIOLATION)}`,
+    track(violation, LABEL_VIOLATION),
+  );
+  const w2 = await listAndWatch<PodObj>(
+    api,
+    '/api/v1/pods',
+    `labelSelector=${encodeURIComponent(LABEL_EXCEPTION)}`,
+    track(exception, LABEL_EXCEPTION),
+  );
   const w3 = await listAndWatch<ExceptionObj>(api, `${EX_PATH}/hostnamespaceexceptions`, '', (ev, at) => {
     const id = `${ev.object.metadata.namespace}/${ev.object.metadata.name}`;
     if (ev.type === 'DELETED') statuses.delete(id);
@@ -105,14 +122,19 @@ function startupTimeline(records: AuditRecord[], t0: number): NonNullable<Startu
     lastListPodsMs: lists[lists.length - 1],
     firstWriteMs: first,
     lastWriteMs: last,
-    writesPerSecond: first !== undefined && last !== undefined && last > first ? (writes.length * 1000) / (last - first) : undefined,
+    writesPerSecond:
+      first !== undefined && last !== undefined && last > first ? (writes.length * 1000) / (last - first) : undefined,
   };
 }
 
 /**
  * Floor then operator on the same pods. Leaves the operator running (converged) and returns it.
  */
-export async function runStartup(ctx: BenchContext, size: number, timeoutMs: number): Promise<{ result: StartupResult; op: OperatorProcess }> {
+export async function runStartup(
+  ctx: BenchContext,
+  size: number,
+  timeoutMs: number,
+): Promise<{ result: StartupResult; op: OperatorProcess }> {
   const { api, log } = ctx;
   const exp = expectationFor(size);
   const podsInCluster = await countPods(api);
@@ -132,7 +154,9 @@ export async function runStartup(ctx: BenchContext, size: number, timeoutMs: num
   const floorCpu = { client: floor.result.cpuSeconds, ...floorMeter.read() };
   await sleep(1500); // audit batch flush
   const floorAudit = ctx.audit.readNew().filter((r) => r.user === FLOOR_USER && r.verb === 'patch').length;
-  log(`  floor: ${floor.wallMs} ms (list ${floor.result.listMs} ms, ${floor.result.patched} patches ${floor.result.patchMs} ms)`);
+  log(
+    `  floor: ${floor.wallMs} ms (list ${floor.result.listMs} ms, ${floor.result.patched} patches ${floor.result.patchMs} ms)`,
+  );
 
   const conv = await watchConvergence(api, exp);
   ctx.audit.skipToEnd();
@@ -175,6 +199,8 @@ export async function runStartup(ctx: BenchContext, size: number, timeoutMs: num
     ratio: convergedMs !== undefined ? convergedMs / floor.wallMs : Number.NaN,
     cpu: { floor: floorCpu, operator: operatorCpu },
   };
-  log(`  operator: converged in ${convergedMs ?? 'n/a'} ms (ready ${result.operator.readyMs ?? 'n/a'} ms); writes ${JSON.stringify(writes)}; cpu ${JSON.stringify(result.cpu)}`);
+  log(
+    `  operator: converged in ${convergedMs ?? 'n/a'} ms (ready ${result.operator.readyMs ?? 'n/a'} ms); writes ${JSON.stringify(writes)}; cpu ${JSON.stringify(result.cpu)}`,
+  );
   return { result, op };
 }

@@ -1,6 +1,14 @@
 // Phase 2, steady state: pods created at a fixed rate; create -> label vs create -> seen by a plain watch.
 import { countByVerbResource, OPERATOR_USER, WRITE_VERBS } from '../audit.ts';
-import { createIfAbsent, ensureNamespaces, exceptionManifest, LABEL_EXCEPTION, LABEL_VIOLATION, podManifest, rfc3339Seconds } from '../fixture.ts';
+import {
+  createIfAbsent,
+  ensureNamespaces,
+  exceptionManifest,
+  LABEL_EXCEPTION,
+  LABEL_VIOLATION,
+  podManifest,
+  rfc3339Seconds,
+} from '../fixture.ts';
 import { withRetry } from '../minimal-client.ts';
 import { listAndWatch, type ExceptionObj, type PodObj } from '../observe.ts';
 import { metricSum, OperatorProcess } from '../operator.ts';
@@ -30,14 +38,24 @@ export interface SteadyResult {
   requestsPerReconcile?: number;
 }
 
-export async function runSteady(ctx: BenchContext, op: OperatorProcess, rate: number, seconds: number): Promise<SteadyResult> {
+export async function runSteady(
+  ctx: BenchContext,
+  op: OperatorProcess,
+  rate: number,
+  seconds: number,
+): Promise<SteadyResult> {
   const { api, log } = ctx;
   const ns = 'bench-steady';
   await ensureNamespaces(api, [ns]);
   await createIfAbsent(
     api,
     `${EX_PATH}/namespaces/${ns}/hostnamespaceexceptions`,
-    exceptionManifest({ namespace: ns, name: 'allow-t0', selector: { team: 't0' }, expiresAt: rfc3339Seconds(Date.now() + 60 * 86400_000) }),
+    exceptionManifest({
+      namespace: ns,
+      name: 'allow-t0',
+      selector: { team: 't0' },
+      expiresAt: rfc3339Seconds(Date.now() + 60 * 86400_000),
+    }),
   );
   // The exception must be in the operator's cache before the window: wait for its status.
   const deadline = Date.now() + 60_000;
@@ -83,7 +101,13 @@ export async function runSteady(ctx: BenchContext, op: OperatorProcess, rate: nu
     inFlight++;
     sentAt.set(name, Date.now());
     pending.push(
-      withRetry(() => api.json('POST', `/api/v1/namespaces/${ns}/pods`, podManifest({ namespace: ns, name, team, host: host ? 'hostNetwork' : undefined })))
+      withRetry(() =>
+        api.json(
+          'POST',
+          `/api/v1/namespaces/${ns}/pods`,
+          podManifest({ namespace: ns, name, team, host: host ? 'hostNetwork' : undefined }),
+        ),
+      )
         .then(() => undefined)
         .catch(() => {
           createErrors++;
@@ -95,7 +119,8 @@ export async function runSteady(ctx: BenchContext, op: OperatorProcess, rate: nu
   const windowEnd = Date.now();
   // Let the last ones land.
   const settleDeadline = Date.now() + 30_000;
-  while (Date.now() < settleDeadline && [...expectLabel].some((n) => sentAt.has(n) && !labelAt.has(n))) await sleep(200);
+  while (Date.now() < settleDeadline && [...expectLabel].some((n) => sentAt.has(n) && !labelAt.has(n)))
+    await sleep(200);
   w.stop();
   await sleep(1500);
   const metricsAfter = await op.metrics().catch(() => '');
@@ -118,8 +143,12 @@ export async function runSteady(ctx: BenchContext, op: OperatorProcess, rate: nu
     labelledExpected: [...expectLabel].filter((n) => sentAt.has(n)).length,
     labelledSeen: labelled.length,
     labelLatency: ls,
-    labelLatencyCovered: summarize(labelled.filter((n) => !offenders.has(n)).map((n) => labelAt.get(n)! - sentAt.get(n)!)),
-    labelLatencyOffender: summarize(labelled.filter((n) => offenders.has(n)).map((n) => labelAt.get(n)! - sentAt.get(n)!)),
+    labelLatencyCovered: summarize(
+      labelled.filter((n) => !offenders.has(n)).map((n) => labelAt.get(n)! - sentAt.get(n)!),
+    ),
+    labelLatencyOffender: summarize(
+      labelled.filter((n) => offenders.has(n)).map((n) => labelAt.get(n)! - sentAt.get(n)!),
+    ),
     watchLatency: ws,
     watchLatencyAll: summarize(watchLatAll),
     ratioP50: ls.p50 / ws.p50,
@@ -131,17 +160,26 @@ export async function runSteady(ctx: BenchContext, op: OperatorProcess, rate: nu
     operatorReconcileMetric: reconcile,
     requestsPerReconcile: reconcile && reconcile.delta > 0 ? records.length / reconcile.delta : undefined,
   };
-  log(`  steady: label p50 ${ls.p50} ms p99 ${ls.p99} ms; watch p50 ${ws.p50} ms p99 ${ws.p99} ms; ${records.length} operator requests for ${sentAt.size} pods`);
+  log(
+    `  steady: label p50 ${ls.p50} ms p99 ${ls.p99} ms; watch p50 ${ws.p50} ms p99 ${ws.p99} ms; ${records.length} operator requests for ${sentAt.size} pods`,
+  );
   return result;
 }
 
 /** Deltas of the operator's own counters: reconciles (histogram count) and API requests it sent. */
-function findReconcileMetric(before: string, after: string): { name: string; delta: number; ownRequestCount?: number } | undefined {
+function findReconcileMetric(
+  before: string,
+  after: string,
+): { name: string; delta: number; ownRequestCount?: number } | undefined {
   const d = (name: string) => {
     const a = metricSum(after, name);
     return a === undefined ? undefined : a - (metricSum(before, name) ?? 0);
   };
   const reconciles = d('hostns_reconcile_duration_seconds_count');
   if (reconciles === undefined) return undefined;
-  return { name: 'hostns_reconcile_duration_seconds_count', delta: reconciles, ownRequestCount: d('hostns_api_requests_total') };
+  return {
+    name: 'hostns_reconcile_duration_seconds_count',
+    delta: reconciles,
+    ownRequestCount: d('hostns_api_requests_total'),
+  };
 }

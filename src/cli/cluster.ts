@@ -24,7 +24,8 @@ export function loadKubeConfig(options: KubeOptions, env = process.env): KubeCon
   try {
     return loadSharedKubeConfig(options, env);
   } catch (err) {
-    if (err instanceof KubeConfigError) throw new CliError(err.kind === 'no-cluster' ? EXIT.cluster : EXIT.usage, err.message);
+    if (err instanceof KubeConfigError)
+      throw new CliError(err.kind === 'no-cluster' ? EXIT.cluster : EXIT.usage, err.message);
     throw err;
   }
 }
@@ -35,11 +36,18 @@ export function describeApiError(err: unknown, server: string, what: string, tim
   const f = kubeFailure(err);
   switch (f.kind) {
     case 'resource-unknown':
-      return new CliError(EXIT.cluster, `${what}: the HostNamespaceException CRD (${CRD_NAME}) is not installed in the cluster at ${server} (kubectl apply -k config/crd)`);
+      return new CliError(
+        EXIT.cluster,
+        `${what}: the HostNamespaceException CRD (${CRD_NAME}) is not installed in the cluster at ${server} ` +
+          '(kubectl apply -k config/crd)',
+      );
     case 'not-found':
       return new CliError(EXIT.usage, `${what}: ${f.message}`);
     case 'unauthorized':
-      return new CliError(EXIT.cluster, `${what}: the API server at ${server} did not accept our credentials (401 Unauthorized)`);
+      return new CliError(
+        EXIT.cluster,
+        `${what}: the API server at ${server} did not accept our credentials (401 Unauthorized)`,
+      );
     case 'forbidden':
       return new CliError(EXIT.cluster, `${what}: forbidden: ${f.message}`);
     case 'invalid':
@@ -47,7 +55,10 @@ export function describeApiError(err: unknown, server: string, what: string, tim
     case 'status':
       return new CliError(EXIT.cluster, `${what}: the API server answered ${f.code}: ${f.message}`);
     case 'timeout':
-      return new CliError(EXIT.cluster, `${what}: no answer from the Kubernetes API at ${server} within ${timeoutSeconds ?? '?'}s`);
+      return new CliError(
+        EXIT.cluster,
+        `${what}: no answer from the Kubernetes API at ${server} within ${timeoutSeconds ?? '?'}s`,
+      );
     case 'unreachable':
       return new CliError(EXIT.cluster, `${what}: cannot reach the Kubernetes API at ${server} (${f.detail})`);
   }
@@ -73,7 +84,9 @@ export class Cluster {
 
   /** Every item of a collection, in pages; the timeout applies per page (a big cluster may take longer in all). */
   private list<T>(path: string, what: string): Promise<T[]> {
-    return this.call(what, () => listAll<T>(this.client, path, { pageSize: this.chunkSize, timeoutMs: this.timeoutSeconds * 1000 }));
+    return this.call(what, () =>
+      listAll<T>(this.client, path, { pageSize: this.chunkSize, timeoutMs: this.timeoutSeconds * 1000 }),
+    );
   }
 
   /** Pods of one namespace, or of all when namespace is undefined. */
@@ -83,17 +96,28 @@ export class Cluster {
 
   listExceptions(namespace: string | undefined): Promise<Record<string, unknown>[]> {
     const base = `/apis/${GROUP}/${VERSION}`;
-    return this.list(namespace ? `${base}/namespaces/${namespace}/${EXCEPTION_PLURAL}` : `${base}/${EXCEPTION_PLURAL}`, 'listing HostNamespaceExceptions');
+    return this.list(
+      namespace ? `${base}/namespaces/${namespace}/${EXCEPTION_PLURAL}` : `${base}/${EXCEPTION_PLURAL}`,
+      'listing HostNamespaceExceptions',
+    );
   }
 
   /** JSON merge patch of the exception's spec.review; returns the updated object. */
-  markReviewed(namespace: string, name: string, review: { lastReviewedAt: string; reviewedBy: string }): Promise<Record<string, unknown>> {
+  markReviewed(
+    namespace: string,
+    name: string,
+    review: { lastReviewedAt: string; reviewedBy: string },
+  ): Promise<Record<string, unknown>> {
     return this.call(`recording the review on ${namespace}/${name}`, () =>
-      this.client.request<Record<string, unknown>>('PATCH', `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${EXCEPTION_PLURAL}/${name}`, {
-        body: { spec: { review } },
-        contentType: 'application/merge-patch+json',
-        timeoutMs: this.timeoutSeconds * 1000,
-      }),
+      this.client.request<Record<string, unknown>>(
+        'PATCH',
+        `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${EXCEPTION_PLURAL}/${name}`,
+        {
+          body: { spec: { review } },
+          contentType: 'application/merge-patch+json',
+          timeoutMs: this.timeoutSeconds * 1000,
+        },
+      ),
     );
   }
 }

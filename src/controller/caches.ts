@@ -4,7 +4,13 @@
 // The memos are invisible to callers: every read is a pure function of the stores and `now`.
 import { DateTime } from 'luxon';
 import type { HostNamespaceException, HostNamespaceGrants } from '../api/v1alpha1.ts';
-import { classifyPod, classifiableExceptions, type ExceptionGrant, type PodClass, type PodFacts } from '../policy/classify.ts';
+import {
+  classifyPod,
+  classifiableExceptions,
+  type ExceptionGrant,
+  type PodClass,
+  type PodFacts,
+} from '../policy/classify.ts';
 import type { PolicyConfig } from '../policy/config.ts';
 import { coveredPodCounts, evaluateException, type EvaluatedException } from '../policy/evaluated.ts';
 import type { PodRecord } from '../kube/pod-record.ts';
@@ -24,7 +30,10 @@ export class Caches {
   readonly policy: PolicyConfig;
   /** Keyed by the cached object itself: a new version is a new object, a deleted one is collected. */
   private readonly evaluations = new WeakMap<HostNamespaceException, EvaluatedException>();
-  private readonly coverage = new Map<string, { exceptionsVersion: number; podsVersion: number; validUntil?: DateTime; counts: Map<string, number> }>();
+  private readonly coverage = new Map<
+    string,
+    { exceptionsVersion: number; podsVersion: number; validUntil?: DateTime; counts: Map<string, number> }
+  >();
 
   constructor(opts: CachesOptions) {
     this.exceptions = opts.exceptions;

@@ -17,7 +17,12 @@ import type { Write } from './writes.ts';
 /** Wake a few ms after a transition rather than before: at the instant itself the phase must already have changed. */
 export const TRANSITION_MARGIN_MS = 5;
 
-export function reconcileException(namespace: string, name: string, caches: Caches, now: DateTime): ReconcileResult<Write> {
+export function reconcileException(
+  namespace: string,
+  name: string,
+  caches: Caches,
+  now: DateTime,
+): ReconcileResult<Write> {
   const key = `${namespace}/${name}`;
   const obj = caches.exceptions.get(key);
   const evaluated = caches.evaluated(key, now);
@@ -37,7 +42,8 @@ export function reconcileException(namespace: string, name: string, caches: Cach
       key: e.key,
     },
   }));
-  if (stableJson(plan.status) !== stableJson(obj.status ?? {})) writes.push({ kind: 'exceptionStatus', object: { ...obj, status: plan.status } });
+  if (stableJson(plan.status) !== stableJson(obj.status ?? {}))
+    writes.push({ kind: 'exceptionStatus', object: { ...obj, status: plan.status } });
 
   const next = lifecycle.nextTransitionAt;
   return next ? { writes, requeueAfter: next.diff(now).toMillis() + TRANSITION_MARGIN_MS } : { writes };

@@ -55,7 +55,10 @@ function toException(raw: RawObject): HostNamespaceException | undefined {
   const meta = raw.metadata as Record<string, unknown> | undefined;
   if (!meta) return undefined;
   const { managedFields: _drop, ...metadata } = meta;
-  return { ...(raw as unknown as HostNamespaceException), metadata: metadata as unknown as HostNamespaceException['metadata'] };
+  return {
+    ...(raw as unknown as HostNamespaceException),
+    metadata: metadata as unknown as HostNamespaceException['metadata'],
+  };
 }
 
 export class Operator {
@@ -123,7 +126,12 @@ export class Operator {
       eventRecorded: (reason, outcome) => opts.observer?.eventRecorded?.(reason, outcome),
     });
     this.manager = manager;
-    this.caches = new Caches({ exceptions: exceptions.store, pods: pods.store, grants: grants.store, policy: opts.policy });
+    this.caches = new Caches({
+      exceptions: exceptions.store,
+      pods: pods.store,
+      grants: grants.store,
+      policy: opts.policy,
+    });
   }
 
   private reconcile(key: ReconcileKey, now: DateTime): ReconcileResult<Write> {
@@ -135,10 +143,13 @@ export class Operator {
       case 'grants': {
         const { dropped, ...result } = reconcileGrants(this.caches, now);
         if (dropped.length !== this.droppedGrants.length) {
-          this.logger.warn('admission grants over the HostNamespaceGrants bounds: these exceptions are not honoured at admission', {
-            dropped,
-            limits: GRANT_LIMITS,
-          });
+          this.logger.warn(
+            'admission grants over the HostNamespaceGrants bounds: these exceptions are not honoured at admission',
+            {
+              dropped,
+              limits: GRANT_LIMITS,
+            },
+          );
         }
         this.droppedGrants = dropped;
         return result;
@@ -153,7 +164,10 @@ export class Operator {
       resources = await client.request('GET', `/apis/${GROUP}/${VERSION}`);
     } catch (err) {
       if (kubeFailure(err).kind === 'resource-unknown') {
-        throw new Error(`the ${GROUP} CRDs are not installed in this cluster: kubectl apply -f crds/ (or kubectl apply -k config/default)`);
+        throw new Error(
+          `the ${GROUP} CRDs are not installed in this cluster: ` +
+            'kubectl apply -f crds/ (or kubectl apply -k config/default)',
+        );
       }
       throw new Error(`cannot reach the Kubernetes API at ${client.server}: ${(err as Error).message}`);
     }

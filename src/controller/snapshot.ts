@@ -15,7 +15,12 @@ export function clusterSnapshot(caches: Caches, now: DateTime): ClusterSnapshot 
   const expiries: ClusterSnapshot['expiries'] = [];
   for (const { facts, lifecycle } of caches.evaluatedIn(undefined, now)) {
     exceptionsByPhase[lifecycle.phase]++;
-    if (lifecycle.expiresAt) expiries.push({ namespace: facts.namespace, name: facts.name, seconds: lifecycle.expiresAt.diff(now).as('seconds') });
+    if (lifecycle.expiresAt)
+      expiries.push({
+        namespace: facts.namespace,
+        name: facts.name,
+        seconds: lifecycle.expiresAt.diff(now).as('seconds'),
+      });
   }
   const grantsByNs = new Map<string, ExceptionGrant[]>();
   for (const ns of caches.exceptions.namespaces()) grantsByNs.set(ns, caches.grantsIn(ns, now));

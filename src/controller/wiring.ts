@@ -41,7 +41,8 @@ export function onExceptionChange(pods: Store<PodRecord>): MapFunc<HostNamespace
     if (isEcho(c, (e) => e.metadata)) return;
     const { obj, previous: prev } = c;
     if (c.origin !== 'observed') yield { key: exceptionKey(c.key), lane: LANE.exceptionEvents };
-    const specChanged = !obj || !prev || obj.metadata.generation !== prev.metadata.generation || obj.metadata.uid !== prev.metadata.uid;
+    const specChanged =
+      !obj || !prev || obj.metadata.generation !== prev.metadata.generation || obj.metadata.uid !== prev.metadata.uid;
     // The phase in status changes exactly when the exception starts or stops granting (or turns Invalid).
     const phaseChanged = obj?.status?.phase !== prev?.status?.phase;
     if (specChanged || phaseChanged) yield* namespaceFanOut(pods, namespaceOfKey(c.key));
@@ -53,7 +54,8 @@ export function onPodChange(exceptions: Store<HostNamespaceException>): MapFunc<
     if (isEcho(c, (p) => p)) return;
     const { obj, previous: prev } = c;
     if (obj && c.origin !== 'observed') yield { key: podKey(c.key), lane: LANE.pods };
-    const coverageMayChange = !obj !== !prev || (obj && prev && (obj.uid !== prev.uid || !sameLabels(obj.labels, prev.labels)));
+    const coverageMayChange =
+      !obj !== !prev || (obj && prev && (obj.uid !== prev.uid || !sameLabels(obj.labels, prev.labels)));
     if (!coverageMayChange) return;
     for (const e of exceptions.keysIn(namespaceOfKey(c.key))) {
       yield { key: exceptionKey(e), lane: LANE.status, throttleMs: COVERAGE_THROTTLE_MS };

@@ -66,7 +66,8 @@ export function makeWriter(opts: WriterOptions): (w: Write, now: DateTime) => Pr
         const outcome = await recordEvent(client, w.event, now, opts.identity);
         opts.eventRecorded?.(w.event.reason, outcome);
         const { regarding, reason } = w.event;
-        if (regarding.kind !== 'Pod') logger.info('event', { exception: `${regarding.namespace}/${regarding.name}`, reason, outcome });
+        if (regarding.kind !== 'Pod')
+          logger.info('event', { exception: `${regarding.namespace}/${regarding.name}`, reason, outcome });
         return;
       }
       case 'podMarks': {
@@ -81,7 +82,12 @@ export function makeWriter(opts: WriterOptions): (w: Write, now: DateTime) => Pr
           // The uid in the patch is a precondition: a pod replaced under the same name is refused
           // (409/422) and retried from the cache, which by then holds the new pod.
           if (isStatus(err, 409, 422)) {
-            throw new ApiError(err.status, err.reason, `pod ${w.namespace}/${w.name} changed under us; retrying`, undefined);
+            throw new ApiError(
+              err.status,
+              err.reason,
+              `pod ${w.namespace}/${w.name} changed under us; retrying`,
+              undefined,
+            );
           }
           throw err;
         }
@@ -90,18 +96,23 @@ export function makeWriter(opts: WriterOptions): (w: Write, now: DateTime) => Pr
       case 'exceptionStatus': {
         const { namespace, name } = w.object.metadata;
         const updated = await client
-          .request<RawObject>('PUT', `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${EXCEPTION_PLURAL}/${name}/status`, {
-            body: w.object,
-          })
+          .request<RawObject>(
+            'PUT',
+            `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${EXCEPTION_PLURAL}/${name}/status`,
+            {
+              body: w.object,
+            },
+          )
           .catch(refusedAsInvalid(`status of ${namespace}/${name}`));
         opts.exceptions.applyObserved(updated);
         return;
       }
       case 'grants': {
         const { name } = w.object.metadata;
-        const updated = await (w.create
-          ? client.request<RawObject>('POST', GRANTS_PATH, { body: w.object })
-          : client.request<RawObject>('PUT', `${GRANTS_PATH}/${name}`, { body: w.object })
+        const updated = await (
+          w.create
+            ? client.request<RawObject>('POST', GRANTS_PATH, { body: w.object })
+            : client.request<RawObject>('PUT', `${GRANTS_PATH}/${name}`, { body: w.object })
         ).catch(refusedAsInvalid(`grants ${name}`));
         opts.grants.applyObserved(updated);
         return;

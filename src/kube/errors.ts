@@ -30,7 +30,9 @@ export function kubeFailure(err: unknown): KubeFailure {
     switch (err.status) {
       case 404:
         // A Status naming an object: that object is missing; otherwise the resource is unknown.
-        return body.kind === 'Status' && body.details?.name ? { kind: 'not-found', message } : { kind: 'resource-unknown' };
+        return body.kind === 'Status' && body.details?.name
+          ? { kind: 'not-found', message }
+          : { kind: 'resource-unknown' };
       case 401:
         return { kind: 'unauthorized' };
       case 403:
@@ -42,7 +44,12 @@ export function kubeFailure(err: unknown): KubeFailure {
         return { kind: 'status', code: err.status, message: body.message ?? 'no message' };
     }
   }
-  const e = err as { name?: string; code?: string; cause?: { code?: string; message?: string; name?: string }; message?: string };
+  const e = err as {
+    name?: string;
+    code?: string;
+    cause?: { code?: string; message?: string; name?: string };
+    message?: string;
+  };
   if (e?.name === 'TimeoutError' || e?.cause?.name === 'TimeoutError') return { kind: 'timeout' };
   const code = e?.cause?.code ?? e?.code;
   return { kind: 'unreachable', detail: code ?? e?.cause?.message ?? e?.message ?? String(err) };

@@ -105,7 +105,11 @@ export class Manager<K, W> {
       },
       onWatchRestart: (reason) => this.opts.observer?.watchRestarted?.(opts.resource, reason),
     });
-    this.sources.push({ reflector: reflector as Reflector<unknown>, resource: opts.resource, maps: maps as MapFunc<unknown, K>[] });
+    this.sources.push({
+      reflector: reflector as Reflector<unknown>,
+      resource: opts.resource,
+      maps: maps as MapFunc<unknown, K>[],
+    });
     return reflector;
   }
 
@@ -130,12 +134,21 @@ export class Manager<K, W> {
     this.started = true;
     for (const s of this.sources) s.reflector.start();
     await Promise.all(this.sources.map((s) => s.reflector.synced()));
-    this.opts.logger.info('caches synced', Object.fromEntries(this.sources.map((s) => [s.resource, s.reflector.store.size])));
+    this.opts.logger.info(
+      'caches synced',
+      Object.fromEntries(this.sources.map((s) => [s.resource, s.reflector.store.size])),
+    );
     if (this.opts.leaderElection) {
-      this.elector = new LeaderElector(this.opts.client, this.opts.leaderElection, this.opts.identity, this.opts.logger, {
-        onStartedLeading: () => this.lead(),
-        onStoppedLeading: () => void this.follow(),
-      });
+      this.elector = new LeaderElector(
+        this.opts.client,
+        this.opts.leaderElection,
+        this.opts.identity,
+        this.opts.logger,
+        {
+          onStartedLeading: () => this.lead(),
+          onStoppedLeading: () => void this.follow(),
+        },
+      );
       this.elector.start();
     } else {
       this.lead();
@@ -183,7 +196,9 @@ export class Manager<K, W> {
         result = this.opts.reconcile(key, now);
       } catch (err) {
         // A reconciler is pure: what it throws is a bug no retry can fix.
-        throw err instanceof TerminalError ? err : new TerminalError(`reconcile: ${(err as Error)?.message ?? err}`, { cause: err });
+        throw err instanceof TerminalError
+          ? err
+          : new TerminalError(`reconcile: ${(err as Error)?.message ?? err}`, { cause: err });
       }
       for (const write of result.writes) {
         const lane = this.opts.writeLane(write);

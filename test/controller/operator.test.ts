@@ -3,7 +3,17 @@
 // what a real server cannot stage on demand (faults at one exact request, 410 on one watch).
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DateTime } from 'luxon';
-import { EXCEPTIONS, FakeKubeApi, GRANTS, Recorder, exceptionObj, podObj, settle, startOperator, useFakeClock } from '../fake/cluster.ts';
+import {
+  EXCEPTIONS,
+  FakeKubeApi,
+  GRANTS,
+  Recorder,
+  exceptionObj,
+  podObj,
+  settle,
+  startOperator,
+  useFakeClock,
+} from '../fake/cluster.ts';
 import type { Operator } from '../../src/controller/operator.ts';
 
 const T0 = DateTime.fromISO('2026-11-01T00:00:00Z', { zone: 'utc' });
@@ -20,11 +30,19 @@ afterEach(async () => {
   vi.useRealTimers();
 });
 
-const labels = (api: FakeKubeApi, ns: string, name: string) => (api.get('pods', ns, name)?.metadata.labels ?? {}) as Record<string, string>;
+const labels = (api: FakeKubeApi, ns: string, name: string) =>
+  (api.get('pods', ns, name)?.metadata.labels ?? {}) as Record<string, string>;
 const statusOf = (api: FakeKubeApi, ns: string, name: string) =>
-  (api.get(EXCEPTIONS, ns, name) as { status?: { phase?: string; coveredPods?: number; announced?: Record<string, string> } } | undefined)?.status;
+  (
+    api.get(EXCEPTIONS, ns, name) as
+      | { status?: { phase?: string; coveredPods?: number; announced?: Record<string, string> } }
+      | undefined
+  )?.status;
 const eventsOf = (api: FakeKubeApi, ns: string, reason: string) =>
-  api.list('events', ns).filter((e) => (e as { reason?: string }).reason === reason) as unknown as { regarding: { name: string }; reportingInstance: string }[];
+  api.list('events', ns).filter((e) => (e as { reason?: string }).reason === reason) as unknown as {
+    regarding: { name: string };
+    reportingInstance: string;
+  }[];
 
 describe('operator on the fake API', () => {
   it('labels offenders and covered pods, writes status and grants, and never touches a clean pod', async () => {
@@ -41,8 +59,14 @@ describe('operator on the fake API', () => {
     expect(labels(api, 'team', 'offender')).toMatchObject({ 'hostns.io/violation': 'true' });
     expect(api.writes('/pods/clean')).toEqual([]);
     expect(eventsOf(api, 'team', 'HostNamespaceViolation').map((e) => e.regarding.name)).toEqual(['offender']);
-    expect(statusOf(api, 'team', 'agents')).toMatchObject({ phase: 'Active', coveredPods: 1, announced: { activated: expect.any(String) } });
-    expect(api.get(GRANTS, undefined, 'cluster')?.spec).toMatchObject({ namespaces: { team: [{ exception: 'agents', allow: ['hostNetwork'] }] } });
+    expect(statusOf(api, 'team', 'agents')).toMatchObject({
+      phase: 'Active',
+      coveredPods: 1,
+      announced: { activated: expect.any(String) },
+    });
+    expect(api.get(GRANTS, undefined, 'cluster')?.spec).toMatchObject({
+      namespaces: { team: [{ exception: 'agents', allow: ['hostNetwork'] }] },
+    });
   });
 
   it('the echo of its own writes causes no further write, nor does a relist of the unchanged', async () => {
@@ -89,13 +113,25 @@ describe('operator on the fake API', () => {
 
     await vi.advanceTimersByTimeAsync(T0.plus({ days: 10 }).diff(DateTime.utc()).toMillis() + 10);
     await settle(operator);
-    expect(statusOf(api, 'team', 'short')).toMatchObject({ phase: 'Expired', coveredPods: 0, announced: { expired: expect.any(String) } });
+    expect(statusOf(api, 'team', 'short')).toMatchObject({
+      phase: 'Expired',
+      coveredPods: 0,
+      announced: { expired: expect.any(String) },
+    });
     expect(eventsOf(api, 'team', 'Expired')).toHaveLength(1);
     expect(labels(api, 'team', 'a1')['hostns.io/violation']).toBe('true');
     expect(api.get(GRANTS, undefined, 'cluster')?.spec).toEqual({ namespaces: {} });
 
     const lapse = api.requests.slice(before).filter((r) => r.method !== 'GET' && r.method !== 'WATCH');
-    const kinds = lapse.map((r) => (r.path.includes('/events') ? 'event' : r.path.endsWith('/status') ? 'status' : r.path.includes(GRANTS) ? 'grants' : 'pod'));
+    const kinds = lapse.map((r) =>
+      r.path.includes('/events')
+        ? 'event'
+        : r.path.endsWith('/status')
+          ? 'status'
+          : r.path.includes(GRANTS)
+            ? 'grants'
+            : 'pod',
+    );
     // ExpiringSoon: event + status; Expired: event + status, grants, then the pod's violation Event and label.
     expect(kinds).toEqual(['event', 'status', 'event', 'status', 'grants', 'event', 'pod']);
   });
@@ -150,7 +186,9 @@ describe('operator on the fake API', () => {
     await settle(second.operator);
     expect(eventsOf(api, 'team', 'Expired')).toHaveLength(1);
     expect(eventsOf(api, 'team', 'Expired')[0]!.reportingInstance).toBe('test-operator');
-    expect(statusOf(api, 'team', 'lapsing')?.announced?.expired).toBe(T0.plus({ days: 1 }).toISO({ suppressMilliseconds: true }));
+    expect(statusOf(api, 'team', 'lapsing')?.announced?.expired).toBe(
+      T0.plus({ days: 1 }).toISO({ suppressMilliseconds: true }),
+    );
     expect(second.observer.events).toContainEqual({ reason: 'Expired', outcome: 'exists' });
     expect(second.observer.events.filter((e) => e.outcome === 'created')).toEqual([]);
   });
@@ -223,7 +261,7 @@ describe('operator on the fake API', () => {
     expect(observer.watchRestarts).toContainEqual({ resource: 'pods', reason: 'expired' });
   });
 
-  it('a relabelled pod refreshes its exceptions\' coveredPods at most once a second', async () => {
+  it("a relabelled pod refreshes its exceptions' coveredPods at most once a second", async () => {
     useFakeClock(T0);
     const api = new FakeKubeApi();
     api.put(EXCEPTIONS, exceptionObj('team', 'agents', T0.plus({ days: 30 })));

@@ -7,7 +7,13 @@ import { reconcileException, TRANSITION_MARGIN_MS } from '../../src/controller/e
 import { reconcileGrants } from '../../src/controller/grants.ts';
 import { keyId } from '../../src/controller/keys.ts';
 import { reconcilePod } from '../../src/controller/pods.ts';
-import { allKeys, COVERAGE_THROTTLE_MS, onExceptionChange, onGrantsChange, onPodChange } from '../../src/controller/wiring.ts';
+import {
+  allKeys,
+  COVERAGE_THROTTLE_MS,
+  onExceptionChange,
+  onGrantsChange,
+  onPodChange,
+} from '../../src/controller/wiring.ts';
 import { toPodRecord, type PodRecord } from '../../src/kube/pod-record.ts';
 import { StoreWriter } from '../../src/kube/store.ts';
 import { DEFAULT_POLICY } from '../../src/policy/config.ts';
@@ -26,12 +32,29 @@ function world() {
   const caches = new Caches({ exceptions, pods, grants, policy: DEFAULT_POLICY });
   const addException = (ns: string, name: string, expiresAt: DateTime, extra: Partial<HostNamespaceException> = {}) => {
     const base = exceptionObj(ns, name, expiresAt) as unknown as HostNamespaceException;
-    const obj = { ...base, ...extra, metadata: { ...base.metadata, uid: `uid-${name}`, resourceVersion: '1', generation: 1, creationTimestamp: '2026-11-01T00:00:00Z' } };
+    const obj = {
+      ...base,
+      ...extra,
+      metadata: {
+        ...base.metadata,
+        uid: `uid-${name}`,
+        resourceVersion: '1',
+        generation: 1,
+        creationTimestamp: '2026-11-01T00:00:00Z',
+      },
+    };
     exceptions.set(`${ns}/${name}`, obj);
     return obj;
   };
-  const addPod = (ns: string, name: string, labels: Record<string, string>, flags: { hostNetwork?: boolean; hostPID?: boolean } = {}) => {
-    const raw = podObj(ns, name, labels, flags) as unknown as Record<string, unknown> & { metadata: Record<string, unknown> };
+  const addPod = (
+    ns: string,
+    name: string,
+    labels: Record<string, string>,
+    flags: { hostNetwork?: boolean; hostPID?: boolean } = {},
+  ) => {
+    const raw = podObj(ns, name, labels, flags) as unknown as Record<string, unknown> & {
+      metadata: Record<string, unknown>;
+    };
     raw.metadata.uid = `uid-${name}`;
     raw.metadata.resourceVersion = '7';
     const rec = toPodRecord(raw)!;
@@ -48,8 +71,15 @@ describe('reconcileException', () => {
     w.addPod('team', 'p', { app: 'agent' }, { hostNetwork: true });
     const r = reconcileException('team', 'agents', w.caches, now);
     expect(r.writes.map((x) => x.kind)).toEqual(['event', 'exceptionStatus']);
-    expect(r.writes[0]).toMatchObject({ event: { reason: 'Activated', regarding: { kind: 'HostNamespaceException', name: 'agents', uid: 'uid-agents' } } });
-    expect(r.writes[1]).toMatchObject({ object: { metadata: { resourceVersion: '1' }, status: { phase: 'Active', coveredPods: 1, announced: { activated: expect.any(String) } } } });
+    expect(r.writes[0]).toMatchObject({
+      event: { reason: 'Activated', regarding: { kind: 'HostNamespaceException', name: 'agents', uid: 'uid-agents' } },
+    });
+    expect(r.writes[1]).toMatchObject({
+      object: {
+        metadata: { resourceVersion: '1' },
+        status: { phase: 'Active', coveredPods: 1, announced: { activated: expect.any(String) } },
+      },
+    });
     // ExpiringSoon begins 7 days before expiry.
     expect(r.requeueAfter).toBe(now.plus({ days: 13 }).diff(now).toMillis() + TRANSITION_MARGIN_MS);
   });
@@ -78,7 +108,10 @@ describe('reconcileException', () => {
     w.addException('team', 'bad', now.plus({ days: 200 }));
     w.addPod('team', 'p', { app: 'agent' }, { hostNetwork: true });
     const r = reconcileException('team', 'bad', w.caches, now);
-    expect(r.writes[0]).toMatchObject({ kind: 'event', event: { reason: 'Invalid', type: 'Warning', note: expect.stringContaining('over the maximum of 90 days') } });
+    expect(r.writes[0]).toMatchObject({
+      kind: 'event',
+      event: { reason: 'Invalid', type: 'Warning', note: expect.stringContaining('over the maximum of 90 days') },
+    });
     expect(r.writes[1]).toMatchObject({ object: { status: { phase: 'Invalid', coveredPods: 0 } } });
     expect(r.requeueAfter).toBeUndefined();
   });
@@ -94,8 +127,13 @@ describe('reconcilePod', () => {
     w.addPod('team', 'p', { app: 'other' }, { hostNetwork: true });
     const r = reconcilePod('team', 'p', w.caches, now);
     expect(r.writes.map((x) => x.kind)).toEqual(['event', 'podMarks']);
-    expect(r.writes[0]).toMatchObject({ event: { reason: 'HostNamespaceViolation', key: '7/hostNetwork', regarding: { kind: 'Pod', uid: 'uid-p' } } });
-    expect(r.writes[1]).toMatchObject({ uid: 'uid-p', metadata: { labels: { 'hostns.io/violation': 'true' }, annotations: { 'hostns.io/violation': 'hostNetwork' } } });
+    expect(r.writes[0]).toMatchObject({
+      event: { reason: 'HostNamespaceViolation', key: '7/hostNetwork', regarding: { kind: 'Pod', uid: 'uid-p' } },
+    });
+    expect(r.writes[1]).toMatchObject({
+      uid: 'uid-p',
+      metadata: { labels: { 'hostns.io/violation': 'true' }, annotations: { 'hostns.io/violation': 'hostNetwork' } },
+    });
   });
 
   it('after a lapse, the violation note names the lapsed exception, its owner and expiry', () => {
@@ -104,7 +142,11 @@ describe('reconcilePod', () => {
     w.addPod('team', 'p', { app: 'agent' }, { hostNetwork: true });
     const r = reconcilePod('team', 'p', w.caches, now);
     expect(r.writes[0]).toMatchObject({
-      event: { note: expect.stringContaining(`Caused by the lapse of exception short (owner: team-observability, expired ${now.minus({ hours: 1 }).toISO({ suppressMilliseconds: true })})`) },
+      event: {
+        note: expect.stringContaining(
+          `Caused by the lapse of exception short (owner: team-observability, expired ${now.minus({ hours: 1 }).toISO({ suppressMilliseconds: true })})`,
+        ),
+      },
     });
   });
 
@@ -114,11 +156,20 @@ describe('reconcilePod', () => {
     w.addPod('team', 'p', { app: 'agent' }, { hostNetwork: true });
     const r = reconcilePod('team', 'p', w.caches, now);
     expect(r.writes).toEqual([
-      { kind: 'podMarks', namespace: 'team', name: 'p', uid: 'uid-p', metadata: { labels: { 'hostns.io/exception': 'agents' }, annotations: { 'hostns.io/exceptions': 'agents' } } },
+      {
+        kind: 'podMarks',
+        namespace: 'team',
+        name: 'p',
+        uid: 'uid-p',
+        metadata: { labels: { 'hostns.io/exception': 'agents' }, annotations: { 'hostns.io/exceptions': 'agents' } },
+      },
     ]);
     w.addPod('team', 'p', { app: 'agent', 'hostns.io/exception': 'agents' }, { hostNetwork: true });
     const marked = w.pods.get('team/p')!;
-    w.pods.set('team/p', { ...marked, marks: { labels: { 'hostns.io/exception': 'agents' }, annotations: { 'hostns.io/exceptions': 'agents' } } });
+    w.pods.set('team/p', {
+      ...marked,
+      marks: { labels: { 'hostns.io/exception': 'agents' }, annotations: { 'hostns.io/exceptions': 'agents' } },
+    });
     expect(reconcilePod('team', 'p', w.caches, now).writes).toEqual([]);
     expect(reconcilePod('team', 'absent', w.caches, now).writes).toEqual([]);
   });
@@ -129,12 +180,20 @@ describe('reconcileGrants', () => {
     const w = world();
     w.addException('team', 'agents', now.plus({ days: 20 }));
     const create = reconcileGrants(w.caches, now);
-    expect(create.writes).toMatchObject([{ kind: 'grants', create: true, object: { metadata: { name: 'cluster' }, spec: { namespaces: { team: [{ exception: 'agents' }] } } } }]);
+    expect(create.writes).toMatchObject([
+      {
+        kind: 'grants',
+        create: true,
+        object: { metadata: { name: 'cluster' }, spec: { namespaces: { team: [{ exception: 'agents' }] } } },
+      },
+    ]);
     const written = (create.writes[0] as { object: HostNamespaceGrants }).object;
     w.grants.set('cluster', { ...written, metadata: { ...written.metadata, resourceVersion: '5' } });
     expect(reconcileGrants(w.caches, now).writes).toEqual([]);
     w.addException('other', 'more', now.plus({ days: 20 }));
-    expect(reconcileGrants(w.caches, now).writes).toMatchObject([{ create: false, object: { metadata: { resourceVersion: '5' } } }]);
+    expect(reconcileGrants(w.caches, now).writes).toMatchObject([
+      { create: false, object: { metadata: { resourceVersion: '5' } } },
+    ]);
   });
 
   it('reports what is over the bounds instead of writing an object the API server refuses', () => {
@@ -147,9 +206,10 @@ describe('reconcileGrants', () => {
 });
 
 describe('wiring: which change enqueues which keys', () => {
-  const ids = (reqs: Iterable<Request<ReconcileKey>>) => [...reqs].map((r) => `${keyId(r.key)}@${r.lane}${r.throttleMs ? `~${r.throttleMs}` : ''}`);
+  const ids = (reqs: Iterable<Request<ReconcileKey>>) =>
+    [...reqs].map((r) => `${keyId(r.key)}@${r.lane}${r.throttleMs ? `~${r.throttleMs}` : ''}`);
 
-  it('an exception: itself; a spec or phase change also the grants and its namespace\'s pods; our own write not itself', () => {
+  it("an exception: itself; a spec or phase change also the grants and its namespace's pods; our own write not itself", () => {
     const w = world();
     const obj = w.addException('team', 'agents', now.plus({ days: 20 }));
     w.addPod('team', 'p', { app: 'agent' }, { hostNetwork: true });
@@ -161,15 +221,28 @@ describe('wiring: which change enqueues which keys', () => {
       'pod:team/p@2',
     ]);
     const statusOnly = { ...obj, metadata: { ...obj.metadata, resourceVersion: '2' }, status: { coveredPods: 1 } };
-    expect(ids(map({ key: 'team/agents', obj: statusOnly, previous: obj, origin: 'watch' }))).toEqual(['exception:team/agents@0']);
-    const phaseChanged = { ...statusOnly, metadata: { ...obj.metadata, resourceVersion: '3' }, status: { phase: 'Expired' as const } };
-    expect(ids(map({ key: 'team/agents', obj: phaseChanged, previous: statusOnly, origin: 'observed' }))).toEqual(['grants@1', 'pod:team/p@2']);
+    expect(ids(map({ key: 'team/agents', obj: statusOnly, previous: obj, origin: 'watch' }))).toEqual([
+      'exception:team/agents@0',
+    ]);
+    const phaseChanged = {
+      ...statusOnly,
+      metadata: { ...obj.metadata, resourceVersion: '3' },
+      status: { phase: 'Expired' as const },
+    };
+    expect(ids(map({ key: 'team/agents', obj: phaseChanged, previous: statusOnly, origin: 'observed' }))).toEqual([
+      'grants@1',
+      'pod:team/p@2',
+    ]);
     // The watch echo of what is cached already (same resourceVersion): nothing.
     expect(ids(map({ key: 'team/agents', obj: phaseChanged, previous: phaseChanged, origin: 'watch' }))).toEqual([]);
-    expect(ids(map({ key: 'team/agents', obj: undefined, previous: obj, origin: 'watch' }))).toEqual(['exception:team/agents@0', 'grants@1', 'pod:team/p@2']);
+    expect(ids(map({ key: 'team/agents', obj: undefined, previous: obj, origin: 'watch' }))).toEqual([
+      'exception:team/agents@0',
+      'grants@1',
+      'pod:team/p@2',
+    ]);
   });
 
-  it('a pod: itself; appearing, leaving or relabelled also its namespace\'s exceptions, throttled; our own marks nothing', () => {
+  it("a pod: itself; appearing, leaving or relabelled also its namespace's exceptions, throttled; our own marks nothing", () => {
     const w = world();
     w.addException('team', 'agents', now.plus({ days: 20 }));
     const pod = w.addPod('team', 'p', { app: 'agent' }, { hostNetwork: true });
@@ -186,11 +259,18 @@ describe('wiring: which change enqueues which keys', () => {
       'pod:team/p@2',
       `exception:team/agents@1~${COVERAGE_THROTTLE_MS}`,
     ]);
-    expect(ids(map({ key: 'team/p', obj: undefined, previous: relabelled, origin: 'watch' }))).toEqual([`exception:team/agents@1~${COVERAGE_THROTTLE_MS}`]);
+    expect(ids(map({ key: 'team/p', obj: undefined, previous: relabelled, origin: 'watch' }))).toEqual([
+      `exception:team/agents@1~${COVERAGE_THROTTLE_MS}`,
+    ]);
   });
 
   it('the grants: only a change made by someone else', () => {
-    const g = { apiVersion: 'hostns.io/v1alpha1', kind: 'HostNamespaceGrants', metadata: { name: 'cluster', resourceVersion: '4' }, spec: { namespaces: {} } } as HostNamespaceGrants;
+    const g = {
+      apiVersion: 'hostns.io/v1alpha1',
+      kind: 'HostNamespaceGrants',
+      metadata: { name: 'cluster', resourceVersion: '4' },
+      spec: { namespaces: {} },
+    } as HostNamespaceGrants;
     expect(ids(onGrantsChange({ key: 'cluster', obj: g, previous: undefined, origin: 'watch' }))).toEqual(['grants@1']);
     expect(ids(onGrantsChange({ key: 'cluster', obj: g, previous: undefined, origin: 'observed' }))).toEqual([]);
   });

@@ -28,8 +28,18 @@ export function exceptionObj(namespace: string, name: string, expiresAt: DateTim
   };
 }
 
-export function podObj(namespace: string, name: string, labels: Record<string, string>, flags: { hostNetwork?: boolean; hostPID?: boolean } = {}) {
-  return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, labels }, spec: { ...flags, containers: [{ name: 'c', image: 'busybox' }] } };
+export function podObj(
+  namespace: string,
+  name: string,
+  labels: Record<string, string>,
+  flags: { hostNetwork?: boolean; hostPID?: boolean } = {},
+) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace, labels },
+    spec: { ...flags, containers: [{ name: 'c', image: 'busybox' }] },
+  };
 }
 
 /** What the operator reported through its observer. */

@@ -5,7 +5,17 @@
 // check. Faults can be injected per request. It keeps one resourceVersion counter, like etcd.
 import { ApiError, type KubeApi, type RequestOptions, type WatchEventHandler } from '../../src/kube/client.ts';
 
-type Obj = { metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string; generation?: number; [k: string]: unknown }; [k: string]: unknown };
+type Obj = {
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    generation?: number;
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+};
 
 interface Route {
   /** `pods`, `hostnamespaceexceptions`, ... */
@@ -45,7 +55,8 @@ function clone<T>(v: T): T {
 /** RFC 7386 JSON merge patch. */
 function mergePatch(target: unknown, patch: unknown): unknown {
   if (!patch || typeof patch !== 'object' || Array.isArray(patch)) return clone(patch);
-  const out: Record<string, unknown> = target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  const out: Record<string, unknown> =
+    target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);
@@ -124,7 +135,9 @@ export class FakeKubeApi implements KubeApi {
   }
 
   list(resource: string, namespace?: string): Obj[] {
-    return [...this.collection(resource).values()].filter((o) => !namespace || o.metadata.namespace === namespace).map(clone);
+    return [...this.collection(resource).values()]
+      .filter((o) => !namespace || o.metadata.namespace === namespace)
+      .map(clone);
   }
 
   remove(resource: string, namespace: string | undefined, name: string): void {
@@ -132,7 +145,10 @@ export class FakeKubeApi implements KubeApi {
     const existing = this.collection(resource).get(key);
     if (!existing) return;
     this.collection(resource).delete(key);
-    this.emit(resource, 'DELETED', { ...existing, metadata: { ...existing.metadata, resourceVersion: String(++this.rv) } });
+    this.emit(resource, 'DELETED', {
+      ...existing,
+      metadata: { ...existing.metadata, resourceVersion: String(++this.rv) },
+    });
   }
 
   // ---- KubeApi -------------------------------------------------------------------------------
@@ -166,7 +182,10 @@ export class FakeKubeApi implements KubeApi {
       if (signal.aborted) return resolve();
       if (from < this.compactedBefore) {
         queueMicrotask(() => {
-          onEvent({ type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired', message: `too old resource version: ${from}` } });
+          onEvent({
+            type: 'ERROR',
+            object: { kind: 'Status', code: 410, reason: 'Expired', message: `too old resource version: ${from}` },
+          });
           resolve();
         });
         return;
@@ -201,7 +220,11 @@ export class FakeKubeApi implements KubeApi {
       case 'GET': {
         if (route.name) return this.mustGet(route);
         const all = [...coll.values()].filter((o) => !route.namespace || o.metadata.namespace === route.namespace);
-        all.sort((a, b) => this.storeKey(a.metadata.namespace, a.metadata.name).localeCompare(this.storeKey(b.metadata.namespace, b.metadata.name)));
+        all.sort((a, b) =>
+          this.storeKey(a.metadata.namespace, a.metadata.name).localeCompare(
+            this.storeKey(b.metadata.namespace, b.metadata.name),
+          ),
+        );
         const start = Number(opts.query?.continue ?? 0);
         const limit = Number(opts.query?.limit ?? all.length) || all.length;
         const page = all.slice(start, start + limit);
@@ -220,12 +243,17 @@ export class FakeKubeApi implements KubeApi {
       case 'PUT': {
         const existing = this.mustGet(route);
         if (body?.metadata?.resourceVersion !== existing.metadata.resourceVersion) {
-          throw this.error(409, 'Conflict', `Operation cannot be fulfilled on ${route.resource} "${route.name}": the object has been modified`);
+          throw this.error(
+            409,
+            'Conflict',
+            `Operation cannot be fulfilled on ${route.resource} "${route.name}": the object has been modified`,
+          );
         }
         const next = clone(body!);
         if (WITH_STATUS.has(route.resource)) {
           // The status subresource writes only status; the main resource everything but status.
-          if (route.subresource === 'status') return this.update(route.resource, existing, { ...clone(existing), status: next.status }, false);
+          if (route.subresource === 'status')
+            return this.update(route.resource, existing, { ...clone(existing), status: next.status }, false);
           next.status = existing.status;
         }
         next.metadata = { ...next.metadata, uid: existing.metadata.uid, namespace: existing.metadata.namespace };
@@ -235,7 +263,11 @@ export class FakeKubeApi implements KubeApi {
         const existing = this.mustGet(route);
         const patchUid = (body as { metadata?: { uid?: string } } | undefined)?.metadata?.uid;
         if (patchUid !== undefined && patchUid !== existing.metadata.uid) {
-          throw this.error(409, 'Conflict', `Precondition failed: UID in precondition: ${patchUid}, UID in object meta: ${existing.metadata.uid}`);
+          throw this.error(
+            409,
+            'Conflict',
+            `Precondition failed: UID in precondition: ${patchUid}, UID in object meta: ${existing.metadata.uid}`,
+          );
         }
         const next = mergePatch(existing, body) as Obj;
         return this.update(route.resource, existing, next, false);

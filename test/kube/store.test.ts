@@ -28,7 +28,12 @@ describe('StoreWriter / Store', () => {
     const w = new StoreWriter<string>();
     w.set('a/x', 'old');
     w.set('a/gone', 'old');
-    w.replace(new Map([['a/x', 'new'], ['c/n', 'new']]));
+    w.replace(
+      new Map([
+        ['a/x', 'new'],
+        ['c/n', 'new'],
+      ]),
+    );
     expect([...w.keys()].sort()).toEqual(['a/x', 'c/n']);
     expect([...w.keysIn('a')]).toEqual(['a/x']);
     expect(w.get('a/x')).toBe('new');

@@ -111,7 +111,11 @@ describe('WorkQueue: typed keys, priorities, deadlines, terminal errors', () => 
 
   it('typed keys are deduplicated by id; a more urgent add moves a queued key forward', async () => {
     const seen: string[] = [];
-    const q = new WorkQueue<Key>(async (k) => void seen.push(idOf(k)), { concurrency: 1, idOf, laneOf: (k) => (k.kind === 'pod' ? 2 : 0) });
+    const q = new WorkQueue<Key>(async (k) => void seen.push(idOf(k)), {
+      concurrency: 1,
+      idOf,
+      laneOf: (k) => (k.kind === 'pod' ? 2 : 0),
+    });
     q.add({ kind: 'pod', name: 'a' });
     q.add({ kind: 'pod', name: 'b' });
     q.add({ kind: 'pod', name: 'b' }, 1); // promoted to lane 1
