@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { DateTime, type Duration } from 'luxon';
-import { DEFAULT_POLICY, parseDuration, type PolicyConfig } from '../policy/config.ts';
+import { DEFAULT_POLICY_SETTINGS, parseDuration, policyFrom, type PolicyConfig } from '../policy/config.ts';
 import { rfc3339 } from '../policy/grants.ts';
 import { auditSummary, buildAudit, renderAuditJson, renderAuditMarkdown, renderAuditTable } from '../report/audit.ts';
 import { wantsColour } from '../report/format.ts';
@@ -19,7 +19,7 @@ import { renderSarif, renderScanJson, renderScanText } from '../report/scan-outp
 import { renderVerifyJson, renderVerifyTable, verifySummary } from '../report/verify.ts';
 import { CliError, EXIT } from './errors.ts';
 import { readInputs } from './inputs.ts';
-import { Cluster, DEFAULT_CHUNK_SIZE, loadKubeConfig } from './kube.ts';
+import { Cluster, DEFAULT_CHUNK_SIZE, loadKubeConfig } from './cluster.ts';
 import { Verifier, verifyExitCode } from './verify.ts';
 
 export interface Io {
@@ -57,18 +57,13 @@ interface ClusterFlags {
   allNamespaces?: boolean;
 }
 
-function policyFrom(flags: PolicyFlags): PolicyConfig {
-  return {
-    expiringSoonWindow: durationFlag(flags.expiringSoon, '--expiring-soon'),
-    maxLifetime: durationFlag(flags.maxLifetime, '--max-lifetime'),
-    reviewInterval: durationFlag(flags.reviewInterval, '--review-interval'),
-    exemptNamespaces: new Set(
-      flags.exemptNamespaces
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    ),
-  };
+/** The policy core's one settings reader; its errors are usage errors here. */
+function policyFromFlags(flags: PolicyFlags): PolicyConfig {
+  try {
+    return policyFrom(flags);
+  } catch (err) {
+    throw new CliError(EXIT.usage, (err as Error).message);
+  }
 }
 
 function durationFlag(text: string, flag: string): Duration {
@@ -122,10 +117,10 @@ function outputFlag(formats: string[], fallback: string): Option {
 
 function addPolicyOptions(cmd: Command): Command {
   return cmd
-    .option('--exempt-namespaces <list>', 'namespaces whose pods are never offenders (comma-separated, "" for none)', [...DEFAULT_POLICY.exemptNamespaces].join(','))
-    .option('--expiring-soon <duration>', 'ExpiringSoon window, as the operator uses it', '7d')
-    .option('--max-lifetime <duration>', 'longest lifetime an exception may have', '90d')
-    .option('--review-interval <duration>', 'a review is due this long after the last one', '30d')
+    .option('--exempt-namespaces <list>', 'namespaces whose pods are never offenders (comma-separated, "" for none)', DEFAULT_POLICY_SETTINGS.exemptNamespaces)
+    .option('--expiring-soon <duration>', 'ExpiringSoon window, as the operator uses it', DEFAULT_POLICY_SETTINGS.expiringSoon)
+    .option('--max-lifetime <duration>', 'longest lifetime an exception may have', DEFAULT_POLICY_SETTINGS.maxLifetime)
+    .option('--review-interval <duration>', 'a review is due this long after the last one', DEFAULT_POLICY_SETTINGS.reviewInterval)
     .option('--now <time>', 'evaluate at this RFC 3339 time instead of now (what-if, tests)');
 }
 
@@ -266,7 +261,7 @@ Examples:
         return;
       }
       if (flags.by !== undefined) throw new CliError(EXIT.usage, '--by is only used with --mark-reviewed');
-      const config = policyFrom(flags);
+      const config = policyFromFlags(flags);
       const within = durationFlag(flags.within, '--within');
       const ns = scope(flags);
       const cluster = connect(flags, io);
@@ -291,7 +286,7 @@ Examples:
     .addHelpText('after', AUDIT_HELP)
     .action(async (flags: ClusterFlags & PolicyFlags & { output: string; failOnFindings?: boolean }) => {
       const now = nowFrom(flags);
-      const config = policyFrom(flags);
+      const config = policyFromFlags(flags);
       const ns = scope(flags);
       const cluster = connect(flags, io);
       const exceptions = await cluster.listExceptions(ns);
@@ -315,7 +310,7 @@ Examples:
     .addHelpText('after', SCAN_HELP)
     .action((paths: string[], flags: PolicyFlags & { output: string; exceptions: string[]; namespace: string }) => {
       const now = nowFrom(flags);
-      const config = policyFrom(flags);
+      const config = policyFromFlags(flags);
       if (!flags.namespace) throw new CliError(EXIT.usage, '-n/--namespace: empty namespace name');
       const inputs = readInputs(paths, io.readStdin);
       const extra = readInputs(flags.exceptions, io.readStdin);
@@ -341,12 +336,12 @@ Examples:
     .option(
       '--exempt-namespaces <list>',
       'namespaces you exempt on purpose: probed, never a finding (comma-separated, "" for none)',
-      [...DEFAULT_POLICY.exemptNamespaces].join(','),
+      DEFAULT_POLICY_SETTINGS.exemptNamespaces,
     )
     .option('--accept-warn', 'warn mode (admitted with a warning) is not a finding, e.g. during a rollout')
-    .option('--expiring-soon <duration>', 'ExpiringSoon window, as the operator uses it', '7d')
-    .option('--max-lifetime <duration>', 'longest lifetime an exception may have', '90d')
-    .option('--review-interval <duration>', 'a review is due this long after the last one', '30d')
+    .option('--expiring-soon <duration>', 'ExpiringSoon window, as the operator uses it', DEFAULT_POLICY_SETTINGS.expiringSoon)
+    .option('--max-lifetime <duration>', 'longest lifetime an exception may have', DEFAULT_POLICY_SETTINGS.maxLifetime)
+    .option('--review-interval <duration>', 'a review is due this long after the last one', DEFAULT_POLICY_SETTINGS.reviewInterval)
     .option('--kubeconfig <path>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)')
     .option('--context <name>', 'kubeconfig context to use')
     .option('--request-timeout <seconds>', 'give up on an API request after this many seconds', '30')

@@ -17,9 +17,9 @@ import {
   type HostNamespaceGrantSetSpec,
   type ObjectMeta,
 } from '../api/v1alpha1.ts';
-import { ApiError, type KubeClient } from '../kube/client.ts';
+import { ApiError, type KubeApi } from '../kube/client.ts';
 import type { RawObject } from '../kube/reflector.ts';
-import { stableJson } from '../policy/status.ts';
+import { stableJson } from '../policy/json.ts';
 
 /** The guard (config/admission/guard.yaml) lets a grants object be deleted only with this. */
 export const ANNOTATION_ALLOW_DELETE = 'hostns.io/allow-delete';
@@ -73,7 +73,7 @@ export type GrantsWriteOutcome =
  * object goes). Writes nothing when it already matches. Throws GrantsWriteError.
  */
 export async function writeNamespaceGrants(
-  client: KubeClient,
+  client: KubeApi,
   ns: string,
   desired: HostNamespaceGrantSetSpec | undefined,
   current: HostNamespaceGrantSet | undefined,
@@ -114,7 +114,7 @@ export async function writeNamespaceGrants(
  * when it already matches. Throws GrantsWriteError (namespace '').
  */
 export async function writeGrantIndex(
-  client: KubeClient,
+  client: KubeApi,
   desired: Record<string, string>,
   current: HostNamespaceGrantIndex | undefined,
 ): Promise<GrantsWriteOutcome> {

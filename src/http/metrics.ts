@@ -92,7 +92,7 @@ export class OperatorMetrics implements OperatorObserver {
       help: 'Pods held in the lean cache (those using a host namespace or carrying our marks).',
       registers,
       collect() {
-        this.set(self.operator?.pods.store.size ?? 0);
+        this.set(self.operator?.caches.pods.size ?? 0);
       },
     });
     new Gauge({
@@ -100,7 +100,7 @@ export class OperatorMetrics implements OperatorObserver {
       help: 'Reconciles queued or running (0 when converged).',
       registers,
       collect() {
-        this.set(self.operator ? self.operator.queue.length + self.operator.queue.inFlight : 0);
+        this.set(self.operator ? self.operator.manager.queue.length + self.operator.manager.queue.inFlight : 0);
       },
     });
     new Gauge({

@@ -35,7 +35,16 @@ export interface RequestOptions {
 
 export type RequestObserver = (verb: string, path: string, status: number) => void;
 
-export class KubeClient {
+export type WatchEventHandler = (ev: { type: string; object: unknown }) => void;
+
+/** What the operator needs of the API: JSON requests and watch streams (tests use an in-memory fake). */
+export interface KubeApi {
+  readonly server: string;
+  request<T = unknown>(method: string, path: string, opts?: RequestOptions): Promise<T>;
+  watch(path: string, query: RequestOptions['query'], onEvent: WatchEventHandler, signal: AbortSignal, idleMs: number): Promise<void>;
+}
+
+export class KubeClient implements KubeApi {
   readonly kc: KubeConfig;
   readonly server: string;
   private dispatcher?: Dispatcher;
@@ -129,7 +138,7 @@ export class KubeClient {
    * A watch stream: calls `onEvent` per JSON line until the server closes, the signal aborts, or
    * nothing (not even a bookmark) arrives for `idleMs`. Resolves on a clean end, rejects on error.
    */
-  async watch(path: string, query: RequestOptions['query'], onEvent: (ev: { type: string; object: unknown }) => void, signal: AbortSignal, idleMs: number): Promise<void> {
+  async watch(path: string, query: RequestOptions['query'], onEvent: WatchEventHandler, signal: AbortSignal, idleMs: number): Promise<void> {
     const url = this.url(path, { ...query, watch: true });
     const { headers, dispatcher } = await this.auth(url, 'GET');
     headers['Accept'] = 'application/json';

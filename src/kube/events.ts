@@ -10,7 +10,7 @@ import {
   EVENT_REPORTING_INSTANCE_MAX_BYTES,
   truncateUtf8,
 } from '../policy/limits.ts';
-import { isStatus, type KubeClient, type RequestOptions } from './client.ts';
+import { isStatus, type KubeApi, type RequestOptions } from './client.ts';
 
 export interface EventTarget {
   apiVersion: string;
@@ -73,7 +73,7 @@ export function eventBody(e: EventSpec, now: DateTime, instance: string): Record
  * `opts.signal`: the leader's term, so a write cannot start (or keep waiting) after it ended.
  */
 export async function recordEvent(
-  client: KubeClient,
+  client: KubeApi,
   e: EventSpec,
   now: DateTime,
   instance: string,

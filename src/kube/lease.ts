@@ -11,7 +11,7 @@
 // even across a process pause: after a pause, isLeading() answers false before anything else runs.
 import { DateTime } from 'luxon';
 import type { Logger } from 'winston';
-import { isStatus, type KubeClient } from './client.ts';
+import { isStatus, type KubeApi } from './client.ts';
 import { microTime } from './events.ts';
 
 export interface LeaderElectionConfig {
@@ -71,7 +71,7 @@ export class LeaderElector {
   private deadlineTimer?: NodeJS.Timeout;
   private running = false;
   private stopped = false;
-  private readonly client: Pick<KubeClient, 'request'>;
+  private readonly client: Pick<KubeApi, 'request'>;
   private readonly cfg: LeaderElectionConfig;
   private readonly identity: string;
   private readonly logger: Logger;
@@ -79,7 +79,7 @@ export class LeaderElector {
   private readonly clocks: ElectionClocks;
 
   constructor(
-    client: Pick<KubeClient, 'request'>,
+    client: Pick<KubeApi, 'request'>,
     cfg: LeaderElectionConfig,
     identity: string,
     logger: Logger,

@@ -3,7 +3,9 @@
 // its loop and never exits the process (client-node's informer stops for good on most errors).
 import type { Logger } from 'winston';
 import { jitter, nextBackoff, type ReflectorOutcome } from './backoff.ts';
-import { ApiError, isStatus, type KubeClient } from './client.ts';
+import { ApiError, isStatus, type KubeApi } from './client.ts';
+import { listPages } from './list.ts';
+import { StoreWriter, type Store } from './store.ts';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -13,7 +15,7 @@ export interface RawObject {
 }
 
 export interface ReflectorOptions<T> {
-  client: KubeClient;
+  client: KubeApi;
   /** Collection path, e.g. `/api/v1/pods`. */
   path: string;
   /** Name for logs and metrics. */
@@ -23,8 +25,11 @@ export interface ReflectorOptions<T> {
    * (or malformed), which removes it from the store.
    */
   transform: (raw: RawObject) => T | undefined;
-  /** Called after the store changed for `key`. `obj` is undefined when the key left the store. */
-  onChange: (key: string, obj: T | undefined, previous: T | undefined) => void;
+  /**
+   * Called after the store changed for `key`. `obj` is undefined when the key left the store;
+   * `origin` says whether the object came from the API (list/watch) or from applyObserved.
+   */
+  onChange: (key: string, obj: T | undefined, previous: T | undefined, origin: ChangeOrigin) => void;
   logger: Logger;
   pageSize?: number;
   onWatchRestart?: (reason: string) => void;
@@ -33,6 +38,9 @@ export interface ReflectorOptions<T> {
   /** Server-side watch timeout range in seconds (jittered), default 300..600. */
   watchTimeoutSeconds?: [number, number];
 }
+
+/** `observed`: a write's response handed to applyObserved (the watch will echo it later). */
+export type ChangeOrigin = 'watch' | 'observed';
 
 export function objectKey(raw: RawObject): string | undefined {
   const name = raw.metadata?.name;
@@ -49,7 +57,9 @@ const sleep = (ms: number, signal: AbortSignal) =>
   });
 
 export class Reflector<T> {
-  readonly store = new Map<string, T>();
+  private readonly writer = new StoreWriter<T>();
+  /** What readers see: no way to change the cache from outside. */
+  readonly store: Store<T> = this.writer;
   private resourceVersion = '';
   private readonly abort = new AbortController();
   private syncedOnce = false;
@@ -139,14 +149,8 @@ export class Reflector<T> {
   private async list(): Promise<void> {
     const { client, path, transform, pageSize = 500 } = this.opts;
     const fresh = new Map<string, T>();
-    let cont: string | undefined;
     let rv = '';
-    do {
-      const page = await client.request<{ metadata?: { continue?: string; resourceVersion?: string }; items?: RawObject[] }>('GET', path, {
-        query: { limit: pageSize, continue: cont },
-        signal: this.abort.signal,
-        timeoutMs: 120_000,
-      });
+    for await (const page of listPages<RawObject>(client, path, { pageSize, signal: this.abort.signal, timeoutMs: 120_000 })) {
       for (const raw of page.items ?? []) {
         const key = objectKey(raw);
         if (!key) continue;
@@ -158,17 +162,15 @@ export class Reflector<T> {
         }
         if (obj !== undefined) fresh.set(key, obj);
       }
-      cont = page.metadata?.continue || undefined;
       rv = page.metadata?.resourceVersion ?? rv;
-    } while (cont);
+    }
 
-    const previous = new Map(this.store);
-    this.store.clear();
-    for (const [k, v] of fresh) this.store.set(k, v);
+    const previous = this.writer.snapshot();
+    this.writer.replace(fresh);
     this.resourceVersion = rv;
     // Replay the difference so handlers see what happened while we were not watching.
-    for (const [k, v] of fresh) this.opts.onChange(k, v, previous.get(k));
-    for (const [k, v] of previous) if (!fresh.has(k)) this.opts.onChange(k, undefined, v);
+    for (const [k, v] of fresh) this.opts.onChange(k, v, previous.get(k), 'watch');
+    for (const [k, v] of previous) if (!fresh.has(k)) this.opts.onChange(k, undefined, v, 'watch');
     if (!this.syncedOnce) {
       this.syncedOnce = true;
       this.syncedWaiters.splice(0).forEach((r) => r());
@@ -180,18 +182,18 @@ export class Reflector<T> {
     const { client, path, watchTimeoutSeconds = [300, 600] } = this.opts;
     const [lo, hi] = watchTimeoutSeconds;
     const timeoutSeconds = Math.round(lo + Math.random() * (hi - lo));
-    let expired: ApiError | undefined;
+    let watchError: ApiError | undefined;
     const ctl = new AbortController();
     const signal = AbortSignal.any([this.abort.signal, ctl.signal]);
     await client.watch(
       path,
       { resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
       (ev) => {
-        if (expired) return;
+        if (watchError) return;
         const raw = (ev.object ?? {}) as RawObject;
         if (ev.type === 'ERROR') {
           const s = raw as { code?: number; reason?: string; message?: string };
-          expired = new ApiError(s.code ?? 500, s.reason ?? '', `watch ${path}: ${s.message ?? 'error event'}`, s);
+          watchError = new ApiError(s.code ?? 500, s.reason ?? '', `watch ${path}: ${s.message ?? 'error event'}`, s);
           ctl.abort();
           return;
         }
@@ -205,28 +207,28 @@ export class Reflector<T> {
       // Bookmarks arrive about once a minute: silence for much longer means a dead connection.
       150_000,
     ).catch((err) => {
-      if (!expired) throw err;
+      if (!watchError) throw err;
     });
-    if (expired) throw expired;
+    if (watchError) throw watchError;
   }
 
   /** Applies one object seen outside a watch (e.g. a PATCH response) when it is newer. */
   applyObserved(raw: RawObject): void {
     const key = objectKey(raw);
-    const cached = key ? this.store.get(key) : undefined;
+    const cached = key ? this.writer.get(key) : undefined;
     const have = cached !== undefined ? this.opts.versionOf?.(cached) : undefined;
     const got = raw.metadata?.resourceVersion;
     // resourceVersions are etcd revisions in practice; compare only when both are plain integers.
     if (have && got && /^\d+$/.test(have) && /^\d+$/.test(got) && BigInt(got) <= BigInt(have)) return;
-    this.apply('MODIFIED', raw);
+    this.apply('MODIFIED', raw, 'observed');
   }
 
-  private apply(type: WatchEventType, raw: RawObject): void {
+  private apply(type: WatchEventType, raw: RawObject, origin: ChangeOrigin = 'watch'): void {
     const key = objectKey(raw);
     if (!key) return;
-    const previous = this.store.get(key);
+    const previous = this.writer.get(key);
     if (type === 'DELETED') {
-      if (this.store.delete(key)) this.opts.onChange(key, undefined, previous);
+      if (this.writer.delete(key)) this.opts.onChange(key, undefined, previous, origin);
       return;
     }
     let obj: T | undefined;
@@ -236,10 +238,10 @@ export class Reflector<T> {
       this.opts.logger.warn('ignoring malformed object', { resource: this.opts.resource, key, error: String(err) });
     }
     if (obj === undefined) {
-      if (this.store.delete(key)) this.opts.onChange(key, undefined, previous);
+      if (this.writer.delete(key)) this.opts.onChange(key, undefined, previous, origin);
       return;
     }
-    this.store.set(key, obj);
-    this.opts.onChange(key, obj, previous);
+    this.writer.set(key, obj);
+    this.opts.onChange(key, obj, previous, origin);
   }
 }

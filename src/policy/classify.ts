@@ -71,7 +71,7 @@ function brokenBy(pod: PodFacts, e: ExceptionGrant): ContractBreach[] | undefine
  * Active/ExpiringSoon ones grant, Expired ones only explain offenders, Invalid ones are left out
  * (they cannot be trusted to say what they allow).
  */
-export function exceptionGrants(exceptions: readonly { facts: ExceptionFacts; lifecycle: Lifecycle }[]): ExceptionGrant[] {
+export function classifiableExceptions(exceptions: readonly { facts: ExceptionFacts; lifecycle: Lifecycle }[]): ExceptionGrant[] {
   return exceptions
     .filter((e) => e.lifecycle.phase !== 'Invalid')
     .map(({ facts, lifecycle }) => ({
@@ -130,4 +130,19 @@ export function classifyPod(
     .map(({ exception, owner, breaches }) => ({ exception, owner, breaches }))
     .sort((a, b) => a.exception.localeCompare(b.exception));
   return { kind: 'offender', used, uncovered, exceptions, lapsed, broken };
+}
+
+/** The note of a pod's HostNamespaceViolation Event. */
+export function violationNote(
+  pod: { namespace: string; name: string; owner?: string },
+  uncovered: readonly string[],
+  lapsed: readonly { name: string; owner: string }[],
+  expiresAtOf: (name: string) => string | undefined,
+): string {
+  const what = pod.owner ? `Pod ${pod.name} (${pod.owner})` : `Pod ${pod.name}`;
+  let note = `${what} uses ${uncovered.join(', ')}, which no active HostNamespaceException in namespace ${pod.namespace} allows.`;
+  if (lapsed.length) {
+    note += ' Caused by the lapse of ' + lapsed.map((l) => `exception ${l.name} (owner: ${l.owner || '(none)'}, expired ${expiresAtOf(l.name) ?? '?'})`).join(', ') + '.';
+  }
+  return note;
 }

@@ -5,7 +5,7 @@ import type { Grant, HostNamespaceGrantSetSpec } from '../api/v1alpha1.ts';
 import type { ExceptionFacts } from './exception.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import { isGranting } from './lifecycle.ts';
-import { stableJson } from './status.ts';
+import { stableJson } from './json.ts';
 
 /** RFC 3339 in UTC with second precision or better, as the API server and CEL's timestamp() parse it. */
 export function rfc3339(t: DateTime): string {

@@ -218,26 +218,3 @@ export function registerColumns(
   return { allows: facts.allow.join(','), selector: selectorProblem ? '' : selector };
 }
 
-/** JSON with sorted keys: equal values give equal strings, whatever the key order. */
-export function stableJson(v: unknown): string {
-  return JSON.stringify(v, (_k, val: unknown) =>
-    val && typeof val === 'object' && !Array.isArray(val)
-      ? Object.fromEntries(Object.entries(val as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : val,
-  );
-}
-
-/** The note of a pod's HostNamespaceViolation Event. */
-export function violationNote(
-  pod: { namespace: string; name: string; owner?: string },
-  uncovered: readonly string[],
-  lapsed: readonly { name: string; owner: string }[],
-  expiresAtOf: (name: string) => string | undefined,
-): string {
-  const what = pod.owner ? `Pod ${pod.name} (${pod.owner})` : `Pod ${pod.name}`;
-  let note = `${what} uses ${uncovered.join(', ')}, which no active HostNamespaceException in namespace ${pod.namespace} allows.`;
-  if (lapsed.length) {
-    note += ' Caused by the lapse of ' + lapsed.map((l) => `exception ${l.name} (owner: ${l.owner || '(none)'}, expired ${expiresAtOf(l.name) ?? '?'})`).join(', ') + '.';
-  }
-  return note;
-}

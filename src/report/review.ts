@@ -1,7 +1,7 @@
 // The monthly review: every exception with what a reviewer needs and what needs action, urgent first.
 import type { DateTime, Duration } from 'luxon';
 import type { ExceptionPhase, HostNamespace, HostNamespaceException } from '../api/v1alpha1.ts';
-import { classifyPod } from '../policy/classify.ts';
+import { coveredPodCounts } from '../policy/evaluated.ts';
 import { formatDuration, type PolicyConfig } from '../policy/config.ts';
 import { rfc3339 } from '../policy/grants.ts';
 import { formatSelector } from '../policy/selector.ts';
@@ -69,26 +69,18 @@ export function buildReview(
 ): ReviewRow[] {
   const { now, config, within } = options;
   const evaluated = exceptions.map((e) => evaluateException(e, now, config));
-  const coverage = coveredPodCounts(evaluated, pods, config.exemptNamespaces);
+  const grants = grantsByNamespace(evaluated);
+  const coverage = coveredPodCounts(
+    pods.map((p) => podFacts(p)),
+    (ns) => grants.get(ns) ?? [],
+    config.exemptNamespaces,
+  );
   const rows = evaluated.map((e) => reviewRow(e, coverage.get(key(e.facts.namespace, e.facts.name)) ?? 0, now, within, config));
   return rows.sort(compareUrgency);
 }
 
 function key(namespace: string, name: string): string {
   return `${namespace}/${name}`;
-}
-
-/** How many pods each exception covers (allows at least one flag they use), as status.coveredPods counts. */
-function coveredPodCounts(evaluated: readonly EvaluatedException[], pods: readonly PodLike[], exempt: ReadonlySet<string>): Map<string, number> {
-  const grants = grantsByNamespace(evaluated);
-  const counts = new Map<string, number>();
-  for (const pod of pods) {
-    const facts = podFacts(pod);
-    const cls = classifyPod(facts, grants.get(facts.namespace) ?? [], exempt);
-    if (cls.kind !== 'covered' && cls.kind !== 'offender') continue;
-    for (const name of cls.exceptions) counts.set(key(facts.namespace, name), (counts.get(key(facts.namespace, name)) ?? 0) + 1);
-  }
-  return counts;
 }
 
 function reviewRow(e: EvaluatedException, coveredPods: number, now: DateTime, within: Duration, config: PolicyConfig): ReviewRow {

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DateTime } from 'luxon';
 import type { Grant } from '../../src/api/v1alpha1.ts';
-import { classifyPod, exceptionGrants } from '../../src/policy/classify.ts';
+import { classifyPod, classifiableExceptions } from '../../src/policy/classify.ts';
 import { DEFAULT_POLICY } from '../../src/policy/config.ts';
 import { podSecurityProfile } from '../../src/policy/contract.ts';
 import { readException } from '../../src/policy/exception.ts';
@@ -120,13 +120,13 @@ type Verdicts = { core: boolean; operator: boolean; scan: boolean; admission?: b
 
 function coreVerdict(ns: string, exception: Obj, spec: Obj): boolean {
   const pod = { namespace: ns, name: 'p', labels: LABELS, hostNetwork: true, hostPID: false, hostIPC: false, security: podSecurityProfile(spec) };
-  return classifyPod(pod, exceptionGrants([evaluated(exception)]), new Set()).kind === 'covered';
+  return classifyPod(pod, classifiableExceptions([evaluated(exception)]), new Set()).kind === 'covered';
 }
 
 function operatorVerdict(ns: string, exception: Obj, spec: Obj): boolean {
   // As the operator reads a stored pod: its lean record, then the same classification.
   const record = toPodRecord({ metadata: { name: 'p', namespace: ns, uid: 'u', resourceVersion: '1', labels: LABELS }, spec } as never);
-  return classifyPod(record!, exceptionGrants([evaluated(exception)]), new Set()).kind === 'covered';
+  return classifyPod(record!, classifiableExceptions([evaluated(exception)]), new Set()).kind === 'covered';
 }
 
 function scanVerdict(ns: string, exception: Obj, spec: Obj): boolean {

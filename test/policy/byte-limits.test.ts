@@ -8,7 +8,8 @@ import { readException } from '../../src/policy/exception.ts';
 import { evaluateLifecycle } from '../../src/policy/lifecycle.ts';
 import { CONDITION_MESSAGE_MAX_BYTES, OUR_ANNOTATION_MAX_BYTES } from '../../src/policy/limits.ts';
 import { desiredMarks, labelsOnly, marksPatch } from '../../src/policy/pod-marks.ts';
-import { planException, violationNote } from '../../src/policy/status.ts';
+import { violationNote } from '../../src/policy/classify.ts';
+import { planException } from '../../src/policy/status.ts';
 import { exception } from './fixtures.ts';
 import type { Enforcement } from '../../src/policy/grants.ts';
 

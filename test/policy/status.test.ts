@@ -5,7 +5,9 @@ import { DEFAULT_POLICY } from '../../src/policy/config.ts';
 import { readException } from '../../src/policy/exception.ts';
 import type { Enforcement } from '../../src/policy/grants.ts';
 import { evaluateLifecycle } from '../../src/policy/lifecycle.ts';
-import { STATUS_SELECTOR_MAX, planException, registerColumns, stableJson, violationNote } from '../../src/policy/status.ts';
+import { violationNote } from '../../src/policy/classify.ts';
+import { stableJson } from '../../src/policy/json.ts';
+import { STATUS_SELECTOR_MAX, planException, registerColumns } from '../../src/policy/status.ts';
 import { exception } from './fixtures.ts';
 
 const at = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' });
@@ -95,9 +97,9 @@ describe('violationNote', () => {
   });
 });
 
-describe('exceptionGrants (the rule the controller and the CLI share)', () => {
+describe('classifiableExceptions (the rule the controller and the CLI share)', () => {
   it('Active/ExpiringSoon grant, Expired only explains, Invalid is left out', async () => {
-    const { exceptionGrants } = await import('../../src/policy/classify.ts');
+    const { classifiableExceptions } = await import('../../src/policy/classify.ts');
     const now = at('2026-11-26T00:00:00Z');
     const views = [
       exception({ name: 'active', spec: { expiresAt: '2026-12-20T00:00:00Z' } }),
@@ -108,7 +110,7 @@ describe('exceptionGrants (the rule the controller and the CLI share)', () => {
       const facts = readException(ex);
       return { facts, lifecycle: evaluateLifecycle(facts, now, DEFAULT_POLICY) };
     });
-    expect(exceptionGrants(views).map((g) => `${g.name}:${g.granting}`)).toEqual(['active:true', 'soon:true', 'lapsed:false']);
+    expect(classifiableExceptions(views).map((g) => `${g.name}:${g.granting}`)).toEqual(['active:true', 'soon:true', 'lapsed:false']);
   });
 });
 
