@@ -9,14 +9,14 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['test/**/*.test.ts'],
-          exclude: ['test/**/*.it.test.ts', 'node_modules/**'],
+          include: ['test/**/*.test.ts', 'tools/**/*.test.ts'],
+          exclude: ['**/*.it.test.ts', 'node_modules/**'],
         },
       },
       {
         test: {
           name: 'integration',
-          include: ['test/**/*.it.test.ts'],
+          include: ['test/**/*.it.test.ts', 'tools/**/*.it.test.ts'],
           globalSetup: ['test/harness/global-setup.ts'],
           fileParallelism: false,
           testTimeout: 60_000,

@@ -39,7 +39,7 @@ import {
 import { renderReport, type BenchResults } from './report.ts';
 import { summarizeProfile } from './profile.ts';
 import { controlPlanePids } from './procstat.ts';
-import { controlPlaneAssets } from '../test/controlplane/controlplane.ts';
+import { controlPlaneAssets } from '../tools/controlplane/controlplane.ts';
 
 const { values } = parseArgs({
   options: {

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
-import { ControlPlane } from '../controlplane/controlplane.ts';
+import { ControlPlane } from '../../tools/controlplane/controlplane.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

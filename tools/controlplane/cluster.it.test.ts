@@ -24,7 +24,7 @@ function controlPlanePids(dir: string): number[] {
 }
 
 async function startCluster(): Promise<{ child: ReturnType<typeof spawn>; kubeconfig: string }> {
-  const child = spawn(process.execPath, ['test/controlplane/cluster.ts'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['tools/controlplane/cluster.ts'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const kubeconfig = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d) => {

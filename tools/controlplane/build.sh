@@ -2,8 +2,8 @@
 # Builds (once) the pinned kube-apiserver and etcd from Go modules into a cache outside the repo,
 # keyed by version, and prints the folder holding both (the envtest "assets" layout).
 #
-#   test/controlplane/build.sh            build if missing, print the assets folder
-#   test/controlplane/build.sh --regen    rewrite apiserver/go.mod's replaces from the published go.mod
+#   tools/controlplane/build.sh            build if missing, print the assets folder
+#   tools/controlplane/build.sh --regen    rewrite apiserver/go.mod's replaces from the published go.mod
 #
 # Honours KUBEBUILDER_ASSETS: when it names a folder with both binaries, nothing is built.
 set -euo pipefail

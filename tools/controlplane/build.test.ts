@@ -25,9 +25,9 @@ function pathWithoutGo(): string {
   return bin;
 }
 
-describe('test/controlplane/build.sh', () => {
+describe('tools/controlplane/build.sh', () => {
   it('without Go and without assets: says what to install, exit 1', () => {
-    const r = spawnSync('bash', ['test/controlplane/build.sh'], {
+    const r = spawnSync('bash', ['tools/controlplane/build.sh'], {
       encoding: 'utf8',
       env: { PATH: pathWithoutGo(), HOME: scratch, HOSTNS_CACHE_DIR: join(scratch, 'cache') },
     });
@@ -37,7 +37,7 @@ describe('test/controlplane/build.sh', () => {
   });
 
   it('KUBEBUILDER_ASSETS without the binaries: names the folder, exit 1', () => {
-    const r = spawnSync('bash', ['test/controlplane/build.sh'], { encoding: 'utf8', env: { ...process.env, KUBEBUILDER_ASSETS: scratch } });
+    const r = spawnSync('bash', ['tools/controlplane/build.sh'], { encoding: 'utf8', env: { ...process.env, KUBEBUILDER_ASSETS: scratch } });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`KUBEBUILDER_ASSETS=${scratch} does not hold executable kube-apiserver and etcd`);
   });
@@ -46,7 +46,7 @@ describe('test/controlplane/build.sh', () => {
     const assets = join(scratch, 'assets');
     mkdirSync(assets, { recursive: true });
     for (const b of ['kube-apiserver', 'etcd']) symlinkSync('/bin/true', join(assets, b));
-    const r = spawnSync('bash', ['test/controlplane/build.sh'], { encoding: 'utf8', env: { ...process.env, KUBEBUILDER_ASSETS: assets } });
+    const r = spawnSync('bash', ['tools/controlplane/build.sh'], { encoding: 'utf8', env: { ...process.env, KUBEBUILDER_ASSETS: assets } });
     expect(r.status).toBe(0);
     expect(r.stdout.trim()).toBe(assets);
   });

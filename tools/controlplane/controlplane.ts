@@ -33,7 +33,7 @@ export function controlPlaneAssets(): string {
   try {
     return execFileSync('bash', [join(here, 'build.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
   } catch {
-    throw new Error('could not build or find kube-apiserver and etcd: see the message above (test/controlplane/build.sh)');
+    throw new Error('could not build or find kube-apiserver and etcd: see the message above (tools/controlplane/build.sh)');
   }
 }
 
