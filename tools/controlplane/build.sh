@@ -1,34 +1,54 @@
 #!/usr/bin/env bash
-# Builds (once) the pinned kube-apiserver and etcd from Go modules into a cache outside the repo,
-# keyed by version, and prints the folder holding both (the envtest "assets" layout).
+# Builds (once) the pinned local cluster from Go modules into a cache outside the repo, keyed by
+# version, and prints the folder holding the binaries (the envtest "assets" layout):
+#   kube-apiserver, etcd                       the control plane (every mode)
+#   kube-controller-manager, kube-scheduler,   the nodes mode: workload controllers, scheduling,
+#   kwok, kwok-stages.yaml                     simulated nodes and kubelets (KWOK and its stages)
 #
-#   tools/controlplane/build.sh            build if missing, print the assets folder
+#   tools/controlplane/build.sh            build what is missing, print the assets folder
+#   tools/controlplane/build.sh --nodes    print a folder holding the nodes-mode tools (see below)
 #   tools/controlplane/build.sh --regen    rewrite apiserver/go.mod's replaces from the published go.mod
 #
-# Honours KUBEBUILDER_ASSETS: when it names a folder with both binaries, nothing is built.
+# Honours KUBEBUILDER_ASSETS: when it names a folder with kube-apiserver and etcd, nothing is built
+# for the control plane and that folder is printed. `--nodes` then uses that folder too if it holds
+# the nodes-mode tools, else builds them into the cache (this needs Go).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=versions.env
 source "$here/versions.env"
+mode=${1:-}
+
+control_plane=(kube-apiserver etcd)
+node_tools=(kube-controller-manager kube-scheduler kwok kwok-stages.yaml)
+has_all() { # folder name...
+  local dir=$1 f; shift
+  for f in "$@"; do [[ -s "$dir/$f" ]] || return 1; done
+}
 
 if [[ -n "${KUBEBUILDER_ASSETS:-}" ]]; then
-  if [[ -x "$KUBEBUILDER_ASSETS/kube-apiserver" && -x "$KUBEBUILDER_ASSETS/etcd" ]]; then
-    # kube-controller-manager is optional there: without it ClusterRole aggregation is not tested.
+  if [[ ! -x "$KUBEBUILDER_ASSETS/kube-apiserver" || ! -x "$KUBEBUILDER_ASSETS/etcd" ]]; then
+    echo "KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS does not hold executable kube-apiserver and etcd" >&2
+    exit 1
+  fi
+  # kube-controller-manager is optional there: without it ClusterRole aggregation is not tested.
+  if [[ "$mode" != "--nodes" ]] || has_all "$KUBEBUILDER_ASSETS" "${node_tools[@]}"; then
     echo "$KUBEBUILDER_ASSETS"; exit 0
   fi
-  echo "KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS does not hold executable kube-apiserver and etcd" >&2
-  exit 1
+  wanted=("${node_tools[@]}")
+else
+  wanted=("${control_plane[@]}" "${node_tools[@]}")
 fi
 
 cache_root=${HOSTNS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/hostns-operator}
-assets="$cache_root/controlplane/k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION"
-if [[ -x "$assets/kube-apiserver" && -x "$assets/etcd" && -x "$assets/kube-controller-manager" && "${1:-}" != "--regen" ]]; then
+assets="$cache_root/controlplane/k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION"
+if has_all "$assets" "${wanted[@]}" && [[ "$mode" != "--regen" ]]; then
   echo "$assets"; exit 0
 fi
 
 if ! command -v go >/dev/null 2>&1; then
   cat >&2 <<MSG
-hostns-operator needs kube-apiserver $KUBERNETES_VERSION and etcd $ETCD_VERSION for its tests.
+hostns-operator needs kube-apiserver $KUBERNETES_VERSION and etcd $ETCD_VERSION for its tests, and for
+its nodes-mode tests kube-controller-manager, kube-scheduler and KWOK $KWOK_VERSION.
 Either install Go >= 1.26 (they are then built from Go modules, once, into $assets),
 or set KUBEBUILDER_ASSETS to a folder holding kube-apiserver and etcd binaries.
 MSG
@@ -36,9 +56,9 @@ MSG
 fi
 
 export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod
-kv=${KUBERNETES_VERSION#v}; minor=$(cut -d. -f2 <<<"$kv"); patch=$(cut -d. -f3 <<<"$kv")
+kv=${KUBERNETES_VERSION#v}; minor=$(cut -d. -f2 <<<"$kv")
 
-if [[ "${1:-}" == "--regen" ]]; then
+if [[ "$mode" == "--regen" ]]; then
   gomod=$(cd "$here/apiserver" && go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
   {
     echo "// Wrapper module: builds kube-apiserver $KUBERNETES_VERSION from the Go module proxy."
@@ -46,26 +66,47 @@ if [[ "${1:-}" == "--regen" ]]; then
     echo "module hostns.io/controlplane/apiserver"; echo; echo "go 1.26.0"; echo
     echo "require k8s.io/kubernetes $KUBERNETES_VERSION"; echo; echo "replace ("
     # Every staging module k8s.io/kubernetes requires at v0.0.0 maps to its published v0.MINOR.PATCH.
-    grep -E '^\s*k8s.io/[^ ]+ v0.0.0$' "$gomod" | awk -v v="v0.$minor.$patch" '{printf "\t%s => %s %s\n",$1,$1,v}'
+    grep -E '^\s*k8s.io/[^ ]+ v0.0.0$' "$gomod" | awk -v v="v0.$minor.${kv##*.}" '{printf "\t%s => %s %s\n",$1,$1,v}'
     echo ")"
   } >"$here/apiserver/go.mod"
   rm -f "$here/apiserver/go.sum"
 fi
 
-rm -rf "$assets.partial"; mkdir -p "$assets.partial"
+mkdir -p "$assets"
+# Several test runs may start at once on a fresh machine: one builds, the others wait for it.
+exec 9>"$assets.lock"
+flock 9
 start=$(date +%s)
-echo "building kube-apiserver, kube-controller-manager $KUBERNETES_VERSION and etcd $ETCD_VERSION into $assets (first run only; several minutes)" >&2
 vpkg=k8s.io/component-base/version
-(cd "$here/apiserver" && go build -trimpath -buildvcs=false \
-  -ldflags "-s -w -X $vpkg.gitVersion=$KUBERNETES_VERSION -X $vpkg.gitMajor=1 -X $vpkg.gitMinor=$minor -X $vpkg.gitTreeState=clean" \
-  -o "$assets.partial/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver)
-# Only a few of its controllers run (ClusterRole aggregation, namespace deletion); most packages
-# are shared with kube-apiserver, so this adds little to the cold build.
-(cd "$here/apiserver" && go build -trimpath -buildvcs=false \
-  -ldflags "-s -w -X $vpkg.gitVersion=$KUBERNETES_VERSION -X $vpkg.gitMajor=1 -X $vpkg.gitMinor=$minor -X $vpkg.gitTreeState=clean" \
-  -o "$assets.partial/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager)
-(cd "$here/etcd" && go build -trimpath -buildvcs=false -ldflags "-s -w" \
-  -o "$assets.partial/etcd" go.etcd.io/etcd/server/v3)
-rm -rf "$assets" && mv "$assets.partial" "$assets"
-echo "built in $(( $(date +%s) - start )) s" >&2
+k8s_ldflags="-s -w -X $vpkg.gitVersion=$KUBERNETES_VERSION -X $vpkg.gitMajor=1 -X $vpkg.gitMinor=$minor -X $vpkg.gitTreeState=clean"
+built=()
+build() { # artifact module-dir ldflags package
+  local out=$1 dir=$2 ldflags=$3 pkg=$4
+  [[ -s "$assets/$out" && "$mode" != "--regen" ]] && return 0
+  echo "building $out into $assets (first run only; minutes)" >&2
+  (cd "$here/$dir" && go build -trimpath -buildvcs=false -ldflags "$ldflags" -o "$assets/$out.partial" "$pkg")
+  mv "$assets/$out.partial" "$assets/$out"
+  built+=("$out")
+}
+for artifact in "${wanted[@]}"; do
+  case $artifact in
+    kube-apiserver | kube-controller-manager | kube-scheduler)
+      # One wrapper module: the three share most packages, so each after the first adds little.
+      build "$artifact" apiserver "$k8s_ldflags" "k8s.io/kubernetes/cmd/$artifact" ;;
+    etcd) build etcd etcd "-s -w" go.etcd.io/etcd/server/v3 ;;
+    kwok)
+      grep -q "sigs.k8s.io/kwok $KWOK_VERSION\$" "$here/kwok/go.mod" ||
+        { echo "kwok/go.mod does not require sigs.k8s.io/kwok $KWOK_VERSION (versions.env)" >&2; exit 1; }
+      build kwok kwok "-s -w" sigs.k8s.io/kwok/cmd/kwok ;;
+    kwok-stages.yaml)
+      [[ -s "$assets/kwok-stages.yaml" && "$mode" != "--regen" ]] && continue
+      # KWOK ships its stages in the module; without them it exits with `no stages found`. The files
+      # are joined with `---` lines, or only the last document of each would be read.
+      stage_dir="$(cd "$here/kwok" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)/kustomize/stage"
+      for stage in "${KWOK_STAGES[@]}"; do echo "---"; cat "$stage_dir/$stage"; done >"$assets/kwok-stages.yaml.partial"
+      mv "$assets/kwok-stages.yaml.partial" "$assets/kwok-stages.yaml"
+      built+=(kwok-stages.yaml) ;;
+  esac
+done
+[[ ${#built[@]} -gt 0 ]] && echo "built ${built[*]} in $(( $(date +%s) - start )) s" >&2
 echo "$assets"

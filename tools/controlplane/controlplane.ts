@@ -1,9 +1,14 @@
-// A real, local Kubernetes control plane: etcd + kube-apiserver on loopback, as envtest starts
-// them. Used by the test suite (one per run), by `npm run cluster` and by `npm run dev`.
+// A real, local Kubernetes cluster on loopback, in two sizes. Used by the test suite, by
+// `npm run cluster` and `npm run dev`, and by the benchmarks.
 //
-// No kubelet, scheduler or controller-manager: pods are stored and stay Pending. The ServiceAccount
-// admission plugin is disabled (as envtest does) because without the controller-manager no
-// namespace ever gets its `default` ServiceAccount, and that plugin would refuse every pod.
+// - Control plane only (default, the cheaper one): etcd + kube-apiserver as envtest starts them,
+//   plus kube-controller-manager with two controllers (ClusterRole aggregation, namespace
+//   deletion). Pods are stored and stay Pending; the ServiceAccount admission plugin is disabled
+//   (as envtest does) because no controller creates a namespace's `default` ServiceAccount.
+// - Nodes mode (`nodes: N`): the same plus kube-scheduler, kube-controller-manager with all its
+//   default controllers (workloads, garbage collector, namespace, ServiceAccounts and tokens,
+//   node lifecycle) and KWOK simulating N nodes and their kubelets: pods are scheduled, go
+//   Running, and are recreated by their controllers. The ServiceAccount admission plugin is on.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -12,6 +17,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fakeNode, fakeNodeName } from './nodes.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -26,15 +32,29 @@ export interface ControlPlaneOptions {
   keepDir?: string;
   /** Log progress to stderr. */
   verbose?: boolean;
+  /**
+   * Simulated nodes (KWOK), with kube-scheduler and every default kube-controller-manager
+   * controller. 0 (default): the control plane only. With a kept dir, existing nodes are reused.
+   */
+  nodes?: number;
 }
 
-/** Builds (first time only) or finds the binaries; returns the folder holding both. */
-export function controlPlaneAssets(): string {
+function buildOrFind(args: string[], what: string): string {
   try {
-    return execFileSync('bash', [join(here, 'build.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+    return execFileSync('bash', [join(here, 'build.sh'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
   } catch {
-    throw new Error('could not build or find kube-apiserver and etcd: see the message above (tools/controlplane/build.sh)');
+    throw new Error(`could not build or find ${what}: see the message above (tools/controlplane/build.sh)`);
   }
+}
+
+/** Builds (first time only) or finds the binaries; returns the folder holding kube-apiserver and etcd. */
+export function controlPlaneAssets(): string {
+  return buildOrFind([], 'kube-apiserver and etcd');
+}
+
+/** The folder holding kube-controller-manager, kube-scheduler, kwok and kwok-stages.yaml. */
+export function nodeAssets(): string {
+  return buildOrFind(['--nodes'], 'kube-controller-manager, kube-scheduler and KWOK');
 }
 
 async function freePort(): Promise<number> {
@@ -98,9 +118,10 @@ export class ControlPlane {
   readonly dir: string;
   readonly kubeconfigPath: string;
   server = '';
-  private etcd?: ChildProcess;
-  private apiserver?: ChildProcess;
-  private controllerManager?: ChildProcess;
+  /** The simulated nodes (nodes mode), by name. */
+  readonly nodeNames: string[] = [];
+  /** The processes, in start order; stop() ends them in reverse. */
+  private readonly components: { name: string; child: ChildProcess }[] = [];
   private watchdog?: ChildProcess;
   private stopped = false;
   private readonly keep: boolean;
@@ -113,14 +134,15 @@ export class ControlPlane {
 
   static async start(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
     const assets = controlPlaneAssets();
+    const tools = options.nodes ? nodeAssets() : undefined;
     if (options.keepDir) mkdirSync(options.keepDir, { recursive: true });
     const cp = new ControlPlane(options.keepDir ?? mkdtempSync(join(tmpdir(), 'hostns-cp-')), !!options.keepDir);
     try {
-      await cp.boot(assets, options);
+      await cp.boot(assets, tools, options);
       return cp;
     } catch (err) {
-      const logs = ['etcd.log', 'kube-apiserver.log', 'kube-controller-manager.log']
-        .map((f) => join(cp.dir, f))
+      const logs = cp.components
+        .map((c) => join(cp.dir, `${c.name}.log`))
         .filter(existsSync)
         .map((f) => `--- ${f} (last lines)\n${readFileSync(f, 'utf8').split('\n').slice(-25).join('\n')}`)
         .join('\n');
@@ -129,7 +151,7 @@ export class ControlPlane {
     }
   }
 
-  private async boot(assets: string, options: ControlPlaneOptions): Promise<void> {
+  private async boot(assets: string, tools: string | undefined, options: ControlPlaneOptions): Promise<void> {
     const log = (msg: string) => options.verbose && process.stderr.write(`${msg}\n`);
     // A kept dir reuses its certificates and ports (etcd remembers its peer URL in its data).
     const portsFile = join(this.dir, 'ports.json');
@@ -143,7 +165,7 @@ export class ControlPlane {
 
     const etcdUrl = `http://127.0.0.1:${etcdClient}`;
     const peerUrl = `http://127.0.0.1:${etcdPeer}`;
-    this.etcd = this.spawnLogged(join(assets, 'etcd'), [
+    const etcd = this.spawnLogged('etcd', join(assets, 'etcd'), [
       '--name=default',
       `--data-dir=${join(this.dir, 'etcd')}`,
       `--listen-client-urls=${etcdUrl}`,
@@ -154,12 +176,12 @@ export class ControlPlane {
       '--unsafe-no-fsync=true',
       '--quota-backend-bytes=8589934592',
       '--log-level=warn',
-    ], 'etcd.log');
+    ]);
     log(`etcd on ${etcdUrl}`);
 
     this.server = `https://127.0.0.1:${securePort}`;
     const d = (f: string) => join(this.dir, f);
-    this.apiserver = this.spawnLogged(join(assets, 'kube-apiserver'), [
+    const apiserver = this.spawnLogged('kube-apiserver', join(assets, 'kube-apiserver'), [
       `--etcd-servers=${etcdUrl}`,
       '--bind-address=127.0.0.1',
       '--advertise-address=127.0.0.1',
@@ -174,54 +196,147 @@ export class ControlPlane {
       `--service-account-signing-key-file=${d('sa.key')}`,
       '--authorization-mode=RBAC',
       '--allow-privileged=true',
-      '--disable-admission-plugins=ServiceAccount',
+      // With the controllers every namespace gets its `default` ServiceAccount, as the plugin needs.
+      ...(tools ? [] : ['--disable-admission-plugins=ServiceAccount']),
       ...(options.apiserverArgs ?? []),
-    ], 'kube-apiserver.log');
-    this.startWatchdog();
+    ]);
     writeFileSync(this.kubeconfigPath, kubeconfigYaml(this.dir, this.server), { mode: 0o600 });
 
     const deadline = Date.now() + 90_000;
-    while (!(await this.get('/readyz')) || !(await this.get('/api/v1/namespaces/default'))) {
-      if (this.apiserver.exitCode !== null) throw new Error(`kube-apiserver exited with code ${this.apiserver.exitCode}`);
-      if (this.etcd.exitCode !== null) throw new Error(`etcd exited with code ${this.etcd.exitCode}`);
+    while (!(await this.ok('/readyz')) || !(await this.ok('/api/v1/namespaces/default'))) {
+      if (apiserver.exitCode !== null) throw new Error(`kube-apiserver exited with code ${apiserver.exitCode}`);
+      if (etcd.exitCode !== null) throw new Error(`etcd exited with code ${etcd.exitCode}`);
       if (Date.now() > deadline) throw new Error('kube-apiserver was not ready within 90 s');
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
     }
     log(`kube-apiserver ready on ${this.server}`);
 
+    if (tools) {
+      await this.startNodes(tools, options.nodes ?? 0, log);
+      return;
+    }
     // Only the controllers that make RBAC and namespaces behave as in a real cluster: ClusterRole
     // aggregation (so `view` picks up our viewer role) and namespace deletion.
     const kcm = join(assets, 'kube-controller-manager');
     if (existsSync(kcm)) {
-      this.controllerManager = this.spawnLogged(kcm, [
-        `--kubeconfig=${this.kubeconfigPath}`,
+      this.spawnLogged('kube-controller-manager', kcm, [
+        ...(await this.componentArgs()),
         '--controllers=clusterrole-aggregation,namespace',
-        '--leader-elect=false',
-        '--bind-address=127.0.0.1',
-        `--secure-port=${await freePort()}`,
         '--use-service-account-credentials=false',
-      ], 'kube-controller-manager.log');
-      this.startWatchdog();
+      ]);
       log('kube-controller-manager started (clusterrole-aggregation, namespace)');
     }
   }
 
-  private spawnLogged(bin: string, args: string[], logFile: string): ChildProcess {
-    const out = createWriteStream(join(this.dir, logFile));
+  /** Flags every component shares: the admin kubeconfig, no leader election, a private port. */
+  private async componentArgs(): Promise<string[]> {
+    return [
+      `--kubeconfig=${this.kubeconfigPath}`,
+      '--leader-elect=false',
+      '--bind-address=127.0.0.1',
+      `--secure-port=${await freePort()}`,
+    ];
+  }
+
+  /** kube-controller-manager (all default controllers), kube-scheduler, KWOK, then `count` nodes. */
+  private async startNodes(tools: string, count: number, log: (msg: string) => void): Promise<void> {
+    const d = (f: string) => join(this.dir, f);
+    // Client rate limits as kwokctl sets them: the defaults (20 QPS) would take minutes to create
+    // the pods of a DaemonSet on a thousand nodes.
+    const unthrottled = ['--kube-api-qps=1000', '--kube-api-burst=2000'];
+    this.spawnLogged('kube-controller-manager', join(tools, 'kube-controller-manager'), [
+      ...(await this.componentArgs()),
+      ...unthrottled,
+      // Controllers act with the admin's credentials: per-controller ServiceAccounts would test
+      // the bootstrap RBAC of Kubernetes, not ours.
+      '--use-service-account-credentials=false',
+      // The token controller signs ServiceAccount tokens with the key kube-apiserver verifies, and
+      // publishes the CA in every namespace's kube-root-ca.crt ConfigMap.
+      `--service-account-private-key-file=${d('sa.key')}`,
+      `--root-ca-file=${d('ca.crt')}`,
+      `--cluster-signing-cert-file=${d('ca.crt')}`,
+      `--cluster-signing-key-file=${d('ca.key')}`,
+    ]);
+    this.spawnLogged('kube-scheduler', join(tools, 'kube-scheduler'), [...(await this.componentArgs()), ...unthrottled]);
+    this.spawnLogged('kwok', join(tools, 'kwok'), [
+      `--kubeconfig=${this.kubeconfigPath}`,
+      `--config=${join(tools, 'kwok-stages.yaml')}`,
+      '--manage-all-nodes=true',
+      // A kubelet's Lease: renewed every quarter of it; the node lifecycle controller marks a node
+      // NotReady when it lapses.
+      '--node-lease-duration-seconds=40',
+      // Pod IPs for nodes without a pod CIDR (the nodes created here each have one).
+      '--cidr=10.128.0.0/16',
+    ]);
+    log('kube-controller-manager (all controllers), kube-scheduler and KWOK started');
+    const started = Date.now();
+    await this.addNodes(count);
+    await this.waitFor(60_000 + count * 100, `${count} Ready nodes`, async () => (await this.readyNodes()) >= count);
+    // The ServiceAccount controller is up once `default` has its ServiceAccount: pods can be created.
+    await this.waitFor(60_000, 'the default ServiceAccount', () => this.ok('/api/v1/namespaces/default/serviceaccounts/default'));
+    log(`${count} nodes Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+
+  /** Creates simulated nodes after the existing ones (kept ones are reused); returns their names. */
+  async addNodes(count: number): Promise<string[]> {
+    const names: string[] = [];
+    const first = this.nodeNames.length;
+    for (let batch = first; batch < first + count; batch += 20) {
+      const indices = Array.from({ length: Math.min(20, first + count - batch) }, (_, i) => batch + i);
+      await Promise.all(
+        indices.map(async (index) => {
+          const name = fakeNodeName(index);
+          // Retried: a loaded machine may drop a connection or the server answer 429/5xx for a while.
+          for (let attempt = 1; ; attempt++) {
+            const r = await this.call('POST', '/api/v1/nodes', fakeNode(name, index));
+            if (r.status === 201 || r.status === 409) break;
+            const transient = r.status === 0 || r.status === 429 || r.status >= 500;
+            if (!transient || attempt === 10) throw new Error(`creating node ${name}: HTTP ${r.status} ${r.body}`);
+            await sleep(500 * attempt);
+          }
+        }),
+      );
+      names.push(...indices.map(fakeNodeName));
+    }
+    this.nodeNames.push(...names);
+    return names;
+  }
+
+  private async readyNodes(): Promise<number> {
+    const r = await this.call('GET', '/api/v1/nodes');
+    if (r.status !== 200) return 0;
+    const nodes = JSON.parse(r.body) as { items: { status?: { conditions?: { type: string; status: string }[] } }[] };
+    return nodes.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+  }
+
+  private async waitFor(timeoutMs: number, what: string, probe: () => Promise<boolean>): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await probe())) {
+      const dead = this.components.find((c) => c.child.exitCode !== null);
+      if (dead) throw new Error(`${dead.name} exited with code ${dead.child.exitCode} while waiting for ${what}`);
+      if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs / 1000} s`);
+      await sleep(250);
+    }
+  }
+
+  private spawnLogged(name: string, bin: string, args: string[]): ChildProcess {
+    const out = createWriteStream(join(this.dir, `${name}.log`));
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.pipe(out);
     child.stderr!.pipe(out);
     child.on('error', (err) => out.write(`spawn failed: ${err.message}\n`));
+    this.components.push({ name, child });
+    this.startWatchdog();
     return child;
   }
 
   /**
-   * A detached shell that outlives a SIGKILLed parent: when the parent is gone it stops etcd and
-   * kube-apiserver and removes the data dir, so no process nor temp dir is ever left behind.
+   * A detached shell that outlives a SIGKILLed parent: when the parent is gone it stops every
+   * component and removes the data dir, so no process nor temp dir is ever left behind.
    */
   private startWatchdog(): void {
     this.watchdog?.kill('SIGKILL'); // re-armed with every new child
-    const pids = [this.etcd?.pid, this.apiserver?.pid, this.controllerManager?.pid].filter(Boolean).join(' ');
+    const pids = this.components.map((c) => c.child.pid).filter(Boolean).reverse().join(' ');
     const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done
 for p in ${pids}; do kill -TERM "$p" 2>/dev/null; done; sleep 2
 for p in ${pids}; do kill -KILL "$p" 2>/dev/null; done; ${this.keep ? '' : 'rm -rf "$DIR"'}`;
@@ -233,30 +348,37 @@ for p in ${pids}; do kill -KILL "$p" 2>/dev/null; done; ${this.keep ? '' : 'rm -
     this.watchdog.unref();
   }
 
-  /** GET with the admin certificate; true on 2xx. */
-  private get(path: string): Promise<boolean> {
+  private async ok(path: string): Promise<boolean> {
+    return (await this.call('GET', path)).status < 300;
+  }
+
+  /** One request with the admin certificate; status 0 when the server cannot be reached. */
+  private call(method: string, path: string, body?: unknown): Promise<{ status: number; body: string }> {
     const d = (f: string) => readFileSync(join(this.dir, f));
     return new Promise((resolve) => {
+      const headers = body === undefined ? {} : { 'content-type': 'application/json' };
       const req = request(
         `${this.server}${path}`,
-        { ca: d('ca.crt'), cert: d('admin.crt'), key: d('admin.key'), timeout: 2000 },
+        { method, headers, ca: d('ca.crt'), cert: d('admin.crt'), key: d('admin.key'), timeout: 10_000 },
         (res) => {
-          res.resume();
-          resolve((res.statusCode ?? 500) < 300);
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 500, body: text }));
         },
       );
-      req.on('error', () => resolve(false));
+      req.on('error', (err) => resolve({ status: 0, body: err.message }));
       req.on('timeout', () => req.destroy());
-      req.end();
+      req.end(body === undefined ? undefined : JSON.stringify(body));
     });
   }
 
-  /** Stops kube-apiserver then etcd and removes the data dir. Safe to call twice. */
+  /** Stops every component, the last started first, and removes the data dir. Safe to call twice. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const child of [this.controllerManager, this.apiserver, this.etcd]) {
-      if (!child || child.exitCode !== null || child.signalCode !== null) continue;
+    for (const { child } of [...this.components].reverse()) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
       const exited = new Promise<void>((r) => child.once('exit', () => r()));
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -266,5 +388,8 @@ for p in ${pids}; do kill -KILL "$p" 2>/dev/null; done; ${this.keep ? '' : 'rm -
     this.watchdog?.kill('SIGKILL');
     if (!this.keep) rmSync(this.dir, { recursive: true, force: true });
   }
+}
 
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }
