@@ -14,17 +14,17 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Pids of etcd / kube-apiserver / kube-controller-manager whose command line mentions `dir`. */
+/** Pids of the cluster's processes (etcd, kube-*, kwok) whose command line mentions `dir`. */
 function controlPlanePids(dir: string): number[] {
   const ps = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).stdout;
   return ps
     .split('\n')
-    .filter((l) => l.includes(dir) && /(etcd|kube-apiserver|kube-controller-manager) /.test(l))
+    .filter((l) => l.includes(dir) && /\/(etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kwok) /.test(l))
     .map((l) => Number(l.trim().split(/\s+/)[0]));
 }
 
-async function startCluster(): Promise<{ child: ReturnType<typeof spawn>; kubeconfig: string }> {
-  const child = spawn(process.execPath, ['tools/controlplane/cluster.ts'], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function startCluster(args: string[] = []): Promise<{ child: ReturnType<typeof spawn>; kubeconfig: string }> {
+  const child = spawn(process.execPath, ['tools/controlplane/cluster.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const kubeconfig = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d) => {
@@ -56,6 +56,24 @@ describe('npm run cluster', () => {
     const dir = dirname(kubeconfig);
     const pids = controlPlanePids(dir);
     expect(pids.length).toBe(3);
+    child.kill('SIGKILL');
+    const deadline = Date.now() + 20_000;
+    while ((pids.some(alive) || existsSync(dir)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    expect(pids.filter(alive)).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
+  });
+});
+
+describe('npm run cluster -- --nodes 2', () => {
+  it('serves Ready nodes, and a SIGKILLed launcher leaves none of its five processes nor its dir behind', async () => {
+    const { child, kubeconfig } = await startCluster(['--nodes', '2']);
+    const dir = dirname(kubeconfig);
+    const kc = (args: string[]) => spawnSync('kubectl', ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8' });
+    expect(kc(['get', 'nodes', '-o', 'name']).stdout.trim().split('\n')).toEqual(['node/kwok-node-0', 'node/kwok-node-1']);
+    expect(kc(['wait', '--for=condition=Ready', '--timeout=60s', 'node', '--all']).status).toBe(0);
+    const pids = controlPlanePids(dir);
+    // etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok
+    expect(pids.length).toBe(5);
     child.kill('SIGKILL');
     const deadline = Date.now() + 20_000;
     while ((pids.some(alive) || existsSync(dir)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));

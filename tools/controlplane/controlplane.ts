@@ -349,7 +349,8 @@ for p in ${pids}; do kill -KILL "$p" 2>/dev/null; done; ${this.keep ? '' : 'rm -
   }
 
   private async ok(path: string): Promise<boolean> {
-    return (await this.call('GET', path)).status < 300;
+    const { status } = await this.call('GET', path);
+    return status >= 200 && status < 300;
   }
 
   /** One request with the admin certificate; status 0 when the server cannot be reached. */
