@@ -20,6 +20,7 @@ import {
 import {
   FUTURE,
   PAST,
+  POLICY,
   apply,
   buildAdmission,
   expectedRefusal,
@@ -45,9 +46,15 @@ async function grantInNamespace(ns: string, name: string, allow: HostNamespace[]
   await setGrants(grants, sentinelNs);
 }
 
-/** The refusal as the controller's Event shows it: `Error creating: pods "<name>" is forbidden: ... <policy message>`. */
+/** The policy's refusal in a controller's Event: `Error creating: pods "<name>" is forbidden: ... <message>`. */
+const REFUSAL = new RegExp(
+  String.raw`^Error creating(?: job)?: (?:pods|jobs\.batch) "([^"]+)" is forbidden: ` +
+    String.raw`ValidatingAdmissionPolicy '${POLICY}' with binding '${POLICY}' denied request: (.*)$`,
+  's',
+);
+
 function refusalIn(eventMessage: string): { name: string; policyMessage: string } {
-  const m = /^Error creating(?: job)?: (?:pods|jobs\.batch) "([^"]+)" is forbidden: ValidatingAdmissionPolicy 'hostns-host-namespaces' with binding 'hostns-host-namespaces' denied request: (.*)$/s.exec(eventMessage);
+  const m = REFUSAL.exec(eventMessage);
   if (!m) throw new Error(`not a refusal by the host namespace policy: ${eventMessage}`);
   return { name: m[1]!, policyMessage: sortLabels(m[2]!) };
 }
@@ -59,7 +66,10 @@ beforeAll(async () => {
   apply(manifests);
   // A binding takes a moment to become effective: wait for a known refusal.
   await eventually(
-    async () => ((await tryCreate(podManifest('probe', { app: 'probe' }, ['hostNetwork']), sentinelNs, true)).admitted ? undefined : true),
+    async () =>
+      (await tryCreate(podManifest('probe', { app: 'probe' }, ['hostNetwork']), sentinelNs, true)).admitted
+        ? undefined
+        : true,
     60_000,
     'the admission policy to refuse a hostNetwork pod',
   );
@@ -71,7 +81,7 @@ afterAll(async () => {
 });
 
 describe('workload templates at admission, end to end', () => {
-  it('a Deployment rollout adding hostNetwork: refused without an exception, rolled out with one, its pods refused after the lapse', async () => {
+  it('a Deployment rollout adding hostNetwork, with and without an exception, and after its lapse', async () => {
     const ns = await scopedNamespace('wl-deploy');
     const labels = { app: 'agent' };
     await apps().createNamespacedDeployment({ namespace: ns, body: deploymentManifest('agent', labels, 2) });
@@ -83,18 +93,26 @@ describe('workload templates at admission, end to end', () => {
     expect(refused.code).not.toBe(0);
     expect(sortLabels(refused.stderr)).toContain(expectedRefusal('Deployment', 'agent', ns, ['hostNetwork'], labels));
     expect((await apps().listNamespacedReplicaSet({ namespace: ns })).items.length).toBe(1);
-    expect((await runningPods(ns, labels, 2)).map((p) => p.metadata?.name).sort()).toEqual(before.map((p) => p.metadata?.name).sort());
+    expect((await runningPods(ns, labels, 2)).map((p) => p.metadata?.name).sort()).toEqual(
+      before.map((p) => p.metadata?.name).sort(),
+    );
 
     // With one: the new ReplicaSet's pods are admitted and replace the old ones.
     await grantInNamespace(ns, 'agent', ['hostNetwork'], labels);
     const admitted = kubectl(['apply', '-n', ns, '-f', '-'], rollout);
     expect(admitted.code, admitted.stderr).toBe(0);
-    const rolledOut = await eventually(async () => {
-      const pods = await runningPods(ns, labels, 2);
-      return pods.every((p) => p.spec?.hostNetwork) ? pods : undefined;
-    }, 90_000, 'the rollout to hostNetwork pods');
+    const rolledOut = await eventually(
+      async () => {
+        const pods = await runningPods(ns, labels, 2);
+        return pods.every((p) => p.spec?.hostNetwork) ? pods : undefined;
+      },
+      90_000,
+      'the rollout to hostNetwork pods',
+    );
     for (const pod of rolledOut) expect(pod.status?.podIP).toBe(pod.status?.hostIP);
-    const newRs = (await apps().listNamespacedReplicaSet({ namespace: ns })).items.find((rs) => rs.spec?.template?.spec?.hostNetwork)!;
+    const newRs = (await apps().listNamespacedReplicaSet({ namespace: ns })).items.find(
+      (rs) => rs.spec?.template?.spec?.hostNetwork,
+    )!;
     expect(newRs.status?.readyReplicas).toBe(2);
 
     // The exception lapses: running pods keep running; the ReplicaSet cannot replace a pod.
@@ -104,7 +122,9 @@ describe('workload templates at admission, end to end', () => {
     expect(event.type).toBe('Warning');
     const { name, policyMessage } = refusalIn(event.message!);
     const podLabels = { ...labels, 'pod-template-hash': newRs.metadata!.labels!['pod-template-hash']! };
-    expect(policyMessage).toBe(expectedRefusal('Pod', name, ns, ['hostNetwork'], podLabels, [`agent (expired ${PAST})`]));
+    expect(policyMessage).toBe(
+      expectedRefusal('Pod', name, ns, ['hostNetwork'], podLabels, [`agent (expired ${PAST})`]),
+    );
     const left = (await podsOf(ns, labels)).filter((p) => !p.metadata?.deletionTimestamp);
     expect(left.map((p) => p.metadata?.name)).toEqual([rolledOut[1]!.metadata!.name]);
   });
@@ -127,9 +147,12 @@ describe('workload templates at admission, end to end', () => {
       added.push(await addNode());
       const event = await eventOn(ns, 'DaemonSet', 'node-exporter', 'FailedCreate');
       const { name, policyMessage } = refusalIn(event.message!);
-      const { 'controller-revision-hash': revision, 'pod-template-generation': generation } = first[0]!.metadata!.labels!;
+      const { 'controller-revision-hash': revision, 'pod-template-generation': generation } =
+        first[0]!.metadata!.labels!;
       const podLabels = { ...labels, 'controller-revision-hash': revision!, 'pod-template-generation': generation! };
-      expect(policyMessage).toBe(expectedRefusal('Pod', name, ns, flags, podLabels, [`node-exporter (expired ${PAST})`]));
+      expect(policyMessage).toBe(
+        expectedRefusal('Pod', name, ns, flags, podLabels, [`node-exporter (expired ${PAST})`]),
+      );
       // The pods already running keep running; the new node has none.
       const pods = await runningPods(ns, labels, clusterNodes() + 1);
       expect(pods.map((p) => p.spec?.nodeName)).not.toContain(added[1]);
@@ -148,17 +171,23 @@ describe('workload templates at admission, end to end', () => {
         metadata: { name: 'backup' },
         spec: {
           schedule: '* * * * *',
-          jobTemplate: { spec: { template: { metadata: { labels }, spec: podSpec({ hostNetwork: true, restartPolicy: 'Never' }) } } },
+          jobTemplate: {
+            spec: { template: { metadata: { labels }, spec: podSpec({ hostNetwork: true, restartPolicy: 'Never' }) } },
+          },
         },
       },
     });
     // A Job made from the CronJob's template now, as `kubectl create job --from` does: admitted, runs.
     const now = kubectl(['create', 'job', '-n', ns, 'backup-now', '--from=cronjob/backup']);
     expect(now.code, now.stderr).toBe(0);
-    await eventually(async () => {
-      const job = await batch().readNamespacedJob({ namespace: ns, name: 'backup-now' });
-      return job.status?.succeeded === 1 ? true : undefined;
-    }, 60_000, 'Job backup-now succeeded');
+    await eventually(
+      async () => {
+        const job = await batch().readNamespacedJob({ namespace: ns, name: 'backup-now' });
+        return job.status?.succeeded === 1 ? true : undefined;
+      },
+      60_000,
+      'Job backup-now succeeded',
+    );
 
     await grantInNamespace(ns, 'backup', ['hostNetwork'], labels, PAST);
     const later = kubectl(['create', 'job', '-n', ns, 'backup-later', '--from=cronjob/backup']);

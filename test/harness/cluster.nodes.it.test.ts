@@ -17,7 +17,9 @@ import {
 } from './workloads.ts';
 
 const readyNodes = async () =>
-  (await core().listNode()).items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+  (await core().listNode()).items.filter((n) =>
+    n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+  );
 
 describe('simulated nodes', () => {
   it('are Ready, with a worker kubelet allocatable, and renew their Lease as a kubelet does', async () => {
@@ -33,7 +35,10 @@ describe('simulated nodes', () => {
     const first = renewTime(await leases.readNamespacedLease({ namespace: 'kube-node-lease', name }));
     // KWOK renews every quarter of the 40 s lease: the node lifecycle controller sees a live node.
     await eventually(
-      async () => (renewTime(await leases.readNamespacedLease({ namespace: 'kube-node-lease', name })) !== first ? true : undefined),
+      async () =>
+        renewTime(await leases.readNamespacedLease({ namespace: 'kube-node-lease', name })) !== first
+          ? true
+          : undefined,
       30_000,
       `the Lease of ${name} renewed`,
     );
@@ -44,17 +49,28 @@ describe('workload controllers on simulated nodes', () => {
   it('a DaemonSet gets one Running pod on every node, in the host network', async () => {
     const ns = await createNamespace('ds');
     const labels = { app: 'node-agent' };
-    await apps().createNamespacedDaemonSet({ namespace: ns, body: daemonSetManifest('node-agent', labels, { hostNetwork: true }) });
+    await apps().createNamespacedDaemonSet({
+      namespace: ns,
+      body: daemonSetManifest('node-agent', labels, { hostNetwork: true }),
+    });
     const pods = await runningPods(ns, labels, clusterNodes());
     expect(new Set(pods.map((p) => p.spec?.nodeName)).size).toBe(clusterNodes());
     for (const pod of pods) {
-      expect(pod.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'DaemonSet', name: 'node-agent', controller: true });
+      expect(pod.metadata?.ownerReferences?.[0]).toMatchObject({
+        kind: 'DaemonSet',
+        name: 'node-agent',
+        controller: true,
+      });
       expect(pod.status?.podIP).toBe(pod.status?.hostIP);
     }
-    await eventually(async () => {
-      const ds = await apps().readNamespacedDaemonSet({ namespace: ns, name: 'node-agent' });
-      return ds.status?.numberReady === clusterNodes() ? true : undefined;
-    }, 30_000, 'DaemonSet status numberReady');
+    await eventually(
+      async () => {
+        const ds = await apps().readNamespacedDaemonSet({ namespace: ns, name: 'node-agent' });
+        return ds.status?.numberReady === clusterNodes() ? true : undefined;
+      },
+      30_000,
+      'DaemonSet status numberReady',
+    );
   });
 
   it('a node added gets its DaemonSet pod', async () => {
@@ -79,7 +95,11 @@ describe('workload controllers on simulated nodes', () => {
     const replicaSets = (await apps().listNamespacedReplicaSet({ namespace: ns })).items;
     expect(replicaSets.length).toBe(1);
     expect(replicaSets[0]!.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'Deployment', name: 'web' });
-    for (const pod of pods) expect(pod.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'ReplicaSet', name: replicaSets[0]!.metadata?.name });
+    for (const pod of pods)
+      expect(pod.metadata?.ownerReferences?.[0]).toMatchObject({
+        kind: 'ReplicaSet',
+        name: replicaSets[0]!.metadata?.name,
+      });
     // The scheduler spreads a ReplicaSet's pods (default topology spreading by hostname).
     expect(new Set(pods.map((p) => p.spec?.nodeName)).size).toBe(Math.min(3, clusterNodes()));
   });
@@ -94,7 +114,11 @@ describe('workload controllers on simulated nodes', () => {
     const names = after.map((p) => p.metadata?.name);
     expect(names).toContain(survivor!.metadata!.name);
     expect(names).not.toContain(victim!.metadata!.name);
-    await eventually(async () => ((await podsOf(ns, labels)).length === 2 ? true : undefined), 30_000, 'the deleted pod gone');
+    await eventually(
+      async () => ((await podsOf(ns, labels)).length === 2 ? true : undefined),
+      30_000,
+      'the deleted pod gone',
+    );
   });
 
   it('a pod goes through the statuses a kubelet reports: scheduled, ContainerCreating, Running and Ready', async () => {
@@ -135,10 +159,14 @@ describe('workload controllers on simulated nodes', () => {
       namespace: ns,
       body: { metadata: { name: 'once' }, spec: { template: { spec: podSpec({ restartPolicy: 'Never' }) } } },
     });
-    const job = await eventually(async () => {
-      const j = await batch().readNamespacedJob({ namespace: ns, name: 'once' });
-      return j.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True') ? j : undefined;
-    }, 60_000, 'the Job Complete');
+    const job = await eventually(
+      async () => {
+        const j = await batch().readNamespacedJob({ namespace: ns, name: 'once' });
+        return j.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True') ? j : undefined;
+      },
+      60_000,
+      'the Job Complete',
+    );
     expect(job.status?.succeeded).toBe(1);
     const [pod] = await podsOf(ns, { 'job-name': 'once' });
     expect(pod?.status?.phase).toBe('Succeeded');

@@ -21,7 +21,14 @@ export async function startCluster(project: TestProject, nodes: number): Promise
   if (existsSync('crds') && readdirSync('crds').some((f) => f.endsWith('.yaml'))) {
     const kc = ['--kubeconfig', cp.kubeconfigPath];
     execFileSync('kubectl', [...kc, 'apply', '-f', 'crds/'], { stdio: ['ignore', 'ignore', 'inherit'] });
-    const established = ['wait', '--for=condition=Established', '--timeout=60s', 'crd', '-l', 'app.kubernetes.io/part-of=hostns-operator'];
+    const established = [
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      'crd',
+      '-l',
+      'app.kubernetes.io/part-of=hostns-operator',
+    ];
     execFileSync('kubectl', [...kc, ...established], { stdio: ['ignore', 'ignore', 'inherit'] });
   }
   project.provide('kubeconfig', cp.kubeconfigPath);

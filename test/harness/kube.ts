@@ -47,7 +47,8 @@ export async function createNamespace(prefix = 'it', labels: Record<string, stri
   const name = `${prefix}-${randomBytes(4).toString('hex')}`.slice(0, 63);
   await core().createNamespace({ body: { metadata: { name, labels } } });
   if (clusterNodes() > 0) {
-    await eventually(() => core().readNamespacedServiceAccount({ namespace: name, name: 'default' }), 30_000, `ServiceAccount ${name}/default`);
+    const account = () => core().readNamespacedServiceAccount({ namespace: name, name: 'default' });
+    await eventually(account, 30_000, `ServiceAccount ${name}/default`);
   }
   return name;
 }

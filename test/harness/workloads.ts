@@ -33,7 +33,9 @@ export function deploymentManifest(name: string, labels: Labels, replicas: numbe
 
 /** Running with every container ready, as a kubelet reports a started pod. */
 export function isRunning(pod: V1Pod): boolean {
-  return pod.status?.phase === 'Running' && !!pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+  return (
+    pod.status?.phase === 'Running' && !!pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
+  );
 }
 
 export async function podsOf(namespace: string, labels: Labels): Promise<V1Pod[]> {
@@ -44,7 +46,12 @@ export async function podsOf(namespace: string, labels: Labels): Promise<V1Pod[]
 }
 
 /** Waits until exactly `count` pods with `labels` are Running (and none is being deleted); returns them. */
-export async function runningPods(namespace: string, labels: Labels, count: number, timeoutMs = 60_000): Promise<V1Pod[]> {
+export async function runningPods(
+  namespace: string,
+  labels: Labels,
+  count: number,
+  timeoutMs = 60_000,
+): Promise<V1Pod[]> {
   return eventually(
     async () => {
       const pods = (await podsOf(namespace, labels)).filter((p) => !p.metadata?.deletionTimestamp);
@@ -62,7 +69,13 @@ export async function eventsAbout(namespace: string, kind: string, name: string)
 }
 
 /** Waits for an Event with `reason` on the object; returns it. */
-export async function eventOn(namespace: string, kind: string, name: string, reason: string, timeoutMs = 60_000): Promise<CoreV1Event> {
+export async function eventOn(
+  namespace: string,
+  kind: string,
+  name: string,
+  reason: string,
+  timeoutMs = 60_000,
+): Promise<CoreV1Event> {
   return eventually(
     async () => (await eventsAbout(namespace, kind, name)).find((e) => e.reason === reason),
     timeoutMs,
@@ -76,10 +89,13 @@ export async function eventOn(namespace: string, kind: string, name: string, rea
  */
 export async function addNode(prefix = 'it-node'): Promise<string> {
   const name = `${prefix}-${randomBytes(3).toString('hex')}`;
-  const index = 8192 + randomBytes(2).readUInt16BE(0) % 8192;
+  const index = 8192 + (randomBytes(2).readUInt16BE(0) % 8192);
   await core().createNode({ body: fakeNode(name, index) });
   await eventually(
-    async () => ((await core().readNode({ name })).status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? true : undefined),
+    async () =>
+      (await core().readNode({ name })).status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
+        ? true
+        : undefined,
     60_000,
     `node ${name} Ready`,
   );

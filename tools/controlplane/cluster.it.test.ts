@@ -24,7 +24,9 @@ function controlPlanePids(dir: string): number[] {
 }
 
 async function startCluster(args: string[] = []): Promise<{ child: ReturnType<typeof spawn>; kubeconfig: string }> {
-  const child = spawn(process.execPath, ['tools/controlplane/cluster.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['tools/controlplane/cluster.ts', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const kubeconfig = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d) => {
@@ -69,7 +71,10 @@ describe('npm run cluster -- --nodes 2', () => {
     const { child, kubeconfig } = await startCluster(['--nodes', '2']);
     const dir = dirname(kubeconfig);
     const kc = (args: string[]) => spawnSync('kubectl', ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8' });
-    expect(kc(['get', 'nodes', '-o', 'name']).stdout.trim().split('\n')).toEqual(['node/kwok-node-0', 'node/kwok-node-1']);
+    expect(kc(['get', 'nodes', '-o', 'name']).stdout.trim().split('\n')).toEqual([
+      'node/kwok-node-0',
+      'node/kwok-node-1',
+    ]);
     expect(kc(['wait', '--for=condition=Ready', '--timeout=60s', 'node', '--all']).status).toBe(0);
     const pids = controlPlanePids(dir);
     // etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok
@@ -91,7 +96,8 @@ describe('a kept control plane (keepDir)', () => {
     const keepDir = join(mkdtempSync(join(tmpdir(), 'hostns-keep-')), 'cluster');
     try {
       const first = await ControlPlane.start({ keepDir });
-      const kc = (cp: { kubeconfigPath: string }, args: string[]) => spawnSync('kubectl', ['--kubeconfig', cp.kubeconfigPath, ...args], { encoding: 'utf8' });
+      const kc = (cp: { kubeconfigPath: string }, args: string[]) =>
+        spawnSync('kubectl', ['--kubeconfig', cp.kubeconfigPath, ...args], { encoding: 'utf8' });
       expect(kc(first, ['create', 'namespace', 'kept']).status).toBe(0);
       await first.stop();
       expect(existsSync(keepDir)).toBe(true);

@@ -41,7 +41,10 @@ export interface ControlPlaneOptions {
 
 function buildOrFind(args: string[], what: string): string {
   try {
-    return execFileSync('bash', [join(here, 'build.sh'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+    return execFileSync('bash', [join(here, 'build.sh'), ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }).trim();
   } catch {
     throw new Error(`could not build or find ${what}: see the message above (tools/controlplane/build.sh)`);
   }
@@ -76,14 +79,82 @@ function openssl(dir: string, args: string[]): void {
 
 /** A throwaway CA, a serving certificate for 127.0.0.1, and an admin client certificate. */
 function writeCertificates(dir: string): void {
-  openssl(dir, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=hostns-test-ca']);
+  openssl(dir, [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-subj',
+    '/CN=hostns-test-ca',
+  ]);
   writeFileSync(join(dir, 'serving.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'serving.key', '-out', 'serving.csr', '-subj', '/CN=kube-apiserver']);
-  openssl(dir, ['x509', '-req', '-in', 'serving.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'serving.ext', '-out', 'serving.crt']);
+  openssl(dir, [
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'serving.key',
+    '-out',
+    'serving.csr',
+    '-subj',
+    '/CN=kube-apiserver',
+  ]);
+  openssl(dir, [
+    'x509',
+    '-req',
+    '-in',
+    'serving.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    'serving.ext',
+    '-out',
+    'serving.crt',
+  ]);
   writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
   // O=system:masters: the admin bypasses RBAC, as a cluster-admin kubeconfig does.
-  openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'admin.key', '-out', 'admin.csr', '-subj', '/O=system:masters/CN=hostns-admin']);
-  openssl(dir, ['x509', '-req', '-in', 'admin.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'client.ext', '-out', 'admin.crt']);
+  openssl(dir, [
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'admin.key',
+    '-out',
+    'admin.csr',
+    '-subj',
+    '/O=system:masters/CN=hostns-admin',
+  ]);
+  openssl(dir, [
+    'x509',
+    '-req',
+    '-in',
+    'admin.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    'client.ext',
+    '-out',
+    'admin.crt',
+  ]);
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   writeFileSync(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
   writeFileSync(join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
@@ -257,7 +328,10 @@ export class ControlPlane {
       `--cluster-signing-cert-file=${d('ca.crt')}`,
       `--cluster-signing-key-file=${d('ca.key')}`,
     ]);
-    this.spawnLogged('kube-scheduler', join(tools, 'kube-scheduler'), [...(await this.componentArgs()), ...unthrottled]);
+    this.spawnLogged('kube-scheduler', join(tools, 'kube-scheduler'), [
+      ...(await this.componentArgs()),
+      ...unthrottled,
+    ]);
     this.spawnLogged('kwok', join(tools, 'kwok'), [
       `--kubeconfig=${this.kubeconfigPath}`,
       `--config=${join(tools, 'kwok-stages.yaml')}`,
@@ -273,7 +347,9 @@ export class ControlPlane {
     await this.addNodes(count);
     await this.waitFor(60_000 + count * 100, `${count} Ready nodes`, async () => (await this.readyNodes()) >= count);
     // The ServiceAccount controller is up once `default` has its ServiceAccount: pods can be created.
-    await this.waitFor(60_000, 'the default ServiceAccount', () => this.ok('/api/v1/namespaces/default/serviceaccounts/default'));
+    await this.waitFor(60_000, 'the default ServiceAccount', () =>
+      this.ok('/api/v1/namespaces/default/serviceaccounts/default'),
+    );
     log(`${count} nodes Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
 
@@ -306,7 +382,8 @@ export class ControlPlane {
     const r = await this.call('GET', '/api/v1/nodes');
     if (r.status !== 200) return 0;
     const nodes = JSON.parse(r.body) as { items: { status?: { conditions?: { type: string; status: string }[] } }[] };
-    return nodes.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+    return nodes.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+      .length;
   }
 
   private async waitFor(timeoutMs: number, what: string, probe: () => Promise<boolean>): Promise<void> {
@@ -336,7 +413,11 @@ export class ControlPlane {
    */
   private startWatchdog(): void {
     this.watchdog?.kill('SIGKILL'); // re-armed with every new child
-    const pids = this.components.map((c) => c.child.pid).filter(Boolean).reverse().join(' ');
+    const pids = this.components
+      .map((c) => c.child.pid)
+      .filter(Boolean)
+      .reverse()
+      .join(' ');
     const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done
 for p in ${pids}; do kill -TERM "$p" 2>/dev/null; done; sleep 2
 for p in ${pids}; do kill -KILL "$p" 2>/dev/null; done; ${this.keep ? '' : 'rm -rf "$DIR"'}`;

@@ -20,7 +20,11 @@ try {
 }
 const cp = await ControlPlane.start({ verbose: true, nodes });
 const kubectl = (args: string[], input?: string) =>
-  execFileSync('kubectl', ['--kubeconfig', cp.kubeconfigPath, ...args], { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'inherit'] });
+  execFileSync('kubectl', ['--kubeconfig', cp.kubeconfigPath, ...args], {
+    input,
+    encoding: 'utf8',
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
 
 let operator: ReturnType<typeof spawn> | undefined;
 let stopping = false;
@@ -41,7 +45,14 @@ process.on('SIGTERM', () => void stop('SIGTERM'));
 
 try {
   kubectl(['apply', '-f', 'crds/']);
-  kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '-l', 'app.kubernetes.io/part-of=hostns-operator']);
+  kubectl([
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd',
+    '-l',
+    'app.kubernetes.io/part-of=hostns-operator',
+  ]);
   kubectl(['create', 'namespace', 'demo']);
   // With nodes, the ServiceAccount admission plugin refuses pods until the namespace has one.
   if (nodes) kubectl(['wait', '--for=create', '--timeout=60s', '-n', 'demo', 'serviceaccount/default']);
@@ -77,7 +88,10 @@ try {
     pod('diagnostics', { app: 'diagnostics' }, { hostNetwork: true, hostPID: true, hostIPC: true }),
     nodes ? workload('Deployment', 'web', { app: 'web' }, {}) : pod('web', { app: 'web' }, {}),
   ];
-  kubectl(['apply', '-n', 'demo', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [...samples, ...objects] }));
+  kubectl(
+    ['apply', '-n', 'demo', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [...samples, ...objects] }),
+  );
 } catch (err) {
   process.stderr.write(`npm run dev: setting up the demo failed: ${(err as Error).message}\n`);
   await cp.stop();
@@ -96,7 +110,11 @@ process.stderr.write(
     '',
   ].join('\n'),
 );
-operator = spawn(process.execPath, ['src/main.ts', '--kubeconfig', cp.kubeconfigPath, '--http-port', process.env.HOSTNS_HTTP_PORT ?? '8080'], { stdio: 'inherit' });
+operator = spawn(
+  process.execPath,
+  ['src/main.ts', '--kubeconfig', cp.kubeconfigPath, '--http-port', process.env.HOSTNS_HTTP_PORT ?? '8080'],
+  { stdio: 'inherit' },
+);
 operator.on('exit', (code) => {
   if (!stopping) {
     process.stderr.write(`operator exited with ${code}\n`);

@@ -33,7 +33,8 @@ describe('fakeNode', () => {
   });
 
   it('refuses an index outside 0..16383', () => {
-    for (const bad of [-1, 16384, 1.5, Number.NaN]) expect(() => fakeNode('n', bad)).toThrow(`fake node index ${bad} is not in 0..16383`);
+    for (const bad of [-1, 16384, 1.5, Number.NaN])
+      expect(() => fakeNode('n', bad)).toThrow(`fake node index ${bad} is not in 0..16383`);
   });
 });
 
@@ -52,11 +53,20 @@ describe('--nodes', () => {
 
   it('npm run cluster and npm run dev stop at once with the message and the usage, exit 2', () => {
     for (const script of ['cluster', 'dev']) {
-      const r = spawnSync(process.execPath, [`tools/controlplane/${script}.ts`, '--nodes', 'many'], { encoding: 'utf8', timeout: 30_000 });
+      const r = spawnSync(process.execPath, [`tools/controlplane/${script}.ts`, '--nodes', 'many'], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
       expect(r.status, script).toBe(2);
-      expect(r.stderr).toBe(`npm run ${script}: --nodes: expected a whole number from 0 to 16384, got "many"\nusage: npm run ${script} [-- --nodes N]\n`);
+      expect(r.stderr).toBe(
+        `npm run ${script}: --nodes: expected a whole number from 0 to 16384, got "many"\n` +
+          `usage: npm run ${script} [-- --nodes N]\n`,
+      );
     }
-    const unknown = spawnSync(process.execPath, ['tools/controlplane/cluster.ts', '--node', '3'], { encoding: 'utf8', timeout: 30_000 });
+    const unknown = spawnSync(process.execPath, ['tools/controlplane/cluster.ts', '--node', '3'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain("Unknown option '--node'");
   });

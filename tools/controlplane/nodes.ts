@@ -14,7 +14,8 @@ export function fakeNodeName(index: number): string {
  * own kwokctl uses.
  */
 export function fakeNode(name: string, index: number): Record<string, unknown> {
-  if (!Number.isInteger(index) || index < 0 || index > 16383) throw new Error(`fake node index ${index} is not in 0..16383`);
+  if (!Number.isInteger(index) || index < 0 || index > 16383)
+    throw new Error(`fake node index ${index} is not in 0..16383`);
   const podCidr = `10.${64 + (index >> 8)}.${index & 255}.0/24`;
   const internalIp = `172.16.${index >> 8}.${(index & 255) + 1}`;
   const resources = { cpu: '32', memory: '256Gi', pods: '110', 'ephemeral-storage': '100Gi' };
@@ -48,6 +49,7 @@ export function fakeNode(name: string, index: number): Record<string, unknown> {
 /** `--nodes N` as given on a command line: a whole number from 0 (no nodes) to 16384. */
 export function parseNodeCount(text: string): number {
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n > 16384) throw new Error(`--nodes: expected a whole number from 0 to 16384, got "${text}"`);
+  if (!/^\d+$/.test(text) || n > 16384)
+    throw new Error(`--nodes: expected a whole number from 0 to 16384, got "${text}"`);
   return n;
 }
