@@ -69,5 +69,5 @@ describe('--nodes', () => {
     });
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain("Unknown option '--node'");
-  });
+  }, 60_000); // three Node processes: seconds each on a loaded machine
 });
