@@ -3,7 +3,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 
 function alive(pid: number): boolean {
   try {
@@ -23,10 +23,18 @@ function controlPlanePids(dir: string): number[] {
     .map((l) => Number(l.trim().split(/\s+/)[0]));
 }
 
+/** Launchers a test started: one a failed test did not stop is interrupted after it, as Ctrl-C would. */
+const launched: ReturnType<typeof spawn>[] = [];
+afterEach(() => {
+  for (const child of launched.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+});
+
 async function startCluster(args: string[] = []): Promise<{ child: ReturnType<typeof spawn>; kubeconfig: string }> {
   const child = spawn(process.execPath, ['tools/controlplane/cluster.ts', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  launched.push(child);
   const kubeconfig = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d) => {
