@@ -28,7 +28,7 @@ import { runSteady } from './phases/steady.ts';
 import { renderReport, type BenchResults } from './report.ts';
 import { summarizeProfile } from './profile.ts';
 import { controlPlanePids } from './procstat.ts';
-import { controlPlaneAssets } from '../test/controlplane/controlplane.ts';
+import { controlPlaneAssets } from '../tools/controlplane/controlplane.ts';
 
 const { values } = parseArgs({
   options: {

@@ -3,7 +3,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 
 function alive(pid: number): boolean {
   try {
@@ -14,17 +14,27 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Pids of etcd / kube-apiserver / kube-controller-manager whose command line mentions `dir`. */
+/** Pids of the cluster's processes (etcd, kube-*, kwok) whose command line mentions `dir`. */
 function controlPlanePids(dir: string): number[] {
   const ps = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).stdout;
   return ps
     .split('\n')
-    .filter((l) => l.includes(dir) && /(etcd|kube-apiserver|kube-controller-manager) /.test(l))
+    .filter((l) => l.includes(dir) && /\/(etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kwok) /.test(l))
     .map((l) => Number(l.trim().split(/\s+/)[0]));
 }
 
-async function startCluster(): Promise<{ child: ReturnType<typeof spawn>; kubeconfig: string }> {
-  const child = spawn(process.execPath, ['test/controlplane/cluster.ts'], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Launchers a test started: one a failed test did not stop is interrupted after it, as Ctrl-C would. */
+const launched: ReturnType<typeof spawn>[] = [];
+afterEach(() => {
+  for (const child of launched.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+});
+
+async function startCluster(args: string[] = []): Promise<{ child: ReturnType<typeof spawn>; kubeconfig: string }> {
+  const child = spawn(process.execPath, ['tools/controlplane/cluster.ts', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  launched.push(child);
   const kubeconfig = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d) => {
@@ -64,6 +74,27 @@ describe('npm run cluster', () => {
   });
 });
 
+describe('npm run cluster -- --nodes 2', () => {
+  it('serves Ready nodes, and a SIGKILLed launcher leaves none of its five processes nor its dir behind', async () => {
+    const { child, kubeconfig } = await startCluster(['--nodes', '2']);
+    const dir = dirname(kubeconfig);
+    const kc = (args: string[]) => spawnSync('kubectl', ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8' });
+    expect(kc(['get', 'nodes', '-o', 'name']).stdout.trim().split('\n')).toEqual([
+      'node/kwok-node-0',
+      'node/kwok-node-1',
+    ]);
+    expect(kc(['wait', '--for=condition=Ready', '--timeout=60s', 'node', '--all']).status).toBe(0);
+    const pids = controlPlanePids(dir);
+    // etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok
+    expect(pids.length).toBe(5);
+    child.kill('SIGKILL');
+    const deadline = Date.now() + 20_000;
+    while ((pids.some(alive) || existsSync(dir)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    expect(pids.filter(alive)).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
+  });
+});
+
 describe('a kept control plane (keepDir)', () => {
   it('survives stop() and serves the same objects on the next start', async () => {
     const { ControlPlane } = await import('./controlplane.ts');
@@ -73,7 +104,8 @@ describe('a kept control plane (keepDir)', () => {
     const keepDir = join(mkdtempSync(join(tmpdir(), 'hostns-keep-')), 'cluster');
     try {
       const first = await ControlPlane.start({ keepDir });
-      const kc = (cp: { kubeconfigPath: string }, args: string[]) => spawnSync('kubectl', ['--kubeconfig', cp.kubeconfigPath, ...args], { encoding: 'utf8' });
+      const kc = (cp: { kubeconfigPath: string }, args: string[]) =>
+        spawnSync('kubectl', ['--kubeconfig', cp.kubeconfigPath, ...args], { encoding: 'utf8' });
       expect(kc(first, ['create', 'namespace', 'kept']).status).toBe(0);
       await first.stop();
       expect(existsSync(keepDir)).toBe(true);
