@@ -24,7 +24,6 @@ import {
   apply,
   buildAdmission,
   expectedRefusal,
-  grantsExist,
   podManifest,
   scopedForTest,
   scopedNamespace,
@@ -35,15 +34,14 @@ import {
 } from './admission.ts';
 
 let manifests: ReturnType<typeof buildAdmission>;
-let grantsExisted = false;
 let sentinelNs = '';
-/** Every test's grants: the singleton holds them all, so each write carries the others'. */
+/** Every test's grants, by namespace (each namespace has its own grants object). */
 const grants: Record<string, Grant[]> = {};
 
 /** What the operator writes for an exception `name` allowing `allow` to pods with `labels`. */
 async function grantInNamespace(ns: string, name: string, allow: HostNamespace[], labels: Labels, expiresAt = FUTURE) {
   grants[ns] = [{ exception: name, allow, expiresAt, selector: { matchLabels: labels, matchExpressions: [] } }];
-  await setGrants(grants, sentinelNs);
+  await setGrants({ [ns]: grants[ns]! });
 }
 
 /** The policy's refusal in a controller's Event: `Error creating: pods "<name>" is forbidden: ... <message>`. */
@@ -60,7 +58,6 @@ function refusalIn(eventMessage: string): { name: string; policyMessage: string 
 }
 
 beforeAll(async () => {
-  grantsExisted = await grantsExist();
   sentinelNs = await scopedNamespace('wl-sentinel');
   manifests = scopedForTest(buildAdmission());
   apply(manifests);
@@ -77,7 +74,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (manifests) uninstall(manifests);
-  if (grantsExisted) apply(buildAdmission().filter((m) => m.kind === 'HostNamespaceGrants'));
 });
 
 describe('workload templates at admission, end to end', () => {
