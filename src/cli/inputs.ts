@@ -1,50 +1,146 @@
-// Reading scan inputs: files, folders (recursive), `-` for stdin. Unreadable paths are reported,
-// never thrown, so the scan goes on with the rest.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+// Reading scan inputs: files, folders (recursive, symlinks followed once), `-` for stdin. Files are
+// read in chunks as the scan consumes them, so a large file is never held whole. Unreadable paths
+// are reported, never thrown, so the scan goes on with the rest.
+import { closeSync, openSync, readdirSync, readSync, realpathSync, statSync } from 'node:fs';
+import { join, sep } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import type { ScanError, ScanSource } from '../report/scan.ts';
 
 const MANIFEST = /\.(ya?ml|json)$/i;
+const CHUNK_BYTES = 1 << 20;
 
 /** Folders never entered while recursing (still read when named explicitly). */
 const SKIPPED_DIRS = new Set(['node_modules']);
 
-function walk(dir: string, out: string[]): void {
+function errorCode(err: unknown): string {
+  return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+}
+
+/** Manifests under `dir`; a symlinked folder is entered unless it leads back to one being walked. */
+function walk(dir: string, out: string[], errors: ScanError[], ancestors: Set<string>): void {
   const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
   for (const e of entries) {
     const p = join(dir, e.name);
-    if (e.isDirectory()) {
-      if (!e.name.startsWith('.') && !SKIPPED_DIRS.has(e.name)) walk(p, out);
-    } else if ((e.isFile() || e.isSymbolicLink()) && MANIFEST.test(e.name)) {
+    let isDir = e.isDirectory();
+    let isFile = e.isFile();
+    if (e.isSymbolicLink()) {
+      try {
+        const st = statSync(p);
+        isDir = st.isDirectory();
+        isFile = st.isFile();
+      } catch (err) {
+        errors.push({ file: p, message: `broken symbolic link (${errorCode(err)})` });
+        continue;
+      }
+    }
+    if (isDir) {
+      if (e.name.startsWith('.') || SKIPPED_DIRS.has(e.name)) continue;
+      const real = realpathSync(p);
+      if (ancestors.has(real)) {
+        errors.push({ file: p, message: `symbolic link loop: leads back to ${real}, not followed` });
+        continue;
+      }
+      ancestors.add(real);
+      walk(p, out, errors, ancestors);
+      ancestors.delete(real);
+    } else if (isFile && MANIFEST.test(e.name)) {
       out.push(p);
     }
   }
 }
 
-export function readInputs(paths: readonly string[], readStdin: () => string): { sources: ScanSource[]; errors: ScanError[] } {
+/** The file's text in pieces of about 1 MiB (UTF-8 sequences split across pieces are kept whole). */
+export function* readChunks(fd: number): Generator<string> {
+  const buffer = Buffer.alloc(CHUNK_BYTES);
+  const decoder = new StringDecoder('utf8');
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(fd, buffer, 0, buffer.length, null);
+    } catch (err) {
+      // stdin set non-blocking by the parent: wait a little and read on
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+        continue;
+      }
+      if ((err as NodeJS.ErrnoException).code === 'EOF') break;
+      throw err;
+    }
+    if (n === 0) break;
+    yield decoder.write(buffer.subarray(0, n));
+  }
+  const rest = decoder.end();
+  if (rest) yield rest;
+}
+
+function fileSource(path: string, errors: ScanError[], trusted: boolean): ScanSource {
+  return {
+    path,
+    trusted,
+    *read() {
+      let fd: number;
+      try {
+        fd = openSync(path, 'r');
+      } catch (err) {
+        errors.push({ file: path, message: `cannot read: ${errorCode(err)}` });
+        return;
+      }
+      try {
+        yield* readChunks(fd);
+      } catch (err) {
+        errors.push({ file: path, message: `cannot read: ${errorCode(err)}` });
+      } finally {
+        closeSync(fd);
+      }
+    },
+  };
+}
+
+/** Whether `path` lies in one of `roots` (real paths compared, so a symlink cannot pose as one). */
+function within(path: string, roots: readonly string[]): boolean {
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    return false;
+  }
+  return roots.some((r) => real === r || real.startsWith(r.endsWith(sep) ? r : r + sep));
+}
+
+/**
+ * The sources named by `paths`. Files under `trustedRoots` (the --exceptions paths) are marked
+ * trusted: an exception there counts even when the scan covers that folder too. Errors met while
+ * reading (a file vanished, a read failed) are appended to `errors` as the scan reads.
+ */
+export function readInputs(
+  paths: readonly string[],
+  readStdin: () => string | Iterable<string>,
+  trustedRoots: readonly string[] = [],
+): { sources: ScanSource[]; errors: ScanError[] } {
   const sources: ScanSource[] = [];
   const errors: ScanError[] = [];
+  const roots = trustedRoots.flatMap((r) => {
+    try {
+      return [realpathSync(r)];
+    } catch {
+      return [];
+    }
+  });
   let stdinRead = false;
   for (const path of paths) {
     if (path === '-') {
       if (stdinRead) continue;
       stdinRead = true;
-      sources.push({ path, text: readStdin() });
+      sources.push({ path, read: () => { const s = readStdin(); return typeof s === 'string' ? [s] : s; } });
       continue;
     }
     try {
       const st = statSync(path);
       const files: string[] = [];
-      if (st.isDirectory()) walk(path, files);
+      if (st.isDirectory()) walk(path, files, errors, new Set([realpathSync(path)]));
       else files.push(path);
       if (st.isDirectory() && files.length === 0) errors.push({ file: path, message: 'folder holds no *.yaml, *.yml or *.json file' });
-      for (const f of files) {
-        try {
-          sources.push({ path: f, text: readFileSync(f, 'utf8') });
-        } catch (err) {
-          errors.push({ file: f, message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
-        }
-      }
+      for (const f of files) sources.push(fileSource(f, errors, within(f, roots)));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       errors.push({ file: path, message: code === 'ENOENT' ? 'no such file or folder' : `cannot read: ${code ?? (err as Error).message}` });

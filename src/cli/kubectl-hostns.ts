@@ -11,16 +11,17 @@ import { rfc3339 } from '../policy/grants.ts';
 import { auditSummary, buildAudit, renderAuditJson, renderAuditMarkdown, renderAuditTable } from '../report/audit.ts';
 import { wantsColour } from '../report/format.ts';
 import { buildReview, renderReviewJson, renderReviewMarkdown, renderReviewTable } from '../report/review.ts';
-import { hasUncovered, scanSources } from '../report/scan.ts';
+import { hasFailures, scanSources } from '../report/scan.ts';
 import { renderSarif, renderScanJson, renderScanText } from '../report/scan-output.ts';
-import { CliError, EXIT } from './errors.ts';
-import { readInputs } from './inputs.ts';
+import { CliError, EXIT, oneLine } from './errors.ts';
+import { readChunks, readInputs } from './inputs.ts';
 import { Cluster, DEFAULT_CHUNK_SIZE, loadKubeConfig } from './kube.ts';
 
 export interface Io {
   stdout: { write(s: string): unknown; isTTY?: boolean };
   stderr: { write(s: string): unknown };
-  readStdin: () => string;
+  /** The whole of stdin, or its pieces in order. */
+  readStdin: () => string | Iterable<string>;
   env: Record<string, string | undefined>;
 }
 
@@ -74,10 +75,13 @@ function durationFlag(text: string, flag: string): Duration {
   }
 }
 
+/** RFC 3339 date-time: date, `T`, time with seconds, optional fraction, `Z` or an offset. */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
+
 function nowFrom(flags: PolicyFlags): DateTime {
   if (flags.now === undefined) return DateTime.utc();
   const t = DateTime.fromISO(flags.now, { setZone: true });
-  if (!t.isValid) throw new CliError(EXIT.usage, `--now: ${JSON.stringify(flags.now)} is not an RFC 3339 date-time (e.g. 2026-12-01T00:00:00Z)`);
+  if (!RFC3339.test(flags.now) || !t.isValid) throw new CliError(EXIT.usage, `--now: ${JSON.stringify(flags.now)} is not an RFC 3339 date-time (e.g. 2026-12-01T00:00:00Z)`);
   return t.toUTC();
 }
 
@@ -216,7 +220,9 @@ Examples:
         const cluster = connect(flags, io);
         const at = rfc3339(now.startOf('second')); // second precision, as kubectl and the API server write times
         await cluster.markReviewed(flags.namespace, flags.markReviewed, { lastReviewedAt: at, reviewedBy: flags.by.trim() });
-        out(`hostnamespaceexception.hostns.io/${flags.markReviewed} reviewed by ${flags.by.trim()} at ${at}\n`);
+        const review = { namespace: flags.namespace, name: flags.markReviewed, reviewedBy: flags.by.trim(), lastReviewedAt: at };
+        if (flags.output === 'json') out(JSON.stringify({ reviewed: review }, null, 2) + '\n');
+        else out(`hostnamespaceexception.hostns.io/${flags.markReviewed} reviewed by ${flags.by.trim()} at ${at}\n`);
         return;
       }
       if (flags.by !== undefined) throw new CliError(EXIT.usage, '--by is only used with --mark-reviewed');
@@ -263,24 +269,50 @@ Examples:
       .description('static check for CI: host-namespace use in manifests without a HostNamespaceException')
       .argument('<paths...>', 'files, folders (recursive *.yaml, *.yml, *.json) or - for stdin')
       .addOption(outputFlag(['text', 'json', 'sarif'], 'text'))
-      .option('--exceptions <path>', 'also read HostNamespaceExceptions from this file or folder (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
-      .option('-n, --namespace <namespace>', 'namespace of objects that name none', 'default'),
+      .option('--exceptions <path>', 'trusted HostNamespaceExceptions from this file or folder, e.g. a protected folder (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+      .addOption(new Option('--exceptions-from <source>', 'trusted HostNamespaceExceptions from the live register').choices(['cluster']))
+      .option('--trust-inline-exceptions', 'count exceptions found among the scanned inputs (default: exception-in-change finding)')
+      .option('-n, --namespace <namespace>', 'namespace of objects that name none', 'default')
+      .option('--kubeconfig <path>', 'kubeconfig file, with --exceptions-from cluster')
+      .option('--context <name>', 'kubeconfig context, with --exceptions-from cluster')
+      .option('--request-timeout <seconds>', 'give up on an API request after this many seconds', '30'),
   )
     .addHelpText('after', SCAN_HELP)
-    .action((paths: string[], flags: PolicyFlags & { output: string; exceptions: string[]; namespace: string }) => {
-      const now = nowFrom(flags);
-      const config = policyFrom(flags);
-      if (!flags.namespace) throw new CliError(EXIT.usage, '-n/--namespace: empty namespace name');
-      const inputs = readInputs(paths, io.readStdin);
-      const extra = readInputs(flags.exceptions, io.readStdin);
-      const result = scanSources(inputs.sources, extra.sources, { now, config, defaultNamespace: flags.namespace });
-      result.errors.unshift(...inputs.errors, ...extra.errors);
-      if (flags.output === 'json') out(renderScanJson(result));
-      else if (flags.output === 'sarif') out(renderSarif(result, cliVersion()));
-      else out(renderScanText(result));
-      // incomplete input wins: a clean result over a partial read must not pass CI
-      exitCode = result.errors.length > 0 ? EXIT.usage : hasUncovered(result) ? EXIT.findings : EXIT.ok;
-    });
+    .action(
+      async (
+        paths: string[],
+        flags: PolicyFlags & Pick<ClusterFlags, 'kubeconfig' | 'context' | 'requestTimeout'> & {
+          output: string;
+          exceptions: string[];
+          exceptionsFrom?: 'cluster';
+          trustInlineExceptions?: boolean;
+          namespace: string;
+        },
+      ) => {
+        const now = nowFrom(flags);
+        const config = policyFrom(flags);
+        if (!flags.namespace) throw new CliError(EXIT.usage, '-n/--namespace: empty namespace name');
+        const clusterExceptions = flags.exceptionsFrom === 'cluster'
+          ? await connect({ ...flags, chunkSize: String(DEFAULT_CHUNK_SIZE), namespace: undefined }, io).listExceptions(undefined)
+          : undefined;
+        const inputs = readInputs(paths, io.readStdin, flags.exceptions);
+        const extra = readInputs(flags.exceptions, io.readStdin);
+        const result = scanSources(inputs.sources, extra.sources, {
+          now,
+          config,
+          defaultNamespace: flags.namespace,
+          trustInlineExceptions: flags.trustInlineExceptions === true,
+          clusterExceptions,
+        });
+        // read errors are collected while the scan reads
+        result.errors.unshift(...inputs.errors, ...extra.errors);
+        if (flags.output === 'json') out(renderScanJson(result));
+        else if (flags.output === 'sarif') out(renderSarif(result, cliVersion()));
+        else out(renderScanText(result));
+        // incomplete input wins: a clean result over a partial read must not pass CI
+        exitCode = result.errors.length > 0 ? EXIT.usage : hasFailures(result) ? EXIT.findings : EXIT.ok;
+      },
+    );
 
   try {
     await program.parseAsync([...argv], { from: 'user' });
@@ -291,7 +323,7 @@ Examples:
       return EXIT.usage; // commander has printed the message
     }
     if (err instanceof CliError) {
-      io.stderr.write(`error: ${err.message}\n`);
+      io.stderr.write(`error: ${oneLine(err.message)}\n`);
       return err.exitCode;
     }
     io.stderr.write(`error: internal: ${(err as Error)?.stack ?? String(err)}\n`);
@@ -299,18 +331,12 @@ Examples:
   }
 }
 
-function readStdinSync(): string {
-  try {
-    return readFileSync(0, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EAGAIN' || (err as NodeJS.ErrnoException).code === 'EOF') return '';
-    throw err;
-  }
-}
 
 // Run when executed (bin/kubectl-hostns, node src/cli/kubectl-hostns.ts), not when imported by tests.
 const invokedDirectly = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === realpathSync(process.argv[1]);
 if (invokedDirectly) {
-  const code = await run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, readStdin: readStdinSync, env: process.env });
-  process.exitCode = code;
+  const code = await run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, readStdin: () => readChunks(0), env: process.env });
+  // Exit once the answer is written: a request given up on (--request-timeout) may still hold a
+  // socket open, and must not keep the process alive after its error was printed.
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 }

@@ -1,6 +1,6 @@
 // Rendering a scan result: compiler-style text (editors and CI problem matchers read it), JSON, SARIF 2.1.0.
 import type { HostNamespace } from '../api/v1alpha1.ts';
-import type { ScanError, ScanFinding, ScanResult } from './scan.ts';
+import { exceptionsInChange, type ScanError, type ScanFinding, type ScanResult, type ScannedException } from './scan.ts';
 
 function where(file: string, line?: number, column?: number): string {
   return line === undefined ? file : `${file}:${line}${column === undefined ? '' : `:${column}`}`;
@@ -14,6 +14,14 @@ function findingMessage(f: ScanFinding): string {
   return `${subject} and no HostNamespaceException in namespace ${f.namespace} allows it${lapsed}`;
 }
 
+/** The `exception-in-change` finding: the change brings the exception that would approve it. */
+function inChangeMessage(x: ScannedException): string {
+  return (
+    `HostNamespaceException ${x.namespace}/${x.name} is part of the scanned change and does not count (exception-in-change): ` +
+    'exceptions count from --exceptions PATH (a protected folder) or --exceptions-from cluster; --trust-inline-exceptions counts it'
+  );
+}
+
 function errorLine(e: ScanError): string {
   return `${where(e.file, e.line, e.column)}: error: ${e.message}`;
 }
@@ -21,17 +29,20 @@ function errorLine(e: ScanError): string {
 export function scanSummary(r: ScanResult): string {
   const n = (s: ScanFinding['status']) => r.findings.filter((f) => f.status === s).length;
   const errorFiles = new Set(r.errors.map((e) => e.file)).size;
+  const inChange = exceptionsInChange(r).length;
+  const own = inChange ? `, ${inChange} exception${inChange === 1 ? '' : 's'} in the change` : '';
   const incomplete = r.errors.length ? `; ${r.errors.length} error${r.errors.length === 1 ? '' : 's'} in ${errorFiles} file${errorFiles === 1 ? '' : 's'}: result incomplete` : '';
-  return `${r.files} input${r.files === 1 ? '' : 's'}, ${r.objects} object${r.objects === 1 ? '' : 's'}: ${n('offender')} uncovered, ${n('covered')} allowed by an exception, ${n('exempt')} exempt${incomplete}`;
+  return `${r.files} input${r.files === 1 ? '' : 's'}, ${r.objects} object${r.objects === 1 ? '' : 's'}: ${n('offender')} uncovered, ${n('covered')} allowed by an exception, ${n('exempt')} exempt${own}${incomplete}`;
 }
 
 /** `file:line:col: error|note: ...`, one line per flag, then parse errors, ignored exceptions and a summary. */
 export function renderScanText(r: ScanResult): string {
   const out: string[] = [];
   for (const f of r.findings) out.push(`${where(f.file, f.line, f.column)}: ${f.status === 'offender' ? 'error' : 'note'}: ${findingMessage(f)}`);
+  for (const x of exceptionsInChange(r)) out.push(`${where(x.file, x.line, x.column)}: error: ${inChangeMessage(x)}`);
   for (const e of r.errors) out.push(errorLine(e));
   for (const x of r.exceptions) {
-    if (x.counts) continue;
+    if (x.counts || x.inChange) continue;
     const why = x.phase === 'Invalid' ? `invalid: ${x.problems.join('; ')}` : x.phase.toLowerCase();
     out.push(`${where(x.file, x.line)}: note: HostNamespaceException ${x.namespace}/${x.name} does not count (${why})`);
   }
@@ -50,6 +61,25 @@ const RULES: Record<HostNamespace, { id: string; name: string; text: string }> =
 };
 
 const RULE_ORDER: HostNamespace[] = ['hostNetwork', 'hostPID', 'hostIPC'];
+
+/** Rules beyond the three flags: the change's own exceptions, and input that could not be read. */
+const IN_CHANGE_RULE = {
+  id: 'HOSTNS004',
+  name: 'ExceptionInChange',
+  text: 'The scanned change brings a HostNamespaceException of its own',
+  help: 'Exceptions count only from a trusted source: --exceptions PATH (a protected folder) or --exceptions-from cluster. Move the exception there through its own review, or pass --trust-inline-exceptions.',
+};
+const INPUT_ERROR_RULE = {
+  id: 'HOSTNS005',
+  name: 'InputNotScanned',
+  text: 'Input that could not be scanned (YAML syntax, alias budget, a value the API server refuses, an unreadable path)',
+  help: 'Fix the input at the location given; the result is incomplete until then.',
+};
+const EXTRA_RULES = [IN_CHANGE_RULE, INPUT_ERROR_RULE];
+
+function region(line?: number, column?: number): object {
+  return line !== undefined && line > 0 ? { region: { startLine: line, ...(column !== undefined && column > 0 ? { startColumn: column } : {}) } } : {};
+}
 
 /** A relative path as a SARIF URI reference (forward slashes, percent-encoded). */
 function uriOf(file: string): string {
@@ -89,7 +119,17 @@ export function renderSarif(r: ScanResult, toolVersion: string): string {
               },
               defaultConfiguration: { level: 'error' },
               properties: { tags: ['security', 'kubernetes'] },
-            })),
+            })).concat(
+              EXTRA_RULES.map((rule) => ({
+                id: rule.id,
+                name: rule.name,
+                shortDescription: { text: rule.text },
+                fullDescription: { text: rule.text },
+                help: { text: rule.help },
+                defaultConfiguration: { level: 'error' },
+                properties: { tags: ['security', 'kubernetes'] },
+              })),
+            ),
           },
         },
         invocations: [
@@ -102,7 +142,7 @@ export function renderSarif(r: ScanResult, toolVersion: string): string {
                 {
                   physicalLocation: {
                     artifactLocation: { uri: uriOf(e.file) },
-                    ...(e.line !== undefined ? { region: { startLine: e.line, ...(e.column !== undefined ? { startColumn: e.column } : {}) } } : {}),
+                    ...region(e.line, e.column),
                   },
                 },
               ],
@@ -134,7 +174,24 @@ export function renderSarif(r: ScanResult, toolVersion: string): string {
                 ],
               }),
           properties: { namespace: f.namespace, kind: f.kind, field: f.field, status: f.status },
-        })),
+        }) as object).concat(
+          exceptionsInChange(r).map((x) => ({
+            ruleId: IN_CHANGE_RULE.id,
+            ruleIndex: RULE_ORDER.length,
+            level: 'error',
+            message: { text: inChangeMessage(x) },
+            locations: [{ physicalLocation: { artifactLocation: { uri: uriOf(x.file) }, ...region(x.line, x.column) } }],
+            properties: { namespace: x.namespace, name: x.name },
+          })),
+          // also as results: code-scanning views show results, not notifications
+          r.errors.map((e) => ({
+            ruleId: INPUT_ERROR_RULE.id,
+            ruleIndex: RULE_ORDER.length + 1,
+            level: 'error',
+            message: { text: e.message },
+            locations: [{ physicalLocation: { artifactLocation: { uri: uriOf(e.file) }, ...region(e.line, e.column) } }],
+          })),
+        ),
       },
     ],
   };

@@ -1,0 +1,238 @@
+// Reading manifests as the API server will: YAML documents one at a time (memory bounded by the
+// largest document, not the file), scalars as sigs.k8s.io/yaml reads them, the API server's
+// alias budget, and syntax errors placed where a person fixes them. Pure: text pieces in, documents out.
+import {
+  isAlias,
+  isCollection,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseAllDocuments,
+  visit,
+  type Document,
+  type Node,
+  type Pair,
+  type ParseOptions,
+  type DocumentOptions,
+  type SchemaOptions,
+  type YAMLError,
+} from 'yaml';
+
+/** One document's text, cut out of a stream at its `---` / `...` markers. */
+export interface DocumentText {
+  text: string;
+  /** 0-based line of the text's first line in the whole input. */
+  firstLine: number;
+}
+
+const DOCUMENT_START = /^---(?:[ \t]|\r?$)/;
+const DOCUMENT_END = /^\.\.\.(?:[ \t]|\r?$)/;
+
+/**
+ * Cuts a stream of text pieces (any boundaries) into documents. A `---` or `...` at column 0
+ * always is a document marker in YAML (even inside a scalar), so cutting there is exact; a marker
+ * preceded only by comments and directives starts the same document.
+ */
+export function* splitDocuments(pieces: Iterable<string>): Generator<DocumentText> {
+  let partial = '';
+  let lines: string[] = [];
+  let firstLine = 0;
+  let lineNo = 0;
+  let hasContent = false;
+  const flush = (): DocumentText | undefined => {
+    const doc = lines.length ? { text: lines.join('\n') + '\n', firstLine } : undefined;
+    lines = [];
+    firstLine = lineNo;
+    hasContent = false;
+    return doc;
+  };
+  function* take(line: string): Generator<DocumentText> {
+    if (DOCUMENT_START.test(line) && hasContent) {
+      const doc = flush();
+      if (doc) yield doc;
+    }
+    lines.push(line);
+    lineNo++;
+    if (DOCUMENT_END.test(line)) {
+      const doc = flush();
+      if (doc) yield doc;
+      return;
+    }
+    const t = line.trimStart();
+    if (t !== '' && t !== '\r' && !t.startsWith('#') && !line.startsWith('%') && !DOCUMENT_START.test(line)) hasContent = true;
+    // `--- {a: 1}` carries content on the marker line
+    else if (DOCUMENT_START.test(line) && line.slice(3).trim() !== '' && !line.slice(3).trim().startsWith('#')) hasContent = true;
+  }
+  for (const piece of pieces) {
+    const parts = (partial + piece).split('\n');
+    partial = parts.pop()!;
+    for (const line of parts) yield* take(line);
+  }
+  if (partial !== '') yield* take(partial);
+  const last = flush();
+  if (last) yield last;
+}
+
+/**
+ * sigs.k8s.io/yaml (go-yaml v2) semantics: YAML 1.1 booleans (yes/no/on/off/y/n), 1.1 integers,
+ * merge keys; but a timestamp-looking scalar stays a string (go-yaml hands it to JSON as text) and
+ * there are no sexagesimal numbers (`1:20` is a string there).
+ */
+const PARSE_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
+  version: '1.1',
+  merge: true,
+  prettyErrors: true,
+  uniqueKeys: true,
+  logLevel: 'silent',
+  customTags: (tags) =>
+    tags.filter((t) => {
+      const tag = typeof t === 'string' ? t : t.tag;
+      const format = typeof t === 'string' ? undefined : t.format;
+      return tag !== 'tag:yaml.org,2002:timestamp' && format !== 'TIME';
+    }),
+};
+
+export interface ParsedDocument {
+  doc: Document;
+  lines: LineCounter;
+  firstLine: number;
+  /** The text the document's offsets point into. */
+  text: string;
+}
+
+/** The documents of one piece of text (normally one; more when markers were unusual). */
+export function parseDocuments(piece: DocumentText): ParsedDocument[] {
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(piece.text, { ...PARSE_OPTIONS, lineCounter: lines });
+  const list: Document[] = Array.isArray(docs) ? docs : [];
+  return list.map((doc) => ({ doc, lines, firstLine: piece.firstLine, text: piece.text }));
+}
+
+/** 1-based line and column of an offset of the document, in the whole input. */
+export function positionIn(p: ParsedDocument, offset: number | undefined): { line: number; column: number } {
+  const at = p.lines.linePos(offset ?? 0);
+  return { line: at.line + p.firstLine, column: at.col };
+}
+
+// The API server's alias budget (go-yaml v2 decode.go, which sigs.k8s.io/yaml uses): once more
+// than 100 nodes were decoded through aliases and more than 1000 in all, the aliased share may be
+// at most 99% up to 400k decoded nodes, falling to 10% at 4M. A billion-laughs document fails it;
+// a scalar alias used hundreds of times does not.
+const ALIAS_RATIO_LOW = 400_000;
+const ALIAS_RATIO_HIGH = 4_000_000;
+
+function allowedAliasRatio(decoded: number): number {
+  if (decoded <= ALIAS_RATIO_LOW) return 0.99;
+  if (decoded >= ALIAS_RATIO_HIGH) return 0.1;
+  return 0.99 - 0.89 * ((decoded - ALIAS_RATIO_LOW) / (ALIAS_RATIO_HIGH - ALIAS_RATIO_LOW));
+}
+
+/**
+ * Nodes the document expands to, and how many of them come through aliases. Memoised and with
+ * anchors indexed in one pass: linear in the document, however large the expansion.
+ */
+export function aliasExpansion(doc: Document): { decoded: number; aliased: number } {
+  const anchors = new Map<string, Node>();
+  const targets = new Map<Node, Node | undefined>();
+  visit(doc, {
+    Node(_, node) {
+      // an anchor applies to the aliases after it (a redefinition takes over from there on)
+      if (isAlias(node)) targets.set(node, anchors.get(node.source));
+      else if (node.anchor) anchors.set(node.anchor, node);
+    },
+  });
+  const sizes = new Map<Node, number>();
+  const sizeOf = (node: unknown): number => {
+    if (isAlias(node)) {
+      const target = targets.get(node);
+      return target ? sizeOf(target) : 1;
+    }
+    if (isPair(node)) return sizeOf(node.key) + sizeOf(node.value);
+    if (!isCollection(node) && !isScalar(node)) return 0;
+    const known = sizes.get(node);
+    if (known !== undefined) return known;
+    sizes.set(node, 1); // an alias inside its own anchor counts once
+    let n = 1;
+    if (isCollection(node)) for (const item of node.items) n += sizeOf(item);
+    sizes.set(node, n);
+    return n;
+  };
+  const decoded = sizeOf(doc.contents);
+  let aliased = 0;
+  for (const [alias, target] of targets) aliased += target ? sizeOf(target) : sizeOf(alias);
+  return { decoded, aliased };
+}
+
+export function overAliasBudget(doc: Document): string | undefined {
+  const { decoded, aliased } = aliasExpansion(doc);
+  if (aliased > 100 && decoded > 1000 && aliased / decoded > allowedAliasRatio(decoded)) {
+    return `aliases expand this document to ${decoded} nodes, ${Math.round((aliased / decoded) * 100)}% of them through aliases: over the API server's budget (document contains excessive aliasing)`;
+  }
+  return undefined;
+}
+
+/** The node an alias points to (aliases of aliases included). */
+export function deref(node: unknown, doc: Document): Node | undefined {
+  let at = node;
+  for (let i = 0; isAlias(at) && i < 64; i++) at = at.resolve(doc);
+  return at === null || at === undefined || isAlias(at) ? undefined : (at as Node);
+}
+
+function keyOf(p: Pair): unknown {
+  return isScalar(p.key) ? p.key.value : p.key;
+}
+
+function isMergePair(p: Pair): boolean {
+  return isScalar(p.key) && (p.key.value === '<<' || String(p.key.source) === '<<');
+}
+
+/**
+ * The pair `key` of a mapping as YAML 1.1 reads it: its own key, else the first merged mapping
+ * (`<<: *base`, `<<: [*a, *b]`) that has it. The pair is where the text is: the line to fix.
+ */
+export function pairIn(node: unknown, key: string, doc: Document, depth = 0): Pair | undefined {
+  const map = deref(node, doc);
+  if (!isMap(map) || depth > 32) return undefined;
+  const own = map.items.find((p) => !isMergePair(p) && keyOf(p) === key);
+  if (own) return own;
+  for (const p of map.items) {
+    if (!isMergePair(p)) continue;
+    const merged = deref(p.value, doc);
+    for (const source of isSeq(merged) ? merged.items : [merged]) {
+      const found = pairIn(source, key, doc, depth + 1);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+export function nodeAt(node: unknown, path: readonly string[], doc: Document): Node | undefined {
+  let at: unknown = node;
+  for (const k of path) {
+    const p = pairIn(at, k, doc);
+    if (!p) return undefined;
+    at = p.value;
+  }
+  return deref(at, doc);
+}
+
+/**
+ * Where a syntax error is fixed. The parser notices an unclosed `[`, `{` or quote where the next
+ * line starts; the person fixes it where it was opened.
+ */
+export function syntaxErrorOffset(doc: Document, error: YAMLError): number {
+  const at = error.pos[0];
+  if (!/end with a [\]}]|Missing closing/.test(error.message)) return at;
+  let opener: number | undefined;
+  visit(doc, {
+    Node(_, node) {
+      const range = node.range;
+      if (!range || range[0] >= at || range[1] < at) return;
+      const unclosed = (isCollection(node) && node.flow) || (isScalar(node) && (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE'));
+      if (unclosed && (opener === undefined || range[0] > opener)) opener = range[0];
+    },
+  });
+  return opener ?? at;
+}
