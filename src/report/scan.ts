@@ -153,6 +153,23 @@ function writtenValue(p: ParsedDocument, node: Node | undefined, value: unknown)
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
+/**
+ * A document that can hold no host flag and no exception: its text names none of them, has no
+ * escape (a quoted key can spell one with `\u` or a line continuation), no anchor or alias (their
+ * budget is checked in a full parse), and is a plain block mapping with apiVersion and kind at the
+ * top and no List. Anchors and merge keys only reach within their document, so nothing else can
+ * put a flag in it. Such documents (most of a
+ * large rendered chart) are counted without a full parse: the scan costs what the flagged ones
+ * cost. A syntax error there is the API server's to report, not a host-namespace question.
+ */
+const MAY_MATTER = /host(?:Network|PID|IPC)|HostNamespaceException|\\|List|[&*][\w-]/;
+const TOP_KIND = /^kind:[ \t]*[A-Za-z]/m;
+const TOP_API_VERSION = /^apiVersion:[ \t]*[A-Za-z]/m;
+
+function cannotMatter(text: string): boolean {
+  return !MAY_MATTER.test(text) && TOP_KIND.test(text) && TOP_API_VERSION.test(text);
+}
+
 /** Reads one source document by document; every problem is an error of that file, never a throw. */
 class SourceReader {
   objects = 0;
@@ -172,6 +189,11 @@ class SourceReader {
   read(pieces: Iterable<string>): void {
     let index = 0;
     for (const text of splitDocuments(pieces)) {
+      if (cannotMatter(text.text)) {
+        index++;
+        this.objects++;
+        continue;
+      }
       for (const p of parseDocuments(text)) this.document(p, ++index);
     }
   }

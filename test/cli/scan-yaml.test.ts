@@ -196,6 +196,18 @@ describe('documents are streamed', () => {
     expect(r.findings).toMatchObject([{ name: 'p499', line: text.split('\n').indexOf('  hostIPC: true') + 1, column: 3 }]);
   });
 
+  it('a document whose text names no host flag and no exception is counted without a full parse', () => {
+    const plain = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: "[not closed"}\n';
+    const brokenButIrrelevant = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [unclosed\n';
+    const r = scan([{ path: 'c.yaml', text: [plain, brokenButIrrelevant].join('---\n') }]);
+    expect(r).toMatchObject({ objects: 2, errors: [], findings: [] });
+    // any of these sends the document through the full parse
+    for (const extra of ['  hostPID: x', '  x: "\\u0068"', '  x: &a 1', '  x: *a', 'kind2: PodList', '  x: HostNamespaceException']) {
+      const full = scan([{ path: 'c.yaml', text: `${brokenButIrrelevant}${extra}\n` }]);
+      expect(full.errors, extra).toHaveLength(1);
+    }
+  });
+
   it('a syntax error in one document leaves the others of the file scanned', () => {
     const text = [pod('a', '  hostPID: true\n'), 'kind: Pod\nmetadata: {name: [\n', pod('c', '  hostIPC: true\n')].join('---\n');
     const r = scan([{ path: 'f.yaml', text }]);

@@ -156,7 +156,7 @@ describe('scanSources', () => {
   });
 
   it('a syntax error names file and line; other documents and files are still scanned', () => {
-    const broken = 'apiVersion: v1\nkind: Pod\nmetadata: {name: ok}\nspec: {hostPID: true}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\nspec: {}\n';
+    const broken = 'apiVersion: v1\nkind: Pod\nmetadata: {name: ok}\nspec: {hostPID: true}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\nspec: {hostPID: false}\n';
     const r = scan([
       { path: 'broken.yaml', text: broken },
       { path: 'good.yaml', text: 'apiVersion: v1\nkind: Pod\nmetadata: {name: g}\nspec: {hostIPC: true}\n' },
