@@ -155,17 +155,20 @@ Examples:
 `;
 
 const SCAN_HELP = `
-Checks Pods and the pod templates of Deployments, ReplicaSets, ReplicationControllers, StatefulSets,
-DaemonSets, Jobs, CronJobs and PodTemplates, also inside kind: List. HostNamespaceException
-documents in the input (or in --exceptions) that select the template's labels in the same namespace
-and have not expired are the allowed path. Objects without metadata.namespace are in --namespace.
+Checks Pods and the pod templates of ReplicationControllers, Deployments, ReplicaSets, StatefulSets,
+DaemonSets, Jobs and CronJobs (the admission policy's resources), also inside kind: List. YAML is
+read as the API server reads it (YAML 1.1 booleans, timestamps as strings, its alias budget).
+Exceptions count only from a trusted source: --exceptions PATH (a protected folder) or
+--exceptions-from cluster. One found among the scanned inputs is an exception-in-change finding
+(--trust-inline-exceptions counts it instead). Objects without metadata.namespace are in --namespace.
 
-Exit status: 0 nothing uncovered, 1 uncovered host-namespace use, 2 input incomplete (a YAML syntax
-error, an unreadable path; the scan still reports what it could read).
+Exit status: 0 nothing uncovered, 1 uncovered host-namespace use or an exception-in-change, 2 input
+incomplete (a YAML syntax error, an alias bomb, a host flag that is not a boolean, an unreadable
+path or looping link; the scan still reports what it could read).
 
 Examples:
-  kubectl hostns scan deploy/
-  kustomize build overlays/prod | kubectl hostns scan -
+  kubectl hostns scan deploy/ --exceptions exceptions/
+  kustomize build overlays/prod | kubectl hostns scan - --exceptions-from cluster
   helm template my-release ./chart | kubectl hostns scan - --exceptions exceptions/
   kubectl hostns scan k8s/ -o sarif > hostns.sarif     # upload to code scanning
 `;

@@ -277,7 +277,7 @@ class SourceReader {
       if (v !== true) {
         const shown = writtenValue(p, deref(pair?.value, p.doc), v);
         const why = /\{\{/.test(shown)
-          ? 'an unrendered template: render it first (helm template, kustomize build) and scan the output'
+          ? 'an unrendered template; render it with helm template or kustomize build, and scan the output'
           : 'the API server refuses it; write true or false';
         const at = (pair?.value as Node | undefined)?.range?.[0] ?? (pair?.key as Node | undefined)?.range?.[0];
         this.error(p, at, `${k.kind} ${w.namespace}/${w.name}: ${field} is ${shown}, not a boolean (${why})`);
