@@ -1,4 +1,4 @@
-// `node bench/scan-throughput.ts [--mb 50] [--heap 256]`: kubectl hostns scan on one large
+// `node bench/scan-throughput.ts [--mb 50] [--heap 64]`: kubectl hostns scan on one large
 // multi-document file against the floor of a plain YAML parse of the same file, each in its own
 // process: wall time, throughput (MB/s) and peak RSS. Prints a Markdown section for RESULTS.md.
 // The file is generated (a mix of Deployments, DaemonSets and ConfigMaps; every 100th document is
@@ -9,7 +9,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { mb: { type: 'string', default: '50' }, heap: { type: 'string', default: '256' } } });
+const { values } = parseArgs({ options: { mb: { type: 'string', default: '50' }, heap: { type: 'string', default: '64' } } });
 const targetBytes = Number(values.mb) * 1024 * 1024;
 const root = join(import.meta.dirname, '..');
 

@@ -2,7 +2,7 @@
 // values that are not booleans, locations through anchors and of syntax errors, documents streamed,
 // and the trust model (a change cannot approve itself). Large inputs are generated here.
 import { DateTime } from 'luxon';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_POLICY } from '../../src/policy/config.ts';
 import { renderSarif, renderScanJson, renderScanText } from '../../src/report/scan-output.ts';
 import { scanSources, hasFailures, type ScanSource } from '../../src/report/scan.ts';
@@ -135,6 +135,26 @@ describe('a host flag that is not a boolean is an error with file:line, never a 
       expect(r.errors[0]!.message).toContain('Pod default/p: spec.hostNetwork');
     });
   }
+});
+
+describe('nothing leaks to stderr', () => {
+  it('no runtime warning (collection keys, duplicate keys, tags) reaches process warnings or the console', () => {
+    const emit = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      for (const value of ['{{ .Values.x }}', '{[a]: 1}', '!!binary aGk=', '!custom x', '&a {<<: *a}']) {
+        scan([{ path: 'p.yaml', text: pod('p', `  hostNetwork: ${value}\n  x: {? [k]: v}\n`) }]);
+      }
+      expect(emit).not.toHaveBeenCalled();
+      expect(warn).not.toHaveBeenCalled();
+      expect(error).not.toHaveBeenCalled();
+    } finally {
+      emit.mockRestore();
+      warn.mockRestore();
+      error.mockRestore();
+    }
+  });
 });
 
 describe('locations a person fixes', () => {
