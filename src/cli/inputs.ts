@@ -5,8 +5,19 @@ import { closeSync, openSync, readdirSync, readSync, realpathSync, statSync } fr
 import { join, sep } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { ScanError, ScanSource } from '../report/scan.ts';
+import { commandFileKind, isComposeFile } from '../report/scan-commands.ts';
 
 const MANIFEST = /\.(ya?ml|json)$/i;
+/** Hidden folders that hold CI workflows: entered while recursing (other hidden folders are not). */
+const CI_DIRS = new Set(['.github', '.circleci']);
+
+/** What a file is, by its path: a Kubernetes manifest, a Compose file, or a file of commands. */
+export function formatOf(path: string): ScanSource['format'] | undefined {
+  const commands = commandFileKind(path);
+  if (commands) return commands;
+  if (isComposeFile(path)) return 'compose';
+  return MANIFEST.test(path) ? 'manifest' : undefined;
+}
 const CHUNK_BYTES = 1 << 20;
 
 /** Folders never entered while recursing (still read when named explicitly). */
@@ -34,7 +45,7 @@ function walk(dir: string, out: string[], errors: ScanError[], ancestors: Set<st
       }
     }
     if (isDir) {
-      if (e.name.startsWith('.') || SKIPPED_DIRS.has(e.name)) continue;
+      if ((e.name.startsWith('.') && !CI_DIRS.has(e.name)) || SKIPPED_DIRS.has(e.name)) continue;
       const real = realpathSync(p);
       if (ancestors.has(real)) {
         errors.push({ file: p, message: `symbolic link loop: leads back to ${real}, not followed` });
@@ -43,7 +54,9 @@ function walk(dir: string, out: string[], errors: ScanError[], ancestors: Set<st
       ancestors.add(real);
       walk(p, out, errors, ancestors);
       ancestors.delete(real);
-    } else if (isFile && MANIFEST.test(e.name)) {
+    } else if (isFile && formatOf(p) !== undefined) {
+      // inside a CI folder only its workflow files: other YAML there is not Kubernetes
+      if (p.split(sep).some((part) => CI_DIRS.has(part)) && commandFileKind(p) !== 'ci') continue;
       out.push(p);
     }
   }
@@ -77,6 +90,7 @@ function fileSource(path: string, errors: ScanError[], trusted: boolean): ScanSo
   return {
     path,
     trusted,
+    format: formatOf(path) ?? 'manifest',
     *read() {
       let fd: number;
       try {
@@ -139,7 +153,7 @@ export function readInputs(
       const files: string[] = [];
       if (st.isDirectory()) walk(path, files, errors, new Set([realpathSync(path)]));
       else files.push(path);
-      if (st.isDirectory() && files.length === 0) errors.push({ file: path, message: 'folder holds no *.yaml, *.yml or *.json file' });
+      if (st.isDirectory() && files.length === 0) errors.push({ file: path, message: 'folder holds no file to scan (*.yaml, *.yml, *.json, Compose, Dockerfile, script, Makefile, CI workflow)' });
       for (const f of files) sources.push(fileSource(f, errors, within(f, roots)));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;

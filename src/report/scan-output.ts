@@ -6,7 +6,10 @@ function where(file: string, line?: number, column?: number): string {
   return line === undefined ? file : `${file}:${line}${column === undefined ? '' : `:${column}`}`;
 }
 
+const HOST_NAMESPACE_NAMES: Record<HostNamespace, string> = { hostNetwork: 'network', hostPID: 'process ID', hostIPC: 'IPC' };
+
 function findingMessage(f: ScanFinding): string {
+  if (f.setBy !== undefined) return `${f.name} shares the host ${HOST_NAMESPACE_NAMES[f.flag]} namespace (${f.setBy})`;
   const subject = `${f.kind} ${f.namespace}/${f.name} sets ${f.flag}: true`;
   if (f.status === 'covered') return `${subject}, allowed by HostNamespaceException ${f.exceptions.join(', ')}`;
   if (f.status === 'exempt') return `${subject}, in exempt namespace ${f.namespace}`;
@@ -160,7 +163,7 @@ export function renderSarif(r: ScanResult, toolVersion: string): string {
                 artifactLocation: { uri: uriOf(f.file) },
                 region: { startLine: f.line, startColumn: f.column },
               },
-              logicalLocations: [{ name: f.name, fullyQualifiedName: `${f.namespace}/${f.kind}/${f.name}`, kind: 'object' }],
+              logicalLocations: [{ name: f.name, fullyQualifiedName: f.setBy === undefined ? `${f.namespace}/${f.kind}/${f.name}` : `${f.kind}/${f.name}`, kind: 'object' }],
             },
           ],
           ...(f.status === 'offender'

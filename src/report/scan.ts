@@ -9,6 +9,7 @@ import { classifyPod, type ExceptionGrant } from '../policy/classify.ts';
 import type { PolicyConfig } from '../policy/config.ts';
 import { isGranting } from '../policy/lifecycle.ts';
 import { evaluateException, grantsByNamespace, type EvaluatedException } from './model.ts';
+import { scanCommands, scanCompose, type CommandFileKind, type CommandFinding, type CommandError } from './scan-commands.ts';
 import { scannedKind, type ScannedKind } from './scan-kinds.ts';
 import {
   deref,
@@ -30,6 +31,8 @@ export interface ScanSource {
   read?: () => Iterable<string>;
   /** Exceptions here count (the file lies in an --exceptions folder); else they are in the change. */
   trusted?: boolean;
+  /** What the file is (by name, see inputs.ts); Kubernetes manifests when unset. */
+  format?: 'manifest' | 'compose' | CommandFileKind;
 }
 
 export type ScanStatus = 'offender' | 'covered' | 'exempt';
@@ -51,6 +54,8 @@ export interface ScanFinding {
   exceptions: string[];
   /** Expired exceptions that would have allowed it. */
   lapsed: string[];
+  /** Outside Kubernetes (kind `Compose` or `Command`): what sets it, as written. */
+  setBy?: string;
 }
 
 /** Input that could not be checked: the result is incomplete. */
@@ -302,12 +307,17 @@ function readSource(s: ScanSource): Iterable<string> {
 export function scanSources(sources: readonly ScanSource[], exceptionSources: readonly ScanSource[], options: ScanOptions): ScanResult {
   const out = { errors: [] as ScanError[], workloads: [] as Workload[], exceptions: [] as FoundException[] };
   let objects = 0;
+  const outside: ScanFinding[] = [];
   for (const s of sources) {
+    if (s.format !== undefined && s.format !== 'manifest') {
+      scanOutside(s, out.errors, outside);
+      continue;
+    }
     const reader = new SourceReader(displayName(s.path), 'input', s.trusted === true || options.trustInlineExceptions === true, options, out);
     reader.read(readSource(s));
     objects += reader.objects;
   }
-  for (const s of exceptionSources) new SourceReader(displayName(s.path), 'exceptions', true, options, out).read(readSource(s));
+  for (const s of exceptionSources.filter((x) => x.format === undefined || x.format === 'manifest')) new SourceReader(displayName(s.path), 'exceptions', true, options, out).read(readSource(s));
   for (const raw of options.clusterExceptions ?? []) {
     const ns = valueAt(raw, ['metadata', 'namespace']);
     out.exceptions.push({ file: `cluster:${String(ns)}`, line: 0, column: 0, value: raw, source: 'cluster', trusted: true });
@@ -354,8 +364,21 @@ export function scanSources(sources: readonly ScanSource[], exceptionSources: re
       findings.push({ file: w.file, line, column, kind: w.kind, namespace: w.namespace, name: w.name, flag, field, status, exceptions: grantedBy.map((g) => g.name).sort(), lapsed });
     }
   }
+  findings.push(...outside);
   findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
   return { findings, errors: out.errors, exceptions, objects, files: sources.length };
+}
+
+/** Compose files, Dockerfiles, scripts, Makefiles, CI files: always offenders (no exception reaches them). */
+function scanOutside(s: ScanSource, errors: ScanError[], out: ScanFinding[]): void {
+  const file = displayName(s.path);
+  const text = [...readSource(s)].join('');
+  const r: { findings: CommandFinding[]; errors: CommandError[] } = s.format === 'compose' ? scanCompose(text) : scanCommands(text, s.format as CommandFileKind);
+  for (const e of r.errors) errors.push({ file, ...e });
+  for (const f of r.findings) {
+    const kind = s.format === 'compose' ? 'Compose' : 'Command';
+    out.push({ file, line: f.line, column: f.column, kind, namespace: '', name: f.subject, flag: f.flag, field: f.what, status: 'offender', exceptions: [], lapsed: [], setBy: f.what });
+  }
 }
 
 function parseIso(text: string): DateTime | undefined {
