@@ -1,8 +1,11 @@
 // Reading scan inputs: files, folders (recursive, symlinks followed once), `-` for stdin. Files are
 // read in chunks as the scan consumes them, so a large file is never held whole. Unreadable paths
 // are reported, never thrown, so the scan goes on with the rest.
-import { closeSync, openSync, readdirSync, readSync, realpathSync, statSync } from 'node:fs';
-import { join, sep } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, dirname, join, sep } from 'node:path';
+import { parse } from 'yaml';
 import { StringDecoder } from 'node:string_decoder';
 import type { ScanError, ScanSource } from '../report/scan.ts';
 import { commandFileKind, isComposeFile } from '../report/scan-commands.ts';
@@ -161,4 +164,103 @@ export function readInputs(
     }
   }
   return { sources, errors };
+}
+
+/** A chart or kustomization rendered to YAML, or why it could not be. */
+export interface Rendered {
+  /** Shown as the file of the rendered documents: `helm template CHART`, `kubectl kustomize DIR`. */
+  name: string;
+  text?: string;
+  error?: ScanError;
+}
+
+function onPath(tool: string, env: Record<string, string | undefined>): string | undefined {
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    const p = join(dir, tool);
+    if (dir && existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+/** helm on PATH, else the one the project's tools build caches (HOSTNS_CACHE_DIR or ~/.cache/hostns-operator/tools/helm-*). */
+export function findHelm(env: Record<string, string | undefined>): string | undefined {
+  const found = onPath('helm', env);
+  if (found) return found;
+  const cache = env.HOSTNS_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(env.HOME ?? homedir(), '.cache'), 'hostns-operator');
+  const tools = join(cache, 'tools');
+  try {
+    const dirs = readdirSync(tools).filter((d) => d.startsWith('helm') && !d.endsWith('.partial') && !d.endsWith('.lock')).sort();
+    for (const d of dirs.reverse()) if (existsSync(join(tools, d, 'helm'))) return join(tools, d, 'helm');
+  } catch {
+    // no cache
+  }
+  return undefined;
+}
+
+function renderWith(name: string, file: string, command: string, args: string[]): Rendered {
+  const r = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 1 << 30, timeout: 120_000 });
+  if (r.error) return { name, error: { file, message: `${name}: cannot run ${command} (${errorCode(r.error)})` } };
+  if (r.status !== 0) {
+    const why = (r.stderr ?? '').split('\n').map((l) => l.trim()).find((l) => l !== '') ?? `exit status ${r.status}`;
+    return { name, error: { file, message: `${name} failed: ${why}` } };
+  }
+  return { name, text: r.stdout };
+}
+
+export function renderHelm(chart: string, values: readonly string[], env: Record<string, string | undefined>): Rendered {
+  const name = `helm template ${chart}`;
+  const helm = findHelm(env);
+  if (!helm) return { name, error: { file: chart, message: `${name}: helm not found on PATH nor in the tools cache (~/.cache/hostns-operator/tools)` } };
+  return renderWith(name, chart, helm, ['template', 'hostns-scan', chart, ...values.flatMap((v) => ['--values', v])]);
+}
+
+export function renderKustomize(dir: string, env: Record<string, string | undefined>): Rendered {
+  const name = `kubectl kustomize ${dir}`;
+  const kubectl = onPath('kubectl', env);
+  if (kubectl) return renderWith(name, dir, kubectl, ['kustomize', dir]);
+  const kustomize = onPath('kustomize', env);
+  if (kustomize) return renderWith(`kustomize build ${dir}`, dir, kustomize, ['build', dir]);
+  return { name, error: { file: dir, message: `${name}: neither kubectl nor kustomize found on PATH` } };
+}
+
+const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+
+/** The local files a kustomization is built from: its resources, bases, components and patches, recursively. */
+export function kustomizationSources(dir: string, seen = new Set<string>()): string[] {
+  const real = (() => {
+    try {
+      return realpathSync(dir);
+    } catch {
+      return undefined;
+    }
+  })();
+  if (!real || seen.has(real)) return [];
+  seen.add(real);
+  const file = KUSTOMIZATION_FILES.map((f) => join(dir, f)).find((f) => existsSync(f));
+  if (!file) return [];
+  let k: Record<string, unknown>;
+  try {
+    k = (parse(readFileSync(file, 'utf8')) ?? {}) as Record<string, unknown>;
+  } catch {
+    return [];
+  }
+  const listed = (key: string) => (Array.isArray(k[key]) ? (k[key] as unknown[]) : []);
+  const paths = [
+    ...listed('resources'),
+    ...listed('bases'),
+    ...listed('components'),
+    ...listed('patchesStrategicMerge'),
+    ...listed('patches').map((p) => (p && typeof p === 'object' ? (p as { path?: unknown }).path : undefined)),
+  ].filter((p): p is string => typeof p === 'string' && !/^[a-z]+:\/\//i.test(p) && !p.includes('\n'));
+  const out: string[] = [];
+  for (const p of paths) {
+    const full = join(dirname(file), p);
+    try {
+      if (statSync(full).isDirectory()) out.push(...kustomizationSources(full, seen));
+      else out.push(full);
+    } catch {
+      // a remote or missing resource: kubectl kustomize reports it
+    }
+  }
+  return out;
 }

@@ -14,7 +14,8 @@ import { buildReview, renderReviewJson, renderReviewMarkdown, renderReviewTable 
 import { hasFailures, scanSources } from '../report/scan.ts';
 import { renderSarif, renderScanJson, renderScanText } from '../report/scan-output.ts';
 import { CliError, EXIT, oneLine } from './errors.ts';
-import { readChunks, readInputs } from './inputs.ts';
+import { kustomizationSources, readChunks, readInputs, renderHelm, renderKustomize, type Rendered } from './inputs.ts';
+import { placeHelmFindings, placeKustomizeFindings } from '../report/scan-render.ts';
 import { Cluster, DEFAULT_CHUNK_SIZE, loadKubeConfig } from './kube.ts';
 
 export interface Io {
@@ -270,10 +271,13 @@ Examples:
     program
       .command('scan')
       .description('static check for CI: host-namespace use in manifests without a HostNamespaceException')
-      .argument('<paths...>', 'files, folders (recursive *.yaml, *.yml, *.json) or - for stdin')
+      .argument('[paths...]', 'files, folders (recursive: manifests, Compose, Dockerfiles, scripts, Makefiles, CI workflows) or - for stdin')
       .addOption(outputFlag(['text', 'json', 'sarif'], 'text'))
       .option('--exceptions <path>', 'trusted HostNamespaceExceptions from this file or folder, e.g. a protected folder (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
       .addOption(new Option('--exceptions-from <source>', 'trusted HostNamespaceExceptions from the live register').choices(['cluster']))
+      .option('--helm-chart <dir>', 'render this chart with helm template and scan the output (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+      .option('--values <file>', 'values file for --helm-chart (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+      .option('--kustomize <dir>', 'render this kustomization with kubectl kustomize and scan the output (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
       .option('--trust-inline-exceptions', 'count exceptions found among the scanned inputs (default: exception-in-change finding)')
       .option('-n, --namespace <namespace>', 'namespace of objects that name none', 'default')
       .option('--kubeconfig <path>', 'kubeconfig file, with --exceptions-from cluster')
@@ -289,26 +293,43 @@ Examples:
           exceptions: string[];
           exceptionsFrom?: 'cluster';
           trustInlineExceptions?: boolean;
+          helmChart: string[];
+          values: string[];
+          kustomize: string[];
           namespace: string;
         },
       ) => {
         const now = nowFrom(flags);
         const config = policyFrom(flags);
         if (!flags.namespace) throw new CliError(EXIT.usage, '-n/--namespace: empty namespace name');
+        if (paths.length === 0 && flags.helmChart.length === 0 && flags.kustomize.length === 0) {
+          throw new CliError(EXIT.usage, 'scan needs a path, - for stdin, --helm-chart DIR or --kustomize DIR');
+        }
+        if (flags.values.length > 0 && flags.helmChart.length === 0) throw new CliError(EXIT.usage, '--values is only used with --helm-chart');
+        const helm: [string, Rendered][] = flags.helmChart.map((c) => [c, renderHelm(c, flags.values, io.env)]);
+        const kustomize: [string, Rendered][] = flags.kustomize.map((d) => [d, renderKustomize(d, io.env)]);
+        const rendered = [...helm, ...kustomize].map(([, r]) => r);
         const clusterExceptions = flags.exceptionsFrom === 'cluster'
           ? await connect({ ...flags, chunkSize: String(DEFAULT_CHUNK_SIZE), namespace: undefined }, io).listExceptions(undefined)
           : undefined;
         const inputs = readInputs(paths, io.readStdin, flags.exceptions);
         const extra = readInputs(flags.exceptions, io.readStdin);
-        const result = scanSources(inputs.sources, extra.sources, {
-          now,
-          config,
-          defaultNamespace: flags.namespace,
-          trustInlineExceptions: flags.trustInlineExceptions === true,
-          clusterExceptions,
-        });
+        const options = { now, config, defaultNamespace: flags.namespace, trustInlineExceptions: flags.trustInlineExceptions === true, clusterExceptions };
+        const renderedSources = rendered.filter((r) => r.text !== undefined).map((r) => ({ path: r.name, text: r.text }));
+        const result = scanSources([...renderedSources, ...inputs.sources], extra.sources, options);
         // read errors are collected while the scan reads
-        result.errors.unshift(...inputs.errors, ...extra.errors);
+        result.errors.unshift(...rendered.flatMap((r) => (r.error ? [r.error] : [])), ...inputs.errors, ...extra.errors);
+        // rendered findings back to the template or patch that produced them, where unambiguous
+        for (const [chart, r] of helm) {
+          if (r.text !== undefined) placeHelmFindings(result.findings, r.name, r.text, chart, readIfExists);
+        }
+        for (const [dir, r] of kustomize) {
+          if (r.text === undefined) continue;
+          const files = readInputs(kustomizationSources(dir), () => '');
+          const sourceScan = scanSources(files.sources.filter((x) => x.format === 'manifest'), [], { ...options, trustInlineExceptions: true, clusterExceptions: [] });
+          placeKustomizeFindings(result.findings, r.name, sourceScan.findings);
+        }
+        result.findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
         if (flags.output === 'json') out(renderScanJson(result));
         else if (flags.output === 'sarif') out(renderSarif(result, cliVersion()));
         else out(renderScanText(result));
@@ -334,6 +355,14 @@ Examples:
   }
 }
 
+
+function readIfExists(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
 
 // Run when executed (bin/kubectl-hostns, node src/cli/kubectl-hostns.ts), not when imported by tests.
 const invokedDirectly = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === realpathSync(process.argv[1]);
