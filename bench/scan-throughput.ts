@@ -9,13 +9,19 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { mb: { type: 'string', default: '50' }, heap: { type: 'string', default: '64' } } });
+const { values } = parseArgs({
+  options: { mb: { type: 'string', default: '50' }, heap: { type: 'string', default: '64' } },
+});
 const targetBytes = Number(values.mb) * 1024 * 1024;
 const root = join(import.meta.dirname, '..');
 
 function documentAt(i: number): string {
   const labels = `      labels: {app: app-${i}, team: team-${i % 17}, tier: backend}`;
-  if (i % 3 === 2) return `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config-${i}\n  namespace: ns-${i % 50}\ndata:\n  settings.yaml: |\n    key: value-${i}\n    other: ${'x'.repeat(200)}\n`;
+  if (i % 3 === 2)
+    return (
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config-${i}\n  namespace: ns-${i % 50}\n` +
+      `data:\n  settings.yaml: |\n    key: value-${i}\n    other: ${'x'.repeat(200)}\n`
+    );
   const kind = i % 3 === 0 ? 'Deployment' : 'DaemonSet';
   return `apiVersion: apps/v1
 kind: ${kind}
@@ -60,24 +66,40 @@ interface Measured {
 /** Runs `code` (an ES module body) in a fresh node with the given heap; it prints nothing we keep. */
 function measure(code: string, file: string, heapMb?: number): Measured {
   const wrapper = `const t0 = performance.now(); ${code}
-process.on('exit', (c) => process.stderr.write('\\nMEASURE ' + JSON.stringify({ ms: performance.now() - t0, maxRssKb: process.resourceUsage().maxRSS, c }) + '\\n'));`;
+process.on('exit', (c) => {
+  const m = { ms: performance.now() - t0, maxRssKb: process.resourceUsage().maxRSS, c };
+  process.stderr.write('\\nMEASURE ' + JSON.stringify(m) + '\\n');
+});`;
   const args = [...(heapMb ? [`--max-old-space-size=${heapMb}`] : []), '--input-type=module', '-e', wrapper, file];
   const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 30 });
   const m = /MEASURE (.*)/.exec(r.stderr ?? '');
   const parsed = m ? (JSON.parse(m[1]!) as { ms: number; maxRssKb: number }) : { ms: NaN, maxRssKb: NaN };
-  return { ms: parsed.ms, maxRssMb: parsed.maxRssKb / 1024, exit: r.status, stderr: (r.stderr ?? '').replace(/\nMEASURE .*\n?/, '').trim() };
+  return {
+    ms: parsed.ms,
+    maxRssMb: parsed.maxRssKb / 1024,
+    exit: r.status,
+    stderr: (r.stderr ?? '').replace(/\nMEASURE .*\n?/, '').trim(),
+  };
 }
 
 const SCAN = `const { run } = await import('./src/cli/kubectl-hostns.ts');
 let out = 0;
-const io = { stdout: { write: (s) => (out += s.length) }, stderr: { write: (s) => process.stderr.write(s) }, readStdin: () => '', env: {} };
+const io = {
+  stdout: { write: (s) => (out += s.length) },
+  stderr: { write: (s) => process.stderr.write(s) },
+  readStdin: () => '',
+  env: {},
+};
 process.exitCode = await run(['scan', process.argv[1], '-o', 'json', '--now', '2026-06-01T00:00:00Z'], io);`;
 // the floor: the yaml library's parser over the same text, nothing kept (tokens only)
 const FLOOR_PARSE = `const { Parser } = await import('yaml'); const { readFileSync } = await import('node:fs');
 let n = 0; for (const t of new Parser().parse(readFileSync(process.argv[1], 'utf8'))) if (t.type === 'document') n++;`;
 // what the scan did before issue 14: every document of the whole file parsed and held at once
-const WHOLE_FILE = `const { parseAllDocuments } = await import('yaml'); const { readFileSync } = await import('node:fs');
-const docs = parseAllDocuments(readFileSync(process.argv[1], 'utf8')); let n = 0; for (const d of docs) if (d.toJS()) n++;`;
+const WHOLE_FILE = `const { parseAllDocuments } = await import('yaml');
+const { readFileSync } = await import('node:fs');
+const docs = parseAllDocuments(readFileSync(process.argv[1], 'utf8'));
+let n = 0;
+for (const d of docs) if (d.toJS()) n++;`;
 
 const dir = mkdtempSync(join(tmpdir(), 'hostns-scan-bench-'));
 try {
@@ -97,7 +119,8 @@ try {
   const lines = [
     '## Scan throughput (`node bench/scan-throughput.ts`)',
     '',
-    `One ${mb.toFixed(1)} MB file of ${documents.toLocaleString('en')} documents (Deployments, DaemonSets, ConfigMaps), ` +
+    `One ${mb.toFixed(1)} MB file of ${documents.toLocaleString('en')} documents ` +
+      '(Deployments, DaemonSets, ConfigMaps), ' +
       `${cpus().length} CPUs, Node ${process.version}. Each row is its own process; peak RSS is the process's maxRSS.`,
     '',
     '| run | exit | time | throughput | peak RSS |',
@@ -109,7 +132,8 @@ try {
     '',
   ];
   process.stdout.write(lines.join('\n'));
-  for (const [name, m] of rows) if (m.exit !== 0 && m.exit !== 1) process.stderr.write(`${name}: exit ${m.exit}\n${m.stderr.slice(0, 2000)}\n`);
+  for (const [name, m] of rows)
+    if (m.exit !== 0 && m.exit !== 1) process.stderr.write(`${name}: exit ${m.exit}\n${m.stderr.slice(0, 2000)}\n`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

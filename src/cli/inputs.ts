@@ -148,7 +148,13 @@ export function readInputs(
     if (path === '-') {
       if (stdinRead) continue;
       stdinRead = true;
-      sources.push({ path, read: () => { const s = readStdin(); return typeof s === 'string' ? [s] : s; } });
+      sources.push({
+        path,
+        read: () => {
+          const s = readStdin();
+          return typeof s === 'string' ? [s] : s;
+        },
+      });
       continue;
     }
     try {
@@ -156,11 +162,19 @@ export function readInputs(
       const files: string[] = [];
       if (st.isDirectory()) walk(path, files, errors, new Set([realpathSync(path)]));
       else files.push(path);
-      if (st.isDirectory() && files.length === 0) errors.push({ file: path, message: 'folder holds no file to scan (*.yaml, *.yml, *.json, Compose, Dockerfile, script, Makefile, CI workflow)' });
+      if (st.isDirectory() && files.length === 0)
+        errors.push({
+          file: path,
+          message:
+            'folder holds no file to scan (*.yaml, *.yml, *.json, Compose, Dockerfile, script, Makefile, CI workflow)',
+        });
       for (const f of files) sources.push(fileSource(f, errors, within(f, roots)));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      errors.push({ file: path, message: code === 'ENOENT' ? 'no such file or folder' : `cannot read: ${code ?? (err as Error).message}` });
+      errors.push({
+        file: path,
+        message: code === 'ENOENT' ? 'no such file or folder' : `cannot read: ${code ?? (err as Error).message}`,
+      });
     }
   }
   return { sources, errors };
@@ -182,14 +196,20 @@ function onPath(tool: string, env: Record<string, string | undefined>): string |
   return undefined;
 }
 
-/** helm on PATH, else the one the project's tools build caches (HOSTNS_CACHE_DIR or ~/.cache/hostns-operator/tools/helm-*). */
+/**
+ * helm on PATH, else the one the project's tools build caches
+ * (`$HOSTNS_CACHE_DIR` or `~/.cache/hostns-operator`, then `tools/helm-*`).
+ */
 export function findHelm(env: Record<string, string | undefined>): string | undefined {
   const found = onPath('helm', env);
   if (found) return found;
-  const cache = env.HOSTNS_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(env.HOME ?? homedir(), '.cache'), 'hostns-operator');
+  const cache =
+    env.HOSTNS_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(env.HOME ?? homedir(), '.cache'), 'hostns-operator');
   const tools = join(cache, 'tools');
   try {
-    const dirs = readdirSync(tools).filter((d) => d.startsWith('helm') && !d.endsWith('.partial') && !d.endsWith('.lock')).sort();
+    const dirs = readdirSync(tools)
+      .filter((d) => d.startsWith('helm') && !d.endsWith('.partial') && !d.endsWith('.lock'))
+      .sort();
     for (const d of dirs.reverse()) if (existsSync(join(tools, d, 'helm'))) return join(tools, d, 'helm');
   } catch {
     // no cache
@@ -201,16 +221,31 @@ function renderWith(name: string, file: string, command: string, args: string[])
   const r = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 1 << 30, timeout: 120_000 });
   if (r.error) return { name, error: { file, message: `${name}: cannot run ${command} (${errorCode(r.error)})` } };
   if (r.status !== 0) {
-    const why = (r.stderr ?? '').split('\n').map((l) => l.trim()).find((l) => l !== '') ?? `exit status ${r.status}`;
+    const why =
+      (r.stderr ?? '')
+        .split('\n')
+        .map((l) => l.trim())
+        .find((l) => l !== '') ?? `exit status ${r.status}`;
     return { name, error: { file, message: `${name} failed: ${why}` } };
   }
   return { name, text: r.stdout };
 }
 
-export function renderHelm(chart: string, values: readonly string[], env: Record<string, string | undefined>): Rendered {
+export function renderHelm(
+  chart: string,
+  values: readonly string[],
+  env: Record<string, string | undefined>,
+): Rendered {
   const name = `helm template ${chart}`;
   const helm = findHelm(env);
-  if (!helm) return { name, error: { file: chart, message: `${name}: helm not found on PATH nor in the tools cache (~/.cache/hostns-operator/tools)` } };
+  if (!helm)
+    return {
+      name,
+      error: {
+        file: chart,
+        message: `${name}: helm not found on PATH nor in the tools cache (~/.cache/hostns-operator/tools)`,
+      },
+    };
   return renderWith(name, chart, helm, ['template', 'hostns-scan', chart, ...values.flatMap((v) => ['--values', v])]);
 }
 

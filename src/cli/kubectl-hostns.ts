@@ -82,7 +82,9 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d
 function nowFrom(flags: PolicyFlags): DateTime {
   if (flags.now === undefined) return DateTime.utc();
   const t = DateTime.fromISO(flags.now, { setZone: true });
-  if (!RFC3339.test(flags.now) || !t.isValid) throw new CliError(EXIT.usage, `--now: ${JSON.stringify(flags.now)} is not an RFC 3339 date-time (e.g. 2026-12-01T00:00:00Z)`);
+  if (!RFC3339.test(flags.now) || !t.isValid) {
+    throw new CliError(EXIT.usage, `--now: ${JSON.stringify(flags.now)} is not an RFC 3339 date-time (e.g. 2026-12-01T00:00:00Z)`);
+  }
   return t.toUTC();
 }
 
@@ -101,6 +103,9 @@ function scope(flags: ClusterFlags): string | undefined {
   if (flags.namespace === '') throw new CliError(EXIT.usage, '-n/--namespace: empty namespace name');
   return flags.namespace;
 }
+
+/** Collects a repeatable option's values. */
+const append = (v: string, prev: string[]): string[] => [...prev, v];
 
 function outputFlag(formats: string[], fallback: string): Option {
   return new Option('-o, --output <format>', 'output format').choices(formats).default(fallback);
@@ -172,6 +177,8 @@ Examples:
   kustomize build overlays/prod | kubectl hostns scan - --exceptions-from cluster
   helm template my-release ./chart | kubectl hostns scan - --exceptions exceptions/
   kubectl hostns scan k8s/ -o sarif > hostns.sarif     # upload to code scanning
+  kubectl hostns scan --helm-chart charts/agent --values prod.yaml --kustomize overlays/prod
+  kubectl hostns scan .        # also Compose files, Dockerfiles, scripts, Makefiles, CI workflows
 `;
 
 export async function run(argv: readonly string[], io: Io): Promise<number> {
@@ -224,7 +231,12 @@ Examples:
         const cluster = connect(flags, io);
         const at = rfc3339(now.startOf('second')); // second precision, as kubectl and the API server write times
         await cluster.markReviewed(flags.namespace, flags.markReviewed, { lastReviewedAt: at, reviewedBy: flags.by.trim() });
-        const review = { namespace: flags.namespace, name: flags.markReviewed, reviewedBy: flags.by.trim(), lastReviewedAt: at };
+        const review = {
+          namespace: flags.namespace,
+          name: flags.markReviewed,
+          reviewedBy: flags.by.trim(),
+          lastReviewedAt: at,
+        };
         if (flags.output === 'json') out(JSON.stringify({ reviewed: review }, null, 2) + '\n');
         else out(`hostnamespaceexception.hostns.io/${flags.markReviewed} reviewed by ${flags.by.trim()} at ${at}\n`);
         return;
@@ -271,14 +283,19 @@ Examples:
     program
       .command('scan')
       .description('static check for CI: host-namespace use in manifests without a HostNamespaceException')
-      .argument('[paths...]', 'files, folders (recursive: manifests, Compose, Dockerfiles, scripts, Makefiles, CI workflows) or - for stdin')
+      .argument(
+        '[paths...]',
+        'files, folders (recursive: manifests, Compose, Dockerfiles, scripts, Makefiles, CI workflows) or - for stdin',
+      )
       .addOption(outputFlag(['text', 'json', 'sarif'], 'text'))
-      .option('--exceptions <path>', 'trusted HostNamespaceExceptions from this file or folder, e.g. a protected folder (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
-      .addOption(new Option('--exceptions-from <source>', 'trusted HostNamespaceExceptions from the live register').choices(['cluster']))
-      .option('--helm-chart <dir>', 'render this chart with helm template and scan the output (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
-      .option('--values <file>', 'values file for --helm-chart (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
-      .option('--kustomize <dir>', 'render this kustomization with kubectl kustomize and scan the output (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
-      .option('--trust-inline-exceptions', 'count exceptions found among the scanned inputs (default: exception-in-change finding)')
+      .option('--exceptions <path>', 'trusted HostNamespaceExceptions from this file or protected folder (repeatable)', append, [])
+      .addOption(
+        new Option('--exceptions-from <source>', 'trusted HostNamespaceExceptions from the live register').choices(['cluster']),
+      )
+      .option('--helm-chart <dir>', 'render this chart with helm template and scan the output (repeatable)', append, [])
+      .option('--values <file>', 'values file for --helm-chart (repeatable)', append, [])
+      .option('--kustomize <dir>', 'render this kustomization with kubectl kustomize, scan the output (repeatable)', append, [])
+      .option('--trust-inline-exceptions', 'count exceptions among the scanned inputs (default: exception-in-change finding)')
       .option('-n, --namespace <namespace>', 'namespace of objects that name none', 'default')
       .option('--kubeconfig <path>', 'kubeconfig file, with --exceptions-from cluster')
       .option('--context <name>', 'kubeconfig context, with --exceptions-from cluster')
@@ -305,20 +322,30 @@ Examples:
         if (paths.length === 0 && flags.helmChart.length === 0 && flags.kustomize.length === 0) {
           throw new CliError(EXIT.usage, 'scan needs a path, - for stdin, --helm-chart DIR or --kustomize DIR');
         }
-        if (flags.values.length > 0 && flags.helmChart.length === 0) throw new CliError(EXIT.usage, '--values is only used with --helm-chart');
+        if (flags.values.length > 0 && flags.helmChart.length === 0) {
+          throw new CliError(EXIT.usage, '--values is only used with --helm-chart');
+        }
         const helm: [string, Rendered][] = flags.helmChart.map((c) => [c, renderHelm(c, flags.values, io.env)]);
         const kustomize: [string, Rendered][] = flags.kustomize.map((d) => [d, renderKustomize(d, io.env)]);
         const rendered = [...helm, ...kustomize].map(([, r]) => r);
-        const clusterExceptions = flags.exceptionsFrom === 'cluster'
-          ? await connect({ ...flags, chunkSize: String(DEFAULT_CHUNK_SIZE), namespace: undefined }, io).listExceptions(undefined)
-          : undefined;
+        const clusterExceptions =
+          flags.exceptionsFrom === 'cluster'
+            ? await connect({ ...flags, chunkSize: String(DEFAULT_CHUNK_SIZE), namespace: undefined }, io).listExceptions(undefined)
+            : undefined;
         const inputs = readInputs(paths, io.readStdin, flags.exceptions);
         const extra = readInputs(flags.exceptions, io.readStdin);
-        const options = { now, config, defaultNamespace: flags.namespace, trustInlineExceptions: flags.trustInlineExceptions === true, clusterExceptions };
-        const renderedSources = rendered.filter((r) => r.text !== undefined).map((r) => ({ path: r.name, text: r.text }));
+        const options = {
+          now,
+          config,
+          defaultNamespace: flags.namespace,
+          trustInlineExceptions: flags.trustInlineExceptions === true,
+          clusterExceptions,
+        };
+        const renderedSources = rendered.flatMap((r) => (r.text === undefined ? [] : [{ path: r.name, text: r.text }]));
         const result = scanSources([...renderedSources, ...inputs.sources], extra.sources, options);
         // read errors are collected while the scan reads
-        result.errors.unshift(...rendered.flatMap((r) => (r.error ? [r.error] : [])), ...inputs.errors, ...extra.errors);
+        const renderErrors = rendered.flatMap((r) => (r.error ? [r.error] : []));
+        result.errors.unshift(...renderErrors, ...inputs.errors, ...extra.errors);
         // rendered findings back to the template or patch that produced them, where unambiguous
         for (const [chart, r] of helm) {
           if (r.text !== undefined) placeHelmFindings(result.findings, r.name, r.text, chart, readIfExists);
@@ -326,7 +353,8 @@ Examples:
         for (const [dir, r] of kustomize) {
           if (r.text === undefined) continue;
           const files = readInputs(kustomizationSources(dir), () => '');
-          const sourceScan = scanSources(files.sources.filter((x) => x.format === 'manifest'), [], { ...options, trustInlineExceptions: true, clusterExceptions: [] });
+          const manifests = files.sources.filter((x) => x.format === 'manifest');
+          const sourceScan = scanSources(manifests, [], { ...options, trustInlineExceptions: true, clusterExceptions: [] });
           placeKustomizeFindings(result.findings, r.name, sourceScan.findings);
         }
         result.findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
@@ -367,7 +395,8 @@ function readIfExists(path: string): string | undefined {
 // Run when executed (bin/kubectl-hostns, node src/cli/kubectl-hostns.ts), not when imported by tests.
 const invokedDirectly = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === realpathSync(process.argv[1]);
 if (invokedDirectly) {
-  const code = await run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, readStdin: () => readChunks(0), env: process.env });
+  const io = { stdout: process.stdout, stderr: process.stderr, readStdin: () => readChunks(0), env: process.env };
+  const code = await run(process.argv.slice(2), io);
   // Exit once the answer is written: a request given up on (--request-timeout) may still hold a
   // socket open, and must not keep the process alive after its error was printed.
   process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));

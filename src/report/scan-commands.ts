@@ -13,10 +13,16 @@ export type CommandFileKind = 'dockerfile' | 'shell' | 'makefile' | 'ci';
 export function commandFileKind(path: string): CommandFileKind | undefined {
   const name = path.split(/[\\/]/).pop() ?? '';
   const normalized = path.replace(/\\/g, '/');
-  if (/^(?:Dockerfile|Containerfile)(?:\..+)?$/.test(name) || /\.(?:dockerfile|containerfile)$/i.test(name)) return 'dockerfile';
+  if (/^(?:Dockerfile|Containerfile)(?:\..+)?$/.test(name) || /\.(?:dockerfile|containerfile)$/i.test(name))
+    return 'dockerfile';
   if (/\.(?:sh|bash)$/.test(name)) return 'shell';
   if (/^(?:GNUmakefile|makefile|Makefile)$/.test(name) || /\.mk$/.test(name)) return 'makefile';
-  if (/(?:^|\/)\.github\/workflows\/[^/]+\.ya?ml$/.test(normalized) || name === '.gitlab-ci.yml' || /(?:^|\/)\.circleci\/config\.ya?ml$/.test(normalized)) return 'ci';
+  if (
+    /(?:^|\/)\.github\/workflows\/[^/]+\.ya?ml$/.test(normalized) ||
+    name === '.gitlab-ci.yml' ||
+    /(?:^|\/)\.circleci\/config\.ya?ml$/.test(normalized)
+  )
+    return 'ci';
   return undefined;
 }
 
@@ -45,9 +51,21 @@ export interface CommandError {
 
 const ENGINES = new Set(['docker', 'podman', 'nerdctl']);
 const RUNNERS = new Set(['run', 'create']);
-const OPTION_FLAG: Record<string, HostNamespace> = { '--network': 'hostNetwork', '--net': 'hostNetwork', '--pid': 'hostPID', '--ipc': 'hostIPC' };
+const OPTION_FLAG: Record<string, HostNamespace> = {
+  '--network': 'hostNetwork',
+  '--net': 'hostNetwork',
+  '--pid': 'hostPID',
+  '--ipc': 'hostIPC',
+};
 /** Options of `run`/`create` that take a value as the next word (so it is not taken for the image). */
-const VALUE_OPTIONS = /^(?:-[ehlpuvw]|--(?:env|label|name|publish|user|volume|workdir|mount|entrypoint|network|net|pid|ipc|platform|memory|cpus|add-host|device|cap-add|cap-drop|security-opt|ulimit|tmpfs|hostname|restart|log-driver|log-opt|dns|env-file|label-file|runtime|gpus|pull|userns|uts|cgroupns|shm-size|stop-signal|health-cmd|network-alias|ip|mac-address))$/;
+const VALUE_OPTION_NAMES = [
+  'env', 'label', 'name', 'publish', 'user', 'volume', 'workdir', 'mount', 'entrypoint', 'network',
+  'net', 'pid', 'ipc', 'platform', 'memory', 'cpus', 'add-host', 'device', 'cap-add', 'cap-drop',
+  'security-opt', 'ulimit', 'tmpfs', 'hostname', 'restart', 'log-driver', 'log-opt', 'dns',
+  'env-file', 'label-file', 'runtime', 'gpus', 'pull', 'userns', 'uts', 'cgroupns', 'shm-size',
+  'stop-signal', 'health-cmd', 'network-alias', 'ip', 'mac-address',
+];
+const VALUE_OPTIONS = new RegExp(`^(?:-[ehlpuvw]|--(?:${VALUE_OPTION_NAMES.join('|')}))$`);
 
 interface Word {
   text: string;
@@ -123,11 +141,19 @@ function commandsInLine(line: string): { at: number; flag: HostNamespace; what: 
     for (let k = j + 1; k < words.length; k++) {
       const arg = words[k]!;
       if (arg === 'sep' || !arg.text.startsWith('-')) break; // the image: the container's own arguments follow
-      const [name, inline] = arg.text.includes('=') ? [arg.text.slice(0, arg.text.indexOf('=')), arg.text.slice(arg.text.indexOf('=') + 1)] : [arg.text, undefined];
+      const [name, inline] = arg.text.includes('=')
+        ? [arg.text.slice(0, arg.text.indexOf('=')), arg.text.slice(arg.text.indexOf('=') + 1)]
+        : [arg.text, undefined];
       const valueWord = inline === undefined ? words[k + 1] : undefined;
       const value = inline ?? (valueWord && valueWord !== 'sep' ? valueWord.text : undefined);
       const flag = OPTION_FLAG[name!];
-      if (flag && value === 'host') found.push({ at: arg.at, flag, what: `${engine} ${sub.text} ${name}${inline === undefined ? ' ' : '='}host`, subject: `${engine} ${sub.text}` });
+      if (flag && value === 'host')
+        found.push({
+          at: arg.at,
+          flag,
+          what: `${engine} ${sub.text} ${name}${inline === undefined ? ' ' : '='}host`,
+          subject: `${engine} ${sub.text}`,
+        });
       if (inline === undefined && VALUE_OPTIONS.test(name!)) k++;
     }
   }
@@ -135,7 +161,11 @@ function commandsInLine(line: string): { at: number; flag: HostNamespace; what: 
 }
 
 /** Physical lines joined at trailing backslashes, each logical line with where its pieces start. */
-function logicalLines(lines: readonly string[], first: number, last: number): { text: string; starts: { line: number; offset: number }[] }[] {
+function logicalLines(
+  lines: readonly string[],
+  first: number,
+  last: number,
+): { text: string; starts: { line: number; offset: number }[] }[] {
   const out: { text: string; starts: { line: number; offset: number }[] }[] = [];
   let text = '';
   let starts: { line: number; offset: number }[] = [];
@@ -161,7 +191,10 @@ function locate(l: { starts: { line: number; offset: number }[] }, at: number): 
 }
 
 /** The shell text of a line (first of a logical line) of a file of `kind`; undefined: not shell. */
-function shellOf(kind: 'dockerfile' | 'shell' | 'makefile', line: string): { shell: string; offset: number } | undefined {
+function shellOf(
+  kind: 'dockerfile' | 'shell' | 'makefile',
+  line: string,
+): { shell: string; offset: number } | undefined {
   if (kind === 'shell') return { shell: line, offset: 0 };
   if (kind === 'makefile') {
     // recipe lines start with a tab; @ - + prefixes are make's, not the shell's
@@ -173,7 +206,13 @@ function shellOf(kind: 'dockerfile' | 'shell' | 'makefile', line: string): { she
 }
 
 /** Commands in physical lines [first, last) of `lines`, continuation lines joined. */
-function scanLines(lines: readonly string[], first: number, last: number, kind: 'dockerfile' | 'shell' | 'makefile', out: CommandFinding[]): void {
+function scanLines(
+  lines: readonly string[],
+  first: number,
+  last: number,
+  kind: 'dockerfile' | 'shell' | 'makefile',
+  out: CommandFinding[],
+): void {
   for (const logical of logicalLines(lines, first, last)) {
     const firstEnd = logical.starts.length > 1 ? logical.starts[1]!.offset : logical.text.length;
     const head = shellOf(kind, logical.text.slice(0, firstEnd));
@@ -182,7 +221,8 @@ function scanLines(lines: readonly string[], first: number, last: number, kind: 
     const trimmed = shellText.trim();
     const exec = kind === 'dockerfile' && trimmed.startsWith('[') ? execForm(trimmed) : undefined;
     for (const f of commandsInLine(exec ?? shellText)) {
-      const at = exec === undefined ? locate(logical, f.at) : { line: logical.starts[0]!.line + 1, column: head.offset + 1 };
+      const at =
+        exec === undefined ? locate(logical, f.at) : { line: logical.starts[0]!.line + 1, column: head.offset + 1 };
       out.push({ ...at, flag: f.flag, what: f.what, subject: f.subject });
     }
   }
@@ -197,14 +237,18 @@ function scanWorkflow(text: string, out: CommandFinding[], errors: CommandError[
     for (const p of parseDocuments(piece)) {
       if (p.doc.errors.length) {
         const e = p.doc.errors[0]!;
-        errors.push({ ...positionIn(p, e.pos[0]), message: `YAML syntax error: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}` });
+        errors.push({
+          ...positionIn(p, e.pos[0]),
+          message: `YAML syntax error: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
+        });
         continue;
       }
       visit(p.doc, {
         Pair(_, pair) {
           if (!isScalar(pair.key) || !RUN_KEYS.has(String(pair.key.value))) return;
           const scalars = isSeq(pair.value) ? pair.value.items : [pair.value];
-          for (const sc of scalars) if (isScalar(sc) && typeof sc.value === 'string' && sc.range) shellScalar(p, sc, lines, out);
+          for (const sc of scalars)
+            if (isScalar(sc) && typeof sc.value === 'string' && sc.range) shellScalar(p, sc, lines, out);
         },
       });
     }
@@ -228,11 +272,15 @@ function shellScalar(p: ParsedDocument, sc: Scalar, lines: readonly string[], ou
     return;
   }
   // quoted or multi-line plain: the value's words, reported at the value
-  for (const f of commandsInLine(String(sc.value).replace(/\n/g, ' '))) out.push({ ...start, flag: f.flag, what: f.what, subject: f.subject });
+  for (const f of commandsInLine(String(sc.value).replace(/\n/g, ' ')))
+    out.push({ ...start, flag: f.flag, what: f.what, subject: f.subject });
 }
 
 /** Container-engine commands with a host namespace, in a Dockerfile, script, Makefile or CI file. */
-export function scanCommands(text: string, kind: CommandFileKind): { findings: CommandFinding[]; errors: CommandError[] } {
+export function scanCommands(
+  text: string,
+  kind: CommandFileKind,
+): { findings: CommandFinding[]; errors: CommandError[] } {
   const findings: CommandFinding[] = [];
   const errors: CommandError[] = [];
   if (kind === 'ci') scanWorkflow(text, findings, errors);
@@ -247,7 +295,12 @@ export function scanCommands(text: string, kind: CommandFileKind): { findings: C
 function execForm(text: string): string | undefined {
   try {
     const parts = JSON.parse(text) as unknown;
-    return Array.isArray(parts) && parts.every((p) => typeof p === 'string') ? parts.map((p) => `'${p.replace(/'/g, '')}'`).join(' ').replace(/^'([^']*)'/, '$1') : undefined;
+    return Array.isArray(parts) && parts.every((p) => typeof p === 'string')
+      ? parts
+          .map((p) => `'${p.replace(/'/g, '')}'`)
+          .join(' ')
+          .replace(/^'([^']*)'/, '$1')
+      : undefined;
   } catch {
     return undefined;
   }
@@ -270,7 +323,10 @@ export function scanCompose(text: string): { findings: CommandFinding[]; errors:
     for (const p of parseDocuments(piece)) {
       if (p.doc.errors.length) {
         const e = p.doc.errors[0]!;
-        errors.push({ ...positionIn(p, e.pos[0]), message: `YAML syntax error: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}` });
+        errors.push({
+          ...positionIn(p, e.pos[0]),
+          message: `YAML syntax error: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
+        });
         continue;
       }
       const services = pairIn(p.doc.contents, 'services', p.doc)?.value;
@@ -284,7 +340,9 @@ export function scanCompose(text: string): { findings: CommandFinding[]; errors:
 function composeServices(p: ParsedDocument, doc: Document, services: Pair[], out: CommandFinding[]): void {
   const value = (service: unknown, key: string) => {
     const pair = pairIn(service, key, doc);
-    return pair && isScalar(pair.value) && typeof pair.value.value === 'string' ? { pair, text: pair.value.value } : undefined;
+    return pair && isScalar(pair.value) && typeof pair.value.value === 'string'
+      ? { pair, text: pair.value.value }
+      : undefined;
   };
   const byName = new Map(services.map((s) => [String(isScalar(s.key) ? s.key.value : s.key), s.value]));
   for (const s of services) {

@@ -1,12 +1,22 @@
 // Rendering a scan result: compiler-style text (editors and CI problem matchers read it), JSON, SARIF 2.1.0.
 import type { HostNamespace } from '../api/v1alpha1.ts';
-import { exceptionsInChange, type ScanError, type ScanFinding, type ScanResult, type ScannedException } from './scan.ts';
+import {
+  exceptionsInChange,
+  type ScanError,
+  type ScanFinding,
+  type ScanResult,
+  type ScannedException,
+} from './scan.ts';
 
 function where(file: string, line?: number, column?: number): string {
   return line === undefined ? file : `${file}:${line}${column === undefined ? '' : `:${column}`}`;
 }
 
-const HOST_NAMESPACE_NAMES: Record<HostNamespace, string> = { hostNetwork: 'network', hostPID: 'process ID', hostIPC: 'IPC' };
+const HOST_NAMESPACE_NAMES: Record<HostNamespace, string> = {
+  hostNetwork: 'network',
+  hostPID: 'process ID',
+  hostIPC: 'IPC',
+};
 
 function findingMessage(f: ScanFinding): string {
   if (f.setBy !== undefined) return `${f.name} shares the host ${HOST_NAMESPACE_NAMES[f.flag]} namespace (${f.setBy})`;
@@ -34,14 +44,17 @@ export function scanSummary(r: ScanResult): string {
   const errorFiles = new Set(r.errors.map((e) => e.file)).size;
   const inChange = exceptionsInChange(r).length;
   const own = inChange ? `, ${inChange} exception${inChange === 1 ? '' : 's'} in the change` : '';
-  const incomplete = r.errors.length ? `; ${r.errors.length} error${r.errors.length === 1 ? '' : 's'} in ${errorFiles} file${errorFiles === 1 ? '' : 's'}: result incomplete` : '';
+  const incomplete = r.errors.length
+    ? `; ${r.errors.length} error${r.errors.length === 1 ? '' : 's'} in ${errorFiles} file${errorFiles === 1 ? '' : 's'}: result incomplete`
+    : '';
   return `${r.files} input${r.files === 1 ? '' : 's'}, ${r.objects} object${r.objects === 1 ? '' : 's'}: ${n('offender')} uncovered, ${n('covered')} allowed by an exception, ${n('exempt')} exempt${own}${incomplete}`;
 }
 
 /** `file:line:col: error|note: ...`, one line per flag, then parse errors, ignored exceptions and a summary. */
 export function renderScanText(r: ScanResult): string {
   const out: string[] = [];
-  for (const f of r.findings) out.push(`${where(f.file, f.line, f.column)}: ${f.status === 'offender' ? 'error' : 'note'}: ${findingMessage(f)}`);
+  for (const f of r.findings)
+    out.push(`${where(f.file, f.line, f.column)}: ${f.status === 'offender' ? 'error' : 'note'}: ${findingMessage(f)}`);
   for (const x of exceptionsInChange(r)) out.push(`${where(x.file, x.line, x.column)}: error: ${inChangeMessage(x)}`);
   for (const e of r.errors) out.push(errorLine(e));
   for (const x of r.exceptions) {
@@ -58,9 +71,21 @@ export function renderScanJson(r: ScanResult): string {
 }
 
 const RULES: Record<HostNamespace, { id: string; name: string; text: string }> = {
-  hostNetwork: { id: 'HOSTNS001', name: 'HostNetworkWithoutException', text: 'Pod shares the host network namespace (hostNetwork: true)' },
-  hostPID: { id: 'HOSTNS002', name: 'HostPIDWithoutException', text: 'Pod shares the host process ID namespace (hostPID: true)' },
-  hostIPC: { id: 'HOSTNS003', name: 'HostIPCWithoutException', text: 'Pod shares the host IPC namespace (hostIPC: true)' },
+  hostNetwork: {
+    id: 'HOSTNS001',
+    name: 'HostNetworkWithoutException',
+    text: 'Pod shares the host network namespace (hostNetwork: true)',
+  },
+  hostPID: {
+    id: 'HOSTNS002',
+    name: 'HostPIDWithoutException',
+    text: 'Pod shares the host process ID namespace (hostPID: true)',
+  },
+  hostIPC: {
+    id: 'HOSTNS003',
+    name: 'HostIPCWithoutException',
+    text: 'Pod shares the host IPC namespace (hostIPC: true)',
+  },
 };
 
 const RULE_ORDER: HostNamespace[] = ['hostNetwork', 'hostPID', 'hostIPC'];
@@ -81,7 +106,9 @@ const INPUT_ERROR_RULE = {
 const EXTRA_RULES = [IN_CHANGE_RULE, INPUT_ERROR_RULE];
 
 function region(line?: number, column?: number): object {
-  return line !== undefined && line > 0 ? { region: { startLine: line, ...(column !== undefined && column > 0 ? { startColumn: column } : {}) } } : {};
+  return line !== undefined && line > 0
+    ? { region: { startLine: line, ...(column !== undefined && column > 0 ? { startColumn: column } : {}) } }
+    : {};
 }
 
 /** A relative path as a SARIF URI reference (forward slashes, percent-encoded). */
@@ -152,49 +179,68 @@ export function renderSarif(r: ScanResult, toolVersion: string): string {
             })),
           },
         ],
-        results: r.findings.map((f) => ({
-          ruleId: RULES[f.flag].id,
-          ruleIndex: RULE_ORDER.indexOf(f.flag),
-          level: 'error',
-          message: { text: findingMessage(f) },
-          locations: [
-            {
-              physicalLocation: {
-                artifactLocation: { uri: uriOf(f.file) },
-                region: { startLine: f.line, startColumn: f.column },
-              },
-              logicalLocations: [{ name: f.name, fullyQualifiedName: f.setBy === undefined ? `${f.namespace}/${f.kind}/${f.name}` : `${f.kind}/${f.name}`, kind: 'object' }],
-            },
-          ],
-          ...(f.status === 'offender'
-            ? {}
-            : {
-                suppressions: [
+        results: r.findings
+          .map(
+            (f) =>
+              ({
+                ruleId: RULES[f.flag].id,
+                ruleIndex: RULE_ORDER.indexOf(f.flag),
+                level: 'error',
+                message: { text: findingMessage(f) },
+                locations: [
                   {
-                    kind: 'external',
-                    justification: f.status === 'covered' ? `HostNamespaceException ${f.exceptions.join(', ')}` : `exempt namespace ${f.namespace}`,
+                    physicalLocation: {
+                      artifactLocation: { uri: uriOf(f.file) },
+                      region: { startLine: f.line, startColumn: f.column },
+                    },
+                    logicalLocations: [
+                      {
+                        name: f.name,
+                        fullyQualifiedName:
+                          f.setBy === undefined ? `${f.namespace}/${f.kind}/${f.name}` : `${f.kind}/${f.name}`,
+                        kind: 'object',
+                      },
+                    ],
                   },
                 ],
-              }),
-          properties: { namespace: f.namespace, kind: f.kind, field: f.field, status: f.status },
-        }) as object).concat(
-          exceptionsInChange(r).map((x) => ({
-            ruleId: IN_CHANGE_RULE.id,
-            ruleIndex: RULE_ORDER.length,
-            level: 'error',
-            message: { text: inChangeMessage(x) },
-            locations: [{ physicalLocation: { artifactLocation: { uri: uriOf(x.file) }, ...region(x.line, x.column) } }],
-            properties: { namespace: x.namespace, name: x.name },
-          })),
-          // also as results: code-scanning views show results, not notifications
-          r.errors.map((e) => ({
-            ruleId: INPUT_ERROR_RULE.id,
-            ruleIndex: RULE_ORDER.length + 1,
-            level: 'error',
-            message: { text: e.message },
-            locations: [{ physicalLocation: { artifactLocation: { uri: uriOf(e.file) }, ...region(e.line, e.column) } }],
-          })),
-        ),
+                ...(f.status === 'offender'
+                  ? {}
+                  : {
+                      suppressions: [
+                        {
+                          kind: 'external',
+                          justification:
+                            f.status === 'covered'
+                              ? `HostNamespaceException ${f.exceptions.join(', ')}`
+                              : `exempt namespace ${f.namespace}`,
+                        },
+                      ],
+                    }),
+                properties: { namespace: f.namespace, kind: f.kind, field: f.field, status: f.status },
+              }) as object,
+          )
+          .concat(
+            exceptionsInChange(r).map((x) => ({
+              ruleId: IN_CHANGE_RULE.id,
+              ruleIndex: RULE_ORDER.length,
+              level: 'error',
+              message: { text: inChangeMessage(x) },
+              locations: [
+                { physicalLocation: { artifactLocation: { uri: uriOf(x.file) }, ...region(x.line, x.column) } },
+              ],
+              properties: { namespace: x.namespace, name: x.name },
+            })),
+            // also as results: code-scanning views show results, not notifications
+            r.errors.map((e) => ({
+              ruleId: INPUT_ERROR_RULE.id,
+              ruleIndex: RULE_ORDER.length + 1,
+              level: 'error',
+              message: { text: e.message },
+              locations: [
+                { physicalLocation: { artifactLocation: { uri: uriOf(e.file) }, ...region(e.line, e.column) } },
+              ],
+            })),
+          ),
       },
     ],
   };

@@ -53,7 +53,13 @@ export function placeHelmFindings(
     const path = join(chartDir, inChart);
     const text = read(path);
     const at = text === undefined ? undefined : singleFlagLine(text, f.flag);
-    if (at) Object.assign(f, { file: path, line: at.line, column: at.column, field: `${f.field} (rendered by helm template)` });
+    if (at)
+      Object.assign(f, {
+        file: path,
+        line: at.line,
+        column: at.column,
+        field: `${f.field} (rendered by helm template)`,
+      });
   }
 }
 
@@ -62,7 +68,11 @@ export function placeHelmFindings(
  * given the findings of those files scanned alone: the one of the same kind and flag whose name
  * the rendered name contains (namePrefix/nameSuffix), when there is exactly one.
  */
-export function placeKustomizeFindings(findings: ScanFinding[], renderedName: string, sourceFindings: readonly ScanFinding[]): void {
+export function placeKustomizeFindings(
+  findings: ScanFinding[],
+  renderedName: string,
+  sourceFindings: readonly ScanFinding[],
+): void {
   for (const f of findings) {
     if (f.file !== renderedName) continue;
     const candidates = sourceFindings.filter((s) => s.kind === f.kind && s.flag === f.flag && f.name.includes(s.name));

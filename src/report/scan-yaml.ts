@@ -61,9 +61,11 @@ export function* splitDocuments(pieces: Iterable<string>): Generator<DocumentTex
       return;
     }
     const t = line.trimStart();
-    if (t !== '' && t !== '\r' && !t.startsWith('#') && !line.startsWith('%') && !DOCUMENT_START.test(line)) hasContent = true;
+    if (t !== '' && t !== '\r' && !t.startsWith('#') && !line.startsWith('%') && !DOCUMENT_START.test(line))
+      hasContent = true;
     // `--- {a: 1}` carries content on the marker line
-    else if (DOCUMENT_START.test(line) && line.slice(3).trim() !== '' && !line.slice(3).trim().startsWith('#')) hasContent = true;
+    else if (DOCUMENT_START.test(line) && line.slice(3).trim() !== '' && !line.slice(3).trim().startsWith('#'))
+      hasContent = true;
   }
   for (const piece of pieces) {
     const parts = (partial + piece).split('\n');
@@ -168,7 +170,11 @@ export function aliasExpansion(doc: Document): { decoded: number; aliased: numbe
 export function overAliasBudget(doc: Document): string | undefined {
   const { decoded, aliased } = aliasExpansion(doc);
   if (aliased > 100 && decoded > 1000 && aliased / decoded > allowedAliasRatio(decoded)) {
-    return `aliases expand this document to ${decoded} nodes, ${Math.round((aliased / decoded) * 100)}% of them through aliases: over the API server's budget (document contains excessive aliasing)`;
+    const share = Math.round((aliased / decoded) * 100);
+    return (
+      `aliases expand this document to ${decoded} nodes, ${share}% of them through aliases: ` +
+      "over the API server's budget (document contains excessive aliasing)"
+    );
   }
   return undefined;
 }
@@ -230,7 +236,9 @@ export function syntaxErrorOffset(doc: Document, error: YAMLError): number {
     Node(_, node) {
       const range = node.range;
       if (!range || range[0] >= at || range[1] < at) return;
-      const unclosed = (isCollection(node) && node.flow) || (isScalar(node) && (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE'));
+      const unclosed =
+        (isCollection(node) && node.flow) ||
+        (isScalar(node) && (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE'));
       if (unclosed && (opener === undefined || range[0] > opener)) opener = range[0];
     },
   });

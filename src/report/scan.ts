@@ -9,7 +9,13 @@ import { classifyPod, type ExceptionGrant } from '../policy/classify.ts';
 import type { PolicyConfig } from '../policy/config.ts';
 import { isGranting } from '../policy/lifecycle.ts';
 import { evaluateException, grantsByNamespace, type EvaluatedException } from './model.ts';
-import { scanCommands, scanCompose, type CommandFileKind, type CommandFinding, type CommandError } from './scan-commands.ts';
+import {
+  scanCommands,
+  scanCompose,
+  type CommandFileKind,
+  type CommandFinding,
+  type CommandError,
+} from './scan-commands.ts';
 import { scannedKind, type ScannedKind } from './scan-kinds.ts';
 import {
   deref,
@@ -220,7 +226,11 @@ class SourceReader {
     const root = doc.contents;
     if (root === null || (isScalar(root) && (root.value === null || root.value === ''))) return; // empty document
     if (!isMap(root)) {
-      this.error(p, root.range?.[0], `document ${index} is not a Kubernetes object (expected a mapping with apiVersion and kind)`);
+      this.error(
+        p,
+        root.range?.[0],
+        `document ${index} is not a Kubernetes object (expected a mapping with apiVersion and kind)`,
+      );
       return;
     }
     const overBudget = overAliasBudget(doc);
@@ -304,7 +314,11 @@ function readSource(s: ScanSource): Iterable<string> {
  * (only their HostNamespaceException documents are used), of the cluster, and those among
  * `sources` only when trusted (the file lies in a trusted folder, or trustInlineExceptions).
  */
-export function scanSources(sources: readonly ScanSource[], exceptionSources: readonly ScanSource[], options: ScanOptions): ScanResult {
+export function scanSources(
+  sources: readonly ScanSource[],
+  exceptionSources: readonly ScanSource[],
+  options: ScanOptions,
+): ScanResult {
   const out = { errors: [] as ScanError[], workloads: [] as Workload[], exceptions: [] as FoundException[] };
   let objects = 0;
   const outside: ScanFinding[] = [];
@@ -313,25 +327,48 @@ export function scanSources(sources: readonly ScanSource[], exceptionSources: re
       scanOutside(s, out.errors, outside);
       continue;
     }
-    const reader = new SourceReader(displayName(s.path), 'input', s.trusted === true || options.trustInlineExceptions === true, options, out);
+    const reader = new SourceReader(
+      displayName(s.path),
+      'input',
+      s.trusted === true || options.trustInlineExceptions === true,
+      options,
+      out,
+    );
     reader.read(readSource(s));
     objects += reader.objects;
   }
-  for (const s of exceptionSources.filter((x) => x.format === undefined || x.format === 'manifest')) new SourceReader(displayName(s.path), 'exceptions', true, options, out).read(readSource(s));
+  for (const s of exceptionSources.filter((x) => x.format === undefined || x.format === 'manifest'))
+    new SourceReader(displayName(s.path), 'exceptions', true, options, out).read(readSource(s));
   for (const raw of options.clusterExceptions ?? []) {
     const ns = valueAt(raw, ['metadata', 'namespace']);
-    out.exceptions.push({ file: `cluster:${String(ns)}`, line: 0, column: 0, value: raw, source: 'cluster', trusted: true });
+    out.exceptions.push({
+      file: `cluster:${String(ns)}`,
+      line: 0,
+      column: 0,
+      value: raw,
+      source: 'cluster',
+      trusted: true,
+    });
   }
 
   const exceptions: ScannedException[] = [];
   const evaluated: EvaluatedException[] = [];
   for (const o of out.exceptions) {
-    const metadata = (o.value.metadata && typeof o.value.metadata === 'object' ? o.value.metadata : {}) as Record<string, unknown>;
+    const metadata = (o.value.metadata && typeof o.value.metadata === 'object' ? o.value.metadata : {}) as Record<
+      string,
+      unknown
+    >;
     const raw = { ...o.value, metadata: { ...metadata, namespace: namespaceOf(o.value, options.defaultNamespace) } };
     // A manifest has no creationTimestamp: its lifetime runs from its risk acceptance, else from now.
     const acceptedAt = valueAt(o.value, ['spec', 'riskAcceptance', 'acceptedAt']);
-    const accepted = o.source === 'cluster' ? undefined : typeof acceptedAt === 'string' ? parseIso(acceptedAt) : undefined;
-    const e = evaluateException(raw, options.now, options.config, o.source === 'cluster' ? undefined : (accepted ?? options.now));
+    const accepted =
+      o.source === 'cluster' ? undefined : typeof acceptedAt === 'string' ? parseIso(acceptedAt) : undefined;
+    const e = evaluateException(
+      raw,
+      options.now,
+      options.config,
+      o.source === 'cluster' ? undefined : (accepted ?? options.now),
+    );
     const counts = o.trusted && isGranting(e.lifecycle.phase);
     if (o.trusted) evaluated.push(e); // a lapsed one is named in the findings it no longer covers
     exceptions.push({
@@ -352,16 +389,42 @@ export function scanSources(sources: readonly ScanSource[], exceptionSources: re
   const findings: ScanFinding[] = [];
   for (const w of out.workloads) {
     const has = (f: HostNamespace) => w.flags.some((x) => x.flag === f);
-    const pod = { namespace: w.namespace, name: w.name, labels: w.labels, hostNetwork: has('hostNetwork'), hostPID: has('hostPID'), hostIPC: has('hostIPC') };
+    const pod = {
+      namespace: w.namespace,
+      name: w.name,
+      labels: w.labels,
+      hostNetwork: has('hostNetwork'),
+      hostPID: has('hostPID'),
+      hostIPC: has('hostIPC'),
+    };
     const nsGrants = grants.get(w.namespace) ?? [];
     const cls = classifyPod(pod, nsGrants, options.config.exemptNamespaces);
     if (cls.kind === 'clean') continue;
     for (const { flag, line, column, field } of w.flags) {
       if (!cls.used.includes(flag)) continue;
-      const grantedBy = nsGrants.filter((g) => g.granting && g.allow.includes(flag) && cls.kind !== 'exempt' && cls.exceptions.includes(g.name));
+      const grantedBy = nsGrants.filter(
+        (g) => g.granting && g.allow.includes(flag) && cls.kind !== 'exempt' && cls.exceptions.includes(g.name),
+      );
       const status: ScanStatus = cls.kind === 'exempt' ? 'exempt' : grantedBy.length > 0 ? 'covered' : 'offender';
-      const lapsed = cls.kind === 'offender' ? cls.lapsed.filter((l) => nsGrants.some((g) => g.name === l.name && g.allow.includes(flag))).map((l) => l.name) : [];
-      findings.push({ file: w.file, line, column, kind: w.kind, namespace: w.namespace, name: w.name, flag, field, status, exceptions: grantedBy.map((g) => g.name).sort(), lapsed });
+      const lapsed =
+        cls.kind === 'offender'
+          ? cls.lapsed
+              .filter((l) => nsGrants.some((g) => g.name === l.name && g.allow.includes(flag)))
+              .map((l) => l.name)
+          : [];
+      findings.push({
+        file: w.file,
+        line,
+        column,
+        kind: w.kind,
+        namespace: w.namespace,
+        name: w.name,
+        flag,
+        field,
+        status,
+        exceptions: grantedBy.map((g) => g.name).sort(),
+        lapsed,
+      });
     }
   }
   findings.push(...outside);
@@ -373,11 +436,25 @@ export function scanSources(sources: readonly ScanSource[], exceptionSources: re
 function scanOutside(s: ScanSource, errors: ScanError[], out: ScanFinding[]): void {
   const file = displayName(s.path);
   const text = [...readSource(s)].join('');
-  const r: { findings: CommandFinding[]; errors: CommandError[] } = s.format === 'compose' ? scanCompose(text) : scanCommands(text, s.format as CommandFileKind);
+  const r: { findings: CommandFinding[]; errors: CommandError[] } =
+    s.format === 'compose' ? scanCompose(text) : scanCommands(text, s.format as CommandFileKind);
   for (const e of r.errors) errors.push({ file, ...e });
   for (const f of r.findings) {
     const kind = s.format === 'compose' ? 'Compose' : 'Command';
-    out.push({ file, line: f.line, column: f.column, kind, namespace: '', name: f.subject, flag: f.flag, field: f.what, status: 'offender', exceptions: [], lapsed: [], setBy: f.what });
+    out.push({
+      file,
+      line: f.line,
+      column: f.column,
+      kind,
+      namespace: '',
+      name: f.subject,
+      flag: f.flag,
+      field: f.what,
+      status: 'offender',
+      exceptions: [],
+      lapsed: [],
+      setBy: f.what,
+    });
   }
 }
 

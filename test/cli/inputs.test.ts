@@ -12,7 +12,12 @@ const POD = 'apiVersion: v1\nkind: Pod\nmetadata: {name: in-link}\nspec:\n  host
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const io: Io = { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) }, readStdin: () => '', env: {} };
+  const io: Io = {
+    stdout: { write: (s: string) => (out += s) },
+    stderr: { write: (s: string) => (err += s) },
+    readStdin: () => '',
+    env: {},
+  };
   return { code: await run(args, io), out, err };
 }
 
@@ -32,7 +37,9 @@ describe('symbolic links in scanned folders', () => {
     symlinkSync(join(root, 'elsewhere', 'nested', 'pod.yaml'), join(root, 'repo', 'linked-pod.yaml'));
     const r = await cli(['scan', join(root, 'repo')]);
     expect(r.code).toBe(1);
-    expect(r.out).toContain(`${join(root, 'repo', 'linked-dir', 'nested', 'pod.yaml')}:5:3: error: Pod default/in-link sets hostPID: true`);
+    expect(r.out).toContain(
+      `${join(root, 'repo', 'linked-dir', 'nested', 'pod.yaml')}:5:3: error: Pod default/in-link sets hostPID: true`,
+    );
     expect(r.out).toContain(`${join(root, 'repo', 'linked-pod.yaml')}:5:3: error:`);
     expect(r.err).toBe('');
   });

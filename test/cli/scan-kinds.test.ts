@@ -15,8 +15,12 @@ interface ResourceRule {
 
 describe('scanned kinds', () => {
   it('are the admission policy matchConstraints resources, no more and no fewer', () => {
-    const policy = parse(readFileSync(policyPath, 'utf8')) as { spec: { matchConstraints: { resourceRules: ResourceRule[] } } };
-    const admitted = policy.spec.matchConstraints.resourceRules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.map((res) => `${g}/${res}`)));
+    const policy = parse(readFileSync(policyPath, 'utf8')) as {
+      spec: { matchConstraints: { resourceRules: ResourceRule[] } };
+    };
+    const admitted = policy.spec.matchConstraints.resourceRules.flatMap((r) =>
+      r.apiGroups.flatMap((g) => r.resources.map((res) => `${g}/${res}`)),
+    );
     const scanned = SCANNED_KINDS.map((k) => `${k.group}/${k.resource}`);
     expect(new Set(scanned).size).toBe(scanned.length);
     expect([...scanned].sort()).toEqual([...new Set(admitted)].sort());

@@ -11,7 +11,12 @@ const fixtures = join(import.meta.dirname, 'fixtures', 'outside');
 
 async function cli(args: string[]): Promise<{ code: number; out: string }> {
   let out = '';
-  const io: Io = { stdout: { write: (s: string) => (out += s) }, stderr: { write: () => undefined }, readStdin: () => '', env: {} };
+  const io: Io = {
+    stdout: { write: (s: string) => (out += s) },
+    stderr: { write: () => undefined },
+    readStdin: () => '',
+    env: {},
+  };
   return { code: await run(args, io), out };
 }
 
@@ -48,7 +53,9 @@ describe('fixtures: vulnerable fail with file:line:col, secure pass', () => {
   it('every vulnerable file of every kind fails, at the option', async () => {
     const r = await cli(['scan', join(fixtures, 'vulnerable'), '-o', 'json']);
     expect(r.code).toBe(1);
-    const json = JSON.parse(r.out) as { findings: { file: string; line: number; column: number; flag: string; kind: string }[] };
+    const json = JSON.parse(r.out) as {
+      findings: { file: string; line: number; column: number; flag: string; kind: string }[];
+    };
     const got = json.findings.map((f) => `${f.file.slice(fixtures.length + 12)}:${f.line}:${f.column}:${f.flag}`);
     expect(got).toEqual([
       '.github/workflows/ci.yml:9:28:hostNetwork',
@@ -73,14 +80,21 @@ describe('fixtures: vulnerable fail with file:line:col, secure pass', () => {
 
   it('SARIF and text carry them like any finding', async () => {
     const text = await cli(['scan', join(fixtures, 'vulnerable', 'Makefile')]);
-    expect(text.out).toMatch(/Makefile:3:23: error: docker run shares the host process ID namespace \(docker run --pid=host\)/);
+    expect(text.out).toMatch(
+      /Makefile:3:23: error: docker run shares the host process ID namespace \(docker run --pid=host\)/,
+    );
     const sarif = JSON.parse((await cli(['scan', join(fixtures, 'vulnerable', 'compose.yaml'), '-o', 'sarif'])).out);
-    expect(sarif.runs[0].results.map((x: { ruleId: string }) => x.ruleId)).toEqual(['HOSTNS001', 'HOSTNS002', 'HOSTNS001']);
+    expect(sarif.runs[0].results.map((x: { ruleId: string }) => x.ruleId)).toEqual([
+      'HOSTNS001',
+      'HOSTNS002',
+      'HOSTNS001',
+    ]);
   });
 });
 
 describe('command lines', () => {
-  const flagged = (text: string, kind: 'shell' | 'dockerfile' | 'makefile' | 'ci' = 'shell') => scanCommands(text, kind).findings.map((f) => f.what);
+  const flagged = (text: string, kind: 'shell' | 'dockerfile' | 'makefile' | 'ci' = 'shell') =>
+    scanCommands(text, kind).findings.map((f) => f.what);
 
   it('every spelling of the three options, for the three engines and run/create/container run', () => {
     expect(flagged('docker run --network=host x')).toEqual(['docker run --network=host']);
@@ -89,7 +103,10 @@ describe('command lines', () => {
     expect(flagged('nerdctl container run --pid host x')).toEqual(['nerdctl run --pid host']);
     expect(flagged('/usr/bin/docker run --ipc=host x')).toEqual(['docker run --ipc=host']);
     expect(flagged('docker run --pid=host --ipc=host --net=host x')).toHaveLength(3);
-    expect(flagged('x && docker run --net=host a; podman run --pid=host b | cat')).toEqual(['docker run --net=host', 'podman run --pid=host']);
+    expect(flagged('x && docker run --net=host a; podman run --pid=host b | cat')).toEqual([
+      'docker run --net=host',
+      'podman run --pid=host',
+    ]);
     expect(flagged('docker run \\\n  -v /a:/b \\\n  --net=host x')).toEqual(['docker run --net=host']);
   });
 
@@ -116,7 +133,12 @@ describe('command lines', () => {
     expect(flagged('RUN docker run --net=host x', 'dockerfile')).toHaveLength(1);
     expect(flagged('RUN --mount=type=cache,target=/c docker run --net=host x', 'dockerfile')).toHaveLength(1);
     expect(flagged('RUN ["docker","run","--pid=host","x"]', 'dockerfile')).toHaveLength(1);
-    expect(flagged('CMD docker run --net=host x\nENTRYPOINT ["docker","run","--net=host"]\nLABEL a="docker run --net=host"', 'dockerfile')).toEqual([]);
+    expect(
+      flagged(
+        'CMD docker run --net=host x\nENTRYPOINT ["docker","run","--net=host"]\nLABEL a="docker run --net=host"',
+        'dockerfile',
+      ),
+    ).toEqual([]);
   });
 
   it('Makefile: recipe lines only (after a tab, @ - + prefixes allowed)', () => {
@@ -135,7 +157,9 @@ describe('command lines', () => {
 
 describe('Compose', () => {
   it('host modes, and sharing with a service that uses the host, at the key', () => {
-    const r = scanCompose('services:\n  a: {network_mode: host}\n  b: {network_mode: "service:a"}\n  c: {network_mode: "service:b"}\n  d: {ipc: host, pid: "host"}\n');
+    const r = scanCompose(
+      'services:\n  a: {network_mode: host}\n  b: {network_mode: "service:a"}\n  c: {network_mode: "service:b"}\n  d: {ipc: host, pid: "host"}\n',
+    );
     expect(r.findings.map((f) => `${f.subject}:${f.flag}:${f.line}`)).toEqual([
       'Compose service a:hostNetwork:2',
       'Compose service b:hostNetwork:3',

@@ -10,16 +10,25 @@ import type { ScanFinding } from '../../src/report/scan.ts';
 const R = join('test', 'cli', 'fixtures', 'render');
 const hasHelm = findHelm(process.env) !== undefined;
 
-async function cli(args: string[], env: Record<string, string | undefined> = process.env): Promise<{ code: number; out: string; err: string }> {
+async function cli(
+  args: string[],
+  env: Record<string, string | undefined> = process.env,
+): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const io: Io = { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) }, readStdin: () => '', env };
+  const io: Io = {
+    stdout: { write: (s: string) => (out += s) },
+    stderr: { write: (s: string) => (err += s) },
+    readStdin: () => '',
+    env,
+  };
   return { code: await run(args, io), out, err };
 }
 
 describe('placement (pure)', () => {
   it('finds the # Source of the document holding a line, and none across documents', () => {
-    const rendered = '---\n# Source: c/templates/a.yaml\nkind: A\nx: 1\n---\n# Source: c/charts/s/templates/b.yaml\nkind: B\n---\nkind: C\n';
+    const rendered =
+      '---\n# Source: c/templates/a.yaml\nkind: A\nx: 1\n---\n# Source: c/charts/s/templates/b.yaml\nkind: B\n---\nkind: C\n';
     expect(helmSourceAt(rendered, 4)).toBe('c/templates/a.yaml');
     expect(helmSourceAt(rendered, 7)).toBe('c/charts/s/templates/b.yaml');
     expect(helmSourceAt(rendered, 9)).toBeUndefined();
@@ -33,7 +42,19 @@ describe('placement (pure)', () => {
   });
 
   it('a kustomize finding moves to the one source setting that flag for that object, never to an ambiguous one', () => {
-    const f = (file: string, name: string, line = 5): ScanFinding => ({ file, line, column: 7, kind: 'Deployment', namespace: 'n', name, flag: 'hostPID', field: 'spec.template.spec.hostPID', status: 'offender', exceptions: [], lapsed: [] });
+    const f = (file: string, name: string, line = 5): ScanFinding => ({
+      file,
+      line,
+      column: 7,
+      kind: 'Deployment',
+      namespace: 'n',
+      name,
+      flag: 'hostPID',
+      field: 'spec.template.spec.hostPID',
+      status: 'offender',
+      exceptions: [],
+      lapsed: [],
+    });
     const one = [f('rendered', 'prod-web')];
     placeKustomizeFindings(one, 'rendered', [f('patch.yaml', 'web', 8)]);
     expect(one[0]).toMatchObject({ file: 'patch.yaml', line: 8 });
@@ -51,18 +72,28 @@ describe('--helm-chart', () => {
     expect(await cli(['scan', '--helm-chart', join(R, 'chart')])).toMatchObject({ code: 0 });
     const r = await cli(['scan', '--helm-chart', join(R, 'chart'), '--values', join(R, 'chart', 'values-host.yaml')]);
     expect(r.code).toBe(1);
-    expect(r.out).toContain(`${join(R, 'chart', 'templates', 'daemonset.yaml')}:13:7: error: DaemonSet default/hostns-scan-agent sets hostNetwork: true`);
+    expect(r.out).toContain(
+      `${join(R, 'chart', 'templates', 'daemonset.yaml')}:13:7: error: DaemonSet default/hostns-scan-agent sets hostNetwork: true`,
+    );
   });
 
   it('a chart that does not render is an error of the chart (exit 2), the other inputs still scanned', async () => {
-    const r = await cli(['scan', '--helm-chart', join(R, 'no-such-chart'), join('test', 'cli', 'fixtures', 'seeds', '003-vulnerable.yaml')]);
+    const r = await cli([
+      'scan',
+      '--helm-chart',
+      join(R, 'no-such-chart'),
+      join('test', 'cli', 'fixtures', 'seeds', '003-vulnerable.yaml'),
+    ]);
     expect(r.code).toBe(2);
     expect(r.out).toMatch(/no-such-chart: error: helm template .*no-such-chart (failed|: helm not found)/);
     expect(r.out).toContain('003-vulnerable.yaml:7:3: error:');
   });
 
   it('without helm anywhere, says so (exit 2)', async () => {
-    const r = await cli(['scan', '--helm-chart', join(R, 'chart')], { PATH: '/nonexistent', HOSTNS_CACHE_DIR: '/nonexistent' });
+    const r = await cli(['scan', '--helm-chart', join(R, 'chart')], {
+      PATH: '/nonexistent',
+      HOSTNS_CACHE_DIR: '/nonexistent',
+    });
     expect(r.code).toBe(2);
     expect(r.out).toMatch(/helm not found on PATH nor in the tools cache/);
   });
@@ -79,7 +110,14 @@ describe('--kustomize', () => {
     expect(r.code).toBe(1);
     const json = JSON.parse(r.out) as { findings: ScanFinding[] };
     expect(json.findings).toMatchObject([
-      { file: join(R, 'kustomize', 'overlays', 'debug', 'host-pid.yaml'), line: 8, column: 7, name: 'debug-web', namespace: 'debug', flag: 'hostPID' },
+      {
+        file: join(R, 'kustomize', 'overlays', 'debug', 'host-pid.yaml'),
+        line: 8,
+        column: 7,
+        name: 'debug-web',
+        namespace: 'debug',
+        flag: 'hostPID',
+      },
     ]);
   });
 

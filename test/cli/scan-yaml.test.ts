@@ -10,12 +10,18 @@ import { aliasExpansion, parseDocuments, splitDocuments } from '../../src/report
 
 const now = DateTime.fromISO('2026-06-01T00:00:00Z', { zone: 'utc' });
 const options = { now, config: DEFAULT_POLICY, defaultNamespace: 'default' };
-const scan = (sources: ScanSource[], extra: ScanSource[] = [], more = {}) => scanSources(sources, extra, { ...options, ...more });
+const scan = (sources: ScanSource[], extra: ScanSource[] = [], more = {}) =>
+  scanSources(sources, extra, { ...options, ...more });
 const pod = (name: string, spec: string) => `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\nspec:\n${spec}`;
 const OFFENDER = { path: 'offender.yaml', text: pod('promiscuous', '  hostNetwork: true\n') };
 
 function laughs(levels: number): string {
-  const out = ['apiVersion: v1', 'kind: ConfigMap', 'data:', '  a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+  const out = [
+    'apiVersion: v1',
+    'kind: ConfigMap',
+    'data:',
+    '  a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+  ];
   for (let i = 1; i < levels; i++) {
     const me = String.fromCharCode(97 + i);
     const prev = String.fromCharCode(96 + i);
@@ -50,7 +56,11 @@ describe('aliases: the API server budget, per document', () => {
   });
 
   it('an alias to an anchor of another document is an error at that document', () => {
-    for (const text of ['a: &x 1\n---\nkind: Pod\nb: *x\n', 'kind: Pod\nspec: *nowhere\n', '---\nx: &a 1\n...\n---\nkind: Pod\nspec: {hostPID: *a}\n']) {
+    for (const text of [
+      'a: &x 1\n---\nkind: Pod\nb: *x\n',
+      'kind: Pod\nspec: *nowhere\n',
+      '---\nx: &a 1\n...\n---\nkind: Pod\nspec: {hostPID: *a}\n',
+    ]) {
       const r = scan([{ path: 'cross.yaml', text }, OFFENDER]);
       expect(r.errors, text).toHaveLength(1);
       expect(r.errors[0]!.message).toMatch(/alias/i);
@@ -67,9 +77,16 @@ describe('aliases: the API server budget, per document', () => {
     const r = scan([{ path: 'bomb.yaml', text: laughs(9) }, OFFENDER]);
     expect(renderScanText(r)).toMatch(/bomb\.yaml:1:1: error: document 1: aliases expand/);
     expect(renderScanText(r)).toMatch(/offender\.yaml:6:3: error: Pod default\/promiscuous/);
-    expect(JSON.parse(renderScanJson(r))).toMatchObject({ complete: false, errors: [{ file: 'bomb.yaml' }], findings: [{ file: 'offender.yaml' }] });
+    expect(JSON.parse(renderScanJson(r))).toMatchObject({
+      complete: false,
+      errors: [{ file: 'bomb.yaml' }],
+      findings: [{ file: 'offender.yaml' }],
+    });
     const sarif = JSON.parse(renderSarif(r, 'test'));
-    expect(sarif.runs[0].invocations[0]).toMatchObject({ executionSuccessful: false, toolExecutionNotifications: [{ level: 'error' }] });
+    expect(sarif.runs[0].invocations[0]).toMatchObject({
+      executionSuccessful: false,
+      toolExecutionNotifications: [{ level: 'error' }],
+    });
     expect(sarif.runs[0].results.map((x: { ruleId: string }) => x.ruleId)).toEqual(['HOSTNS001', 'HOSTNS005']);
     const ids = sarif.runs[0].tool.driver.rules.map((x: { id: string }) => x.id);
     for (const res of sarif.runs[0].results) expect(ids[res.ruleIndex]).toBe(res.ruleId);
@@ -87,7 +104,8 @@ spec:
   riskAcceptance: {justification: reads host network statistics, acceptedBy: board, acceptedAt: ${acceptedAt}}
   expiresAt: ${expiresAt}
 `;
-  const ds = 'apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: d, namespace: m}\nspec:\n  template:\n    metadata: {labels: {app: a}}\n    spec: {hostNetwork: true}\n';
+  const ds =
+    'apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: d, namespace: m}\nspec:\n  template:\n    metadata: {labels: {app: a}}\n    spec: {hostNetwork: true}\n';
 
   it('unquoted timestamps stay the strings written (several forms)', () => {
     for (const [expiresAt, acceptedAt] of [
@@ -95,23 +113,34 @@ spec:
       ['2026-06-27T15:05:37.5Z', '"2026-05-01T00:00:00Z"'],
       ["'2026-06-27T15:05:37+02:00'", '2026-05-01T00:00:00+00:00'],
     ]) {
-      const r = scan([{ path: 'ds.yaml', text: ds }], [{ path: 'e.yaml', text: exceptionDoc(expiresAt!, acceptedAt!) }]);
+      const r = scan(
+        [{ path: 'ds.yaml', text: ds }],
+        [{ path: 'e.yaml', text: exceptionDoc(expiresAt!, acceptedAt!) }],
+      );
       expect(r.exceptions, expiresAt).toMatchObject([{ phase: 'Active', counts: true, problems: [] }]);
       expect(r.findings).toMatchObject([{ status: 'covered' }]);
     }
   });
 
   it('date-only and spaced timestamps stay strings too; sexagesimal numbers are strings', () => {
-    const [p] = parseDocuments({ text: 'a: 2026-06-27\nb: 2026-06-27 15:05:37\nc: 1:20\nd: 0x1F\ne: 010\n', firstLine: 0 });
+    const [p] = parseDocuments({
+      text: 'a: 2026-06-27\nb: 2026-06-27 15:05:37\nc: 1:20\nd: 0x1F\ne: 010\n',
+      firstLine: 0,
+    });
     expect(p!.doc.toJS()).toEqual({ a: '2026-06-27', b: '2026-06-27 15:05:37', c: '1:20', d: 31, e: 8 });
   });
 
   it('YAML 1.1 booleans are booleans (yes, on, y, True), their negatives false', () => {
     for (const v of ['yes', 'Yes', 'on', 'ON', 'y', 'True', 'true']) {
-      expect(scan([{ path: 'p.yaml', text: pod('p', `  hostIPC: ${v}\n`) }]).findings, v).toMatchObject([{ flag: 'hostIPC', line: 6 }]);
+      expect(scan([{ path: 'p.yaml', text: pod('p', `  hostIPC: ${v}\n`) }]).findings, v).toMatchObject([
+        { flag: 'hostIPC', line: 6 },
+      ]);
     }
     for (const v of ['no', 'off', 'n', 'False', 'false', '~', 'null', '']) {
-      expect(scan([{ path: 'p.yaml', text: pod('p', `  hostIPC: ${v}\n`) }]), v).toMatchObject({ findings: [], errors: [] });
+      expect(scan([{ path: 'p.yaml', text: pod('p', `  hostIPC: ${v}\n`) }]), v).toMatchObject({
+        findings: [],
+        errors: [],
+      });
     }
   });
 });
@@ -159,10 +188,7 @@ describe('nothing leaks to stderr', () => {
 
 describe('locations a person fixes', () => {
   it('a flag merged from an anchor (<<: *base, <<: [*a, *b]) points at the anchor line', () => {
-    const texts = [
-      'x-base: &base\n  hostNetwork: true\n---\n',
-      '',
-    ];
+    const texts = ['x-base: &base\n  hostNetwork: true\n---\n', ''];
     const merged = `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      <<: *base\n      containers: []\n`;
     const inOne = `apiVersion: v1\nkind: List\nbase: &base\n  hostNetwork: true\nitems:\n  - ${merged.replace(/\n/g, '\n    ').trimEnd()}\n`;
     const r1 = scan([{ path: 'l.yaml', text: inOne }]);
@@ -208,12 +234,16 @@ describe('documents are streamed', () => {
   });
 
   it('reports lines in the whole file for findings in late documents, read in small pieces', () => {
-    const docs = Array.from({ length: 500 }, (_, i) => pod(`p${i}`, i === 499 ? '  hostIPC: true\n' : '  hostIPC: false\n'));
+    const docs = Array.from({ length: 500 }, (_, i) =>
+      pod(`p${i}`, i === 499 ? '  hostIPC: true\n' : '  hostIPC: false\n'),
+    );
     const text = docs.join('---\n');
     const pieces = text.match(/[^]{1,4096}/g)!;
     const r = scan([{ path: 'big.yaml', read: () => pieces }]);
     expect(r.objects).toBe(500);
-    expect(r.findings).toMatchObject([{ name: 'p499', line: text.split('\n').indexOf('  hostIPC: true') + 1, column: 3 }]);
+    expect(r.findings).toMatchObject([
+      { name: 'p499', line: text.split('\n').indexOf('  hostIPC: true') + 1, column: 3 },
+    ]);
   });
 
   it('a document whose text names no host flag and no exception is counted without a full parse', () => {
@@ -222,14 +252,23 @@ describe('documents are streamed', () => {
     const r = scan([{ path: 'c.yaml', text: [plain, brokenButIrrelevant].join('---\n') }]);
     expect(r).toMatchObject({ objects: 2, errors: [], findings: [] });
     // any of these sends the document through the full parse
-    for (const extra of ['  hostPID: x', '  x: "\\u0068"', '  x: &a 1', '  x: *a', 'kind2: PodList', '  x: HostNamespaceException']) {
+    for (const extra of [
+      '  hostPID: x',
+      '  x: "\\u0068"',
+      '  x: &a 1',
+      '  x: *a',
+      'kind2: PodList',
+      '  x: HostNamespaceException',
+    ]) {
       const full = scan([{ path: 'c.yaml', text: `${brokenButIrrelevant}${extra}\n` }]);
       expect(full.errors, extra).toHaveLength(1);
     }
   });
 
   it('a syntax error in one document leaves the others of the file scanned', () => {
-    const text = [pod('a', '  hostPID: true\n'), 'kind: Pod\nmetadata: {name: [\n', pod('c', '  hostIPC: true\n')].join('---\n');
+    const text = [pod('a', '  hostPID: true\n'), 'kind: Pod\nmetadata: {name: [\n', pod('c', '  hostIPC: true\n')].join(
+      '---\n',
+    );
     const r = scan([{ path: 'f.yaml', text }]);
     expect(r.findings.map((f) => f.name)).toEqual(['a', 'c']);
     expect(r.errors).toHaveLength(1);
@@ -251,14 +290,26 @@ spec:
     for (const sources of [
       [{ path: 'x.yaml', text: `${exception}---\n${OFFENDER.text}` }],
       [OFFENDER, { path: 'exception.yaml', text: exception }],
-      [{ path: 'list.json', text: JSON.stringify({ kind: 'List', items: [{ apiVersion: 'hostns.io/v1alpha1', kind: 'HostNamespaceException', metadata: { name: 'e' } }] }) }],
+      [
+        {
+          path: 'list.json',
+          text: JSON.stringify({
+            kind: 'List',
+            items: [{ apiVersion: 'hostns.io/v1alpha1', kind: 'HostNamespaceException', metadata: { name: 'e' } }],
+          }),
+        },
+      ],
     ]) {
       const r = scan(sources);
       expect(r.exceptions).toMatchObject([{ name: 'e', inChange: true, counts: false, source: 'input' }]);
       expect(hasFailures(r)).toBe(true);
       expect(r.findings.every((f) => f.status === 'offender')).toBe(true);
-      expect(renderScanText(r)).toMatch(/: error: HostNamespaceException default\/e is part of the scanned change and does not count \(exception-in-change\)/);
-      expect(JSON.parse(renderSarif(r, 't')).runs[0].results.some((x: { ruleId: string }) => x.ruleId === 'HOSTNS004')).toBe(true);
+      expect(renderScanText(r)).toMatch(
+        /: error: HostNamespaceException default\/e is part of the scanned change and does not count \(exception-in-change\)/,
+      );
+      expect(
+        JSON.parse(renderSarif(r, 't')).runs[0].results.some((x: { ruleId: string }) => x.ruleId === 'HOSTNS004'),
+      ).toBe(true);
     }
   });
 
@@ -268,7 +319,12 @@ spec:
       scan([OFFENDER, { path: 'exceptions/e.yaml', text: exception, trusted: true }]),
       scan([OFFENDER, { path: 'e.yaml', text: exception }], [], { trustInlineExceptions: true }),
       scan([OFFENDER], [], {
-        clusterExceptions: [{ ...(parseDocuments({ text: exception, firstLine: 0 })[0]!.doc.toJS() as object), metadata: { name: 'e', namespace: 'default', creationTimestamp: '2026-05-01T00:00:00Z' } }],
+        clusterExceptions: [
+          {
+            ...(parseDocuments({ text: exception, firstLine: 0 })[0]!.doc.toJS() as object),
+            metadata: { name: 'e', namespace: 'default', creationTimestamp: '2026-05-01T00:00:00Z' },
+          },
+        ],
       }),
     ];
     for (const r of trustedWays) {

@@ -27,17 +27,31 @@ spec:
 
 beforeAll(async () => {
   ns = await createNamespace('cli-scan');
-  await createException(ns, { name: 'node-exporter', allow: ['hostNetwork'], matchLabels: { app: 'node-exporter' }, expiresIn: { days: 30 } });
+  await createException(ns, {
+    name: 'node-exporter',
+    allow: ['hostNetwork'],
+    matchLabels: { app: 'node-exporter' },
+    expiresIn: { days: 30 },
+  });
 });
 
 describe('scan --exceptions-from cluster', () => {
   it('counts the live register: a matching exception covers, another flag or app does not', () => {
     const r = hostns(['scan', '-', '--exceptions-from', 'cluster', '-o', 'json'], {
-      input: [daemonSet(ns, 'node-exporter'), daemonSet(ns, 'node-exporter', 'hostPID'), daemonSet(ns, 'other')].join('---\n'),
+      input: [daemonSet(ns, 'node-exporter'), daemonSet(ns, 'node-exporter', 'hostPID'), daemonSet(ns, 'other')].join(
+        '---\n',
+      ),
     });
     expect(r.stderr).toBe('');
-    const json = JSON.parse(r.stdout) as { findings: { name: string; flag: string; status: string; exceptions: string[] }[]; exceptions: { source: string; name: string }[] };
-    expect(json.findings.map((f) => `${f.name}:${f.flag}:${f.status}`)).toEqual(['node-exporter:hostNetwork:covered', 'node-exporter:hostPID:offender', 'other:hostNetwork:offender']);
+    const json = JSON.parse(r.stdout) as {
+      findings: { name: string; flag: string; status: string; exceptions: string[] }[];
+      exceptions: { source: string; name: string }[];
+    };
+    expect(json.findings.map((f) => `${f.name}:${f.flag}:${f.status}`)).toEqual([
+      'node-exporter:hostNetwork:covered',
+      'node-exporter:hostPID:offender',
+      'other:hostNetwork:offender',
+    ]);
     expect(json.exceptions.filter((x) => x.name === 'node-exporter')).toMatchObject([{ source: 'cluster' }]);
     expect(r.code).toBe(1);
   });
@@ -53,16 +67,23 @@ spec:
   riskAcceptance: {justification: the change approves its own host PID use, acceptedBy: me}
   expiresAt: "2099-01-01T00:00:00Z"
 `;
-    const r = hostns(['scan', '-', '--exceptions-from', 'cluster'], { input: `${inline}---\n${daemonSet(ns, 'sneaky', 'hostPID')}` });
+    const r = hostns(['scan', '-', '--exceptions-from', 'cluster'], {
+      input: `${inline}---\n${daemonSet(ns, 'sneaky', 'hostPID')}`,
+    });
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/<stdin>:1:1: error: HostNamespaceException .*\/self-approved is part of the scanned change and does not count \(exception-in-change\)/);
+    expect(r.stdout).toMatch(
+      /<stdin>:1:1: error: HostNamespaceException .*\/self-approved is part of the scanned change and does not count \(exception-in-change\)/,
+    );
     expect(r.stdout).toMatch(/error: DaemonSet .*\/sneaky sets hostPID: true and no HostNamespaceException/);
   });
 
   it('without a reachable cluster, exits 3 with one line', () => {
     const kc = join(work, 'nowhere.kubeconfig');
     writeFileSync(kc, kubeconfigFor('https://127.0.0.1:1'));
-    const r = hostns(['scan', '-', '--exceptions-from', 'cluster', '--kubeconfig', kc], { input: daemonSet(ns, 'x'), kubeconfig: false });
+    const r = hostns(['scan', '-', '--exceptions-from', 'cluster', '--kubeconfig', kc], {
+      input: daemonSet(ns, 'x'),
+      kubeconfig: false,
+    });
     expect(r.code).toBe(3);
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
@@ -93,7 +114,10 @@ describe('errors are one line, with the documented exit status', () => {
     const kc = join(work, 'silent.kubeconfig');
     writeFileSync(kc, kubeconfigFor(`https://127.0.0.1:${silentPort}`));
     for (const args of [['audit'], ['review'], ['scan', '-', '--exceptions-from', 'cluster']]) {
-      const r = hostns([...args, '--request-timeout', '3', '--kubeconfig', kc], { input: 'kind: ConfigMap\n', kubeconfig: false });
+      const r = hostns([...args, '--request-timeout', '3', '--kubeconfig', kc], {
+        input: 'kind: ConfigMap\n',
+        kubeconfig: false,
+      });
       expect(r.code, args.join(' ')).toBe(3);
       expect(r.stderr).toMatch(/^error: .*within 3s\n$/);
     }
@@ -112,16 +136,41 @@ describe('errors are one line, with the documented exit status', () => {
   });
 
   it('review --mark-reviewed -o json prints JSON', () => {
-    const r = hostns(['review', '--mark-reviewed', 'node-exporter', '-n', ns, '--by', 'alice@example.com', '-o', 'json']);
+    const r = hostns([
+      'review',
+      '--mark-reviewed',
+      'node-exporter',
+      '-n',
+      ns,
+      '--by',
+      'alice@example.com',
+      '-o',
+      'json',
+    ]);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ reviewed: { namespace: ns, name: 'node-exporter', reviewedBy: 'alice@example.com' } });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      reviewed: { namespace: ns, name: 'node-exporter', reviewedBy: 'alice@example.com' },
+    });
   });
 
   it('--now must be a full RFC 3339 date-time', () => {
-    for (const now of ['2026', '2026-06', '2026-06-01', '2026-06-01T00:00', '2026-06-01T00:00:00', '2026-06-01 00:00:00Z']) {
+    for (const now of [
+      '2026',
+      '2026-06',
+      '2026-06-01',
+      '2026-06-01T00:00',
+      '2026-06-01T00:00:00',
+      '2026-06-01 00:00:00Z',
+    ]) {
       const r = hostns(['scan', '-', '--now', now], { input: 'kind: ConfigMap\n', kubeconfig: false });
-      expect(r, now).toMatchObject({ code: 2, stderr: `error: --now: ${JSON.stringify(now)} is not an RFC 3339 date-time (e.g. 2026-12-01T00:00:00Z)\n` });
+      expect(r, now).toMatchObject({
+        code: 2,
+        stderr: `error: --now: ${JSON.stringify(now)} is not an RFC 3339 date-time (e.g. 2026-12-01T00:00:00Z)\n`,
+      });
     }
-    expect(hostns(['scan', '-', '--now', '2026-06-01T00:00:00.5+02:00'], { input: 'kind: ConfigMap\n', kubeconfig: false }).code).toBe(0);
+    expect(
+      hostns(['scan', '-', '--now', '2026-06-01T00:00:00.5+02:00'], { input: 'kind: ConfigMap\n', kubeconfig: false })
+        .code,
+    ).toBe(0);
   });
 });
