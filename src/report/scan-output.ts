@@ -8,8 +8,10 @@ import {
   type ScannedException,
 } from './scan.ts';
 
+/** `file:line:col`; line 0 is no line (an exception read from the cluster: `cluster:NAMESPACE`). */
 function where(file: string, line?: number, column?: number): string {
-  return line === undefined ? file : `${file}:${line}${column === undefined ? '' : `:${column}`}`;
+  if (line === undefined || line <= 0) return file;
+  return `${file}:${line}${column === undefined || column <= 0 ? '' : `:${column}`}`;
 }
 
 const HOST_NAMESPACE_NAMES: Record<HostNamespace, string> = {

@@ -3,7 +3,7 @@
 // reading files, stdin and the cluster is the CLI's job. Documents are read one at a time and only
 // what a finding needs is kept, so memory follows the largest document, not the input.
 import { DateTime } from 'luxon';
-import { isMap, isScalar, isSeq, type Document, type Node, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, type Node, type YAMLMap } from 'yaml';
 import { EXCEPTION_KIND, GROUP, HOST_NAMESPACES, type ExceptionPhase, type HostNamespace } from '../api/v1alpha1.ts';
 import { classifyPod, type ExceptionGrant } from '../policy/classify.ts';
 import type { PolicyConfig } from '../policy/config.ts';

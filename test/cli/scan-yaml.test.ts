@@ -313,23 +313,30 @@ spec:
     }
   });
 
+  /** The exception as the API server returns it (creationTimestamp set). */
+  const clusterException = () => ({
+    ...(parseDocuments({ text: exception, firstLine: 0 })[0]!.doc.toJS() as object),
+    metadata: { name: 'e', namespace: 'default', creationTimestamp: '2026-05-01T00:00:00Z' },
+  });
+
   it('counts from --exceptions, from the cluster, from a trusted file among the inputs, or with the explicit flag', () => {
     const trustedWays = [
       scan([OFFENDER], [{ path: 'exceptions/e.yaml', text: exception }]),
       scan([OFFENDER, { path: 'exceptions/e.yaml', text: exception, trusted: true }]),
       scan([OFFENDER, { path: 'e.yaml', text: exception }], [], { trustInlineExceptions: true }),
       scan([OFFENDER], [], {
-        clusterExceptions: [
-          {
-            ...(parseDocuments({ text: exception, firstLine: 0 })[0]!.doc.toJS() as object),
-            metadata: { name: 'e', namespace: 'default', creationTimestamp: '2026-05-01T00:00:00Z' },
-          },
-        ],
+        clusterExceptions: [clusterException()],
       }),
     ];
     for (const r of trustedWays) {
       expect(r.findings).toMatchObject([{ status: 'covered', exceptions: ['e'] }]);
       expect(hasFailures(r)).toBe(false);
     }
+    // one from the cluster has no line: shown as cluster:NAMESPACE
+    const expired = scan([OFFENDER], [], {
+      now: DateTime.fromISO('2026-07-01T00:00:00Z', { zone: 'utc' }),
+      clusterExceptions: [clusterException()],
+    });
+    expect(renderScanText(expired)).toContain('cluster:default: note: HostNamespaceException default/e does not count (expired)');
   });
 });

@@ -45,14 +45,14 @@ describe('scan --exceptions-from cluster', () => {
     expect(r.stderr).toBe('');
     const json = JSON.parse(r.stdout) as {
       findings: { name: string; flag: string; status: string; exceptions: string[] }[];
-      exceptions: { source: string; name: string }[];
+      exceptions: { source: string; name: string; namespace: string }[];
     };
     expect(json.findings.map((f) => `${f.name}:${f.flag}:${f.status}`)).toEqual([
       'node-exporter:hostNetwork:covered',
       'node-exporter:hostPID:offender',
       'other:hostNetwork:offender',
     ]);
-    expect(json.exceptions.filter((x) => x.name === 'node-exporter')).toMatchObject([{ source: 'cluster' }]);
+    expect(json.exceptions.filter((x) => x.namespace === ns)).toMatchObject([{ name: 'node-exporter', source: 'cluster' }]);
     expect(r.code).toBe(1);
   });
 
