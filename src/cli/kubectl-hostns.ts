@@ -4,6 +4,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { getHeapStatistics } from 'node:v8';
 import { Command, CommanderError, Option } from 'commander';
 import { DateTime, type Duration } from 'luxon';
 import { DEFAULT_POLICY, parseDuration, type PolicyConfig } from '../policy/config.ts';
@@ -11,7 +12,7 @@ import { rfc3339 } from '../policy/grants.ts';
 import { auditSummary, buildAudit, renderAuditJson, renderAuditMarkdown, renderAuditTable } from '../report/audit.ts';
 import { wantsColour } from '../report/format.ts';
 import { buildReview, renderReviewJson, renderReviewMarkdown, renderReviewTable } from '../report/review.ts';
-import { hasFailures, scanSources } from '../report/scan.ts';
+import { hasFailures, PARSE_BYTES_PER_BYTE, scanSources } from '../report/scan.ts';
 import { renderSarif, renderScanJson, renderScanText } from '../report/scan-output.ts';
 import { CliError, EXIT, oneLine } from './errors.ts';
 import { kustomizationSources, readChunks, readInputs, renderHelm, renderKustomize, type Rendered } from './inputs.ts';
@@ -340,6 +341,7 @@ Examples:
           defaultNamespace: flags.namespace,
           trustInlineExceptions: flags.trustInlineExceptions === true,
           clusterExceptions,
+          maxDocumentBytes: Math.floor(getHeapStatistics().heap_size_limit / PARSE_BYTES_PER_BYTE),
         };
         const renderedSources = rendered.flatMap((r) => (r.text === undefined ? [] : [{ path: r.name, text: r.text }]));
         const result = scanSources([...renderedSources, ...inputs.sources], extra.sources, options);

@@ -27,54 +27,66 @@ export interface DocumentText {
   firstLine: number;
 }
 
-const DOCUMENT_START = /^---(?:[ \t]|\r?$)/;
-const DOCUMENT_END = /^\.\.\.(?:[ \t]|\r?$)/;
+/** Whether the line starting at `at` (ending at `nl`) is `---` or `...` followed by a blank or its end. */
+function isMarker(buf: string, at: number, nl: number, marker: '---' | '...'): boolean {
+  if (!buf.startsWith(marker, at)) return false;
+  const next = at + 3;
+  return next === nl || buf[next] === ' ' || buf[next] === '\t' || buf[next] === '\r';
+}
+
+/** Whether the line holds content: not blank, not a comment, not a directive, not a bare `---`. */
+function isContent(buf: string, at: number, nl: number): boolean {
+  let i = at;
+  if (isMarker(buf, at, nl, '---')) i += 3;
+  else if (buf[at] === '%') return false;
+  while (i < nl && (buf[i] === ' ' || buf[i] === '\t' || buf[i] === '\r')) i++;
+  return i < nl && buf[i] !== '#';
+}
 
 /**
  * Cuts a stream of text pieces (any boundaries) into documents. A `---` or `...` at column 0
  * always is a document marker in YAML (even inside a scalar), so cutting there is exact; a marker
- * preceded only by comments and directives starts the same document.
+ * preceded only by comments and directives starts the same document. A document is kept as a few
+ * large slices of the pieces until it is complete, never as lines.
  */
 export function* splitDocuments(pieces: Iterable<string>): Generator<DocumentText> {
-  let partial = '';
-  let lines: string[] = [];
+  let carry = '';
+  let segments: string[] = [];
   let firstLine = 0;
   let lineNo = 0;
   let hasContent = false;
-  const flush = (): DocumentText | undefined => {
-    const doc = lines.length ? { text: lines.join('\n') + '\n', firstLine } : undefined;
-    lines = [];
-    firstLine = lineNo;
-    hasContent = false;
-    return doc;
-  };
-  function* take(line: string): Generator<DocumentText> {
-    if (DOCUMENT_START.test(line) && hasContent) {
-      const doc = flush();
-      if (doc) yield doc;
+  function* scan(buf: string): Generator<DocumentText> {
+    let segStart = 0;
+    let pos = 0;
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n', pos)) {
+      const lineStart = pos;
+      if (hasContent && isMarker(buf, lineStart, nl, '---')) {
+        segments.push(buf.slice(segStart, lineStart));
+        yield { text: segments.join(''), firstLine };
+        segments = [];
+        segStart = lineStart;
+        firstLine = lineNo;
+        hasContent = false;
+      }
+      if (!hasContent) hasContent = isContent(buf, lineStart, nl);
+      lineNo++;
+      pos = nl + 1;
+      if (isMarker(buf, lineStart, nl, '...')) {
+        segments.push(buf.slice(segStart, pos));
+        yield { text: segments.join(''), firstLine };
+        segments = [];
+        segStart = pos;
+        firstLine = lineNo;
+        hasContent = false;
+      }
     }
-    lines.push(line);
-    lineNo++;
-    if (DOCUMENT_END.test(line)) {
-      const doc = flush();
-      if (doc) yield doc;
-      return;
-    }
-    const t = line.trimStart();
-    if (t !== '' && t !== '\r' && !t.startsWith('#') && !line.startsWith('%') && !DOCUMENT_START.test(line))
-      hasContent = true;
-    // `--- {a: 1}` carries content on the marker line
-    else if (DOCUMENT_START.test(line) && line.slice(3).trim() !== '' && !line.slice(3).trim().startsWith('#'))
-      hasContent = true;
+    segments.push(buf.slice(segStart, pos));
+    carry = buf.slice(pos);
   }
-  for (const piece of pieces) {
-    const parts = (partial + piece).split('\n');
-    partial = parts.pop()!;
-    for (const line of parts) yield* take(line);
-  }
-  if (partial !== '') yield* take(partial);
-  const last = flush();
-  if (last) yield last;
+  for (const piece of pieces) yield* scan(carry + piece);
+  if (carry !== '') yield* scan(carry + '\n');
+  const last = segments.join('');
+  if (last !== '') yield { text: last, firstLine };
 }
 
 /**

@@ -1,5 +1,6 @@
 // Reading scan inputs: symlinked folders followed once (loops reported), broken links reported,
 // files read in pieces; through the CLI's exit status as CI sees it.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +30,26 @@ function tree(): string {
   writeFileSync(join(root, 'repo', 'apps', 'ok.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n');
   return root;
 }
+
+describe('a small heap', () => {
+  it('a single document too large for the heap is an error (exit 2), not an abort (134)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hostns-heap-'));
+    const items = Array.from({ length: 30000 }, (_, i) => ({
+      kind: 'Pod',
+      metadata: { name: `p${i}` },
+      spec: { hostPID: true },
+    }));
+    writeFileSync(join(dir, 'list.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items }, null, 1));
+    const cli = join(import.meta.dirname, '..', '..', 'src', 'cli', 'kubectl-hostns.ts');
+    const r = spawnSync(process.execPath, ['--max-old-space-size=64', cli, 'scan', join(dir, 'list.json')], {
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(2);
+    expect(r.stdout).toMatch(
+      /list\.json:1:1: error: document 1 is [\d.]+ MB: over the [\d.]+ MB this process can parse/,
+    );
+  });
+});
 
 describe('symbolic links in scanned folders', () => {
   it('follows a symlinked folder and a symlinked file: the offender inside fails the scan', async () => {

@@ -265,6 +265,16 @@ describe('documents are streamed', () => {
     }
   });
 
+  it('a document over maxDocumentBytes is an error of its file; smaller ones are scanned', () => {
+    const big = pod('big', '  hostPID: true\n') + `  x: "${'y'.repeat(5000)}"\n`;
+    const r = scan([{ path: 'f.yaml', text: [big, pod('small', '  hostIPC: true\n')].join('---\n') }], [], {
+      maxDocumentBytes: 4096,
+    });
+    expect(r.errors).toMatchObject([{ file: 'f.yaml', line: 1, column: 1 }]);
+    expect(r.errors[0]!.message).toMatch(/^document 1 is 0\.0 MB: over the 0\.0 MB this process can parse in its heap/);
+    expect(r.findings.map((f) => f.name)).toEqual(['small']);
+  });
+
   it('a syntax error in one document leaves the others of the file scanned', () => {
     const text = [pod('a', '  hostPID: true\n'), 'kind: Pod\nmetadata: {name: [\n', pod('c', '  hostIPC: true\n')].join(
       '---\n',
@@ -337,6 +347,8 @@ spec:
       now: DateTime.fromISO('2026-07-01T00:00:00Z', { zone: 'utc' }),
       clusterExceptions: [clusterException()],
     });
-    expect(renderScanText(expired)).toContain('cluster:default: note: HostNamespaceException default/e does not count (expired)');
+    expect(renderScanText(expired)).toContain(
+      'cluster:default: note: HostNamespaceException default/e does not count (expired)',
+    );
   });
 });
