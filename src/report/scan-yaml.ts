@@ -44,6 +44,15 @@ function isContent(buf: string, at: number, nl: number): boolean {
 }
 
 /**
+ * The pieces as one string of its own. A slice of a piece keeps the whole piece (1 MiB) alive, and
+ * so would every name or label the scan keeps from the document: concatenating, then slicing,
+ * makes V8 copy the text into a new string the size of the document.
+ */
+function ownCopy(parts: readonly string[]): string {
+  return (parts.join('') + '\n').slice(0, -1);
+}
+
+/**
  * Cuts a stream of text pieces (any boundaries) into documents. A `---` or `...` at column 0
  * always is a document marker in YAML (even inside a scalar), so cutting there is exact; a marker
  * preceded only by comments and directives starts the same document. A document is kept as a few
@@ -62,7 +71,7 @@ export function* splitDocuments(pieces: Iterable<string>): Generator<DocumentTex
       const lineStart = pos;
       if (hasContent && isMarker(buf, lineStart, nl, '---')) {
         segments.push(buf.slice(segStart, lineStart));
-        yield { text: segments.join(''), firstLine };
+        yield { text: ownCopy(segments), firstLine };
         segments = [];
         segStart = lineStart;
         firstLine = lineNo;
@@ -73,7 +82,7 @@ export function* splitDocuments(pieces: Iterable<string>): Generator<DocumentTex
       pos = nl + 1;
       if (isMarker(buf, lineStart, nl, '...')) {
         segments.push(buf.slice(segStart, pos));
-        yield { text: segments.join(''), firstLine };
+        yield { text: ownCopy(segments), firstLine };
         segments = [];
         segStart = pos;
         firstLine = lineNo;
@@ -85,7 +94,7 @@ export function* splitDocuments(pieces: Iterable<string>): Generator<DocumentTex
   }
   for (const piece of pieces) yield* scan(carry + piece);
   if (carry !== '') yield* scan(carry + '\n');
-  const last = segments.join('');
+  const last = ownCopy(segments);
   if (last !== '') yield { text: last, firstLine };
 }
 
