@@ -6,6 +6,7 @@ import { DATE_TIME_MESSAGE, SINGLE_LINE_MESSAGE, isApiDateTime, textProblem } fr
 import { readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { getHeapStatistics } from 'node:v8';
 import { Command, CommanderError, Option } from 'commander';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { DateTime, type Duration } from 'luxon';
@@ -14,18 +15,20 @@ import { rfc3339 } from '../policy/grants.ts';
 import { auditSummary, buildAudit, renderAuditJson, renderAuditMarkdown, renderAuditTable } from '../report/audit.ts';
 import { wantsColour } from '../report/format.ts';
 import { buildReview, renderReviewJson, renderReviewMarkdown, renderReviewTable } from '../report/review.ts';
-import { hasUncovered, scanSources } from '../report/scan.ts';
+import { hasFailures, PARSE_BYTES_PER_BYTE, scanSources } from '../report/scan.ts';
 import { renderSarif, renderScanJson, renderScanText } from '../report/scan-output.ts';
 import { renderVerifyJson, renderVerifyTable, verifySummary } from '../report/verify.ts';
-import { CliError, EXIT } from './errors.ts';
-import { readInputs } from './inputs.ts';
+import { CliError, EXIT, oneLine } from './errors.ts';
+import { kustomizationSources, readChunks, readInputs, renderHelm, renderKustomize, type Rendered } from './inputs.ts';
+import { placeHelmFindings, placeKustomizeFindings } from '../report/scan-render.ts';
 import { Cluster, DEFAULT_CHUNK_SIZE, loadKubeConfig } from './cluster.ts';
 import { Verifier, verifyExitCode } from './verify.ts';
 
 export interface Io {
   stdout: { write(s: string): unknown; isTTY?: boolean };
   stderr: { write(s: string): unknown };
-  readStdin: () => string;
+  /** The whole of stdin, or its pieces in order. */
+  readStdin: () => string | Iterable<string>;
   env: Record<string, string | undefined>;
 }
 
@@ -74,6 +77,9 @@ function durationFlag(text: string, flag: string): Duration {
   }
 }
 
+/** RFC 3339 date-time: date, `T`, time with seconds, optional fraction, `Z` or an offset. */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
+
 function nowFrom(flags: PolicyFlags): DateTime {
   if (flags.now === undefined) return DateTime.utc();
   const t = DateTime.fromISO(flags.now, { setZone: true });
@@ -110,6 +116,9 @@ function scope(flags: ClusterFlags): string | undefined {
   if (flags.namespace === '') throw new CliError(EXIT.usage, '-n/--namespace: empty namespace name');
   return flags.namespace;
 }
+
+/** Collects a repeatable option's values. */
+const append = (v: string, prev: string[]): string[] => [...prev, v];
 
 function outputFlag(formats: string[], fallback: string): Option {
   return new Option('-o, --output <format>', 'output format').choices(formats).default(fallback);
@@ -165,19 +174,24 @@ Examples:
 `;
 
 const SCAN_HELP = `
-Checks Pods and the pod templates of Deployments, ReplicaSets, ReplicationControllers, StatefulSets,
-DaemonSets, Jobs, CronJobs and PodTemplates, also inside kind: List. HostNamespaceException
-documents in the input (or in --exceptions) that select the template's labels in the same namespace
-and have not expired are the allowed path. Objects without metadata.namespace are in --namespace.
+Checks Pods and the pod templates of ReplicationControllers, Deployments, ReplicaSets, StatefulSets,
+DaemonSets, Jobs and CronJobs (the admission policy's resources), also inside kind: List. YAML is
+read as the API server reads it (YAML 1.1 booleans, timestamps as strings, its alias budget).
+Exceptions count only from a trusted source: --exceptions PATH (a protected folder) or
+--exceptions-from cluster. One found among the scanned inputs is an exception-in-change finding
+(--trust-inline-exceptions counts it instead). Objects without metadata.namespace are in --namespace.
 
-Exit status: 0 nothing uncovered, 1 uncovered host-namespace use, 2 input incomplete (a YAML syntax
-error, an unreadable path; the scan still reports what it could read).
+Exit status: 0 nothing uncovered, 1 uncovered host-namespace use or an exception-in-change, 2 input
+incomplete (a YAML syntax error, an alias bomb, a host flag that is not a boolean, an unreadable
+path or looping link; the scan still reports what it could read).
 
 Examples:
-  kubectl hostns scan deploy/
-  kustomize build overlays/prod | kubectl hostns scan -
+  kubectl hostns scan deploy/ --exceptions exceptions/
+  kustomize build overlays/prod | kubectl hostns scan - --exceptions-from cluster
   helm template my-release ./chart | kubectl hostns scan - --exceptions exceptions/
   kubectl hostns scan k8s/ -o sarif > hostns.sarif     # upload to code scanning
+  kubectl hostns scan --helm-chart charts/agent --values prod.yaml --kustomize overlays/prod
+  kubectl hostns scan .        # also Compose files, Dockerfiles, scripts, Makefiles, CI workflows
 `;
 
 const VERIFY_HELP = `
@@ -257,7 +271,14 @@ Examples:
         const cluster = connect(flags, io);
         const at = rfc3339(now.startOf('second')); // second precision, as kubectl and the API server write times
         await cluster.markReviewed(flags.namespace, flags.markReviewed, { lastReviewedAt: at, reviewedBy: flags.by.trim() });
-        out(`hostnamespaceexception.hostns.io/${flags.markReviewed} reviewed by ${flags.by.trim()} at ${at}\n`);
+        const review = {
+          namespace: flags.namespace,
+          name: flags.markReviewed,
+          reviewedBy: flags.by.trim(),
+          lastReviewedAt: at,
+        };
+        if (flags.output === 'json') out(JSON.stringify({ reviewed: review }, null, 2) + '\n');
+        else out(`hostnamespaceexception.hostns.io/${flags.markReviewed} reviewed by ${flags.by.trim()} at ${at}\n`);
         return;
       }
       if (flags.by !== undefined) throw new CliError(EXIT.usage, '--by is only used with --mark-reviewed');
@@ -302,26 +323,89 @@ Examples:
     program
       .command('scan')
       .description('static check for CI: host-namespace use in manifests without a HostNamespaceException')
-      .argument('<paths...>', 'files, folders (recursive *.yaml, *.yml, *.json) or - for stdin')
+      .argument(
+        '[paths...]',
+        'files, folders (recursive: manifests, Compose, Dockerfiles, scripts, Makefiles, CI workflows) or - for stdin',
+      )
       .addOption(outputFlag(['text', 'json', 'sarif'], 'text'))
-      .option('--exceptions <path>', 'also read HostNamespaceExceptions from this file or folder (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
-      .option('-n, --namespace <namespace>', 'namespace of objects that name none', 'default'),
+      .option('--exceptions <path>', 'trusted HostNamespaceExceptions from this file or protected folder (repeatable)', append, [])
+      .addOption(
+        new Option('--exceptions-from <source>', 'trusted HostNamespaceExceptions from the live register').choices(['cluster']),
+      )
+      .option('--helm-chart <dir>', 'render this chart with helm template and scan the output (repeatable)', append, [])
+      .option('--values <file>', 'values file for --helm-chart (repeatable)', append, [])
+      .option('--kustomize <dir>', 'render this kustomization with kubectl kustomize, scan the output (repeatable)', append, [])
+      .option('--trust-inline-exceptions', 'count exceptions among the scanned inputs (default: exception-in-change finding)')
+      .option('-n, --namespace <namespace>', 'namespace of objects that name none', 'default')
+      .option('--kubeconfig <path>', 'kubeconfig file, with --exceptions-from cluster')
+      .option('--context <name>', 'kubeconfig context, with --exceptions-from cluster')
+      .option('--request-timeout <seconds>', 'give up on an API request after this many seconds', '30'),
   )
     .addHelpText('after', SCAN_HELP)
-    .action((paths: string[], flags: PolicyFlags & { output: string; exceptions: string[]; namespace: string }) => {
-      const now = nowFrom(flags);
-      const config = policyFromFlags(flags);
-      if (!flags.namespace) throw new CliError(EXIT.usage, '-n/--namespace: empty namespace name');
-      const inputs = readInputs(paths, io.readStdin);
-      const extra = readInputs(flags.exceptions, io.readStdin);
-      const result = scanSources(inputs.sources, extra.sources, { now, config, defaultNamespace: flags.namespace });
-      result.errors.unshift(...inputs.errors, ...extra.errors);
-      if (flags.output === 'json') out(renderScanJson(result));
-      else if (flags.output === 'sarif') out(renderSarif(result, cliVersion()));
-      else out(renderScanText(result));
-      // incomplete input wins: a clean result over a partial read must not pass CI
-      exitCode = result.errors.length > 0 ? EXIT.usage : hasUncovered(result) ? EXIT.findings : EXIT.ok;
-    });
+    .action(
+      async (
+        paths: string[],
+        flags: PolicyFlags & Pick<ClusterFlags, 'kubeconfig' | 'context' | 'requestTimeout'> & {
+          output: string;
+          exceptions: string[];
+          exceptionsFrom?: 'cluster';
+          trustInlineExceptions?: boolean;
+          helmChart: string[];
+          values: string[];
+          kustomize: string[];
+          namespace: string;
+        },
+      ) => {
+        const now = nowFrom(flags);
+        const config = policyFrom(flags);
+        if (!flags.namespace) throw new CliError(EXIT.usage, '-n/--namespace: empty namespace name');
+        if (paths.length === 0 && flags.helmChart.length === 0 && flags.kustomize.length === 0) {
+          throw new CliError(EXIT.usage, 'scan needs a path, - for stdin, --helm-chart DIR or --kustomize DIR');
+        }
+        if (flags.values.length > 0 && flags.helmChart.length === 0) {
+          throw new CliError(EXIT.usage, '--values is only used with --helm-chart');
+        }
+        const helm: [string, Rendered][] = flags.helmChart.map((c) => [c, renderHelm(c, flags.values, io.env)]);
+        const kustomize: [string, Rendered][] = flags.kustomize.map((d) => [d, renderKustomize(d, io.env)]);
+        const rendered = [...helm, ...kustomize].map(([, r]) => r);
+        const clusterExceptions =
+          flags.exceptionsFrom === 'cluster'
+            ? await connect({ ...flags, chunkSize: String(DEFAULT_CHUNK_SIZE), namespace: undefined }, io).listExceptions(undefined)
+            : undefined;
+        const inputs = readInputs(paths, io.readStdin, flags.exceptions);
+        const extra = readInputs(flags.exceptions, io.readStdin);
+        const options = {
+          now,
+          config,
+          defaultNamespace: flags.namespace,
+          trustInlineExceptions: flags.trustInlineExceptions === true,
+          clusterExceptions,
+          maxDocumentBytes: Math.floor(getHeapStatistics().heap_size_limit / PARSE_BYTES_PER_BYTE),
+        };
+        const renderedSources = rendered.flatMap((r) => (r.text === undefined ? [] : [{ path: r.name, text: r.text }]));
+        const result = scanSources([...renderedSources, ...inputs.sources], extra.sources, options);
+        // read errors are collected while the scan reads
+        const renderErrors = rendered.flatMap((r) => (r.error ? [r.error] : []));
+        result.errors.unshift(...renderErrors, ...inputs.errors, ...extra.errors);
+        // rendered findings back to the template or patch that produced them, where unambiguous
+        for (const [chart, r] of helm) {
+          if (r.text !== undefined) placeHelmFindings(result.findings, r.name, r.text, chart, readIfExists);
+        }
+        for (const [dir, r] of kustomize) {
+          if (r.text === undefined) continue;
+          const files = readInputs(kustomizationSources(dir), () => '');
+          const manifests = files.sources.filter((x) => x.format === 'manifest');
+          const sourceScan = scanSources(manifests, [], { ...options, trustInlineExceptions: true, clusterExceptions: [] });
+          placeKustomizeFindings(result.findings, r.name, sourceScan.findings);
+        }
+        result.findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
+        if (flags.output === 'json') out(renderScanJson(result));
+        else if (flags.output === 'sarif') out(renderSarif(result, cliVersion()));
+        else out(renderScanText(result));
+        // incomplete input wins: a clean result over a partial read must not pass CI
+        exitCode = result.errors.length > 0 ? EXIT.usage : hasFailures(result) ? EXIT.findings : EXIT.ok;
+      },
+    );
 
   program
     .command('verify')
@@ -381,7 +465,7 @@ Examples:
       return EXIT.usage; // commander has printed the message
     }
     if (err instanceof CliError) {
-      io.stderr.write(`error: ${err.message}\n`);
+      io.stderr.write(`error: ${oneLine(err.message)}\n`);
       return err.exitCode;
     }
     io.stderr.write(`error: internal: ${(err as Error)?.stack ?? String(err)}\n`);
@@ -389,18 +473,21 @@ Examples:
   }
 }
 
-function readStdinSync(): string {
+
+function readIfExists(path: string): string | undefined {
   try {
-    return readFileSync(0, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EAGAIN' || (err as NodeJS.ErrnoException).code === 'EOF') return '';
-    throw err;
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
   }
 }
 
 // Run when executed (bin/kubectl-hostns, node src/cli/kubectl-hostns.ts), not when imported by tests.
 const invokedDirectly = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === realpathSync(process.argv[1]);
 if (invokedDirectly) {
-  const code = await run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, readStdin: readStdinSync, env: process.env });
-  process.exitCode = code;
+  const io = { stdout: process.stdout, stderr: process.stderr, readStdin: () => readChunks(0), env: process.env };
+  const code = await run(process.argv.slice(2), io);
+  // Exit once the answer is written: a request given up on (--request-timeout) may still hold a
+  // socket open, and must not keep the process alive after its error was printed.
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 }

@@ -22,9 +22,11 @@ describe('kubectl hostns scan', () => {
     expect(json.files).toBe(3);
     expect(json.findings.map((f: { kind: string; flag: string; status: string }) => `${f.kind}:${f.flag}:${f.status}`)).toEqual([
       'CronJob:hostIPC:offender',
-      'DaemonSet:hostNetwork:covered',
+      'DaemonSet:hostNetwork:offender',
       'DaemonSet:hostPID:offender',
     ]);
+    // the exception next to the DaemonSet is part of the change: it does not approve it
+    expect(json.exceptions).toMatchObject([{ name: 'node-exporter', inChange: true, counts: false }]);
     expect(r.code).toBe(1);
     const all = JSON.parse((await cli(['scan', join(fixtures, 'scan'), '-o', 'json', ...NOW])).out);
     expect(all.findings.some((f: { name: string }) => f.name === 'hidden')).toBe(false);
@@ -51,6 +53,7 @@ describe('kubectl hostns scan', () => {
     expect(r.out).toMatch(/broken\.yaml:5:\d+: error: YAML syntax error: /);
     expect(r.out).toContain('cronjob.json:12:13: error: CronJob ops/cleanup');
     expect(r.out).toMatch(/result incomplete\n$/);
+    expect(r.out.match(/broken\.yaml/g)).toHaveLength(1);
   });
 
   it('a missing path is reported and makes the result incomplete', async () => {
