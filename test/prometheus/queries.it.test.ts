@@ -136,6 +136,8 @@ describe('metrics the dashboard and the alerts read', () => {
       'hostns_workqueue_depth',
       'hostns_watch_restarts_total',
       'hostns_leader',
+      'hostns_exceptions_not_enforced', // admission enforcement
+      'hostns_grants_write_failures_total',
     ]) {
       expect(exprs, metric).toContain(metric);
     }
