@@ -123,9 +123,15 @@ export class OperatorMetrics implements OperatorObserver {
     });
     // Zero from the start for every reason: increase() misses the first failure of a series that
     // appears at 1, and the dashboard and HostnsGrantsWriteFailing read the series before any failure.
-    const reasons = { TooLarge: 0, Invalid: 0, Conflict: 0, Forbidden: 0, Unavailable: 0, Other: 0 };
-    for (const reason of Object.keys(reasons satisfies Record<GrantsWriteFailure, 0>))
-      this.grantsWriteFailures.inc({ reason }, 0);
+    const reasons: Record<GrantsWriteFailure, 0> = {
+      TooLarge: 0,
+      Invalid: 0,
+      Conflict: 0,
+      Forbidden: 0,
+      Unavailable: 0,
+      Other: 0,
+    };
+    for (const reason of Object.keys(reasons)) this.grantsWriteFailures.inc({ reason }, 0);
     new Gauge({
       name: 'hostns_grants_last_success_timestamp_seconds',
       help: "When a namespace's grants object was last written or found current (0: not yet).",

@@ -107,7 +107,7 @@ describe('helm template at default values = kubectl kustomize config/default', (
 });
 
 describe('chart values', () => {
-  it('admission.mode=off leaves out both host-namespace policies and bindings, keeps the guard and pod-write bound', () => {
+  it('admission.mode=off leaves out both host-namespace policies and bindings, keeps the guard and pod writes', () => {
     const objects = template(['--set', 'admission.mode=off']);
     const admission = objects
       .filter((o) => o.kind.startsWith('ValidatingAdmissionPolicy'))
