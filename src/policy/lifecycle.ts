@@ -1,5 +1,5 @@
 // Exception lifecycle: a pure function of (exception, now, config).
-import { DateTime, Duration } from 'luxon';
+import { Duration, type DateTime } from 'luxon';
 import type { ExceptionPhase } from '../api/v1alpha1.ts';
 import type { PolicyConfig } from './config.ts';
 import type { ExceptionFacts } from './exception.ts';
@@ -70,8 +70,9 @@ export function evaluateLifecycle(ex: ExceptionFacts, now: DateTime, config: Pol
     }
   }
   // A renewal (a new risk acceptance) is a review too: the next one is due an interval after the
-  // latest of creation, the last recorded review and the acceptance.
-  const reviewedAt = DateTime.max(...[ex.createdAt, ex.lastReviewedAt, ex.acceptedAt].filter((t): t is DateTime => !!t))!;
+  // later of the last recorded review (creation when never reviewed) and the acceptance.
+  const lastReview = ex.lastReviewedAt ?? ex.createdAt;
+  const reviewedAt = ex.acceptedAt && ex.acceptedAt > lastReview ? ex.acceptedAt : lastReview;
   const reviewDueAt = reviewedAt.plus(config.reviewInterval);
   if (problems.length > 0 || !expiresAt) {
     // Only a future acceptedAt or lastReviewedAt heals by itself; everything else needs a new spec.

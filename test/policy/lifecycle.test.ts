@@ -176,7 +176,7 @@ describe('lifetimeDays: the one lifetime computation (the exception policy CEL d
 });
 
 describe('a renewal is a review', () => {
-  it('the next review is due an interval after the latest of creation, last review and acceptance', () => {
+  it('the next review is due an interval after the later of the last review (or creation) and the acceptance', () => {
     const now = DateTime.fromISO('2026-11-20T00:00:00Z', { zone: 'utc' });
     const due = (ra: Record<string, unknown>, review?: Record<string, unknown>) => {
       const base = exception();
