@@ -124,11 +124,13 @@ describe('chart values', () => {
     );
   });
 
-  it('ships no admission param: the operator writes every grants object and the index', () => {
+  it('ships only the grant index, empty (host namespaces refused until the operator runs); the operator writes the rest', () => {
     for (const mode of ['deny', 'warn', 'off']) {
-      const kinds = template(['--set', `admission.mode=${mode}`]).map((o) => o.kind);
-      expect(kinds, mode).not.toContain('HostNamespaceGrantSet');
-      expect(kinds, mode).not.toContain('HostNamespaceGrantIndex');
+      const objects = template(['--set', `admission.mode=${mode}`]);
+      expect(objects.map((o) => o.kind), mode).not.toContain('HostNamespaceGrantSet');
+      expect(objects.filter((o) => o.kind === 'HostNamespaceGrantIndex'), mode).toMatchObject([
+        { metadata: { name: 'cluster' }, spec: { namespaces: {} } },
+      ]);
     }
   });
 

@@ -23,6 +23,7 @@ for file in \
   admission/binding.yaml \
   admission/required.yaml \
   admission/guard.yaml \
+  admission/index.yaml \
   admission/operator-pod-writes.yaml \
   exception-policy/policy.yaml \
   exception-policy/binding.yaml \
