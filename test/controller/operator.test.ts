@@ -280,4 +280,115 @@ describe('operator on the fake API', () => {
     // Five pods in one burst: one status write (the throttle coalesced them).
     expect(api.writes('/status').length).toBe(2); // the first (Activated) and one for the burst
   });
+
+  it('a pod flipped 100 times between covered and offender by another client: one violation Event per cause, bounded writes', async () => {
+    useFakeClock(T0);
+    const api = new FakeKubeApi();
+    api.put(EXCEPTIONS, exceptionObj('team', 'agents', T0.plus({ days: 30 })));
+    api.put('pods', podObj('team', 'p', { app: 'agent' }, { hostNetwork: true }));
+    api.put('pods', podObj('team', 'never', { app: 'other' }, { hostNetwork: true }));
+    const { operator } = await start(api);
+    await settle(operator);
+    const relabel = (name: string, app: string) =>
+      api.request('PATCH', `/api/v1/namespaces/team/pods/${name}`, {
+        body: { metadata: { labels: { app } } },
+        contentType: 'application/merge-patch+json',
+      });
+    const podWrites = () => api.writes('/pods/').length;
+    const before = podWrites();
+    for (let i = 0; i < 100; i++) {
+      await relabel('p', i % 2 === 0 ? 'other' : 'agent');
+      await relabel('never', `other-${i}`); // offender throughout: its labels change, not its cause
+      if (i % 3 === 0) await settle(operator); // sometimes the operator sees every flip, sometimes only the last
+    }
+    await relabel('p', 'other');
+    await settle(operator);
+    const violations = eventsOf(api, 'team', 'HostNamespaceViolation') as unknown as {
+      regarding: { name: string };
+      note: string;
+    }[];
+    expect(violations.filter((e) => e.regarding.name === 'never')).toHaveLength(1);
+    const forP = violations.filter((e) => e.regarding.name === 'p');
+    expect(forP).toHaveLength(1);
+    expect(forP[0]!.note).toContain('exception agents no longer selecting it');
+    expect(labels(api, 'team', 'p')['hostns.io/violation']).toBe('true');
+    // Our writes: at most one Event and one label patch per flip we saw (202 flips of our own here).
+    const ours = podWrites() - before - 202;
+    expect(ours).toBeLessThanOrEqual(101);
+    expect(api.writes('/events').length).toBeLessThanOrEqual(1 + 2 + 2); // Activated, two violations, slack
+  });
+
+  it('operators killed and restarted during churn never duplicate a violation Event', async () => {
+    useFakeClock(T0);
+    const api = new FakeKubeApi();
+    api.put(EXCEPTIONS, exceptionObj('team', 'agents', T0.plus({ days: 30 })));
+    let operator = (await start(api)).operator;
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < 10; i++) {
+        const name = `p${round}-${i}`;
+        api.put('pods', podObj('team', name, { app: i % 2 ? 'agent' : 'other' }, { hostNetwork: true }));
+        // As a kubelet would: the new pod's status, a moment later.
+        await api.request('PATCH', `/api/v1/namespaces/team/pods/${name}`, {
+          body: { status: { phase: 'Running' } },
+          contentType: 'application/merge-patch+json',
+        });
+      }
+      // Killed mid-work: some Events raised, some marks not yet written.
+      for (let k = 0; k < 5 + round; k++) await new Promise((r) => setImmediate(r));
+      await operator.stop();
+      running.splice(running.indexOf(operator), 1);
+      operator = (await start(api)).operator;
+    }
+    await settle(operator);
+    const violations = eventsOf(api, 'team', 'HostNamespaceViolation');
+    const perPod = new Map<string, number>();
+    for (const e of violations) perPod.set(e.regarding.name, (perPod.get(e.regarding.name) ?? 0) + 1);
+    expect([...perPod.values()].every((n) => n === 1)).toBe(true);
+    expect(perPod.size).toBe(25); // exactly the offenders
+  });
+
+  it.each([
+    ['the violation label and annotation', { 'hostns.io/violation': 'true' }, { 'hostns.io/violation': 'hostNetwork' }],
+    ['a marker with a wrong hash', { 'hostns.io/violation': 'true' }, { 'hostns.io/violation-event': `${'a'.repeat(32)} hostNetwork` }],
+    ['a marker of another pod', {}, { 'hostns.io/violation-event': 'OTHER' }],
+    ['exception marks', { 'hostns.io/exception': 'agents' }, { 'hostns.io/exceptions': 'agents' }],
+    [
+      'every key at once',
+      { 'hostns.io/violation': 'true', 'hostns.io/exception': 'x' },
+      { 'hostns.io/violation': 'hostNetwork', 'hostns.io/exceptions': 'x', 'hostns.io/violation-event': 'garbage' },
+    ],
+  ])('a pod created with forged %s still gets its Event and right marks', async (_what, forgedLabels, forgedAnnotations) => {
+    useFakeClock(T0);
+    const { violationMarker } = await import('../../src/policy/violation.ts');
+    const api = new FakeKubeApi();
+    const { operator } = await start(api);
+    const pod = podObj('team', 'sneaky', { app: 'other', ...forgedLabels }, { hostNetwork: true }) as ReturnType<typeof podObj> & {
+      metadata: { annotations?: Record<string, string> };
+    };
+    // A marker genuine for some other pod: the uid differs.
+    const annotations = Object.fromEntries(
+      Object.entries(forgedAnnotations).map(([k, v]) => [k, v === 'OTHER' ? violationMarker('uid-1', 'hostNetwork') : v]),
+    );
+    pod.metadata.annotations = { keep: 'me', ...annotations };
+    api.put('pods', pod);
+    await settle(operator);
+    expect(eventsOf(api, 'team', 'HostNamespaceViolation').map((e) => e.regarding.name)).toEqual(['sneaky']);
+    const meta = api.get('pods', 'team', 'sneaky')!.metadata as {
+      uid: string;
+      labels: Record<string, string>;
+      annotations: Record<string, string>;
+    };
+    expect(meta.labels).toEqual({ app: 'other', 'hostns.io/violation': 'true' });
+    const { markedCause } = await import('../../src/policy/violation.ts');
+    expect(markedCause(meta.uid, meta.annotations['hostns.io/violation-event'])).toMatch(/^hostNetwork/);
+    expect(meta.annotations).toMatchObject({ keep: 'me', 'hostns.io/violation': 'hostNetwork' });
+    expect(meta.annotations['hostns.io/exceptions']).toBeUndefined();
+    // Converged: a restart writes nothing.
+    const writes = api.writes().length;
+    await operator.stop();
+    running.splice(running.indexOf(operator), 1);
+    await start(api);
+    expect(api.writes().length).toBe(writes);
+  });
 });
+
