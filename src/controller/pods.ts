@@ -33,7 +33,8 @@ export function reconcilePod(namespace: string, name: string, caches: Caches, no
 
   if (cls.kind === 'offender') {
     const flags = cls.uncovered.join(',');
-    const sameOffence = pod.marks.labels[LABEL_VIOLATION] === 'true' && recorded !== undefined && causeFlags(recorded) === flags;
+    const sameOffence =
+      pod.marks.labels[LABEL_VIOLATION] === 'true' && recorded !== undefined && causeFlags(recorded) === flags;
     if (!sameOffence) {
       const exceptions: ExceptionState[] = caches.evaluatedIn(namespace, now).map(({ facts, lifecycle }) => ({
         name: facts.name,

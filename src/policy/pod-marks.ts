@@ -39,7 +39,10 @@ export function desiredMarks(cls: PodClass, violationEvent?: string): PodMarks {
       return {
         labels: { [LABEL_EXCEPTION]: cls.exceptions[0]! },
         // Many covering exceptions must not make the annotation (and so the whole patch) too long.
-        annotations: { [ANNOTATION_EXCEPTIONS]: joinWithinBytes(cls.exceptions, ',', OUR_ANNOTATION_MAX_BYTES), ...event },
+        annotations: {
+          [ANNOTATION_EXCEPTIONS]: joinWithinBytes(cls.exceptions, ',', OUR_ANNOTATION_MAX_BYTES),
+          ...event,
+        },
       };
     default:
       return { labels: {}, annotations: {} };

@@ -61,7 +61,11 @@ export function violationCause(
   exceptions: readonly ExceptionState[],
 ): ViolationCause {
   const byName = new Map(exceptions.map((e) => [e.name, e]));
-  const explained = new Set([...cls.exceptions, ...cls.lapsed.map((l) => l.name), ...cls.broken.map((b) => b.exception)]);
+  const explained = new Set([
+    ...cls.exceptions,
+    ...cls.lapsed.map((l) => l.name),
+    ...cls.broken.map((b) => b.exception),
+  ]);
   const allowsFault = (e: ExceptionState) => e.allow.some((h) => cls.uncovered.includes(h));
   const lost: { name: string; owner?: string; how: LossKind }[] = [];
   for (const name of prior) {
@@ -127,7 +131,9 @@ export function violationNote(pod: { namespace: string; name: string; owner?: st
   let note = `${what} uses ${flags}, which no active HostNamespaceException in namespace ${pod.namespace} allows.`;
   const owner = (o: string | undefined) => (o === undefined ? '' : ` (owner: ${o || '(none)'})`);
   if (cause.lapsed.length) {
-    const each = cause.lapsed.map((l) => `exception ${l.name} (owner: ${l.owner || '(none)'}, expired ${l.expiresAt ?? '?'})`);
+    const each = cause.lapsed.map(
+      (l) => `exception ${l.name} (owner: ${l.owner || '(none)'}, expired ${l.expiresAt ?? '?'})`,
+    );
     note += ` Caused by the lapse of ${each.join(', ')}.`;
   }
   if (cause.lost.length) {
