@@ -373,7 +373,7 @@ describe('operator on the fake API', () => {
     api.put('pods', pod);
     await settle(operator);
     expect(eventsOf(api, 'team', 'HostNamespaceViolation').map((e) => e.regarding.name)).toEqual(['sneaky']);
-    const meta = api.get('pods', 'team', 'sneaky')!.metadata as {
+    const meta = api.get('pods', 'team', 'sneaky')!.metadata as unknown as {
       uid: string;
       labels: Record<string, string>;
       annotations: Record<string, string>;
@@ -389,6 +389,76 @@ describe('operator on the fake API', () => {
     running.splice(running.indexOf(operator), 1);
     await start(api);
     expect(api.writes().length).toBe(writes);
+  });
+
+  it.each([
+    ['422 (note refused)', 422],
+    ['400', 400],
+    ['403 (no right to create Events)', 403],
+  ])('an Event refused with %s never stops the label, status or grants after it: counted, not retried', async (_w, code) => {
+    useFakeClock(T0);
+    const api = new FakeKubeApi();
+    api.failNext('POST', '/events', code, 1_000);
+    api.put(EXCEPTIONS, exceptionObj('team', 'agents', T0.plus({ days: 30 })));
+    api.put('pods', podObj('team', 'offender', { app: 'other' }, { hostNetwork: true }));
+    const { operator, observer } = await start(api);
+    await settle(operator);
+    expect(labels(api, 'team', 'offender')['hostns.io/violation']).toBe('true');
+    expect(statusOf(api, 'team', 'agents')?.phase).toBe('Active');
+    expect(api.get(GRANTS, 'team', 'grants')?.spec).toMatchObject({ grants: [{ exception: 'agents' }] });
+    expect(observer.writeFailures.filter((f) => f.write === 'event')).toHaveLength(2); // Activated, violation
+    expect(observer.errors()).toBe(0);
+    await vi.advanceTimersByTimeAsync(60_000);
+    await settle(operator);
+    expect(api.writes('/events')).toHaveLength(2); // not retried
+  });
+
+  it('an Event failing with a retryable error (503, 429) is retried before the label', async () => {
+    useFakeClock(T0);
+    const api = new FakeKubeApi();
+    api.failNext('POST', '/events', 503, 1);
+    api.failNext('POST', '/events', 429, 1);
+    api.put('pods', podObj('team', 'offender', { app: 'other' }, { hostNetwork: true }));
+    const { operator, observer } = await start(api);
+    await settle(operator);
+    expect(labels(api, 'team', 'offender')['hostns.io/violation']).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(2_000);
+    await settle(operator);
+    expect(labels(api, 'team', 'offender')['hostns.io/violation']).toBe('true');
+    expect(eventsOf(api, 'team', 'HostNamespaceViolation')).toHaveLength(1);
+    expect(observer.writeFailures).toEqual([]);
+  });
+
+  it.each([
+    ['422', 422],
+    ['400', 400],
+    ['413', 413],
+  ])('marks refused with %s: the label is written alone, counted, not retried for ever', async (_w, code) => {
+    useFakeClock(T0);
+    const api = new FakeKubeApi();
+    api.failNext('PATCH', '/pods/big', code, 1);
+    api.put('pods', podObj('team', 'big', { app: 'other' }, { hostNetwork: true }));
+    const { operator, observer } = await start(api);
+    await settle(operator);
+    expect(labels(api, 'team', 'big')['hostns.io/violation']).toBe('true');
+    expect(observer.writeFailures).toEqual([{ write: 'podMarks', reason: 'InternalError' }]);
+    expect(observer.errors()).toBe(0);
+    // The labels alone right after the refusal (a later reconcile may write the annotations: the fault was one-off).
+    expect(api.writes('/pods/big').map((w) => w.status).slice(0, 2)).toEqual([code, 200]);
+  });
+
+  it('marks and labels alone both refused: a terminal error, logged and counted once, not retried', async () => {
+    useFakeClock(T0);
+    const api = new FakeKubeApi();
+    api.failNext('PATCH', '/pods/big', 422, 2);
+    api.put('pods', podObj('team', 'big', { app: 'other' }, { hostNetwork: true }));
+    const { operator, observer } = await start(api);
+    await settle(operator);
+    await vi.advanceTimersByTimeAsync(60_000);
+    await settle(operator);
+    expect(api.writes('/pods/big').map((w) => w.status)).toEqual([422, 422]);
+    expect(observer.errors()).toBe(1);
+    expect(observer.writeFailures).toHaveLength(1);
   });
 });
 
