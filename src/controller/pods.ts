@@ -1,8 +1,8 @@
 // The pod reconciler: our labels/annotations on one pod (offender, covered, or none), and a
 // HostNamespaceViolation Event for each cause of its offence (src/policy/violation.ts). The Event
 // first, then the marks with the marker that records it: a crash in between re-finds the same
-// Event (its name derives from the pod's uid and the cause), and a pod already marked for the
-// flags at fault by a genuine marker raises nothing, however often its labels or status change.
+// Event (its name derives from the pod's uid and the cause), and an offender whose genuine marker
+// already names every flag at fault raises nothing, however often its labels or status change.
 import type { DateTime } from 'luxon';
 import { ANNOTATION_VIOLATION_EVENT, LABEL_VIOLATION } from '../api/v1alpha1.ts';
 import { rfc3339 } from '../policy/grants.ts';
@@ -32,9 +32,10 @@ export function reconcilePod(namespace: string, name: string, caches: Caches, no
   let event: Write | undefined;
 
   if (cls.kind === 'offender') {
-    const flags = cls.uncovered.join(',');
+    // Still an offender for flags an Event already named (fewer at fault is no new cause).
+    const named = recorded === undefined ? [] : causeFlags(recorded).split(',');
     const sameOffence =
-      pod.marks.labels[LABEL_VIOLATION] === 'true' && recorded !== undefined && causeFlags(recorded) === flags;
+      pod.marks.labels[LABEL_VIOLATION] === 'true' && recorded !== undefined && cls.uncovered.every((f) => named.includes(f));
     if (!sameOffence) {
       const exceptions: ExceptionState[] = caches.evaluatedIn(namespace, now).map(({ facts, lifecycle }) => ({
         name: facts.name,

@@ -237,6 +237,7 @@ describe('operator: lapse, exactly once, restarts', () => {
     await op.converged();
     const writes = await op.writes();
     console.log(`[figures] writes after a restart on a converged cluster: ${writes} (requests: ${await op.metric('hostns_api_requests_total')})`);
+    if (writes) console.log(op.log, (await op.get("/metrics")).split("\n").filter((l) => l.startsWith("hostns_api_requests_total")).join("\n"));
     expect(writes).toBe(0);
     expect(snapshot()).toEqual(before);
   });

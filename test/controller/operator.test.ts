@@ -460,5 +460,17 @@ describe('operator on the fake API', () => {
     expect(observer.errors()).toBe(1);
     expect(observer.writeFailures).toHaveLength(1);
   });
+
+  it('status.coveredPods counts only fully covered pods (hostNetwork+hostPID under a hostNetwork-only exception is not)', async () => {
+    useFakeClock(T0);
+    const api = new FakeKubeApi();
+    api.put(EXCEPTIONS, exceptionObj('team', 'agents', T0.plus({ days: 30 })));
+    api.put('pods', podObj('team', 'full', { app: 'agent' }, { hostNetwork: true }));
+    api.put('pods', podObj('team', 'partly', { app: 'agent' }, { hostNetwork: true, hostPID: true }));
+    const { operator } = await start(api);
+    await settle(operator);
+    expect(statusOf(api, 'team', 'agents')?.coveredPods).toBe(1);
+    expect(labels(api, 'team', 'partly')['hostns.io/violation']).toBe('true');
+  });
 });
 
