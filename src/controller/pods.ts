@@ -35,7 +35,9 @@ export function reconcilePod(namespace: string, name: string, caches: Caches, no
     // Still an offender for flags an Event already named (fewer at fault is no new cause).
     const named = recorded === undefined ? [] : causeFlags(recorded).split(',');
     const sameOffence =
-      pod.marks.labels[LABEL_VIOLATION] === 'true' && recorded !== undefined && cls.uncovered.every((f) => named.includes(f));
+      pod.marks.labels[LABEL_VIOLATION] === 'true' &&
+      recorded !== undefined &&
+      cls.uncovered.every((f) => named.includes(f));
     if (!sameOffence) {
       const exceptions: ExceptionState[] = caches.evaluatedIn(namespace, now).map(({ facts, lifecycle }) => ({
         name: facts.name,

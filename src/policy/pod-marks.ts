@@ -50,10 +50,14 @@ export function desiredMarks(cls: PodClass, violationEvent?: string): PodMarks {
 }
 
 /** Our keys as they are on the pod now. */
-export function currentMarks(labels: Record<string, string> | undefined, annotations: Record<string, string> | undefined): PodMarks {
+export function currentMarks(
+  labels: Record<string, string> | undefined,
+  annotations: Record<string, string> | undefined,
+): PodMarks {
   const out: PodMarks = { labels: {}, annotations: {} };
   for (const k of LABEL_KEYS) if (labels && Object.hasOwn(labels, k)) out.labels[k] = labels[k]!;
-  for (const k of ANNOTATION_KEYS) if (annotations && Object.hasOwn(annotations, k)) out.annotations[k] = annotations[k]!;
+  for (const k of ANNOTATION_KEYS)
+    if (annotations && Object.hasOwn(annotations, k)) out.annotations[k] = annotations[k]!;
   return out;
 }
 

@@ -127,7 +127,9 @@ function reviewRow(
     const n = pods.partial;
     findings.push({
       kind: 'partial-coverage',
-      message: `covers ${n} pod${n === 1 ? '' : 's'} only in part (they use host namespaces it does not allow: offenders)`,
+      message:
+        `covers ${n} pod${n === 1 ? '' : 's'} only in part ` +
+        '(they use host namespaces it does not allow: offenders)',
     });
   }
   if (coveredPods === 0 && pods.partial === 0 && lifecycle.phase !== 'Invalid' && lifecycle.phase !== 'Expired') {

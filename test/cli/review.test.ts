@@ -40,7 +40,7 @@ describe('buildReview', () => {
     expect(rows[0]).toMatchObject({ name: 'used', coveredPods: 2, findings: [] });
   });
 
-  it('counts only fully covered pods; an offender it covers in part is shown apart (partial-coverage), not unused', () => {
+  it('counts only fully covered pods; an offender covered in part is shown apart (partial-coverage), not unused', () => {
     const both = { hostNetwork: true, hostPID: true };
     const rows = buildReview(
       [ex('net'), ex('half', { labels: { app: 'half' } }), ex('pid', { allow: ['hostPID'], labels: { tier: 'pid' } })],

@@ -349,7 +349,11 @@ describe('operator on the fake API', () => {
 
   it.each([
     ['the violation label and annotation', { 'hostns.io/violation': 'true' }, { 'hostns.io/violation': 'hostNetwork' }],
-    ['a marker with a wrong hash', { 'hostns.io/violation': 'true' }, { 'hostns.io/violation-event': `${'a'.repeat(32)} hostNetwork` }],
+    [
+      'a marker with a wrong hash',
+      { 'hostns.io/violation': 'true' },
+      { 'hostns.io/violation-event': `${'a'.repeat(32)} hostNetwork` },
+    ],
     ['a marker of another pod', {}, { 'hostns.io/violation-event': 'OTHER' }],
     ['exception marks', { 'hostns.io/exception': 'agents' }, { 'hostns.io/exceptions': 'agents' }],
     [
@@ -357,61 +361,72 @@ describe('operator on the fake API', () => {
       { 'hostns.io/violation': 'true', 'hostns.io/exception': 'x' },
       { 'hostns.io/violation': 'hostNetwork', 'hostns.io/exceptions': 'x', 'hostns.io/violation-event': 'garbage' },
     ],
-  ])('a pod created with forged %s still gets its Event and right marks', async (_what, forgedLabels, forgedAnnotations) => {
-    useFakeClock(T0);
-    const { violationMarker } = await import('../../src/policy/violation.ts');
-    const api = new FakeKubeApi();
-    const { operator } = await start(api);
-    const pod = podObj('team', 'sneaky', { app: 'other', ...forgedLabels }, { hostNetwork: true }) as ReturnType<typeof podObj> & {
-      metadata: { annotations?: Record<string, string> };
-    };
-    // A marker genuine for some other pod: the uid differs.
-    const annotations = Object.fromEntries(
-      Object.entries(forgedAnnotations).map(([k, v]) => [k, v === 'OTHER' ? violationMarker('uid-1', 'hostNetwork') : v]),
-    );
-    pod.metadata.annotations = { keep: 'me', ...annotations };
-    api.put('pods', pod);
-    await settle(operator);
-    expect(eventsOf(api, 'team', 'HostNamespaceViolation').map((e) => e.regarding.name)).toEqual(['sneaky']);
-    const meta = api.get('pods', 'team', 'sneaky')!.metadata as unknown as {
-      uid: string;
-      labels: Record<string, string>;
-      annotations: Record<string, string>;
-    };
-    expect(meta.labels).toEqual({ app: 'other', 'hostns.io/violation': 'true' });
-    const { markedCause } = await import('../../src/policy/violation.ts');
-    expect(markedCause(meta.uid, meta.annotations['hostns.io/violation-event'])).toMatch(/^hostNetwork/);
-    expect(meta.annotations).toMatchObject({ keep: 'me', 'hostns.io/violation': 'hostNetwork' });
-    expect(meta.annotations['hostns.io/exceptions']).toBeUndefined();
-    // Converged: a restart writes nothing.
-    const writes = api.writes().length;
-    await operator.stop();
-    running.splice(running.indexOf(operator), 1);
-    await start(api);
-    expect(api.writes().length).toBe(writes);
-  });
+  ])(
+    'a pod created with forged %s still gets its Event and right marks',
+    async (_what, forgedLabels, forgedAnnotations) => {
+      useFakeClock(T0);
+      const { violationMarker } = await import('../../src/policy/violation.ts');
+      const api = new FakeKubeApi();
+      const { operator } = await start(api);
+      const pod = podObj('team', 'sneaky', { app: 'other', ...forgedLabels }, { hostNetwork: true }) as ReturnType<
+        typeof podObj
+      > & {
+        metadata: { annotations?: Record<string, string> };
+      };
+      // A marker genuine for some other pod: the uid differs.
+      const annotations = Object.fromEntries(
+        Object.entries(forgedAnnotations).map(([k, v]) => [
+          k,
+          v === 'OTHER' ? violationMarker('uid-1', 'hostNetwork') : v,
+        ]),
+      );
+      pod.metadata.annotations = { keep: 'me', ...annotations };
+      api.put('pods', pod);
+      await settle(operator);
+      expect(eventsOf(api, 'team', 'HostNamespaceViolation').map((e) => e.regarding.name)).toEqual(['sneaky']);
+      const meta = api.get('pods', 'team', 'sneaky')!.metadata as unknown as {
+        uid: string;
+        labels: Record<string, string>;
+        annotations: Record<string, string>;
+      };
+      expect(meta.labels).toEqual({ app: 'other', 'hostns.io/violation': 'true' });
+      const { markedCause } = await import('../../src/policy/violation.ts');
+      expect(markedCause(meta.uid, meta.annotations['hostns.io/violation-event'])).toMatch(/^hostNetwork/);
+      expect(meta.annotations).toMatchObject({ keep: 'me', 'hostns.io/violation': 'hostNetwork' });
+      expect(meta.annotations['hostns.io/exceptions']).toBeUndefined();
+      // Converged: a restart writes nothing.
+      const writes = api.writes().length;
+      await operator.stop();
+      running.splice(running.indexOf(operator), 1);
+      await start(api);
+      expect(api.writes().length).toBe(writes);
+    },
+  );
 
   it.each([
     ['422 (note refused)', 422],
     ['400', 400],
     ['403 (no right to create Events)', 403],
-  ])('an Event refused with %s never stops the label, status or grants after it: counted, not retried', async (_w, code) => {
-    useFakeClock(T0);
-    const api = new FakeKubeApi();
-    api.failNext('POST', '/events', code, 1_000);
-    api.put(EXCEPTIONS, exceptionObj('team', 'agents', T0.plus({ days: 30 })));
-    api.put('pods', podObj('team', 'offender', { app: 'other' }, { hostNetwork: true }));
-    const { operator, observer } = await start(api);
-    await settle(operator);
-    expect(labels(api, 'team', 'offender')['hostns.io/violation']).toBe('true');
-    expect(statusOf(api, 'team', 'agents')?.phase).toBe('Active');
-    expect(api.get(GRANTS, 'team', 'grants')?.spec).toMatchObject({ grants: [{ exception: 'agents' }] });
-    expect(observer.writeFailures.filter((f) => f.write === 'event')).toHaveLength(2); // Activated, violation
-    expect(observer.errors()).toBe(0);
-    await vi.advanceTimersByTimeAsync(60_000);
-    await settle(operator);
-    expect(api.writes('/events')).toHaveLength(2); // not retried
-  });
+  ])(
+    'an Event refused with %s never stops the label, status or grants after it: counted, not retried',
+    async (_w, code) => {
+      useFakeClock(T0);
+      const api = new FakeKubeApi();
+      api.failNext('POST', '/events', code, 1_000);
+      api.put(EXCEPTIONS, exceptionObj('team', 'agents', T0.plus({ days: 30 })));
+      api.put('pods', podObj('team', 'offender', { app: 'other' }, { hostNetwork: true }));
+      const { operator, observer } = await start(api);
+      await settle(operator);
+      expect(labels(api, 'team', 'offender')['hostns.io/violation']).toBe('true');
+      expect(statusOf(api, 'team', 'agents')?.phase).toBe('Active');
+      expect(api.get(GRANTS, 'team', 'grants')?.spec).toMatchObject({ grants: [{ exception: 'agents' }] });
+      expect(observer.writeFailures.filter((f) => f.write === 'event')).toHaveLength(2); // Activated, violation
+      expect(observer.errors()).toBe(0);
+      await vi.advanceTimersByTimeAsync(60_000);
+      await settle(operator);
+      expect(api.writes('/events')).toHaveLength(2); // not retried
+    },
+  );
 
   it('an Event failing with a retryable error (503, 429) is retried before the label', async () => {
     useFakeClock(T0);
@@ -444,7 +459,12 @@ describe('operator on the fake API', () => {
     expect(observer.writeFailures).toEqual([{ write: 'podMarks', reason: 'InternalError' }]);
     expect(observer.errors()).toBe(0);
     // The labels alone right after the refusal (a later reconcile may write the annotations: the fault was one-off).
-    expect(api.writes('/pods/big').map((w) => w.status).slice(0, 2)).toEqual([code, 200]);
+    expect(
+      api
+        .writes('/pods/big')
+        .map((w) => w.status)
+        .slice(0, 2),
+    ).toEqual([code, 200]);
   });
 
   it('marks and labels alone both refused: a terminal error, logged and counted once, not retried', async () => {
@@ -473,4 +493,3 @@ describe('operator on the fake API', () => {
     expect(labels(api, 'team', 'partly')['hostns.io/violation']).toBe('true');
   });
 });
-

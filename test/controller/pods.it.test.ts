@@ -8,7 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeClient } from '../../src/kube/client.ts';
 import { markedCause } from '../../src/policy/violation.ts';
 import { createException, GROUP, PLURAL, VERSION } from '../harness/exceptions.ts';
-import { core, createNamespace, customObjects, eventually, kubeConfig, kubeconfigPath, kubectl } from '../harness/kube.ts';
+import {
+  core,
+  createNamespace,
+  customObjects,
+  eventually,
+  kubeConfig,
+  kubeconfigPath,
+  kubectl,
+} from '../harness/kube.ts';
 import { OperatorProcess } from '../harness/operator-process.ts';
 import { hostnsJson } from '../cli/run-cli.ts';
 
@@ -33,7 +41,9 @@ async function createPod(
       metadata: { name, labels, ...(extra.annotations ? { annotations: extra.annotations } : {}) },
       spec: {
         ...flags,
-        ...(extra.serviceAccountName ? { serviceAccountName: extra.serviceAccountName, automountServiceAccountToken: false } : {}),
+        ...(extra.serviceAccountName
+          ? { serviceAccountName: extra.serviceAccountName, automountServiceAccountToken: false }
+          : {}),
         containers: [{ name: 'c', image: 'busybox' }],
       },
     },
@@ -75,7 +85,11 @@ describe('violation Events: one per pod per cause', () => {
     await createException(ns, 'agents');
     await createPod(ns, 'flip', { app: 'agent' }, { hostNetwork: true });
     await createPod(ns, 'stays', { app: 'other' }, { hostNetwork: true });
-    await eventually(async () => ((await podMeta(ns, 'flip')).labels['hostns.io/exception'] === 'agents' ? true : undefined), 10_000, 'covered');
+    await eventually(
+      async () => ((await podMeta(ns, 'flip')).labels['hostns.io/exception'] === 'agents' ? true : undefined),
+      10_000,
+      'covered',
+    );
     await eventually(() => isOffender(ns, 'stays'), 10_000, 'offender');
     await op.converged();
     const before = await op.writes();
@@ -143,31 +157,55 @@ describe('nothing a pod creator writes silences the operator', () => {
   it('forged hostns.io/ labels and annotations at creation: every offender gets its Event and right marks', async () => {
     const ns = await createNamespace('pods-forged');
     for (const [name, labels, annotations] of forged) {
-      await createPod(ns, name, { app: 'other', ...labels }, { hostNetwork: true }, { annotations: { keep: 'me', ...annotations } });
+      await createPod(
+        ns,
+        name,
+        { app: 'other', ...labels },
+        { hostNetwork: true },
+        { annotations: { keep: 'me', ...annotations } },
+      );
     }
     // A covered pod with forged offender marks: they go.
     await createException(ns, 'agents');
-    await createPod(ns, 'covered', { app: 'agent', 'hostns.io/violation': 'true' }, { hostNetwork: true }, {
-      annotations: { 'hostns.io/violation': 'hostNetwork', 'hostns.io/violation-event': 'forged' },
-    });
+    await createPod(
+      ns,
+      'covered',
+      { app: 'agent', 'hostns.io/violation': 'true' },
+      { hostNetwork: true },
+      {
+        annotations: { 'hostns.io/violation': 'hostNetwork', 'hostns.io/violation-event': 'forged' },
+      },
+    );
     for (const [name] of forged) {
-      const ev = await eventually(async () => {
-        const v = await violations(ns, name);
-        return v.length ? v : undefined;
-      }, 10_000, `${name}: violation Event`);
+      const ev = await eventually(
+        async () => {
+          const v = await violations(ns, name);
+          return v.length ? v : undefined;
+        },
+        10_000,
+        `${name}: violation Event`,
+      );
       expect(ev).toHaveLength(1);
-      const meta = await eventually(async () => {
-        const m = await podMeta(ns, name);
-        return markedCause(m.uid, m.annotations['hostns.io/violation-event']) ? m : undefined;
-      }, 10_000, `${name}: genuine marker`);
+      const meta = await eventually(
+        async () => {
+          const m = await podMeta(ns, name);
+          return markedCause(m.uid, m.annotations['hostns.io/violation-event']) ? m : undefined;
+        },
+        10_000,
+        `${name}: genuine marker`,
+      );
       expect(meta.labels).toEqual({ app: 'other', 'hostns.io/violation': 'true' });
       expect(meta.annotations).toMatchObject({ keep: 'me', 'hostns.io/violation': 'hostNetwork' });
       expect(meta.annotations['hostns.io/exceptions']).toBeUndefined();
     }
-    const covered = await eventually(async () => {
-      const m = await podMeta(ns, 'covered');
-      return m.labels['hostns.io/exception'] === 'agents' && !m.labels['hostns.io/violation'] ? m : undefined;
-    }, 10_000, 'covered pod cleaned of forged marks');
+    const covered = await eventually(
+      async () => {
+        const m = await podMeta(ns, 'covered');
+        return m.labels['hostns.io/exception'] === 'agents' && !m.labels['hostns.io/violation'] ? m : undefined;
+      },
+      10_000,
+      'covered pod cleaned of forged marks',
+    );
     expect(covered.annotations['hostns.io/violation']).toBeUndefined();
     expect(covered.annotations['hostns.io/violation-event']).toBeUndefined();
     expect(await violations(ns, 'covered')).toHaveLength(0);
@@ -186,16 +224,38 @@ describe('nothing a pod creator writes silences the operator', () => {
     const ns = await createNamespace('pods-allowdel');
     await createException(ns, 'agents');
     const grants = () =>
-      customObjects().getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: 'hostnamespacegrantsets', name: 'grants' }) as Promise<{
+      customObjects().getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: ns,
+        plural: 'hostnamespacegrantsets',
+        name: 'grants',
+      }) as Promise<{
         metadata: { annotations?: Record<string, string> };
         spec: { grants: { exception: string }[] };
       }>;
-    await eventually(async () => ((await grants().catch(() => undefined))?.spec.grants.length === 1 ? true : undefined), 10_000, 'grants');
+    await eventually(
+      async () => ((await grants().catch(() => undefined))?.spec.grants.length === 1 ? true : undefined),
+      10_000,
+      'grants',
+    );
     // An aborted uninstall's switch, with and without a spec change at the same time.
     for (const args of [[], ['--overwrite']]) {
-      const r = kubectl(['annotate', 'hostnamespacegrantsets', 'grants', '-n', ns, 'hostns.io/allow-delete=true', ...args]);
+      const r = kubectl([
+        'annotate',
+        'hostnamespacegrantsets',
+        'grants',
+        '-n',
+        ns,
+        'hostns.io/allow-delete=true',
+        ...args,
+      ]);
       expect(r.code, r.stderr).toBe(0);
-      await eventually(async () => ((await grants()).metadata.annotations?.['hostns.io/allow-delete'] ? undefined : true), 10_000, 'allow-delete dropped');
+      await eventually(
+        async () => ((await grants()).metadata.annotations?.['hostns.io/allow-delete'] ? undefined : true),
+        10_000,
+        'allow-delete dropped',
+      );
       expect((await grants()).spec.grants.map((g) => g.exception)).toEqual(['agents']);
     }
   });
@@ -235,37 +295,55 @@ describe('writes the API refuses', () => {
     expect(applied.code, applied.stderr).toBe(0);
     try {
       // The policy takes effect within a moment: probe until an Event is refused.
-      await eventually(async () => {
-        try {
-          await api.request('POST', `/apis/events.k8s.io/v1/namespaces/${ns}/events`, {
-            body: {
-              metadata: { name: `probe-${Date.now()}` },
-              eventTime: DateTime.utc().toFormat("yyyy-MM-dd'T'HH:mm:ss.SSS'000Z'"),
-              reason: 'Probe',
-              action: 'Probe',
-              reportingController: 'test/probe',
-              reportingInstance: 'probe',
-              regarding: { apiVersion: 'v1', kind: 'Pod', namespace: ns, name: 'probe' },
-              type: 'Normal',
-            },
-          });
-          return undefined;
-        } catch (err) {
-          return (err as Error).message.includes('no Events in this namespace') ? true : undefined;
-        }
-      }, 15_000, 'Events refused');
+      await eventually(
+        async () => {
+          try {
+            await api.request('POST', `/apis/events.k8s.io/v1/namespaces/${ns}/events`, {
+              body: {
+                metadata: { name: `probe-${Date.now()}` },
+                eventTime: DateTime.utc().toFormat("yyyy-MM-dd'T'HH:mm:ss.SSS'000Z'"),
+                reason: 'Probe',
+                action: 'Probe',
+                reportingController: 'test/probe',
+                reportingInstance: 'probe',
+                regarding: { apiVersion: 'v1', kind: 'Pod', namespace: ns, name: 'probe' },
+                type: 'Normal',
+              },
+            });
+            return undefined;
+          } catch (err) {
+            return (err as Error).message.includes('no Events in this namespace') ? true : undefined;
+          }
+        },
+        15_000,
+        'Events refused',
+      );
       const failuresBefore = await op.metric('hostns_event_write_failures_total');
       await createException(ns, 'agents');
       await createPod(ns, 'offender', { app: 'other' }, { hostNetwork: true });
       await createPod(ns, 'covered', { app: 'agent' }, { hostNetwork: true });
       await eventually(() => isOffender(ns, 'offender'), 10_000, 'offender labelled without its Event');
-      await eventually(async () => ((await podMeta(ns, 'covered')).labels['hostns.io/exception'] === 'agents' ? true : undefined), 10_000, 'covered');
-      const exc = await eventually(async () => {
-        const e = (await customObjects().getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name: 'agents' })) as {
-          status?: { phase?: string; coveredPods?: number };
-        };
-        return e.status?.phase === 'Active' && e.status.coveredPods === 1 ? e : undefined;
-      }, 10_000, 'status written without its Activated Event');
+      await eventually(
+        async () => ((await podMeta(ns, 'covered')).labels['hostns.io/exception'] === 'agents' ? true : undefined),
+        10_000,
+        'covered',
+      );
+      const exc = await eventually(
+        async () => {
+          const e = (await customObjects().getNamespacedCustomObject({
+            group: GROUP,
+            version: VERSION,
+            namespace: ns,
+            plural: PLURAL,
+            name: 'agents',
+          })) as {
+            status?: { phase?: string; coveredPods?: number };
+          };
+          return e.status?.phase === 'Active' && e.status.coveredPods === 1 ? e : undefined;
+        },
+        10_000,
+        'status written without its Activated Event',
+      );
       expect(exc.status?.phase).toBe('Active');
       // The Activated and the violation Event, each refused once, counted.
       expect((await op.metric('hostns_event_write_failures_total')) - failuresBefore).toBeGreaterThanOrEqual(2);
@@ -278,26 +356,33 @@ describe('writes the API refuses', () => {
   it.each([
     ['an offender', { app: 'other' }, 'hostns.io/violation', 'true'],
     ['a covered pod', { app: 'agent' }, 'hostns.io/exception', 'agents'],
-  ])('%s whose annotations already use the 256 KiB: the label is written alone, the failure counted', async (_what, labels, key, value) => {
-    const ns = await createNamespace('pods-bigann');
-    await createException(ns, 'agents');
-    // 262,144 bytes in all (keys and values): ours no longer fit.
-    const annotations = { big: 'x'.repeat(256 * 1024 - 3 - 16) };
-    const failuresBefore = await op.metric('hostns_pod_marks_write_failures_total');
-    await createPod(ns, 'big', labels, { hostNetwork: true }, { annotations });
-    const meta = await eventually(async () => {
-      const m = await podMeta(ns, 'big');
-      return m.labels[key] === value ? m : undefined;
-    }, 10_000, 'label written alone');
-    expect(Object.keys(meta.annotations).filter((k) => k.startsWith('hostns.io/'))).toEqual([]);
-    await op.converged();
-    expect((await op.metric('hostns_pod_marks_write_failures_total')) - failuresBefore).toBeGreaterThanOrEqual(1);
-    expect(op.log).not.toMatch(/pods?\/?big changed under us|big changed under us/);
-    if (key === 'hostns.io/violation') expect(await violations(ns, 'big')).toHaveLength(1);
-    // Such a pod costs one Event create (409) and one refused patch per restart: not left behind for
-    // the converged-restart test of the shared cluster.
-    await core().deleteNamespacedPod({ namespace: ns, name: 'big', gracePeriodSeconds: 0 });
-  });
+  ])(
+    '%s whose annotations already use the 256 KiB: the label is written alone, the failure counted',
+    async (_what, labels, key, value) => {
+      const ns = await createNamespace('pods-bigann');
+      await createException(ns, 'agents');
+      // 262,144 bytes in all (keys and values): ours no longer fit.
+      const annotations = { big: 'x'.repeat(256 * 1024 - 3 - 16) };
+      const failuresBefore = await op.metric('hostns_pod_marks_write_failures_total');
+      await createPod(ns, 'big', labels, { hostNetwork: true }, { annotations });
+      const meta = await eventually(
+        async () => {
+          const m = await podMeta(ns, 'big');
+          return m.labels[key] === value ? m : undefined;
+        },
+        10_000,
+        'label written alone',
+      );
+      expect(Object.keys(meta.annotations).filter((k) => k.startsWith('hostns.io/'))).toEqual([]);
+      await op.converged();
+      expect((await op.metric('hostns_pod_marks_write_failures_total')) - failuresBefore).toBeGreaterThanOrEqual(1);
+      expect(op.log).not.toMatch(/pods?\/?big changed under us|big changed under us/);
+      if (key === 'hostns.io/violation') expect(await violations(ns, 'big')).toHaveLength(1);
+      // Such a pod costs one Event create (409) and one refused patch per restart: not left behind for
+      // the converged-restart test of the shared cluster.
+      await core().deleteNamespacedPod({ namespace: ns, name: 'big', gracePeriodSeconds: 0 });
+    },
+  );
 });
 
 describe('violation notes name their cause', () => {
@@ -311,7 +396,11 @@ describe('violation notes name their cause', () => {
     await createException(ns, 'contract', { podSelector: { matchLabels: { case: 'contract' } } });
     for (const c of ['deleted', 'reselected', 'narrowed', 'invalid', 'contract']) {
       await createPod(ns, c, { case: c }, both, { serviceAccountName: 'runner' });
-      await eventually(async () => ((await podMeta(ns, c)).labels['hostns.io/exception'] === c ? true : undefined), 10_000, `${c} covered`);
+      await eventually(
+        async () => ((await podMeta(ns, c)).labels['hostns.io/exception'] === c ? true : undefined),
+        10_000,
+        `${c} covered`,
+      );
     }
     const patch = (name: string, spec: unknown) => {
       const r = kubectl(['patch', 'hnse', name, '-n', ns, '--type=merge', '-p', JSON.stringify({ spec })]);
@@ -332,13 +421,18 @@ describe('violation notes name their cause', () => {
       reselected: /Caused by exception reselected no longer selecting it/,
       narrowed: /Caused by exception narrowed no longer allowing hostNetwork \(its allow list changed\)/,
       invalid: /Caused by exception invalid becoming Invalid \(owner: team-observability\)/,
-      contract: /Exception contract \(owner: team-observability\) selects it but its contract is broken: runs as ServiceAccount runner, not agent/,
+      contract:
+        /Exception contract \(owner: team-observability\) selects it but its contract is broken: runs as ServiceAccount runner, not agent/,
     };
     for (const [pod, note] of Object.entries(expected)) {
-      const ev = await eventually(async () => {
-        const v = await violations(ns, pod);
-        return v.length ? v : undefined;
-      }, 10_000, `${pod}: violation Event`);
+      const ev = await eventually(
+        async () => {
+          const v = await violations(ns, pod);
+          return v.length ? v : undefined;
+        },
+        10_000,
+        `${pod}: violation Event`,
+      );
       expect(ev).toHaveLength(1);
       expect(ev[0]!.note).toMatch(note);
       expect(Buffer.byteLength(ev[0]!.note ?? '')).toBeLessThanOrEqual(1024);
@@ -355,12 +449,22 @@ describe('coverage counts', () => {
     await createPod(ns, 'partly-ipc', { app: 'agent' }, { hostNetwork: true, hostIPC: true });
     await eventually(() => isOffender(ns, 'partly'), 10_000, 'partly covered pod is an offender');
     await op.converged();
-    const exc = await eventually(async () => {
-      const e = (await customObjects().getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name: 'net' })) as {
-        status?: { coveredPods?: number };
-      };
-      return e.status?.coveredPods === 1 ? e : undefined;
-    }, 10_000, 'coveredPods = 1');
+    const exc = await eventually(
+      async () => {
+        const e = (await customObjects().getNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace: ns,
+          plural: PLURAL,
+          name: 'net',
+        })) as {
+          status?: { coveredPods?: number };
+        };
+        return e.status?.coveredPods === 1 ? e : undefined;
+      },
+      10_000,
+      'coveredPods = 1',
+    );
     expect(exc.status?.coveredPods).toBe(1);
     const r = kubectl(['get', 'hnse', 'net', '-n', ns, '--no-headers']);
     expect(r.stdout).toMatch(/\s1\s/);

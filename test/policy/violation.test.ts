@@ -48,7 +48,9 @@ describe('violationCause: names the exception behind each way coverage is lost',
     const cause = offence([exc('x', { phase: 'Expired' }), exc('y', { allow: ['hostNetwork'] })], ['x', 'y']);
     expect(cause.lost).toEqual([]);
     expect(causeKey(cause)).toBe('hostPID;lapsed=x@2026-12-01T00:00:00Z');
-    expect(violationNote(pod, cause)).toContain('Caused by the lapse of exception x (owner: team-x, expired 2026-12-01T00:00:00Z)');
+    expect(violationNote(pod, cause)).toContain(
+      'Caused by the lapse of exception x (owner: team-x, expired 2026-12-01T00:00:00Z)',
+    );
   });
 
   it('a broken contract names the exception and the breaches', () => {
@@ -62,7 +64,9 @@ describe('violationCause: names the exception behind each way coverage is lost',
     if (cls.kind !== 'offender') throw new Error('offender expected');
     const cause = violationCause(pod, cls, [], [e]);
     expect(causeKey(cause)).toBe('hostNetwork,hostPID;broken=x@serviceAccount');
-    expect(violationNote(pod, cause)).toMatch(/Exception x \(owner: team-x\) selects it but its contract is broken: runs as ServiceAccount default, not agent/);
+    expect(violationNote(pod, cause)).toMatch(
+      /Exception x \(owner: team-x\) selects it but its contract is broken: runs as ServiceAccount default, not agent/,
+    );
   });
 
   it('an offender never covered: the flags alone', () => {
@@ -71,7 +75,10 @@ describe('violationCause: names the exception behind each way coverage is lost',
 
   it('a note naming many exceptions with long owners is cut to 1,024 bytes when sent (events.ts)', () => {
     const many = Array.from({ length: 20 }, (_, i) => exc(`x${i}`, { phase: 'Invalid', owner: 'é'.repeat(253) }));
-    const cause = offence(many, many.map((e) => e.name));
+    const cause = offence(
+      many,
+      many.map((e) => e.name),
+    );
     expect(utf8Bytes(violationNote(pod, cause))).toBeGreaterThan(1024);
     expect(utf8Bytes(causeKey(cause))).toBeLessThanOrEqual(1024);
   });
@@ -91,7 +98,10 @@ describe('the marker', () => {
     const names = Array.from({ length: 40 }, (_, i) => `e${i}`);
     expect(priorCover({ labels: {}, annotations: { 'hostns.io/exceptions': names.join(',') } })).toHaveLength(16);
     expect(
-      priorCover({ labels: { 'hostns.io/exception': 'b' }, annotations: { 'hostns.io/exceptions': 'a,Not Valid, (+3 more)' } }),
+      priorCover({
+        labels: { 'hostns.io/exception': 'b' },
+        annotations: { 'hostns.io/exceptions': 'a,Not Valid, (+3 more)' },
+      }),
     ).toEqual(['a', 'b']);
   });
 });
