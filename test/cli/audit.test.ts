@@ -59,7 +59,7 @@ describe('buildAudit', () => {
     ]);
   });
 
-  it("the operator's violation-event marker does not make a pod unlabelled; on a clean-of-cover pod it is stale", () => {
+  it("the operator's violation-event marker does not make an offender or a covered pod unlabelled", () => {
     const exs = [ex('ne', ['hostNetwork'], { app: 'ne' })];
     const marker = { 'hostns.io/violation-event': '0123 hostNetwork' };
     const offender = pod('o', { app: 'x', 'hostns.io/violation': 'true' }, { hostNetwork: true }, 'mon', {
