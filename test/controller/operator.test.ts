@@ -492,4 +492,30 @@ describe('operator on the fake API', () => {
     expect(statusOf(api, 'team', 'agents')?.coveredPods).toBe(1);
     expect(labels(api, 'team', 'partly')['hostns.io/violation']).toBe('true');
   });
+
+  it.each([
+    ['matchLabels on hostns.io/violation', { matchLabels: { 'hostns.io/violation': 'true' } }],
+    [
+      'DoesNotExist on hostns.io/exception',
+      { matchExpressions: [{ key: 'hostns.io/exception', operator: 'DoesNotExist' }] },
+    ],
+  ])(
+    'a selector naming our own marks (%s) cannot make a pod loop: bounded writes and Events',
+    async (_what, podSelector) => {
+      useFakeClock(T0);
+      const api = new FakeKubeApi();
+      api.put(EXCEPTIONS, exceptionObj('team', 'self', T0.plus({ days: 30 }), { podSelector }));
+      api.put('pods', podObj('team', 'p', { app: 'x' }, { hostNetwork: true }));
+      const { operator } = await start(api);
+      await settle(operator);
+      const writes = api.writes('/pods/p').length;
+      for (let i = 0; i < 5; i++) {
+        await vi.advanceTimersByTimeAsync(1000);
+        await settle(operator);
+      }
+      expect(api.writes('/pods/p').length).toBe(writes);
+      expect(writes).toBeLessThanOrEqual(3);
+      expect(eventsOf(api, 'team', 'HostNamespaceViolation').length).toBeLessThanOrEqual(2);
+    },
+  );
 });
