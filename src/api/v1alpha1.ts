@@ -204,7 +204,16 @@ export const LABEL_VIOLATION = 'hostns.io/violation';
 export const ANNOTATION_VIOLATION = 'hostns.io/violation';
 export const LABEL_EXCEPTION = 'hostns.io/exception';
 export const ANNOTATION_EXCEPTIONS = 'hostns.io/exceptions';
+/**
+ * `<hash of pod uid + cause> <cause>`: the pod's HostNamespaceViolation Event for that cause was
+ * raised. The uid is assigned by the API server, so whoever creates the pod cannot forge it.
+ */
+export const ANNOTATION_VIOLATION_EVENT = 'hostns.io/violation-event';
 export const OPERATOR_POD_KEYS = [LABEL_VIOLATION, LABEL_EXCEPTION] as const;
-export const OPERATOR_POD_ANNOTATIONS = [ANNOTATION_VIOLATION, ANNOTATION_EXCEPTIONS] as const;
+export const OPERATOR_POD_ANNOTATIONS = [
+  ANNOTATION_VIOLATION,
+  ANNOTATION_EXCEPTIONS,
+  ANNOTATION_VIOLATION_EVENT,
+] as const;
 
 export const REPORTING_CONTROLLER = 'hostns.io/operator';

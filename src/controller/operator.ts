@@ -47,6 +47,10 @@ export interface OperatorObserver {
   reconciled?(controller: ControllerName, seconds: number, error: boolean): void;
   watchRestarted?(resource: string, reason: string): void;
   eventRecorded?(reason: string, outcome: 'created' | 'exists'): void;
+  /** An Event refused for good by the API (the writes after it went on). */
+  eventWriteFailed?(reason: string): void;
+  /** Our marks on a pod refused for good (the labels may have been written alone). */
+  podMarksWriteFailed?(reason: string): void;
   /** A grants object was written (or found current: `failure` undefined) or failed to be. */
   grantsWritten?(failure: GrantsWriteFailure | undefined): void;
 }
@@ -181,6 +185,8 @@ export class Operator {
       grants,
       grantIndex,
       eventRecorded: (reason, outcome) => opts.observer?.eventRecorded?.(reason, outcome),
+      eventWriteFailed: (reason) => opts.observer?.eventWriteFailed?.(reason),
+      podMarksWriteFailed: (reason) => opts.observer?.podMarksWriteFailed?.(reason),
       grantsWritten: (namespace, failure, error) => {
         opts.observer?.grantsWritten?.(failure);
         if (!failure) this.lastGrantsSuccess = Date.now() / 1000;

@@ -1,12 +1,22 @@
 // The pod reconciler: our labels/annotations on one pod (offender, covered, or none), and a
-// HostNamespaceViolation Event when it becomes an offender. The Event first, the label after:
-// the label records that the Event exists. The Event's key includes the resourceVersion decided
-// on, so a crash in between re-finds the same Event.
+// HostNamespaceViolation Event for each cause of its offence (src/policy/violation.ts). The Event
+// first, then the marks with the marker that records it: a crash in between re-finds the same
+// Event (its name derives from the pod's uid and the cause), and an offender whose genuine marker
+// already names every flag at fault raises nothing, however often its labels or status change.
 import type { DateTime } from 'luxon';
-import { LABEL_VIOLATION } from '../api/v1alpha1.ts';
+import { ANNOTATION_VIOLATION_EVENT, LABEL_VIOLATION } from '../api/v1alpha1.ts';
 import { rfc3339 } from '../policy/grants.ts';
 import { desiredMarks, marksPatch } from '../policy/pod-marks.ts';
-import { violationNote } from '../policy/classify.ts';
+import {
+  causeFlags,
+  causeKey,
+  markedCause,
+  priorCover,
+  violationCause,
+  violationMarker,
+  violationNote,
+  type ExceptionState,
+} from '../policy/violation.ts';
 import type { ReconcileResult } from '../runtime/result.ts';
 import type { Caches } from './caches.ts';
 import type { Write } from './writes.ts';
@@ -14,29 +24,49 @@ import type { Write } from './writes.ts';
 export function reconcilePod(namespace: string, name: string, caches: Caches, now: DateTime): ReconcileResult<Write> {
   const pod = caches.pods.get(`${namespace}/${name}`);
   if (!pod) return { writes: [] };
-  const evaluated = caches.evaluatedIn(namespace, now);
   const cls = caches.classify(pod, caches.grantsIn(namespace, now));
-  const patch = marksPatch(pod.marks, desiredMarks(cls));
-  if (!patch) return { writes: [] };
+  const current = pod.marks.annotations[ANNOTATION_VIOLATION_EVENT];
+  // Only a marker genuine for this pod is kept; a forged one goes.
+  const recorded = markedCause(pod.uid, current);
+  let marker = recorded === undefined ? undefined : current;
+  let event: Write | undefined;
 
-  const writes: Write[] = [];
-  if (cls.kind === 'offender' && pod.marks.labels[LABEL_VIOLATION] !== 'true') {
-    const expiresAtOf = (exception: string) => {
-      const t = evaluated.find((e) => e.facts.name === exception)?.facts.expiresAt;
-      return t ? rfc3339(t) : undefined;
-    };
-    writes.push({
-      kind: 'event',
-      event: {
-        regarding: { apiVersion: 'v1', kind: 'Pod', namespace, name, uid: pod.uid },
-        type: 'Warning',
-        reason: 'HostNamespaceViolation',
-        action: 'Classify',
-        note: violationNote(pod, cls.uncovered, cls.lapsed, expiresAtOf),
-        key: `${pod.resourceVersion}/${cls.uncovered.join(',')}`,
-      },
-    });
+  if (cls.kind === 'offender') {
+    // Still an offender for flags an Event already named (fewer at fault is no new cause).
+    const named = recorded === undefined ? [] : causeFlags(recorded).split(',');
+    const sameOffence =
+      pod.marks.labels[LABEL_VIOLATION] === 'true' &&
+      recorded !== undefined &&
+      cls.uncovered.every((f) => named.includes(f));
+    if (!sameOffence) {
+      const exceptions: ExceptionState[] = caches.evaluatedIn(namespace, now).map(({ facts, lifecycle }) => ({
+        name: facts.name,
+        owner: facts.owner,
+        phase: lifecycle.phase,
+        allow: facts.allow,
+        selector: facts.selector,
+        ...(facts.expiresAt ? { expiresAt: rfc3339(facts.expiresAt) } : {}),
+      }));
+      const cause = violationCause(pod, cls, priorCover(pod.marks), exceptions);
+      const key = causeKey(cause);
+      marker = violationMarker(pod.uid, key);
+      if (marker !== current) {
+        event = {
+          kind: 'event',
+          event: {
+            regarding: { apiVersion: 'v1', kind: 'Pod', namespace, name, uid: pod.uid },
+            type: 'Warning',
+            reason: 'HostNamespaceViolation',
+            action: 'Classify',
+            note: violationNote(pod, cause),
+            key,
+          },
+        };
+      }
+    }
   }
-  writes.push({ kind: 'podMarks', namespace, name, uid: pod.uid, metadata: patch.metadata });
+  const patch = marksPatch(pod.marks, desiredMarks(cls, marker));
+  const writes: Write[] = event ? [event] : [];
+  if (patch) writes.push({ kind: 'podMarks', namespace, name, uid: pod.uid, metadata: patch.metadata });
   return { writes };
 }

@@ -12,9 +12,10 @@ import {
   type HostNamespaceGrantSet,
   type HostNamespaceGrantSetSpec,
 } from '../api/v1alpha1.ts';
+import { classifyApiError } from '../kube/api-errors.ts';
 import { ApiError, isStatus, type KubeApi } from '../kube/client.ts';
 import { recordEvent, type EventSpec } from '../kube/events.ts';
-import type { MetadataMergePatch } from '../policy/pod-marks.ts';
+import { labelsOnly, type MetadataMergePatch } from '../policy/pod-marks.ts';
 import type { RawObject, Reflector } from '../kube/reflector.ts';
 import type { PodRecord } from '../kube/pod-record.ts';
 import { TerminalError } from '../runtime/result.ts';
@@ -66,6 +67,10 @@ export interface WriterOptions {
   grants: Reflector<HostNamespaceGrantSet>;
   grantIndex: Reflector<HostNamespaceGrantIndex>;
   eventRecorded?: (reason: string, outcome: 'created' | 'exists') => void;
+  /** An Event the API refused for good (`reason`: the API's); the writes after it went on. */
+  eventWriteFailed?: (reason: string) => void;
+  /** Our marks on a pod refused for good (the labels may still have been written alone). */
+  podMarksWriteFailed?: (reason: string) => void;
   /**
    * A grants object (`namespace`, or undefined for the index) was written or found current
    * (`failure` undefined), or its write failed.
@@ -81,35 +86,72 @@ export function makeWriter(opts: WriterOptions): (w: Write, now: DateTime) => Pr
   return async function execute(w: Write, now: DateTime): Promise<void> {
     switch (w.kind) {
       case 'event': {
-        const outcome = await recordEvent(client, w.event, now, opts.identity);
-        opts.eventRecorded?.(w.event.reason, outcome);
         const { regarding, reason } = w.event;
+        const object = `${regarding.kind} ${regarding.namespace}/${regarding.name}`;
+        let outcome: 'created' | 'exists';
+        try {
+          outcome = await recordEvent(client, w.event, now, opts.identity);
+        } catch (err) {
+          // An Event the API refuses for good must not stop the label, status or grant after it:
+          // record the failure, count it, go on. Anything retrying can fix is retried.
+          const verdict = classifyApiError(err);
+          if (verdict.class === 'gone') return; // its namespace is going: nothing to tell
+          if (verdict.class !== 'terminal') throw err;
+          opts.eventWriteFailed?.(verdict.reason);
+          logger.error('event refused by the API; going on without it', {
+            object,
+            reason,
+            status: verdict.status,
+            error: (err as Error).message,
+          });
+          return;
+        }
+        opts.eventRecorded?.(reason, outcome);
         if (regarding.kind !== 'Pod')
           logger.info('event', { exception: `${regarding.namespace}/${regarding.name}`, reason, outcome });
         return;
       }
       case 'podMarks': {
-        try {
-          const updated = await client.request<RawObject>('PATCH', `/api/v1/namespaces/${w.namespace}/pods/${w.name}`, {
-            body: { metadata: { ...w.metadata, uid: w.uid } },
+        const path = `/api/v1/namespaces/${w.namespace}/pods/${w.name}`;
+        const pod = `pod ${w.namespace}/${w.name}`;
+        const patch = (metadata: MetadataMergePatch['metadata']) =>
+          client.request<RawObject>('PATCH', path, {
+            body: { metadata: { ...metadata, uid: w.uid } },
             contentType: 'application/merge-patch+json',
           });
-          opts.pods.applyObserved(updated);
+        try {
+          opts.pods.applyObserved(await patch(w.metadata));
+          return;
         } catch (err) {
-          if (isStatus(err, 404)) return; // gone; the watch will tell
+          const verdict = classifyApiError(err);
+          if (verdict.class === 'gone') return; // the watch will tell
           // The uid in the patch is a precondition: a pod replaced under the same name is refused
-          // (409/422) and retried from the cache, which by then holds the new pod.
-          if (isStatus(err, 409, 422)) {
-            throw new ApiError(
-              err.status,
-              err.reason,
-              `pod ${w.namespace}/${w.name} changed under us; retrying`,
-              undefined,
-            );
+          // and retried from the cache, which by then holds the new pod.
+          if (verdict.class === 'conflict')
+            throw new ApiError(verdict.status, verdict.reason, `${pod} changed under us; retrying`, undefined);
+          if (verdict.class !== 'terminal') throw err;
+          opts.podMarksWriteFailed?.(verdict.reason);
+          // E.g. 422, the pod's other annotations use the whole 256 KiB: the label, which
+          // `kubectl get -l` and admission rely on, is still written alone.
+          const labels = labelsOnly({ metadata: w.metadata });
+          const refused = `${pod}: our marks refused (${verdict.status} ${verdict.reason}): ${(err as Error).message}`;
+          if (!labels) throw new TerminalError(refused, { cause: err });
+          try {
+            opts.pods.applyObserved(await patch(labels.metadata));
+          } catch (err2) {
+            const again = classifyApiError(err2);
+            if (again.class === 'gone') return;
+            if (again.class === 'terminal')
+              throw new TerminalError(`${refused}; the labels alone too: ${(err2 as Error).message}`, { cause: err2 });
+            throw err2;
           }
-          throw err;
+          logger.warn('pod annotations refused by the API; labels written alone', {
+            pod: `${w.namespace}/${w.name}`,
+            status: verdict.status,
+            error: (err as Error).message,
+          });
+          return;
         }
-        return;
       }
       case 'exceptionStatus': {
         const { namespace, name } = w.object.metadata;

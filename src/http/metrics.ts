@@ -12,6 +12,8 @@ export class OperatorMetrics implements OperatorObserver {
   private readonly watchRestarts: Counter<'resource' | 'reason'>;
   private readonly events: Counter<'reason' | 'outcome'>;
   private readonly grantsWriteFailures: Counter<'reason'>;
+  private readonly eventWriteFailures: Counter<'reason'>;
+  private readonly podMarksWriteFailures: Counter<'reason'>;
   readonly apiRequests: Counter<'verb' | 'code'>;
 
   constructor() {
@@ -29,6 +31,18 @@ export class OperatorMetrics implements OperatorObserver {
     });
     this.watchRestarts = new Counter({ name: 'hostns_watch_restarts_total', help: 'Watches re-established (server close, 410 relist, error).', labelNames: ['resource', 'reason'], registers });
     this.events = new Counter({ name: 'hostns_events_total', help: 'Kubernetes Events raised (outcome exists: an earlier attempt had created it).', labelNames: ['reason', 'outcome'], registers });
+    this.eventWriteFailures = new Counter({
+      name: 'hostns_event_write_failures_total',
+      help: 'Events the API refused for good (4xx other than 409/429), by reason; the writes after them went on.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.podMarksWriteFailures = new Counter({
+      name: 'hostns_pod_marks_write_failures_total',
+      help: "Writes of the operator's pod labels/annotations refused for good, by reason (labels then written alone).",
+      labelNames: ['reason'],
+      registers,
+    });
     this.apiRequests = new Counter({ name: 'hostns_api_requests_total', help: 'Requests sent to the Kubernetes API.', labelNames: ['verb', 'code'], registers });
     const self = this;
     new Gauge({
@@ -165,6 +179,14 @@ export class OperatorMetrics implements OperatorObserver {
 
   eventRecorded(reason: string, outcome: string): void {
     this.events.inc({ reason, outcome });
+  }
+
+  eventWriteFailed(reason: string): void {
+    this.eventWriteFailures.inc({ reason });
+  }
+
+  podMarksWriteFailed(reason: string): void {
+    this.podMarksWriteFailures.inc({ reason });
   }
 
   grantsWritten(failure: string | undefined): void {

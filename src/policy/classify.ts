@@ -131,18 +131,3 @@ export function classifyPod(
     .sort((a, b) => a.exception.localeCompare(b.exception));
   return { kind: 'offender', used, uncovered, exceptions, lapsed, broken };
 }
-
-/** The note of a pod's HostNamespaceViolation Event. */
-export function violationNote(
-  pod: { namespace: string; name: string; owner?: string },
-  uncovered: readonly string[],
-  lapsed: readonly { name: string; owner: string }[],
-  expiresAtOf: (name: string) => string | undefined,
-): string {
-  const what = pod.owner ? `Pod ${pod.name} (${pod.owner})` : `Pod ${pod.name}`;
-  let note = `${what} uses ${uncovered.join(', ')}, which no active HostNamespaceException in namespace ${pod.namespace} allows.`;
-  if (lapsed.length) {
-    note += ' Caused by the lapse of ' + lapsed.map((l) => `exception ${l.name} (owner: ${l.owner || '(none)'}, expired ${expiresAtOf(l.name) ?? '?'})`).join(', ') + '.';
-  }
-  return note;
-}

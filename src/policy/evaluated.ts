@@ -38,24 +38,43 @@ export function grantsByNamespace(exceptions: readonly EvaluatedException[]): Ma
   return out;
 }
 
+/** Pods per exception, keyed `namespace/name`. */
+export interface PodCoverage {
+  /** Pods fully covered (every host namespace they use allowed), this exception among those covering them. */
+  full: Map<string, number>;
+  /** Offenders this exception covers only in part: it allows some host namespace they use, not all. */
+  partial: Map<string, number>;
+}
+
 /**
- * How many pods each exception covers, keyed `namespace/name`: a granting exception covers a pod
- * when it allows at least one host namespace the pod uses (the pod may still be an offender for
- * another flag). status.coveredPods and `kubectl hostns review` both count this way.
+ * How many pods each exception covers. A pod using hostNetwork + hostPID where the exception
+ * allows hostNetwork only is an offender: it counts as partial, not covered. status.coveredPods
+ * and `kubectl hostns review` both count this way.
  */
-export function coveredPodCounts(
+export function podCoverage(
   pods: Iterable<PodFacts>,
   grantsOf: (namespace: string) => readonly ExceptionGrant[],
   exemptNamespaces: ReadonlySet<string>,
-): Map<string, number> {
-  const counts = new Map<string, number>();
+): PodCoverage {
+  const full = new Map<string, number>();
+  const partial = new Map<string, number>();
   for (const pod of pods) {
     const cls = classifyPod(pod, grantsOf(pod.namespace), exemptNamespaces);
     if (cls.kind !== 'covered' && cls.kind !== 'offender') continue;
+    const counts = cls.kind === 'covered' ? full : partial;
     for (const name of cls.exceptions) {
       const key = `${pod.namespace}/${name}`;
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
   }
-  return counts;
+  return { full, partial };
+}
+
+/** The pods each exception fully covers (status.coveredPods), keyed `namespace/name`. */
+export function coveredPodCounts(
+  pods: Iterable<PodFacts>,
+  grantsOf: (namespace: string) => readonly ExceptionGrant[],
+  exemptNamespaces: ReadonlySet<string>,
+): Map<string, number> {
+  return podCoverage(pods, grantsOf, exemptNamespaces).full;
 }

@@ -2,6 +2,7 @@
 import {
   ANNOTATION_EXCEPTIONS,
   ANNOTATION_VIOLATION,
+  ANNOTATION_VIOLATION_EVENT,
   LABEL_EXCEPTION,
   LABEL_VIOLATION,
 } from '../api/v1alpha1.ts';
@@ -11,26 +12,37 @@ import { joinWithinBytes, OUR_ANNOTATION_MAX_BYTES } from './limits.ts';
 /** Our keys on one pod; a key absent here must be absent from the pod. */
 export interface PodMarks {
   labels: Partial<Record<typeof LABEL_VIOLATION | typeof LABEL_EXCEPTION, string>>;
-  annotations: Partial<Record<typeof ANNOTATION_VIOLATION | typeof ANNOTATION_EXCEPTIONS, string>>;
+  annotations: Partial<
+    Record<typeof ANNOTATION_VIOLATION | typeof ANNOTATION_EXCEPTIONS | typeof ANNOTATION_VIOLATION_EVENT, string>
+  >;
 }
 
 const LABEL_KEYS = [LABEL_VIOLATION, LABEL_EXCEPTION] as const;
-const ANNOTATION_KEYS = [ANNOTATION_VIOLATION, ANNOTATION_EXCEPTIONS] as const;
+const ANNOTATION_KEYS = [ANNOTATION_VIOLATION, ANNOTATION_EXCEPTIONS, ANNOTATION_VIOLATION_EVENT] as const;
 
 /**
  * Offenders: `hostns.io/violation=true` + annotation naming the flags at fault.
  * Covered: `hostns.io/exception=<first covering exception>` + annotation listing all of them.
+ * Both keep `violationEvent` (src/policy/violation.ts), the record of the last violation Event
+ * raised: a covered pod keeps it so that flipping back to the same cause raises nothing new.
  * Clean and exempt pods carry none of our keys.
  */
-export function desiredMarks(cls: PodClass): PodMarks {
+export function desiredMarks(cls: PodClass, violationEvent?: string): PodMarks {
+  const event = violationEvent === undefined ? {} : { [ANNOTATION_VIOLATION_EVENT]: violationEvent };
   switch (cls.kind) {
     case 'offender':
-      return { labels: { [LABEL_VIOLATION]: 'true' }, annotations: { [ANNOTATION_VIOLATION]: cls.uncovered.join(',') } };
+      return {
+        labels: { [LABEL_VIOLATION]: 'true' },
+        annotations: { [ANNOTATION_VIOLATION]: cls.uncovered.join(','), ...event },
+      };
     case 'covered':
       return {
         labels: { [LABEL_EXCEPTION]: cls.exceptions[0]! },
         // Many covering exceptions must not make the annotation (and so the whole patch) too long.
-        annotations: { [ANNOTATION_EXCEPTIONS]: joinWithinBytes(cls.exceptions, ',', OUR_ANNOTATION_MAX_BYTES) },
+        annotations: {
+          [ANNOTATION_EXCEPTIONS]: joinWithinBytes(cls.exceptions, ',', OUR_ANNOTATION_MAX_BYTES),
+          ...event,
+        },
       };
     default:
       return { labels: {}, annotations: {} };
@@ -38,10 +50,14 @@ export function desiredMarks(cls: PodClass): PodMarks {
 }
 
 /** Our keys as they are on the pod now. */
-export function currentMarks(labels: Record<string, string> | undefined, annotations: Record<string, string> | undefined): PodMarks {
+export function currentMarks(
+  labels: Record<string, string> | undefined,
+  annotations: Record<string, string> | undefined,
+): PodMarks {
   const out: PodMarks = { labels: {}, annotations: {} };
   for (const k of LABEL_KEYS) if (labels && Object.hasOwn(labels, k)) out.labels[k] = labels[k]!;
-  for (const k of ANNOTATION_KEYS) if (annotations && Object.hasOwn(annotations, k)) out.annotations[k] = annotations[k]!;
+  for (const k of ANNOTATION_KEYS)
+    if (annotations && Object.hasOwn(annotations, k)) out.annotations[k] = annotations[k]!;
   return out;
 }
 

@@ -1,7 +1,7 @@
 // The live audit: every pod using a host namespace, classified exactly as the operator does.
 import type { DateTime } from 'luxon';
 import type { HostNamespace, HostNamespaceException } from '../api/v1alpha1.ts';
-import { LABEL_EXCEPTION, LABEL_VIOLATION } from '../api/v1alpha1.ts';
+import { ANNOTATION_VIOLATION_EVENT, LABEL_EXCEPTION, LABEL_VIOLATION } from '../api/v1alpha1.ts';
 import { classifyPod } from '../policy/classify.ts';
 import type { PolicyConfig } from '../policy/config.ts';
 import { rfc3339 } from '../policy/grants.ts';
@@ -57,7 +57,8 @@ export function buildAudit(
       uncovered: cls.kind === 'offender' ? cls.uncovered : [],
       lapsed: cls.kind === 'offender' ? cls.lapsed : [],
       phase: pod.status?.phase,
-      labelled: marksPatch(current, desiredMarks(cls)) === undefined,
+      // The Event marker records what the operator raised; it is not a mark audit can judge.
+      labelled: marksPatch(current, desiredMarks(cls, current.annotations[ANNOTATION_VIOLATION_EVENT])) === undefined,
       operatorLabel:
         labels[LABEL_VIOLATION] !== undefined
           ? `violation=${labels[LABEL_VIOLATION]}`

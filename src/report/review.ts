@@ -1,7 +1,7 @@
 // The monthly review: every exception with what a reviewer needs and what needs action, urgent first.
 import type { DateTime, Duration } from 'luxon';
 import type { ExceptionPhase, HostNamespace, HostNamespaceException } from '../api/v1alpha1.ts';
-import { coveredPodCounts } from '../policy/evaluated.ts';
+import { podCoverage } from '../policy/evaluated.ts';
 import { formatDuration, type PolicyConfig } from '../policy/config.ts';
 import { rfc3339 } from '../policy/grants.ts';
 import { formatSelector } from '../policy/selector.ts';
@@ -16,6 +16,7 @@ export const REVIEW_FINDINGS = [
   'expiring',
   'review-overdue',
   'lifetime-over-max',
+  'partial-coverage',
   'unused',
 ] as const;
 export type ReviewFindingKind = (typeof REVIEW_FINDINGS)[number];
@@ -35,8 +36,10 @@ export interface ReviewRow {
   expiresAt?: string;
   /** Whole days until expiry; negative once expired. */
   daysLeft?: number;
-  /** Pods this exception covers now, computed from the pods (not from status). */
+  /** Pods this exception covers fully now, computed from the pods (not from status). */
   coveredPods: number;
+  /** Offenders it covers only in part (it allows some host namespace they use, not all). */
+  partlyCoveredPods: number;
   ticket?: string;
   acceptedBy?: string;
   lastReviewedAt?: string;
@@ -70,12 +73,16 @@ export function buildReview(
   const { now, config, within } = options;
   const evaluated = exceptions.map((e) => evaluateException(e, now, config));
   const grants = grantsByNamespace(evaluated);
-  const coverage = coveredPodCounts(
+  const coverage = podCoverage(
     pods.map((p) => podFacts(p)),
     (ns) => grants.get(ns) ?? [],
     config.exemptNamespaces,
   );
-  const rows = evaluated.map((e) => reviewRow(e, coverage.get(key(e.facts.namespace, e.facts.name)) ?? 0, now, within, config));
+  const rows = evaluated.map((e) => {
+    const k = key(e.facts.namespace, e.facts.name);
+    const counts = { full: coverage.full.get(k) ?? 0, partial: coverage.partial.get(k) ?? 0 };
+    return reviewRow(e, counts, now, within, config);
+  });
   return rows.sort(compareUrgency);
 }
 
@@ -83,7 +90,14 @@ function key(namespace: string, name: string): string {
   return `${namespace}/${name}`;
 }
 
-function reviewRow(e: EvaluatedException, coveredPods: number, now: DateTime, within: Duration, config: PolicyConfig): ReviewRow {
+function reviewRow(
+  e: EvaluatedException,
+  pods: { full: number; partial: number },
+  now: DateTime,
+  within: Duration,
+  config: PolicyConfig,
+): ReviewRow {
+  const coveredPods = pods.full;
   const { facts, lifecycle } = e;
   const spec = ((e.raw as Partial<HostNamespaceException>).spec ?? {}) as Partial<HostNamespaceException['spec']>;
   const ra = spec.riskAcceptance ?? ({} as Partial<HostNamespaceException['spec']['riskAcceptance']>);
@@ -109,7 +123,16 @@ function reviewRow(e: EvaluatedException, coveredPods: number, now: DateTime, wi
   if (problems.some((p) => LIFETIME_PROBLEM.test(p))) {
     findings.push({ kind: 'lifetime-over-max', message: `lifetime over the maximum of ${formatDuration(config.maxLifetime)}` });
   }
-  if (coveredPods === 0 && lifecycle.phase !== 'Invalid' && lifecycle.phase !== 'Expired') {
+  if (pods.partial > 0) {
+    const n = pods.partial;
+    findings.push({
+      kind: 'partial-coverage',
+      message:
+        `covers ${n} pod${n === 1 ? '' : 's'} only in part ` +
+        '(they use host namespaces it does not allow: offenders)',
+    });
+  }
+  if (coveredPods === 0 && pods.partial === 0 && lifecycle.phase !== 'Invalid' && lifecycle.phase !== 'Expired') {
     findings.push({ kind: 'unused', message: 'covers no pod' });
   }
 
@@ -123,6 +146,7 @@ function reviewRow(e: EvaluatedException, coveredPods: number, now: DateTime, wi
     expiresAt: facts.expiresAt ? rfc3339(facts.expiresAt) : undefined,
     daysLeft,
     coveredPods,
+    partlyCoveredPods: pods.partial,
     ticket: typeof ra.ticket === 'string' ? ra.ticket : undefined,
     acceptedBy: typeof ra.acceptedBy === 'string' ? ra.acceptedBy : undefined,
     lastReviewedAt: facts.lastReviewedAt ? rfc3339(facts.lastReviewedAt) : undefined,

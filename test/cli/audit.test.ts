@@ -59,6 +59,24 @@ describe('buildAudit', () => {
     ]);
   });
 
+  it("the operator's violation-event marker does not make an offender or a covered pod unlabelled", () => {
+    const exs = [ex('ne', ['hostNetwork'], { app: 'ne' })];
+    const marker = { 'hostns.io/violation-event': '0123 hostNetwork' };
+    const offender = pod('o', { app: 'x', 'hostns.io/violation': 'true' }, { hostNetwork: true }, 'mon', {
+      'hostns.io/violation': 'hostNetwork',
+      ...marker,
+    });
+    const covered = pod('c', { app: 'ne', 'hostns.io/exception': 'ne' }, { hostNetwork: true }, 'mon', {
+      'hostns.io/exceptions': 'ne',
+      ...marker,
+    });
+    const rows = buildAudit([offender, covered], exs, options);
+    expect(rows.map((r) => [r.name, r.labelled])).toEqual([
+      ['o', true],
+      ['c', true],
+    ]);
+  });
+
   it('an invalid exception covers nothing', () => {
     const bad = { ...ex('bad', ['hostNetwork'], { app: 'ne' }), spec: { ...ex('bad', ['hostNetwork'], { app: 'ne' }).spec, owner: '' } };
     const rows = buildAudit([pod('p', { app: 'ne' }, { hostNetwork: true })], [bad], options);

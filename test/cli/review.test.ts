@@ -40,6 +40,26 @@ describe('buildReview', () => {
     expect(rows[0]).toMatchObject({ name: 'used', coveredPods: 2, findings: [] });
   });
 
+  it('counts only fully covered pods; an offender covered in part is shown apart (partial-coverage), not unused', () => {
+    const both = { hostNetwork: true, hostPID: true };
+    const rows = buildReview(
+      [ex('net'), ex('half', { labels: { app: 'half' } }), ex('pid', { allow: ['hostPID'], labels: { tier: 'pid' } })],
+      [
+        pod('full', { app: 'net' }),
+        pod('partly1', { app: 'net' }, both),
+        pod('partly2', { app: 'half' }, both),
+        pod('together', { app: 'half', tier: 'pid' }, both),
+      ],
+      options,
+    );
+    const by = Object.fromEntries(rows.map((r) => [r.name, r]));
+    expect(by.net).toMatchObject({ coveredPods: 1, partlyCoveredPods: 1 });
+    expect(by.net!.findings.map((f) => f.kind)).toEqual(['partial-coverage']);
+    expect(by.half).toMatchObject({ coveredPods: 1, partlyCoveredPods: 1 }); // 'together': covered with pid
+    expect(by.pid).toMatchObject({ coveredPods: 1, partlyCoveredPods: 0, findings: [] });
+    expect(renderReviewTable(rows)).toContain('covers 1 pod only in part');
+  });
+
   it('reports every finding kind', () => {
     const rows = buildReview(
       [

@@ -280,4 +280,242 @@ describe('operator on the fake API', () => {
     // Five pods in one burst: one status write (the throttle coalesced them).
     expect(api.writes('/status').length).toBe(2); // the first (Activated) and one for the burst
   });
+
+  it('a pod flipped 100 times between covered and offender by another client: one violation Event per cause, bounded writes', async () => {
+    useFakeClock(T0);
+    const api = new FakeKubeApi();
+    api.put(EXCEPTIONS, exceptionObj('team', 'agents', T0.plus({ days: 30 })));
+    api.put('pods', podObj('team', 'p', { app: 'agent' }, { hostNetwork: true }));
+    api.put('pods', podObj('team', 'never', { app: 'other' }, { hostNetwork: true }));
+    const { operator } = await start(api);
+    await settle(operator);
+    const relabel = (name: string, app: string) =>
+      api.request('PATCH', `/api/v1/namespaces/team/pods/${name}`, {
+        body: { metadata: { labels: { app } } },
+        contentType: 'application/merge-patch+json',
+      });
+    const podWrites = () => api.writes('/pods/').length;
+    const before = podWrites();
+    for (let i = 0; i < 100; i++) {
+      await relabel('p', i % 2 === 0 ? 'other' : 'agent');
+      await relabel('never', `other-${i}`); // offender throughout: its labels change, not its cause
+      if (i % 3 === 0) await settle(operator); // sometimes the operator sees every flip, sometimes only the last
+    }
+    await relabel('p', 'other');
+    await settle(operator);
+    const violations = eventsOf(api, 'team', 'HostNamespaceViolation') as unknown as {
+      regarding: { name: string };
+      note: string;
+    }[];
+    expect(violations.filter((e) => e.regarding.name === 'never')).toHaveLength(1);
+    const forP = violations.filter((e) => e.regarding.name === 'p');
+    expect(forP).toHaveLength(1);
+    expect(forP[0]!.note).toContain('exception agents no longer selecting it');
+    expect(labels(api, 'team', 'p')['hostns.io/violation']).toBe('true');
+    // Our writes: at most one Event and one label patch per flip we saw (202 flips of our own here).
+    const ours = podWrites() - before - 202;
+    expect(ours).toBeLessThanOrEqual(101);
+    expect(api.writes('/events').length).toBeLessThanOrEqual(1 + 2 + 2); // Activated, two violations, slack
+  });
+
+  it('operators killed and restarted during churn never duplicate a violation Event', async () => {
+    useFakeClock(T0);
+    const api = new FakeKubeApi();
+    api.put(EXCEPTIONS, exceptionObj('team', 'agents', T0.plus({ days: 30 })));
+    let operator = (await start(api)).operator;
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < 10; i++) {
+        const name = `p${round}-${i}`;
+        api.put('pods', podObj('team', name, { app: i % 2 ? 'agent' : 'other' }, { hostNetwork: true }));
+        // As a kubelet would: the new pod's status, a moment later.
+        await api.request('PATCH', `/api/v1/namespaces/team/pods/${name}`, {
+          body: { status: { phase: 'Running' } },
+          contentType: 'application/merge-patch+json',
+        });
+      }
+      // Killed mid-work: some Events raised, some marks not yet written.
+      for (let k = 0; k < 5 + round; k++) await new Promise((r) => setImmediate(r));
+      await operator.stop();
+      running.splice(running.indexOf(operator), 1);
+      operator = (await start(api)).operator;
+    }
+    await settle(operator);
+    const violations = eventsOf(api, 'team', 'HostNamespaceViolation');
+    const perPod = new Map<string, number>();
+    for (const e of violations) perPod.set(e.regarding.name, (perPod.get(e.regarding.name) ?? 0) + 1);
+    expect([...perPod.values()].every((n) => n === 1)).toBe(true);
+    expect(perPod.size).toBe(25); // exactly the offenders
+  });
+
+  it.each([
+    ['the violation label and annotation', { 'hostns.io/violation': 'true' }, { 'hostns.io/violation': 'hostNetwork' }],
+    [
+      'a marker with a wrong hash',
+      { 'hostns.io/violation': 'true' },
+      { 'hostns.io/violation-event': `${'a'.repeat(32)} hostNetwork` },
+    ],
+    ['a marker of another pod', {}, { 'hostns.io/violation-event': 'OTHER' }],
+    ['exception marks', { 'hostns.io/exception': 'agents' }, { 'hostns.io/exceptions': 'agents' }],
+    [
+      'every key at once',
+      { 'hostns.io/violation': 'true', 'hostns.io/exception': 'x' },
+      { 'hostns.io/violation': 'hostNetwork', 'hostns.io/exceptions': 'x', 'hostns.io/violation-event': 'garbage' },
+    ],
+  ])(
+    'a pod created with forged %s still gets its Event and right marks',
+    async (_what, forgedLabels, forgedAnnotations) => {
+      useFakeClock(T0);
+      const { violationMarker } = await import('../../src/policy/violation.ts');
+      const api = new FakeKubeApi();
+      const { operator } = await start(api);
+      const pod = podObj('team', 'sneaky', { app: 'other', ...forgedLabels }, { hostNetwork: true }) as ReturnType<
+        typeof podObj
+      > & {
+        metadata: { annotations?: Record<string, string> };
+      };
+      // A marker genuine for some other pod: the uid differs.
+      const annotations = Object.fromEntries(
+        Object.entries(forgedAnnotations).map(([k, v]) => [
+          k,
+          v === 'OTHER' ? violationMarker('uid-1', 'hostNetwork') : v,
+        ]),
+      );
+      pod.metadata.annotations = { keep: 'me', ...annotations };
+      api.put('pods', pod);
+      await settle(operator);
+      expect(eventsOf(api, 'team', 'HostNamespaceViolation').map((e) => e.regarding.name)).toEqual(['sneaky']);
+      const meta = api.get('pods', 'team', 'sneaky')!.metadata as unknown as {
+        uid: string;
+        labels: Record<string, string>;
+        annotations: Record<string, string>;
+      };
+      expect(meta.labels).toEqual({ app: 'other', 'hostns.io/violation': 'true' });
+      const { markedCause } = await import('../../src/policy/violation.ts');
+      expect(markedCause(meta.uid, meta.annotations['hostns.io/violation-event'])).toMatch(/^hostNetwork/);
+      expect(meta.annotations).toMatchObject({ keep: 'me', 'hostns.io/violation': 'hostNetwork' });
+      expect(meta.annotations['hostns.io/exceptions']).toBeUndefined();
+      // Converged: a restart writes nothing.
+      const writes = api.writes().length;
+      await operator.stop();
+      running.splice(running.indexOf(operator), 1);
+      await start(api);
+      expect(api.writes().length).toBe(writes);
+    },
+  );
+
+  it.each([
+    ['422 (note refused)', 422],
+    ['400', 400],
+    ['403 (no right to create Events)', 403],
+  ])(
+    'an Event refused with %s never stops the label, status or grants after it: counted, not retried',
+    async (_w, code) => {
+      useFakeClock(T0);
+      const api = new FakeKubeApi();
+      api.failNext('POST', '/events', code, 1_000);
+      api.put(EXCEPTIONS, exceptionObj('team', 'agents', T0.plus({ days: 30 })));
+      api.put('pods', podObj('team', 'offender', { app: 'other' }, { hostNetwork: true }));
+      const { operator, observer } = await start(api);
+      await settle(operator);
+      expect(labels(api, 'team', 'offender')['hostns.io/violation']).toBe('true');
+      expect(statusOf(api, 'team', 'agents')?.phase).toBe('Active');
+      expect(api.get(GRANTS, 'team', 'grants')?.spec).toMatchObject({ grants: [{ exception: 'agents' }] });
+      expect(observer.writeFailures.filter((f) => f.write === 'event')).toHaveLength(2); // Activated, violation
+      expect(observer.errors()).toBe(0);
+      await vi.advanceTimersByTimeAsync(60_000);
+      await settle(operator);
+      expect(api.writes('/events')).toHaveLength(2); // not retried
+    },
+  );
+
+  it('an Event failing with a retryable error (503, 429) is retried before the label', async () => {
+    useFakeClock(T0);
+    const api = new FakeKubeApi();
+    api.failNext('POST', '/events', 503, 1);
+    api.failNext('POST', '/events', 429, 1);
+    api.put('pods', podObj('team', 'offender', { app: 'other' }, { hostNetwork: true }));
+    const { operator, observer } = await start(api);
+    await settle(operator);
+    expect(labels(api, 'team', 'offender')['hostns.io/violation']).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(2_000);
+    await settle(operator);
+    expect(labels(api, 'team', 'offender')['hostns.io/violation']).toBe('true');
+    expect(eventsOf(api, 'team', 'HostNamespaceViolation')).toHaveLength(1);
+    expect(observer.writeFailures).toEqual([]);
+  });
+
+  it.each([
+    ['422', 422],
+    ['400', 400],
+    ['413', 413],
+  ])('marks refused with %s: the label is written alone, counted, not retried for ever', async (_w, code) => {
+    useFakeClock(T0);
+    const api = new FakeKubeApi();
+    api.failNext('PATCH', '/pods/big', code, 1);
+    api.put('pods', podObj('team', 'big', { app: 'other' }, { hostNetwork: true }));
+    const { operator, observer } = await start(api);
+    await settle(operator);
+    expect(labels(api, 'team', 'big')['hostns.io/violation']).toBe('true');
+    expect(observer.writeFailures).toEqual([{ write: 'podMarks', reason: 'InternalError' }]);
+    expect(observer.errors()).toBe(0);
+    // The labels alone right after the refusal (a later reconcile may write the annotations: the fault was one-off).
+    expect(
+      api
+        .writes('/pods/big')
+        .map((w) => w.status)
+        .slice(0, 2),
+    ).toEqual([code, 200]);
+  });
+
+  it('marks and labels alone both refused: a terminal error, logged and counted once, not retried', async () => {
+    useFakeClock(T0);
+    const api = new FakeKubeApi();
+    api.failNext('PATCH', '/pods/big', 422, 2);
+    api.put('pods', podObj('team', 'big', { app: 'other' }, { hostNetwork: true }));
+    const { operator, observer } = await start(api);
+    await settle(operator);
+    await vi.advanceTimersByTimeAsync(60_000);
+    await settle(operator);
+    expect(api.writes('/pods/big').map((w) => w.status)).toEqual([422, 422]);
+    expect(observer.errors()).toBe(1);
+    expect(observer.writeFailures).toHaveLength(1);
+  });
+
+  it('status.coveredPods counts only fully covered pods (hostNetwork+hostPID under a hostNetwork-only exception is not)', async () => {
+    useFakeClock(T0);
+    const api = new FakeKubeApi();
+    api.put(EXCEPTIONS, exceptionObj('team', 'agents', T0.plus({ days: 30 })));
+    api.put('pods', podObj('team', 'full', { app: 'agent' }, { hostNetwork: true }));
+    api.put('pods', podObj('team', 'partly', { app: 'agent' }, { hostNetwork: true, hostPID: true }));
+    const { operator } = await start(api);
+    await settle(operator);
+    expect(statusOf(api, 'team', 'agents')?.coveredPods).toBe(1);
+    expect(labels(api, 'team', 'partly')['hostns.io/violation']).toBe('true');
+  });
+
+  it.each([
+    ['matchLabels on hostns.io/violation', { matchLabels: { 'hostns.io/violation': 'true' } }],
+    [
+      'DoesNotExist on hostns.io/exception',
+      { matchExpressions: [{ key: 'hostns.io/exception', operator: 'DoesNotExist' }] },
+    ],
+  ])(
+    'a selector naming our own marks (%s) cannot make a pod loop: bounded writes and Events',
+    async (_what, podSelector) => {
+      useFakeClock(T0);
+      const api = new FakeKubeApi();
+      api.put(EXCEPTIONS, exceptionObj('team', 'self', T0.plus({ days: 30 }), { podSelector }));
+      api.put('pods', podObj('team', 'p', { app: 'x' }, { hostNetwork: true }));
+      const { operator } = await start(api);
+      await settle(operator);
+      const writes = api.writes('/pods/p').length;
+      for (let i = 0; i < 5; i++) {
+        await vi.advanceTimersByTimeAsync(1000);
+        await settle(operator);
+      }
+      expect(api.writes('/pods/p').length).toBe(writes);
+      expect(writes).toBeLessThanOrEqual(3);
+      expect(eventsOf(api, 'team', 'HostNamespaceViolation').length).toBeLessThanOrEqual(2);
+    },
+  );
 });

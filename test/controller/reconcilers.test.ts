@@ -143,7 +143,7 @@ describe('reconcilePod', () => {
     const r = reconcilePod('team', 'p', w.caches, now);
     expect(r.writes.map((x) => x.kind)).toEqual(['event', 'podMarks']);
     expect(r.writes[0]).toMatchObject({
-      event: { reason: 'HostNamespaceViolation', key: '7/hostNetwork', regarding: { kind: 'Pod', uid: 'uid-p' } },
+      event: { reason: 'HostNamespaceViolation', key: 'hostNetwork', regarding: { kind: 'Pod', uid: 'uid-p' } },
     });
     expect(r.writes[1]).toMatchObject({
       uid: 'uid-p',

@@ -47,6 +47,13 @@ export class Recorder implements OperatorObserver {
   readonly reconciles: { controller: string; error: boolean }[] = [];
   readonly events: { reason: string; outcome: string }[] = [];
   readonly watchRestarts: { resource: string; reason: string }[] = [];
+  readonly writeFailures: { write: 'event' | 'podMarks'; reason: string }[] = [];
+  eventWriteFailed(reason: string): void {
+    this.writeFailures.push({ write: 'event', reason });
+  }
+  podMarksWriteFailed(reason: string): void {
+    this.writeFailures.push({ write: 'podMarks', reason });
+  }
   reconciled(controller: string, _seconds: number, error: boolean): void {
     this.reconciles.push({ controller, error });
   }

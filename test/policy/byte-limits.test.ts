@@ -8,7 +8,7 @@ import { readException } from '../../src/policy/exception.ts';
 import { evaluateLifecycle } from '../../src/policy/lifecycle.ts';
 import { CONDITION_MESSAGE_MAX_BYTES, OUR_ANNOTATION_MAX_BYTES } from '../../src/policy/limits.ts';
 import { desiredMarks, labelsOnly, marksPatch } from '../../src/policy/pod-marks.ts';
-import { violationNote } from '../../src/policy/classify.ts';
+import { violationNote } from '../../src/policy/violation.ts';
 import { planException } from '../../src/policy/status.ts';
 import { exception } from './fixtures.ts';
 import type { Enforcement } from '../../src/policy/grants.ts';
@@ -42,14 +42,18 @@ describe('byte limits of what the policy core writes', () => {
     }
   });
   it('a violation note quoting two lapsed exceptions with 253 x "é" owners fits 1,024 bytes', () => {
+    const expiresAt = '2026-12-01T00:00:00Z';
     const note = violationNote(
       { namespace: 'ns', name: 'p' },
-      ['hostNetwork'],
-      [
-        { name: 'a', owner: 'é'.repeat(253) },
-        { name: 'b', owner: 'é'.repeat(253) },
-      ],
-      () => '2026-12-01T00:00:00Z',
+      {
+        flags: ['hostNetwork'],
+        lapsed: [
+          { name: 'a', owner: 'é'.repeat(253), expiresAt },
+          { name: 'b', owner: 'é'.repeat(253), expiresAt },
+        ],
+        broken: [],
+        lost: [],
+      },
     );
     expect(note.length).toBeLessThan(1024); // the old length check let it through
     expect(bytes(note)).toBeGreaterThan(1024);

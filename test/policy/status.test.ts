@@ -5,7 +5,7 @@ import { DEFAULT_POLICY } from '../../src/policy/config.ts';
 import { readException } from '../../src/policy/exception.ts';
 import type { Enforcement } from '../../src/policy/grants.ts';
 import { evaluateLifecycle } from '../../src/policy/lifecycle.ts';
-import { violationNote } from '../../src/policy/classify.ts';
+import { violationNote } from '../../src/policy/violation.ts';
 import { stableJson } from '../../src/policy/json.ts';
 import { STATUS_SELECTOR_MAX, planException, registerColumns } from '../../src/policy/status.ts';
 import { exception } from './fixtures.ts';
@@ -94,7 +94,10 @@ describe('planException', () => {
 
 describe('violationNote', () => {
   it('names the pod, owner, flags and the lapsed exception with its owner', () => {
-    const note = violationNote({ namespace: 'ns', name: 'p', owner: 'DaemonSet/agent' }, ['hostNetwork'], [{ name: 'cni', owner: 'team-net' }], () => '2026-12-01T00:00:00Z');
+    const note = violationNote(
+      { namespace: 'ns', name: 'p', owner: 'DaemonSet/agent' },
+      { flags: ['hostNetwork'], lapsed: [{ name: 'cni', owner: 'team-net', expiresAt: '2026-12-01T00:00:00Z' }], broken: [], lost: [] },
+    );
     expect(note).toBe('Pod p (DaemonSet/agent) uses hostNetwork, which no active HostNamespaceException in namespace ns allows. Caused by the lapse of exception cni (owner: team-net, expired 2026-12-01T00:00:00Z).');
   });
 });
