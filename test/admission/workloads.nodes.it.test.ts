@@ -80,6 +80,7 @@ afterAll(async () => {
 describe('workload templates at admission, end to end', () => {
   it('a Deployment rollout adding hostNetwork, with and without an exception, and after its lapse', async () => {
     const ns = await scopedNamespace('wl-deploy');
+    await setGrants({ [ns]: [] }); // its grants object, as the operator writes it
     const labels = { app: 'agent' };
     await apps().createNamespacedDeployment({ namespace: ns, body: deploymentManifest('agent', labels, 2) });
     const before = await runningPods(ns, labels, 2);
@@ -128,6 +129,7 @@ describe('workload templates at admission, end to end', () => {
 
   it("a DaemonSet's pod on a new node: created with an exception, refused after its lapse", async () => {
     const ns = await scopedNamespace('wl-ds');
+    await setGrants({ [ns]: [] }); // its grants object, as the operator writes it
     const labels = { app: 'node-exporter' };
     const flags: HostNamespace[] = ['hostNetwork', 'hostPID'];
     await grantInNamespace(ns, 'node-exporter', flags, labels);
@@ -160,6 +162,7 @@ describe('workload templates at admission, end to end', () => {
 
   it("a CronJob's Job: created with an exception, the next scheduled one refused after its lapse", async () => {
     const ns = await scopedNamespace('wl-cron');
+    await setGrants({ [ns]: [] }); // its grants object, as the operator writes it
     const labels = { app: 'backup' };
     await grantInNamespace(ns, 'backup', ['hostNetwork'], labels);
     await batch().createNamespacedCronJob({
