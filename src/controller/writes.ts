@@ -12,7 +12,7 @@ import {
   type HostNamespaceGrantSet,
   type HostNamespaceGrantSetSpec,
 } from '../api/v1alpha1.ts';
-import { ApiError, isStatus, type KubeApi } from '../kube/client.ts';
+import { ApiError, isStatus, type KubeApi, type WriteBounds } from '../kube/client.ts';
 import { recordEvent, type EventSpec } from '../kube/events.ts';
 import type { MetadataMergePatch } from '../policy/pod-marks.ts';
 import type { RawObject, Reflector } from '../kube/reflector.ts';
@@ -75,13 +75,16 @@ export interface WriterOptions {
 
 export const EXCEPTIONS_PATH = `/apis/${GROUP}/${VERSION}/${EXCEPTION_PLURAL}`;
 
-/** The function that makes one write (the runtime's `execute`). */
-export function makeWriter(opts: WriterOptions): (w: Write, now: DateTime) => Promise<void> {
+/**
+ * The function that makes one write (the runtime's `execute`). `bounds`: the leader's term, passed
+ * to every request so that no write starts, or keeps waiting, after leadership ended.
+ */
+export function makeWriter(opts: WriterOptions): (w: Write, now: DateTime, bounds?: WriteBounds) => Promise<void> {
   const { client, logger } = opts;
-  return async function execute(w: Write, now: DateTime): Promise<void> {
+  return async function execute(w: Write, now: DateTime, bounds: WriteBounds = {}): Promise<void> {
     switch (w.kind) {
       case 'event': {
-        const outcome = await recordEvent(client, w.event, now, opts.identity);
+        const outcome = await recordEvent(client, w.event, now, opts.identity, bounds);
         opts.eventRecorded?.(w.event.reason, outcome);
         const { regarding, reason } = w.event;
         if (regarding.kind !== 'Pod')
@@ -93,6 +96,7 @@ export function makeWriter(opts: WriterOptions): (w: Write, now: DateTime) => Pr
           const updated = await client.request<RawObject>('PATCH', `/api/v1/namespaces/${w.namespace}/pods/${w.name}`, {
             body: { metadata: { ...w.metadata, uid: w.uid } },
             contentType: 'application/merge-patch+json',
+            ...bounds,
           });
           opts.pods.applyObserved(updated);
         } catch (err) {
@@ -117,9 +121,7 @@ export function makeWriter(opts: WriterOptions): (w: Write, now: DateTime) => Pr
           .request<RawObject>(
             'PUT',
             `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${EXCEPTION_PLURAL}/${name}/status`,
-            {
-              body: w.object,
-            },
+            { body: w.object, ...bounds },
           )
           .catch(refusedAsInvalid(`status of ${namespace}/${name}`));
         opts.exceptions.applyObserved(updated);
@@ -131,8 +133,8 @@ export function makeWriter(opts: WriterOptions): (w: Write, now: DateTime) => Pr
         try {
           const outcome =
             w.kind === 'grants'
-              ? await writeNamespaceGrants(client, w.namespace, w.spec, w.current)
-              : await writeGrantIndex(client, w.namespaces, w.current);
+              ? await writeNamespaceGrants(client, w.namespace, w.spec, w.current, bounds)
+              : await writeGrantIndex(client, w.namespaces, w.current, bounds);
           if (outcome.action === 'created' || outcome.action === 'replaced') {
             (w.kind === 'grants' ? opts.grants : opts.grantIndex).applyObserved(outcome.object);
           }

@@ -174,7 +174,14 @@ export class FakeKubeApi implements KubeApi {
     }
   }
 
-  watch(path: string, query: RequestOptions['query'], onEvent: WatchEventHandler, signal: AbortSignal): Promise<void> {
+  watch(
+    path: string,
+    query: RequestOptions['query'],
+    onEvent: WatchEventHandler,
+    signal: AbortSignal,
+    _idleMs?: number,
+    onOpen?: () => void,
+  ): Promise<void> {
     const route = parse(path);
     const from = Number(query?.resourceVersion ?? 0);
     this.requests.push({ method: 'WATCH', path, status: 200 });
@@ -203,6 +210,7 @@ export class FakeKubeApi implements KubeApi {
       // Replay what happened after `from`, then stream live events.
       const backlog = this.history.filter((e) => e.rv > from && e.resource === route.resource);
       this.watchers.add(watcher);
+      onOpen?.();
       queueMicrotask(() => {
         for (const e of backlog) if (this.watchers.has(watcher)) onEvent({ type: e.type, object: clone(e.object) });
       });
