@@ -158,6 +158,8 @@ export class FakeKubeApi implements KubeApi {
     await new Promise((r) => setImmediate(r));
     let status = 200;
     try {
+      // As fetch does: an aborted signal (a leader's term that ended) stops the request unsent.
+      if (opts.signal?.aborted) throw opts.signal.reason ?? new DOMException('aborted', 'AbortError');
       const fault = this.faults.find((f) => f.times > 0 && f.match(method, path));
       if (fault) {
         fault.times--;
@@ -167,7 +169,7 @@ export class FakeKubeApi implements KubeApi {
       if (method === 'POST') status = 201;
       return clone(out) as T;
     } catch (err) {
-      status = err instanceof ApiError ? err.status : 500;
+      status = err instanceof ApiError ? err.status : 0;
       throw err;
     } finally {
       this.requests.push({ method, path, status });
