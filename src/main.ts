@@ -100,8 +100,9 @@ export async function main(argv = process.argv): Promise<void> {
     policy,
     logger,
     identity: opts.identity,
-    // Decide on the API server's clock, whatever this machine's says (admission uses the server's).
-    clock: () => client.serverNow(),
+    // Decide on the API server's clock, whatever this machine's says (admission uses the server's),
+    // at the earliest it can be: a lapse is never decided before admission sees it.
+    clock: () => client.serverNotBefore(),
     maxConcurrentReconciles: concurrency,
     observer: metrics,
     leaderElection: opts.leaderElect
@@ -139,6 +140,7 @@ export async function main(argv = process.argv): Promise<void> {
     maxLifetime: opts.maxLifetime,
     reviewInterval: opts.reviewInterval,
   });
+  void client.calibrateClock();
   try {
     await operator.start();
   } catch (err) {

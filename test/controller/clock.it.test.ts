@@ -11,8 +11,8 @@ import { Operator } from '../../src/controller/operator.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { silentLogger } from '../../src/logging.ts';
 import { DEFAULT_POLICY } from '../../src/policy/config.ts';
-import { createException } from '../harness/exceptions.ts';
-import { core, createNamespace, eventually, kubeConfig } from '../harness/kube.ts';
+import { createException, GROUP, PLURAL, VERSION } from '../harness/exceptions.ts';
+import { core, createNamespace, customObjects, eventually, kubeConfig } from '../harness/kube.ts';
 
 const AHEAD_MS = 10 * 60_000;
 const realNow = Date.now.bind(Date);
@@ -22,21 +22,28 @@ afterAll(async () => {
   vi.restoreAllMocks();
 });
 
-describe('the operator on the API server clock (local wall clock 10 min ahead)', () => {
-  it('lapses at expiresAt by the server clock: nothing early, no false violation', async () => {
-    vi.spyOn(Date, 'now').mockImplementation(() => realNow() + AHEAD_MS);
-    expect(DateTime.utc().toMillis() - realNow()).toBeGreaterThan(AHEAD_MS - 1000); // the fault is in place
+/** This process's wall clock off by `offsetMs`; an operator on the server clock, as main.ts makes it. */
+async function operatorWithLocalClock(offsetMs: number): Promise<{ client: KubeClient; operator: Operator }> {
+  await operator?.stop();
+  vi.restoreAllMocks();
+  vi.spyOn(Date, 'now').mockImplementation(() => realNow() + offsetMs);
+  expect(Math.abs(DateTime.utc().toMillis() - realNow() - offsetMs)).toBeLessThan(1000); // the fault is in place
+  const client = new KubeClient(kubeConfig());
+  operator = new Operator({
+    client,
+    policy: DEFAULT_POLICY,
+    logger: silentLogger(),
+    identity: 'clock-skewed',
+    clock: () => client.serverNotBefore(),
+  });
+  void client.calibrateClock();
+  await operator.start();
+  return { client, operator };
+}
 
-    const client = new KubeClient(kubeConfig());
-    operator = new Operator({
-      client,
-      policy: DEFAULT_POLICY,
-      logger: silentLogger(),
-      identity: 'clock-ahead',
-      // What main.ts gives it.
-      clock: () => client.serverNow(),
-    });
-    await operator.start();
+describe('the operator on the API server clock, whatever the local wall clock says', () => {
+  it('10 min ahead: lapses at expiresAt by the server clock: nothing early, no false violation', async () => {
+    const { client } = await operatorWithLocalClock(AHEAD_MS);
     const offset = client.serverTime().offsetMs;
     expect(Math.abs(offset + AHEAD_MS)).toBeLessThan(1000); // it knows its clock is 10 min ahead
 
@@ -84,5 +91,32 @@ describe('the operator on the API server clock (local wall clock 10 min ahead)',
       `[figures] local clock +10 min: offset learnt ${(offset / 1000).toFixed(2)} s; ` +
         `Expired decided ${decidedAt - expiresAt.toMillis()} ms after expiresAt (server clock)`,
     );
+  });
+
+  it('7 min behind: a risk acceptance made just now is not "in the future": Active, not Invalid', async () => {
+    const { client } = await operatorWithLocalClock(-7 * 60_000);
+    const ns = await createNamespace('clock-behind');
+    const acceptedAt = DateTime.fromMillis(realNow(), { zone: 'utc' }).startOf('second');
+    await createException(ns, 'renewed', {
+      riskAcceptance: {
+        justification: 'agent needs the node network to scrape kubelet',
+        acceptedBy: 'security-board',
+        acceptedAt: acceptedAt.toISO({ suppressMilliseconds: true }),
+      },
+    });
+    const phase = await eventually(async () => {
+      const e = (await customObjects().getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: ns,
+        plural: PLURAL,
+        name: 'renewed',
+      })) as { status?: { phase?: string } };
+      return e.status?.phase;
+    }, 10_000, 'a phase');
+    expect(phase).toBe('Active');
+    const events = (await kubeConfig().makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: ns })).items;
+    expect(events.map((e) => e.reason)).not.toContain('Invalid');
+    console.log(`[figures] local clock -7 min: offset learnt ${(client.serverTime().offsetMs / 1000).toFixed(2)} s; phase ${phase}`);
   });
 });
