@@ -116,6 +116,9 @@ export async function main(argv = process.argv): Promise<void> {
       : undefined,
   });
   metrics.attach(operator);
+  // The server clock estimate: narrowed at start, kept fresh (a suspend stops the monotonic clock).
+  void client.calibrateClock();
+  const stopClockRefresh = client.keepClockFresh();
   process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { error: String(err) }));
 
   const server = port ? await startHttpServer(port, operator, metrics, { readyMaxDisconnectedMs }) : undefined;
@@ -124,6 +127,7 @@ export async function main(argv = process.argv): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info('shutting down', { signal });
+    stopClockRefresh();
     await operator.stop();
     server?.close();
     process.exit(0);
@@ -140,7 +144,6 @@ export async function main(argv = process.argv): Promise<void> {
     maxLifetime: opts.maxLifetime,
     reviewInterval: opts.reviewInterval,
   });
-  void client.calibrateClock();
   try {
     await operator.start();
   } catch (err) {

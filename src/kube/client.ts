@@ -101,6 +101,17 @@ export class KubeClient implements KubeApi {
     }
   }
 
+  /**
+   * One GET /version every `intervalMs`, so the estimate is corrected soon after a suspend (the
+   * monotonic clock stops, the server's does not) even when nothing else is sent: watch streams
+   * carry no Date header. Returns the function that stops it.
+   */
+  keepClockFresh(intervalMs = 10_000): () => void {
+    const timer = setInterval(() => void this.request('GET', '/version', { timeoutMs: 5000 }).catch(() => undefined), intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
   onRequest(observer: RequestObserver): void {
     this.observers.push(observer);
   }
