@@ -116,8 +116,8 @@ export async function main(argv = process.argv): Promise<void> {
       : undefined,
   });
   metrics.attach(operator);
-  // The server clock estimate: narrowed at start, kept fresh (a suspend stops the monotonic clock).
-  void client.calibrateClock();
+  // The server clock estimate is kept fresh (a suspend stops the monotonic clock), and narrowed
+  // before the first decision (about 1 s at start-up).
   const stopClockRefresh = client.keepClockFresh();
   process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { error: String(err) }));
 
@@ -145,6 +145,7 @@ export async function main(argv = process.argv): Promise<void> {
     reviewInterval: opts.reviewInterval,
   });
   try {
+    await client.calibrateClock();
     await operator.start();
   } catch (err) {
     logger.error((err as Error).message);

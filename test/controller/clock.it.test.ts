@@ -36,7 +36,7 @@ async function operatorWithLocalClock(offsetMs: number): Promise<{ client: KubeC
     identity: 'clock-skewed',
     clock: () => client.serverNotBefore(),
   });
-  void client.calibrateClock();
+  await client.calibrateClock();
   await operator.start();
   return { client, operator };
 }
