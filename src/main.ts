@@ -26,6 +26,7 @@ export interface MainOptions {
   maxLifetime: string;
   reviewInterval: string;
   maxConcurrentReconciles: string;
+  readyMaxDisconnected: string;
   /** The older name of --max-concurrent-reconciles. */
   patchConcurrency?: string;
   logLevel: string;
@@ -51,6 +52,7 @@ export function buildCommand(): Command {
     .addOption(new Option('--max-lifetime <duration>', 'longest exception lifetime from risk acceptance (or creation)').env('HOSTNS_MAX_LIFETIME').default(d.maxLifetime))
     .addOption(new Option('--review-interval <duration>', 'a review is overdue this long after the last one (or creation)').env('HOSTNS_REVIEW_INTERVAL').default(d.reviewInterval))
     .addOption(new Option('--max-concurrent-reconciles <n>', 'reconciles (and so API writes) in flight at once').env('HOSTNS_MAX_CONCURRENT_RECONCILES').default('16'))
+    .addOption(new Option('--ready-max-disconnected <duration>', '/readyz fails once a watch has been down (or a relist unfinished) this long').env('HOSTNS_READY_MAX_DISCONNECTED').default('60s'))
     .addOption(new Option('--patch-concurrency <n>', 'older name of --max-concurrent-reconciles').env('HOSTNS_PATCH_CONCURRENCY'))
     .addOption(new Option('--log-level <level>', 'error, warn, info or debug').env('HOSTNS_LOG_LEVEL').default('info').choices(['error', 'warn', 'info', 'debug']));
 }
@@ -77,10 +79,12 @@ export async function main(argv = process.argv): Promise<void> {
   let policy: PolicyConfig;
   let port: number;
   let concurrency: number;
+  let readyMaxDisconnectedMs: number;
   let client: KubeClient;
   try {
     policy = policyFrom(opts);
     port = positiveInt(opts.httpPort, '--http-port', true);
+    readyMaxDisconnectedMs = parseDuration(opts.readyMaxDisconnected, '--ready-max-disconnected').toMillis();
     concurrency = maxConcurrentReconciles(opts, command.getOptionValueSource('maxConcurrentReconciles') === 'default');
     if (opts.leaderElect && !opts.leaseNamespace) throw new Error('--leader-elect needs --lease-namespace (or POD_NAMESPACE)');
     client = new KubeClient(loadKubeConfig({ kubeconfig: opts.kubeconfig, context: opts.context }));
@@ -96,6 +100,9 @@ export async function main(argv = process.argv): Promise<void> {
     policy,
     logger,
     identity: opts.identity,
+    // Decide on the API server's clock, whatever this machine's says (admission uses the server's),
+    // at the earliest it can be: a lapse is never decided before admission sees it.
+    clock: () => client.serverNotBefore(),
     maxConcurrentReconciles: concurrency,
     observer: metrics,
     leaderElection: opts.leaderElect
@@ -109,14 +116,18 @@ export async function main(argv = process.argv): Promise<void> {
       : undefined,
   });
   metrics.attach(operator);
+  // The server clock estimate is kept fresh (a suspend stops the monotonic clock), and narrowed
+  // before the first decision (about 1 s at start-up).
+  const stopClockRefresh = client.keepClockFresh();
   process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { error: String(err) }));
 
-  const server = port ? await startHttpServer(port, operator, metrics) : undefined;
+  const server = port ? await startHttpServer(port, operator, metrics, { readyMaxDisconnectedMs }) : undefined;
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info('shutting down', { signal });
+    stopClockRefresh();
     await operator.stop();
     server?.close();
     process.exit(0);
@@ -134,6 +145,7 @@ export async function main(argv = process.argv): Promise<void> {
     reviewInterval: opts.reviewInterval,
   });
   try {
+    await client.calibrateClock();
     await operator.start();
   } catch (err) {
     logger.error((err as Error).message);

@@ -52,6 +52,7 @@ describe('operator flags', () => {
     [['--patch-concurrency', '0'], /--patch-concurrency: "0" is not a positive integer/],
     [['--max-concurrent-reconciles', '-1'], /--max-concurrent-reconciles: "-1" is not a positive integer/],
     [['--leader-elect'], /--leader-elect needs --lease-namespace/],
+    [['--ready-max-disconnected', 'a while'], /--ready-max-disconnected: "a while" is not a positive duration/],
   ])('%j exits 2 naming the flag', (args, message) => {
     const r = run(args);
     expect(r.status).toBe(2);

@@ -17,7 +17,7 @@ import {
   type HostNamespaceGrantSetSpec,
   type ObjectMeta,
 } from '../api/v1alpha1.ts';
-import { ApiError, type KubeApi } from '../kube/client.ts';
+import { ApiError, type KubeApi, type WriteBounds } from '../kube/client.ts';
 import type { RawObject } from '../kube/reflector.ts';
 import { stableJson } from '../policy/json.ts';
 
@@ -77,6 +77,7 @@ export async function writeNamespaceGrants(
   ns: string,
   desired: HostNamespaceGrantSetSpec | undefined,
   current: HostNamespaceGrantSet | undefined,
+  bounds: WriteBounds = {},
 ): Promise<GrantsWriteOutcome> {
   try {
     if (!desired) {
@@ -85,14 +86,15 @@ export async function writeNamespaceGrants(
       await client.request('PATCH', path, {
         body: { metadata: { annotations: { [ANNOTATION_ALLOW_DELETE]: 'true' } } },
         contentType: 'application/merge-patch+json',
+        ...bounds,
       });
-      await client.request('DELETE', path);
+      await client.request('DELETE', path, bounds);
       return { action: 'deleted' };
     }
     if (upToDate(current, desired)) return { action: 'unchanged' };
     if (current) {
       const body = replacement(current, desired);
-      const object = await client.request<RawObject>('PUT', `${collection(ns)}/${GRANTS_NAME}`, { body });
+      const object = await client.request<RawObject>('PUT', `${collection(ns)}/${GRANTS_NAME}`, { body, ...bounds });
       return { action: 'replaced', object };
     }
     const body: HostNamespaceGrantSet = {
@@ -101,7 +103,7 @@ export async function writeNamespaceGrants(
       metadata: { name: GRANTS_NAME, namespace: ns, labels: MANAGED_LABELS },
       spec: desired,
     };
-    return { action: 'created', object: await client.request<RawObject>('POST', collection(ns), { body }) };
+    return { action: 'created', object: await client.request<RawObject>('POST', collection(ns), { body, ...bounds }) };
   } catch (err) {
     if (err instanceof ApiError && err.status === 404 && !desired) return { action: 'deleted' };
     const message = err instanceof Error ? err.message : String(err);
@@ -117,6 +119,7 @@ export async function writeGrantIndex(
   client: KubeApi,
   desired: Record<string, string>,
   current: HostNamespaceGrantIndex | undefined,
+  bounds: WriteBounds = {},
 ): Promise<GrantsWriteOutcome> {
   const spec = { namespaces: desired };
   if (upToDate(current, spec)) return { action: 'unchanged' };
@@ -124,7 +127,7 @@ export async function writeGrantIndex(
   try {
     if (current) {
       const body = replacement(current, spec);
-      const object = await client.request<RawObject>('PUT', `${path}/${GRANT_INDEX_NAME}`, { body });
+      const object = await client.request<RawObject>('PUT', `${path}/${GRANT_INDEX_NAME}`, { body, ...bounds });
       return { action: 'replaced', object };
     }
     const body: HostNamespaceGrantIndex = {
@@ -133,7 +136,7 @@ export async function writeGrantIndex(
       metadata: { name: GRANT_INDEX_NAME, labels: MANAGED_LABELS },
       spec,
     };
-    return { action: 'created', object: await client.request<RawObject>('POST', path, { body }) };
+    return { action: 'created', object: await client.request<RawObject>('POST', path, { body, ...bounds }) };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     throw new GrantsWriteError('', classifyWriteError(err), `grant index: ${message}`);

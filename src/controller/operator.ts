@@ -21,15 +21,16 @@ import type { PolicyConfig } from '../policy/config.ts';
 import { GRANT_LIMITS } from '../policy/grants.ts';
 import type { KubeApi } from '../kube/client.ts';
 import { kubeFailure } from '../kube/errors.ts';
-import type { LeaderElectionConfig } from '../kube/lease.ts';
+import { classifyApiError } from '../kube/api-errors.ts';
+import type { ElectionClocks, LeaderElectionConfig } from '../kube/lease.ts';
 import { toPodRecord, type PodRecord } from '../kube/pod-record.ts';
 import type { RawObject, Reflector } from '../kube/reflector.ts';
 import { Manager } from '../runtime/manager.ts';
-import type { ReconcileResult } from '../runtime/result.ts';
+import { TerminalError, type ReconcileResult } from '../runtime/result.ts';
 import { Caches, type NamespaceRecord } from './caches.ts';
 import { reconcileException } from './exceptions.ts';
 import { reconcileGrantIndex, reconcileGrants } from './grants.ts';
-import type { GrantsWriteFailure } from './grants-writer.ts';
+import { GrantsWriteError, type GrantsWriteFailure } from './grants-writer.ts';
 import { controllerOf, exceptionKey, keyId, LANE, laneOf, type ControllerName, type ReconcileKey } from './keys.ts';
 import { reconcilePod } from './pods.ts';
 import { clusterSnapshot, type ClusterSnapshot } from './snapshot.ts';
@@ -53,6 +54,8 @@ export interface OperatorObserver {
   podMarksWriteFailed?(reason: string): void;
   /** A grants object was written (or found current: `failure` undefined) or failed to be. */
   grantsWritten?(failure: GrantsWriteFailure | undefined): void;
+  /** A write failed: its kind (Write['kind']) and the API's reason (classifyApiError). */
+  writeFailed?(kind: string, reason: string): void;
 }
 
 export interface OperatorOptions {
@@ -61,15 +64,28 @@ export interface OperatorOptions {
   logger: Logger;
   /** reportingInstance of Events and the Lease holder identity. */
   identity: string;
+  /**
+   * The clock every decision, timer and Event time is on. main.ts gives the API server's
+   * (KubeClient.serverNow): admission compares expiresAt with creationTimestamp on that clock.
+   */
   clock?: () => DateTime;
   /** Reconciles running at once (each does at most a few API calls). */
   maxConcurrentReconciles?: number;
   leaderElection?: LeaderElectionConfig;
+  /** The elector's clocks (tests inject them). */
+  electionClocks?: ElectionClocks;
   observer?: OperatorObserver;
   pageSize?: number;
 }
 
 const GRANTS_PATH = `/apis/${GROUP}/${VERSION}/${GRANTS_PLURAL}`;
+
+/** The label of a failed write in hostns_write_failures_total: the API's reason, or the network's. */
+function failureReason(err: unknown): string {
+  if (err instanceof GrantsWriteError) return err.failure;
+  const cause = err instanceof TerminalError && err.cause !== undefined ? err.cause : err;
+  return classifyApiError(cause).reason;
+}
 
 function toNamespaceRecord(raw: RawObject): NamespaceRecord | undefined {
   type Meta = { name?: string; resourceVersion?: string; creationTimestamp?: string; deletionTimestamp?: string };
@@ -120,16 +136,18 @@ export class Operator {
       clock: this.clock,
       maxConcurrentReconciles: opts.maxConcurrentReconciles ?? 16,
       leaderElection: opts.leaderElection,
+      electionClocks: opts.electionClocks,
       pageSize: opts.pageSize,
       keyId,
       laneOf,
       writeLane,
       reconcile: (key, now) => this.reconcile(key, now),
-      execute: (write, now) => execute(write, now),
+      execute: (write, now, bounds) => execute(write, now, bounds),
       allKeys: () => allKeys(exceptions.store, pods.store, namespaces.store, grants.store),
       observer: {
         reconciled: (key, seconds, error) => opts.observer?.reconciled?.(controllerOf(key), seconds, error),
         watchRestarted: (resource, reason) => opts.observer?.watchRestarted?.(resource, reason),
+        writeFailed: (write, err) => opts.observer?.writeFailed?.(write.kind, failureReason(err)),
       },
     });
     const exceptions: Reflector<HostNamespaceException> = manager.source({

@@ -13,7 +13,7 @@ import {
   type HostNamespaceGrantSetSpec,
 } from '../api/v1alpha1.ts';
 import { classifyApiError } from '../kube/api-errors.ts';
-import { ApiError, isStatus, type KubeApi } from '../kube/client.ts';
+import { ApiError, isStatus, type KubeApi, type WriteBounds } from '../kube/client.ts';
 import { recordEvent, type EventSpec } from '../kube/events.ts';
 import { labelsOnly, type MetadataMergePatch } from '../policy/pod-marks.ts';
 import type { RawObject, Reflector } from '../kube/reflector.ts';
@@ -80,17 +80,20 @@ export interface WriterOptions {
 
 export const EXCEPTIONS_PATH = `/apis/${GROUP}/${VERSION}/${EXCEPTION_PLURAL}`;
 
-/** The function that makes one write (the runtime's `execute`). */
-export function makeWriter(opts: WriterOptions): (w: Write, now: DateTime) => Promise<void> {
+/**
+ * The function that makes one write (the runtime's `execute`). `bounds`: the leader's term, passed
+ * to every request so that no write starts, or keeps waiting, after leadership ended.
+ */
+export function makeWriter(opts: WriterOptions): (w: Write, now: DateTime, bounds?: WriteBounds) => Promise<void> {
   const { client, logger } = opts;
-  return async function execute(w: Write, now: DateTime): Promise<void> {
+  return async function execute(w: Write, now: DateTime, bounds: WriteBounds = {}): Promise<void> {
     switch (w.kind) {
       case 'event': {
         const { regarding, reason } = w.event;
         const object = `${regarding.kind} ${regarding.namespace}/${regarding.name}`;
         let outcome: 'created' | 'exists';
         try {
-          outcome = await recordEvent(client, w.event, now, opts.identity);
+          outcome = await recordEvent(client, w.event, now, opts.identity, bounds);
         } catch (err) {
           // An Event the API refuses for good must not stop the label, status or grant after it:
           // record the failure, count it, go on. Anything retrying can fix is retried.
@@ -118,6 +121,7 @@ export function makeWriter(opts: WriterOptions): (w: Write, now: DateTime) => Pr
           client.request<RawObject>('PATCH', path, {
             body: { metadata: { ...metadata, uid: w.uid } },
             contentType: 'application/merge-patch+json',
+            ...bounds,
           });
         try {
           opts.pods.applyObserved(await patch(w.metadata));
@@ -159,9 +163,7 @@ export function makeWriter(opts: WriterOptions): (w: Write, now: DateTime) => Pr
           .request<RawObject>(
             'PUT',
             `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${EXCEPTION_PLURAL}/${name}/status`,
-            {
-              body: w.object,
-            },
+            { body: w.object, ...bounds },
           )
           .catch(refusedAsInvalid(`status of ${namespace}/${name}`));
         opts.exceptions.applyObserved(updated);
@@ -173,8 +175,8 @@ export function makeWriter(opts: WriterOptions): (w: Write, now: DateTime) => Pr
         try {
           const outcome =
             w.kind === 'grants'
-              ? await writeNamespaceGrants(client, w.namespace, w.spec, w.current)
-              : await writeGrantIndex(client, w.namespaces, w.current);
+              ? await writeNamespaceGrants(client, w.namespace, w.spec, w.current, bounds)
+              : await writeGrantIndex(client, w.namespaces, w.current, bounds);
           if (outcome.action === 'created' || outcome.action === 'replaced') {
             (w.kind === 'grants' ? opts.grants : opts.grantIndex).applyObserved(outcome.object);
           }

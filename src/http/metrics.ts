@@ -14,6 +14,7 @@ export class OperatorMetrics implements OperatorObserver {
   private readonly grantsWriteFailures: Counter<'reason'>;
   private readonly eventWriteFailures: Counter<'reason'>;
   private readonly podMarksWriteFailures: Counter<'reason'>;
+  private readonly writeFailures: Counter<'kind' | 'reason'>;
   readonly apiRequests: Counter<'verb' | 'code'>;
 
   constructor() {
@@ -119,6 +120,50 @@ export class OperatorMetrics implements OperatorObserver {
       },
     });
     new Gauge({
+      name: 'hostns_workqueue_retrying',
+      help: 'Keys whose last reconcile failed and that wait for their retry (not in hostns_workqueue_depth).',
+      registers,
+      collect() {
+        this.set(self.operator?.manager.queue.retrying ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'hostns_workqueue_oldest_retry_age_seconds',
+      help: 'Seconds since the longest-failing key first failed (0 when none is failing).',
+      registers,
+      collect() {
+        this.set((self.operator?.manager.queue.oldestRetryAgeMs() ?? 0) / 1000);
+      },
+    });
+    new Gauge({
+      name: 'hostns_watch_connected',
+      help: 'Whether the watch of a resource is open (1) or down (0: reconnecting, relisting).',
+      labelNames: ['resource'],
+      registers,
+      collect() {
+        for (const w of self.operator?.manager.watchStates() ?? []) this.set({ resource: w.resource }, w.connected ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'hostns_watch_last_sync_age_seconds',
+      help: 'Seconds since a resource last heard from the API: a complete list, a watch opening, an event or a bookmark.',
+      labelNames: ['resource'],
+      registers,
+      collect() {
+        for (const w of self.operator?.manager.watchStates() ?? []) {
+          // Never synced: report the process uptime rather than +Inf, which breaks arithmetic in alerts.
+          const age = Number.isFinite(w.lastSyncAgeMs) ? w.lastSyncAgeMs / 1000 : process.uptime();
+          this.set({ resource: w.resource }, age);
+        }
+      },
+    });
+    this.writeFailures = new Counter({
+      name: 'hostns_write_failures_total',
+      help: 'Writes the API refused or that failed (kind: event, podMarks, exceptionStatus, grants, grantIndex), by reason.',
+      labelNames: ['kind', 'reason'],
+      registers,
+    });
+    new Gauge({
       name: 'hostns_exceptions_not_enforced',
       help:
         'Granting exceptions the admission policy does not honour (condition Enforced=False: over the namespace ' +
@@ -187,6 +232,10 @@ export class OperatorMetrics implements OperatorObserver {
 
   podMarksWriteFailed(reason: string): void {
     this.podMarksWriteFailures.inc({ reason });
+  }
+
+  writeFailed(kind: string, reason: string): void {
+    this.writeFailures.inc({ kind, reason });
   }
 
   grantsWritten(failure: string | undefined): void {

@@ -33,6 +33,12 @@ export interface RequestOptions {
   onHeaders?: (headers: { get(name: string): string | null }) => void;
 }
 
+/**
+ * What bounds a leader's write: the term's signal (aborts when leadership ends) and the time the
+ * term is still guaranteed. Passed to every write so none can start, or keep waiting, after it.
+ */
+export type WriteBounds = Pick<RequestOptions, 'signal' | 'timeoutMs'>;
+
 export type RequestObserver = (verb: string, path: string, status: number) => void;
 
 export type WatchEventHandler = (ev: { type: string; object: unknown }) => void;
@@ -41,7 +47,15 @@ export type WatchEventHandler = (ev: { type: string; object: unknown }) => void;
 export interface KubeApi {
   readonly server: string;
   request<T = unknown>(method: string, path: string, opts?: RequestOptions): Promise<T>;
-  watch(path: string, query: RequestOptions['query'], onEvent: WatchEventHandler, signal: AbortSignal, idleMs: number): Promise<void>;
+  /** `onOpen`: the server accepted the watch (HTTP 200), before any event. */
+  watch(
+    path: string,
+    query: RequestOptions['query'],
+    onEvent: WatchEventHandler,
+    signal: AbortSignal,
+    idleMs: number,
+    onOpen?: () => void,
+  ): Promise<void>;
 }
 
 export class KubeClient implements KubeApi {
@@ -68,6 +82,39 @@ export class KubeClient implements KubeApi {
 
   serverTime(): ServerTimeEstimate {
     return this.serverClock.estimate();
+  }
+
+  /** The earliest the API server's time can be now: what lapses are decided on (never early). */
+  serverNotBefore(): DateTime {
+    return this.serverClock.notBefore();
+  }
+
+  /**
+   * Narrows the server clock estimate at start-up: a few cheap requests (GET /version) at
+   * different sub-second phases (the Date header has whole seconds). Later responses keep it
+   * narrow. It stops at the first failure (the estimate only stays wider; start-up reports the
+   * unreachable API itself).
+   */
+  async calibrateClock(requests = 8, spacingMs = 137): Promise<void> {
+    for (let i = 0; i < requests; i++) {
+      try {
+        await this.request('GET', '/version', { timeoutMs: 2000 });
+      } catch {
+        return;
+      }
+      await new Promise((r) => setTimeout(r, spacingMs).unref());
+    }
+  }
+
+  /**
+   * One GET /version every `intervalMs`, so the estimate is corrected soon after a suspend (the
+   * monotonic clock stops, the server's does not) even when nothing else is sent: watch streams
+   * carry no Date header. Returns the function that stops it.
+   */
+  keepClockFresh(intervalMs = 10_000): () => void {
+    const timer = setInterval(() => void this.request('GET', '/version', { timeoutMs: 5000 }).catch(() => undefined), intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   onRequest(observer: RequestObserver): void {
@@ -138,7 +185,14 @@ export class KubeClient implements KubeApi {
    * A watch stream: calls `onEvent` per JSON line until the server closes, the signal aborts, or
    * nothing (not even a bookmark) arrives for `idleMs`. Resolves on a clean end, rejects on error.
    */
-  async watch(path: string, query: RequestOptions['query'], onEvent: WatchEventHandler, signal: AbortSignal, idleMs: number): Promise<void> {
+  async watch(
+    path: string,
+    query: RequestOptions['query'],
+    onEvent: WatchEventHandler,
+    signal: AbortSignal,
+    idleMs: number,
+    onOpen?: () => void,
+  ): Promise<void> {
     const url = this.url(path, { ...query, watch: true });
     const { headers, dispatcher } = await this.auth(url, 'GET');
     headers['Accept'] = 'application/json';
@@ -164,6 +218,7 @@ export class KubeClient implements KubeApi {
         }
         throw new ApiError(res.status, json.reason ?? '', `watch ${path}: ${res.status} ${json.message ?? text.slice(0, 200)}`, json);
       }
+      onOpen?.();
       const decoder = new TextDecoder();
       let buffered = '';
       for await (const chunk of res.body) {

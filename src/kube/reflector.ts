@@ -67,6 +67,13 @@ export class Reflector<T> {
   private loop?: Promise<void>;
   /** Events and bookmarks the current watch delivered: proof the connection was healthy. */
   private delivered = 0;
+  /** A relist is due (start, 410): until it completes the store may hold what no longer is. */
+  private relisting = true;
+  private readonly currentWaiters: (() => void)[] = [];
+  /** Monotonic ms since which no watch is open (undefined: one is). */
+  private disconnectedSince: number | undefined = performance.now();
+  /** Monotonic ms of the last complete list, watch opening, event or bookmark. */
+  private lastSyncMono?: number;
   private readonly opts: ReflectorOptions<T>;
 
   constructor(opts: ReflectorOptions<T>) {
@@ -81,6 +88,36 @@ export class Reflector<T> {
   synced(): Promise<void> {
     if (this.syncedOnce) return Promise.resolve();
     return new Promise((r) => this.syncedWaiters.push(r));
+  }
+
+  /**
+   * The store reflects the API as of a complete list and the watch since: false from the start or
+   * a 410 (watch history compacted) until the relist completed. Acting on a store that is not
+   * current could undo what happened meanwhile.
+   */
+  get isCurrent(): boolean {
+    return !this.relisting;
+  }
+
+  /** Resolves when the store is current (at once when it is). */
+  whenCurrent(): Promise<void> {
+    if (!this.relisting) return Promise.resolve();
+    return new Promise((r) => this.currentWaiters.push(r));
+  }
+
+  /** A watch stream is open now. */
+  get connected(): boolean {
+    return this.disconnectedSince === undefined;
+  }
+
+  /** How long no watch has been open (0 while one is). */
+  disconnectedForMs(): number {
+    return this.disconnectedSince === undefined ? 0 : performance.now() - this.disconnectedSince;
+  }
+
+  /** Milliseconds since the last complete list, watch opening, event or bookmark (Infinity: none yet). */
+  lastSyncAgeMs(): number {
+    return this.lastSyncMono === undefined ? Infinity : performance.now() - this.lastSyncMono;
   }
 
   start(): void {
@@ -120,6 +157,8 @@ export class Reflector<T> {
         } catch (err) {
           if (this.delivered > 0) outcome = ended(true);
           throw err;
+        } finally {
+          this.disconnectedSince ??= performance.now();
         }
         this.opts.onWatchRestart?.('closed');
       } catch (err) {
@@ -127,6 +166,7 @@ export class Reflector<T> {
         if (isStatus(err, 410) || (err instanceof ApiError && err.reason === 'Expired')) {
           logger.info('watch expired, relisting', { resource });
           needList = true;
+          this.relisting = true;
           this.opts.onWatchRestart?.('expired');
           continue;
         }
@@ -171,6 +211,9 @@ export class Reflector<T> {
     // Replay the difference so handlers see what happened while we were not watching.
     for (const [k, v] of fresh) this.opts.onChange(k, v, previous.get(k), 'watch');
     for (const [k, v] of previous) if (!fresh.has(k)) this.opts.onChange(k, undefined, v, 'watch');
+    this.lastSyncMono = performance.now();
+    this.relisting = false;
+    this.currentWaiters.splice(0).forEach((r) => r());
     if (!this.syncedOnce) {
       this.syncedOnce = true;
       this.syncedWaiters.splice(0).forEach((r) => r());
@@ -198,6 +241,7 @@ export class Reflector<T> {
           return;
         }
         this.delivered++;
+        this.lastSyncMono = performance.now();
         const rv = raw.metadata?.resourceVersion;
         if (rv) this.resourceVersion = rv;
         if (ev.type === 'BOOKMARK') return;
@@ -206,6 +250,10 @@ export class Reflector<T> {
       signal,
       // Bookmarks arrive about once a minute: silence for much longer means a dead connection.
       150_000,
+      () => {
+        this.disconnectedSince = undefined;
+        this.lastSyncMono = performance.now();
+      },
     ).catch((err) => {
       if (!watchError) throw err;
     });

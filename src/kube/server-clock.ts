@@ -106,6 +106,22 @@ export class ServerClock {
   now(): DateTime {
     return this.estimate().now;
   }
+
+  /**
+   * The earliest the API server's time can be now (the local wall clock until the first
+   * response): a deadline reached on this clock has certainly passed on the server's. Decisions
+   * made on it are never early, and late by at most twice the error bound (tens of ms once a
+   * few responses at different sub-second phases arrived).
+   */
+  notBefore(): DateTime {
+    const e = this.estimate();
+    return Number.isFinite(e.errorMs) ? e.now.minus({ milliseconds: e.errorMs }) : e.now;
+  }
+
+  /** Samples kept; the estimate narrows as responses at different sub-second phases arrive. */
+  get sampleCount(): number {
+    return this.samples.length;
+  }
 }
 
 /** What a deadline timer does when it wakes: fire, or sleep again (never longer than maxSleepMs). Pure. */

@@ -7,8 +7,8 @@
 import { performance } from 'node:perf_hooks';
 import { DateTime } from 'luxon';
 import type { Logger } from 'winston';
-import type { KubeApi } from '../kube/client.ts';
-import { LeaderElector, type LeaderElectionConfig } from '../kube/lease.ts';
+import type { KubeApi, WriteBounds } from '../kube/client.ts';
+import { LeaderElector, type ElectionClocks, type LeaderElectionConfig } from '../kube/lease.ts';
 import { Reflector, type ChangeOrigin, type ReflectorOptions } from '../kube/reflector.ts';
 import { TerminalError, type ReconcileResult } from './result.ts';
 import { QueuePaused, WorkQueue, type WorkContext } from './workqueue.ts';
@@ -34,9 +34,25 @@ export interface Request<K> {
 
 export type MapFunc<T, K> = (change: Change<T>) => Iterable<Request<K>>;
 
-export interface ManagerObserver<K> {
+export interface ManagerObserver<K, W = unknown> {
   reconciled?(key: K, seconds: number, error: boolean): void;
   watchRestarted?(resource: string, reason: string): void;
+  /** A write failed (the error is rethrown to the queue). */
+  writeFailed?(write: W, err: unknown): void;
+}
+
+/** The longest a write may take when no leader term bounds it. */
+const WRITE_TIMEOUT_MS = 30_000;
+
+export interface SourceState {
+  resource: string;
+  /** A watch stream is open. */
+  connected: boolean;
+  /** The cache is current (no relist pending). */
+  current: boolean;
+  disconnectedForMs: number;
+  /** Since the last list, watch opening, event or bookmark (Infinity: never). */
+  lastSyncAgeMs: number;
 }
 
 export interface ManagerOptions<K, W> {
@@ -44,10 +60,16 @@ export interface ManagerOptions<K, W> {
   logger: Logger;
   /** The Lease holder identity. */
   identity: string;
+  /**
+   * The clock reconciles decide on and requeueAfter timers are kept on: the API server's
+   * (KubeClient.serverNow), so the operator and admission agree on every instant.
+   */
   clock?: () => DateTime;
   /** Reconciles running at once (each does at most a few API calls). */
   maxConcurrentReconciles: number;
   leaderElection?: LeaderElectionConfig;
+  /** The elector's clocks (tests inject them). */
+  electionClocks?: ElectionClocks;
   pageSize?: number;
   keyId: (key: K) => string;
   /** The lane a key is queued in when its request names none. */
@@ -55,11 +77,14 @@ export interface ManagerOptions<K, W> {
   /** The lane a write is made at: a reconcile steps down to it before making the write. */
   writeLane: (write: W) => number;
   reconcile: (key: K, now: DateTime) => ReconcileResult<W>;
-  /** Makes one write; a thrown error fails the reconcile (retried with backoff unless terminal). */
-  execute: (write: W, now: DateTime) => Promise<void>;
+  /**
+   * Makes one write, bounded by `bounds` (the leader's term); a thrown error fails the reconcile
+   * (retried with backoff unless terminal).
+   */
+  execute: (write: W, now: DateTime, bounds: WriteBounds) => Promise<void>;
   /** Every key there is, queued once on becoming leader. */
   allKeys: () => Iterable<K>;
-  observer?: ManagerObserver<K>;
+  observer?: ManagerObserver<K, W>;
 }
 
 type SourceOptions<T> = Omit<ReflectorOptions<T>, 'client' | 'logger' | 'onChange' | 'onWatchRestart' | 'pageSize'>;
@@ -73,6 +98,8 @@ export class Manager<K, W> {
   private elector?: LeaderElector;
   private leading = false;
   private started = false;
+  /** Aborted by stop(): releases reconciles waiting for a current cache. */
+  private readonly stopping = new AbortController();
 
   constructor(opts: ManagerOptions<K, W>) {
     this.opts = opts;
@@ -80,6 +107,7 @@ export class Manager<K, W> {
     const { logger } = opts;
     this.queue = new WorkQueue<K>((key, ctx) => this.run(key, ctx), {
       concurrency: opts.maxConcurrentReconciles,
+      now: () => this.clock().toMillis(),
       laneOf: opts.laneOf,
       idOf: opts.keyId,
       onError: (key, err, attempt, terminal) => {
@@ -120,13 +148,55 @@ export class Manager<K, W> {
     found.maps.push(map as MapFunc<unknown, K>);
   }
 
+  /** Leading now: the elector's answer is computed from its monotonic clock on every call. */
   get isLeader(): boolean {
-    return this.leading;
+    return this.leading && (this.elector?.isLeading() ?? true);
+  }
+
+  /**
+   * The bounds of a write made now: the term's signal and what is left of it. Throws QueuePaused
+   * (the key is queued again quietly) when this process may not write: a leader that lost or could
+   * not renew its Lease stops before a standby could take it (renewDeadline < leaseDuration).
+   */
+  private writeBounds(): WriteBounds {
+    if (!this.leading) throw new QueuePaused('not the leader');
+    if (!this.elector) return { timeoutMs: WRITE_TIMEOUT_MS };
+    if (!this.elector.isLeading()) throw new QueuePaused('leadership ended');
+    return { signal: this.elector.signal, timeoutMs: Math.min(WRITE_TIMEOUT_MS, this.elector.remainingMs()) };
   }
 
   /** Ready once every cache has completed its first list. */
   get isReady(): boolean {
     return this.sources.every((s) => s.reflector.hasSynced);
+  }
+
+  /** Each source's watch: open or not, and how long since it last heard from the API. */
+  watchStates(): SourceState[] {
+    return this.sources.map(({ resource, reflector: r }) => ({
+      resource,
+      connected: r.connected,
+      current: r.isCurrent,
+      disconnectedForMs: r.disconnectedForMs(),
+      lastSyncAgeMs: r.lastSyncAgeMs(),
+    }));
+  }
+
+  /**
+   * Why this replica is not ready (empty: ready): a cache never synced, or a watch that has been
+   * down (or a relist unfinished) for longer than `maxDisconnectedMs`. A short reconnect is not
+   * worth failing readiness for; an outage a load balancer or an alert must know about is.
+   */
+  unreadyReasons(maxDisconnectedMs: number): string[] {
+    const reasons: string[] = [];
+    for (const s of this.watchStates()) {
+      const r = this.sources.find((x) => x.resource === s.resource)!.reflector;
+      if (!r.hasSynced) reasons.push(`${s.resource}: cache not synced yet`);
+      else if (s.disconnectedForMs > maxDisconnectedMs) {
+        const why = s.current ? 'no watch open' : 'relist not completed';
+        reasons.push(`${s.resource}: ${why} for ${Math.round(s.disconnectedForMs / 1000)} s`);
+      }
+    }
+    return reasons;
   }
 
   async start(): Promise<void> {
@@ -148,6 +218,7 @@ export class Manager<K, W> {
           onStartedLeading: () => this.lead(),
           onStoppedLeading: () => void this.follow(),
         },
+        this.opts.electionClocks,
       );
       this.elector.start();
     } else {
@@ -156,6 +227,7 @@ export class Manager<K, W> {
   }
 
   async stop(): Promise<void> {
+    this.stopping.abort();
     await this.queue.stop();
     await this.elector?.stop();
     await Promise.all(this.sources.map((s) => s.reflector.stop()));
@@ -184,12 +256,32 @@ export class Manager<K, W> {
     await this.queue.pause();
   }
 
+  /**
+   * Waits until every cache is current. After a 410 the relist replays what changed while the
+   * watch was gone; a reconcile deciding before it completes could undo that (label a pod as an
+   * offender for an exception that was renewed meanwhile, raise an Event twice for a pod whose
+   * resourceVersion moved on). A reconcile reads several caches, so it waits for all of them.
+   */
+  private async caughtUp(): Promise<void> {
+    const stopped = new Promise<never>((_, reject) => {
+      const fail = () => reject(new QueuePaused('manager stopping'));
+      if (this.stopping.signal.aborted) fail();
+      else this.stopping.signal.addEventListener('abort', fail, { once: true });
+    });
+    stopped.catch(() => {});
+    await Promise.race([Promise.all(this.sources.map((s) => s.reflector.whenCurrent())), stopped]);
+  }
+
   /** One reconcile: decide, then make each write at its lane; the time spent waiting for a lane is not counted. */
   private async run(key: K, ctx: WorkContext): Promise<void> {
     let busy = 0;
     let since = performance.now();
     let failed = false;
     try {
+      if (!this.sources.every((s) => s.reflector.isCurrent)) {
+        await this.caughtUp();
+        since = performance.now();
+      }
       const now = this.clock();
       let result: ReconcileResult<W>;
       try {
@@ -207,7 +299,15 @@ export class Manager<K, W> {
           await ctx.continueAt(lane);
           since = performance.now();
         }
-        await this.opts.execute(write, now);
+        const bounds = this.writeBounds();
+        try {
+          await this.opts.execute(write, now, bounds);
+        } catch (err) {
+          // Cut short by the end of the term: not a failure, the next leader redoes it.
+          if (bounds.signal?.aborted) throw new QueuePaused('leadership ended during a write', { cause: err });
+          this.opts.observer?.writeFailed?.(write, err);
+          throw err;
+        }
       }
       if (result.requeueAfter !== undefined) this.queue.addAfter(key, result.requeueAfter);
     } catch (err) {

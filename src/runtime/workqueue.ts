@@ -5,6 +5,7 @@
 // leave before the pod work they trigger. A running handler may also step down to a later lane
 // (`continueAt`) for its remaining writes, so one reconcile can raise an Event at lane 0 and
 // record it in status at lane 1 without holding a worker while lane 0 still has work.
+import { wakePlan } from '../kube/server-clock.ts';
 import { TerminalError } from './result.ts';
 
 export interface WorkQueueOptions<K> {
@@ -15,6 +16,13 @@ export interface WorkQueueOptions<K> {
   laneOf?: (key: K) => number;
   /** Identity of a key (default String(key)): equal ids are one key. */
   idOf?: (key: K) => string;
+  /**
+   * The clock addAfter deadlines are kept on, epoch ms (default Date.now; the operator gives the
+   * API server's). A delayed key sleeps at most `maxSleepMs` at a time and re-checks this clock,
+   * so a step of the local clock or a suspend moves it to the right instant within one sleep.
+   */
+  now?: () => number;
+  maxSleepMs?: number;
   /** A failure; `attempt` counts consecutive failures, `terminal` ones are not retried. */
   onError?: (key: K, err: unknown, attempt: number, terminal: boolean) => void;
 }
@@ -76,6 +84,8 @@ export class WorkQueue<K = string> {
   /** Added while in flight: run again afterwards, at the most urgent lane asked for. */
   private readonly dirty = new Map<string, Entry<K>>();
   private readonly failures = new Map<string, number>();
+  /** Monotonic ms of the first of each failing key's consecutive failures (insertion order: oldest first). */
+  private readonly failingSince = new Map<string, number>();
   private readonly delayed = new Map<string, { timer: NodeJS.Timeout; at: number }>();
   /** Keys waiting out a throttle (counted as pending work, unlike transition timers). */
   private readonly throttled = new Map<string, NodeJS.Timeout>();
@@ -90,7 +100,26 @@ export class WorkQueue<K = string> {
 
   constructor(handler: (key: K, ctx: WorkContext) => Promise<void>, opts: WorkQueueOptions<K>) {
     this.handler = handler;
-    this.opts = { baseDelayMs: 200, maxDelayMs: 60_000, laneOf: () => 0, idOf: (k) => String(k), ...opts };
+    this.opts = {
+      baseDelayMs: 200,
+      maxDelayMs: 60_000,
+      laneOf: () => 0,
+      idOf: (k) => String(k),
+      now: () => Date.now(),
+      maxSleepMs: 10_000,
+      ...opts,
+    };
+  }
+
+  /** Keys whose last run failed and that wait for (or run) their retry. */
+  get retrying(): number {
+    return this.failures.size;
+  }
+
+  /** Milliseconds since the oldest retrying key first failed (0 when none). */
+  oldestRetryAgeMs(): number {
+    for (const since of this.failingSince.values()) return performance.now() - since;
+    return 0;
   }
 
   /** Keys queued (all lanes), keys waiting out a throttle, and runs waiting for their lane. */
@@ -133,21 +162,33 @@ export class WorkQueue<K = string> {
     this.throttled.set(id, t);
   }
 
-  /** Adds `key` after `ms`; while a timer for the key is pending, the earlier deadline wins. */
+  /** Adds `key` after `ms` (on the queue's clock); while a timer for the key is pending, the earlier deadline wins. */
   addAfter(key: K, ms: number, lane = this.opts.laneOf(key)): void {
     const id = this.opts.idOf(key);
-    // setTimeout holds at most ~24.8 days; a longer wait re-arms when it fires (the reconcile is a no-op).
-    const wait = Math.max(0, Math.min(ms, 2 ** 31 - 1));
-    const at = Date.now() + wait;
+    const at = this.opts.now() + Math.max(0, ms);
     const existing = this.delayed.get(id);
     if (existing && existing.at <= at) return;
     if (existing) clearTimeout(existing.timer);
-    const timer = setTimeout(() => {
-      this.delayed.delete(id);
-      this.add(key, lane);
-    }, wait);
+    this.delayed.set(id, { timer: this.sleep(id, key, lane, at), at });
+  }
+
+  /** Re-checks the clock on each wake: fires at `at`, never before it by the queue's clock. */
+  private sleep(id: string, key: K, lane: number, at: number): NodeJS.Timeout {
+    const plan = wakePlan(this.opts.now(), at, this.opts.maxSleepMs);
+    const timer = setTimeout(
+      () => {
+        const again = wakePlan(this.opts.now(), at, this.opts.maxSleepMs);
+        if (!again.fire) {
+          this.delayed.set(id, { timer: this.sleep(id, key, lane, at), at });
+          return;
+        }
+        this.delayed.delete(id);
+        this.add(key, lane);
+      },
+      plan.fire ? 0 : plan.sleepMs,
+    );
     timer.unref();
-    this.delayed.set(id, { timer, at });
+    return timer;
   }
 
   start(): void {
@@ -272,16 +313,19 @@ export class WorkQueue<K = string> {
     try {
       await this.handler(key, ctx);
       this.failures.delete(id);
+      this.failingSince.delete(id);
     } catch (err) {
       if (err instanceof QueuePaused) {
         if (!this.dirty.has(id)) this.dirty.set(id, entry);
       } else if (err instanceof TerminalError) {
         const attempt = (this.failures.get(id) ?? 0) + 1;
         this.failures.delete(id);
+        this.failingSince.delete(id);
         this.opts.onError?.(key, err, attempt, true);
       } else {
         const attempt = (this.failures.get(id) ?? 0) + 1;
         this.failures.set(id, attempt);
+        if (!this.failingSince.has(id)) this.failingSince.set(id, performance.now());
         this.opts.onError?.(key, err, attempt, false);
         const delay = Math.min(this.opts.maxDelayMs, this.opts.baseDelayMs * 2 ** (attempt - 1));
         this.addAfter(key, delay * (0.8 + Math.random() * 0.4), entry.lane);

@@ -158,6 +158,8 @@ export class FakeKubeApi implements KubeApi {
     await new Promise((r) => setImmediate(r));
     let status = 200;
     try {
+      // As fetch does: an aborted signal (a leader's term that ended) stops the request unsent.
+      if (opts.signal?.aborted) throw opts.signal.reason ?? new DOMException('aborted', 'AbortError');
       const fault = this.faults.find((f) => f.times > 0 && f.match(method, path));
       if (fault) {
         fault.times--;
@@ -167,14 +169,21 @@ export class FakeKubeApi implements KubeApi {
       if (method === 'POST') status = 201;
       return clone(out) as T;
     } catch (err) {
-      status = err instanceof ApiError ? err.status : 500;
+      status = err instanceof ApiError ? err.status : 0;
       throw err;
     } finally {
       this.requests.push({ method, path, status });
     }
   }
 
-  watch(path: string, query: RequestOptions['query'], onEvent: WatchEventHandler, signal: AbortSignal): Promise<void> {
+  watch(
+    path: string,
+    query: RequestOptions['query'],
+    onEvent: WatchEventHandler,
+    signal: AbortSignal,
+    _idleMs?: number,
+    onOpen?: () => void,
+  ): Promise<void> {
     const route = parse(path);
     const from = Number(query?.resourceVersion ?? 0);
     this.requests.push({ method: 'WATCH', path, status: 200 });
@@ -203,6 +212,7 @@ export class FakeKubeApi implements KubeApi {
       // Replay what happened after `from`, then stream live events.
       const backlog = this.history.filter((e) => e.rv > from && e.resource === route.resource);
       this.watchers.add(watcher);
+      onOpen?.();
       queueMicrotask(() => {
         for (const e of backlog) if (this.watchers.has(watcher)) onEvent({ type: e.type, object: clone(e.object) });
       });

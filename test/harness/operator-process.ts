@@ -66,13 +66,14 @@ export class OperatorProcess {
     return n;
   }
 
-  /** Waits until nothing is queued or in flight, twice in a row 200 ms apart. */
+  /** Waits until nothing is queued, in flight or waiting to retry, twice in a row 200 ms apart. */
   async converged(timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let quiet = 0;
     while (quiet < 2) {
       if (Date.now() > deadline) throw new Error(`operator not converged within ${timeoutMs} ms`);
-      quiet = (await this.metric('hostns_workqueue_depth')) === 0 ? quiet + 1 : 0;
+      const busy = (await this.metric('hostns_workqueue_depth')) + (await this.metric('hostns_workqueue_retrying'));
+      quiet = busy === 0 ? quiet + 1 : 0;
       await new Promise((r) => setTimeout(r, 200));
     }
   }

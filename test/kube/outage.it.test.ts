@@ -26,7 +26,7 @@ describe('API server outage', () => {
     proxy = new TcpProxy({ host: '127.0.0.1', port: Number(server[1]) });
     await proxy.listen();
     const kc = proxy.kubeconfigThrough(kubeconfigPath(), join(scratch, 'kubeconfig'));
-    op = await OperatorProcess.start([], kc);
+    op = await OperatorProcess.start(['--ready-max-disconnected', '2s'], kc);
     await op.converged();
 
     const ns = await createNamespace('outage');
@@ -43,7 +43,14 @@ describe('API server outage', () => {
     await core().createNamespacedPod({ namespace: ns, body: { metadata: { name: 'offender', labels: { app: 'other' } }, spec: { hostNetwork: true, containers: [{ name: 'c', image: 'busybox' }] } } });
     await new Promise((r) => setTimeout(r, 4000));
     expect(op.child.exitCode).toBeNull(); // still running
+    // Liveness holds (restarting would only lose the caches); readiness and the metrics tell the truth.
     expect(await op.get('/healthz')).toBe('ok\n');
+    const unready = await op.get('/readyz');
+    expect(unready).toMatch(/^pods: no watch open for \d+ s$/m);
+    expect(unready).toMatch(/^hostnamespaceexceptions: no watch open/m);
+    expect(await op.metric('hostns_watch_connected', 'resource="pods"')).toBe(0);
+    expect(await op.metric('hostns_watch_last_sync_age_seconds', 'resource="pods"')).toBeGreaterThanOrEqual(3);
+    console.log(`[figures] /readyz during the outage:\n${unready}`);
 
     const t0 = Date.now();
     await proxy.up();
@@ -52,6 +59,8 @@ describe('API server outage', () => {
     await eventually(async () => ((await labels('covered'))['hostns.io/exception'] === 'agent' ? true : undefined), 45_000, 'covered labelled after the outage');
     console.log(`[figures] outage 4 s: converged ${Date.now() - t0} ms after the API came back; watch restarts: ${await op.metric('hostns_watch_restarts_total')}`);
     expect(await op.metric('hostns_watch_restarts_total', 'reason="error"')).toBeGreaterThanOrEqual(1);
+    await eventually(async () => ((await op!.get('/readyz')) === 'ok\n' ? true : undefined), 10_000, 'ready again');
+    expect(await op.metric('hostns_watch_connected')).toBe(5); // every source watching again
 
     // A second outage during which the exception is deleted: the covered pod becomes an offender.
     await proxy.down();

@@ -55,6 +55,17 @@ describe('ServerClock', () => {
       expect(Math.abs(e.offsetMs - -localWallOffsetMs)).toBeLessThan(100);
     });
   }
+  it('notBefore(): never after the true server time, from the first response on, and within 2x the error bound', () => {
+    const w = world({ serverMinusMono: 1.7e12 + 871, localWallOffsetMs: 600_000 });
+    for (let i = 0; i < 20; i++) {
+      w.request(3 + (i % 5), (i * 0.61) % 1);
+      w.advance(97 + i * 43);
+      const e = w.clock.estimate();
+      const early = w.clock.notBefore().toMillis();
+      expect(early).toBeLessThanOrEqual(w.serverTrue() + 1e-6);
+      expect(w.serverTrue() - early).toBeLessThanOrEqual(2 * e.errorMs + 1e-6);
+    }
+  });
   it('a step of the local wall clock changes nothing (it is not used once a response arrived)', () => {
     const w = world({ serverMinusMono: 1.7e12, localWallOffsetMs: 0 });
     for (let i = 0; i < 10; i++) (w.request(4, 0.5), w.advance(333));

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TerminalError } from '../../src/runtime/result.ts';
 import { WorkQueue } from '../../src/runtime/workqueue.ts';
 
@@ -216,5 +216,99 @@ describe('WorkQueue: typed keys, priorities, deadlines, terminal errors', () => 
     q.start();
     await q.idle();
     expect(statusWrites).toEqual(['a']);
+  });
+
+  describe('addAfter on an injected clock (the API server\'s), re-checked at every wake', () => {
+    afterEach(() => vi.useRealTimers());
+
+    /** A queue whose delayed keys are measured on `clock.ms`, with the runs it made. */
+    function queueOn(clock: { ms: number }) {
+      const runs: string[] = [];
+      const q = new WorkQueue<string>(async (k) => void runs.push(k), {
+        concurrency: 1,
+        now: () => clock.ms,
+        maxSleepMs: 10_000,
+      });
+      q.start();
+      return { q, runs };
+    }
+
+    it('a clock that jumps ahead (a suspend, a corrected estimate) fires within one sleep, not at the old timer', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      const clock = { ms: 1_000_000 };
+      const { q, runs } = queueOn(clock);
+      q.addAfter('lapse', 3_600_000); // an hour on the clock
+      clock.ms += 3_600_000; // the clock says the hour passed (the local timers did not run)
+      await vi.advanceTimersByTimeAsync(9_999);
+      expect(runs).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(runs).toEqual(['lapse']);
+    });
+
+    it('a clock that steps back never fires early: the timer sleeps again until the clock reaches the deadline', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'], now: 1_000_000 });
+      let offset = 0;
+      const runs: string[] = [];
+      const q = new WorkQueue<string>(async (k) => void runs.push(k), {
+        concurrency: 1,
+        now: () => Date.now() + offset,
+      });
+      q.start();
+      q.addAfter('lapse', 5_000);
+      offset = -600_000; // the clock steps back 10 minutes
+      await vi.advanceTimersByTimeAsync(604_999);
+      expect(runs).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(runs).toEqual(['lapse']);
+    });
+
+    it('a deadline beyond what one setTimeout holds (24.8 days) is reached by sleeping in steps', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      const clock = { ms: 0 };
+      const { q, runs } = queueOn(clock);
+      q.addAfter('far', 40 * 86_400_000);
+      clock.ms = 40 * 86_400_000 - 1;
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(runs).toEqual([]);
+      clock.ms += 1;
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(runs).toEqual(['far']);
+    });
+  });
+
+  it('counts keys waiting to retry and the age of the oldest, separately from the depth', async () => {
+    let fail = true;
+    const q = new WorkQueue<string>(
+      async () => {
+        if (fail) throw new Error('API refused');
+      },
+      { concurrency: 2, baseDelayMs: 50 },
+    );
+    q.start();
+    expect(q.retrying).toBe(0);
+    expect(q.oldestRetryAgeMs()).toBe(0);
+    q.add('a');
+    q.add('b');
+    await new Promise((r) => setTimeout(r, 10));
+    expect(q.retrying).toBe(2);
+    expect(q.length).toBe(0); // waiting out a backoff: not in the depth
+    expect(q.oldestRetryAgeMs()).toBeGreaterThan(0);
+    fail = false;
+    await new Promise((r) => setTimeout(r, 150));
+    expect(q.retrying).toBe(0);
+    expect(q.oldestRetryAgeMs()).toBe(0);
+  });
+
+  it('a terminal failure is not counted as retrying', async () => {
+    const q = new WorkQueue<string>(
+      async () => {
+        throw new TerminalError('422: refused');
+      },
+      { concurrency: 1 },
+    );
+    q.start();
+    q.add('a');
+    await q.idle();
+    expect(q.retrying).toBe(0);
   });
 });
