@@ -29,6 +29,7 @@ export interface MainOptions {
   /** The older name of --max-concurrent-reconciles. */
   patchConcurrency?: string;
   logLevel: string;
+  policyReports: boolean;
 }
 
 export function buildCommand(): Command {
@@ -52,6 +53,7 @@ export function buildCommand(): Command {
     .addOption(new Option('--review-interval <duration>', 'a review is overdue this long after the last one (or creation)').env('HOSTNS_REVIEW_INTERVAL').default(d.reviewInterval))
     .addOption(new Option('--max-concurrent-reconciles <n>', 'reconciles (and so API writes) in flight at once').env('HOSTNS_MAX_CONCURRENT_RECONCILES').default('16'))
     .addOption(new Option('--patch-concurrency <n>', 'older name of --max-concurrent-reconciles').env('HOSTNS_PATCH_CONCURRENCY'))
+    .addOption(new Option('--policy-reports', 'publish an OpenReports Report per namespace (when the reports.openreports.io CRD is installed)').env('HOSTNS_POLICY_REPORTS').default(false))
     .addOption(new Option('--log-level <level>', 'error, warn, info or debug').env('HOSTNS_LOG_LEVEL').default('info').choices(['error', 'warn', 'info', 'debug']));
 }
 
@@ -89,6 +91,21 @@ export async function main(argv = process.argv): Promise<void> {
     process.exit(2);
   }
 
+  // On only when asked and the CRD is served: without it the operator runs as without the flag.
+  let policyReports = false;
+  if (opts.policyReports) {
+    try {
+      policyReports = await Operator.policyReportsServed(client);
+    } catch (err) {
+      process.stderr.write(`hostns-operator: cannot reach the Kubernetes API at ${client.server}: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+    if (!policyReports) {
+      logger.warn('--policy-reports: the reports.openreports.io CRD is not installed; no Report is published ' +
+        '(kubectl apply -k config/openreports, then restart the operator)');
+    }
+  }
+
   const metrics = new OperatorMetrics();
   client.onRequest((verb, _path, code) => metrics.apiRequests.inc({ verb, code: String(code) }));
   const operator = new Operator({
@@ -98,6 +115,7 @@ export async function main(argv = process.argv): Promise<void> {
     identity: opts.identity,
     maxConcurrentReconciles: concurrency,
     observer: metrics,
+    policyReports,
     leaderElection: opts.leaderElect
       ? {
           namespace: opts.leaseNamespace!,
@@ -132,6 +150,7 @@ export async function main(argv = process.argv): Promise<void> {
     expiringSoon: opts.expiringSoon,
     maxLifetime: opts.maxLifetime,
     reviewInterval: opts.reviewInterval,
+    policyReports,
   });
   try {
     await operator.start();
