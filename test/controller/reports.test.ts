@@ -134,6 +134,8 @@ describe('desiredReport', () => {
     expect(r.results[0]!.message).toContain('spec.owner is required');
     expect(r.results[1]).toMatchObject({ message: 'expires at 2026-11-13T00:00:00Z', properties: { owner: 'team-observability', allow: 'hostNetwork', phase: 'ExpiringSoon' } });
 
+    // the grants object could not be written: what admission reads does not hold them
+    w.grants.delete('team/grants');
     w.grantsWriteErrors.set('team', 'admission webhook refused the write');
     const failing = desiredReport('team', w.caches, now)!;
     expect(failing.results.filter((x) => x.rule === 'not-enforced').map((x) => x.resources[0]!.name).sort()).toEqual(['soon', 'stale']);
