@@ -1,5 +1,5 @@
 // Exception lifecycle: a pure function of (exception, now, config).
-import { Duration, type DateTime } from 'luxon';
+import { DateTime, Duration } from 'luxon';
 import type { ExceptionPhase } from '../api/v1alpha1.ts';
 import type { PolicyConfig } from './config.ts';
 import type { ExceptionFacts } from './exception.ts';
@@ -69,7 +69,10 @@ export function evaluateLifecycle(ex: ExceptionFacts, now: DateTime, config: Pol
       problems.push(`lifetime from ${from} to spec.expiresAt is ${days} days, over the maximum of ${config.maxLifetime.as('days')} days`);
     }
   }
-  const reviewDueAt = (ex.lastReviewedAt ?? ex.createdAt).plus(config.reviewInterval);
+  // A renewal (a new risk acceptance) is a review too: the next one is due an interval after the
+  // latest of creation, the last recorded review and the acceptance.
+  const reviewedAt = DateTime.max(...[ex.createdAt, ex.lastReviewedAt, ex.acceptedAt].filter((t): t is DateTime => !!t))!;
+  const reviewDueAt = reviewedAt.plus(config.reviewInterval);
   if (problems.length > 0 || !expiresAt) {
     // Only a future acceptedAt or lastReviewedAt heals by itself; everything else needs a new spec.
     const healing = [acceptedInFuture ? acceptedValidFrom : undefined, reviewedInFuture ? reviewedValidFrom : undefined]
