@@ -39,12 +39,19 @@ function world() {
   const grantsWriteErrors = new Map<string, string>();
   const reports = new StoreWriter<Report>();
   const caches = new Caches({ exceptions, pods, grants, namespaces, grantIndex, grantsWriteErrors, policy: DEFAULT_POLICY });
-  const addException = (ns: string, name: string, expiresAt: DateTime, spec: Record<string, unknown> = {}, review?: string) => {
+  const addException = (
+    ns: string,
+    name: string,
+    expiresAt: DateTime,
+    spec: Record<string, unknown> = {},
+    review?: string,
+    created = '2026-11-01T00:00:00Z',
+  ) => {
     const base = exceptionObj(ns, name, expiresAt, spec) as unknown as HostNamespaceException;
     const obj = {
       ...base,
       spec: { ...base.spec, ...(review ? { review: { lastReviewedAt: review, reviewedBy: 'bob' } } : {}) },
-      metadata: { ...base.metadata, uid: `uid-${name}`, resourceVersion: '1', generation: 1, creationTimestamp: '2026-11-01T00:00:00Z' },
+      metadata: { ...base.metadata, uid: `uid-${name}`, resourceVersion: '1', generation: 1, creationTimestamp: created },
     };
     exceptions.set(`${ns}/${name}`, obj);
   };
@@ -122,7 +129,8 @@ describe('desiredReport', () => {
   it('exception findings: expiring and review overdue warn, invalid and not enforced fail', () => {
     const w = world();
     w.addException('team', 'soon', now.plus({ days: 3 }), { podSelector: { matchLabels: { app: 'soon' } } });
-    w.addException('team', 'stale', now.plus({ days: 60 }), { podSelector: { matchLabels: { app: 'stale' } } }, '2026-09-01T00:00:00Z');
+    // created, accepted and last reviewed over 30 days (--review-interval) ago
+    w.addException('team', 'stale', now.plus({ days: 15 }), { podSelector: { matchLabels: { app: 'stale' } } }, '2026-09-20T00:00:00Z', '2026-09-01T00:00:00Z');
     w.addException('team', 'broken', now.plus({ days: 60 }), { owner: '' });
     w.grantsWritten('team');
     const r = desiredReport('team', w.caches, now)!;
