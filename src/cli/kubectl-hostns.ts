@@ -169,7 +169,11 @@ function addPolicyOptions(cmd: Command): Command {
 function addClusterOptions(cmd: Command, acrossClusters = false): Command {
   const withContext = acrossClusters
     ? cmd
-        .option('--context <name>', 'kubeconfig context to use; repeat it to review several clusters at once', append, [])
+        .addOption(
+          new Option('--context <name>', 'kubeconfig context to use; repeat it to review several clusters at once')
+            .argParser(append)
+            .default([], 'the current context'),
+        )
         .option('--all-contexts', 'review the cluster of every context of the kubeconfig, at once')
     : cmd.option('--context <name>', 'kubeconfig context to use');
   return withContext
