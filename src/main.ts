@@ -53,7 +53,11 @@ export function buildCommand(): Command {
     .addOption(new Option('--review-interval <duration>', 'a review is overdue this long after the last one (or creation)').env('HOSTNS_REVIEW_INTERVAL').default(d.reviewInterval))
     .addOption(new Option('--max-concurrent-reconciles <n>', 'reconciles (and so API writes) in flight at once').env('HOSTNS_MAX_CONCURRENT_RECONCILES').default('16'))
     .addOption(new Option('--patch-concurrency <n>', 'older name of --max-concurrent-reconciles').env('HOSTNS_PATCH_CONCURRENCY'))
-    .addOption(new Option('--policy-reports', 'publish an OpenReports Report per namespace (when the reports.openreports.io CRD is installed)').env('HOSTNS_POLICY_REPORTS').default(false))
+    .addOption(
+      new Option('--policy-reports', 'publish an OpenReports Report per namespace (when its CRD is installed)')
+        .env('HOSTNS_POLICY_REPORTS')
+        .default(false),
+    )
     .addOption(new Option('--log-level <level>', 'error, warn, info or debug').env('HOSTNS_LOG_LEVEL').default('info').choices(['error', 'warn', 'info', 'debug']));
 }
 
@@ -97,7 +101,8 @@ export async function main(argv = process.argv): Promise<void> {
     try {
       policyReports = await Operator.policyReportsServed(client);
     } catch (err) {
-      process.stderr.write(`hostns-operator: cannot reach the Kubernetes API at ${client.server}: ${(err as Error).message}\n`);
+      const why = (err as Error).message;
+      process.stderr.write(`hostns-operator: cannot reach the Kubernetes API at ${client.server}: ${why}\n`);
       process.exit(1);
     }
     if (!policyReports) {

@@ -68,7 +68,8 @@ export function acrossClusters<T>(
       try {
         if (!cluster) {
           const named = target.kc.getContextObject(target.context)?.cluster;
-          throw new CliError(EXIT.usage, `the context names cluster ${JSON.stringify(named)}, which the kubeconfig does not define`);
+          const why = `the context names cluster ${JSON.stringify(named)}, which the kubeconfig does not define`;
+          throw new CliError(EXIT.usage, why);
         }
         return { context: target.context, server, value: await work(target) };
       } catch (err) {

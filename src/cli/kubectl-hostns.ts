@@ -14,8 +14,19 @@ import { DEFAULT_POLICY_SETTINGS, parseDuration, policyFrom, type PolicyConfig }
 import { rfc3339 } from '../policy/grants.ts';
 import { auditSummary, buildAudit, renderAuditJson, renderAuditMarkdown, renderAuditTable } from '../report/audit.ts';
 import { wantsColour } from '../report/format.ts';
-import { buildReview, renderReviewJson, renderReviewMarkdown, renderReviewTable, type ReviewOptions } from '../report/review.ts';
-import { renderClustersJson, renderClustersMarkdown, renderClustersTable } from '../report/review-clusters.ts';
+import {
+  buildReview,
+  renderReviewJson,
+  renderReviewMarkdown,
+  renderReviewTable,
+  type ReviewOptions,
+} from '../report/review.ts';
+import {
+  renderClustersJson,
+  renderClustersMarkdown,
+  renderClustersTable,
+  type ClusterReview,
+} from '../report/review-clusters.ts';
 import { hasFailures, PARSE_BYTES_PER_BYTE, scanSources } from '../report/scan.ts';
 import { renderSarif, renderScanJson, renderScanText } from '../report/scan-output.ts';
 import { renderVerifyJson, renderVerifyTable, verifySummary } from '../report/verify.ts';
@@ -120,7 +131,10 @@ type VerifyFlags = Omit<ClusterFlags, 'namespace'> &
   Omit<PolicyFlags, 'now'> & { namespace?: string[]; output: string; acceptWarn?: boolean };
 
 /** --request-timeout and --chunk-size, checked. */
-function requestLimits(flags: Pick<ClusterFlags, 'requestTimeout' | 'chunkSize'>): { timeoutSeconds: number; chunkSize: number } {
+function requestLimits(flags: Pick<ClusterFlags, 'requestTimeout' | 'chunkSize'>): {
+  timeoutSeconds: number;
+  chunkSize: number;
+} {
   const seconds = Number(flags.requestTimeout.replace(/s$/, ''));
   if (!Number.isFinite(seconds) || seconds <= 0) throw new CliError(EXIT.usage, `--request-timeout: ${JSON.stringify(flags.requestTimeout)} is not a positive number of seconds`);
   const chunk = Number(flags.chunkSize);
@@ -306,7 +320,9 @@ Examples:
     .addHelpText('after', REVIEW_HELP)
     .action(async (reviewFlags: ReviewFlags) => {
       const { context: contexts, allContexts, ...rest } = reviewFlags;
-      if (allContexts && contexts.length > 0) throw new CliError(EXIT.usage, '--context and --all-contexts exclude each other');
+      if (allContexts && contexts.length > 0) {
+        throw new CliError(EXIT.usage, '--context and --all-contexts exclude each other');
+      }
       const across = allContexts === true || new Set(contexts).size > 1;
       const flags = { ...rest, context: contexts[0] };
       if (flags.markReviewed !== undefined && across) {
@@ -343,12 +359,19 @@ Examples:
       const options = { now, config, within };
       if (across) {
         const { timeoutSeconds, chunkSize } = requestLimits(flags);
-        const targets = loadKubeConfigContexts({ kubeconfig: flags.kubeconfig, contexts: allContexts ? 'all' : contexts }, io.env);
-        const outcomes = await acrossClusters(targets, (t) => reviewOf(new Cluster(t.kc, timeoutSeconds, chunkSize), ns, options));
-        const reviews = outcomes.map((o) =>
-          'error' in o ? { cluster: o.context, server: o.server, error: oneLine(o.error.message) } : { cluster: o.context, server: o.server, rows: o.value },
+        const which = { kubeconfig: flags.kubeconfig, contexts: allContexts ? ('all' as const) : contexts };
+        const targets = loadKubeConfigContexts(which, io.env);
+        const outcomes = await acrossClusters(targets, (t) =>
+          reviewOf(new Cluster(t.kc, timeoutSeconds, chunkSize), ns, options),
         );
-        for (const r of reviews) if (r.error !== undefined) io.stderr.write(`error: context ${r.cluster}: ${r.error}\n`);
+        const reviews = outcomes.map((o): ClusterReview => ({
+          cluster: o.context,
+          server: o.server,
+          ...('error' in o ? { error: oneLine(o.error.message) } : { rows: o.value }),
+        }));
+        for (const r of reviews) {
+          if (r.error !== undefined) io.stderr.write(`error: context ${r.cluster}: ${r.error}\n`);
+        }
         if (flags.output === 'json') out(renderClustersJson(reviews, now));
         else if (flags.output === 'markdown') out(renderClustersMarkdown(reviews, now));
         else out(renderClustersTable(reviews, wantsColour(io.stdout, io.env)));

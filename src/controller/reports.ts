@@ -103,7 +103,10 @@ function podResult(pod: PodRecord, caches: Caches, grants: ReturnType<Caches['gr
       return {
         ...base,
         result: 'pass',
-        message: bounded(`uses ${uses}, allowed by HostNamespaceException ${cls.exceptions.join(', ')}`, MESSAGE_MAX_BYTES),
+        message: bounded(
+          `uses ${uses}, allowed by HostNamespaceException ${cls.exceptions.join(', ')}`,
+          MESSAGE_MAX_BYTES,
+        ),
         properties: props({ uses, exception: cls.exceptions[0]!, exceptions: cls.exceptions.join(',') }),
       };
     case 'exempt':
@@ -134,9 +137,12 @@ function exceptionResults(e: EvaluatedException, caches: Caches, namespace: stri
     properties: props({ owner: facts.owner, allow: facts.allow.join(','), phase: lifecycle.phase }),
   });
   const out: ReportResult[] = [];
-  if (lifecycle.phase === 'Invalid') out.push(result('invalid', 'fail', 'medium', `invalid: ${lifecycle.problems.join('; ')}`));
+  if (lifecycle.phase === 'Invalid')
+    out.push(result('invalid', 'fail', 'medium', `invalid: ${lifecycle.problems.join('; ')}`));
   if (lifecycle.phase === 'ExpiringSoon' && facts.expiresAt) {
-    out.push(result('expiring', 'warn', 'low', `expires at ${facts.expiresAt.toUTC().toISO({ suppressMilliseconds: true })}`));
+    out.push(
+      result('expiring', 'warn', 'low', `expires at ${facts.expiresAt.toUTC().toISO({ suppressMilliseconds: true })}`),
+    );
   }
   if (lifecycle.reviewOverdue && lifecycle.reviewDueAt) {
     const due = lifecycle.reviewDueAt.toUTC().toISO({ suppressMilliseconds: true });
@@ -197,7 +203,8 @@ function omitted(namespace: string, rest: readonly ReportResult[], maxResults: n
     rule: 'results-omitted',
     result: 'skip',
     category: 'Pod Security',
-    message: `${rest.length} more results not listed (at most ${maxResults} per Report): ${counts.join(', ')}; ` +
+    message:
+      `${rest.length} more results not listed (at most ${maxResults} per Report): ${counts.join(', ')}; ` +
       `kubectl hostns audit -n ${namespace} lists every pod`,
     scored: false,
     resources: [],
@@ -207,10 +214,22 @@ function omitted(namespace: string, rest: readonly ReportResult[], maxResults: n
 
 /** The fields we own, to compare what is written with what is desired. */
 export function reportContent(r: Report): unknown {
-  return { labels: r.metadata.labels ?? {}, source: r.source, scope: r.scope, configuration: r.configuration, summary: r.summary, results: r.results };
+  return {
+    labels: r.metadata.labels ?? {},
+    source: r.source,
+    scope: r.scope,
+    configuration: r.configuration,
+    summary: r.summary,
+    results: r.results,
+  };
 }
 
-export function reconcileReport(namespace: string, caches: Caches, written: Store<Report>, now: DateTime): ReconcileResult<Write> {
+export function reconcileReport(
+  namespace: string,
+  caches: Caches,
+  written: Store<Report>,
+  now: DateTime,
+): ReconcileResult<Write> {
   const current = written.get(`${namespace}/${REPORT_NAME}`);
   const report = caches.namespaces.get(namespace)?.terminating ? undefined : desiredReport(namespace, caches, now);
   if (!report && !current) return { writes: [] };

@@ -163,7 +163,11 @@ export function makeWriter(opts: WriterOptions): (w: Write, now: DateTime) => Pr
  * Create, replace (at the cached resourceVersion: a concurrent change answers 409 and the retry
  * reads the newer cache) or delete our Report; nothing is sent when it already says the same.
  */
-async function writeReport(client: KubeApi, w: Extract<Write, { kind: 'report' }>, reports?: Reflector<Report>): Promise<void> {
+async function writeReport(
+  client: KubeApi,
+  w: Extract<Write, { kind: 'report' }>,
+  reports?: Reflector<Report>,
+): Promise<void> {
   const path = `/apis/${REPORT_API_VERSION}/namespaces/${w.namespace}/${REPORT_PLURAL}`;
   const { report, current } = w;
   if (!report) {

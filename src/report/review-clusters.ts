@@ -26,7 +26,9 @@ type Line = { cluster: string; row: ReviewRow } | { cluster: string; error: stri
 
 /** Clusters not reviewed first (the review is incomplete), then every exception by urgency. */
 function lines(reviews: readonly ClusterReview[]): Line[] {
-  const failed: Line[] = reviews.filter((r) => r.error !== undefined).map((r) => ({ cluster: r.cluster, error: r.error! }));
+  const failed: Line[] = reviews
+    .filter((r) => r.error !== undefined)
+    .map((r) => ({ cluster: r.cluster, error: r.error! }));
   const rows = reviews.flatMap((r) => (r.rows ?? []).map((row) => ({ cluster: r.cluster, row })));
   rows.sort((a, b) => compareUrgency(a.row, b.row) || a.cluster.localeCompare(b.cluster));
   return [...failed, ...rows];
@@ -69,7 +71,8 @@ function nothingFound(reviews: readonly ClusterReview[]): boolean {
 }
 
 const noneIn = (reviews: readonly ClusterReview[]) =>
-  `No HostNamespaceException found in ${reviews.length === 1 ? 'cluster' : 'clusters'} ${reviews.map((r) => r.cluster).join(', ')}.\n`;
+  `No HostNamespaceException found in ${reviews.length === 1 ? 'cluster' : 'clusters'} ${names(reviews)}.\n`;
+const names = (reviews: readonly ClusterReview[]) => reviews.map((r) => r.cluster).join(', ');
 
 export function renderClustersTable(reviews: readonly ClusterReview[], colour = false): string {
   if (nothingFound(reviews)) return noneIn(reviews);
@@ -78,9 +81,10 @@ export function renderClustersTable(reviews: readonly ClusterReview[], colour = 
 }
 
 export function renderClustersMarkdown(reviews: readonly ClusterReview[], now: DateTime): string {
-  const head = `### Host namespace exceptions: review of ${formatDate(now)}, clusters ${reviews.map((r) => r.cluster).join(', ')}\n\n`;
+  const head = `### Host namespace exceptions: review of ${formatDate(now)}, clusters ${names(reviews)}\n\n`;
   if (nothingFound(reviews)) return head + noneIn(reviews);
-  return `${head}${renderMarkdownTable(withCluster(REVIEW_MARKDOWN_COLUMNS), lines(reviews))}\n${clustersSummary(reviews)}\n`;
+  const table = renderMarkdownTable(withCluster(REVIEW_MARKDOWN_COLUMNS), lines(reviews));
+  return `${head}${table}\n${clustersSummary(reviews)}\n`;
 }
 
 /**
@@ -94,5 +98,8 @@ export function renderClustersJson(reviews: readonly ClusterReview[], now: DateT
       : { cluster: r.cluster, server: r.server, reviewed: false, error: r.error },
   );
   const exceptions = lines(reviews).flatMap((l) => ('row' in l ? [{ cluster: l.cluster, ...l.row }] : []));
-  return JSON.stringify({ generatedAt: rfc3339(now), summary: clustersSummary(reviews), clusters, exceptions }, null, 2) + '\n';
+  return (
+    JSON.stringify({ generatedAt: rfc3339(now), summary: clustersSummary(reviews), clusters, exceptions }, null, 2) +
+    '\n'
+  );
 }

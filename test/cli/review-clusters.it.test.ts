@@ -74,20 +74,40 @@ beforeAll(async () => {
   second = await ControlPlane.start();
   const kc = ['--kubeconfig', second.kubeconfigPath];
   execFileSync('kubectl', [...kc, 'apply', '-f', 'crds/'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const wait = ['wait', '--for=condition=Established', '--timeout=60s', 'crd', '-l', 'app.kubernetes.io/part-of=hostns-operator'];
+  const wait = [
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd',
+    '-l',
+    'app.kubernetes.io/part-of=hostns-operator',
+  ];
   execFileSync('kubectl', [...kc, ...wait], { stdio: ['ignore', 'ignore', 'inherit'] });
   const us = new KubeConfig();
   us.loadFromFile(second.kubeconfigPath);
 
   // the same namespace in both clusters, different exceptions in each
   ns = await createNamespace('cli-fleet');
-  await createException(ns, { name: 'node-exporter', allow: ['hostNetwork'], matchLabels: { app: 'node-exporter' }, expiresIn: { days: 60 } });
+  await createException(ns, {
+    name: 'node-exporter',
+    allow: ['hostNetwork'],
+    matchLabels: { app: 'node-exporter' },
+    expiresIn: { days: 60 },
+  });
   await createPod(ns, 'node-exporter-1', { app: 'node-exporter' }, { hostNetwork: true });
   const usCore = us.makeApiClient(CoreV1Api);
   const usObjects = us.makeApiClient(CustomObjectsApi);
   await usCore.createNamespace({ body: { metadata: { name: ns } } });
-  await createException(ns, { name: 'build-cache', allow: ['hostIPC'], matchLabels: { app: 'build-cache' }, expiresIn: { days: 5 } }, usObjects);
-  await createException(ns, { name: 'spare', allow: ['hostPID'], matchLabels: { app: 'nobody' }, expiresIn: { days: 60 } }, usObjects);
+  await createException(
+    ns,
+    { name: 'build-cache', allow: ['hostIPC'], matchLabels: { app: 'build-cache' }, expiresIn: { days: 5 } },
+    usObjects,
+  );
+  await createException(
+    ns,
+    { name: 'spare', allow: ['hostPID'], matchLabels: { app: 'nobody' }, expiresIn: { days: 60 } },
+    usObjects,
+  );
   await createPod(ns, 'build-cache-0', { app: 'build-cache' }, { hostIPC: true }, {}, usCore);
 
   silent = createTcpServer(() => undefined); // accepts connections, never answers
@@ -116,7 +136,9 @@ describe('kubectl hostns review across two clusters', () => {
       { cluster: 'eu', server: kubeConfig().getCurrentCluster()!.server, reviewed: true, exceptions: 1 },
       { cluster: 'us', server: second.server, reviewed: true, exceptions: 2 },
     ]);
-    expect(json.exceptions.map((r) => [r.cluster, r.name, r.coveredPods, r.findings.map((f) => f.kind).join()])).toEqual([
+    expect(
+      json.exceptions.map((r) => [r.cluster, r.name, r.coveredPods, r.findings.map((f) => f.kind).join()]),
+    ).toEqual([
       ['us', 'build-cache', 1, 'expiring'],
       ['us', 'spare', 0, 'unused'],
       ['eu', 'node-exporter', 1, ''],
@@ -143,33 +165,55 @@ describe('kubectl hostns review across two clusters', () => {
     expect(r.stdout).toMatch(/^NAMESPACE +NAME +OWNER /);
     const gone = review(['--context', 'gone']);
     expect(gone.code).toBe(3);
-    expect(gone.stderr).toMatch(/^error: listing HostNamespaceExceptions: cannot reach the Kubernetes API at .* \(ECONNREFUSED\)\n$/);
+    expect(gone.stderr).toMatch(
+      /^error: listing HostNamespaceExceptions: cannot reach the Kubernetes API at .* \(ECONNREFUSED\)\n$/,
+    );
   });
 
   it('clusters that fail are rows with their error, the others are reviewed; exit 2 (incomplete)', () => {
-    const args = ['--context', 'eu', '--context', 'gone', '--context', 'badtoken', '--context', 'silent', '--context', 'dangling'];
+    const args = [
+      '--context',
+      'eu',
+      '--context',
+      'gone',
+      '--context',
+      'badtoken',
+      '--context',
+      'silent',
+      '--context',
+      'dangling',
+    ];
     const { code, stderr, json } = reviewJson([...args, '-n', ns, '--request-timeout', '3']);
     expect(code).toBe(2);
     const errors = Object.fromEntries(json.clusters.filter((c) => !c.reviewed).map((c) => [c.cluster, c.error]));
     expect(errors).toEqual({
-      gone: expect.stringMatching(/^listing HostNamespaceExceptions: cannot reach the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)$/),
+      gone: expect.stringMatching(
+        /^listing HostNamespaceExceptions: cannot reach the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)$/,
+      ),
       badtoken: expect.stringMatching(/did not accept our credentials \(401 Unauthorized\)$/),
-      silent: expect.stringMatching(/^listing HostNamespaceExceptions: no answer from the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ within 3s$/),
+      silent: expect.stringMatching(
+        /^listing HostNamespaceExceptions: no answer from the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ within 3s$/,
+      ),
       dangling: 'the context names cluster "nowhere", which the kubeconfig does not define',
     });
     expect(json.exceptions.map((r) => `${r.cluster}/${r.name}`)).toEqual(['eu/node-exporter']);
-    expect(json.summary).toBe('1 exception, 0 with findings; 1 of 5 clusters reviewed (eu); NOT reviewed: gone, badtoken, silent, dangling');
+    expect(json.summary).toBe(
+      '1 exception, 0 with findings; 1 of 5 clusters reviewed (eu); NOT reviewed: gone, badtoken, silent, dangling',
+    );
     // one line per cluster not reviewed on stderr, for whoever reads only that
-    expect(stderr.trimEnd().split('\n').map((l) => l.replace(/^(error: context [^:]+): .*$/, '$1'))).toEqual([
-      'error: context gone',
-      'error: context badtoken',
-      'error: context silent',
-      'error: context dangling',
-    ]);
+    expect(
+      stderr
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.replace(/^(error: context [^:]+): .*$/, '$1')),
+    ).toEqual(['error: context gone', 'error: context badtoken', 'error: context silent', 'error: context dangling']);
 
     const table = review([...args, '-n', ns, '--request-timeout', '3']);
     expect(table.code).toBe(2);
-    const rows = table.stdout.split('\n').slice(1, 6).map((l) => l.split(/ {3,}/).slice(0, 2));
+    const rows = table.stdout
+      .split('\n')
+      .slice(1, 6)
+      .map((l) => l.split(/ {3,}/).slice(0, 2));
     expect(rows.map(([cluster, cell]) => [cluster, cell!.replace(/: .*/, '')])).toEqual([
       ['gone', 'cluster not reviewed'],
       ['badtoken', 'cluster not reviewed'],
@@ -196,18 +240,28 @@ describe('kubectl hostns review across two clusters', () => {
   it('no cluster answered: every one a row, exit 3', () => {
     const r = review(['--context', 'gone', '--context', 'badtoken', '-n', ns]);
     expect(r.code).toBe(3);
-    expect(r.stdout).toMatch(/^CLUSTER .*\ngone +cluster not reviewed: .*ECONNREFUSED.*\nbadtoken +cluster not reviewed: .*401/);
+    expect(r.stdout).toMatch(
+      /^CLUSTER .*\ngone +cluster not reviewed: .*ECONNREFUSED.*\nbadtoken +cluster not reviewed: .*401/,
+    );
     expect(r.stdout).toContain('0 of 2 clusters reviewed; NOT reviewed: gone, badtoken');
   });
 
   it('a cluster without the CRD is a row saying so, the other is reviewed', async () => {
-    execFileSync('kubectl', ['--kubeconfig', second.kubeconfigPath, 'delete', 'crd', 'hostnamespaceexceptions.hostns.io', '--wait=true'], {
-      stdio: 'ignore',
-    });
-    const json = await eventually(() => {
-      const r = reviewJson(['--context', 'eu', '--context', 'us', '-n', ns]);
-      return r.json.clusters[1]!.reviewed ? undefined : r;
-    }, 30_000, 'the CRD gone from the second cluster');
+    execFileSync(
+      'kubectl',
+      ['--kubeconfig', second.kubeconfigPath, 'delete', 'crd', 'hostnamespaceexceptions.hostns.io', '--wait=true'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    const json = await eventually(
+      () => {
+        const r = reviewJson(['--context', 'eu', '--context', 'us', '-n', ns]);
+        return r.json.clusters[1]!.reviewed ? undefined : r;
+      },
+      30_000,
+      'the CRD gone from the second cluster',
+    );
     expect(json.code).toBe(2);
     expect(json.json.clusters[1]!.error).toBe(
       `listing HostNamespaceExceptions: the HostNamespaceException CRD (hostnamespaceexceptions.hostns.io) is not installed in the cluster at ${second.server} (kubectl apply -k config/crd)`,

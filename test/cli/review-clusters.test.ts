@@ -38,7 +38,12 @@ function exception(name: string, namespace: string, expiresAt: string, app = nam
       owner: 'team-a',
       allow: ['hostNetwork'],
       podSelector: { matchLabels: { app } },
-      riskAcceptance: { justification: 'scrapes the node network', acceptedBy: 'board', ticket: 'SEC-1', compensatingControls: ['non-root'] },
+      riskAcceptance: {
+        justification: 'scrapes the node network',
+        acceptedBy: 'board',
+        ticket: 'SEC-1',
+        compensatingControls: ['non-root'],
+      },
       expiresAt,
     },
   };
@@ -49,7 +54,11 @@ const pod = (name: string, namespace: string, app: string) => ({
 });
 
 // eu: one exception in use, far from expiry; us: one expiring soon and one covering nothing.
-const euRows = buildReview([exception('node-exporter', 'mon', '2026-08-01T00:00:00Z')], [pod('p', 'mon', 'node-exporter')], options);
+const euRows = buildReview(
+  [exception('node-exporter', 'mon', '2026-08-01T00:00:00Z')],
+  [pod('p', 'mon', 'node-exporter')],
+  options,
+);
 const usRows = buildReview(
   [exception('build-cache', 'ci', '2026-06-10T00:00:00Z'), exception('spare', 'ops', '2026-08-01T00:00:00Z')],
   [pod('b', 'ci', 'build-cache')],
@@ -85,7 +94,9 @@ describe('rendering a review across clusters', () => {
   });
 
   it('table: colour paints the cluster not reviewed red, and never when not asked', () => {
-    expect(renderClustersTable(reviews, true).split('\n')[1]).toMatch(/^\u001b\[31mold\u001b\[0m .*\u001b\[31mcluster not reviewed/);
+    expect(renderClustersTable(reviews, true).split('\n')[1]).toMatch(
+      /^\u001b\[31mold\u001b\[0m .*\u001b\[31mcluster not reviewed/,
+    );
     expect(renderClustersTable(reviews, false)).not.toContain('\u001b[');
   });
 
@@ -128,7 +139,9 @@ describe('rendering a review across clusters', () => {
       { cluster: 'b', server: '', rows: [] },
     ];
     expect(renderClustersTable(empty)).toBe('No HostNamespaceException found in clusters a, b.\n');
-    expect(renderClustersMarkdown(empty.slice(0, 1), now)).toMatch(/\n\nNo HostNamespaceException found in cluster a\.\n$/);
+    expect(renderClustersMarkdown(empty.slice(0, 1), now)).toMatch(
+      /\n\nNo HostNamespaceException found in cluster a\.\n$/,
+    );
     expect(JSON.parse(renderClustersJson(empty, now)).exceptions).toEqual([]);
   });
 
@@ -168,7 +181,9 @@ function kubeconfigFile(name: string, contexts: Record<string, string | undefine
     apiVersion: 'v1',
     kind: 'Config',
     ...(current ? { 'current-context': current } : {}),
-    clusters: entries.filter(([, s]) => s).map(([n, server]) => ({ name: n, cluster: { server, 'insecure-skip-tls-verify': true } })),
+    clusters: entries
+      .filter(([, s]) => s)
+      .map(([n, server]) => ({ name: n, cluster: { server, 'insecure-skip-tls-verify': true } })),
     users: [{ name: 'u', user: { token: 'x' } }],
     contexts: entries.map(([n]) => ({ name: n, context: { cluster: n, user: 'u' } })),
   };
@@ -210,13 +225,21 @@ describe('contexts from the kubeconfig', () => {
   it('a kubeconfig without contexts is a usage error with --all-contexts', () => {
     const none = join(scratch, 'none');
     writeFileSync(none, JSON.stringify({ apiVersion: 'v1', kind: 'Config', clusters: [], users: [], contexts: [] }));
-    expect(() => loadKubeConfigContexts({ kubeconfig: none, contexts: 'all' }, {})).toThrow('the kubeconfig has no contexts');
+    expect(() => loadKubeConfigContexts({ kubeconfig: none, contexts: 'all' }, {})).toThrow(
+      'the kubeconfig has no contexts',
+    );
   });
 });
 
 describe('acrossClusters', () => {
   const targets = (names: string[]): ContextConfig[] =>
-    loadKubeConfigContexts({ kubeconfig: kubeconfigFile(`t-${names.join('')}`, Object.fromEntries(names.map((n) => [n, `http://${n}:1`]))), contexts: 'all' }, {});
+    loadKubeConfigContexts(
+      {
+        kubeconfig: kubeconfigFile(`t-${names.join('')}`, Object.fromEntries(names.map((n) => [n, `http://${n}:1`]))),
+        contexts: 'all',
+      },
+      {},
+    );
 
   it('runs every cluster at once: each waits for all the others to have started', async () => {
     const list = targets(['a', 'b', 'c']);
@@ -244,7 +267,7 @@ describe('acrossClusters', () => {
     expect(outcomes[1]).toEqual({ context: 'b', server: 'http://b:1', value: 1 });
   });
 
-  it('a context naming a cluster the kubeconfig lacks is that context\'s failure, not the run\'s', async () => {
+  it("a context naming a cluster the kubeconfig lacks is that context's failure, not the run's", async () => {
     const file = kubeconfigFile('dangling', { ok: 'http://ok:1', dangling: undefined });
     const list = loadKubeConfigContexts({ kubeconfig: file, contexts: 'all' }, {});
     const outcomes = await acrossClusters(list, async () => 'read');
@@ -256,7 +279,9 @@ describe('acrossClusters', () => {
   });
 
   it('a bug (not a CliError) fails the run', async () => {
-    await expect(acrossClusters(targets(['a']), async () => Promise.reject(new TypeError('bug')))).rejects.toThrow('bug');
+    await expect(acrossClusters(targets(['a']), async () => Promise.reject(new TypeError('bug')))).rejects.toThrow(
+      'bug',
+    );
   });
 });
 
@@ -287,7 +312,8 @@ describe('kubectl hostns review across clusters, against local HTTP servers', ()
     const both = new Promise<void>((r) => (release = r));
     const fleet = (items: unknown[]) => (req: IncomingMessage, res: ServerResponse) => {
       res.setHeader('Content-Type', 'application/json');
-      if (!req.url!.includes('hostnamespaceexceptions')) return void res.end(JSON.stringify({ metadata: {}, items: [] }));
+      if (!req.url!.includes('hostnamespaceexceptions'))
+        return void res.end(JSON.stringify({ metadata: {}, items: [] }));
       if (++asked === 2) release();
       void both.then(() => res.end(JSON.stringify({ metadata: {}, items })));
     };
@@ -295,7 +321,18 @@ describe('kubectl hostns review across clusters, against local HTTP servers', ()
     const us = await serve(fleet([]));
     const file = kubeconfigFile('fleet', { eu: `http://127.0.0.1:${eu}`, us: `http://127.0.0.1:${us}` });
     // One after the other, the first server would wait for a second request that never comes.
-    const r = await cli(['review', '--kubeconfig', file, '--all-contexts', '--request-timeout', '20', '-o', 'json', '--now', now.toISO()!]);
+    const r = await cli([
+      'review',
+      '--kubeconfig',
+      file,
+      '--all-contexts',
+      '--request-timeout',
+      '20',
+      '-o',
+      'json',
+      '--now',
+      now.toISO()!,
+    ]);
     expect(r.err).toBe('');
     expect(r.code).toBe(EXIT.ok);
     const json = JSON.parse(r.out);
@@ -303,17 +340,45 @@ describe('kubectl hostns review across clusters, against local HTTP servers', ()
       ['eu', true],
       ['us', true],
     ]);
-    expect(json.exceptions.map((x: { cluster: string; name: string }) => `${x.cluster}/${x.name}`)).toEqual(['eu/node-exporter']);
+    expect(json.exceptions.map((x: { cluster: string; name: string }) => `${x.cluster}/${x.name}`)).toEqual([
+      'eu/node-exporter',
+    ]);
   });
 
   it('usage errors before any request: --context with --all-contexts, --mark-reviewed across clusters', async () => {
     const file = kubeconfigFile('usage', { a: 'http://127.0.0.1:1', b: 'http://127.0.0.1:1' });
     const both = await cli(['review', '--kubeconfig', file, '--all-contexts', '--context', 'a']);
-    expect(both).toEqual({ code: EXIT.usage, out: '', err: 'error: --context and --all-contexts exclude each other\n' });
-    const mark = await cli(['review', '--kubeconfig', file, '--context', 'a', '--context', 'b', '--mark-reviewed', 'x', '-n', 'n', '--by', 'me']);
-    expect(mark).toEqual({ code: EXIT.usage, out: '', err: 'error: --mark-reviewed records a review in one cluster: give at most one --context\n' });
+    expect(both).toEqual({
+      code: EXIT.usage,
+      out: '',
+      err: 'error: --context and --all-contexts exclude each other\n',
+    });
+    const mark = await cli([
+      'review',
+      '--kubeconfig',
+      file,
+      '--context',
+      'a',
+      '--context',
+      'b',
+      '--mark-reviewed',
+      'x',
+      '-n',
+      'n',
+      '--by',
+      'me',
+    ]);
+    expect(mark).toEqual({
+      code: EXIT.usage,
+      out: '',
+      err: 'error: --mark-reviewed records a review in one cluster: give at most one --context\n',
+    });
     const nope = await cli(['review', '--kubeconfig', file, '--context', 'a', '--context', 'nope']);
-    expect(nope).toEqual({ code: EXIT.usage, out: '', err: 'error: --context nope: no such context in the kubeconfig (have: a, b)\n' });
+    expect(nope).toEqual({
+      code: EXIT.usage,
+      out: '',
+      err: 'error: --context nope: no such context in the kubeconfig (have: a, b)\n',
+    });
   });
 
   it('the same context twice is one cluster: the single-cluster review, no CLUSTER column', async () => {

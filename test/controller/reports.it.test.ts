@@ -28,7 +28,11 @@ const reports = { group: 'openreports.io', version: 'v1alpha1', plural: 'reports
 
 async function readReport(ns: string): Promise<Report | undefined> {
   try {
-    return (await customObjects().getNamespacedCustomObject({ ...reports, namespace: ns, name: 'hostns-operator' })) as Report;
+    return (await customObjects().getNamespacedCustomObject({
+      ...reports,
+      namespace: ns,
+      name: 'hostns-operator',
+    })) as Report;
   } catch (err) {
     if ((err as { code?: number }).code === 404) return undefined;
     throw err;
@@ -70,7 +74,9 @@ async function agreeing(ns: string, expected: string[], what: string): Promise<R
   return eventually(
     async () => {
       const seen = await labelsAndReport(ns);
-      const same = JSON.stringify(seen.labels) === JSON.stringify(expected) && JSON.stringify(seen.report) === JSON.stringify(expected);
+      const same =
+        JSON.stringify(seen.labels) === JSON.stringify(expected) &&
+        JSON.stringify(seen.report) === JSON.stringify(expected);
       return same ? seen.doc : undefined;
     },
     30_000,
@@ -94,14 +100,14 @@ afterAll(async () => {
 });
 
 describe('OpenReports Reports (--policy-reports)', () => {
-  it('config/openreports lets the operator\'s account manage Reports, and nothing else of openreports.io', () => {
+  it("config/openreports lets the operator's account manage Reports, and nothing else of openreports.io", () => {
     const as = ['--as', 'system:serviceaccount:hostns-system:hostns-operator'];
     for (const verb of ['create', 'update', 'delete', 'list', 'watch'])
       expect(kubectl(['auth', 'can-i', verb, 'reports.openreports.io', '-n', 'any', ...as]).stdout.trim()).toBe('yes');
     expect(kubectl(['auth', 'can-i', 'create', 'clusterreports.openreports.io', ...as]).stdout.trim()).toBe('no');
   });
 
-  it('one Report per namespace that matches the labels exactly, with the exceptions\' findings', async () => {
+  it("one Report per namespace that matches the labels exactly, with the exceptions' findings", async () => {
     const ns = await createNamespace('reports');
     await createException(ns, 'agents');
     await createException(ns, 'soon', {
@@ -119,19 +125,29 @@ describe('OpenReports Reports (--policy-reports)', () => {
       source: 'hostns-operator',
       scope: { kind: 'Namespace', name: ns },
     });
-    expect(report.results.find((r) => r.resources[0]!.name === 'rogue')!.message).toBe('uses hostPID; not allowed: hostPID');
+    expect(report.results.find((r) => r.resources[0]!.name === 'rogue')!.message).toBe(
+      'uses hostPID; not allowed: hostPID',
+    );
     const findings = report.results.filter((r) => r.policy === 'hostns-exception-lifecycle');
     expect(findings.map((r) => `${r.resources[0]!.name} ${r.rule} ${r.result}`)).toEqual(['soon expiring warn']);
     expect(report.summary).toEqual({ pass: 2, fail: 1, warn: 1, error: 0, skip: 0 });
 
     // a new exception covers rogue: the Report and the labels follow, in step
     await createException(ns, 'debug', { allow: ['hostPID'], podSelector: { matchLabels: { app: 'rogue' } } });
-    await agreeing(ns, ['agent-1 pass agents', 'agent-2 pass agents', 'rogue pass debug'], 'Report follows a new exception');
+    await agreeing(
+      ns,
+      ['agent-1 pass agents', 'agent-2 pass agents', 'rogue pass debug'],
+      'Report follows a new exception',
+    );
 
     // a pod leaves, another arrives
     await core().deleteNamespacedPod({ namespace: ns, name: 'agent-2', gracePeriodSeconds: 0 });
     await createPod(ns, 'intruder', { app: 'web' }, { hostIPC: true });
-    const after = await agreeing(ns, ['agent-1 pass agents', 'intruder fail', 'rogue pass debug'], 'Report follows pods');
+    const after = await agreeing(
+      ns,
+      ['agent-1 pass agents', 'intruder fail', 'rogue pass debug'],
+      'Report follows pods',
+    );
     expect(after.summary).toMatchObject({ pass: 2, fail: 1 });
   });
 
@@ -149,8 +165,14 @@ describe('OpenReports Reports (--policy-reports)', () => {
   it('an invalid exception is a fail finding, fixed when it is fixed', async () => {
     const ns = await createNamespace('reports-invalid');
     // valid for the API server, invalid for the policy: a lifetime over --max-lifetime (90d)
-    await createException(ns, 'too-long', { expiresAt: DateTime.utc().plus({ days: 200 }).toISO({ suppressMilliseconds: true }) });
-    const report = await eventually(async () => (await readReport(ns))?.results.find((r) => r.rule === 'invalid'), 30_000, 'invalid finding');
+    await createException(ns, 'too-long', {
+      expiresAt: DateTime.utc().plus({ days: 200 }).toISO({ suppressMilliseconds: true }),
+    });
+    const report = await eventually(
+      async () => (await readReport(ns))?.results.find((r) => r.rule === 'invalid'),
+      30_000,
+      'invalid finding',
+    );
     expect(report).toMatchObject({ result: 'fail', resources: [{ kind: 'HostNamespaceException', name: 'too-long' }] });
     expect(report.message).toMatch(/^invalid: lifetime from .* over the maximum/);
     await customObjects().patchNamespacedCustomObject({
@@ -159,7 +181,13 @@ describe('OpenReports Reports (--policy-reports)', () => {
       plural: PLURAL,
       namespace: ns,
       name: 'too-long',
-      body: [{ op: 'replace', path: '/spec/expiresAt', value: DateTime.utc().plus({ days: 20 }).toISO({ suppressMilliseconds: true }) }],
+      body: [
+        {
+          op: 'replace',
+          path: '/spec/expiresAt',
+          value: DateTime.utc().plus({ days: 20 }).toISO({ suppressMilliseconds: true }),
+        },
+      ],
     });
     await eventually(async () => ((await readReport(ns)) === undefined ? true : undefined), 30_000, 'no finding left');
   });
@@ -169,10 +197,14 @@ describe('OpenReports Reports (--policy-reports)', () => {
     op = await OperatorProcess.start();
     const ns = await createNamespace('reports-off');
     await createPod(ns, 'rogue', { app: 'rogue' }, { hostNetwork: true });
-    await eventually(async () => {
-      const labels = (await core().readNamespacedPod({ namespace: ns, name: 'rogue' })).metadata?.labels ?? {};
-      return labels['hostns.io/violation'] === 'true' ? true : undefined;
-    }, 30_000, 'offender labelled');
+    await eventually(
+      async () => {
+        const labels = (await core().readNamespacedPod({ namespace: ns, name: 'rogue' })).metadata?.labels ?? {};
+        return labels['hostns.io/violation'] === 'true' ? true : undefined;
+      },
+      30_000,
+      'offender labelled',
+    );
     await op.converged();
     expect(await readReport(ns)).toBeUndefined();
   });
