@@ -30,6 +30,7 @@ export interface MainOptions {
   /** The older name of --max-concurrent-reconciles. */
   patchConcurrency?: string;
   logLevel: string;
+  policyReports: boolean;
 }
 
 export function buildCommand(): Command {
@@ -54,6 +55,11 @@ export function buildCommand(): Command {
     .addOption(new Option('--max-concurrent-reconciles <n>', 'reconciles (and so API writes) in flight at once').env('HOSTNS_MAX_CONCURRENT_RECONCILES').default('16'))
     .addOption(new Option('--ready-max-disconnected <duration>', '/readyz fails once a watch has been down (or a relist unfinished) this long').env('HOSTNS_READY_MAX_DISCONNECTED').default('60s'))
     .addOption(new Option('--patch-concurrency <n>', 'older name of --max-concurrent-reconciles').env('HOSTNS_PATCH_CONCURRENCY'))
+    .addOption(
+      new Option('--policy-reports', 'publish an OpenReports Report per namespace (when its CRD is installed)')
+        .env('HOSTNS_POLICY_REPORTS')
+        .default(false),
+    )
     .addOption(new Option('--log-level <level>', 'error, warn, info or debug').env('HOSTNS_LOG_LEVEL').default('info').choices(['error', 'warn', 'info', 'debug']));
 }
 
@@ -93,6 +99,22 @@ export async function main(argv = process.argv): Promise<void> {
     process.exit(2);
   }
 
+  // On only when asked and the CRD is served: without it the operator runs as without the flag.
+  let policyReports = false;
+  if (opts.policyReports) {
+    try {
+      policyReports = await Operator.policyReportsServed(client);
+    } catch (err) {
+      const why = (err as Error).message;
+      process.stderr.write(`hostns-operator: cannot reach the Kubernetes API at ${client.server}: ${why}\n`);
+      process.exit(1);
+    }
+    if (!policyReports) {
+      logger.warn('--policy-reports: the reports.openreports.io CRD is not installed; no Report is published ' +
+        '(kubectl apply -k config/openreports, then restart the operator)');
+    }
+  }
+
   const metrics = new OperatorMetrics();
   client.onRequest((verb, _path, code) => metrics.apiRequests.inc({ verb, code: String(code) }));
   const operator = new Operator({
@@ -105,6 +127,7 @@ export async function main(argv = process.argv): Promise<void> {
     clock: () => client.serverNotBefore(),
     maxConcurrentReconciles: concurrency,
     observer: metrics,
+    policyReports,
     leaderElection: opts.leaderElect
       ? {
           namespace: opts.leaseNamespace!,
@@ -143,6 +166,7 @@ export async function main(argv = process.argv): Promise<void> {
     expiringSoon: opts.expiringSoon,
     maxLifetime: opts.maxLifetime,
     reviewInterval: opts.reviewInterval,
+    policyReports,
   });
   try {
     await client.calibrateClock();

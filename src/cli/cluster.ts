@@ -5,7 +5,12 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { EXCEPTION_PLURAL, GROUP, VERSION } from '../api/v1alpha1.ts';
 import { KubeClient } from '../kube/client.ts';
 import { kubeFailure } from '../kube/errors.ts';
-import { KubeConfigError, loadKubeConfig as loadSharedKubeConfig } from '../kube/kubeconfig.ts';
+import {
+  KubeConfigError,
+  loadKubeConfig as loadSharedKubeConfig,
+  loadKubeConfigContexts as loadSharedContexts,
+  type ContextConfig,
+} from '../kube/kubeconfig.ts';
 import { listAll } from '../kube/list.ts';
 import type { PodLike } from '../report/model.ts';
 import { CliError, EXIT } from './errors.ts';
@@ -28,6 +33,63 @@ export function loadKubeConfig(options: KubeOptions, env = process.env): KubeCon
       throw new CliError(err.kind === 'no-cluster' ? EXIT.cluster : EXIT.usage, err.message);
     throw err;
   }
+}
+
+/** One KubeConfig per context (--context repeated, or --all-contexts), errors as exit statuses. */
+export function loadKubeConfigContexts(
+  options: { kubeconfig?: string; contexts: readonly string[] | 'all' },
+  env = process.env,
+): ContextConfig[] {
+  try {
+    return loadSharedContexts(options, env);
+  } catch (err) {
+    if (err instanceof KubeConfigError)
+      throw new CliError(err.kind === 'no-cluster' ? EXIT.cluster : EXIT.usage, err.message);
+    throw err;
+  }
+}
+
+/** What one cluster gave: its value, or the one-line error that kept it from answering. */
+export type ClusterOutcome<T> = { context: string; server: string } & ({ value: T } | { error: CliError });
+
+/**
+ * Runs `work` on every cluster at once and waits for all: a cluster that fails (unreachable,
+ * refused, CRD missing, a context naming no cluster) is an outcome, not the run's failure. Only a
+ * bug (an error that is not a CliError) fails the run.
+ */
+export function acrossClusters<T>(
+  targets: readonly ContextConfig[],
+  work: (target: ContextConfig) => Promise<T>,
+): Promise<ClusterOutcome<T>[]> {
+  return Promise.all(
+    targets.map(async (target): Promise<ClusterOutcome<T>> => {
+      const cluster = target.kc.getCurrentCluster();
+      const server = cluster?.server ?? '';
+      try {
+        if (!cluster) {
+          const named = target.kc.getContextObject(target.context)?.cluster;
+          const why = `the context names cluster ${JSON.stringify(named)}, which the kubeconfig does not define`;
+          throw new CliError(EXIT.usage, why);
+        }
+        return { context: target.context, server, value: await work(target) };
+      } catch (err) {
+        if (err instanceof CliError) return { context: target.context, server, error: err };
+        throw err;
+      }
+    }),
+  );
+}
+
+/**
+ * The exit status of work across clusters: 3 when no cluster answered (as for one cluster that
+ * cannot answer), 2 when some did not (the result is incomplete; it wins over findings, as a
+ * partial scan does), else 1 for findings the caller fails on, else 0.
+ */
+export function acrossClustersExitCode(outcomes: readonly ClusterOutcome<unknown>[], failForFindings: boolean): number {
+  const failed = outcomes.filter((o) => 'error' in o).length;
+  if (failed > 0 && failed === outcomes.length) return EXIT.cluster;
+  if (failed > 0) return EXIT.usage;
+  return failForFindings ? EXIT.findings : EXIT.ok;
 }
 
 /** A failed request as one line and the exit status that says whose problem it is. */

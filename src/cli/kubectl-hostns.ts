@@ -14,14 +14,33 @@ import { DEFAULT_POLICY_SETTINGS, parseDuration, policyFrom, type PolicyConfig }
 import { rfc3339 } from '../policy/grants.ts';
 import { auditSummary, buildAudit, renderAuditJson, renderAuditMarkdown, renderAuditTable } from '../report/audit.ts';
 import { wantsColour } from '../report/format.ts';
-import { buildReview, renderReviewJson, renderReviewMarkdown, renderReviewTable } from '../report/review.ts';
+import {
+  buildReview,
+  renderReviewJson,
+  renderReviewMarkdown,
+  renderReviewTable,
+  type ReviewOptions,
+} from '../report/review.ts';
+import {
+  renderClustersJson,
+  renderClustersMarkdown,
+  renderClustersTable,
+  type ClusterReview,
+} from '../report/review-clusters.ts';
 import { hasFailures, PARSE_BYTES_PER_BYTE, scanSources } from '../report/scan.ts';
 import { renderSarif, renderScanJson, renderScanText } from '../report/scan-output.ts';
 import { renderVerifyJson, renderVerifyTable, verifySummary } from '../report/verify.ts';
 import { CliError, EXIT, oneLine } from './errors.ts';
 import { kustomizationSources, readChunks, readInputs, renderHelm, renderKustomize, type Rendered } from './inputs.ts';
 import { placeHelmFindings, placeKustomizeFindings } from '../report/scan-render.ts';
-import { Cluster, DEFAULT_CHUNK_SIZE, loadKubeConfig } from './cluster.ts';
+import {
+  acrossClusters,
+  acrossClustersExitCode,
+  Cluster,
+  DEFAULT_CHUNK_SIZE,
+  loadKubeConfig,
+  loadKubeConfigContexts,
+} from './cluster.ts';
 import { Verifier, verifyExitCode } from './verify.ts';
 
 export interface Io {
@@ -90,19 +109,46 @@ function nowFrom(flags: PolicyFlags): DateTime {
   return t.toUTC();
 }
 
+type ReviewFlags = Omit<ClusterFlags, 'context'> &
+  PolicyFlags & {
+    context: string[];
+    allContexts?: boolean;
+    output: string;
+    within: string;
+    failOnFindings?: boolean;
+    markReviewed?: string;
+    by?: string;
+  };
+
+/** One cluster's review: its exceptions, and its pods when there is an exception to cover them. */
+async function reviewOf(cluster: Cluster, namespace: string | undefined, options: ReviewOptions) {
+  const exceptions = await cluster.listExceptions(namespace);
+  const pods = exceptions.length ? await cluster.listPods(namespace) : [];
+  return buildReview(exceptions, pods, options);
+}
+
 type VerifyFlags = Omit<ClusterFlags, 'namespace'> &
   Omit<PolicyFlags, 'now'> & { namespace?: string[]; output: string; acceptWarn?: boolean };
+
+/** --request-timeout and --chunk-size, checked. */
+function requestLimits(flags: Pick<ClusterFlags, 'requestTimeout' | 'chunkSize'>): {
+  timeoutSeconds: number;
+  chunkSize: number;
+} {
+  const seconds = Number(flags.requestTimeout.replace(/s$/, ''));
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new CliError(EXIT.usage, `--request-timeout: ${JSON.stringify(flags.requestTimeout)} is not a positive number of seconds`);
+  const chunk = Number(flags.chunkSize);
+  if (!Number.isInteger(chunk) || chunk <= 0) throw new CliError(EXIT.usage, `--chunk-size: ${JSON.stringify(flags.chunkSize)} is not a positive integer`);
+  return { timeoutSeconds: seconds, chunkSize: chunk };
+}
 
 function connectionFlags(
   flags: Omit<ClusterFlags, 'namespace'>,
   io: Io,
 ): { kc: KubeConfig; timeoutSeconds: number; chunkSize: number } {
-  const seconds = Number(flags.requestTimeout.replace(/s$/, ''));
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new CliError(EXIT.usage, `--request-timeout: ${JSON.stringify(flags.requestTimeout)} is not a positive number of seconds`);
-  const chunk = Number(flags.chunkSize);
-  if (!Number.isInteger(chunk) || chunk <= 0) throw new CliError(EXIT.usage, `--chunk-size: ${JSON.stringify(flags.chunkSize)} is not a positive integer`);
+  const limits = requestLimits(flags);
   const kc = loadKubeConfig({ kubeconfig: flags.kubeconfig, context: flags.context }, io.env);
-  return { kc, timeoutSeconds: seconds, chunkSize: chunk };
+  return { kc, ...limits };
 }
 
 function connect(flags: ClusterFlags, io: Io): Cluster {
@@ -133,12 +179,21 @@ function addPolicyOptions(cmd: Command): Command {
     .option('--now <time>', 'evaluate at this RFC 3339 time instead of now (what-if, tests)');
 }
 
-function addClusterOptions(cmd: Command): Command {
-  return cmd
+/** `acrossClusters`: --context is repeatable and --all-contexts exists (review). */
+function addClusterOptions(cmd: Command, acrossClusters = false): Command {
+  const withContext = acrossClusters
+    ? cmd
+        .addOption(
+          new Option('--context <name>', 'kubeconfig context to use; repeat it to review several clusters at once')
+            .argParser(append)
+            .default([], 'the current context'),
+        )
+        .option('--all-contexts', 'review the cluster of every context of the kubeconfig, at once')
+    : cmd.option('--context <name>', 'kubeconfig context to use');
+  return withContext
     .option('-n, --namespace <namespace>', 'only this namespace (default: all namespaces)')
     .option('-A, --all-namespaces', 'all namespaces (the default)')
     .option('--kubeconfig <path>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)')
-    .option('--context <name>', 'kubeconfig context to use')
     .option('--request-timeout <seconds>', 'give up on an API request after this many seconds', '30')
     .option('--chunk-size <n>', 'list in pages of this many objects, as kubectl does', String(DEFAULT_CHUNK_SIZE));
 }
@@ -160,6 +215,12 @@ Examples:
 
   # record that alice reviewed an exception (spec.review.lastReviewedAt/reviewedBy)
   kubectl hostns review --mark-reviewed node-exporter -n monitoring --by alice@example.com
+
+  # several clusters at once, with a CLUSTER column (or --all-contexts)
+  kubectl hostns review --context prod-eu --context prod-us
+
+Across clusters (--context repeated, --all-contexts) a cluster that cannot be read is a row with
+its error; exit status 2 when some cluster was not reviewed, 3 when none was.
 `;
 
 const AUDIT_HELP = `
@@ -253,10 +314,20 @@ Examples:
         .option('--fail-on-findings', 'exit 1 when any exception has a finding')
         .option('--mark-reviewed <name>', 'record a review on this exception (needs -n and --by) instead of reporting')
         .option('--by <who>', 'who reviewed it (with --mark-reviewed)'),
+      true,
     ),
   )
     .addHelpText('after', REVIEW_HELP)
-    .action(async (flags: ClusterFlags & PolicyFlags & { output: string; within: string; failOnFindings?: boolean; markReviewed?: string; by?: string }) => {
+    .action(async (reviewFlags: ReviewFlags) => {
+      const { context: contexts, allContexts, ...rest } = reviewFlags;
+      if (allContexts && contexts.length > 0) {
+        throw new CliError(EXIT.usage, '--context and --all-contexts exclude each other');
+      }
+      const across = allContexts === true || new Set(contexts).size > 1;
+      const flags = { ...rest, context: contexts[0] };
+      if (flags.markReviewed !== undefined && across) {
+        throw new CliError(EXIT.usage, '--mark-reviewed records a review in one cluster: give at most one --context');
+      }
       if (flags.markReviewed !== undefined && flags.now !== undefined) {
         throw new CliError(EXIT.usage, '--now cannot be used with --mark-reviewed: a review is recorded at the time it happens');
       }
@@ -285,10 +356,30 @@ Examples:
       const config = policyFromFlags(flags);
       const within = durationFlag(flags.within, '--within');
       const ns = scope(flags);
-      const cluster = connect(flags, io);
-      const exceptions = await cluster.listExceptions(ns);
-      const pods = exceptions.length ? await cluster.listPods(ns) : [];
-      const rows = buildReview(exceptions, pods, { now, config, within });
+      const options = { now, config, within };
+      if (across) {
+        const { timeoutSeconds, chunkSize } = requestLimits(flags);
+        const which = { kubeconfig: flags.kubeconfig, contexts: allContexts ? ('all' as const) : contexts };
+        const targets = loadKubeConfigContexts(which, io.env);
+        const outcomes = await acrossClusters(targets, (t) =>
+          reviewOf(new Cluster(t.kc, timeoutSeconds, chunkSize), ns, options),
+        );
+        const reviews = outcomes.map((o): ClusterReview => ({
+          cluster: o.context,
+          server: o.server,
+          ...('error' in o ? { error: oneLine(o.error.message) } : { rows: o.value }),
+        }));
+        for (const r of reviews) {
+          if (r.error !== undefined) io.stderr.write(`error: context ${r.cluster}: ${r.error}\n`);
+        }
+        if (flags.output === 'json') out(renderClustersJson(reviews, now));
+        else if (flags.output === 'markdown') out(renderClustersMarkdown(reviews, now));
+        else out(renderClustersTable(reviews, wantsColour(io.stdout, io.env)));
+        const findings = reviews.some((r) => r.rows?.some((row) => row.findings.length > 0));
+        exitCode = acrossClustersExitCode(outcomes, flags.failOnFindings === true && findings);
+        return;
+      }
+      const rows = await reviewOf(connect(flags, io), ns, options);
       if (flags.output === 'json') out(renderReviewJson(rows, now));
       else if (flags.output === 'markdown') out(renderReviewMarkdown(rows, now));
       else out(renderReviewTable(rows, wantsColour(io.stdout, io.env)));

@@ -7,10 +7,12 @@ export type ReconcileKey =
   /** One namespace's admission param (HostNamespaceGrantSet `grants`). */
   | { kind: 'grants'; namespace: string }
   /** Which namespaces have their grants object (HostNamespaceGrantIndex `cluster`). */
-  | { kind: 'grantIndex' };
+  | { kind: 'grantIndex' }
+  /** One namespace's OpenReports Report (with --policy-reports). */
+  | { kind: 'report'; namespace: string };
 
 /** The controller a key belongs to, as /metrics labels it (the index is part of the grants controller). */
-export type ControllerName = 'exception' | 'pod' | 'grants';
+export type ControllerName = 'exception' | 'pod' | 'grants' | 'report';
 export function controllerOf(key: ReconcileKey): ControllerName {
   return key.kind === 'grantIndex' ? 'grants' : key.kind;
 }
@@ -31,12 +33,18 @@ export const LANE = {
   status: 1,
   /** Pod labels/annotations and violation Events. */
   pods: 2,
+  /** OpenReports Reports: after the pods they describe. */
+  reports: 2,
 } as const;
 
 export const GRANT_INDEX_KEY: ReconcileKey = { kind: 'grantIndex' };
 
 export function grantsKey(namespace: string): ReconcileKey {
   return { kind: 'grants', namespace };
+}
+
+export function reportKey(namespace: string): ReconcileKey {
+  return { kind: 'report', namespace };
 }
 
 export function exceptionKey(storeKey: string): ReconcileKey {
@@ -54,6 +62,8 @@ export function keyId(key: ReconcileKey): string {
       return 'grantIndex';
     case 'grants':
       return `grants:${key.namespace}`;
+    case 'report':
+      return `report:${key.namespace}`;
     default:
       return `${key.kind}:${key.namespace}/${key.name}`;
   }
@@ -61,5 +71,6 @@ export function keyId(key: ReconcileKey): string {
 
 /** The lane a key starts in. */
 export function laneOf(key: ReconcileKey): number {
+  if (key.kind === 'report') return LANE.reports;
   return key.kind === 'exception' ? LANE.exceptionEvents : key.kind === 'pod' ? LANE.pods : LANE.grants;
 }

@@ -33,6 +33,7 @@ import { reconcileGrantIndex, reconcileGrants } from './grants.ts';
 import { GrantsWriteError, type GrantsWriteFailure } from './grants-writer.ts';
 import { controllerOf, exceptionKey, keyId, LANE, laneOf, type ControllerName, type ReconcileKey } from './keys.ts';
 import { reconcilePod } from './pods.ts';
+import { reconcileReport, REPORT_API_VERSION, REPORT_NAME, REPORT_PLURAL, type Report } from './reports.ts';
 import { clusterSnapshot, type ClusterSnapshot } from './snapshot.ts';
 import {
   allKeys,
@@ -41,6 +42,10 @@ import {
   onGrantsChange,
   onNamespaceChange,
   onPodChange,
+  allReportKeys,
+  onExceptionChangeForReport,
+  onPodChangeForReport,
+  onReportChange,
 } from './wiring.ts';
 import { EXCEPTIONS_PATH, makeWriter, writeLane, type Write } from './writes.ts';
 
@@ -76,6 +81,8 @@ export interface OperatorOptions {
   electionClocks?: ElectionClocks;
   observer?: OperatorObserver;
   pageSize?: number;
+  /** Publish one OpenReports Report per namespace (main.ts turns it on only when the CRD is there). */
+  policyReports?: boolean;
 }
 
 const GRANTS_PATH = `/apis/${GROUP}/${VERSION}/${GRANTS_PLURAL}`;
@@ -123,6 +130,8 @@ export class Operator {
   private readonly client: KubeApi;
   private readonly clock: () => DateTime;
   private readonly logger: Logger;
+  /** Our Reports as last observed (with policyReports). */
+  private readonly reports?: Reflector<Report>;
 
   constructor(opts: OperatorOptions) {
     const { client, logger } = opts;
@@ -143,7 +152,10 @@ export class Operator {
       writeLane,
       reconcile: (key, now) => this.reconcile(key, now),
       execute: (write, now, bounds) => execute(write, now, bounds),
-      allKeys: () => allKeys(exceptions.store, pods.store, namespaces.store, grants.store),
+      allKeys: () => {
+        const keys = allKeys(exceptions.store, pods.store, namespaces.store, grants.store);
+        return reports ? [...keys, ...allReportKeys(namespaces.store, reports.store)] : keys;
+      },
       observer: {
         reconciled: (key, seconds, error) => opts.observer?.reconciled?.(controllerOf(key), seconds, error),
         watchRestarted: (resource, reason) => opts.observer?.watchRestarted?.(resource, reason),
@@ -194,6 +206,21 @@ export class Operator {
       return [];
     });
     manager.watch(grantIndex, onGrantIndexChange);
+    const reports = opts.policyReports
+      ? manager.source<Report>({
+          path: `/apis/${REPORT_API_VERSION}/${REPORT_PLURAL}`,
+          resource: REPORT_PLURAL,
+          // other tools' Reports are not ours to cache
+          transform: (raw) => (raw.metadata?.name === REPORT_NAME ? (raw as unknown as Report) : undefined),
+          versionOf: (r) => r.metadata.resourceVersion,
+        })
+      : undefined;
+    if (reports) {
+      manager.watch(exceptions, onExceptionChangeForReport);
+      manager.watch(pods, onPodChangeForReport);
+      manager.watch(reports, onReportChange);
+    }
+    this.reports = reports;
     const execute = makeWriter({
       client,
       logger,
@@ -202,6 +229,7 @@ export class Operator {
       pods,
       grants,
       grantIndex,
+      reports,
       eventRecorded: (reason, outcome) => opts.observer?.eventRecorded?.(reason, outcome),
       eventWriteFailed: (reason) => opts.observer?.eventWriteFailed?.(reason),
       podMarksWriteFailed: (reason) => opts.observer?.podMarksWriteFailed?.(reason),
@@ -242,6 +270,8 @@ export class Operator {
       }
       case 'grantIndex':
         return reconcileGrantIndex(this.caches);
+      case 'report':
+        return this.reports ? reconcileReport(key.namespace, this.caches, this.reports.store, now) : { writes: [] };
     }
   }
 
@@ -283,6 +313,17 @@ export class Operator {
     const names = new Set((resources.resources ?? []).map((r) => r.name));
     for (const plural of [EXCEPTION_PLURAL, GRANTS_PLURAL, GRANT_INDEX_PLURAL]) {
       if (!names.has(plural)) throw new Error(`the CRD ${plural}.${GROUP} is not installed: kubectl apply -f crds/`);
+    }
+  }
+
+  /** Whether the OpenReports Report CRD is served (API discovery). */
+  static async policyReportsServed(client: KubeApi): Promise<boolean> {
+    try {
+      const found = await client.request<{ resources?: { name: string }[] }>('GET', `/apis/${REPORT_API_VERSION}`);
+      return (found.resources ?? []).some((r) => r.name === REPORT_PLURAL);
+    } catch (err) {
+      if (kubeFailure(err).kind === 'resource-unknown') return false;
+      throw err;
     }
   }
 

@@ -21,7 +21,7 @@ import type { PodRecord } from '../kube/pod-record.ts';
 import type { Store } from '../kube/store.ts';
 import type { Change, MapFunc, Request } from '../runtime/manager.ts';
 import type { NamespaceRecord } from './caches.ts';
-import { exceptionKey, GRANT_INDEX_KEY, grantsKey, LANE, podKey, type ReconcileKey } from './keys.ts';
+import { exceptionKey, GRANT_INDEX_KEY, grantsKey, LANE, podKey, reportKey, type ReconcileKey } from './keys.ts';
 import { namespaceOfKey } from '../kube/store.ts';
 
 /** Status writes under pod churn: at most one per exception per second. */
@@ -113,4 +113,45 @@ function sameLabels(a: Record<string, string>, b: Record<string, string>): boole
   const ka = theirs(a);
   if (ka.length !== theirs(b).length) return false;
   return ka.every((k) => a[k] === b[k]);
+}
+
+// With --policy-reports, each namespace's Report (lane 2, at most once a second per namespace):
+//   exception changed (spec, status: its phase and conditions), our own status write included
+//                         -> the Report of its namespace
+//   pod appeared, left, replaced or relabelled -> the Report of its namespace
+//   Report changed by someone else (or deleted) -> that Report, restored
+/** Report writes under churn: at most one per namespace per second. */
+export const REPORT_THROTTLE_MS = 1000;
+
+const reportRequest = (namespace: string): Request<ReconcileKey> => ({
+  key: reportKey(namespace),
+  lane: LANE.reports,
+  throttleMs: REPORT_THROTTLE_MS,
+});
+
+export const onExceptionChangeForReport: MapFunc<HostNamespaceException, ReconcileKey> = function* (c) {
+  if (!isEcho(c, (e) => e.metadata)) yield reportRequest(namespaceOfKey(c.key));
+};
+
+export const onPodChangeForReport: MapFunc<PodRecord, ReconcileKey> = function* (c) {
+  if (isEcho(c, (p) => p)) return;
+  const { obj, previous: prev } = c;
+  if (!obj !== !prev || (obj && prev && (obj.uid !== prev.uid || !sameLabels(obj.labels, prev.labels)))) {
+    yield reportRequest(namespaceOfKey(c.key));
+  }
+};
+
+export const onReportChange: MapFunc<{ metadata: { resourceVersion?: string } }, ReconcileKey> = function* (c) {
+  if (isEcho(c, (r) => r.metadata) || c.origin === 'observed') return;
+  yield reportRequest(namespaceOfKey(c.key));
+};
+
+/** Every namespace's Report, queued once when this replica starts leading. */
+export function* allReportKeys(
+  namespaces: Store<NamespaceRecord>,
+  reports: Store<unknown>,
+): Iterable<ReconcileKey> {
+  const all = new Set(namespaces.keys());
+  for (const key of reports.keys()) all.add(namespaceOfKey(key));
+  for (const ns of all) yield reportKey(ns);
 }

@@ -20,6 +20,8 @@ import type { RawObject, Reflector } from '../kube/reflector.ts';
 import type { PodRecord } from '../kube/pod-record.ts';
 import { TerminalError } from '../runtime/result.ts';
 import { LANE } from './keys.ts';
+import { REPORT_API_VERSION, REPORT_PLURAL, reportContent, type Report } from './reports.ts';
+import { stableJson } from '../policy/json.ts';
 import {
   GrantsWriteError,
   writeGrantIndex,
@@ -40,7 +42,9 @@ export type Write =
    */
   | { kind: 'grants'; namespace: string; spec: HostNamespaceGrantSetSpec | undefined; current?: HostNamespaceGrantSet }
   /** The grant index brought to `namespaces` (name -> resourceVersion); nothing sent when current. */
-  | { kind: 'grantIndex'; namespaces: Record<string, string>; current?: HostNamespaceGrantIndex };
+  | { kind: 'grantIndex'; namespaces: Record<string, string>; current?: HostNamespaceGrantIndex }
+  /** A namespace's OpenReports Report brought to `report` (undefined: deleted); nothing sent when current. */
+  | { kind: 'report'; namespace: string; report: Report | undefined; current?: Report };
 
 /** Lifecycle Events first, then status and grants, then pods (see LANE). */
 export function writeLane(w: Write): number {
@@ -54,6 +58,8 @@ export function writeLane(w: Write): number {
       return LANE.grants;
     case 'podMarks':
       return LANE.pods;
+    case 'report':
+      return LANE.reports;
   }
 }
 
@@ -66,6 +72,8 @@ export interface WriterOptions {
   pods: Reflector<PodRecord>;
   grants: Reflector<HostNamespaceGrantSet>;
   grantIndex: Reflector<HostNamespaceGrantIndex>;
+  /** With --policy-reports. */
+  reports?: Reflector<Report>;
   eventRecorded?: (reason: string, outcome: 'created' | 'exists') => void;
   /** An Event the API refused for good (`reason`: the API's); the writes after it went on. */
   eventWriteFailed?: (reason: string) => void;
@@ -189,8 +197,40 @@ export function makeWriter(opts: WriterOptions): (w: Write, now: DateTime, bound
         }
         return;
       }
+      case 'report':
+        return writeReport(client, w, opts.reports);
     }
   };
+}
+
+/**
+ * Create, replace (at the cached resourceVersion: a concurrent change answers 409 and the retry
+ * reads the newer cache) or delete our Report; nothing is sent when it already says the same.
+ */
+async function writeReport(
+  client: KubeApi,
+  w: Extract<Write, { kind: 'report' }>,
+  reports?: Reflector<Report>,
+): Promise<void> {
+  const path = `/apis/${REPORT_API_VERSION}/namespaces/${w.namespace}/${REPORT_PLURAL}`;
+  const { report, current } = w;
+  if (!report) {
+    if (!current) return;
+    await client.request('DELETE', `${path}/${current.metadata.name}`).catch((err) => {
+      if (!isStatus(err, 404)) throw err;
+    });
+    return;
+  }
+  if (current && stableJson(reportContent(current)) === stableJson(reportContent(report))) return;
+  const refused = refusedAsInvalid(`Report ${w.namespace}/${report.metadata.name}`);
+  const written = current
+    ? await client
+        .request<RawObject>('PUT', `${path}/${report.metadata.name}`, {
+          body: { ...report, metadata: { ...current.metadata, labels: report.metadata.labels } },
+        })
+        .catch(refused)
+    : await client.request<RawObject>('POST', path, { body: report }).catch(refused);
+  reports?.applyObserved(written);
 }
 
 /** 400/422: the API server refuses this body; sending it again cannot succeed. */

@@ -57,6 +57,49 @@ export function mergeKubeConfigFiles(files: readonly string[]): KubeConfig {
 }
 
 export function loadKubeConfig(options: KubeConfigOptions, env: NodeJS.ProcessEnv = process.env): KubeConfig {
+  const kc = readKubeConfig(options.kubeconfig, env);
+  if (options.context) {
+    if (!kc.getContextObject(options.context)) throw noSuchContext(kc, options.context);
+    kc.setCurrentContext(options.context);
+  }
+  if (!kc.getCurrentCluster()) throw new KubeConfigError('usage', 'the kubeconfig has no current context: pass --context or run `kubectl config use-context`');
+  return kc;
+}
+
+/** One kubeconfig for one context, for work across clusters. */
+export interface ContextConfig {
+  context: string;
+  kc: KubeConfig;
+}
+
+/**
+ * One KubeConfig per context: the named ones (each must exist; repeats dropped), or with `all` every
+ * context of the kubeconfig, in its order. A context whose cluster or user is missing is returned
+ * as is: work across clusters reports it as that cluster's failure, not the whole run's.
+ */
+export function loadKubeConfigContexts(
+  options: { kubeconfig?: string; contexts: readonly string[] | 'all' },
+  env: NodeJS.ProcessEnv = process.env,
+): ContextConfig[] {
+  const kc = readKubeConfig(options.kubeconfig, env);
+  const names = options.contexts === 'all' ? kc.getContexts().map((c) => c.name) : [...new Set(options.contexts)];
+  if (names.length === 0) throw new KubeConfigError('usage', 'the kubeconfig has no contexts');
+  for (const name of names) if (!kc.getContextObject(name)) throw noSuchContext(kc, name);
+  return names.map((context) => {
+    const one = new KubeConfig();
+    one.loadFromOptions({ clusters: kc.clusters, users: kc.users, contexts: kc.contexts, currentContext: context });
+    return { context, kc: one };
+  });
+}
+
+function noSuchContext(kc: KubeConfig, name: string): KubeConfigError {
+  const have = kc.getContexts().map((c) => c.name).join(', ') || 'none';
+  return new KubeConfigError('usage', `--context ${name}: no such context in the kubeconfig (have: ${have})`);
+}
+
+/** --kubeconfig, else KUBECONFIG, else ~/.kube/config, else in-cluster; no context chosen yet. */
+function readKubeConfig(kubeconfig: string | undefined, env: NodeJS.ProcessEnv): KubeConfig {
+  const options = { kubeconfig };
   let kc = new KubeConfig();
   const listed = kubeconfigFiles(env.KUBECONFIG ?? '');
   try {
@@ -89,12 +132,5 @@ export function loadKubeConfig(options: KubeConfigOptions, env: NodeJS.ProcessEn
         : 'the kubeconfig';
     throw new KubeConfigError('usage', `cannot read ${source}: ${(err as Error).message}`);
   }
-  if (options.context) {
-    if (!kc.getContextObject(options.context)) {
-      throw new KubeConfigError('usage', `--context ${options.context}: no such context in the kubeconfig (have: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);
-    }
-    kc.setCurrentContext(options.context);
-  }
-  if (!kc.getCurrentCluster()) throw new KubeConfigError('usage', 'the kubeconfig has no current context: pass --context or run `kubectl config use-context`');
   return kc;
 }

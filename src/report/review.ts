@@ -188,7 +188,7 @@ export function compareUrgency(a: ReviewRow, b: ReviewRow): number {
 
 const dateOf = (iso: string | undefined) => (iso ? iso.slice(0, 10) : '');
 
-const REVIEW_COLUMNS: Column<ReviewRow>[] = [
+export const REVIEW_COLUMNS: Column<ReviewRow>[] = [
   { header: 'NAMESPACE', cell: (r) => r.namespace },
   { header: 'NAME', cell: (r) => r.name },
   { header: 'OWNER', cell: (r) => r.owner },
@@ -203,7 +203,7 @@ const REVIEW_COLUMNS: Column<ReviewRow>[] = [
   { header: 'FINDINGS', cell: (r) => r.findings.map((f) => f.message).join('; ') },
 ];
 
-function paintReview(r: ReviewRow, header: string): Paint {
+export function paintReview(r: ReviewRow, header: string): Paint {
   if (header !== 'FINDINGS' && header !== 'PHASE') return undefined;
   if (r.phase === 'Invalid' || r.phase === 'Expired') return 'red';
   if (header === 'FINDINGS' && r.findings.length > 0) return 'yellow';
@@ -228,13 +228,15 @@ export function renderReviewTable(rows: readonly ReviewRow[], colour = false): s
 export function renderReviewMarkdown(rows: readonly ReviewRow[], now: DateTime): string {
   const head = `### Host namespace exceptions: review of ${formatDate(now)}\n\n`;
   if (rows.length === 0) return `${head}No HostNamespaceException found.\n`;
-  const columns: Column<ReviewRow>[] = [
-    ...REVIEW_COLUMNS.slice(0, 10),
-    { header: 'SELECTOR', cell: (r) => r.selector },
-    ...REVIEW_COLUMNS.slice(10),
-  ];
-  return `${head}${renderMarkdownTable(columns, rows)}\n${reviewSummary(rows)}\n`;
+  return `${head}${renderMarkdownTable(REVIEW_MARKDOWN_COLUMNS, rows)}\n${reviewSummary(rows)}\n`;
 }
+
+/** The table's columns plus the selector, for the review ticket. */
+export const REVIEW_MARKDOWN_COLUMNS: Column<ReviewRow>[] = [
+  ...REVIEW_COLUMNS.slice(0, 10),
+  { header: 'SELECTOR', cell: (r) => r.selector },
+  ...REVIEW_COLUMNS.slice(10),
+];
 
 export function renderReviewJson(rows: readonly ReviewRow[], now: DateTime): string {
   return JSON.stringify({ generatedAt: rfc3339(now), summary: reviewSummary(rows), exceptions: rows }, null, 2) + '\n';

@@ -128,6 +128,20 @@ describe('chart values', () => {
     );
   });
 
+  it('policyReports.enabled: --policy-reports and config/openreports RBAC bound to the release namespace; off by default', () => {
+    const off = template();
+    expect(container(off).args).not.toContain('--policy-reports');
+    expect(off.map(key)).not.toContain('ClusterRole/hostns-operator-openreports');
+    const on = template(['--set', 'policyReports.enabled=true'], 'platform');
+    expect(container(on).args).toContain('--policy-reports');
+    expect(find(on, 'ClusterRole', 'hostns-operator-openreports').rules).toEqual([
+      { apiGroups: ['openreports.io'], resources: ['reports'], verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'] },
+    ]);
+    expect(find(on, 'ClusterRoleBinding', 'hostns-operator-openreports').subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'hostns-operator', namespace: 'platform' },
+    ]);
+  });
+
   it('ships no admission param: the operator writes every grants object and the index', () => {
     for (const mode of ['deny', 'warn', 'off']) {
       const kinds = template(['--set', `admission.mode=${mode}`]).map((o) => o.kind);

@@ -1,4 +1,5 @@
 // Objects the CLI integration tests create on the real control plane.
+import type { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { DateTime, type DurationLike } from 'luxon';
 import { core, customObjects } from '../harness/kube.ts';
 
@@ -13,9 +14,10 @@ export interface ExceptionInput {
   reviewedBy?: string;
 }
 
-export async function createException(namespace: string, e: ExceptionInput): Promise<void> {
+/** In the run's cluster, or in another one when `api` is given (a second control plane). */
+export async function createException(namespace: string, e: ExceptionInput, api: CustomObjectsApi = customObjects()): Promise<void> {
   const now = DateTime.utc();
-  await customObjects().createNamespacedCustomObject({
+  await api.createNamespacedCustomObject({
     group: 'hostns.io',
     version: 'v1alpha1',
     namespace,
@@ -49,8 +51,9 @@ export async function createPod(
   labels: Record<string, string>,
   flags: { hostNetwork?: boolean; hostPID?: boolean; hostIPC?: boolean },
   annotations: Record<string, string> = {},
+  api: CoreV1Api = core(),
 ): Promise<void> {
-  await core().createNamespacedPod({
+  await api.createNamespacedPod({
     namespace,
     body: { metadata: { name, labels, annotations }, spec: { ...flags, containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }] } },
   });

@@ -29,6 +29,7 @@ for file in \
   exception-policy/binding.yaml \
   prometheus/monitor.yaml \
   prometheus/rules.yaml \
+  openreports/rbac.yaml \
   ; do
   mkdir -p "$chart/files/$(dirname "$file")"
   cp "$root/config/$file" "$chart/files/$file"
