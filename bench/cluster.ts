@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ControlPlane } from '../test/controlplane/controlplane.ts';
+import { ControlPlane } from '../tools/controlplane/controlplane.ts';
 import { auditPolicyYaml, FLOOR_USER, OPERATOR_USER } from './audit.ts';
 
 export interface BenchCluster {

@@ -1,7 +1,7 @@
 // The bench's cluster content, as pure functions of an index, so that every size is a prefix of
 // the next one (20,000 pods then 50,000 only creates the 30,000 new ones) and the expected
 // outcome (which pod is an offender, which is covered, by what) is known without asking anyone.
-import { Api, HttpError, mapConcurrent, withRetry } from './kube.ts';
+import { Api, HttpError, mapConcurrent, withRetry } from './minimal-client.ts';
 
 export const FIXTURE_LABEL = 'bench.hostns.io/fixture';
 /** 97 namespaces: prime, so "every 20th pod uses a host namespace" spreads over all of them. */

@@ -5,7 +5,7 @@
 //
 //   node bench/floor-events.ts --kubeconfig <path> --namespaces a,b,c --count 1000 --concurrency 16
 import { parseArgs } from 'node:util';
-import { Api, mapConcurrent, withRetry } from './kube.ts';
+import { Api, mapConcurrent, withRetry } from './minimal-client.ts';
 
 const { values } = parseArgs({
   options: {

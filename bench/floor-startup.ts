@@ -4,7 +4,7 @@
 //
 //   node bench/floor-startup.ts --kubeconfig <path> --concurrency 16 --value <run-unique>
 import { parseArgs } from 'node:util';
-import { Api, mapConcurrent, withRetry } from './kube.ts';
+import { Api, mapConcurrent, withRetry } from './minimal-client.ts';
 
 const { values } = parseArgs({
   options: {

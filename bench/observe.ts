@@ -1,6 +1,6 @@
 // The bench's own eyes on the cluster: LIST then WATCH from the list's resourceVersion, so that
 // nothing between the two is missed, with the local arrival time of every event.
-import { Api, HttpError, type WatchEvent, type WatchHandle } from './kube.ts';
+import { Api, HttpError, type WatchEvent, type WatchHandle } from './minimal-client.ts';
 
 export interface Watched<T> {
   handle: WatchHandle;

@@ -1,6 +1,10 @@
-// bench/results.json -> bench/RESULTS.md. Pure: (results) -> markdown.
+// bench/results/results.json -> bench/results/RESULTS.md. Pure: (results) -> markdown.
 import { total } from './audit.ts';
-import type { LapseResult, MemoryResult, RestartResult, StartupResult, SteadyResult } from './phases.ts';
+import type { LapseResult } from './phases/lapse.ts';
+import type { MemoryResult } from './phases/memory.ts';
+import type { RestartResult } from './phases/restart.ts';
+import type { StartupResult } from './phases/startup.ts';
+import type { SteadyResult } from './phases/steady.ts';
 import type { FixtureReport } from './fixture.ts';
 import { describeGrowth, formatBytes, formatMs, formatRatio, growthExponent, slope, type Summary } from './stats.ts';
 

@@ -1,10 +1,10 @@
 // `npm run bench [-- options]`: the operator against the API server's own floor, on a local control
-// plane this script starts (and stops). Writes bench/results.json and bench/RESULTS.md.
+// plane this script starts (and stops). Writes bench/results/results.json and bench/results/RESULTS.md.
 //
 //   npm run bench                          N = 20,000 and 50,000 (default; ~15 min on 2 cores)
 //   npm run bench -- --quick               N = 2,000, shorter steady window, 200 lapses
 //   npm run bench -- --pods 20000,50000,150000
-//   npm run bench -- --profile             CPU profiles of the operator at the largest N (bench/profile-*.txt)
+//   npm run bench -- --profile             CPU profiles of the operator at the largest N (bench/results/profile-*.txt)
 //   npm run bench -- --floors-only         fixtures and floors only (no operator)
 //   npm run bench -- --keep-work           keep the operator log, audit log and profiles (kept anyway on errors)
 //   npm run bench -- --cluster-dir DIR     keep the cluster (etcd data) in DIR; a later run with the same DIR reuses its pods
@@ -17,29 +17,18 @@ import { execFileSync } from 'node:child_process';
 import { AuditLog, FLOOR_USER, OPERATOR_USER } from './audit.ts';
 import { startBenchCluster } from './cluster.ts';
 import { growFixture } from './fixture.ts';
-import { Api } from './kube.ts';
+import { Api } from './minimal-client.ts';
 import { NODE, operatorExists, type OperatorProcess } from './operator.ts';
-import {
-  countPods,
-  deleteNamespaces,
-  measureOperatorHeap,
-  resetOperatorState,
-  runChild,
-  runLapse,
-  runPeer,
-  runRestart,
-  runStartup,
-  runSteady,
-  startOperator,
-  versionOf,
-  type BenchContext,
-  type FloorResult,
-  type MemoryResult,
-} from './phases.ts';
+import { countPods, deleteNamespaces, resetOperatorState, runChild, startOperator, versionOf, type BenchContext } from './phases/common.ts';
+import { runLapse } from './phases/lapse.ts';
+import { measureOperatorHeap, runPeer, type MemoryResult } from './phases/memory.ts';
+import { runRestart } from './phases/restart.ts';
+import { runStartup, type FloorResult } from './phases/startup.ts';
+import { runSteady } from './phases/steady.ts';
 import { renderReport, type BenchResults } from './report.ts';
 import { summarizeProfile } from './profile.ts';
 import { controlPlanePids } from './procstat.ts';
-import { controlPlaneAssets } from '../test/controlplane/controlplane.ts';
+import { controlPlaneAssets } from '../tools/controlplane/controlplane.ts';
 
 const { values } = parseArgs({
   options: {
@@ -56,7 +45,7 @@ const { values } = parseArgs({
     'floors-only': { type: 'boolean', default: false },
     'keep-work': { type: 'boolean', default: false },
     'cluster-dir': { type: 'string' },
-    out: { type: 'string', default: 'bench' },
+    out: { type: 'string', default: 'bench/results' },
   },
 });
 
@@ -160,7 +149,7 @@ const ctx: BenchContext = {
   workDir,
   patchConcurrency,
   controlPlane: controlPlanePids(cluster.cp.dir),
-  operatorArgs: ['--patch-concurrency', String(patchConcurrency)],
+  operatorArgs: ['--max-concurrent-reconciles', String(patchConcurrency)],
   operatorNodeArgs: [],
   log,
 };
@@ -219,7 +208,7 @@ try {
       const files = existsSync(profileDir(phase)) ? readdirSync(profileDir(phase)).filter((f) => f.endsWith('.cpuprofile')) : [];
       if (!files[0]) return void results.errors.push(`no CPU profile written for ${what}`);
       writeFileSync(join(outDir, `profile-${phase}.txt`), summarizeProfile(join(profileDir(phase), files[0]), 40));
-      results.notes.push(`CPU profile of the operator (${what}, N = ${size}): bench/profile-${phase}.txt. Profiled runs carry the profiler's overhead.`);
+      results.notes.push(`CPU profile of the operator (${what}, N = ${size}): ${join(outDir, `profile-${phase}.txt`)}. Profiled runs carry the profiler's overhead.`);
     };
     ctx.operatorNodeArgs = profileArgs('startup');
     const started = await attempt(`startup at N = ${size}`, () => runStartup(ctx, size, startupTimeoutMs));

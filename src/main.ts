@@ -8,7 +8,7 @@ import { KubeClient } from './kube/client.ts';
 import { loadKubeConfig } from './kube/kubeconfig.ts';
 import { OperatorMetrics } from './http/metrics.ts';
 import { startHttpServer } from './http/server.ts';
-import { DEFAULT_POLICY, formatDuration, parseDuration, type PolicyConfig } from './policy/config.ts';
+import { DEFAULT_POLICY_SETTINGS, parseDuration, policyFrom, type PolicyConfig } from './policy/config.ts';
 
 export interface MainOptions {
   kubeconfig?: string;
@@ -25,15 +25,18 @@ export interface MainOptions {
   expiringSoon: string;
   maxLifetime: string;
   reviewInterval: string;
-  patchConcurrency: string;
+  maxConcurrentReconciles: string;
+  /** The older name of --max-concurrent-reconciles. */
+  patchConcurrency?: string;
   logLevel: string;
 }
 
 export function buildCommand(): Command {
-  const d = DEFAULT_POLICY;
+  const d = DEFAULT_POLICY_SETTINGS;
   return new Command('hostns-operator')
     .description('Denies host namespaces by default; reconciles HostNamespaceExceptions, labels offenders, raises lapse Events.')
-    .addOption(new Option('--kubeconfig <path>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, then in-cluster)').env('KUBECONFIG'))
+    // Not .env('KUBECONFIG'): that is a list of files, merged by src/kube/kubeconfig.ts as kubectl does.
+    .addOption(new Option('--kubeconfig <path>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, then in-cluster)'))
     .addOption(new Option('--context <name>', 'kubeconfig context').env('HOSTNS_CONTEXT'))
     .addOption(new Option('--http-port <port>', 'port for /metrics, /healthz, /readyz (0: none)').env('HOSTNS_HTTP_PORT').default('8080'))
     .addOption(new Option('--leader-elect', 'elect one active replica through a Lease').env('HOSTNS_LEADER_ELECT').default(false))
@@ -43,22 +46,13 @@ export function buildCommand(): Command {
     .addOption(new Option('--renew-deadline <duration>', 'the leader steps down when it could not renew for this long').env('HOSTNS_RENEW_DEADLINE').default('10s'))
     .addOption(new Option('--retry-period <duration>', 'interval between acquire/renew attempts').env('HOSTNS_RETRY_PERIOD').default('2s'))
     .addOption(new Option('--identity <id>', 'this replica in Events and the Lease (default: POD_NAME, else hostname_pid)').env('POD_NAME').default(`${hostname()}_${process.pid}`))
-    .addOption(new Option('--exempt-namespaces <list>', 'comma-separated namespaces never classified as offenders').env('HOSTNS_EXEMPT_NAMESPACES').default([...d.exemptNamespaces].join(',')))
-    .addOption(new Option('--expiring-soon <duration>', 'ExpiringSoon window before expiry').env('HOSTNS_EXPIRING_SOON').default(formatDuration(d.expiringSoonWindow)))
-    .addOption(new Option('--max-lifetime <duration>', 'longest exception lifetime from risk acceptance (or creation)').env('HOSTNS_MAX_LIFETIME').default(formatDuration(d.maxLifetime)))
-    .addOption(new Option('--review-interval <duration>', 'a review is overdue this long after the last one (or creation)').env('HOSTNS_REVIEW_INTERVAL').default(formatDuration(d.reviewInterval)))
-    .addOption(new Option('--patch-concurrency <n>', 'reconciles (and so API writes) in flight at once').env('HOSTNS_PATCH_CONCURRENCY').default('16'))
+    .addOption(new Option('--exempt-namespaces <list>', 'comma-separated namespaces never classified as offenders').env('HOSTNS_EXEMPT_NAMESPACES').default(d.exemptNamespaces))
+    .addOption(new Option('--expiring-soon <duration>', 'ExpiringSoon window before expiry').env('HOSTNS_EXPIRING_SOON').default(d.expiringSoon))
+    .addOption(new Option('--max-lifetime <duration>', 'longest exception lifetime from risk acceptance (or creation)').env('HOSTNS_MAX_LIFETIME').default(d.maxLifetime))
+    .addOption(new Option('--review-interval <duration>', 'a review is overdue this long after the last one (or creation)').env('HOSTNS_REVIEW_INTERVAL').default(d.reviewInterval))
+    .addOption(new Option('--max-concurrent-reconciles <n>', 'reconciles (and so API writes) in flight at once').env('HOSTNS_MAX_CONCURRENT_RECONCILES').default('16'))
+    .addOption(new Option('--patch-concurrency <n>', 'older name of --max-concurrent-reconciles').env('HOSTNS_PATCH_CONCURRENCY'))
     .addOption(new Option('--log-level <level>', 'error, warn, info or debug').env('HOSTNS_LOG_LEVEL').default('info').choices(['error', 'warn', 'info', 'debug']));
-}
-
-/** Flags -> policy; throws an Error naming the flag on bad input. */
-export function policyFrom(opts: Pick<MainOptions, 'exemptNamespaces' | 'expiringSoon' | 'maxLifetime' | 'reviewInterval'>): PolicyConfig {
-  return {
-    exemptNamespaces: new Set(opts.exemptNamespaces.split(',').map((s) => s.trim()).filter(Boolean)),
-    expiringSoonWindow: parseDuration(opts.expiringSoon, '--expiring-soon'),
-    maxLifetime: parseDuration(opts.maxLifetime, '--max-lifetime'),
-    reviewInterval: parseDuration(opts.reviewInterval, '--review-interval'),
-  };
 }
 
 function positiveInt(text: string, flag: string, allowZero = false): number {
@@ -67,8 +61,18 @@ function positiveInt(text: string, flag: string, allowZero = false): number {
   return n;
 }
 
+/**
+ * Reconcile workers: --max-concurrent-reconciles (controller-runtime's name), or its older name
+ * --patch-concurrency when only that one is set. Throws naming the flag the value came from.
+ */
+export function maxConcurrentReconciles(opts: Pick<MainOptions, 'maxConcurrentReconciles' | 'patchConcurrency'>, newNameIsDefault: boolean): number {
+  if (opts.patchConcurrency !== undefined && newNameIsDefault) return positiveInt(opts.patchConcurrency, '--patch-concurrency');
+  return positiveInt(opts.maxConcurrentReconciles, '--max-concurrent-reconciles');
+}
+
 export async function main(argv = process.argv): Promise<void> {
-  const opts = buildCommand().parse(argv).opts<MainOptions>();
+  const command = buildCommand().parse(argv);
+  const opts = command.opts<MainOptions>();
   const logger = createLogger(opts.logLevel);
   let policy: PolicyConfig;
   let port: number;
@@ -77,7 +81,7 @@ export async function main(argv = process.argv): Promise<void> {
   try {
     policy = policyFrom(opts);
     port = positiveInt(opts.httpPort, '--http-port', true);
-    concurrency = positiveInt(opts.patchConcurrency, '--patch-concurrency');
+    concurrency = maxConcurrentReconciles(opts, command.getOptionValueSource('maxConcurrentReconciles') === 'default');
     if (opts.leaderElect && !opts.leaseNamespace) throw new Error('--leader-elect needs --lease-namespace (or POD_NAMESPACE)');
     client = new KubeClient(loadKubeConfig({ kubeconfig: opts.kubeconfig, context: opts.context }));
   } catch (err) {
@@ -92,7 +96,7 @@ export async function main(argv = process.argv): Promise<void> {
     policy,
     logger,
     identity: opts.identity,
-    concurrency,
+    maxConcurrentReconciles: concurrency,
     observer: metrics,
     leaderElection: opts.leaderElect
       ? {

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildCommand, policyFrom, type MainOptions } from '../src/main.ts';
+import { buildCommand, maxConcurrentReconciles, type MainOptions } from '../src/main.ts';
+import { policyFrom } from '../src/policy/config.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'hostns-main-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -15,10 +16,24 @@ const run = (args: string[], env: Record<string, string> = {}) =>
 describe('operator flags', () => {
   it('documented defaults', () => {
     const o = buildCommand().parse(['node', 'main']).opts<MainOptions>();
-    expect(o).toMatchObject({ httpPort: '8080', leaderElect: false, exemptNamespaces: 'kube-system', expiringSoon: '7d', maxLifetime: '90d', reviewInterval: '30d', patchConcurrency: '16', logLevel: 'info', leaseName: 'hostns-operator' });
+    expect(o).toMatchObject({ httpPort: '8080', leaderElect: false, exemptNamespaces: 'kube-system', expiringSoon: '7d', maxLifetime: '90d', reviewInterval: '30d', maxConcurrentReconciles: '16', logLevel: 'info', leaseName: 'hostns-operator' });
     const p = policyFrom(o);
     expect([...p.exemptNamespaces]).toEqual(['kube-system']);
     expect(p.maxLifetime.as('days')).toBe(90);
+  });
+  it('--patch-concurrency is an alias of --max-concurrent-reconciles; the new name wins when both are set', () => {
+    const workers = (args: string[]) => {
+      const cmd = buildCommand().parse(['node', 'main', ...args]);
+      return maxConcurrentReconciles(cmd.opts<MainOptions>(), cmd.getOptionValueSource('maxConcurrentReconciles') === 'default');
+    };
+    expect(workers([])).toBe(16);
+    expect(workers(['--patch-concurrency', '4'])).toBe(4);
+    expect(workers(['--max-concurrent-reconciles', '8'])).toBe(8);
+    expect(workers(['--max-concurrent-reconciles', '8', '--patch-concurrency', '4'])).toBe(8);
+    for (const bad of ['many', '1.5', '0', '']) {
+      expect(() => workers(['--max-concurrent-reconciles', bad])).toThrow(`--max-concurrent-reconciles: ${JSON.stringify(bad)} is not a positive integer`);
+      expect(() => workers(['--patch-concurrency', bad])).toThrow(`--patch-concurrency: ${JSON.stringify(bad)} is not a positive integer`);
+    }
   });
   it('environment variables set flags', () => {
     const old = process.env.HOSTNS_EXEMPT_NAMESPACES;
@@ -35,6 +50,7 @@ describe('operator flags', () => {
     [['--max-lifetime', '0d'], /--max-lifetime: "0d" is not a positive duration/],
     [['--http-port', 'eighty'], /--http-port: "eighty" is not a non-negative integer/],
     [['--patch-concurrency', '0'], /--patch-concurrency: "0" is not a positive integer/],
+    [['--max-concurrent-reconciles', '-1'], /--max-concurrent-reconciles: "-1" is not a positive integer/],
     [['--leader-elect'], /--leader-elect needs --lease-namespace/],
   ])('%j exits 2 naming the flag', (args, message) => {
     const r = run(args);

@@ -5,6 +5,7 @@
 import type {
   AnnouncedEvents,
   Condition,
+  ExceptionBinding,
   ExceptionPhase,
   HostNamespaceException,
   HostNamespaceExceptionSpec,
@@ -34,10 +35,14 @@ const spec: Presence<HostNamespaceExceptionSpec> = {
   owner: 'required',
   allow: 'required',
   podSelector: 'required',
+  namespaceWide: 'optional',
   riskAcceptance: 'required',
   expiresAt: 'required',
   review: 'optional',
+  boundTo: 'optional',
 };
+
+const boundTo: Presence<ExceptionBinding> = { serviceAccountNames: 'optional', images: 'optional' };
 
 const podSelector: Presence<LabelSelector> = { matchLabels: 'optional', matchExpressions: 'optional' };
 
@@ -49,6 +54,7 @@ const riskAcceptance: Presence<RiskAcceptance> = {
   acceptedAt: 'optional',
   ticket: 'optional',
   compensatingControls: 'optional',
+  enforcedControls: 'optional',
 };
 
 const review: Presence<ReviewRecord> = { lastReviewedAt: 'optional', reviewedBy: 'optional' };
@@ -58,6 +64,8 @@ const status: Presence<HostNamespaceExceptionStatus> = {
   conditions: 'optional',
   observedGeneration: 'optional',
   coveredPods: 'optional',
+  allows: 'optional',
+  selector: 'optional',
   expiresAt: 'optional',
   nextReviewAt: 'optional',
   announced: 'optional',
@@ -78,6 +86,7 @@ const announced: Presence<AnnouncedEvents> = {
   expired: 'optional',
   reviewOverdue: 'optional',
   invalid: 'optional',
+  notEnforced: 'optional',
 };
 
 /** Every object level of HostNamespaceException below the root, with `[]` for list items. */
@@ -88,6 +97,7 @@ export const EXCEPTION_SCHEMA_LEVELS: readonly SchemaLevel[] = [
   { path: 'spec.podSelector.matchExpressions[]', fields: requirement },
   { path: 'spec.riskAcceptance', fields: riskAcceptance },
   { path: 'spec.review', fields: review },
+  { path: 'spec.boundTo', fields: boundTo },
   { path: 'status', fields: status },
   { path: 'status.conditions[]', fields: condition },
   { path: 'status.announced', fields: announced },

@@ -7,10 +7,18 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 export const EXCEPTION_KIND = 'HostNamespaceException';
 export const EXCEPTION_PLURAL = 'hostnamespaceexceptions';
 
-/** The operator-owned, cluster-scoped param object of the admission policy (a singleton). */
-export const GRANTS_KIND = 'HostNamespaceGrants';
-export const GRANTS_PLURAL = 'hostnamespacegrants';
-export const GRANTS_NAME = 'cluster';
+/**
+ * The operator-owned param object of the admission policy: one per namespace, named `grants`,
+ * read by the policy from the admitted object's own namespace.
+ */
+export const GRANTS_KIND = 'HostNamespaceGrantSet';
+export const GRANTS_PLURAL = 'hostnamespacegrantsets';
+export const GRANTS_NAME = 'grants';
+
+/** The namespaces whose grants object exists (name -> resourceVersion): hostns-grants-required's param, a singleton. */
+export const GRANT_INDEX_KIND = 'HostNamespaceGrantIndex';
+export const GRANT_INDEX_PLURAL = 'hostnamespacegrantindexes';
+export const GRANT_INDEX_NAME = 'cluster';
 
 /** The three host namespaces Pod Security Admission's baseline `hostNamespaces` check flags. */
 export const HOST_NAMESPACES = ['hostNetwork', 'hostPID', 'hostIPC'] as const;
@@ -19,6 +27,19 @@ export type HostNamespace = (typeof HOST_NAMESPACES)[number];
 export function isHostNamespace(value: unknown): value is HostNamespace {
   return typeof value === 'string' && (HOST_NAMESPACES as readonly string[]).includes(value);
 }
+
+/** Compensating controls that can be checked on a pod spec (semantics: src/policy/contract.ts). */
+export const ENFORCEABLE_CONTROLS = [
+  'runAsNonRoot',
+  'dropAllCapabilities',
+  'readOnlyRootFilesystem',
+  'noPrivilegeEscalation',
+  'noPrivileged',
+  'seccompRuntimeDefault',
+  'noHostPath',
+  'noHostPorts',
+] as const;
+export type EnforceableControl = (typeof ENFORCEABLE_CONTROLS)[number];
 
 export type SelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
 export const SELECTOR_OPERATORS: readonly SelectorOperator[] = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
@@ -49,6 +70,15 @@ export interface RiskAcceptance {
   ticket?: string;
   /** Controls paired with the exception, e.g. "runs as non-root", "capabilities dropped". */
   compensatingControls?: string[];
+  /** Controls admission and the operator enforce on every covered pod (see src/policy/contract.ts). */
+  enforcedControls?: EnforceableControl[];
+}
+
+/** What the exception was granted for: a covered pod must run as one of these and only these images. */
+export interface ExceptionBinding {
+  serviceAccountNames?: string[];
+  /** Fully qualified repository, prefix ending in `/`, or `repository@sha256:<hex>`. */
+  images?: string[];
 }
 
 export interface ReviewRecord {
@@ -60,9 +90,15 @@ export interface HostNamespaceExceptionSpec {
   owner: string;
   allow: HostNamespace[];
   podSelector: LabelSelector;
+  /**
+   * Acknowledges a selector that selects every pod of the namespace (no matchLabels, no In or
+   * Exists requirement): required to be true for such a selector.
+   */
+  namespaceWide?: boolean;
   riskAcceptance: RiskAcceptance;
   expiresAt: string;
   review?: ReviewRecord;
+  boundTo?: ExceptionBinding;
 }
 
 export type ExceptionPhase = 'Active' | 'ExpiringSoon' | 'Expired' | 'Invalid';
@@ -88,6 +124,7 @@ export interface AnnouncedEvents {
   expired?: string;
   reviewOverdue?: string;
   invalid?: string;
+  notEnforced?: string;
 }
 
 export interface HostNamespaceExceptionStatus {
@@ -96,6 +133,10 @@ export interface HostNamespaceExceptionStatus {
   observedGeneration?: number;
   /** Pods in the namespace this exception covers now (it allows at least one flag they use). */
   coveredPods?: number;
+  /** spec.allow comma-separated, for the register (printer columns cannot join a list). */
+  allows?: string;
+  /** spec.podSelector as kubectl writes a selector, for `kubectl get hnse -o wide`. */
+  selector?: string;
   /** When the exception lapses (a copy of spec.expiresAt, readable in the register). */
   expiresAt?: string;
   /** When the next monthly review is due. */
@@ -129,18 +170,33 @@ export interface Grant {
   /** RFC 3339; the policy admits through this grant only while the new object's creationTimestamp is before it. */
   expiresAt: string;
   selector: LabelSelector;
+  /** The exception's contract; the operator always writes every list (empty binds nothing). */
+  contract?: GrantContract;
 }
 
-export interface HostNamespaceGrantsSpec {
-  /** Active grants by namespace. Namespaces without one are absent. */
-  namespaces: Record<string, Grant[]>;
+export interface GrantContract {
+  serviceAccountNames: string[];
+  images: string[];
+  controls: EnforceableControl[];
 }
 
-export interface HostNamespaceGrants {
+export interface HostNamespaceGrantSetSpec {
+  /** Active grants of the object's namespace; empty when none. */
+  grants: Grant[];
+}
+
+export interface HostNamespaceGrantSet {
   apiVersion: typeof API_VERSION;
   kind: typeof GRANTS_KIND;
   metadata: ObjectMeta;
-  spec: HostNamespaceGrantsSpec;
+  spec: HostNamespaceGrantSetSpec;
+}
+
+export interface HostNamespaceGrantIndex {
+  apiVersion: typeof API_VERSION;
+  kind: typeof GRANT_INDEX_KIND;
+  metadata: ObjectMeta;
+  spec: { namespaces: Record<string, string> };
 }
 
 /** Pod label and annotation keys the operator writes; it never writes any other key. */

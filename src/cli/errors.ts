@@ -21,3 +21,15 @@ export class CliError extends Error {
     this.exitCode = exitCode;
   }
 }
+
+/**
+ * An error message as the one line the docs promise: a multi-line cause (a YAML parser's excerpt
+ * of a broken kubeconfig) is cut to its first line, which names the problem.
+ */
+export function oneLine(message: string): string {
+  const lines = message
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !/^\^+$/.test(l));
+  return lines.length <= 1 ? (lines[0] ?? '') : lines[0]!.replace(/:$/, '');
+}

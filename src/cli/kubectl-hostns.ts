@@ -1,26 +1,34 @@
-// kubectl-hostns: the monthly review, a live audit and a static check for CI (see docs/cli.md).
+// kubectl-hostns: the monthly review, a live audit, a static check for CI and a live enforcement
+// check (see docs/cli.md).
 // Imperative shell: flags, kubeconfig, files and stdout here; every decision in src/policy and
 // src/report, so the CLI, the controller and the admission policy never disagree.
+import { DATE_TIME_MESSAGE, SINGLE_LINE_MESSAGE, isApiDateTime, textProblem } from '../api/validation.ts';
 import { readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { getHeapStatistics } from 'node:v8';
 import { Command, CommanderError, Option } from 'commander';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { DateTime, type Duration } from 'luxon';
-import { DEFAULT_POLICY, parseDuration, type PolicyConfig } from '../policy/config.ts';
+import { DEFAULT_POLICY_SETTINGS, parseDuration, policyFrom, type PolicyConfig } from '../policy/config.ts';
 import { rfc3339 } from '../policy/grants.ts';
 import { auditSummary, buildAudit, renderAuditJson, renderAuditMarkdown, renderAuditTable } from '../report/audit.ts';
 import { wantsColour } from '../report/format.ts';
 import { buildReview, renderReviewJson, renderReviewMarkdown, renderReviewTable } from '../report/review.ts';
-import { hasUncovered, scanSources } from '../report/scan.ts';
+import { hasFailures, PARSE_BYTES_PER_BYTE, scanSources } from '../report/scan.ts';
 import { renderSarif, renderScanJson, renderScanText } from '../report/scan-output.ts';
-import { CliError, EXIT } from './errors.ts';
-import { readInputs } from './inputs.ts';
-import { Cluster, DEFAULT_CHUNK_SIZE, loadKubeConfig } from './kube.ts';
+import { renderVerifyJson, renderVerifyTable, verifySummary } from '../report/verify.ts';
+import { CliError, EXIT, oneLine } from './errors.ts';
+import { kustomizationSources, readChunks, readInputs, renderHelm, renderKustomize, type Rendered } from './inputs.ts';
+import { placeHelmFindings, placeKustomizeFindings } from '../report/scan-render.ts';
+import { Cluster, DEFAULT_CHUNK_SIZE, loadKubeConfig } from './cluster.ts';
+import { Verifier, verifyExitCode } from './verify.ts';
 
 export interface Io {
   stdout: { write(s: string): unknown; isTTY?: boolean };
   stderr: { write(s: string): unknown };
-  readStdin: () => string;
+  /** The whole of stdin, or its pieces in order. */
+  readStdin: () => string | Iterable<string>;
   env: Record<string, string | undefined>;
 }
 
@@ -52,18 +60,13 @@ interface ClusterFlags {
   allNamespaces?: boolean;
 }
 
-function policyFrom(flags: PolicyFlags): PolicyConfig {
-  return {
-    expiringSoonWindow: durationFlag(flags.expiringSoon, '--expiring-soon'),
-    maxLifetime: durationFlag(flags.maxLifetime, '--max-lifetime'),
-    reviewInterval: durationFlag(flags.reviewInterval, '--review-interval'),
-    exemptNamespaces: new Set(
-      flags.exemptNamespaces
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    ),
-  };
+/** The policy core's one settings reader; its errors are usage errors here. */
+function policyFromFlags(flags: PolicyFlags): PolicyConfig {
+  try {
+    return policyFrom(flags);
+  } catch (err) {
+    throw new CliError(EXIT.usage, (err as Error).message);
+  }
 }
 
 function durationFlag(text: string, flag: string): Duration {
@@ -74,20 +77,37 @@ function durationFlag(text: string, flag: string): Duration {
   }
 }
 
+/** RFC 3339 date-time: date, `T`, time with seconds, optional fraction, `Z` or an offset. */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
+
 function nowFrom(flags: PolicyFlags): DateTime {
   if (flags.now === undefined) return DateTime.utc();
   const t = DateTime.fromISO(flags.now, { setZone: true });
-  if (!t.isValid) throw new CliError(EXIT.usage, `--now: ${JSON.stringify(flags.now)} is not an RFC 3339 date-time (e.g. 2026-12-01T00:00:00Z)`);
+  // The API's one date grammar (src/api/validation.ts), as for every date of an exception.
+  if (!isApiDateTime(flags.now) || !t.isValid) {
+    throw new CliError(EXIT.usage, `--now: ${JSON.stringify(flags.now)} ${DATE_TIME_MESSAGE}`);
+  }
   return t.toUTC();
 }
 
-function connect(flags: ClusterFlags, io: Io): Cluster {
+type VerifyFlags = Omit<ClusterFlags, 'namespace'> &
+  Omit<PolicyFlags, 'now'> & { namespace?: string[]; output: string; acceptWarn?: boolean };
+
+function connectionFlags(
+  flags: Omit<ClusterFlags, 'namespace'>,
+  io: Io,
+): { kc: KubeConfig; timeoutSeconds: number; chunkSize: number } {
   const seconds = Number(flags.requestTimeout.replace(/s$/, ''));
   if (!Number.isFinite(seconds) || seconds <= 0) throw new CliError(EXIT.usage, `--request-timeout: ${JSON.stringify(flags.requestTimeout)} is not a positive number of seconds`);
   const chunk = Number(flags.chunkSize);
   if (!Number.isInteger(chunk) || chunk <= 0) throw new CliError(EXIT.usage, `--chunk-size: ${JSON.stringify(flags.chunkSize)} is not a positive integer`);
   const kc = loadKubeConfig({ kubeconfig: flags.kubeconfig, context: flags.context }, io.env);
-  return new Cluster(kc, seconds, chunk);
+  return { kc, timeoutSeconds: seconds, chunkSize: chunk };
+}
+
+function connect(flags: ClusterFlags, io: Io): Cluster {
+  const { kc, timeoutSeconds, chunkSize } = connectionFlags(flags, io);
+  return new Cluster(kc, timeoutSeconds, chunkSize);
 }
 
 /** Review and audit read every namespace unless -n names one. */
@@ -97,16 +117,19 @@ function scope(flags: ClusterFlags): string | undefined {
   return flags.namespace;
 }
 
+/** Collects a repeatable option's values. */
+const append = (v: string, prev: string[]): string[] => [...prev, v];
+
 function outputFlag(formats: string[], fallback: string): Option {
   return new Option('-o, --output <format>', 'output format').choices(formats).default(fallback);
 }
 
 function addPolicyOptions(cmd: Command): Command {
   return cmd
-    .option('--exempt-namespaces <list>', 'namespaces whose pods are never offenders (comma-separated, "" for none)', [...DEFAULT_POLICY.exemptNamespaces].join(','))
-    .option('--expiring-soon <duration>', 'ExpiringSoon window, as the operator uses it', '7d')
-    .option('--max-lifetime <duration>', 'longest lifetime an exception may have', '90d')
-    .option('--review-interval <duration>', 'a review is due this long after the last one', '30d')
+    .option('--exempt-namespaces <list>', 'namespaces whose pods are never offenders (comma-separated, "" for none)', DEFAULT_POLICY_SETTINGS.exemptNamespaces)
+    .option('--expiring-soon <duration>', 'ExpiringSoon window, as the operator uses it', DEFAULT_POLICY_SETTINGS.expiringSoon)
+    .option('--max-lifetime <duration>', 'longest lifetime an exception may have', DEFAULT_POLICY_SETTINGS.maxLifetime)
+    .option('--review-interval <duration>', 'a review is due this long after the last one', DEFAULT_POLICY_SETTINGS.reviewInterval)
     .option('--now <time>', 'evaluate at this RFC 3339 time instead of now (what-if, tests)');
 }
 
@@ -151,19 +174,44 @@ Examples:
 `;
 
 const SCAN_HELP = `
-Checks Pods and the pod templates of Deployments, ReplicaSets, ReplicationControllers, StatefulSets,
-DaemonSets, Jobs, CronJobs and PodTemplates, also inside kind: List. HostNamespaceException
-documents in the input (or in --exceptions) that select the template's labels in the same namespace
-and have not expired are the allowed path. Objects without metadata.namespace are in --namespace.
+Checks Pods and the pod templates of ReplicationControllers, Deployments, ReplicaSets, StatefulSets,
+DaemonSets, Jobs and CronJobs (the admission policy's resources), also inside kind: List. YAML is
+read as the API server reads it (YAML 1.1 booleans, timestamps as strings, its alias budget).
+Exceptions count only from a trusted source: --exceptions PATH (a protected folder) or
+--exceptions-from cluster. One found among the scanned inputs is an exception-in-change finding
+(--trust-inline-exceptions counts it instead). Objects without metadata.namespace are in --namespace.
 
-Exit status: 0 nothing uncovered, 1 uncovered host-namespace use, 2 input incomplete (a YAML syntax
-error, an unreadable path; the scan still reports what it could read).
+Exit status: 0 nothing uncovered, 1 uncovered host-namespace use or an exception-in-change, 2 input
+incomplete (a YAML syntax error, an alias bomb, a host flag that is not a boolean, an unreadable
+path or looping link; the scan still reports what it could read).
 
 Examples:
-  kubectl hostns scan deploy/
-  kustomize build overlays/prod | kubectl hostns scan -
+  kubectl hostns scan deploy/ --exceptions exceptions/
+  kustomize build overlays/prod | kubectl hostns scan - --exceptions-from cluster
   helm template my-release ./chart | kubectl hostns scan - --exceptions exceptions/
   kubectl hostns scan k8s/ -o sarif > hostns.sarif     # upload to code scanning
+  kubectl hostns scan --helm-chart charts/agent --values prod.yaml --kustomize overlays/prod
+  kubectl hostns scan .        # also Compose files, Dockerfiles, scripts, Makefiles, CI workflows
+`;
+
+const VERIFY_HELP = `
+Sends server-side dry-run creates (dryRun=All: admission runs, nothing is stored) of a probe pod
+with hostNetwork, hostPID, hostIPC (and one with none, the control) into each namespace, and one
+per exception carrying labels its selector selects and the flags it allows. Per namespace and flag:
+refused (enforced), warned (admitted with a warning: warn mode), admitted (not enforced: exempt,
+policy, binding or param missing; the cause is shown), covered (an exception allows it to every pod).
+
+Needs create on pods (RBAC cannot limit that to dry-run), list on namespaces and
+hostnamespaceexceptions: config/rbac/verify_role.yaml.
+
+Exit status: 0 every namespace not declared exempt is enforced and every exception probe is as
+expected; 1 not so (warn mode too, unless --accept-warn); 2 bad usage or a probe that proves nothing;
+3 cluster unreachable or access refused.
+
+Examples:
+  kubectl hostns verify
+  kubectl hostns verify -n payments -n web -o json
+  kubectl hostns verify --exempt-namespaces kube-system,monitoring --accept-warn
 `;
 
 export async function run(argv: readonly string[], io: Io): Promise<number> {
@@ -172,7 +220,9 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 
   const program = new Command()
     .name('kubectl hostns')
-    .description('Host namespace exceptions: the monthly review, a live audit, a static check for CI.')
+    .description(
+      'Host namespace exceptions: the monthly review, a live audit, a static check for CI, a live enforcement check.',
+    )
     .version(cliVersion(), '--version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .showHelpAfterError('(add --help for usage)')
@@ -181,14 +231,16 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   program.addHelpText(
     'after',
     `
-Exit status: 0 ok; 1 findings (scan: uncovered use; review/audit: with --fail-on-findings);
-2 bad usage or incomplete input; 3 cluster unreachable, access refused or CRD not installed;
+Exit status: 0 ok; 1 findings (scan: uncovered use; verify: a namespace not enforced;
+review/audit: with --fail-on-findings); 2 bad usage or incomplete input (verify: a probe that
+proves nothing); 3 cluster unreachable, access refused or CRD not installed;
 4 internal error (a bug).
 
 Examples:
   kubectl hostns review -o markdown
   kubectl hostns audit -A
-  kubectl hostns scan manifests/ -o sarif`,
+  kubectl hostns scan manifests/ -o sarif
+  kubectl hostns verify`,
   );
 
   addPolicyOptions(
@@ -212,15 +264,25 @@ Examples:
       if (flags.markReviewed !== undefined) {
         if (!flags.namespace) throw new CliError(EXIT.usage, '--mark-reviewed needs -n/--namespace (the namespace of the exception)');
         if (!flags.by || !flags.by.trim()) throw new CliError(EXIT.usage, '--mark-reviewed needs --by <who> (the reviewer)');
+        if (textProblem(flags.by.trim())) {
+          throw new CliError(EXIT.usage, `--by: ${JSON.stringify(flags.by)} ${SINGLE_LINE_MESSAGE}`);
+        }
         if (!flags.markReviewed.trim()) throw new CliError(EXIT.usage, '--mark-reviewed: empty exception name');
         const cluster = connect(flags, io);
         const at = rfc3339(now.startOf('second')); // second precision, as kubectl and the API server write times
         await cluster.markReviewed(flags.namespace, flags.markReviewed, { lastReviewedAt: at, reviewedBy: flags.by.trim() });
-        out(`hostnamespaceexception.hostns.io/${flags.markReviewed} reviewed by ${flags.by.trim()} at ${at}\n`);
+        const review = {
+          namespace: flags.namespace,
+          name: flags.markReviewed,
+          reviewedBy: flags.by.trim(),
+          lastReviewedAt: at,
+        };
+        if (flags.output === 'json') out(JSON.stringify({ reviewed: review }, null, 2) + '\n');
+        else out(`hostnamespaceexception.hostns.io/${flags.markReviewed} reviewed by ${flags.by.trim()} at ${at}\n`);
         return;
       }
       if (flags.by !== undefined) throw new CliError(EXIT.usage, '--by is only used with --mark-reviewed');
-      const config = policyFrom(flags);
+      const config = policyFromFlags(flags);
       const within = durationFlag(flags.within, '--within');
       const ns = scope(flags);
       const cluster = connect(flags, io);
@@ -245,7 +307,7 @@ Examples:
     .addHelpText('after', AUDIT_HELP)
     .action(async (flags: ClusterFlags & PolicyFlags & { output: string; failOnFindings?: boolean }) => {
       const now = nowFrom(flags);
-      const config = policyFrom(flags);
+      const config = policyFromFlags(flags);
       const ns = scope(flags);
       const cluster = connect(flags, io);
       const exceptions = await cluster.listExceptions(ns);
@@ -261,25 +323,137 @@ Examples:
     program
       .command('scan')
       .description('static check for CI: host-namespace use in manifests without a HostNamespaceException')
-      .argument('<paths...>', 'files, folders (recursive *.yaml, *.yml, *.json) or - for stdin')
+      .argument(
+        '[paths...]',
+        'files, folders (recursive: manifests, Compose, Dockerfiles, scripts, Makefiles, CI workflows) or - for stdin',
+      )
       .addOption(outputFlag(['text', 'json', 'sarif'], 'text'))
-      .option('--exceptions <path>', 'also read HostNamespaceExceptions from this file or folder (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
-      .option('-n, --namespace <namespace>', 'namespace of objects that name none', 'default'),
+      .option('--exceptions <path>', 'trusted HostNamespaceExceptions from this file or protected folder (repeatable)', append, [])
+      .addOption(
+        new Option('--exceptions-from <source>', 'trusted HostNamespaceExceptions from the live register').choices(['cluster']),
+      )
+      .option('--helm-chart <dir>', 'render this chart with helm template and scan the output (repeatable)', append, [])
+      .option('--values <file>', 'values file for --helm-chart (repeatable)', append, [])
+      .option('--kustomize <dir>', 'render this kustomization with kubectl kustomize, scan the output (repeatable)', append, [])
+      .option('--trust-inline-exceptions', 'count exceptions among the scanned inputs (default: exception-in-change finding)')
+      .option('-n, --namespace <namespace>', 'namespace of objects that name none', 'default')
+      .option('--kubeconfig <path>', 'kubeconfig file, with --exceptions-from cluster')
+      .option('--context <name>', 'kubeconfig context, with --exceptions-from cluster')
+      .option('--request-timeout <seconds>', 'give up on an API request after this many seconds', '30'),
   )
     .addHelpText('after', SCAN_HELP)
-    .action((paths: string[], flags: PolicyFlags & { output: string; exceptions: string[]; namespace: string }) => {
-      const now = nowFrom(flags);
+    .action(
+      async (
+        paths: string[],
+        flags: PolicyFlags & Pick<ClusterFlags, 'kubeconfig' | 'context' | 'requestTimeout'> & {
+          output: string;
+          exceptions: string[];
+          exceptionsFrom?: 'cluster';
+          trustInlineExceptions?: boolean;
+          helmChart: string[];
+          values: string[];
+          kustomize: string[];
+          namespace: string;
+        },
+      ) => {
+        const now = nowFrom(flags);
+        const config = policyFrom(flags);
+        if (!flags.namespace) throw new CliError(EXIT.usage, '-n/--namespace: empty namespace name');
+        if (paths.length === 0 && flags.helmChart.length === 0 && flags.kustomize.length === 0) {
+          throw new CliError(EXIT.usage, 'scan needs a path, - for stdin, --helm-chart DIR or --kustomize DIR');
+        }
+        if (flags.values.length > 0 && flags.helmChart.length === 0) {
+          throw new CliError(EXIT.usage, '--values is only used with --helm-chart');
+        }
+        const helm: [string, Rendered][] = flags.helmChart.map((c) => [c, renderHelm(c, flags.values, io.env)]);
+        const kustomize: [string, Rendered][] = flags.kustomize.map((d) => [d, renderKustomize(d, io.env)]);
+        const rendered = [...helm, ...kustomize].map(([, r]) => r);
+        const clusterExceptions =
+          flags.exceptionsFrom === 'cluster'
+            ? await connect({ ...flags, chunkSize: String(DEFAULT_CHUNK_SIZE), namespace: undefined }, io).listExceptions(undefined)
+            : undefined;
+        const inputs = readInputs(paths, io.readStdin, flags.exceptions);
+        const extra = readInputs(flags.exceptions, io.readStdin);
+        const options = {
+          now,
+          config,
+          defaultNamespace: flags.namespace,
+          trustInlineExceptions: flags.trustInlineExceptions === true,
+          clusterExceptions,
+          maxDocumentBytes: Math.floor(getHeapStatistics().heap_size_limit / PARSE_BYTES_PER_BYTE),
+        };
+        const renderedSources = rendered.flatMap((r) => (r.text === undefined ? [] : [{ path: r.name, text: r.text }]));
+        const result = scanSources([...renderedSources, ...inputs.sources], extra.sources, options);
+        // read errors are collected while the scan reads
+        const renderErrors = rendered.flatMap((r) => (r.error ? [r.error] : []));
+        result.errors.unshift(...renderErrors, ...inputs.errors, ...extra.errors);
+        // rendered findings back to the template or patch that produced them, where unambiguous
+        for (const [chart, r] of helm) {
+          if (r.text !== undefined) placeHelmFindings(result.findings, r.name, r.text, chart, readIfExists);
+        }
+        for (const [dir, r] of kustomize) {
+          if (r.text === undefined) continue;
+          const files = readInputs(kustomizationSources(dir), () => '');
+          const manifests = files.sources.filter((x) => x.format === 'manifest');
+          const sourceScan = scanSources(manifests, [], { ...options, trustInlineExceptions: true, clusterExceptions: [] });
+          placeKustomizeFindings(result.findings, r.name, sourceScan.findings);
+        }
+        result.findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
+        if (flags.output === 'json') out(renderScanJson(result));
+        else if (flags.output === 'sarif') out(renderSarif(result, cliVersion()));
+        else out(renderScanText(result));
+        // incomplete input wins: a clean result over a partial read must not pass CI
+        exitCode = result.errors.length > 0 ? EXIT.usage : hasFailures(result) ? EXIT.findings : EXIT.ok;
+      },
+    );
+
+  program
+    .command('verify')
+    .description('live: prove host-namespace enforcement with dry-run probe pods in each namespace (none is stored)')
+    .addOption(outputFlag(['table', 'json'], 'table'))
+    .option(
+      '-n, --namespace <namespace>',
+      'only this namespace (repeatable; default: every namespace)',
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
+    .option('-A, --all-namespaces', 'every namespace (the default)')
+    .option(
+      '--exempt-namespaces <list>',
+      'namespaces you exempt on purpose: probed, never a finding (comma-separated, "" for none)',
+      DEFAULT_POLICY_SETTINGS.exemptNamespaces,
+    )
+    .option('--accept-warn', 'warn mode (admitted with a warning) is not a finding, e.g. during a rollout')
+    .option('--expiring-soon <duration>', 'ExpiringSoon window, as the operator uses it', DEFAULT_POLICY_SETTINGS.expiringSoon)
+    .option('--max-lifetime <duration>', 'longest lifetime an exception may have', DEFAULT_POLICY_SETTINGS.maxLifetime)
+    .option('--review-interval <duration>', 'a review is due this long after the last one', DEFAULT_POLICY_SETTINGS.reviewInterval)
+    .option('--kubeconfig <path>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)')
+    .option('--context <name>', 'kubeconfig context to use')
+    .option('--request-timeout <seconds>', 'give up on an API request after this many seconds', '30')
+    .option('--chunk-size <n>', 'list in pages of this many objects, as kubectl does', String(DEFAULT_CHUNK_SIZE))
+    .addHelpText('after', VERIFY_HELP)
+    .action(async (flags: VerifyFlags) => {
+      flags.namespace ??= [];
+      if (flags.namespace.length && flags.allNamespaces) {
+        throw new CliError(EXIT.usage, '-n/--namespace and -A/--all-namespaces exclude each other');
+      }
+      if (flags.namespace.some((n) => n.trim() === '')) {
+        throw new CliError(EXIT.usage, '-n/--namespace: empty namespace name');
+      }
       const config = policyFrom(flags);
-      if (!flags.namespace) throw new CliError(EXIT.usage, '-n/--namespace: empty namespace name');
-      const inputs = readInputs(paths, io.readStdin);
-      const extra = readInputs(flags.exceptions, io.readStdin);
-      const result = scanSources(inputs.sources, extra.sources, { now, config, defaultNamespace: flags.namespace });
-      result.errors.unshift(...inputs.errors, ...extra.errors);
-      if (flags.output === 'json') out(renderScanJson(result));
-      else if (flags.output === 'sarif') out(renderSarif(result, cliVersion()));
-      else out(renderScanText(result));
-      // incomplete input wins: a clean result over a partial read must not pass CI
-      exitCode = result.errors.length > 0 ? EXIT.usage : hasUncovered(result) ? EXIT.findings : EXIT.ok;
+      const { kc, timeoutSeconds, chunkSize } = connectionFlags(flags, io);
+      const now = DateTime.utc();
+      const verifier = new Verifier(kc, {
+        namespaces: flags.namespace,
+        exempt: config.exemptNamespaces,
+        config,
+        now,
+        timeoutMs: timeoutSeconds * 1000,
+        chunkSize,
+      });
+      const { accessRefused, ...report } = await verifier.run();
+      if (flags.output === 'json') out(renderVerifyJson(report, now, flags.acceptWarn));
+      else out(renderVerifyTable(report, wantsColour(io.stdout, io.env)));
+      exitCode = verifyExitCode(verifySummary(report, flags.acceptWarn), accessRefused);
     });
 
   try {
@@ -291,7 +465,7 @@ Examples:
       return EXIT.usage; // commander has printed the message
     }
     if (err instanceof CliError) {
-      io.stderr.write(`error: ${err.message}\n`);
+      io.stderr.write(`error: ${oneLine(err.message)}\n`);
       return err.exitCode;
     }
     io.stderr.write(`error: internal: ${(err as Error)?.stack ?? String(err)}\n`);
@@ -299,18 +473,21 @@ Examples:
   }
 }
 
-function readStdinSync(): string {
+
+function readIfExists(path: string): string | undefined {
   try {
-    return readFileSync(0, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EAGAIN' || (err as NodeJS.ErrnoException).code === 'EOF') return '';
-    throw err;
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
   }
 }
 
 // Run when executed (bin/kubectl-hostns, node src/cli/kubectl-hostns.ts), not when imported by tests.
 const invokedDirectly = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === realpathSync(process.argv[1]);
 if (invokedDirectly) {
-  const code = await run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, readStdin: readStdinSync, env: process.env });
-  process.exitCode = code;
+  const io = { stdout: process.stdout, stderr: process.stderr, readStdin: () => readChunks(0), env: process.env };
+  const code = await run(process.argv.slice(2), io);
+  // Exit once the answer is written: a request given up on (--request-timeout) may still hold a
+  // socket open, and must not keep the process alive after its error was printed.
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 }

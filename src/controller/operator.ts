@@ -1,524 +1,300 @@
-// The operator: three reflectors (exceptions, pods, the grants singleton) feed one keyed work
-// queue; each key is reconciled level-based from the caches and only the difference is written.
-//
-//   e:<ns>/<name>  exception -> lifecycle Events, a timer for its next transition   (lane 0)
-//   s:<ns>/<name>  exception -> status                                             (lane 1)
-//   g              grants    -> the admission policy's param object               (lane 1)
-//   p:<ns>/<name>  pod       -> our labels/annotations, a HostNamespaceViolation Event (lane 2)
-// Lanes: when many exceptions lapse at once, every Expired Event leaves before any status write,
-// and those before the pod relabels the lapses trigger.
+// The operator, composed: five sources (exceptions, pods, namespaces, each namespace's grants
+// object, the grant index) in one manager, the trigger graph of wiring.ts, and the reconcilers
+// (exceptions.ts, pods.ts, grants.ts) whose writes writes.ts makes. Everything it decides is in
+// those files; this one only joins them, and keeps the one fact no cache holds: which grants
+// writes are failing.
 import type { Logger } from 'winston';
 import { DateTime } from 'luxon';
 import {
-  API_VERSION,
-  GRANTS_KIND,
+  EXCEPTION_PLURAL,
+  GRANT_INDEX_NAME,
+  GRANT_INDEX_PLURAL,
   GRANTS_NAME,
   GRANTS_PLURAL,
-  EXCEPTION_KIND,
-  EXCEPTION_PLURAL,
   GROUP,
-  LABEL_VIOLATION,
   VERSION,
-  type AnnouncedEvents,
-  type ExceptionPhase,
   type HostNamespaceException,
-  type HostNamespaceGrants,
+  type HostNamespaceGrantIndex,
+  type HostNamespaceGrantSet,
 } from '../api/v1alpha1.ts';
-import { classifyPod, exceptionGrants, type ExceptionGrant, type PodClass } from '../policy/classify.ts';
 import type { PolicyConfig } from '../policy/config.ts';
-import { readException, type ExceptionFacts } from '../policy/exception.ts';
-import { GRANT_LIMITS, desiredGrants, rfc3339 } from '../policy/grants.ts';
-import { evaluateLifecycle, isGranting, type Lifecycle } from '../policy/lifecycle.ts';
-import { desiredMarks, marksPatch } from '../policy/pod-marks.ts';
-import { planException, stableJson, violationNote } from '../policy/status.ts';
-import { ApiError, isStatus, type KubeClient } from '../kube/client.ts';
-import { recordEvent } from '../kube/events.ts';
-import { LeaderElector, type LeaderElectionConfig } from '../kube/lease.ts';
+import { GRANT_LIMITS } from '../policy/grants.ts';
+import type { KubeApi } from '../kube/client.ts';
+import { kubeFailure } from '../kube/errors.ts';
+import type { LeaderElectionConfig } from '../kube/lease.ts';
 import { toPodRecord, type PodRecord } from '../kube/pod-record.ts';
-import { Reflector, type RawObject } from '../kube/reflector.ts';
-import { WorkQueue } from './workqueue.ts';
+import type { RawObject, Reflector } from '../kube/reflector.ts';
+import { Manager } from '../runtime/manager.ts';
+import type { ReconcileResult } from '../runtime/result.ts';
+import { Caches, type NamespaceRecord } from './caches.ts';
+import { reconcileException } from './exceptions.ts';
+import { reconcileGrantIndex, reconcileGrants } from './grants.ts';
+import type { GrantsWriteFailure } from './grants-writer.ts';
+import { controllerOf, exceptionKey, keyId, LANE, laneOf, type ControllerName, type ReconcileKey } from './keys.ts';
+import { reconcilePod } from './pods.ts';
+import { clusterSnapshot, type ClusterSnapshot } from './snapshot.ts';
+import {
+  allKeys,
+  onExceptionChange,
+  onGrantIndexChange,
+  onGrantsChange,
+  onNamespaceChange,
+  onPodChange,
+} from './wiring.ts';
+import { EXCEPTIONS_PATH, makeWriter, writeLane, type Write } from './writes.ts';
 
 export interface OperatorObserver {
-  reconciled?(controller: 'exception' | 'pod' | 'grants', seconds: number, error: boolean): void;
+  reconciled?(controller: ControllerName, seconds: number, error: boolean): void;
   watchRestarted?(resource: string, reason: string): void;
   eventRecorded?(reason: string, outcome: 'created' | 'exists'): void;
+  /** A grants object was written (or found current: `failure` undefined) or failed to be. */
+  grantsWritten?(failure: GrantsWriteFailure | undefined): void;
 }
 
 export interface OperatorOptions {
-  client: KubeClient;
+  client: KubeApi;
   policy: PolicyConfig;
   logger: Logger;
   /** reportingInstance of Events and the Lease holder identity. */
   identity: string;
   clock?: () => DateTime;
-  /** Workers reconciling at once (each does at most a few API calls). */
-  concurrency?: number;
+  /** Reconciles running at once (each does at most a few API calls). */
+  maxConcurrentReconciles?: number;
   leaderElection?: LeaderElectionConfig;
   observer?: OperatorObserver;
   pageSize?: number;
 }
 
-const EXCEPTIONS_PATH = `/apis/${GROUP}/${VERSION}/${EXCEPTION_PLURAL}`;
 const GRANTS_PATH = `/apis/${GROUP}/${VERSION}/${GRANTS_PLURAL}`;
+
+function toNamespaceRecord(raw: RawObject): NamespaceRecord | undefined {
+  type Meta = { name?: string; resourceVersion?: string; creationTimestamp?: string; deletionTimestamp?: string };
+  const meta = raw.metadata as Meta | undefined;
+  if (!meta?.name) return undefined;
+  return {
+    name: meta.name,
+    resourceVersion: meta.resourceVersion ?? '',
+    creationTimestamp: meta.creationTimestamp ?? '',
+    terminating: !!meta.deletionTimestamp,
+  };
+}
 
 /** Keeps the exception minus managedFields (a few hundred objects: the whole rest is fine). */
 function toException(raw: RawObject): HostNamespaceException | undefined {
   const meta = raw.metadata as Record<string, unknown> | undefined;
   if (!meta) return undefined;
   const { managedFields: _drop, ...metadata } = meta;
-  return { ...(raw as unknown as HostNamespaceException), metadata: metadata as unknown as HostNamespaceException['metadata'] };
-}
-
-function addToIndex(index: Map<string, Set<string>>, ns: string, key: string): void {
-  let set = index.get(ns);
-  if (!set) index.set(ns, (set = new Set()));
-  set.add(key);
-}
-function removeFromIndex(index: Map<string, Set<string>>, ns: string, key: string): void {
-  const set = index.get(ns);
-  if (set?.delete(key) && set.size === 0) index.delete(ns);
-}
-const nsOf = (key: string) => key.slice(0, key.indexOf('/'));
-
-export interface ExceptionView {
-  key: string;
-  facts: ExceptionFacts;
-  lifecycle: Lifecycle;
+  return {
+    ...(raw as unknown as HostNamespaceException),
+    metadata: metadata as unknown as HostNamespaceException['metadata'],
+  };
 }
 
 export class Operator {
-  readonly pods: Reflector<PodRecord>;
-  readonly exceptions: Reflector<HostNamespaceException>;
-  readonly grants: Reflector<HostNamespaceGrants>;
-  readonly queue: WorkQueue;
-  private readonly podsByNamespace = new Map<string, Set<string>>();
-  private readonly exceptionsByNamespace = new Map<string, Set<string>>();
-  /** Each exception read and evaluated once per resourceVersion, until its next transition. */
-  private readonly viewCache = new Map<string, { rv: string | undefined; view: ExceptionView }>();
-  /** Pods covered per exception, computed once per namespace until a pod or exception there changes. */
-  private readonly coverage = new Map<string, { validUntil?: DateTime; counts: Map<string, number> }>();
-  /**
-   * Events created but not yet recorded in status.announced (the s: key records them). Only an
-   * optimisation: after a restart the deterministic Event names make a re-creation a 409.
-   */
-  private readonly announcedPending = new Map<string, { uid: string | undefined; announced: AnnouncedEvents }>();
-  /** Phase last acted on per exception: a change re-queues its namespace's pods and the grants. */
-  private readonly lastPhase = new Map<string, ExceptionPhase>();
-  private readonly opts: OperatorOptions;
+  readonly manager: Manager<ReconcileKey, Write>;
+  /** What the reconcilers, /metrics and the HTTP server read. */
+  readonly caches: Caches;
+  /** Exceptions left out of each namespace's grants object (over its budget), comma-separated. */
+  private readonly overBudget = new Map<string, string>();
+  /** The last failed write of each namespace's grants object (cleared by a successful one). */
+  private readonly grantsWriteErrors = new Map<string, string>();
+  /** When a grants write last succeeded (or found the object current), epoch seconds. */
+  lastGrantsSuccess = 0;
+  private readonly client: KubeApi;
   private readonly clock: () => DateTime;
-  private elector?: LeaderElector;
-  /** Exceptions left out of the grants object (over its bounds), for logs and /metrics. */
-  droppedGrants: string[] = [];
-  private leading = false;
-  private started = false;
+  private readonly logger: Logger;
 
   constructor(opts: OperatorOptions) {
-    this.opts = opts;
-    this.clock = opts.clock ?? (() => DateTime.utc());
     const { client, logger } = opts;
-    const restart = (resource: string) => (reason: string) => opts.observer?.watchRestarted?.(resource, reason);
-    this.exceptions = new Reflector({
+    this.client = client;
+    this.logger = logger;
+    this.clock = opts.clock ?? (() => DateTime.utc());
+    const manager: Manager<ReconcileKey, Write> = new Manager<ReconcileKey, Write>({
       client,
       logger,
+      identity: opts.identity,
+      clock: this.clock,
+      maxConcurrentReconciles: opts.maxConcurrentReconciles ?? 16,
+      leaderElection: opts.leaderElection,
+      pageSize: opts.pageSize,
+      keyId,
+      laneOf,
+      writeLane,
+      reconcile: (key, now) => this.reconcile(key, now),
+      execute: (write, now) => execute(write, now),
+      allKeys: () => allKeys(exceptions.store, pods.store, namespaces.store, grants.store),
+      observer: {
+        reconciled: (key, seconds, error) => opts.observer?.reconciled?.(controllerOf(key), seconds, error),
+        watchRestarted: (resource, reason) => opts.observer?.watchRestarted?.(resource, reason),
+      },
+    });
+    const exceptions: Reflector<HostNamespaceException> = manager.source({
       path: EXCEPTIONS_PATH,
       resource: EXCEPTION_PLURAL,
       transform: toException,
       versionOf: (e) => e.metadata.resourceVersion,
-      onChange: (key, obj, prev) => this.exceptionChanged(key, obj, prev),
-      onWatchRestart: restart(EXCEPTION_PLURAL),
-      pageSize: opts.pageSize,
     });
-    this.pods = new Reflector({
-      client,
-      logger,
+    const pods: Reflector<PodRecord> = manager.source({
       path: '/api/v1/pods',
       resource: 'pods',
       transform: toPodRecord,
       versionOf: (p) => p.resourceVersion,
-      onChange: (key, obj, prev) => this.podChanged(key, obj, prev),
-      onWatchRestart: restart('pods'),
-      pageSize: opts.pageSize,
     });
-    this.grants = new Reflector({
-      client,
-      logger,
+    const grants: Reflector<HostNamespaceGrantSet> = manager.source({
       path: GRANTS_PATH,
       resource: GRANTS_PLURAL,
-      transform: (raw) => (raw.metadata?.name === GRANTS_NAME ? (raw as unknown as HostNamespaceGrants) : undefined),
+      transform: (raw) => (raw.metadata?.name === GRANTS_NAME ? (raw as unknown as HostNamespaceGrantSet) : undefined),
       versionOf: (g) => g.metadata.resourceVersion,
-      onChange: () => this.enqueue('g'),
-      onWatchRestart: restart(GRANTS_PLURAL),
     });
-    this.queue = new WorkQueue((key) => this.reconcile(key), {
-      concurrency: opts.concurrency ?? 16,
-      laneOf: (key) => (key.startsWith('e:') ? 0 : key.startsWith('p:') ? 2 : 1),
-      onError: (key, err, attempt) =>
-        logger.warn('reconcile failed, will retry', { key, attempt, error: err instanceof Error ? err.message : String(err) }),
+    const namespaces: Reflector<NamespaceRecord> = manager.source({
+      path: '/api/v1/namespaces',
+      resource: 'namespaces',
+      transform: toNamespaceRecord,
+      versionOf: (n) => n.resourceVersion,
+    });
+    const grantIndex: Reflector<HostNamespaceGrantIndex> = manager.source({
+      path: `/apis/${GROUP}/${VERSION}/${GRANT_INDEX_PLURAL}`,
+      resource: GRANT_INDEX_PLURAL,
+      transform: (raw) =>
+        raw.metadata?.name === GRANT_INDEX_NAME ? (raw as unknown as HostNamespaceGrantIndex) : undefined,
+      versionOf: (g) => g.metadata.resourceVersion,
+    });
+    manager.watch(exceptions, onExceptionChange(pods.store));
+    manager.watch(pods, onPodChange(exceptions.store));
+    manager.watch(grants, onGrantsChange(exceptions.store));
+    manager.watch(namespaces, onNamespaceChange);
+    manager.watch(namespaces, (c) => {
+      // A namespace gone takes its write failures and budget report with it.
+      if (!c.obj) {
+        this.grantsWriteErrors.delete(c.key);
+        this.overBudget.delete(c.key);
+      }
+      return [];
+    });
+    manager.watch(grantIndex, onGrantIndexChange);
+    const execute = makeWriter({
+      client,
+      logger,
+      identity: opts.identity,
+      exceptions,
+      pods,
+      grants,
+      grantIndex,
+      eventRecorded: (reason, outcome) => opts.observer?.eventRecorded?.(reason, outcome),
+      grantsWritten: (namespace, failure, error) => {
+        opts.observer?.grantsWritten?.(failure);
+        if (!failure) this.lastGrantsSuccess = Date.now() / 1000;
+        // A conflict only means our cache was behind; the retry follows at once.
+        if (namespace === undefined || failure === 'Conflict') return;
+        const previous = this.grantsWriteErrors.get(namespace);
+        if (failure) this.grantsWriteErrors.set(namespace, error ?? failure);
+        else this.grantsWriteErrors.delete(namespace);
+        // The exceptions there are (or are no longer) not enforced: their status says so.
+        if (previous !== this.grantsWriteErrors.get(namespace)) this.requeueStatuses(namespace);
+      },
+    });
+    this.manager = manager;
+    this.caches = new Caches({
+      exceptions: exceptions.store,
+      pods: pods.store,
+      grants: grants.store,
+      namespaces: namespaces.store,
+      grantIndex: grantIndex.store,
+      grantsWriteErrors: this.grantsWriteErrors,
+      policy: opts.policy,
     });
   }
 
+  private reconcile(key: ReconcileKey, now: DateTime): ReconcileResult<Write> {
+    switch (key.kind) {
+      case 'exception':
+        return reconcileException(key.namespace, key.name, this.caches, now);
+      case 'pod':
+        return reconcilePod(key.namespace, key.name, this.caches, now);
+      case 'grants': {
+        const { overBudget, ...result } = reconcileGrants(key.namespace, this.caches, now);
+        this.reportOverBudget(key.namespace, overBudget);
+        return result;
+      }
+      case 'grantIndex':
+        return reconcileGrantIndex(this.caches);
+    }
+  }
+
+  /** Who is left out changed, maybe with no change to any object: the exceptions' statuses say so. */
+  private reportOverBudget(namespace: string, overBudget: readonly string[]): void {
+    const joined = overBudget.join(',');
+    if (joined === (this.overBudget.get(namespace) ?? '')) return;
+    if (joined) this.overBudget.set(namespace, joined);
+    else this.overBudget.delete(namespace);
+    this.requeueStatuses(namespace);
+    if (joined) {
+      this.logger.warn('namespace over its grants budget: these exceptions are not honoured at admission', {
+        namespace,
+        exceptions: overBudget,
+        limits: GRANT_LIMITS,
+      });
+    }
+  }
+
+  private requeueStatuses(namespace: string): void {
+    if (!this.manager.isLeader) return;
+    for (const e of this.caches.exceptions.keysIn(namespace)) this.manager.queue.add(exceptionKey(e), LANE.status);
+  }
+
   /** Fails with a clear message when the CRDs are not installed (API discovery, no extra RBAC). */
-  static async checkCrds(client: KubeClient): Promise<void> {
+  static async checkCrds(client: KubeApi): Promise<void> {
     let resources: { resources?: { name: string }[] };
     try {
       resources = await client.request('GET', `/apis/${GROUP}/${VERSION}`);
     } catch (err) {
-      if (isStatus(err, 404)) {
-        throw new Error(`the ${GROUP} CRDs are not installed in this cluster: kubectl apply -f crds/ (or kubectl apply -k config/default)`);
+      if (kubeFailure(err).kind === 'resource-unknown') {
+        throw new Error(
+          `the ${GROUP} CRDs are not installed in this cluster: ` +
+            'kubectl apply -f crds/ (or kubectl apply -k config/default)',
+        );
       }
       throw new Error(`cannot reach the Kubernetes API at ${client.server}: ${(err as Error).message}`);
     }
     const names = new Set((resources.resources ?? []).map((r) => r.name));
-    for (const plural of [EXCEPTION_PLURAL, GRANTS_PLURAL]) {
+    for (const plural of [EXCEPTION_PLURAL, GRANTS_PLURAL, GRANT_INDEX_PLURAL]) {
       if (!names.has(plural)) throw new Error(`the CRD ${plural}.${GROUP} is not installed: kubectl apply -f crds/`);
     }
   }
 
-  get isLeader(): boolean {
-    return this.leading;
-  }
-
-  /** Ready once every cache has completed its first list. */
-  get isReady(): boolean {
-    return this.pods.hasSynced && this.exceptions.hasSynced && this.grants.hasSynced;
-  }
-
   async start(): Promise<void> {
-    if (this.started) return;
-    this.started = true;
-    await Operator.checkCrds(this.opts.client);
-    this.exceptions.start();
-    this.grants.start();
-    this.pods.start();
-    await Promise.all([this.exceptions.synced(), this.grants.synced(), this.pods.synced()]);
-    this.opts.logger.info('caches synced', { pods: this.pods.store.size, exceptions: this.exceptions.store.size });
-    if (this.opts.leaderElection) {
-      this.elector = new LeaderElector(this.opts.client, this.opts.leaderElection, this.opts.identity, this.opts.logger, {
-        onStartedLeading: () => this.lead(),
-        onStoppedLeading: () => void this.follow(),
-      });
-      this.elector.start();
-    } else {
-      this.lead();
-    }
+    await Operator.checkCrds(this.client);
+    await this.manager.start();
   }
 
-  private lead(): void {
-    this.leading = true;
-    this.opts.logger.info('leading: reconciling everything once', { identity: this.opts.identity });
-    for (const key of this.exceptions.store.keys()) this.queue.add(`e:${key}`);
-    for (const key of this.pods.store.keys()) this.queue.add(`p:${key}`);
-    this.queue.add('g');
-    this.queue.start();
-  }
-
-  private async follow(): Promise<void> {
-    this.leading = false;
-    this.opts.logger.warn('lost leadership: pausing writes', { identity: this.opts.identity });
-    await this.queue.pause();
-  }
-
-  async stop(): Promise<void> {
-    await this.queue.stop();
-    await this.elector?.stop();
-    await Promise.all([this.pods.stop(), this.exceptions.stop(), this.grants.stop()]);
+  stop(): Promise<void> {
+    return this.manager.stop();
   }
 
   /** Resolves when no reconcile is queued or running (tests and benchmarks). */
   idle(): Promise<void> {
-    return this.queue.idle();
+    return this.manager.idle();
   }
 
-  private enqueue(key: string): void {
-    // Followers keep caches warm but queue nothing: lead() queues everything on takeover.
-    if (this.leading) this.queue.add(key);
+  get isLeader(): boolean {
+    return this.manager.isLeader;
   }
 
-  // ---- cache events -------------------------------------------------------------------------
-
-  private exceptionChanged(key: string, obj: HostNamespaceException | undefined, prev: HostNamespaceException | undefined): void {
-    const ns = nsOf(key);
-    if (obj) addToIndex(this.exceptionsByNamespace, ns, key);
-    else {
-      removeFromIndex(this.exceptionsByNamespace, ns, key);
-      this.lastPhase.delete(key);
-      this.viewCache.delete(key);
-      this.announcedPending.delete(key);
-    }
-    this.coverage.delete(ns);
-    this.enqueue(`e:${key}`);
-    // Our own status writes change nothing that pods or grants depend on.
-    const specChanged = !obj || !prev || obj.metadata.generation !== prev.metadata.generation || obj.metadata.uid !== prev.metadata.uid;
-    if (specChanged) this.enqueueNamespace(ns);
+  get isReady(): boolean {
+    return this.manager.isReady;
   }
 
-  private podChanged(key: string, obj: PodRecord | undefined, prev: PodRecord | undefined): void {
-    const ns = nsOf(key);
-    if (obj) addToIndex(this.podsByNamespace, ns, key);
-    else removeFromIndex(this.podsByNamespace, ns, key);
-    if (obj) this.enqueue(`p:${key}`);
-    // A pod appearing, leaving or relabelled changes its exceptions' coveredPods.
-    // Throttled to one status write per exception per second under pod churn.
-    if (!obj !== !prev || (obj && prev && obj.uid !== prev.uid) || (obj && prev && !sameLabels(obj.labels, prev.labels))) {
-      this.coverage.delete(ns);
-      if (this.leading) for (const e of this.exceptionsByNamespace.get(ns) ?? []) this.queue.addThrottled(`s:${e}`, 1000);
-    }
-  }
-
-  private enqueueNamespace(ns: string): void {
-    for (const p of this.podsByNamespace.get(ns) ?? []) this.enqueue(`p:${p}`);
-    this.enqueue('g');
-  }
-
-  // ---- reconcile ----------------------------------------------------------------------------
-
-  private async reconcile(key: string): Promise<void> {
-    const started = performance.now();
-    const controller = key === 'g' ? 'grants' : key.startsWith('p:') ? 'pod' : 'exception';
-    let failed = false;
-    try {
-      if (key === 'g') await this.reconcileGrants();
-      else if (key.startsWith('e:')) await this.reconcileException(key.slice(2), 'announce');
-      else if (key.startsWith('s:')) await this.reconcileException(key.slice(2), 'status');
-      else await this.reconcilePod(key.slice(2));
-    } catch (err) {
-      failed = true;
-      throw err;
-    } finally {
-      this.opts.observer?.reconciled?.(controller, (performance.now() - started) / 1000, failed);
-    }
-  }
-
-  /** Every exception of a namespace, read and evaluated at `now`. */
-  exceptionViews(ns: string | undefined, now: DateTime): ExceptionView[] {
-    const keys = ns === undefined ? [...this.exceptions.store.keys()] : [...(this.exceptionsByNamespace.get(ns) ?? [])];
-    const out: ExceptionView[] = [];
-    for (const key of keys) {
-      const obj = this.exceptions.store.get(key);
-      if (!obj) continue;
-      const rv = obj.metadata.resourceVersion;
-      const cached = this.viewCache.get(key);
-      const next = cached?.view.lifecycle.nextTransitionAt;
-      if (cached && cached.rv === rv && (!next || now < next)) {
-        out.push(cached.view);
-        continue;
-      }
-      const facts = readException(obj);
-      const view = { key, facts, lifecycle: evaluateLifecycle(facts, now, this.opts.policy) };
-      this.viewCache.set(key, { rv, view });
-      out.push(view);
-    }
-    return out;
-  }
-
-  /** How many pods each exception of `ns` covers now (it grants, matches, allows a flag they use). */
-  private coveredCounts(ns: string, views: readonly ExceptionView[], now: DateTime): Map<string, number> {
-    const cached = this.coverage.get(ns);
-    if (cached && (!cached.validUntil || now < cached.validUntil)) return cached.counts;
-    const grants = exceptionGrants(views);
-    const counts = new Map<string, number>();
-    for (const podKey of this.podsByNamespace.get(ns) ?? []) {
-      const pod = this.pods.store.get(podKey);
-      if (!pod) continue;
-      const cls = this.classify(pod, grants);
-      if (cls.kind === 'covered' || cls.kind === 'offender') for (const name of cls.exceptions) counts.set(name, (counts.get(name) ?? 0) + 1);
-    }
-    const transitions = views.map((v) => v.lifecycle.nextTransitionAt).filter((t): t is DateTime => !!t);
-    const validUntil = transitions.length ? DateTime.min(...transitions) ?? undefined : undefined;
-    this.coverage.set(ns, { validUntil, counts });
-    return counts;
-  }
-
-  classify(pod: PodRecord, grants: readonly ExceptionGrant[]): PodClass {
-    return classifyPod(pod, grants, this.opts.policy.exemptNamespaces);
-  }
-
-  private async reconcilePod(key: string): Promise<void> {
-    const pod = this.pods.store.get(key);
-    if (!pod) return;
-    const now = this.clock();
-    const views = this.exceptionViews(pod.namespace, now);
-    const cls = this.classify(pod, exceptionGrants(views));
-    const patch = marksPatch(pod.marks, desiredMarks(cls));
-    if (!patch) return;
-
-    if (cls.kind === 'offender' && pod.marks.labels[LABEL_VIOLATION] !== 'true') {
-      // The Event first, the label after: the label records that the Event exists. The key
-      // includes the resourceVersion we decided on, so a crash in between re-finds the same Event.
-      const expiresAtOf = (name: string) => views.find((v) => v.facts.name === name)?.facts.expiresAt;
-      const outcome = await recordEvent(
-        this.opts.client,
-        {
-          regarding: { apiVersion: 'v1', kind: 'Pod', namespace: pod.namespace, name: pod.name, uid: pod.uid },
-          type: 'Warning',
-          reason: 'HostNamespaceViolation',
-          action: 'Classify',
-          note: violationNote(pod, cls.uncovered, cls.lapsed, (n) => {
-            const t = expiresAtOf(n);
-            return t ? rfc3339(t) : undefined;
-          }),
-          key: `${pod.resourceVersion}/${cls.uncovered.join(',')}`,
-        },
-        now,
-        this.opts.identity,
-      );
-      this.opts.observer?.eventRecorded?.('HostNamespaceViolation', outcome);
-    }
-    try {
-      const updated = await this.opts.client.request<RawObject>('PATCH', `/api/v1/namespaces/${pod.namespace}/pods/${pod.name}`, {
-        body: { metadata: { ...patch.metadata, uid: pod.uid } },
-        contentType: 'application/merge-patch+json',
-      });
-      this.pods.applyObserved(updated);
-    } catch (err) {
-      if (isStatus(err, 404)) return; // gone; the watch will tell
-      // The uid in the patch is a precondition: a pod replaced under the same name is refused
-      // (409/422) and retried from the cache, which by then holds the new pod.
-      if (isStatus(err, 409, 422)) throw new ApiError(err.status, err.reason, `pod ${key} changed under us; retrying`, undefined);
-      throw err;
-    }
-  }
-
-  /**
-   * `announce` raises the Events due and hands the status write to the s: key; `status` writes
-   * the status (raising any Event still due first, so the bookkeeping never runs ahead of it).
-   */
-  private async reconcileException(key: string, step: 'announce' | 'status'): Promise<void> {
-    const obj = this.exceptions.store.get(key);
-    if (!obj) return;
-    const now = this.clock();
-    const ns = nsOf(key);
-    const views = this.exceptionViews(ns, now);
-    const view = views.find((v) => v.key === key)!;
-    const { facts, lifecycle } = view;
-    const covered = isGranting(lifecycle.phase) ? (this.coveredCounts(ns, views, now).get(facts.name) ?? 0) : 0;
-
-    const pending = this.announcedPending.get(key);
-    const known = pending && pending.uid === obj.metadata.uid ? pending.announced : {};
-    const withPending: HostNamespaceException = { ...obj, status: { ...obj.status, announced: { ...obj.status?.announced, ...known } } };
-    const plan = planException(withPending, facts, lifecycle, covered, now);
-    for (const e of plan.events) {
-      const outcome = await recordEvent(
-        this.opts.client,
-        {
-          regarding: { apiVersion: API_VERSION, kind: EXCEPTION_KIND, namespace: ns, name: facts.name, uid: obj.metadata.uid ?? '' },
-          type: e.type,
-          reason: e.reason,
-          action: e.action,
-          note: e.note,
-          key: e.key,
-        },
-        now,
-        this.opts.identity,
-      );
-      this.announcedPending.set(key, { uid: obj.metadata.uid, announced: { ...known, ...this.announcedPending.get(key)?.announced, [e.announce]: e.key } });
-      this.opts.observer?.eventRecorded?.(e.reason, outcome);
-      this.opts.logger.info('event', { exception: key, reason: e.reason, outcome });
-    }
-
-    const statusDiffers = stableJson(plan.status) !== stableJson(obj.status ?? {});
-    if (step === 'status' && statusDiffers) {
-      // PUT with the cached resourceVersion: a concurrent change answers 409 and we retry from
-      // the newer cache, so `announced` is never lost or doubled.
-      const updated = await this.opts.client.request<RawObject>(
-        'PUT',
-        `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${EXCEPTION_PLURAL}/${facts.name}/status`,
-        { body: { ...obj, status: plan.status } },
-      );
-      this.announcedPending.delete(key);
-      this.exceptions.applyObserved(updated);
-    } else if (step === 'announce' && statusDiffers) {
-      this.enqueue(`s:${key}`);
-    }
-
-    if (step === 'announce') {
-      if (this.lastPhase.get(key) !== lifecycle.phase) {
-        const first = !this.lastPhase.has(key);
-        this.lastPhase.set(key, lifecycle.phase);
-        if (!first) this.enqueueNamespace(ns);
-      }
-      if (lifecycle.nextTransitionAt) {
-        // A few ms late rather than early: at the instant itself the phase must already have changed.
-        this.queue.addAfter(`e:${key}`, lifecycle.nextTransitionAt.diff(now).toMillis() + 5);
-      }
-    }
-  }
-
-  private async reconcileGrants(): Promise<void> {
-    const now = this.clock();
-    const views = this.exceptionViews(undefined, now);
-    const { dropped, ...spec } = desiredGrants(views, this.opts.policy.exemptNamespaces);
-    if ((dropped?.length ?? 0) !== this.droppedGrants.length) {
-      this.opts.logger.warn('admission grants over the HostNamespaceGrants bounds: these exceptions are not honoured at admission', {
-        dropped,
-        limits: GRANT_LIMITS,
-      });
-    }
-    this.droppedGrants = dropped ?? [];
-    const current = this.grants.store.get(GRANTS_NAME);
-    if (current && stableJson(current.spec ?? {}) === stableJson(spec)) return;
-    const body: HostNamespaceGrants = {
-      apiVersion: API_VERSION,
-      kind: GRANTS_KIND,
-      metadata: {
-        name: GRANTS_NAME,
-        labels: { 'app.kubernetes.io/managed-by': 'hostns-operator' },
-        ...(current ? { resourceVersion: current.metadata.resourceVersion } : {}),
-      },
-      spec,
-    };
-    const updated = current
-      ? await this.opts.client.request<RawObject>('PUT', `${GRANTS_PATH}/${GRANTS_NAME}`, { body: { ...current, spec } })
-      : await this.opts.client.request<RawObject>('POST', GRANTS_PATH, { body });
-    this.grants.applyObserved(updated);
-  }
-
-  // ---- read-only views for metrics ----------------------------------------------------------
-
-  private lastSnapshot?: { at: number; value: OperatorSnapshot };
+  private lastSnapshot?: { at: number; value: ClusterSnapshot };
 
   /**
    * Counts for /metrics, computed from the caches at scrape time. Several gauges read it in one
    * scrape: it is computed once and reused for a second.
    */
-  snapshot(): OperatorSnapshot {
+  snapshot(): ClusterSnapshot {
     const at = Date.now();
     if (this.lastSnapshot && at - this.lastSnapshot.at < 1000) return this.lastSnapshot.value;
-    const value = this.computeSnapshot(this.clock());
+    const value = clusterSnapshot(this.caches, this.clock());
     this.lastSnapshot = { at, value };
     return value;
   }
-
-  private computeSnapshot(now: DateTime): OperatorSnapshot {
-    const exceptionsByPhase: Record<ExceptionPhase, number> = { Active: 0, ExpiringSoon: 0, Expired: 0, Invalid: 0 };
-    const expiries: { namespace: string; name: string; seconds: number }[] = [];
-    const grantsByNs = new Map<string, ExceptionGrant[]>();
-    for (const ns of this.exceptionsByNamespace.keys()) grantsByNs.set(ns, exceptionGrants(this.exceptionViews(ns, now)));
-    for (const v of this.exceptionViews(undefined, now)) {
-      exceptionsByPhase[v.lifecycle.phase]++;
-      if (v.lifecycle.expiresAt) {
-        expiries.push({ namespace: v.facts.namespace, name: v.facts.name, seconds: v.lifecycle.expiresAt.diff(now).as('seconds') });
-      }
-    }
-    const podsByClass = { offender: 0, covered: 0, exempt: 0 };
-    for (const pod of this.pods.store.values()) {
-      const cls = this.classify(pod, grantsByNs.get(pod.namespace) ?? []);
-      if (cls.kind !== 'clean') podsByClass[cls.kind]++;
-    }
-    return { exceptionsByPhase, podsByClass, expiries };
-  }
-}
-
-/** Equal labels, ignoring our own keys: writing a mark changes no exception's coverage. */
-export interface OperatorSnapshot {
-  exceptionsByPhase: Record<ExceptionPhase, number>;
-  podsByClass: Record<'offender' | 'covered' | 'exempt', number>;
-  expiries: { namespace: string; name: string; seconds: number }[];
-}
-
-function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
-  const theirs = (l: Record<string, string>) => Object.keys(l).filter((k) => !k.startsWith('hostns.io/'));
-  const ka = theirs(a);
-  if (ka.length !== theirs(b).length) return false;
-  return ka.every((k) => a[k] === b[k]);
 }

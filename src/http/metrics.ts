@@ -10,12 +10,15 @@ export class OperatorMetrics implements OperatorObserver {
   private readonly reconcileDuration: Histogram<'controller'>;
   private readonly watchRestarts: Counter<'resource' | 'reason'>;
   private readonly events: Counter<'reason' | 'outcome'>;
+  private readonly grantsWriteFailures: Counter<'reason'>;
   readonly apiRequests: Counter<'verb' | 'code'>;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
     this.reconcileErrors = new Counter({ name: 'hostns_reconcile_errors_total', help: 'Reconciles that failed (and were retried).', labelNames: ['controller'], registers });
+    // Zero from the start, so that rate() and the alerts on it see a series before the first error.
+    for (const controller of ['exception', 'pod', 'grants'] as const) this.reconcileErrors.inc({ controller }, 0);
     this.reconcileDuration = new Histogram({
       name: 'hostns_reconcile_duration_seconds',
       help: 'Time spent in one reconcile, API calls included.',
@@ -59,11 +62,37 @@ export class OperatorMetrics implements OperatorObserver {
       },
     });
     new Gauge({
+      name: 'hostns_offender_pods',
+      help: 'Offender pods (a host namespace, no covering exception) by namespace; namespaces without any are absent.',
+      labelNames: ['namespace'],
+      registers,
+      collect() {
+        if (!self.operator) return;
+        this.reset();
+        for (const [namespace, n] of self.operator.snapshot().offendersByNamespace) this.set({ namespace }, n);
+      },
+    });
+    // The expiry as a timestamp, as kube-state-metrics exports times: stable between scrapes, so
+    // dashboards can draw a timeline and alerts compute `- time()` themselves.
+    new Gauge({
+      name: 'hostns_exception_expiry_timestamp_seconds',
+      help: 'When each exception expires, in Unix seconds.',
+      labelNames: ['namespace', 'exception'],
+      registers,
+      collect() {
+        if (!self.operator) return;
+        this.reset();
+        for (const e of self.operator.snapshot().expiries) {
+          this.set({ namespace: e.namespace, exception: e.name }, Math.round(e.expiresAt));
+        }
+      },
+    });
+    new Gauge({
       name: 'hostns_cached_pods',
       help: 'Pods held in the lean cache (those using a host namespace or carrying our marks).',
       registers,
       collect() {
-        this.set(self.operator?.pods.store.size ?? 0);
+        this.set(self.operator?.caches.pods.size ?? 0);
       },
     });
     new Gauge({
@@ -71,15 +100,32 @@ export class OperatorMetrics implements OperatorObserver {
       help: 'Reconciles queued or running (0 when converged).',
       registers,
       collect() {
-        this.set(self.operator ? self.operator.queue.length + self.operator.queue.inFlight : 0);
+        this.set(self.operator ? self.operator.manager.queue.length + self.operator.manager.queue.inFlight : 0);
       },
     });
     new Gauge({
-      name: 'hostns_grants_dropped',
-      help: 'Active exceptions left out of the admission grants (over the HostNamespaceGrants bounds): their pods are refused at admission.',
+      name: 'hostns_exceptions_not_enforced',
+      help:
+        'Granting exceptions the admission policy does not honour (condition Enforced=False: over the namespace ' +
+        'budget, grants write failing or pending): their pods are refused at admission.',
       registers,
       collect() {
-        this.set(self.operator?.droppedGrants.length ?? 0);
+        if (!self.operator) return;
+        this.set(self.operator.snapshot().notEnforced);
+      },
+    });
+    this.grantsWriteFailures = new Counter({
+      name: 'hostns_grants_write_failures_total',
+      help: "Failed writes of a namespace's grants object (the admission policy's param), by reason.",
+      labelNames: ['reason'],
+      registers,
+    });
+    new Gauge({
+      name: 'hostns_grants_last_success_timestamp_seconds',
+      help: "When a namespace's grants object was last written or found current (0: not yet).",
+      registers,
+      collect() {
+        this.set(self.operator?.lastGrantsSuccess ?? 0);
       },
     });
     new Gauge({
@@ -107,5 +153,9 @@ export class OperatorMetrics implements OperatorObserver {
 
   eventRecorded(reason: string, outcome: string): void {
     this.events.inc({ reason, outcome });
+  }
+
+  grantsWritten(failure: string | undefined): void {
+    if (failure) this.grantsWriteFailures.inc({ reason: failure });
   }
 }

@@ -27,7 +27,7 @@ export function startHttpServer(port: number, operator: Operator, metrics: Opera
         const gc = (globalThis as { gc?: () => void }).gc;
         if (gc) gc();
         const m = process.memoryUsage();
-        return send(200, JSON.stringify({ heapUsed: m.heapUsed, heapTotal: m.heapTotal, rss: m.rss, external: m.external, cachedPods: operator.pods.store.size, gcForced: !!gc }), 'application/json');
+        return send(200, JSON.stringify({ heapUsed: m.heapUsed, heapTotal: m.heapTotal, rss: m.rss, external: m.external, cachedPods: operator.caches.pods.size, gcForced: !!gc }), 'application/json');
       }
       default:
         return send(404, 'not found\n');

@@ -1,7 +1,9 @@
 // A thin JSON client over client-node's authentication and TLS: raw objects in and out, so a
 // 150,000-pod LIST is never turned into generated model classes, and every request is counted.
 import { HttpMethod, RequestContext, type KubeConfig } from '@kubernetes/client-node';
+import type { DateTime } from 'luxon';
 import { fetch, type Dispatcher } from 'undici';
+import { ServerClock, systemLocalClocks, type LocalClocks, type ServerTimeEstimate } from './server-clock.ts';
 
 export class ApiError extends Error {
   readonly status: number;
@@ -27,20 +29,45 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Client-side deadline for the whole request (default 30 s). */
   timeoutMs?: number;
+  /** Called with the response headers (e.g. `Warning`), errors included, before the body is read. */
+  onHeaders?: (headers: { get(name: string): string | null }) => void;
 }
 
 export type RequestObserver = (verb: string, path: string, status: number) => void;
 
-export class KubeClient {
+export type WatchEventHandler = (ev: { type: string; object: unknown }) => void;
+
+/** What the operator needs of the API: JSON requests and watch streams (tests use an in-memory fake). */
+export interface KubeApi {
+  readonly server: string;
+  request<T = unknown>(method: string, path: string, opts?: RequestOptions): Promise<T>;
+  watch(path: string, query: RequestOptions['query'], onEvent: WatchEventHandler, signal: AbortSignal, idleMs: number): Promise<void>;
+}
+
+export class KubeClient implements KubeApi {
   readonly kc: KubeConfig;
   readonly server: string;
   private dispatcher?: Dispatcher;
   private authCache?: { headers: Record<string, string>; until: number };
   private readonly observers: RequestObserver[] = [];
+  /** The API server's clock, learnt from every response's Date header. */
+  readonly serverClock: ServerClock;
+  private readonly clocks: LocalClocks;
 
-  constructor(kc: KubeConfig) {
+  constructor(kc: KubeConfig, opts: { clocks?: LocalClocks } = {}) {
     this.kc = kc;
     this.server = kc.getCurrentCluster()!.server.replace(/\/$/, '');
+    this.clocks = opts.clocks ?? systemLocalClocks;
+    this.serverClock = new ServerClock(this.clocks);
+  }
+
+  /** The API server's time now: what admission and creationTimestamp use (see server-clock.ts). */
+  serverNow(): DateTime {
+    return this.serverClock.now();
+  }
+
+  serverTime(): ServerTimeEstimate {
+    return this.serverClock.estimate();
   }
 
   onRequest(observer: RequestObserver): void {
@@ -80,12 +107,16 @@ export class KubeClient {
       body = JSON.stringify(opts.body);
       headers['Content-Type'] = opts.contentType ?? 'application/json';
     }
-    const timeout = AbortSignal.timeout(opts.timeoutMs ?? 30_000);
+    // AbortSignal.timeout takes whole milliseconds only (RangeError otherwise).
+    const timeout = AbortSignal.timeout(Math.max(1, Math.ceil(opts.timeoutMs ?? 30_000)));
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
     let status = 0;
     try {
+      const sent = this.clocks.monotonicMs();
       const res = await fetch(url, { method, headers, body, dispatcher, signal });
+      this.serverClock.observe(res.headers.get('date'), sent, this.clocks.monotonicMs());
       status = res.status;
+      opts.onHeaders?.(res.headers);
       const text = await res.text();
       let json: unknown = undefined;
       try {
@@ -107,7 +138,7 @@ export class KubeClient {
    * A watch stream: calls `onEvent` per JSON line until the server closes, the signal aborts, or
    * nothing (not even a bookmark) arrives for `idleMs`. Resolves on a clean end, rejects on error.
    */
-  async watch(path: string, query: RequestOptions['query'], onEvent: (ev: { type: string; object: unknown }) => void, signal: AbortSignal, idleMs: number): Promise<void> {
+  async watch(path: string, query: RequestOptions['query'], onEvent: WatchEventHandler, signal: AbortSignal, idleMs: number): Promise<void> {
     const url = this.url(path, { ...query, watch: true });
     const { headers, dispatcher } = await this.auth(url, 'GET');
     headers['Accept'] = 'application/json';
@@ -119,7 +150,9 @@ export class KubeClient {
       timer = setTimeout(() => idle.abort(new Error(`watch ${path}: nothing received for ${idleMs} ms`)), idleMs);
     };
     try {
+      const sent = this.clocks.monotonicMs();
       const res = await fetch(url, { method: 'GET', headers, dispatcher, signal: AbortSignal.any([signal, idle.signal]) });
+      this.serverClock.observe(res.headers.get('date'), sent, this.clocks.monotonicMs());
       for (const o of this.observers) o('WATCH', path, res.status);
       if (res.status !== 200 || !res.body) {
         const text = await res.text();

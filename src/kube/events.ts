@@ -4,7 +4,13 @@
 import { createHash } from 'node:crypto';
 import type { DateTime } from 'luxon';
 import { REPORTING_CONTROLLER } from '../api/v1alpha1.ts';
-import { isStatus, type KubeClient } from './client.ts';
+import {
+  derivedName,
+  EVENT_NOTE_MAX_BYTES,
+  EVENT_REPORTING_INSTANCE_MAX_BYTES,
+  truncateUtf8,
+} from '../policy/limits.ts';
+import { isStatus, type KubeApi, type RequestOptions } from './client.ts';
 
 export interface EventTarget {
   apiVersion: string;
@@ -29,11 +35,15 @@ export function microTime(t: DateTime): string {
   return t.toUTC().toFormat("yyyy-MM-dd'T'HH:mm:ss.SSS") + '000Z';
 }
 
-/** `<object>.<reason>.<hash>`: a valid DNS subdomain of at most 253 characters. */
+/**
+ * `<object>.<reason>.<hash>`: a valid DNS subdomain for every object name, reason and key. The
+ * object name is cut first (never the hash, which is what makes the name unique) and a cut never
+ * leaves '-' or '.' before the next dot. Names that fitted before are unchanged, so Events created
+ * by an older version are still found (409) after an upgrade.
+ */
 export function eventName(e: Pick<EventSpec, 'regarding' | 'reason' | 'key'>): string {
   const hash = createHash('sha256').update(`${e.regarding.uid}\n${e.reason}\n${e.key}`).digest('hex').slice(0, 16);
-  const base = e.regarding.name.slice(0, 253 - hash.length - e.reason.length - 2);
-  return `${base}.${e.reason.toLowerCase()}.${hash}`;
+  return derivedName([e.regarding.name, e.reason], hash);
 }
 
 export function eventBody(e: EventSpec, now: DateTime, instance: string): Record<string, unknown> {
@@ -45,9 +55,9 @@ export function eventBody(e: EventSpec, now: DateTime, instance: string): Record
     type: e.type,
     reason: e.reason,
     action: e.action,
-    note: e.note.length > 1024 ? `${e.note.slice(0, 1021)}...` : e.note,
+    note: truncateUtf8(e.note, EVENT_NOTE_MAX_BYTES),
     reportingController: REPORTING_CONTROLLER,
-    reportingInstance: instance.slice(0, 128),
+    reportingInstance: truncateUtf8(instance, EVENT_REPORTING_INSTANCE_MAX_BYTES, ''),
     regarding: {
       apiVersion: e.regarding.apiVersion,
       kind: e.regarding.kind,
@@ -58,10 +68,22 @@ export function eventBody(e: EventSpec, now: DateTime, instance: string): Record
   };
 }
 
-/** Creates the Event; 'exists' when an earlier attempt (ours or a previous leader's) already did. */
-export async function recordEvent(client: KubeClient, e: EventSpec, now: DateTime, instance: string): Promise<'created' | 'exists'> {
+/**
+ * Creates the Event; 'exists' when an earlier attempt (ours or a previous leader's) already did.
+ * `opts.signal`: the leader's term, so a write cannot start (or keep waiting) after it ended.
+ */
+export async function recordEvent(
+  client: KubeApi,
+  e: EventSpec,
+  now: DateTime,
+  instance: string,
+  opts: Pick<RequestOptions, 'signal' | 'timeoutMs'> = {},
+): Promise<'created' | 'exists'> {
   try {
-    await client.request('POST', `/apis/events.k8s.io/v1/namespaces/${e.regarding.namespace}/events`, { body: eventBody(e, now, instance) });
+    await client.request('POST', `/apis/events.k8s.io/v1/namespaces/${e.regarding.namespace}/events`, {
+      body: eventBody(e, now, instance),
+      ...opts,
+    });
     return 'created';
   } catch (err) {
     if (isStatus(err, 409)) return 'exists';

@@ -1,10 +1,11 @@
-// Standard kubeconfig handling for the operator and the CLI alike: --kubeconfig, else KUBECONFIG
-// (colon-separated list), else ~/.kube/config, else in-cluster. client-node would silently fall
-// back to http://localhost:8080 when there is none: we refuse instead, with one clear line.
+// Standard kubeconfig handling for the operator and the CLI alike: --kubeconfig (one file), else
+// KUBECONFIG (a list of files, merged as kubectl merges them), else ~/.kube/config, else
+// in-cluster. client-node would silently fall back to http://localhost:8080 when there is none:
+// we refuse instead, with one clear line.
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { delimiter, join } from 'node:path';
+import { KubeConfig, type Cluster, type Context, type User } from '@kubernetes/client-node';
 
 export class KubeConfigError extends Error {
   /** `no-cluster`: nothing configured at all; `usage`: a flag or file is wrong. */
@@ -21,22 +22,71 @@ export interface KubeConfigOptions {
   context?: string;
 }
 
-export function loadKubeConfig(options: KubeConfigOptions, env: NodeJS.ProcessEnv = process.env): KubeConfig {
+/** The files of a KUBECONFIG value, in order: empty entries and repeats dropped, as kubectl does. */
+export function kubeconfigFiles(value: string, pathDelimiter = delimiter): string[] {
+  return [...new Set(value.split(pathDelimiter).filter((f) => f !== ''))];
+}
+
+/**
+ * Merges kubeconfig files as kubectl does (client-go's loading rules): files that do not exist are
+ * skipped; for every cluster, user and context name, and for current-context, the first file that
+ * sets it wins. Relative paths in each file are resolved against that file's folder.
+ */
+export function mergeKubeConfigFiles(files: readonly string[]): KubeConfig {
+  const clusters = new Map<string, Cluster>();
+  const users = new Map<string, User>();
+  const contexts = new Map<string, Context>();
+  let currentContext = '';
+  for (const file of files) {
+    if (!existsSync(file)) continue;
+    const one = new KubeConfig();
+    one.loadFromFile(file);
+    for (const c of one.getClusters()) if (!clusters.has(c.name)) clusters.set(c.name, c);
+    for (const u of one.getUsers()) if (!users.has(u.name)) users.set(u.name, u);
+    for (const c of one.getContexts()) if (!contexts.has(c.name)) contexts.set(c.name, c);
+    if (!currentContext) currentContext = one.getCurrentContext() ?? '';
+  }
   const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [...clusters.values()],
+    users: [...users.values()],
+    contexts: [...contexts.values()],
+    currentContext,
+  });
+  return kc;
+}
+
+export function loadKubeConfig(options: KubeConfigOptions, env: NodeJS.ProcessEnv = process.env): KubeConfig {
+  let kc = new KubeConfig();
+  const listed = kubeconfigFiles(env.KUBECONFIG ?? '');
   try {
     if (options.kubeconfig) {
       if (!existsSync(options.kubeconfig)) throw new KubeConfigError('usage', `--kubeconfig ${options.kubeconfig}: no such file`);
       kc.loadFromFile(options.kubeconfig);
-    } else {
-      const sources = Boolean(env.KUBECONFIG) || existsSync(join(homedir(), '.kube', 'config')) || Boolean(env.KUBERNETES_SERVICE_HOST);
-      if (!sources) {
-        throw new KubeConfigError('no-cluster', 'no cluster configured: pass --kubeconfig, set KUBECONFIG, create ~/.kube/config, or run inside a cluster');
+    } else if (listed.length > 0) {
+      if (!listed.some((f) => existsSync(f))) {
+        const which = listed.length > 1 ? ' (none of them exists)' : '';
+        throw new KubeConfigError('usage', `KUBECONFIG=${env.KUBECONFIG}: no such file${which}`);
       }
-      kc.loadFromDefault();
+      kc = mergeKubeConfigFiles(listed);
+    } else {
+      const home = join(homedir(), '.kube', 'config');
+      if (existsSync(home)) kc.loadFromFile(home);
+      else if (env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
+      else {
+        throw new KubeConfigError(
+          'no-cluster',
+          'no cluster configured: pass --kubeconfig, set KUBECONFIG, create ~/.kube/config, or run inside a cluster',
+        );
+      }
     }
   } catch (err) {
     if (err instanceof KubeConfigError) throw err;
-    const source = options.kubeconfig ? `--kubeconfig ${options.kubeconfig}` : env.KUBECONFIG ? `KUBECONFIG=${env.KUBECONFIG}` : 'the kubeconfig';
+    const source = options.kubeconfig
+      ? `--kubeconfig ${options.kubeconfig}`
+      : listed.length
+        ? `KUBECONFIG=${env.KUBECONFIG}`
+        : 'the kubeconfig';
     throw new KubeConfigError('usage', `cannot read ${source}: ${(err as Error).message}`);
   }
   if (options.context) {

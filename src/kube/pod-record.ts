@@ -3,6 +3,7 @@
 // flags are immutable, so they can never need a label (kube-state-metrics-style lean caching).
 import { currentMarks, type PodMarks } from '../policy/pod-marks.ts';
 import type { PodFacts } from '../policy/classify.ts';
+import { podSecurityProfile, type PodSecurityProfile } from '../policy/contract.ts';
 import type { RawObject } from './reflector.ts';
 
 export interface PodRecord extends PodFacts {
@@ -23,6 +24,20 @@ function intern(s: string): string {
   return s;
 }
 
+/**
+ * Pods of one workload share a spec, so they share one profile object: a 1,000-pod DaemonSet
+ * costs one profile, not 1,000. Bounded: past the cap, profiles are simply not shared.
+ */
+const profiles = new Map<string, PodSecurityProfile>();
+const MAX_SHARED_PROFILES = 20_000;
+function internProfile(p: PodSecurityProfile): PodSecurityProfile {
+  const key = JSON.stringify(p);
+  const have = profiles.get(key);
+  if (have) return have;
+  if (profiles.size < MAX_SHARED_PROFILES) profiles.set(key, Object.freeze(p));
+  return p;
+}
+
 function stringMap(v: unknown): Record<string, string> | undefined {
   if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
   const out: Record<string, string> = {};
@@ -41,7 +56,7 @@ export function toPodRecord(raw: RawObject): PodRecord | undefined {
     annotations?: unknown;
     ownerReferences?: { kind?: string; name?: string; controller?: boolean }[];
   };
-  const spec = (raw.spec ?? {}) as { hostNetwork?: unknown; hostPID?: unknown; hostIPC?: unknown };
+  const spec = (raw.spec ?? {}) as { hostNetwork?: unknown; hostPID?: unknown; hostIPC?: unknown; serviceAccountName?: unknown };
   const hostNetwork = spec.hostNetwork === true;
   const hostPID = spec.hostPID === true;
   const hostIPC = spec.hostIPC === true;
@@ -61,6 +76,8 @@ export function toPodRecord(raw: RawObject): PodRecord | undefined {
     hostPID,
     hostIPC,
     marks: marked ? marks : EMPTY_MARKS,
+    // What an exception's contract checks; only host-namespace pods are ever checked against one.
+    ...(hostNetwork || hostPID || hostIPC ? { security: internProfile(podSecurityProfile(spec)) } : {}),
     ...(owner?.kind && owner?.name ? { owner: `${owner.kind}/${owner.name}` } : {}),
   };
 }

@@ -2,7 +2,10 @@
 // on 410 Gone it relists; on any other error it backs off and reconnects. It never throws out of
 // its loop and never exits the process (client-node's informer stops for good on most errors).
 import type { Logger } from 'winston';
-import { ApiError, isStatus, type KubeClient } from './client.ts';
+import { jitter, nextBackoff, type ReflectorOutcome } from './backoff.ts';
+import { ApiError, isStatus, type KubeApi } from './client.ts';
+import { listPages } from './list.ts';
+import { StoreWriter, type Store } from './store.ts';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -12,7 +15,7 @@ export interface RawObject {
 }
 
 export interface ReflectorOptions<T> {
-  client: KubeClient;
+  client: KubeApi;
   /** Collection path, e.g. `/api/v1/pods`. */
   path: string;
   /** Name for logs and metrics. */
@@ -22,8 +25,11 @@ export interface ReflectorOptions<T> {
    * (or malformed), which removes it from the store.
    */
   transform: (raw: RawObject) => T | undefined;
-  /** Called after the store changed for `key`. `obj` is undefined when the key left the store. */
-  onChange: (key: string, obj: T | undefined, previous: T | undefined) => void;
+  /**
+   * Called after the store changed for `key`. `obj` is undefined when the key left the store;
+   * `origin` says whether the object came from the API (list/watch) or from applyObserved.
+   */
+  onChange: (key: string, obj: T | undefined, previous: T | undefined, origin: ChangeOrigin) => void;
   logger: Logger;
   pageSize?: number;
   onWatchRestart?: (reason: string) => void;
@@ -32,6 +38,9 @@ export interface ReflectorOptions<T> {
   /** Server-side watch timeout range in seconds (jittered), default 300..600. */
   watchTimeoutSeconds?: [number, number];
 }
+
+/** `observed`: a write's response handed to applyObserved (the watch will echo it later). */
+export type ChangeOrigin = 'watch' | 'observed';
 
 export function objectKey(raw: RawObject): string | undefined {
   const name = raw.metadata?.name;
@@ -48,12 +57,16 @@ const sleep = (ms: number, signal: AbortSignal) =>
   });
 
 export class Reflector<T> {
-  readonly store = new Map<string, T>();
+  private readonly writer = new StoreWriter<T>();
+  /** What readers see: no way to change the cache from outside. */
+  readonly store: Store<T> = this.writer;
   private resourceVersion = '';
   private readonly abort = new AbortController();
   private syncedOnce = false;
   private readonly syncedWaiters: (() => void)[] = [];
   private loop?: Promise<void>;
+  /** Events and bookmarks the current watch delivered: proof the connection was healthy. */
+  private delivered = 0;
   private readonly opts: ReflectorOptions<T>;
 
   constructor(opts: ReflectorOptions<T>) {
@@ -84,15 +97,30 @@ export class Reflector<T> {
     let backoffMs = 0;
     let needList = true;
     while (!this.abort.signal.aborted) {
+      let outcome: ReflectorOutcome = { kind: 'failed' };
+      let failure: unknown;
       try {
         if (needList) {
           await this.list();
           needList = false;
+          // A successful list is a healthy API: the next failure starts from the floor.
+          backoffMs = nextBackoff(backoffMs, { kind: 'listed' }).backoffMs;
         }
-        const started = Date.now();
-        await this.watch();
-        // A clean close (server timeout): reconnect from the last resourceVersion at once.
-        if (Date.now() - started > 5_000) backoffMs = 0;
+        const started = performance.now();
+        const ended = (error: boolean): ReflectorOutcome => ({
+          kind: 'watch-ended',
+          delivered: this.delivered,
+          error,
+          lastedMs: performance.now() - started,
+        });
+        this.delivered = 0;
+        try {
+          await this.watch();
+          outcome = ended(false);
+        } catch (err) {
+          if (this.delivered > 0) outcome = ended(true);
+          throw err;
+        }
         this.opts.onWatchRestart?.('closed');
       } catch (err) {
         if (this.abort.signal.aborted) break;
@@ -102,12 +130,18 @@ export class Reflector<T> {
           this.opts.onWatchRestart?.('expired');
           continue;
         }
-        backoffMs = Math.min(30_000, Math.max(500, backoffMs * 2));
-        const jittered = backoffMs * (0.8 + Math.random() * 0.4);
-        logger.warn('list/watch failed, retrying', { resource, error: String((err as Error)?.message ?? err), retryInMs: Math.round(jittered) });
-        this.opts.onWatchRestart?.('error');
-        await sleep(jittered, this.abort.signal);
+        failure = err;
       }
+      const decision = nextBackoff(backoffMs, outcome);
+      backoffMs = decision.backoffMs;
+      if (failure === undefined && decision.waitMs === 0) continue;
+      const waitMs = jitter(decision.waitMs);
+      if (failure !== undefined) {
+        const error = String((failure as Error)?.message ?? failure);
+        logger.warn('list/watch failed, retrying', { resource, error, retryInMs: Math.round(waitMs) });
+        this.opts.onWatchRestart?.('error');
+      }
+      await sleep(waitMs, this.abort.signal);
     }
   }
 
@@ -115,14 +149,8 @@ export class Reflector<T> {
   private async list(): Promise<void> {
     const { client, path, transform, pageSize = 500 } = this.opts;
     const fresh = new Map<string, T>();
-    let cont: string | undefined;
     let rv = '';
-    do {
-      const page = await client.request<{ metadata?: { continue?: string; resourceVersion?: string }; items?: RawObject[] }>('GET', path, {
-        query: { limit: pageSize, continue: cont },
-        signal: this.abort.signal,
-        timeoutMs: 120_000,
-      });
+    for await (const page of listPages<RawObject>(client, path, { pageSize, signal: this.abort.signal, timeoutMs: 120_000 })) {
       for (const raw of page.items ?? []) {
         const key = objectKey(raw);
         if (!key) continue;
@@ -134,17 +162,15 @@ export class Reflector<T> {
         }
         if (obj !== undefined) fresh.set(key, obj);
       }
-      cont = page.metadata?.continue || undefined;
       rv = page.metadata?.resourceVersion ?? rv;
-    } while (cont);
+    }
 
-    const previous = new Map(this.store);
-    this.store.clear();
-    for (const [k, v] of fresh) this.store.set(k, v);
+    const previous = this.writer.snapshot();
+    this.writer.replace(fresh);
     this.resourceVersion = rv;
     // Replay the difference so handlers see what happened while we were not watching.
-    for (const [k, v] of fresh) this.opts.onChange(k, v, previous.get(k));
-    for (const [k, v] of previous) if (!fresh.has(k)) this.opts.onChange(k, undefined, v);
+    for (const [k, v] of fresh) this.opts.onChange(k, v, previous.get(k), 'watch');
+    for (const [k, v] of previous) if (!fresh.has(k)) this.opts.onChange(k, undefined, v, 'watch');
     if (!this.syncedOnce) {
       this.syncedOnce = true;
       this.syncedWaiters.splice(0).forEach((r) => r());
@@ -156,21 +182,22 @@ export class Reflector<T> {
     const { client, path, watchTimeoutSeconds = [300, 600] } = this.opts;
     const [lo, hi] = watchTimeoutSeconds;
     const timeoutSeconds = Math.round(lo + Math.random() * (hi - lo));
-    let expired: ApiError | undefined;
+    let watchError: ApiError | undefined;
     const ctl = new AbortController();
     const signal = AbortSignal.any([this.abort.signal, ctl.signal]);
     await client.watch(
       path,
       { resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
       (ev) => {
-        if (expired) return;
+        if (watchError) return;
         const raw = (ev.object ?? {}) as RawObject;
         if (ev.type === 'ERROR') {
           const s = raw as { code?: number; reason?: string; message?: string };
-          expired = new ApiError(s.code ?? 500, s.reason ?? '', `watch ${path}: ${s.message ?? 'error event'}`, s);
+          watchError = new ApiError(s.code ?? 500, s.reason ?? '', `watch ${path}: ${s.message ?? 'error event'}`, s);
           ctl.abort();
           return;
         }
+        this.delivered++;
         const rv = raw.metadata?.resourceVersion;
         if (rv) this.resourceVersion = rv;
         if (ev.type === 'BOOKMARK') return;
@@ -180,28 +207,28 @@ export class Reflector<T> {
       // Bookmarks arrive about once a minute: silence for much longer means a dead connection.
       150_000,
     ).catch((err) => {
-      if (!expired) throw err;
+      if (!watchError) throw err;
     });
-    if (expired) throw expired;
+    if (watchError) throw watchError;
   }
 
   /** Applies one object seen outside a watch (e.g. a PATCH response) when it is newer. */
   applyObserved(raw: RawObject): void {
     const key = objectKey(raw);
-    const cached = key ? this.store.get(key) : undefined;
+    const cached = key ? this.writer.get(key) : undefined;
     const have = cached !== undefined ? this.opts.versionOf?.(cached) : undefined;
     const got = raw.metadata?.resourceVersion;
     // resourceVersions are etcd revisions in practice; compare only when both are plain integers.
     if (have && got && /^\d+$/.test(have) && /^\d+$/.test(got) && BigInt(got) <= BigInt(have)) return;
-    this.apply('MODIFIED', raw);
+    this.apply('MODIFIED', raw, 'observed');
   }
 
-  private apply(type: WatchEventType, raw: RawObject): void {
+  private apply(type: WatchEventType, raw: RawObject, origin: ChangeOrigin = 'watch'): void {
     const key = objectKey(raw);
     if (!key) return;
-    const previous = this.store.get(key);
+    const previous = this.writer.get(key);
     if (type === 'DELETED') {
-      if (this.store.delete(key)) this.opts.onChange(key, undefined, previous);
+      if (this.writer.delete(key)) this.opts.onChange(key, undefined, previous, origin);
       return;
     }
     let obj: T | undefined;
@@ -211,10 +238,10 @@ export class Reflector<T> {
       this.opts.logger.warn('ignoring malformed object', { resource: this.opts.resource, key, error: String(err) });
     }
     if (obj === undefined) {
-      if (this.store.delete(key)) this.opts.onChange(key, undefined, previous);
+      if (this.writer.delete(key)) this.opts.onChange(key, undefined, previous, origin);
       return;
     }
-    this.store.set(key, obj);
-    this.opts.onChange(key, obj, previous);
+    this.writer.set(key, obj);
+    this.opts.onChange(key, obj, previous, origin);
   }
 }

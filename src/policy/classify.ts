@@ -3,6 +3,7 @@ import { HOST_NAMESPACES, type HostNamespace, type LabelSelector } from '../api/
 import type { ExceptionFacts } from './exception.ts';
 import { isGranting, type Lifecycle } from './lifecycle.ts';
 import { matchesSelector, type Labels } from './selector.ts';
+import { contractBreaches, type ContractBreach, type ExceptionContract, type PodSecurityProfile } from './contract.ts';
 
 /** The few facts about a pod that classification needs. */
 export interface PodFacts {
@@ -12,6 +13,8 @@ export interface PodFacts {
   hostNetwork: boolean;
   hostPID: boolean;
   hostIPC: boolean;
+  /** What an exception's contract checks (ServiceAccount, images, controls); absent: unknown. */
+  security?: PodSecurityProfile;
 }
 
 /** An exception as classification sees it. */
@@ -22,6 +25,16 @@ export interface ExceptionGrant {
   selector: LabelSelector;
   /** True while Active or ExpiringSoon; a lapsed (Expired) exception only explains offenders. */
   granting: boolean;
+  /** What the exception is bound to and the controls it enforces; absent or empty binds nothing. */
+  contract?: ExceptionContract;
+}
+
+/** A granting exception that selects the pod but whose contract the pod breaks. */
+export interface BrokenContract {
+  exception: string;
+  owner: string;
+  /** Empty when the pod's security profile was not known (it cannot be checked, so it is not covered). */
+  breaches: ContractBreach[];
 }
 
 export type PodClass =
@@ -36,14 +49,29 @@ export type PodClass =
       exceptions: string[];
       /** Lapsed exceptions that would have allowed an uncovered flag (for the violation message). */
       lapsed: { name: string; owner: string }[];
+      /** Granting exceptions that would have allowed an uncovered flag but whose contract it breaks. */
+      broken: BrokenContract[];
     };
+
+/** Whether the contract binds anything at all (an exception without one covers by labels alone). */
+export function hasContract(c: ExceptionContract | undefined): c is ExceptionContract {
+  return !!c && ((c.serviceAccountNames?.length ?? 0) > 0 || (c.images?.length ?? 0) > 0 || (c.controls?.length ?? 0) > 0);
+}
+
+/** The breaches of one exception's contract by one pod; `undefined` when it keeps the contract. */
+function brokenBy(pod: PodFacts, e: ExceptionGrant): ContractBreach[] | undefined {
+  if (!hasContract(e.contract)) return undefined;
+  if (!pod.security) return [];
+  const breaches = contractBreaches(pod.security, e.contract);
+  return breaches.length ? breaches : undefined;
+}
 
 /**
  * What classification sees of evaluated exceptions, for the controller and the CLI alike:
  * Active/ExpiringSoon ones grant, Expired ones only explain offenders, Invalid ones are left out
  * (they cannot be trusted to say what they allow).
  */
-export function exceptionGrants(exceptions: readonly { facts: ExceptionFacts; lifecycle: Lifecycle }[]): ExceptionGrant[] {
+export function classifiableExceptions(exceptions: readonly { facts: ExceptionFacts; lifecycle: Lifecycle }[]): ExceptionGrant[] {
   return exceptions
     .filter((e) => e.lifecycle.phase !== 'Invalid')
     .map(({ facts, lifecycle }) => ({
@@ -52,6 +80,7 @@ export function exceptionGrants(exceptions: readonly { facts: ExceptionFacts; li
       allow: facts.allow,
       selector: facts.selector,
       granting: isGranting(lifecycle.phase),
+      contract: facts.contract,
     }));
 }
 
@@ -75,11 +104,17 @@ export function classifyPod(
 
   const allowed = new Set<HostNamespace>();
   const exceptions: string[] = [];
+  const brokenAll: (BrokenContract & { allow: readonly HostNamespace[] })[] = [];
   const matching = exceptionsInNamespace.filter((e) => matchesSelector(e.selector, pod.labels));
   for (const e of matching) {
     if (!e.granting) continue;
     const useful = e.allow.filter((h) => used.includes(h));
     if (useful.length === 0) continue;
+    const breaches = brokenBy(pod, e);
+    if (breaches) {
+      brokenAll.push({ exception: e.name, owner: e.owner, breaches, allow: e.allow });
+      continue;
+    }
     useful.forEach((h) => allowed.add(h));
     exceptions.push(e.name);
   }
@@ -90,5 +125,24 @@ export function classifyPod(
     .filter((e) => !e.granting && e.allow.some((h) => uncovered.includes(h)))
     .map((e) => ({ name: e.name, owner: e.owner }))
     .sort((a, b) => a.name.localeCompare(b.name));
-  return { kind: 'offender', used, uncovered, exceptions, lapsed };
+  const broken = brokenAll
+    .filter((b) => b.allow.some((h) => uncovered.includes(h)))
+    .map(({ exception, owner, breaches }) => ({ exception, owner, breaches }))
+    .sort((a, b) => a.exception.localeCompare(b.exception));
+  return { kind: 'offender', used, uncovered, exceptions, lapsed, broken };
+}
+
+/** The note of a pod's HostNamespaceViolation Event. */
+export function violationNote(
+  pod: { namespace: string; name: string; owner?: string },
+  uncovered: readonly string[],
+  lapsed: readonly { name: string; owner: string }[],
+  expiresAtOf: (name: string) => string | undefined,
+): string {
+  const what = pod.owner ? `Pod ${pod.name} (${pod.owner})` : `Pod ${pod.name}`;
+  let note = `${what} uses ${uncovered.join(', ')}, which no active HostNamespaceException in namespace ${pod.namespace} allows.`;
+  if (lapsed.length) {
+    note += ' Caused by the lapse of ' + lapsed.map((l) => `exception ${l.name} (owner: ${l.owner || '(none)'}, expired ${expiresAtOf(l.name) ?? '?'})`).join(', ') + '.';
+  }
+  return note;
 }

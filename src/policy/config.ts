@@ -57,3 +57,35 @@ export function formatDuration(d: Duration): string {
   }
   return out.join('') || '0s';
 }
+
+/** The policy settings as flags spell them (operator and CLI alike). */
+export interface PolicySettings {
+  /** Comma-separated namespace names ("" for none). */
+  exemptNamespaces: string;
+  expiringSoon: string;
+  maxLifetime: string;
+  reviewInterval: string;
+}
+
+/** The flags' defaults, written as the flags take them. */
+export const DEFAULT_POLICY_SETTINGS: PolicySettings = Object.freeze({
+  exemptNamespaces: [...DEFAULT_POLICY.exemptNamespaces].join(','),
+  expiringSoon: formatDuration(DEFAULT_POLICY.expiringSoonWindow),
+  maxLifetime: formatDuration(DEFAULT_POLICY.maxLifetime),
+  reviewInterval: formatDuration(DEFAULT_POLICY.reviewInterval),
+});
+
+/** Settings -> policy; throws an Error naming the flag (--expiring-soon, ...) on bad input. */
+export function policyFrom(settings: PolicySettings): PolicyConfig {
+  return {
+    exemptNamespaces: new Set(
+      settings.exemptNamespaces
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+    expiringSoonWindow: parseDuration(settings.expiringSoon, '--expiring-soon'),
+    maxLifetime: parseDuration(settings.maxLifetime, '--max-lifetime'),
+    reviewInterval: parseDuration(settings.reviewInterval, '--review-interval'),
+  };
+}

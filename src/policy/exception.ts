@@ -8,7 +8,9 @@ import {
   type HostNamespaceException,
   type LabelSelector,
 } from '../api/v1alpha1.ts';
+import { DATE_TIME_MESSAGE, SINGLE_LINE_MESSAGE, isApiDateTime, textProblem } from '../api/validation.ts';
 import { selectorProblems } from './selector.ts';
+import { readContract, type ExceptionContract } from './contract.ts';
 
 /** The parts of an exception the policy needs, checked. */
 export interface ExceptionFacts {
@@ -21,12 +23,18 @@ export interface ExceptionFacts {
   expiresAt?: DateTime;
   acceptedAt?: DateTime;
   lastReviewedAt?: DateTime;
+  /** What the exception is bound to and the controls it enforces (empty: labels alone). */
+  contract: ExceptionContract;
   /** Why the object cannot be trusted (empty when valid). */
   problems: string[];
 }
 
 export const MIN_JUSTIFICATION_LENGTH = 20;
 
+/**
+ * A time of the spec, read with the API's one date-time grammar (src/api/validation.ts), so the
+ * operator, the CLI, the CRD and the exception policy accept exactly the same strings.
+ */
 function parseTime(value: unknown, field: string, problems: string[], required: boolean): DateTime | undefined {
   if (value === undefined || value === null || value === '') {
     if (required) problems.push(`${field} is required`);
@@ -37,11 +45,30 @@ function parseTime(value: unknown, field: string, problems: string[], required: 
     return undefined;
   }
   const t = DateTime.fromISO(value, { setZone: true });
-  if (!t.isValid) {
-    problems.push(`${field} ${JSON.stringify(value)} is not an RFC 3339 date-time`);
+  if (!isApiDateTime(value) || !t.isValid) {
+    problems.push(`${field} ${JSON.stringify(value)} is not an RFC 3339 date-time: ${DATE_TIME_MESSAGE}`);
     return undefined;
   }
   return t.toUTC();
+}
+
+/** The server's own timestamps (creationTimestamp): any ISO 8601 instant luxon reads. */
+function parseServerTime(value: unknown): DateTime | undefined {
+  if (typeof value !== 'string' || value === '') return undefined;
+  const t = DateTime.fromISO(value, { setZone: true });
+  return t.isValid ? t.toUTC() : undefined;
+}
+
+/** A one-line text field: a problem when it is blank or holds control or invisible characters. */
+function checkText(value: unknown, field: string, problems: string[], required: boolean): void {
+  if (value === undefined && !required) return;
+  if (typeof value !== 'string' || value === '') {
+    problems.push(`${field} is required`);
+    return;
+  }
+  const problem = textProblem(value);
+  if (problem === 'invisible') problems.push(`${field} ${SINGLE_LINE_MESSAGE}`);
+  else if (problem === 'blank') problems.push(`${field} must not be blank (it needs at least one visible character)`);
 }
 
 function nonEmptyString(value: unknown): value is string {
@@ -60,7 +87,7 @@ export function readException(
   const spec = (o.spec && typeof o.spec === 'object' ? o.spec : {}) as Partial<HostNamespaceException['spec']>;
 
   const owner = nonEmptyString(spec.owner) ? spec.owner : '';
-  if (!owner) problems.push('spec.owner is required');
+  checkText(spec.owner, 'spec.owner', problems, true);
 
   let allow: HostNamespace[] = [];
   if (!Array.isArray(spec.allow) || spec.allow.length === 0) {
@@ -89,14 +116,17 @@ export function readException(
   else if (ra.justification.trim().length < MIN_JUSTIFICATION_LENGTH) {
     problems.push(`spec.riskAcceptance.justification must be at least ${MIN_JUSTIFICATION_LENGTH} characters`);
   }
-  if (!nonEmptyString(ra.acceptedBy)) problems.push('spec.riskAcceptance.acceptedBy is required');
+  checkText(ra.acceptedBy, 'spec.riskAcceptance.acceptedBy', problems, true);
+
+  const { contract, problems: contractProblems } = readContract(spec);
+  problems.push(...contractProblems);
 
   const expiresAt = parseTime(spec.expiresAt, 'spec.expiresAt', problems, true);
   const acceptedAt = parseTime(ra.acceptedAt, 'spec.riskAcceptance.acceptedAt', problems, false);
   const review = spec.review && typeof spec.review === 'object' ? spec.review : {};
   const lastReviewedAt = parseTime(review.lastReviewedAt, 'spec.review.lastReviewedAt', problems, false);
   const createdAt =
-    parseTime(meta.creationTimestamp, 'metadata.creationTimestamp', [], false) ??
+    parseServerTime(meta.creationTimestamp) ??
     createdIfUnset?.toUTC() ??
     DateTime.fromMillis(0, { zone: 'utc' });
 
@@ -110,6 +140,7 @@ export function readException(
     expiresAt,
     acceptedAt,
     lastReviewedAt,
+    contract,
     problems,
   };
 }

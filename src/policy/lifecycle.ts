@@ -24,8 +24,20 @@ export function isGranting(phase: ExceptionPhase): boolean {
   return phase === 'Active' || phase === 'ExpiringSoon';
 }
 
-/** Clock skew tolerated between whoever wrote `acceptedAt` and the operator. */
+/** Clock skew tolerated between whoever wrote `acceptedAt` (or `lastReviewedAt`) and the operator. */
 export const ACCEPTED_AT_SKEW = Duration.fromObject({ minutes: 5 });
+
+const DAY_MS = 86_400_000;
+
+/**
+ * A lifetime in whole days, rounded up: the ONE computation behind every "N days" message (the
+ * exception policy's CEL does the same integer arithmetic on milliseconds), so a lifetime just
+ * over the maximum never reads as equal to it. 120 days exactly is 120; 90 days and 1 ms is 91.
+ */
+export function lifetimeDays(from: DateTime, to: DateTime): number {
+  const ms = to.toMillis() - from.toMillis();
+  return ms <= 0 ? 0 : Math.floor((ms + DAY_MS - 1) / DAY_MS);
+}
 
 export function evaluateLifecycle(ex: ExceptionFacts, now: DateTime, config: PolicyConfig): Lifecycle {
   const problems = [...ex.problems];
@@ -37,6 +49,13 @@ export function evaluateLifecycle(ex: ExceptionFacts, now: DateTime, config: Pol
   if (acceptedInFuture) {
     problems.push(`spec.riskAcceptance.acceptedAt ${ex.acceptedAt!.toISO()} is in the future`);
   }
+  // A review recorded in the future would silence ReviewOverdue until then: treated like a future
+  // acceptance (Invalid until that time comes; the exception policy refuses it at creation).
+  const reviewedValidFrom = ex.lastReviewedAt?.minus(ACCEPTED_AT_SKEW);
+  const reviewedInFuture = reviewedValidFrom !== undefined && now < reviewedValidFrom;
+  if (reviewedInFuture) {
+    problems.push(`spec.review.lastReviewedAt ${ex.lastReviewedAt!.toISO()} is in the future`);
+  }
   if (expiresAt) {
     if (expiresAt <= ex.createdAt) {
       problems.push(`spec.expiresAt ${expiresAt.toISO()} was already past when the exception was created (${ex.createdAt.toISO()})`);
@@ -46,15 +65,19 @@ export function evaluateLifecycle(ex: ExceptionFacts, now: DateTime, config: Pol
     if (expiresAt <= start && ex.acceptedAt) {
       problems.push(`spec.expiresAt must be after spec.riskAcceptance.acceptedAt`);
     } else if (expiresAt.diff(start) > config.maxLifetime) {
-      const days = Math.ceil(expiresAt.diff(start).as('days'));
+      const days = lifetimeDays(start, expiresAt);
       problems.push(`lifetime from ${from} to spec.expiresAt is ${days} days, over the maximum of ${config.maxLifetime.as('days')} days`);
     }
   }
   const reviewDueAt = (ex.lastReviewedAt ?? ex.createdAt).plus(config.reviewInterval);
   if (problems.length > 0 || !expiresAt) {
-    // Only the future acceptedAt heals by itself; everything else needs a new spec.
-    const heals = acceptedInFuture && problems.length === 1;
-    return { phase: 'Invalid', problems, expiresAt, reviewDueAt, reviewOverdue: false, ...(heals ? { nextTransitionAt: acceptedValidFrom } : {}) };
+    // Only a future acceptedAt or lastReviewedAt heals by itself; everything else needs a new spec.
+    const healing = [acceptedInFuture ? acceptedValidFrom : undefined, reviewedInFuture ? reviewedValidFrom : undefined]
+      .filter((t): t is DateTime => t !== undefined);
+    const heals = healing.length > 0 && problems.length === healing.length;
+    const healsAt = heals ? healing.reduce((a, b) => (a < b ? a : b)) : undefined;
+    const heal = healsAt ? { nextTransitionAt: healsAt } : {};
+    return { phase: 'Invalid', problems, expiresAt, reviewDueAt, reviewOverdue: false, ...heal };
   }
 
   const expiringSoonAt = expiresAt.minus(config.expiringSoonWindow);

@@ -6,6 +6,7 @@ import {
   LABEL_VIOLATION,
 } from '../api/v1alpha1.ts';
 import type { PodClass } from './classify.ts';
+import { joinWithinBytes, OUR_ANNOTATION_MAX_BYTES } from './limits.ts';
 
 /** Our keys on one pod; a key absent here must be absent from the pod. */
 export interface PodMarks {
@@ -28,7 +29,8 @@ export function desiredMarks(cls: PodClass): PodMarks {
     case 'covered':
       return {
         labels: { [LABEL_EXCEPTION]: cls.exceptions[0]! },
-        annotations: { [ANNOTATION_EXCEPTIONS]: cls.exceptions.join(',') },
+        // Many covering exceptions must not make the annotation (and so the whole patch) too long.
+        annotations: { [ANNOTATION_EXCEPTIONS]: joinWithinBytes(cls.exceptions, ',', OUR_ANNOTATION_MAX_BYTES) },
       };
     default:
       return { labels: {}, annotations: {} };
@@ -66,4 +68,13 @@ export function marksPatch(current: PodMarks, desired: PodMarks): MetadataMergeP
   if (Object.keys(labels).length) patch.metadata.labels = labels;
   if (Object.keys(annotations).length) patch.metadata.annotations = annotations;
   return Object.keys(patch.metadata).length ? patch : undefined;
+}
+
+/**
+ * The same patch without annotations: what still must be written (the label that `kubectl get -l`
+ * and admission rely on) when the API refuses our annotations, e.g. because the pod's other
+ * annotations already use the whole 256 KiB. Undefined when the patch touched only annotations.
+ */
+export function labelsOnly(patch: MetadataMergePatch): MetadataMergePatch | undefined {
+  return patch.metadata.labels ? { metadata: { labels: patch.metadata.labels } } : undefined;
 }

@@ -1,11 +1,25 @@
 // Label selector semantics, identical to apimachinery's metav1.LabelSelector (and to the CEL in
-// config/admission, which a test checks against this function).
+// config/admission, which a test checks against this function), with one exception: a selector
+// naming a hostns.io/ key (the operator's own marks on pods) selects nothing.
 import type { LabelSelector } from '../api/v1alpha1.ts';
+import { OPERATOR_KEY_PREFIX, isOperatorKey } from '../api/validation.ts';
 
 export type Labels = Readonly<Record<string, string>>;
 
-/** True when `labels` satisfy every matchLabels entry and every matchExpressions requirement. */
+/** The hostns.io/ keys a selector names (matchLabels keys and matchExpressions keys). */
+export function operatorKeysIn(selector: LabelSelector): string[] {
+  const keys = [...Object.keys(selector.matchLabels ?? {}), ...(selector.matchExpressions ?? []).map((r) => r.key)];
+  return keys.filter((k) => typeof k === 'string' && isOperatorKey(k));
+}
+
+/**
+ * True when `labels` satisfy every matchLabels entry and every matchExpressions requirement.
+ * A selector naming a hostns.io/ key matches nothing: the operator writes those keys itself, so
+ * such a selector would flip between matching and not with every mark written (the CRD refuses
+ * it; this is the second line of defence, mirrored by the admission policy's CEL).
+ */
 export function matchesSelector(selector: LabelSelector, labels: Labels): boolean {
+  if (operatorKeysIn(selector).length > 0) return false;
   for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
     if (labels[key] !== value) return false;
   }
@@ -32,6 +46,9 @@ export function matchesSelector(selector: LabelSelector, labels: Labels): boolea
   return true;
 }
 
+const OWN_MARK = (key: string) =>
+  `must not name ${key}: ${OPERATOR_KEY_PREFIX} keys are the operator's own marks on pods`;
+
 /** Problems with a selector the schema may not have caught (objects that got in without it). */
 export function selectorProblems(selector: unknown, field = 'spec.podSelector'): string[] {
   if (selector === null || typeof selector !== 'object' || Array.isArray(selector)) {
@@ -45,6 +62,7 @@ export function selectorProblems(selector: unknown, field = 'spec.podSelector'):
     } else {
       for (const [k, v] of Object.entries(s.matchLabels)) {
         if (typeof v !== 'string') problems.push(`${field}.matchLabels[${k}] must be a string`);
+        if (isOperatorKey(k)) problems.push(`${field}.matchLabels ${OWN_MARK(k)}`);
       }
     }
   }
@@ -60,6 +78,7 @@ export function selectorProblems(selector: unknown, field = 'spec.podSelector'):
         }
         const r = raw as Record<string, unknown>;
         if (typeof r.key !== 'string' || r.key === '') problems.push(`${at}.key is required`);
+        else if (isOperatorKey(r.key)) problems.push(`${at}.key ${OWN_MARK(r.key)}`);
         const values = r.values;
         if (values !== undefined && (!Array.isArray(values) || values.some((v) => typeof v !== 'string'))) {
           problems.push(`${at}.values must be a list of strings`);

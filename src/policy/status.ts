@@ -8,12 +8,13 @@ import type {
   HostNamespaceExceptionStatus,
 } from '../api/v1alpha1.ts';
 import type { ExceptionFacts } from './exception.ts';
-import { rfc3339 } from './grants.ts';
+import { rfc3339, type Enforcement } from './grants.ts';
 import { isGranting, type Lifecycle } from './lifecycle.ts';
+import { CONDITION_MESSAGE_MAX_BYTES, truncateUtf8 } from './limits.ts';
 import { formatSelector } from './selector.ts';
 
 export interface PlannedEvent {
-  reason: 'Activated' | 'ExpiringSoon' | 'Expired' | 'ReviewOverdue' | 'Invalid';
+  reason: 'Activated' | 'ExpiringSoon' | 'Expired' | 'ReviewOverdue' | 'Invalid' | 'NotEnforced';
   type: 'Normal' | 'Warning';
   action: string;
   note: string;
@@ -39,18 +40,28 @@ function condition(
   const old = previous?.find((c) => c.type === type);
   // lastTransitionTime moves only when the status flips, so a resync never rewrites it.
   const lastTransitionTime = old && old.status === status ? old.lastTransitionTime : rfc3339(now);
-  return { type, status, observedGeneration: generation, lastTransitionTime, reason, message };
+  // The problems of an invalid exception quote user text: bounded in bytes, as the API counts.
+  return {
+    type,
+    status,
+    observedGeneration: generation,
+    lastTransitionTime,
+    reason,
+    message: truncateUtf8(message, CONDITION_MESSAGE_MAX_BYTES),
+  };
 }
 
 /**
  * The desired status and the Events still to raise. Events are keyed by what made them due, so
- * one already recorded in `status.announced` is never planned again.
+ * one already recorded in `status.announced` is never planned again. `enforcement` says whether
+ * admission honours the exception (src/policy/grants.ts enforcementOf).
  */
 export function planException(
   obj: HostNamespaceException,
   facts: ExceptionFacts,
   lc: Lifecycle,
   coveredPods: number,
+  enforcement: Enforcement,
   now: DateTime,
 ): ExceptionPlan {
   const prev = obj.status ?? {};
@@ -130,6 +141,20 @@ export function planException(
     }
   }
 
+  // A pending write is a moment, not news; a refusal admission will keep making is.
+  if (!enforcement.enforced && enforcement.reason !== 'GrantsPending') {
+    due(
+      {
+        reason: 'NotEnforced',
+        type: 'Warning',
+        action: 'Enforce',
+        announce: 'notEnforced',
+        note: `Exception is ${enforcement.message} (owner: ${owner}).`.slice(0, 1024),
+      },
+      `${enforcement.reason}/generation-${generation ?? 0}`,
+    );
+  }
+
   for (const e of events) announced[e.announce] = e.key;
 
   const granting = isGranting(lc.phase);
@@ -159,6 +184,7 @@ export function planException(
       generation,
       now,
     ),
+    condition(prev.conditions, 'Enforced', enforcement.enforced ? 'True' : 'False', enforcement.reason, enforcement.message, generation, now),
   ];
 
   const status: HostNamespaceExceptionStatus = {
@@ -166,6 +192,7 @@ export function planException(
     conditions,
     observedGeneration: generation,
     coveredPods,
+    ...registerColumns(facts),
     ...(expires ? { expiresAt: expires } : {}),
     ...(lc.reviewDueAt ? { nextReviewAt: rfc3339(lc.reviewDueAt) } : {}),
     ...(Object.keys(announced).length ? { announced } : {}),
@@ -173,26 +200,21 @@ export function planException(
   return { status, events };
 }
 
-/** JSON with sorted keys: equal values give equal strings, whatever the key order. */
-export function stableJson(v: unknown): string {
-  return JSON.stringify(v, (_k, val: unknown) =>
-    val && typeof val === 'object' && !Array.isArray(val)
-      ? Object.fromEntries(Object.entries(val as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : val,
-  );
+/** status.selector is cut to this many characters (the CRD's maxLength). */
+export const STATUS_SELECTOR_MAX = 1024;
+
+/**
+ * The register's ALLOWS and -o wide SELECTOR columns: printer columns cannot join a list or render
+ * a selector, so the operator writes them as strings. `hostNetwork,hostPID`; `app=x,!debug`.
+ * Empty for an exception whose allow list or selector is unreadable (it is Invalid).
+ */
+export function registerColumns(
+  facts: Pick<ExceptionFacts, 'allow' | 'selector' | 'problems'>,
+): { allows: string; selector: string } {
+  const chars = Array.from(formatSelector(facts.selector)); // the CRD counts code points
+  const selectorProblem = facts.problems.some((p) => p.startsWith('spec.podSelector'));
+  const selector =
+    chars.length > STATUS_SELECTOR_MAX ? `${chars.slice(0, STATUS_SELECTOR_MAX - 1).join('')}…` : chars.join('');
+  return { allows: facts.allow.join(','), selector: selectorProblem ? '' : selector };
 }
 
-/** The note of a pod's HostNamespaceViolation Event. */
-export function violationNote(
-  pod: { namespace: string; name: string; owner?: string },
-  uncovered: readonly string[],
-  lapsed: readonly { name: string; owner: string }[],
-  expiresAtOf: (name: string) => string | undefined,
-): string {
-  const what = pod.owner ? `Pod ${pod.name} (${pod.owner})` : `Pod ${pod.name}`;
-  let note = `${what} uses ${uncovered.join(', ')}, which no active HostNamespaceException in namespace ${pod.namespace} allows.`;
-  if (lapsed.length) {
-    note += ' Caused by the lapse of ' + lapsed.map((l) => `exception ${l.name} (owner: ${l.owner || '(none)'}, expired ${expiresAtOf(l.name) ?? '?'})`).join(', ') + '.';
-  }
-  return note;
-}

@@ -1,7 +1,7 @@
 // The monthly review: every exception with what a reviewer needs and what needs action, urgent first.
 import type { DateTime, Duration } from 'luxon';
 import type { ExceptionPhase, HostNamespace, HostNamespaceException } from '../api/v1alpha1.ts';
-import { classifyPod } from '../policy/classify.ts';
+import { coveredPodCounts } from '../policy/evaluated.ts';
 import { formatDuration, type PolicyConfig } from '../policy/config.ts';
 import { rfc3339 } from '../policy/grants.ts';
 import { formatSelector } from '../policy/selector.ts';
@@ -9,7 +9,15 @@ import { daysUntil, formatDate, renderMarkdownTable, renderTable, type Column, t
 import { evaluateException, grantsByNamespace, podFacts, type EvaluatedException, type PodLike } from './model.ts';
 
 /** Finding kinds, in the order of urgency used for sorting. */
-export const REVIEW_FINDINGS = ['invalid', 'expired', 'expiring', 'review-overdue', 'lifetime-over-max', 'unused'] as const;
+export const REVIEW_FINDINGS = [
+  'invalid',
+  'expired',
+  'not-enforced',
+  'expiring',
+  'review-overdue',
+  'lifetime-over-max',
+  'unused',
+] as const;
 export type ReviewFindingKind = (typeof REVIEW_FINDINGS)[number];
 
 export interface ReviewFinding {
@@ -61,26 +69,18 @@ export function buildReview(
 ): ReviewRow[] {
   const { now, config, within } = options;
   const evaluated = exceptions.map((e) => evaluateException(e, now, config));
-  const coverage = coveredPodCounts(evaluated, pods, config.exemptNamespaces);
+  const grants = grantsByNamespace(evaluated);
+  const coverage = coveredPodCounts(
+    pods.map((p) => podFacts(p)),
+    (ns) => grants.get(ns) ?? [],
+    config.exemptNamespaces,
+  );
   const rows = evaluated.map((e) => reviewRow(e, coverage.get(key(e.facts.namespace, e.facts.name)) ?? 0, now, within, config));
   return rows.sort(compareUrgency);
 }
 
 function key(namespace: string, name: string): string {
   return `${namespace}/${name}`;
-}
-
-/** How many pods each exception covers (allows at least one flag they use), as status.coveredPods counts. */
-function coveredPodCounts(evaluated: readonly EvaluatedException[], pods: readonly PodLike[], exempt: ReadonlySet<string>): Map<string, number> {
-  const grants = grantsByNamespace(evaluated);
-  const counts = new Map<string, number>();
-  for (const pod of pods) {
-    const facts = podFacts(pod);
-    const cls = classifyPod(facts, grants.get(facts.namespace) ?? [], exempt);
-    if (cls.kind !== 'covered' && cls.kind !== 'offender') continue;
-    for (const name of cls.exceptions) counts.set(key(facts.namespace, name), (counts.get(key(facts.namespace, name)) ?? 0) + 1);
-  }
-  return counts;
 }
 
 function reviewRow(e: EvaluatedException, coveredPods: number, now: DateTime, within: Duration, config: PolicyConfig): ReviewRow {
@@ -97,6 +97,11 @@ function reviewRow(e: EvaluatedException, coveredPods: number, now: DateTime, wi
     findings.push({ kind: 'expired', message: ago === 0 ? 'expired today' : `expired ${ago}d ago` });
   } else if (facts.expiresAt && facts.expiresAt.diff(now) <= within) {
     findings.push({ kind: 'expiring', message: `expires in ${Math.max(0, daysLeft ?? 0)}d (within ${formatDuration(within)})` });
+  }
+  const notEnforced = notEnforcedCondition(e.raw as Partial<HostNamespaceException>);
+  if (notEnforced && (lifecycle.phase === 'Active' || lifecycle.phase === 'ExpiringSoon')) {
+    const message = `not enforced (${notEnforced.reason}): its pods are refused at admission`;
+    findings.push({ kind: 'not-enforced', message });
   }
   if (lifecycle.reviewOverdue && lifecycle.reviewDueAt) {
     findings.push({ kind: 'review-overdue', message: `review overdue since ${lifecycle.reviewDueAt.toUTC().toFormat('yyyy-MM-dd')}` });
@@ -127,6 +132,19 @@ function reviewRow(e: EvaluatedException, coveredPods: number, now: DateTime, wi
     findings,
     problems,
   };
+}
+
+/**
+ * The operator's Enforced=False condition, when it speaks of the current spec (the operator's
+ * record: only it sees the grants objects admission reads). A pending write is not a finding.
+ */
+function notEnforcedCondition(raw: Partial<HostNamespaceException>): { reason: string } | undefined {
+  const conditions = Array.isArray(raw.status?.conditions) ? raw.status.conditions : [];
+  const c = conditions.find((x) => x?.type === 'Enforced');
+  if (!c || c.status !== 'False' || c.reason === 'GrantsPending') return undefined;
+  const generation = raw.metadata?.generation;
+  if (c.observedGeneration !== undefined && generation !== undefined && c.observedGeneration !== generation) return undefined;
+  return { reason: String(c.reason) };
 }
 
 function urgency(row: ReviewRow): number {

@@ -1,6 +1,6 @@
-// The shipped admission policy (config/admission) on the real API server, with no operator: the
-// tests write the grants singleton themselves. The binding is narrowed to this run's labelled
-// namespaces (see admission.ts); everything else is the shipped text.
+// The shipped admission policies (config/admission) on the real API server, with no operator: the
+// tests write each namespace's grants object and the grant index themselves. The bindings are
+// narrowed to this run's labelled namespaces (see admission.ts); everything else is the shipped text.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppsV1Api } from '@kubernetes/client-node';
 import type { Grant, HostNamespace } from '../../src/api/v1alpha1.ts';
@@ -8,28 +8,33 @@ import { HOST_NAMESPACES } from '../../src/api/v1alpha1.ts';
 import { matchesSelector } from '../../src/policy/selector.ts';
 import { rfc3339 } from '../../src/policy/grants.ts';
 import { DateTime } from 'luxon';
-import { core, createNamespace, eventually, kubeConfig, kubectl } from '../harness/kube.ts';
+import { core, createNamespace, customObjects, eventually, kubeConfig, kubectl } from '../harness/kube.ts';
 import {
   FUTURE,
   GUARD,
   PAST,
+  POLICY,
   apply,
   buildAdmission,
   cronJobManifest,
-  deleteGrants,
+  REQUIRED,
+  deleteGuarded,
   deploymentManifest,
   expectedRefusal,
-  grantsExist,
+  indexed,
   podManifest,
   podSpec,
   scopedForTest,
   scopedNamespace,
   setGrants,
+  setIndex,
   sortLabels,
   tryCreate,
   uninstall,
 } from './admission.ts';
 import { SELECTOR_CASES } from './selector-cases.ts';
+
+
 
 const VARIANTS: Record<string, HostNamespace[]> = {
   hostNetwork: ['hostNetwork'],
@@ -70,40 +75,39 @@ const selectorOf = (variant: string): Grant['selector'] => ({
 });
 
 let manifests: ReturnType<typeof buildAdmission>;
-let grantsExisted = false;
-const ns = {} as Record<Scenario | 'other' | 'sentinel', string>;
-/** Grants for the matrix; other tests add theirs and write all together (one singleton). */
+const ns = {} as Record<Scenario | 'other', string>;
+/** Each matrix namespace's grants object, as the operator would write it (empty: no exception). */
 let matrixGrants: Record<string, Grant[]> = {};
 
 beforeAll(async () => {
-  grantsExisted = await grantsExist();
   for (const s of SCENARIOS) ns[s] = await scopedNamespace('adm');
   ns.other = await scopedNamespace('adm-other');
-  ns.sentinel = await scopedNamespace('adm-sentinel');
   manifests = scopedForTest(buildAdmission(), [ns['exempt namespace']]);
   apply(manifests);
 
   const per = (f: (v: string, flags: HostNamespace[]) => Grant) => Object.entries(VARIANTS).map(([v, flags]) => f(v, flags));
   matrixGrants = {
+    [ns['no exception']]: [],
+    [ns['exception in another namespace']]: [],
     [ns['exception allowing it']]: per((v, flags) => grant(`allow-${v}`, flags, selectorOf(v))),
     [ns['exception allowing a different flag']]: per((v, flags) => grant(`different-${v}`, differentFrom(flags), selectorOf(v))),
     [ns['selector not matching']]: per((v, flags) => grant(`elsewhere-${v}`, flags, { matchLabels: { variant: v, app: 'other' } })),
     [ns.other]: per((v, flags) => grant(`allow-${v}`, flags, selectorOf(v))),
     [ns['expired exception']]: per((v, flags) => grant(`expired-${v}`, flags, selectorOf(v), PAST)),
   };
-  // A binding takes a moment to become effective: wait for a known refusal.
+  // A binding takes a moment to become effective: wait for a known refusal (an empty index: no
+  // namespace has grants yet, so hostns-grants-required refuses).
+  await setIndex([]);
   await eventually(
     async () => ((await tryCreate(podManifest('probe', { app: 'probe' }, ['hostNetwork']), ns['no exception'], true)).admitted ? undefined : true),
     60_000,
     'the admission policy to refuse a hostNetwork pod',
   );
-  await setGrants(matrixGrants, ns.sentinel);
+  await setGrants(matrixGrants);
 });
 
 afterAll(async () => {
   if (manifests) uninstall(manifests);
-  // Leave the singleton as found: other test files (the operator's) expect to own it.
-  if (grantsExisted) apply(buildAdmission().filter((m) => m.kind === 'HostNamespaceGrants'));
 });
 
 /** The labels the API server put on a Job's template, read back from the refusal message. */
@@ -175,20 +179,44 @@ describe('the host namespace matrix', () => {
     }
   });
 
-  it('exempts mirror pods written by kubelets (system:node:*)', () => {
-    const pod = JSON.stringify(podManifest('mirror', { app: 'static' }, ['hostNetwork']));
-    // system:masters only to pass RBAC (no Node authorizer here); the policy sees the node's name.
-    const asNode = kubectl(['create', '-n', ns['no exception'], '--as', 'system:node:node-1', '--as-group', 'system:masters', '-f', '-'], pod);
-    expect(asNode.code, asNode.stderr).toBe(0);
-    const asUser = kubectl(['create', '-n', ns['no exception'], '--as', 'node-1', '--as-group', 'system:masters', '-f', '-'], pod.replace('"mirror"', '"not-mirror"'));
-    expect(asUser.code).not.toBe(0);
+  describe('the node exemption: only mirror pods, created by a node in group system:nodes', () => {
+    // system:masters only to pass RBAC (no Node authorizer here); the policy sees the rest.
+    const MIRROR = { 'kubernetes.io/config.mirror': 'a1b2c3' };
+    const asNode = (user: string, groups: string[], obj: object) =>
+      kubectl(['create', '--dry-run=server', '-n', ns['no exception'], '--as', user, ...groups.flatMap((g) => ['--as-group', g]), '-f', '-'], JSON.stringify(obj));
+    const mirrorPod = (name: string, annotations: Record<string, string> = MIRROR) => {
+      const pod = podManifest(name, { app: 'static' }, ['hostNetwork']);
+      // The API server wants a mirror pod bound to its node.
+      return { ...pod, metadata: { ...pod.metadata, annotations }, spec: { ...pod.spec, nodeName: 'node1' } };
+    };
+    const node = ['system:nodes', 'system:masters'];
+
+    it('a mirror pod created by system:node:node1 in system:nodes is admitted', () => {
+      const r = asNode('system:node:node1', node, mirrorPod('mirror'));
+      expect(r.code, r.stderr).toBe(0);
+    });
+
+    it.each<[string, string, string[], object]>([
+      ['a pod without the mirror annotation', 'system:node:node1', node, mirrorPod('plain', {})],
+      ['a mirror pod from the empty node name system:node:', 'system:node:', node, mirrorPod('no-name')],
+      ['a mirror pod from a node user outside group system:nodes', 'system:node:node1', ['system:masters'], mirrorPod('no-group')],
+      ['a mirror pod from an ordinary user in system:nodes', 'node1', node, mirrorPod('not-a-node')],
+      ['a DaemonSet with hostPID', 'system:node:node1', node, { ...deploymentManifest('ds', { app: 'static' }, ['hostPID']), kind: 'DaemonSet', spec: { selector: { matchLabels: { app: 'static' } }, template: deploymentManifest('ds', { app: 'static' }, ['hostPID']).spec.template } }],
+      ['a Deployment, even annotated as a mirror', 'system:node:node1', node, { ...deploymentManifest('dep', { app: 'static' }, ['hostNetwork']), metadata: { name: 'dep', annotations: MIRROR } }],
+      ['a CronJob', 'system:node:node1', node, cronJobManifest('cron', { app: 'static' }, ['hostIPC'])],
+    ])('refused: %s', (_, user, groups, obj) => {
+      const r = asNode(user, groups, obj);
+      expect(r.code, r.stdout).not.toBe(0);
+      expect(r.stderr).toContain(`ValidatingAdmissionPolicy '${POLICY}'`);
+      expect(r.stderr).toContain('and no active HostNamespaceException in namespace');
+    });
   });
 
   it('the shipped binding exempts kube-system, as the operator does by default', () => {
     const binding = buildAdmission().find((m) => m.kind === 'ValidatingAdmissionPolicyBinding' && m.metadata.name === 'hostns-host-namespaces')!;
     expect(binding.spec).toMatchObject({
       validationActions: ['Deny', 'Audit'],
-      paramRef: { name: 'cluster', parameterNotFoundAction: 'Allow' },
+      paramRef: { name: 'grants', parameterNotFoundAction: 'Allow' },
       matchResources: { namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system'] }] } },
     });
     const deny = buildAdmission(['config/admission/modes/deny']).find((m) => m.kind === 'ValidatingAdmissionPolicyBinding' && m.metadata.name === 'hostns-host-namespaces')!;
@@ -196,11 +224,78 @@ describe('the host namespace matrix', () => {
   });
 });
 
-describe('the grants object', () => {
-  it('is a singleton named cluster', () => {
-    const r = kubectl(['create', '-f', '-'], JSON.stringify({ apiVersion: 'hostns.io/v1alpha1', kind: 'HostNamespaceGrants', metadata: { name: 'other' }, spec: { namespaces: {} } }));
+describe("the operator's own pod writes (hostns-operator-pod-writes)", () => {
+  // Its ServiceAccount's username, as the shipped policy names it; system:masters only to pass RBAC,
+  // so that the policy alone decides.
+  const OPERATOR = 'system:serviceaccount:hostns-system:hostns-operator';
+  const asOperator = (args: string[], input?: string) => kubectl([...args, '--as', OPERATOR, '--as-group', 'system:masters'], input);
+  let namespace = '';
+
+  beforeAll(async () => {
+    namespace = await createNamespace('adm-operator');
+    const pod = { ...podManifest('web', { app: 'web' }, []), metadata: { name: 'web', labels: { app: 'web' }, annotations: { note: 'kept' } } };
+    const r = kubectl(['create', '-n', namespace, '-f', '-'], JSON.stringify(pod));
+    expect(r.code, r.stderr).toBe(0);
+    await eventually(() => {
+      const probe = asOperator(['label', '--dry-run=server', '-n', namespace, 'pod/web', 'team=probe']);
+      return probe.code !== 0 ? true : undefined;
+    }, 30_000, 'the operator pod-writes policy to be enforced');
+  });
+
+  it('may add, change and remove hostns.io/ labels and annotations', () => {
+    for (const args of [
+      ['label', 'pod/web', 'hostns.io/violation=true'],
+      ['annotate', 'pod/web', 'hostns.io/violation=hostNetwork'],
+      ['label', '--overwrite', 'pod/web', 'hostns.io/violation=false'],
+      ['label', 'pod/web', 'hostns.io/violation-', 'hostns.io/exception=agent'],
+      ['annotate', 'pod/web', 'hostns.io/violation-', 'hostns.io/exceptions=agent'],
+      ['patch', 'pod/web', '--type=merge', '-p', JSON.stringify({ metadata: { labels: { 'hostns.io/exception': null, 'hostns.io/violation': 'true' } } })],
+    ]) {
+      const r = asOperator(['-n', namespace, ...args]);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+    }
+  });
+
+  it.each<[string, string[], string]>([
+    ['another label', ['label', 'pod/web', 'team=x'], 'may change only hostns.io/ labels of a pod; this update changes team'],
+    ['an existing label', ['label', '--overwrite', 'pod/web', 'app=other'], 'this update changes app'],
+    ['removing a label', ['label', 'pod/web', 'app-'], 'this update changes app'],
+    ['another annotation', ['annotate', 'pod/web', 'note=changed', '--overwrite'], 'may change only hostns.io/ annotations of a pod; this update changes note'],
+    ['the image', ['set', 'image', 'pod/web', 'c=busybox:1.37'], 'not its spec'],
+    ['another spec field', ['patch', 'pod/web', '--type=merge', '-p', '{"spec":{"activeDeadlineSeconds":60}}'], 'not its spec'],
+    ['a hostns.io/ label together with the image', ['patch', 'pod/web', '--type=json', '-p', '[{"op":"add","path":"/metadata/labels/hostns.io~1violation","value":"x"},{"op":"replace","path":"/spec/containers/0/image","value":"busybox:1.37"}]'], 'not its spec'],
+    ['a finalizer', ['patch', 'pod/web', '--type=merge', '-p', '{"metadata":{"finalizers":["example.com/hold"]}}'], 'not its finalizers or owners'],
+    ['the status subresource', ['patch', 'pod/web', '--subresource=status', '--type=merge', '-p', '{"status":{"message":"x"}}'], 'not UPDATE pods/status'],
+    ['a deletion', ['delete', 'pod/web'], 'not DELETE pods'],
+  ])('may not change %s', (_, args, says) => {
+    const r = asOperator(['-n', namespace, '--dry-run=server', ...args]);
+    expect(r.code, r.stdout).not.toBe(0);
+    expect(r.stderr).toContain("ValidatingAdmissionPolicy 'hostns-operator-pod-writes'");
+    expect(r.stderr).toContain(says);
+  });
+
+  it('may not create a pod', () => {
+    const r = asOperator(['create', '--dry-run=server', '-n', namespace, '-f', '-'], JSON.stringify(podManifest('new', { app: 'web' }, [])));
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('the grants object is a singleton and must be named cluster');
+    expect(r.stderr).toContain('the hostns operator may only update pods');
+  });
+
+  it('binds the operator only: anyone else with the right may change the pod', () => {
+    const image = kubectl(['set', 'image', '--dry-run=server', '-n', namespace, 'pod/web', 'c=busybox:1.37']);
+    expect(image.code, image.stderr).toBe(0);
+    const label = kubectl(['label', '--dry-run=server', '-n', namespace, 'pod/web', 'team=x', '--as', 'system:serviceaccount:hostns-system:other', '--as-group', 'system:masters']);
+    expect(label.code, label.stderr).toBe(0);
+  });
+});
+
+describe('the grants object', () => {
+  it('is named grants in its namespace; the index is a singleton named cluster', () => {
+    const r = kubectl(['create', '-n', ns.other, '-f', '-'], JSON.stringify({ apiVersion: 'hostns.io/v1alpha1', kind: 'HostNamespaceGrantSet', metadata: { name: 'other' }, spec: { grants: [] } }));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('the grants object of a namespace must be named grants');
+    const i = kubectl(['create', '-f', '-'], JSON.stringify({ apiVersion: 'hostns.io/v1alpha1', kind: 'HostNamespaceGrantIndex', metadata: { name: 'other' }, spec: { namespaces: {} } }));
+    expect(i.code).not.toBe(0);
+    expect(i.stderr).toContain('the grant index is a singleton and must be named cluster');
   });
 });
 
@@ -212,15 +307,15 @@ describe('selector semantics', () => {
     const grants = SELECTOR_CASES.map((c, i) =>
       grant(`case-${i}`, ['hostNetwork'], {
         matchLabels: c.selector.matchLabels,
-        matchExpressions: [...(c.selector.matchExpressions ?? []), { key: 'hostns.io/case', operator: 'In', values: [String(i)] }],
+        matchExpressions: [...(c.selector.matchExpressions ?? []), { key: 'admission-test.example.com/case', operator: 'In', values: [String(i)] }],
       }),
     );
     // Selectors as people may write them reach the policy too: a grant without matchLabels.
     delete (grants[0]!.selector as { matchLabels?: unknown }).matchLabels;
-    await setGrants({ ...matrixGrants, [namespace]: grants }, ns.sentinel);
+    await setGrants({ [namespace]: grants });
     const disagreements: string[] = [];
     for (const [i, c] of SELECTOR_CASES.entries()) {
-      const d = await tryCreate(podManifest(`case-${i}`, { ...c.labels, 'hostns.io/case': String(i) }, ['hostNetwork']), namespace, true);
+      const d = await tryCreate(podManifest(`case-${i}`, { ...c.labels, 'admission-test.example.com/case': String(i) }, ['hostNetwork']), namespace, true);
       if (!d.admitted) expect(d.message, c.what).toContain('uses hostNetwork, and no active HostNamespaceException');
       if (d.admitted !== matchesSelector(c.selector, c.labels)) disagreements.push(`${c.what}: API ${d.admitted}, matchesSelector ${!d.admitted}`);
     }
@@ -230,18 +325,18 @@ describe('selector semantics', () => {
 
   it('the largest grant list the CRD allows for a namespace stays within CEL runtime cost limits', async () => {
     const namespace = await scopedNamespace('adm-big');
-    // The CRD's limits: 64 grants, each with 32 matchLabels and 16 expressions of 64 values. The
-    // pod satisfies everything but the last expression of the first 63 grants, so each is
-    // evaluated in full; only the 64th matches, and it allows hostPID alone.
-    const labels = Object.fromEntries(Array.from({ length: 32 }, (_, k) => [`key-${k}`, `value-${k}`]));
-    const values = (without?: string) => Array.from({ length: 64 }, (_, v) => `value-${63 - v}`).map((v) => (v === without ? 'other' : v));
-    const big = Array.from({ length: 64 }, (_, i) =>
-      grant(`big-${String(i).padStart(2, '0')}`, i < 63 ? ['hostNetwork', 'hostPID', 'hostIPC'] : ['hostPID'], {
+    // The CRD's limits: 64 grants (63 here and setGrants' sentinel), each with 16 matchLabels and
+    // 8 expressions of 16 values. The pod satisfies everything but the last expression of the
+    // first 62 grants, so each is evaluated in full; only the 63rd matches, and it allows hostPID alone.
+    const labels = Object.fromEntries(Array.from({ length: 16 }, (_, k) => [`key-${k}`, `value-${k}`]));
+    const values = (without?: string) => Array.from({ length: 16 }, (_, v) => `value-${15 - v}`).map((v) => (v === without ? 'other' : v));
+    const big = Array.from({ length: 63 }, (_, i) =>
+      grant(`big-${String(i).padStart(2, '0')}`, i < 62 ? ['hostNetwork', 'hostPID', 'hostIPC'] : ['hostPID'], {
         matchLabels: labels,
-        matchExpressions: Array.from({ length: 16 }, (_, e) => ({ key: `key-${e}`, operator: 'In' as const, values: values(i < 63 && e === 15 ? 'value-15' : undefined) })),
+        matchExpressions: Array.from({ length: 8 }, (_, e) => ({ key: `key-${e}`, operator: 'In' as const, values: values(i < 62 && e === 7 ? 'value-7' : undefined) })),
       }),
     );
-    await setGrants({ ...matrixGrants, [namespace]: big }, ns.sentinel);
+    await setGrants({ [namespace]: big });
     expect(await tryCreate(podManifest('big', labels, ['hostPID']), namespace, true)).toEqual({ admitted: true, message: '' });
     const d = await tryCreate(podManifest('big', labels, ['hostNetwork', 'hostPID']), namespace, true);
     expect(d.message).toBe(expectedRefusal('Pod', 'big', namespace, ['hostNetwork'], labels));
@@ -258,13 +353,9 @@ describe('selector semantics', () => {
 
   it('several grants together cover a pod, each allowing one flag', async () => {
     const namespace = await scopedNamespace('adm-multi');
-    await setGrants(
-      {
-        ...matrixGrants,
-        [namespace]: [grant('net', ['hostNetwork'], { matchLabels: { app: 'agent' } }), grant('pid', ['hostPID'], { matchExpressions: [{ key: 'app', operator: 'Exists' }] })],
-      },
-      ns.sentinel,
-    );
+    await setGrants({
+      [namespace]: [grant('net', ['hostNetwork'], { matchLabels: { app: 'agent' } }), grant('pid', ['hostPID'], { matchExpressions: [{ key: 'app', operator: 'Exists' }] })],
+    });
     expect(await tryCreate(podManifest('both', { app: 'agent' }, ['hostNetwork', 'hostPID']), namespace)).toEqual({ admitted: true, message: '' });
     const d = await tryCreate(podManifest('three', { app: 'agent' }, ['hostNetwork', 'hostPID', 'hostIPC']), namespace);
     expect(d.message).toBe(expectedRefusal('Pod', 'three', namespace, ['hostIPC'], { app: 'agent' }));
@@ -275,7 +366,7 @@ describe('lapse, updates, missing param', () => {
   it('a grant whose expiresAt just passed refuses a new pod at once, with no operator running', async () => {
     const namespace = await scopedNamespace('adm-lapse');
     const expiresAt = rfc3339(DateTime.now().plus({ seconds: 15 }).startOf('second'));
-    await setGrants({ ...matrixGrants, [namespace]: [grant('short', ['hostPID'], { matchLabels: { app: 'agent' } }, expiresAt)] }, ns.sentinel);
+    await setGrants({ [namespace]: [grant('short', ['hostPID'], { matchLabels: { app: 'agent' } }, expiresAt)] });
     const before = await tryCreate(podManifest('before', { app: 'agent' }, ['hostPID']), namespace);
     expect(before, `created before ${expiresAt}`).toEqual({ admitted: true, message: '' });
     const wait = Date.parse(expiresAt) + 1_000 - Date.now();
@@ -288,11 +379,11 @@ describe('lapse, updates, missing param', () => {
   it('updates: only a spec change is checked; old offenders can be scaled, labelled and deleted', async () => {
     const namespace = await scopedNamespace('adm-update');
     const labels = { app: 'agent' };
-    await setGrants({ ...matrixGrants, [namespace]: [grant('agent', ['hostNetwork'], { matchLabels: labels })] }, ns.sentinel);
+    await setGrants({ [namespace]: [grant('agent', ['hostNetwork'], { matchLabels: labels })] });
     expect(await tryCreate(deploymentManifest('agent', labels, ['hostNetwork']), namespace)).toEqual({ admitted: true, message: '' });
     expect(await tryCreate(podManifest('agent-pod', labels, ['hostNetwork']), namespace)).toEqual({ admitted: true, message: '' });
     // The exception goes away (the operator would prune its grant): both are now offenders.
-    await setGrants(matrixGrants, ns.sentinel);
+    await setGrants({ [namespace]: [] });
     const scaled = kubectl(['scale', '-n', namespace, 'deployment/agent', '--replicas=2']);
     expect(scaled.code, scaled.stderr).toBe(0);
     const labelled = kubectl(['label', '-n', namespace, 'deployment/agent', 'team=infra']);
@@ -317,7 +408,46 @@ describe('lapse, updates, missing param', () => {
     expect(del.code, del.stderr).toBe(0);
   });
 
-  it('clean pods are admitted in every namespace, also with the param object missing', async () => {
+  it('a namespace without a grants object still refuses host namespaces (hostns-grants-required); clean pods pass', async () => {
+    // A namespace just created: no grants object, not in the index (the operator has not run).
+    const fresh = await scopedNamespace('adm-fresh');
+    for (const [kind, make] of Object.entries(KINDS)) {
+      for (const flags of Object.values(VARIANTS)) {
+        const d = await tryCreate(make(`host-${kind.toLowerCase()}`, { app: 'web' }, flags), fresh, true);
+        expect(d.admitted, `${kind} ${flags.join(',')}`).toBe(false);
+        expect(d.message).toContain(`ValidatingAdmissionPolicy '${REQUIRED}' with binding '${REQUIRED}' denied request: namespace ${fresh} has no host namespace grants yet`);
+      }
+      expect(await tryCreate(make(`clean-${kind.toLowerCase()}`, { app: 'web' }, []), fresh, true), kind).toEqual({ admitted: true, message: '' });
+    }
+    // The operator's order: the grants object first, then the index. From then on the grants decide.
+    await setGrants({ [fresh]: [grant('agent', ['hostNetwork'], { matchLabels: { app: 'agent' } })] });
+    expect(await tryCreate(podManifest('agent', { app: 'agent' }, ['hostNetwork']), fresh, true)).toEqual({ admitted: true, message: '' });
+    const d = await tryCreate(podManifest('web', { app: 'web' }, ['hostNetwork']), fresh, true);
+    expect(d.message).toBe(expectedRefusal('Pod', 'web', fresh, ['hostNetwork'], { app: 'web' }));
+  });
+
+  it('an index entry with another resourceVersion (a namespace deleted and created again under the same name, or changed) does not count', async () => {
+    const listed = await indexed();
+    const namespace = await scopedNamespace('adm-reborn');
+    await setGrants({ [namespace]: [grant('agent', ['hostNetwork'], { matchLabels: { app: 'agent' } })] });
+    // The index keeps an older resourceVersion (as if the operator had not caught up): refused.
+    const uids = (await customObjects().getClusterCustomObject({ group: 'hostns.io', version: 'v1alpha1', plural: 'hostnamespacegrantindexes', name: 'cluster' })) as { spec: { namespaces: Record<string, string> } };
+    await customObjects().replaceClusterCustomObject({
+      group: 'hostns.io',
+      version: 'v1alpha1',
+      plural: 'hostnamespacegrantindexes',
+      name: 'cluster',
+      body: { ...uids, spec: { namespaces: { ...uids.spec.namespaces, [namespace]: '1' } } },
+    });
+    await eventually(
+      async () => ((await tryCreate(podManifest('agent', { app: 'agent' }, ['hostNetwork']), namespace, true)).admitted ? undefined : true),
+      30_000,
+      'the stale entry to refuse',
+    );
+    await setIndex([...listed, namespace]);
+  });
+
+  it('the guard refuses deleting a grants object or the index; clean pods pass everywhere, also with both missing', async () => {
     const unlabelled = await createNamespace('adm-plain');
     const everywhere = [...Object.values(ns), unlabelled, 'default', 'kube-system'];
     const cleanEverywhere = async (tag: string) => {
@@ -330,27 +460,80 @@ describe('lapse, updates, missing param', () => {
     };
     await cleanEverywhere('with-param');
 
-    // The guard refuses the deletion unless it is deliberate.
-    const guarded = kubectl(['delete', 'hostnamespacegrants', 'cluster']);
+    const target = ns['no exception'];
+    const guarded = kubectl(['delete', 'hostnamespacegrantsets', 'grants', '-n', target]);
     expect(guarded.code).not.toBe(0);
     expect(guarded.stderr).toContain(`ValidatingAdmissionPolicy '${GUARD}'`);
-    expect(guarded.stderr).toContain('kubectl annotate hostnamespacegrants cluster hostns.io/allow-delete=true');
+    expect(guarded.stderr).toContain(`kubectl annotate hostnamespacegrantsets grants -n ${target} hostns.io/allow-delete=true`);
+    const guardedIndex = kubectl(['delete', 'hostnamespacegrantindexes', 'cluster']);
+    expect(guardedIndex.code).not.toBe(0);
+    expect(guardedIndex.stderr).toContain('kubectl annotate hostnamespacegrantindexes cluster hostns.io/allow-delete=true');
 
-    deleteGrants();
-    // parameterNotFoundAction Allow: the binding is skipped. Wait until the policy's informer
-    // has seen the deletion (a host pod it refused gets in: the documented failure mode).
+    // Deliberately deleted grants object, namespace still indexed (the operator would recreate the
+    // object and drop the namespace from the index within moments): the documented gap, admitted.
+    const listed = await indexed();
+    deleteGuarded('hostnamespacegrantsets', 'grants', target);
     await eventually(
-      async () => ((await tryCreate(podManifest('probe', { app: 'probe' }, ['hostNetwork']), ns['no exception'], true)).admitted ? true : undefined),
+      async () => ((await tryCreate(podManifest('probe', { app: 'probe' }, ['hostNetwork']), target, true)).admitted ? true : undefined),
       30_000,
-      'the policy to notice the param object is gone',
+      'the policy to notice the grants object is gone',
+    );
+    // Dropped from the index (what the operator does next): refused again, by hostns-grants-required.
+    await setIndex(listed.filter((n) => n !== target));
+    await eventually(
+      async () => {
+        const d = await tryCreate(podManifest('probe', { app: 'probe' }, ['hostNetwork']), target, true);
+        return !d.admitted && d.message.includes(`'${REQUIRED}'`) ? true : undefined;
+      },
+      30_000,
+      'hostns-grants-required to refuse',
+    );
+    // The index deleted too: both policies skip that namespace (the failure mode the guard prevents).
+    deleteGuarded('hostnamespacegrantindexes', 'cluster');
+    await eventually(
+      async () => ((await tryCreate(podManifest('probe', { app: 'probe' }, ['hostNetwork']), target, true)).admitted ? true : undefined),
+      30_000,
+      'the policies to notice the index is gone',
     );
     await cleanEverywhere('without-param');
 
-    // Reinstalled (as the operator or `kubectl apply -k config/admission` does), enforcement is back.
-    apply(manifests.filter((m) => m.kind === 'HostNamespaceGrants'));
-    await setGrants(matrixGrants, ns.sentinel);
-    const d = await tryCreate(podManifest('again', { app: 'probe' }, ['hostNetwork']), ns['no exception']);
-    expect(d.message).toBe(expectedRefusal('Pod', 'again', ns['no exception'], ['hostNetwork'], { app: 'probe' }));
+    // Restored (as the operator does), enforcement is back.
+    await setIndex(listed);
+    await setGrants({ [target]: [] });
+    const d = await tryCreate(podManifest('again', { app: 'probe' }, ['hostNetwork']), target);
+    expect(d.message).toBe(expectedRefusal('Pod', 'again', target, ['hostNetwork'], { app: 'probe' }));
+  });
+
+  it('why the index: parameterNotFoundAction Deny cannot refuse only host namespaces on this API server', async () => {
+    const namespace = await scopedNamespace('adm-deny');
+    const binding = manifests.find((m) => m.kind === 'ValidatingAdmissionPolicyBinding' && m.metadata.name === POLICY)!;
+    const policy = manifests.find((m) => m.kind === 'ValidatingAdmissionPolicy' && m.metadata.name === POLICY)!;
+    const withDeny = structuredClone(binding) as typeof binding & { spec: { paramRef: { parameterNotFoundAction: string } } };
+    withDeny.spec.paramRef.parameterNotFoundAction = 'Deny';
+    // The namespace is indexed so hostns-grants-required lets it through: only hostns-host-namespaces decides.
+    await setIndex([...(await indexed()), namespace]);
+    try {
+      apply([withDeny]);
+      // failurePolicy Ignore (shipped): the missing param is a configuration error, and ignored: admitted.
+      await new Promise((r) => setTimeout(r, 2_000));
+      expect(await tryCreate(podManifest('host', { app: 'web' }, ['hostNetwork']), namespace, true)).toEqual({ admitted: true, message: '' });
+      // failurePolicy Fail: refused, but a clean pod too (params are looked up before matchConditions run).
+      const failing = structuredClone(policy) as typeof policy & { spec: { failurePolicy: string } };
+      failing.spec.failurePolicy = 'Fail';
+      apply([failing]);
+      const clean = await eventually(async () => {
+        const d = await tryCreate(podManifest('clean', { app: 'web' }, []), namespace, true);
+        return d.admitted ? undefined : d;
+      }, 30_000, 'Deny + Fail to refuse');
+      expect(clean.message).toContain('no params found for policy binding with `Deny` parameterNotFoundAction');
+    } finally {
+      apply([policy, binding]);
+    }
+    await eventually(
+      async () => ((await tryCreate(podManifest('clean', { app: 'web' }, []), namespace, true)).admitted ? true : undefined),
+      30_000,
+      'the shipped policy and binding to be back',
+    );
   });
 });
 

@@ -1,17 +1,31 @@
 // Helpers for the admission tests: install the shipped config/admission (its policy text as is,
-// only the binding's scope narrowed to this run's labelled namespaces), write the grants
-// singleton directly (no operator), and create objects to see what the API server decides.
+// only the bindings' scope narrowed to this run's labelled namespaces), write each namespace's
+// grants object and the grant index directly (no operator), and create objects to see what the
+// API server decides.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ApiException, AppsV1Api, BatchV1Api, type V1CronJob, type V1Deployment, type V1ObjectMeta, type V1Pod } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { API_VERSION, GRANTS_KIND, GRANTS_NAME, GRANTS_PLURAL, GROUP, VERSION, type Grant, type HostNamespace } from '../../src/api/v1alpha1.ts';
+import {
+  API_VERSION,
+  GRANT_INDEX_KIND,
+  GRANT_INDEX_NAME,
+  GRANT_INDEX_PLURAL,
+  GRANTS_KIND,
+  GRANTS_NAME,
+  GRANTS_PLURAL,
+  GROUP,
+  VERSION,
+  type Grant,
+  type HostNamespace,
+} from '../../src/api/v1alpha1.ts';
 import { core, createNamespace, customObjects, eventually, kubeConfig, kubectl } from '../harness/kube.ts';
 
 export const POLICY = 'hostns-host-namespaces';
 export const GUARD = 'hostns-grants-guard';
+export const REQUIRED = 'hostns-grants-required';
 /** Namespaces carrying this label (value: the run id) are the only ones the test binding covers. */
 export const SCOPE_LABEL = 'hostns.io/admission-test';
 export const RUN_ID = randomBytes(4).toString('hex');
@@ -50,13 +64,13 @@ export function buildAdmission(components: string[] = []): Manifest[] {
 }
 
 /**
- * The shipped manifests with the host-namespace binding narrowed to namespaces labelled for this
+ * The shipped manifests with the host-namespace bindings narrowed to namespaces labelled for this
  * run (other test files create host-namespace pods freely), and `extraExempt` added to the
  * shipped exempt list the way docs/admission.md tells users to.
  */
 export function scopedForTest(manifests: Manifest[], extraExempt: string[] = []): Manifest[] {
   return manifests.map((m) => {
-    if (m.kind !== 'ValidatingAdmissionPolicyBinding' || m.metadata.name !== POLICY) return m;
+    if (m.kind !== 'ValidatingAdmissionPolicyBinding' || (m.metadata.name !== POLICY && m.metadata.name !== REQUIRED)) return m;
     const copy = structuredClone(m) as Manifest & { spec: { matchResources: { namespaceSelector: { matchExpressions: { key: string; operator: string; values: string[] }[] } } } };
     const exprs = copy.spec.matchResources.namespaceSelector.matchExpressions;
     const exempt = exprs.find((e) => e.key === 'kubernetes.io/metadata.name' && e.operator === 'NotIn');
@@ -72,59 +86,114 @@ export function apply(manifests: object[]): void {
   if (r.code !== 0) throw new Error(`kubectl apply: ${r.stderr}`);
 }
 
-/** Removes the policies and bindings, and the grants object (the guard first, so it may go). */
+/** Removes the policies and bindings, then (the guard gone) every grants object and the index. */
 export function uninstall(manifests: Manifest[]): void {
   const admission = manifests.filter((m) => m.apiVersion.startsWith('admissionregistration.k8s.io/'));
   const r = kubectl(['delete', '--ignore-not-found', '--wait=false', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: admission }));
   if (r.code !== 0) throw new Error(`kubectl delete: ${r.stderr}`);
-  deleteGrants();
+  // The guard may not be gone yet from the API server's view: annotate first, as docs/admission.md says.
+  for (const args of [[GRANTS_PLURAL, '--all', '-A'], [GRANT_INDEX_PLURAL, '--all']]) {
+    kubectl(['annotate', '--overwrite', ...args, 'hostns.io/allow-delete=true']);
+    const d = kubectl(['delete', '--ignore-not-found', ...args]);
+    if (d.code !== 0) throw new Error(`kubectl delete ${args.join(' ')}: ${d.stderr}`);
+  }
 }
 
-/** Deletes the grants singleton the way docs/admission.md says (the guard wants the annotation). */
-export function deleteGrants(): void {
-  kubectl(['annotate', '--overwrite', GRANTS_PLURAL, GRANTS_NAME, 'hostns.io/allow-delete=true']);
-  const r = kubectl(['delete', '--ignore-not-found', GRANTS_PLURAL, GRANTS_NAME]);
-  if (r.code !== 0) throw new Error(`kubectl delete ${GRANTS_PLURAL} ${GRANTS_NAME}: ${r.stderr}`);
+/** Deletes a namespace's grants object (or the index) the way docs/admission.md says (the guard wants the annotation). */
+export function deleteGuarded(resource: string, name: string, namespace?: string): void {
+  const where = namespace ? ['-n', namespace] : [];
+  kubectl(['annotate', '--overwrite', resource, name, ...where, 'hostns.io/allow-delete=true']);
+  const r = kubectl(['delete', '--ignore-not-found', resource, name, ...where]);
+  if (r.code !== 0) throw new Error(`kubectl delete ${resource} ${name}: ${r.stderr}`);
 }
 
-/** A namespace the test binding covers. */
+/** A namespace the test bindings cover. */
 export function scopedNamespace(prefix: string): Promise<string> {
   return createNamespace(prefix, { [SCOPE_LABEL]: RUN_ID });
 }
 
-/**
- * Writes the grants singleton (creating it if missing) and waits until the admission policy
- * reads this very version: the write carries a sentinel grant in `sentinelNs`, and a dry-run pod
- * only it admits is retried until admitted.
- */
-export async function setGrants(namespaces: Record<string, Grant[]>, sentinelNs: string): Promise<void> {
-  const token = randomBytes(4).toString('hex');
-  const sentinel: Grant = {
-    exception: `sentinel-${token}`,
-    allow: ['hostNetwork'],
-    expiresAt: FUTURE,
-    selector: { matchLabels: { 'hostns.io/sentinel': token }, matchExpressions: [] },
-  };
-  const body = {
-    apiVersion: API_VERSION,
-    kind: GRANTS_KIND,
-    metadata: { name: GRANTS_NAME },
-    spec: { namespaces: { ...namespaces, [sentinelNs]: [...(namespaces[sentinelNs] ?? []), sentinel] } },
-  };
-  const api = customObjects();
-  const ids = { group: GROUP, version: VERSION, plural: GRANTS_PLURAL, name: GRANTS_NAME };
+const api = () => customObjects();
+const grantIds = (namespace: string) => ({ group: GROUP, version: VERSION, plural: GRANTS_PLURAL, namespace });
+const indexIds = { group: GROUP, version: VERSION, plural: GRANT_INDEX_PLURAL, name: GRANT_INDEX_NAME };
+
+async function getOrUndefined<T>(read: () => Promise<unknown>): Promise<T | undefined> {
   try {
-    const current = (await api.getClusterCustomObject(ids)) as { metadata: V1ObjectMeta };
-    await api.replaceClusterCustomObject({ ...ids, body: { ...body, metadata: { ...body.metadata, resourceVersion: current.metadata.resourceVersion } } });
+    return (await read()) as T;
   } catch (err) {
-    if (!(err instanceof ApiException) || err.code !== 404) throw err;
-    await api.createClusterCustomObject({ group: GROUP, version: VERSION, plural: GRANTS_PLURAL, body });
+    if (err instanceof ApiException && err.code === 404) return undefined;
+    throw err;
   }
-  await eventually(
-    async () => ((await tryCreate(podManifest('sentinel', { 'hostns.io/sentinel': token }, ['hostNetwork']), sentinelNs, true)).admitted ? true : undefined),
-    30_000,
-    'the admission policy to read the new grants',
-  );
+}
+
+/** Writes the grant index (as the operator does) listing exactly `namespaces`, with their resourceVersions. */
+export async function setIndex(namespaces: readonly string[]): Promise<void> {
+  const versions: Record<string, string> = {};
+  for (const name of namespaces) versions[name] = (await core().readNamespace({ name })).metadata!.resourceVersion!;
+  const body = { apiVersion: API_VERSION, kind: GRANT_INDEX_KIND, metadata: { name: GRANT_INDEX_NAME }, spec: { namespaces: versions } };
+  const current = await getOrUndefined<{ metadata: V1ObjectMeta }>(() => api().getClusterCustomObject(indexIds));
+  if (current) await api().replaceClusterCustomObject({ ...indexIds, body: { ...body, metadata: { ...body.metadata, resourceVersion: current.metadata.resourceVersion } } });
+  else await api().createClusterCustomObject({ ...indexIds, body });
+}
+
+/** Namespaces the index lists now. */
+export async function indexed(): Promise<string[]> {
+  const current = await getOrUndefined<{ spec: { namespaces: Record<string, string> } }>(() => api().getClusterCustomObject(indexIds));
+  return Object.keys(current?.spec.namespaces ?? {});
+}
+
+const isSentinel = (g: Grant) => g.exception.startsWith('sentinel-');
+
+/**
+ * Writes each namespace's grants object (as the operator does; skipped when already equal), lists
+ * the namespaces in the grant index, and waits until admission reads this very version: each write
+ * carries a sentinel grant, and a dry-run pod only it admits is retried until admitted (which also
+ * proves the index lists the namespace).
+ */
+export async function setGrants(namespaces: Record<string, Grant[]>): Promise<void> {
+  const listed = await indexed();
+  const missing = Object.keys(namespaces).filter((n) => !listed.includes(n));
+  if (missing.length) await setIndex([...listed, ...missing]);
+  const waits: Promise<unknown>[] = [];
+  for (const [namespace, grants] of Object.entries(namespaces)) {
+    const current = await getOrUndefined<{ metadata: V1ObjectMeta; spec: { grants: Grant[] } }>(() =>
+      api().getNamespacedCustomObject({ ...grantIds(namespace), name: GRANTS_NAME }),
+    );
+    if (current && !missing.includes(namespace) && JSON.stringify(current.spec.grants.filter((g) => !isSentinel(g))) === JSON.stringify(grants)) continue;
+    const token = randomBytes(4).toString('hex');
+    const sentinel: Grant = {
+      exception: `sentinel-${token}`,
+      allow: ['hostNetwork'],
+      expiresAt: FUTURE,
+      selector: { matchLabels: { 'admission-test.example.com/sentinel': token }, matchExpressions: [] },
+    };
+    const body = { apiVersion: API_VERSION, kind: GRANTS_KIND, metadata: { name: GRANTS_NAME }, spec: { grants: [...grants, sentinel] } };
+    if (current) {
+      await api().replaceNamespacedCustomObject({ ...grantIds(namespace), name: GRANTS_NAME, body: { ...body, metadata: { ...body.metadata, resourceVersion: current.metadata.resourceVersion } } });
+    } else {
+      await api().createNamespacedCustomObject({ ...grantIds(namespace), body });
+    }
+    waits.push(
+      (async () => {
+        // First: hostns-host-namespaces has a param here (without one it admits everything,
+        // the sentinel pod too). A pod no grant covers is refused, and by it.
+        await eventually(
+          async () => {
+            const d = await tryCreate(podManifest('probe', { 'admission-test.example.com/probe': token }, ['hostNetwork', 'hostPID', 'hostIPC']), namespace, true);
+            return !d.admitted && !d.message.includes(`'${REQUIRED}'`) ? true : undefined;
+          },
+          30_000,
+          `hostns-host-namespaces to have a param in ${namespace}`,
+        );
+        // Then: it reads this very version.
+        await eventually(
+          async () => ((await tryCreate(podManifest('sentinel', { 'admission-test.example.com/sentinel': token }, ['hostNetwork']), namespace, true)).admitted ? true : undefined),
+          30_000,
+          `the admission policy to read the new grants of ${namespace}`,
+        );
+      })(),
+    );
+  }
+  await Promise.all(waits);
 }
 
 export interface Decision {
@@ -222,15 +291,4 @@ export function expectedRefusal(kind: string, name: string, namespace: string, u
     (Object.keys(labels).length <= 32 ? `the labels {${shownLabels}}` : `its labels (${Object.keys(labels).length}, too many to list)`) +
     ' (the platform team grants them: kubectl explain hostnamespaceexception.spec).'
   );
-}
-
-/** Whether the grants object exists now (to restore the state found before the tests). */
-export async function grantsExist(): Promise<boolean> {
-  try {
-    await customObjects().getClusterCustomObject({ group: GROUP, version: VERSION, plural: GRANTS_PLURAL, name: GRANTS_NAME });
-    return true;
-  } catch (err) {
-    if (err instanceof ApiException && err.code === 404) return false;
-    throw err;
-  }
 }

@@ -15,8 +15,8 @@ const platformBinding = `hostns-test-platform-${suffix}`;
 let namespace: string;
 let rolesExisted = false;
 
-function canI(user: string, verb: string, extra: string[] = []): string {
-  const r = kubectl(['auth', 'can-i', verb, RESOURCE, '-n', namespace, '--as', user, '--as-group', 'system:authenticated', ...extra]);
+function canI(user: string, verb: string, extra: string[] = [], resource = RESOURCE): string {
+  const r = kubectl(['auth', 'can-i', verb, resource, '-n', namespace, '--as', user, '--as-group', 'system:authenticated', ...extra]);
   // can-i exits 1 for "no"; anything else on stderr than the discovery warning is a failure.
   const answer = r.stdout.trim();
   if (answer !== 'yes' && answer !== 'no') throw new Error(`kubectl auth can-i ${verb}: ${r.stderr}`);
@@ -71,5 +71,22 @@ describe('who may read and write HostNamespaceExceptions', () => {
 
   it('an unbound user can do nothing with exceptions', () => {
     for (const verb of [...READ_VERBS, ...WRITE_VERBS]) expect(canI('stranger', verb), verb).toBe('no');
+  });
+});
+
+describe('who may write the admission params (the grants objects and the grant index)', () => {
+  // Only the operator: a namespace admin who could write their namespace's grants object would
+  // grant themselves host namespaces; the platform team grants through exceptions.
+  const users: [string, string[]][] = [
+    ['view-user', []],
+    ['edit-user', []],
+    ['admin-user', []],
+    ['platform-user', ['--as-group', `platform-${suffix}`]],
+  ];
+  it.each(users)('%s cannot write a grants object in its namespace, nor the index', (user, extra) => {
+    for (const verb of WRITE_VERBS) {
+      expect(canI(user, verb, extra, 'hostnamespacegrantsets.hostns.io'), `${user} ${verb} grants`).toBe('no');
+      expect(canI(user, verb, extra, 'hostnamespacegrantindexes.hostns.io'), `${user} ${verb} index`).toBe('no');
+    }
   });
 });

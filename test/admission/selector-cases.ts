@@ -66,4 +66,26 @@ export const SELECTOR_CASES: SelectorCase[] = [
     labels: { k: 'b' },
     matches: false,
   },
+  // The one departure from metav1.LabelSelector: a selector naming the operator's own marks
+  // (hostns.io/ keys) matches nothing, whatever the labels (the CRD refuses it too).
+  { what: 'hostns.io/ key in matchLabels, label present', selector: { matchLabels: { 'hostns.io/violation': 'true' } }, labels: { 'hostns.io/violation': 'true' }, matches: false },
+  {
+    what: 'hostns.io/ key with DoesNotExist, label absent',
+    selector: { matchExpressions: [{ key: 'hostns.io/exception', operator: 'DoesNotExist' }] },
+    labels: { app: 'web' },
+    matches: false,
+  },
+  {
+    what: 'hostns.io/ key with Exists next to a matching label',
+    selector: { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'hostns.io/exception', operator: 'Exists' }] },
+    labels: { app: 'web', 'hostns.io/exception': 'x' },
+    matches: false,
+  },
+  {
+    what: 'hostns.io/ key with NotIn, label absent',
+    selector: { matchExpressions: [{ key: 'hostns.io/anything', operator: 'NotIn', values: ['x'] }] },
+    labels: {},
+    matches: false,
+  },
+  { what: 'a look-alike prefix is an ordinary key', selector: { matchLabels: { 'x.hostns.io/k': 'v' } }, labels: { 'x.hostns.io/k': 'v' }, matches: true },
 ];

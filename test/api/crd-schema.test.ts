@@ -5,7 +5,14 @@ import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { CONDITION_STATUSES, EXCEPTION_PHASES, EXCEPTION_SCHEMA_LEVELS } from '../../src/api/fields.ts';
-import { EXCEPTION_KIND, EXCEPTION_PLURAL, GROUP, HOST_NAMESPACES, SELECTOR_OPERATORS, VERSION } from '../../src/api/v1alpha1.ts';
+import {
+  DATE_TIME_MESSAGE,
+  DATE_TIME_PATTERN,
+  INVISIBLE_OR_CONTROL_PATTERN,
+  SINGLE_LINE_MESSAGE,
+  VISIBLE_PATTERN,
+} from '../../src/api/validation.ts';
+import { ENFORCEABLE_CONTROLS, EXCEPTION_KIND, EXCEPTION_PLURAL, GROUP, HOST_NAMESPACES, SELECTOR_OPERATORS, VERSION } from '../../src/api/v1alpha1.ts';
 import { DEFAULT_POLICY } from '../../src/policy/config.ts';
 import { MIN_JUSTIFICATION_LENGTH, readException } from '../../src/policy/exception.ts';
 import { evaluateLifecycle } from '../../src/policy/lifecycle.ts';
@@ -26,6 +33,12 @@ interface Schema {
 const crd = parse(readFileSync('crds/hostnamespaceexceptions.yaml', 'utf8'));
 const version = crd.spec.versions.find((v: { name: string }) => v.name === VERSION);
 const root: Schema = version.schema.openAPIV3Schema;
+
+function rulesOf(s: Schema): Array<{ rule: string; message?: string }> {
+  return ((s as { 'x-kubernetes-validations'?: Array<{ rule: string; message?: string }> })['x-kubernetes-validations'] ?? []).map(
+    (r) => ({ rule: r.rule, message: r.message }),
+  );
+}
 
 /** The schema at a path like `spec.podSelector.matchExpressions[]` ('' is the root). */
 function at(path: string): Schema {
@@ -103,12 +116,42 @@ describe('CRD schema and src/api/v1alpha1.ts', () => {
     expect(rules.map((r) => r.rule)).toContain(`self.trim().size() >= ${MIN_JUSTIFICATION_LENGTH}`);
   });
 
-  it('every time field is an RFC 3339 date-time', () => {
+  it('every time of the spec has the one date-time grammar as a CEL rule (no format: CEL would convert it); status times are date-time', () => {
     const all: Array<[string, Schema]> = [];
     walk(root, '', all);
-    const times = all.filter(([p]) => /At$|Time$/.test(p)).map(([p, s]) => [p, s.format]);
+    const times = all.filter(([p]) => /At$|Time$/.test(p));
     expect(times.length).toBeGreaterThanOrEqual(6);
-    for (const [p, format] of times) expect(format, p).toBe('date-time');
+    for (const [p, s] of times) {
+      if (p.startsWith('spec.')) {
+        expect(s.format, p).toBeUndefined();
+        expect(rulesOf(s), p).toEqual([{ rule: `self.matches('${DATE_TIME_PATTERN}')`, message: DATE_TIME_MESSAGE }]);
+      } else {
+        expect(s.format, p).toBe('date-time');
+      }
+    }
+  });
+
+  it('every other copy of the grammars is the one in src/api/validation.ts', () => {
+    const spec = at('spec') as Schema & { 'x-kubernetes-validations': Array<{ rule: string }> };
+    const dateRules = spec['x-kubernetes-validations'].filter((r) => r.rule.includes('.matches('));
+    expect(dateRules).toHaveLength(5); // expiry after acceptance, renewal, and the three contract renewal rules
+    for (const r of dateRules) {
+      const patterns = [...r.rule.matchAll(/matches\('([^']*)'\)/g)].map((m) => m[1]);
+      expect(patterns.length).toBeGreaterThanOrEqual(2);
+      for (const p of patterns) expect(p).toBe(DATE_TIME_PATTERN);
+    }
+    const policy = parse(readFileSync('config/exception-policy/policy.yaml', 'utf8'));
+    expect(policy.spec.variables[1]).toEqual({ name: 'dateGrammar', expression: `'${DATE_TIME_PATTERN}'` });
+  });
+
+  it('every one-line text field refuses invisible and control characters with the shared pattern', () => {
+    const text = [['spec', 'owner'], ['spec.riskAcceptance', 'acceptedBy'], ['spec.riskAcceptance', 'ticket'], ['spec.review', 'reviewedBy']] as const;
+    for (const [level, field] of text) {
+      expect(rulesOf(at(level).properties![field]!), field).toEqual([
+        { rule: `!self.matches(r'${INVISIBLE_OR_CONTROL_PATTERN}')`, message: SINGLE_LINE_MESSAGE },
+        { rule: `self.matches(r'${VISIBLE_PATTERN}')`, message: 'must not be blank (it needs at least one visible character)' },
+      ]);
+    }
   });
 
   it('every field has a description, so kubectl explain describes it', () => {
@@ -122,18 +165,20 @@ describe('CRD schema and src/api/v1alpha1.ts', () => {
 describe('the register (printer columns)', () => {
   const columns: Array<{ name: string; type: string; jsonPath: string; priority?: number }> = version.additionalPrinterColumns;
 
-  it('shows owner, allows, phase, expires, pods, age; -o wide adds ticket and next review', () => {
+  it('shows owner, allows, phase, expires, pods, enforced, age; -o wide adds ticket, next review and selector', () => {
     expect(columns.filter((c) => !c.priority).map((c) => [c.name, c.jsonPath])).toEqual([
       ['Owner', '.spec.owner'],
-      ['Allows', '.spec.allow'],
+      ['Allows', '.status.allows'],
       ['Phase', '.status.phase'],
       ['Expires', '.spec.expiresAt'],
       ['Pods', '.status.coveredPods'],
+      ['Enforced', '.status.conditions[?(@.type=="Enforced")].status'],
       ['Age', '.metadata.creationTimestamp'],
     ]);
     expect(columns.filter((c) => c.priority === 1).map((c) => [c.name, c.jsonPath])).toEqual([
       ['Ticket', '.spec.riskAcceptance.ticket'],
       ['Next Review', '.status.nextReviewAt'],
+      ['Selector', '.status.selector'],
     ]);
   });
 
@@ -206,5 +251,13 @@ describe('config/exception-policy', () => {
     expect(binding.spec).toEqual({ policyName: policy.metadata.name, validationActions: ['Deny'] });
     expect(kustomization.resources).toEqual(['policy.yaml', 'binding.yaml']);
     for (const o of [policy, binding]) expect(o.metadata.labels['app.kubernetes.io/part-of']).toBe('hostns-operator');
+  });
+});
+
+describe('enforced controls', () => {
+  it('the CRD enum is exactly the controls the policy core checks', () => {
+    const crd = parse(readFileSync('crds/hostnamespaceexceptions.yaml', 'utf8'));
+    const items = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.riskAcceptance.properties.enforcedControls.items;
+    expect(items.enum).toEqual([...ENFORCEABLE_CONTROLS]);
   });
 });

@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXCEPTION_SCHEMA_LEVELS } from '../../src/api/fields.ts';
 import { createNamespace, eventually, kubectl } from '../harness/kube.ts';
-import { INVALID_VARIANTS, invalidException, validException } from './exception-corpus.ts';
+import { DATE_VARIANTS, INVALID_VARIANTS, TEXT_VARIANTS, invalidException, validException } from './exception-corpus.ts';
 import { createException, patchException, readExceptionObject, rfc3339, samplesWithExpiry } from './exceptions.ts';
 
 const DAY = 86_400_000;
@@ -58,39 +58,62 @@ describe('kubectl apply -f crds/, the samples, and the register', () => {
 
   it('kubectl get hnse -A shows the register: header and rows', () => {
     // The operator fills the status; here we write it as the operator would.
-    const status = patchException(ns, 'node-exporter', { status: { phase: 'Active', coveredPods: 3, expiresAt, nextReviewAt: '2030-01-01T00:00:00Z' } }, 'status');
+    const enforced = { type: 'Enforced', status: 'True', reason: 'InAdmissionGrants', message: 'in the admission grants', lastTransitionTime: '2026-01-01T00:00:00Z' };
+    const status = patchException(ns, 'node-exporter', {
+      status: {
+        phase: 'Active',
+        coveredPods: 3,
+        allows: 'hostNetwork,hostPID',
+        selector: 'app.kubernetes.io/name=node-exporter',
+        expiresAt,
+        nextReviewAt: '2030-01-01T00:00:00Z',
+        conditions: [enforced],
+      },
+    }, 'status');
     expect(status.code, status.stderr).toBe(0);
 
     const get = kubectl(['get', 'hnse', '-A']);
     expect(get.code, get.stderr).toBe(0);
     const { header, rows } = table(get.stdout);
-    expect(header).toEqual(['NAMESPACE', 'NAME', 'OWNER', 'ALLOWS', 'PHASE', 'EXPIRES', 'PODS', 'AGE']);
+    expect(header).toEqual(['NAMESPACE', 'NAME', 'OWNER', 'ALLOWS', 'PHASE', 'EXPIRES', 'PODS', 'ENFORCED', 'AGE']);
     const row = rows.find((r) => r.NAMESPACE === ns && r.NAME === 'node-exporter');
     expect(row).toMatchObject({
       OWNER: 'team-observability',
-      ALLOWS: '["hostNetwork","hostPID"]',
+      ALLOWS: 'hostNetwork,hostPID',
       PHASE: 'Active',
       EXPIRES: expiresAt,
       PODS: '3',
+      ENFORCED: 'True',
     });
     expect(row!.AGE).toMatch(/^\d+s$|^\d+m\d*s?$/);
-    // A row without status yet: the phase and pods are blank, the expiry is still readable.
+    // A row without status yet: allows, phase and pods are blank, the expiry is still readable.
     expect(rows.find((r) => r.NAMESPACE === ns && r.NAME === 'cni-agent')).toMatchObject({
       OWNER: 'team-platform-network',
-      ALLOWS: '["hostNetwork"]',
+      ALLOWS: '',
       PHASE: '',
       EXPIRES: expiresAt,
       PODS: '',
+      ENFORCED: '',
     });
   });
 
-  it('-o wide adds the ticket and the next review', () => {
+  it('-o wide adds the ticket, the next review and the selector', () => {
+    const status = patchException(ns, 'diagnostics', { status: { allows: 'hostPID,hostIPC', selector: 'hostns.example.com/purpose in (diagnostics,incident-response),tier notin (web)' } }, 'status');
+    expect(status.code, status.stderr).toBe(0);
     const get = kubectl(['get', 'hnse', '-n', ns, '-o', 'wide']);
     expect(get.code, get.stderr).toBe(0);
     const { header, rows } = table(get.stdout);
-    expect(header).toEqual(['NAME', 'OWNER', 'ALLOWS', 'PHASE', 'EXPIRES', 'PODS', 'AGE', 'TICKET', 'NEXT REVIEW']);
-    expect(rows.find((r) => r.NAME === 'node-exporter')).toMatchObject({ TICKET: 'SEC-1042', 'NEXT REVIEW': '2030-01-01T00:00:00Z' });
-    expect(rows.find((r) => r.NAME === 'diagnostics')).toMatchObject({ ALLOWS: '["hostPID","hostIPC"]', TICKET: 'INC-3318' });
+    expect(header).toEqual(['NAME', 'OWNER', 'ALLOWS', 'PHASE', 'EXPIRES', 'PODS', 'ENFORCED', 'AGE', 'TICKET', 'NEXT REVIEW', 'SELECTOR']);
+    expect(rows.find((r) => r.NAME === 'node-exporter')).toMatchObject({
+      TICKET: 'SEC-1042',
+      'NEXT REVIEW': '2030-01-01T00:00:00Z',
+      SELECTOR: 'app.kubernetes.io/name=node-exporter',
+    });
+    expect(rows.find((r) => r.NAME === 'diagnostics')).toMatchObject({
+      ALLOWS: 'hostPID,hostIPC',
+      TICKET: 'INC-3318',
+      SELECTOR: 'hostns.example.com/purpose in (diagnostics,incident-response),tier notin (web)',
+    });
   });
 
   it('the category and the owner field selector find them', () => {
@@ -144,12 +167,32 @@ describe('invalid exceptions are refused by the API server, naming the field', (
     expect(stored.code).not.toBe(0);
   });
 
-  it.each([
+  it.each<[string, (s: Record<string, any>) => void]>([ // eslint-disable-line @typescript-eslint/no-explicit-any
     ['the minimal exception (no optional field)', (s: Record<string, any>) => { // eslint-disable-line @typescript-eslint/no-explicit-any
       delete s.review;
       s.riskAcceptance = { justification: s.riskAcceptance.justification, acceptedBy: 'ciso' };
     }],
-    ['podSelector {} (every pod of the namespace)', (s: Record<string, any>) => (s.podSelector = {})], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['podSelector {} acknowledged by namespaceWide: true', (s: Record<string, any>) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+      s.podSelector = {};
+      s.namespaceWide = true;
+    }],
+    ['only DoesNotExist, acknowledged', (s: Record<string, any>) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+      s.podSelector = { matchExpressions: [{ key: 'debug', operator: 'DoesNotExist' }] };
+      s.namespaceWide = true;
+    }],
+    ['one Exists requirement among NotIn ones (not namespace-wide)', (s: Record<string, any>) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+      s.podSelector = { matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['web'] }, { key: 'node-agent', operator: 'Exists' }] };
+    }],
+    ['namespaceWide: true with a narrow selector (ignored)', (s: Record<string, any>) => (s.namespaceWide = true)], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['a look-alike of the operator prefix (x.hostns.io/)', (s: Record<string, any>) => (s.podSelector = { matchLabels: { 'x.hostns.io/k': 'v' } })], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ...DATE_VARIANTS.filter((d) => d.valid).map((d): [string, (s: Record<string, any>) => void] => [`expiresAt ${d.what} (${d.value})`, (s: Record<string, any>) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+      s.expiresAt = d.value;
+      s.riskAcceptance.acceptedAt = '2000-01-01T00:00:00Z';
+      s.review.lastReviewedAt = d.value;
+    }]),
+    ...TEXT_VARIANTS.filter((t) => !t.problem).map((t): [string, (s: Record<string, any>) => void] => [`owner, acceptedBy, ticket, reviewedBy ${t.what}`, (s: Record<string, any>) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+      s.owner = s.riskAcceptance.acceptedBy = s.riskAcceptance.ticket = s.review.reviewedBy = t.value;
+    }]),
     ['all three host namespaces', (s: Record<string, any>) => (s.allow = ['hostIPC', 'hostPID', 'hostNetwork'])], // eslint-disable-line @typescript-eslint/no-explicit-any
     ['times with an offset and fractional seconds', (s: Record<string, any>) => { // eslint-disable-line @typescript-eslint/no-explicit-any
       s.expiresAt = '2030-01-31T01:00:00.5+01:00';

@@ -8,6 +8,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createNamespace, eventually, kubectl } from '../harness/kube.ts';
 import { validException, type Json } from './exception-corpus.ts';
 import { createException, patchException, readExceptionObject, rfc3339, samplesWithExpiry } from './exceptions.ts';
+import { DateTime } from 'luxon';
+import { DEFAULT_POLICY } from '../../src/policy/config.ts';
+import { readException } from '../../src/policy/exception.ts';
+import { evaluateLifecycle } from '../../src/policy/lifecycle.ts';
 
 const DAY = 86_400_000;
 const POLICY = 'hostns-exception-lifetime';
@@ -87,7 +91,8 @@ describe('exception policy (config/exception-policy)', () => {
   it('refuses a lifetime over 90 days from creation, admits one under', async () => {
     const v = await createException(ns, exception('too-long', 120));
     expect(v.code).toBe(422);
-    expect(v.message).toMatch(/spec\.expiresAt \(\S+\) is 1(19|20) days after creation \(\S+\): over the maximum lifetime of 90 days/);
+    // A hair under 120 days (creation comes after the test's clock read): 120, rounded up.
+    expect(v.message).toMatch(/spec\.expiresAt \(\S+\) is 120 days after creation \(\S+\): over the maximum lifetime of 90 days/);
     expect((await createException(ns, exception('fine', 89))).code).toBe(201);
   });
 
@@ -102,6 +107,64 @@ describe('exception policy (config/exception-policy)', () => {
     const v = await createException(ns, exception('accepted-tomorrow', 30, -1));
     expect(v.code).toBe(422);
     expect(v.message).toMatch(/spec\.riskAcceptance\.acceptedAt \(\S+\) must not be after the creation time/);
+  });
+
+  it('refuses a review recorded after the creation time (it would silence ReviewOverdue)', async () => {
+    for (const [i, lastReviewedAt] of [inDays(60), inDays(1), rfc3339(new Date(Date.now() + 3_600_000)).replace('Z', '+00:00')].entries()) {
+      const obj = exception(`reviewed-later-${i}`, 30, 1);
+      (obj.spec as Json).review = { lastReviewedAt, reviewedBy: 'jane' };
+      const v = await createException(ns, obj);
+      expect(v.code, lastReviewedAt).toBe(422);
+      expect(v.message).toMatch(/spec\.review\.lastReviewedAt \(\S+\) must not be after the creation time/);
+    }
+    const past = exception('reviewed-before', 30, 2);
+    (past.spec as Json).review = { lastReviewedAt: inDays(-1), reviewedBy: 'jane' };
+    expect((await createException(ns, past)).code).toBe(201);
+  });
+
+  it('says the same number of days as the operator, at the boundaries', async () => {
+    // acceptedAt fixes the start, so the lifetime is exact; the operator's Invalid message for the
+    // same object is computed by lifetimeDays() in src/policy/lifecycle.ts.
+    const start = Math.floor((Date.now() - 30 * DAY) / 1000) * 1000;
+    for (const [i, lifetimeMs, days] of [
+      [0, 120 * DAY, 120],
+      [1, 90 * DAY + 1000, 91],
+      [2, 100 * DAY - 1000, 100],
+    ] as const) {
+      const obj = exception(`boundary-${i}`, 1, 1);
+      const spec = obj.spec as Record<string, Json>;
+      spec.riskAcceptance!.acceptedAt = rfc3339(new Date(start));
+      (spec as Json).expiresAt = rfc3339(new Date(start + lifetimeMs));
+      const v = await createException(ns, obj);
+      expect(v.code).toBe(422);
+      expect(v.message).toContain(`is ${days} days after spec.riskAcceptance.acceptedAt`);
+      const lc = evaluateLifecycle(readException({ ...obj, metadata: { name: 'x', creationTimestamp: rfc3339(new Date()) } }), DateTime.utc(), DEFAULT_POLICY);
+      expect(lc.problems.join()).toContain(`is ${days} days, over the maximum of 90 days`);
+    }
+    const exact = exception('boundary-exact', 1, 1);
+    const spec = exact.spec as Record<string, Json>;
+    spec.riskAcceptance!.acceptedAt = rfc3339(new Date(start));
+    (spec as Json).expiresAt = rfc3339(new Date(start + 90 * DAY));
+    expect((await createException(ns, exact)).code).toBe(201);
+  });
+
+  it('dates outside the grammar get the CRD\'s message naming the field, never a CEL type conversion', async () => {
+    const cases: Array<[string, (s: Record<string, Json>) => void]> = [
+      ['spec.expiresAt', (s) => ((s as Json).expiresAt = (s.expiresAt as unknown as string).replace('T', 't').replace('Z', 'z'))],
+      ['spec.expiresAt', (s) => ((s as Json).expiresAt = `${(s.expiresAt as unknown as string).slice(0, 19)}+24:00`)],
+      ['spec.riskAcceptance.acceptedAt', (s) => (s.riskAcceptance!.acceptedAt = '2026-02-30T00:00:00Z')],
+      ['spec.review.lastReviewedAt', (s) => ((s as Json).review = { lastReviewedAt: '2026-11-01T00:00:00z' })],
+    ];
+    for (const [i, [field, change]] of cases.entries()) {
+      const obj = exception(`bad-date-${i}`, 30, 1);
+      change(obj.spec as Record<string, Json>);
+      const v = await createException(ns, obj);
+      expect(v.code).toBe(422);
+      expect(v.message).toContain(`${field}: Invalid value: "`);
+      expect(v.message).toContain(`": must be an RFC 3339 date-time`);
+      expect(v.message).not.toContain('type conversion');
+      expect(v.message).not.toContain(POLICY);
+    }
   });
 
   it('renewal: an exception without acceptedAt is extended only with an acceptedAt after its creation', async () => {

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeApiError } from '../../src/cli/kube.ts';
+import { describeApiError } from '../../src/cli/cluster.ts';
+import { KubeClient } from '../../src/kube/client.ts';
 import { EXIT } from '../../src/cli/errors.ts';
 import { core, createNamespace, customObjects, kubeConfig, kubeconfigPath, kubectl } from '../harness/kube.ts';
 import { createException, createPod } from './fixtures-cluster.ts';
@@ -152,18 +153,17 @@ describe('kubectl hostns audit', () => {
   });
 
   it("a missing CRD and a missing object are told apart from the API server's real 404 answers", async () => {
-    const kc = kubeConfig();
+    // the CLI's requests go through the operator's client (src/kube/client.ts): its errors, not client-node's
+    const client = new KubeClient(kubeConfig());
     // a resource the API server does not serve answers 404 with a plain body, as when the CRD is not installed
-    const noCrd = await customObjects()
-      .listClusterCustomObject({ group: 'hostns.io', version: 'v1alpha1', plural: 'nosuchresources' })
-      .then(() => undefined, (e: unknown) => e);
-    const crdErr = describeApiError(noCrd, kc, 'listing HostNamespaceExceptions');
+    const noCrd = await client.request('GET', '/apis/hostns.io/v1alpha1/nosuchresources').then(() => undefined, (e: unknown) => e);
+    const crdErr = describeApiError(noCrd, client.server, 'listing HostNamespaceExceptions');
     expect(crdErr.exitCode).toBe(EXIT.cluster);
     expect(crdErr.message).toMatch(/the HostNamespaceException CRD \(hostnamespaceexceptions\.hostns\.io\) is not installed/);
-    const noObj = await customObjects()
-      .getNamespacedCustomObject({ group: 'hostns.io', version: 'v1alpha1', namespace: ns, plural: 'hostnamespaceexceptions', name: 'nope' })
+    const noObj = await client
+      .request('GET', `/apis/hostns.io/v1alpha1/namespaces/${ns}/hostnamespaceexceptions/nope`)
       .then(() => undefined, (e: unknown) => e);
-    const objErr = describeApiError(noObj, kc, 'reading nope');
+    const objErr = describeApiError(noObj, client.server, 'reading nope');
     expect(objErr.exitCode).toBe(EXIT.usage);
     expect(objErr.message).toMatch(/not found/);
   });

@@ -1,4 +1,5 @@
 // The scan subcommand end to end, in process (no cluster needed): inputs, formats, exit statuses.
+import { DATE_TIME_MESSAGE, SINGLE_LINE_MESSAGE } from '../../src/api/validation.ts';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run, type Io } from '../../src/cli/kubectl-hostns.ts';
@@ -21,9 +22,11 @@ describe('kubectl hostns scan', () => {
     expect(json.files).toBe(3);
     expect(json.findings.map((f: { kind: string; flag: string; status: string }) => `${f.kind}:${f.flag}:${f.status}`)).toEqual([
       'CronJob:hostIPC:offender',
-      'DaemonSet:hostNetwork:covered',
+      'DaemonSet:hostNetwork:offender',
       'DaemonSet:hostPID:offender',
     ]);
+    // the exception next to the DaemonSet is part of the change: it does not approve it
+    expect(json.exceptions).toMatchObject([{ name: 'node-exporter', inChange: true, counts: false }]);
     expect(r.code).toBe(1);
     const all = JSON.parse((await cli(['scan', join(fixtures, 'scan'), '-o', 'json', ...NOW])).out);
     expect(all.findings.some((f: { name: string }) => f.name === 'hidden')).toBe(false);
@@ -50,6 +53,7 @@ describe('kubectl hostns scan', () => {
     expect(r.out).toMatch(/broken\.yaml:5:\d+: error: YAML syntax error: /);
     expect(r.out).toContain('cronjob.json:12:13: error: CronJob ops/cleanup');
     expect(r.out).toMatch(/result incomplete\n$/);
+    expect(r.out.match(/broken\.yaml/g)).toHaveLength(1);
   });
 
   it('a missing path is reported and makes the result incomplete', async () => {
@@ -94,7 +98,13 @@ describe('usage', () => {
     const dur = await cli(['review', '--within', 'soon']);
     expect(dur).toMatchObject({ code: 2, err: 'error: --within: "soon" is not a positive duration (use e.g. 7d, 36h, 90m, 45s or P7D)\n' });
     const now = await cli(['audit', '--now', 'yesterday']);
-    expect(now).toMatchObject({ code: 2, err: 'error: --now: "yesterday" is not an RFC 3339 date-time (e.g. 2026-12-01T00:00:00Z)\n' });
+    expect(now).toMatchObject({ code: 2, err: `error: --now: "yesterday" ${DATE_TIME_MESSAGE}\n` });
+    // The API's one date grammar: what the API server would refuse in an exception, the CLI refuses too.
+    for (const bad of ['2026-12-17t10:00:00z', '2026-12-01T00:00:00+24:00', '2026-02-30T00:00:00Z']) {
+      expect(await cli(['audit', '--now', bad])).toMatchObject({ code: 2, err: `error: --now: ${JSON.stringify(bad)} ${DATE_TIME_MESSAGE}\n` });
+    }
+    const invisible = await cli(['review', '--mark-reviewed', 'x', '-n', 'y', '--by', 'jane\u200b']);
+    expect(invisible).toMatchObject({ code: 2, err: `error: --by: "jane\u200b" ${SINGLE_LINE_MESSAGE}\n` });
     const backdated = await cli(['review', '--mark-reviewed', 'x', '-n', 'y', '--by', 'z', '--now', '2026-01-01T00:00:00Z']);
     expect(backdated).toMatchObject({ code: 2, err: 'error: --now cannot be used with --mark-reviewed: a review is recorded at the time it happens\n' });
     const both = await cli(['audit', '-n', 'x', '-A']);

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 log=$(mktemp)
-node_modules/.bin/node test/controlplane/cluster.ts >"$log" 2>/dev/null &
+node_modules/.bin/node tools/controlplane/cluster.ts >"$log" 2>/dev/null &
 cp_pid=$!
 trap 'kill -TERM $cp_pid 2>/dev/null; wait $cp_pid 2>/dev/null || true; rm -f "$log"' EXIT
 for _ in $(seq 1 240); do grep -q '^KUBECONFIG=' "$log" && break; sleep 0.5; done

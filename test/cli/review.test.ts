@@ -140,3 +140,33 @@ describe('review output', () => {
     expect(renderReviewTable([])).toBe('No HostNamespaceException found.\n');
   });
 });
+
+describe('buildReview: not-enforced (the operator says admission does not honour it)', () => {
+  const enforced = (status: 'True' | 'False', reason: string, observedGeneration?: number) => ({
+    conditions: [{ type: 'Enforced', status, reason, message: 'm', lastTransitionTime: '2026-06-01T00:00:00Z', ...(observedGeneration ? { observedGeneration } : {}) }],
+  });
+  const withStatus = (name: string, status: object, generation = 1) => {
+    const e = ex(name);
+    return { ...e, metadata: { ...e.metadata, generation }, status };
+  };
+  const covered = [pod('p', { app: 'over' }), pod('q', { app: 'failing' }), pod('r', { app: 'ok' }), pod('s', { app: 'pending' }), pod('t', { app: 'stale' })];
+
+  it.each([
+    ['over', 'GrantsBudgetExceeded'],
+    ['failing', 'GrantsWriteFailed'],
+  ])('%s: a not-enforced finding naming %s, sorted before expiring ones', (name, reason) => {
+    const rows = buildReview([ex('soon', { expiresAt: '2026-06-10T00:00:00Z' }), withStatus(name, enforced('False', reason))], covered, options);
+    expect(rows[0]!.name).toBe(name);
+    expect(rows[0]!.findings).toEqual([{ kind: 'not-enforced', message: `not enforced (${reason}): its pods are refused at admission` }]);
+    expect(renderReviewTable(rows)).toContain('1 not-enforced');
+  });
+
+  it('no finding when enforced, pending, about an older generation, or without status', () => {
+    const rows = buildReview(
+      [withStatus('ok', enforced('True', 'InAdmissionGrants')), withStatus('pending', enforced('False', 'GrantsPending')), withStatus('stale', enforced('False', 'GrantsWriteFailed', 1), 2), ex('bare', { labels: { app: 'ok' } })],
+      covered,
+      options,
+    );
+    expect(rows.flatMap((r) => r.findings.map((f) => `${r.name}:${f.kind}`))).toEqual([]);
+  });
+});

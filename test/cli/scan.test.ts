@@ -10,6 +10,11 @@ function scan(sources: ScanSource[], extra: ScanSource[] = []) {
   return scanSources(sources, extra, options);
 }
 
+/** Exceptions among the inputs count (--trust-inline-exceptions): the lifecycle rules in one file. */
+function scanTrusting(sources: ScanSource[]) {
+  return scanSources(sources, [], { ...options, trustInlineExceptions: true });
+}
+
 const exception = (name: string, ns: string | undefined, allow: string[], labels: Record<string, string>, expiresAt = '2026-07-01T00:00:00Z') => `
 apiVersion: hostns.io/v1alpha1
 kind: HostNamespaceException
@@ -90,8 +95,8 @@ describe('scanSources', () => {
     expect(r.objects).toBe(2);
   });
 
-  it('treats a matching, unexpired exception in the same input as the allowed path', () => {
-    const r = scan([{ path: 'x.yaml', text: `${exception('node-exporter', 'monitoring', ['hostNetwork'], { app: 'ne' })}---${daemonSet('monitoring', { app: 'ne' })}` }]);
+  it('with --trust-inline-exceptions, a matching, unexpired exception in the same input is the allowed path', () => {
+    const r = scanTrusting([{ path: 'x.yaml', text: `${exception('node-exporter', 'monitoring', ['hostNetwork'], { app: 'ne' })}---${daemonSet('monitoring', { app: 'ne' })}` }]);
     expect(r.findings).toMatchObject([{ status: 'covered', exceptions: ['node-exporter'] }]);
     expect(r.exceptions).toMatchObject([{ name: 'node-exporter', namespace: 'monitoring', phase: 'Active', counts: true }]);
   });
@@ -108,7 +113,7 @@ describe('scanSources', () => {
   });
 
   it('covers flag by flag: a pod using two flags with one allowed still fails on the other', () => {
-    const r = scan([
+    const r = scanTrusting([
       { path: 'x.yaml', text: `${exception('e', 'm', ['hostNetwork'], { app: 'ne' })}---${daemonSet('m', { app: 'ne' }, 'hostNetwork: true\n      hostPID: true')}` },
     ]);
     expect(r.findings.map((f) => [f.flag, f.status])).toEqual([
@@ -118,7 +123,7 @@ describe('scanSources', () => {
   });
 
   it('objects and exceptions without a namespace share the default namespace', () => {
-    const r = scan([{ path: 'x.yaml', text: `${exception('e', undefined, ['hostNetwork'], { app: 'ne' })}---${daemonSet(undefined, { app: 'ne' })}` }]);
+    const r = scanTrusting([{ path: 'x.yaml', text: `${exception('e', undefined, ['hostNetwork'], { app: 'ne' })}---${daemonSet(undefined, { app: 'ne' })}` }]);
     expect(r.findings).toMatchObject([{ namespace: 'default', status: 'covered' }]);
     const other = scanSources([{ path: 'x.yaml', text: daemonSet(undefined, { app: 'ne' }) }], [{ path: 'e.yaml', text: exception('e', 'default', ['hostNetwork'], { app: 'ne' }) }], {
       ...options,
@@ -128,13 +133,13 @@ describe('scanSources', () => {
   });
 
   it('an expired exception does not count, and is named in the finding', () => {
-    const r = scan([{ path: 'x.yaml', text: `${exception('old', 'm', ['hostNetwork'], { app: 'ne' }, '2026-05-20T00:00:00Z')}---${daemonSet('m', { app: 'ne' })}` }]);
+    const r = scanTrusting([{ path: 'x.yaml', text: `${exception('old', 'm', ['hostNetwork'], { app: 'ne' }, '2026-05-20T00:00:00Z')}---${daemonSet('m', { app: 'ne' })}` }]);
     expect(r.findings).toMatchObject([{ status: 'offender', lapsed: ['old'] }]);
     expect(r.exceptions).toMatchObject([{ name: 'old', phase: 'Expired', counts: false }]);
   });
 
   it('an invalid exception (lifetime over the maximum) does not count', () => {
-    const r = scan([{ path: 'x.yaml', text: `${exception('long', 'm', ['hostNetwork'], { app: 'ne' }, '2027-05-01T00:00:00Z')}---${daemonSet('m', { app: 'ne' })}` }]);
+    const r = scanTrusting([{ path: 'x.yaml', text: `${exception('long', 'm', ['hostNetwork'], { app: 'ne' }, '2027-05-01T00:00:00Z')}---${daemonSet('m', { app: 'ne' })}` }]);
     expect(r.findings).toMatchObject([{ status: 'offender' }]);
     expect(r.exceptions[0]).toMatchObject({ phase: 'Invalid', counts: false });
     expect(r.exceptions[0]!.problems.join()).toMatch(/over the maximum/);
@@ -151,7 +156,7 @@ describe('scanSources', () => {
   });
 
   it('a syntax error names file and line; other documents and files are still scanned', () => {
-    const broken = 'apiVersion: v1\nkind: Pod\nmetadata: {name: ok}\nspec: {hostPID: true}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\nspec: {}\n';
+    const broken = 'apiVersion: v1\nkind: Pod\nmetadata: {name: ok}\nspec: {hostPID: true}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\nspec: {hostPID: false}\n';
     const r = scan([
       { path: 'broken.yaml', text: broken },
       { path: 'good.yaml', text: 'apiVersion: v1\nkind: Pod\nmetadata: {name: g}\nspec: {hostIPC: true}\n' },

@@ -225,7 +225,7 @@ describe('operator: lapse, exactly once, restarts', () => {
     const snapshot = () => {
       const pods = kubectl(['get', 'pods', '-A', '-o', 'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}={.metadata.resourceVersion}{"\\n"}{end}']).stdout;
       const excs = kubectl(['get', 'hnse', '-A', '-o', 'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}={.metadata.resourceVersion}{"\\n"}{end}']).stdout;
-      const grants = kubectl(['get', 'hostnamespacegrants', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.metadata.resourceVersion}{"\\n"}{end}']).stdout;
+      const grants = kubectl(['get', 'hostnamespacegrantsets,hostnamespacegrantindexes', '-A', '-o', 'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}={.metadata.resourceVersion}{"\\n"}{end}']).stdout;
       const evs = kubectl(['get', 'events.events.k8s.io', '-A', '--no-headers']).stdout.trim().split('\n').length;
       return { pods, excs, grants, evs };
     };

@@ -24,6 +24,7 @@ describe('monthly review, in seconds', () => {
     await createException(ns, 'exporter', {
       allow: ['hostPID'],
       podSelector: {},
+      namespaceWide: true,
       riskAcceptance: { justification: 'exporter reads host process metrics', acceptedBy: 'security-board' },
       expiresAt: DateTime.utc().plus({ days: 20 }).toISO({ suppressMilliseconds: true }),
     });

@@ -150,12 +150,21 @@ describe('config/rbac: the operator', () => {
         'hostns.io/hostnamespaceexceptions/status:get',
         'hostns.io/hostnamespaceexceptions/status:update',
         'hostns.io/hostnamespaceexceptions/status:patch',
-        'hostns.io/hostnamespacegrants:get',
-        'hostns.io/hostnamespacegrants:list',
-        'hostns.io/hostnamespacegrants:watch',
-        'hostns.io/hostnamespacegrants:create',
-        'hostns.io/hostnamespacegrants[cluster]:update',
-        'hostns.io/hostnamespacegrants[cluster]:patch',
+        'hostns.io/hostnamespacegrantsets:get',
+        'hostns.io/hostnamespacegrantsets:list',
+        'hostns.io/hostnamespacegrantsets:watch',
+        'hostns.io/hostnamespacegrantsets:create',
+        'hostns.io/hostnamespacegrantsets[grants]:update',
+        'hostns.io/hostnamespacegrantsets[grants]:patch',
+        'hostns.io/hostnamespacegrantsets[grants]:delete',
+        'hostns.io/hostnamespacegrantindexes:get',
+        'hostns.io/hostnamespacegrantindexes:list',
+        'hostns.io/hostnamespacegrantindexes:watch',
+        'hostns.io/hostnamespacegrantindexes:create',
+        'hostns.io/hostnamespacegrantindexes[cluster]:update',
+        'hostns.io/hostnamespacegrantindexes[cluster]:patch',
+        'core/namespaces:list',
+        'core/namespaces:watch',
         'events.k8s.io/events:create',
       ].sort(),
     );
@@ -189,7 +198,7 @@ describe('config/default', () => {
 
   it.skipIf(missing.length > 0)('puts every namespaced object into hostns-system and labels everything part-of hostns-operator', () => {
     const objects = render('config/default');
-    const clusterScoped = new Set(['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'HostNamespaceGrants']);
+    const clusterScoped = new Set(['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
     for (const o of objects) {
       const id = `${o.kind}/${o.metadata.name}`;
       if (clusterScoped.has(o.kind)) expect(o.metadata.namespace, id).toBeUndefined();
@@ -202,7 +211,7 @@ describe('config/default', () => {
       expect(kinds, kind).toContain(kind);
     }
     find(objects, 'CustomResourceDefinition', 'hostnamespaceexceptions.hostns.io');
-    find(objects, 'CustomResourceDefinition', 'hostnamespacegrants.hostns.io');
+    find(objects, 'CustomResourceDefinition', 'hostnamespacegrantsets.hostns.io');
     // no credentials shipped, and selectors untouched by the part-of label
     expect(kinds.has('Secret')).toBe(false);
     const d = as<V1Deployment>(find(objects, 'Deployment', OPERATOR_NAME));
@@ -236,13 +245,18 @@ describe('config/prometheus (optional component)', () => {
     for (const [k, v] of Object.entries(sm.spec.selector.matchLabels)) expect(svc.metadata!.labels?.[k], k).toBe(v);
     expect(sm.spec.namespaceSelector.matchNames).toEqual([OPERATOR_NAMESPACE]);
     expect(sm.spec.endpoints.map((e) => [e.port, e.path])).toEqual([[svc.spec!.ports![0]!.name, '/metrics']]);
+    // the operator's `namespace` label (of an exception, of offenders) is kept, not renamed exported_namespace
+    expect((sm.spec.endpoints[0] as { honorLabels?: boolean }).honorLabels).toBe(true);
   });
 
+  // Every alert's behaviour: test/prometheus/alerts.test.ts (promtool test rules).
   it('adds alert rules: exception expiring within 7 days, offender pods, operator down / not ready / absent', () => {
     const rule = find(objects, 'PrometheusRule', OPERATOR_NAME) as KubeObject & { spec: { groups: { rules: { alert: string; expr: string }[] }[] } };
     expect(rule.metadata.namespace).toBe(OPERATOR_NAMESPACE);
     const alerts = Object.fromEntries(rule.spec.groups.flatMap((g) => g.rules).map((r) => [r.alert, r.expr.replace(/\s+/g, ' ').trim()]));
-    expect(alerts.HostnsExceptionExpiringSoon).toContain('hostns_exception_expiry_seconds) < 7 * 86400');
+    expect(alerts.HostnsExceptionExpiringSoon).toBe(
+      'min by (namespace, exception) (hostns_exception_expiry_timestamp_seconds) - time() < 7 * 86400 > 0',
+    );
     expect(alerts.HostnsOffenderPods).toBe('max(hostns_pods{class="offender"}) > 0');
     // job label = the Service's name (the ServiceMonitor sets no jobLabel)
     expect(alerts.HostnsOperatorDown).toBe('up{job="hostns-operator-metrics"} == 0');
@@ -252,5 +266,27 @@ describe('config/prometheus (optional component)', () => {
 
   it('is not part of config/default unless asked for', () => {
     expect(render('config/default').some((o) => o.kind === 'ServiceMonitor' || o.kind === 'PrometheusRule')).toBe(false);
+  });
+});
+
+describe('config/admission: hostns-grants-required matches what hostns-host-namespaces matches', () => {
+  type Policy = KubeObject & { spec: { matchConstraints: unknown; matchConditions: unknown; failurePolicy: string } };
+  type Binding = KubeObject & { spec: { matchResources: unknown; validationActions: string[] } };
+  const objects = render('config/admission');
+  const policy = find(objects, 'ValidatingAdmissionPolicy', 'hostns-host-namespaces') as Policy;
+  const required = find(objects, 'ValidatingAdmissionPolicy', 'hostns-grants-required') as Policy;
+
+  it('same resources, same matchConditions (copied: one policy has one param kind), same failurePolicy', () => {
+    expect(required.spec.matchConstraints).toEqual(policy.spec.matchConstraints);
+    expect(required.spec.matchConditions).toEqual(policy.spec.matchConditions);
+    expect(required.spec.failurePolicy).toBe(policy.spec.failurePolicy);
+  });
+
+  it.each([[[]], [['config/admission/modes/warn']], [['config/admission/modes/deny']]])('same exempt namespaces and actions (components %j)', (components) => {
+    const rendered = components.length ? renderOverlay({ resources: ['config/admission'], components }) : objects;
+    const a = find(rendered, 'ValidatingAdmissionPolicyBinding', 'hostns-host-namespaces') as Binding;
+    const b = find(rendered, 'ValidatingAdmissionPolicyBinding', 'hostns-grants-required') as Binding;
+    expect(b.spec.matchResources).toEqual(a.spec.matchResources);
+    expect(b.spec.validationActions).toEqual(a.spec.validationActions);
   });
 });

@@ -1,7 +1,7 @@
 // The Dockerfile, checked without a container engine: stages, pinned base, user, entrypoint, and
 // that the entrypoint is the file `npm run build` produces and runs on production dependencies only.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, posix, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -83,6 +83,27 @@ describe('runtime stage', () => {
   });
 });
 
+/**
+ * The image's user and read-only root without a container engine: a private mount namespace
+ * (`unshare -m`) in which every mount but /proc, /sys and /dev is remounted read-only (bind
+ * remounts change only this namespace's view), then `setpriv` to uid/gid 1000 with no
+ * supplementary groups. Needs root and util-linux; elsewhere the test is skipped (the plain start
+ * above still runs).
+ */
+const ISOLATE = `set -e
+findmnt -rn -o TARGET,OPTIONS | while read -r target options; do
+  case "$target" in /proc|/proc/*|/sys|/sys/*|/dev|/dev/*) continue ;; esac
+  case ",$options," in *,rw,*) mount -o remount,bind,ro "$target" ;; esac
+done
+if touch "$OUT/.write-probe" 2>/dev/null; then echo "the root is still writable" >&2; exit 90; fi
+exec setpriv --reuid "$IMAGE_UID" --regid "$IMAGE_GID" --clear-groups -- "$NODE" "$OUT/main.js" "$@"`;
+
+function canIsolate(): boolean {
+  if (process.getuid?.() !== 0) return false;
+  const check = 'command -v setpriv && command -v findmnt && unshare -m --propagation private true';
+  return spawnSync('sh', ['-c', check], { encoding: 'utf8' }).status === 0;
+}
+
 describe('the entry point is what `npm run build` produces', () => {
   let out = '';
   beforeAll(() => {
@@ -127,6 +148,62 @@ describe('the entry point is what `npm run build` produces', () => {
     expect(help.status, help.stderr).toBe(0);
     expect(help.stdout).toContain('Usage: hostns-operator');
     expect(help.stdout).toContain('--leader-elect');
+  });
+
+  const user = /^(\d+):(\d+)$/.exec(last(runtime, 'USER')!.args)!;
+  const title = `starts as the image's user (uid ${user[1]}) on a read-only root; one line on an unreachable API`;
+  it.skipIf(!canIsolate())(title, { timeout: 120_000 }, () => {
+    expect(existsSync(join(out, 'main.js')), 'compiled by the test above').toBe(true);
+    chmodSync(out, 0o755); // the image user reads it, as it reads /app
+    // no cluster in a unit test: an API that refuses connections, as a cluster down at start
+    writeFileSync(
+      join(out, 'kubeconfig'),
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'down', cluster: { server: 'https://127.0.0.1:1', 'insecure-skip-tls-verify': true } }],
+        users: [{ name: 'u', user: { token: 'unused' } }],
+        contexts: [{ name: 'down', context: { cluster: 'down', user: 'u' } }],
+        'current-context': 'down',
+      }),
+      { mode: 0o644 },
+    );
+    // who the process is, and whether it can write next to its code
+    writeFileSync(
+      join(out, 'whoami.cjs'),
+      `const fs = require('node:fs');
+let write = 'written';
+try { fs.writeFileSync(${JSON.stringify(join(out, 'probe'))}, 'x'); } catch (err) { write = err.code; }
+const groups = /^Groups:(.*)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1].trim();
+console.log(JSON.stringify({ uid: process.getuid(), gid: process.getgid(), groups, write }));`,
+      { mode: 0o644 },
+    );
+    const env = { PATH: process.env.PATH, OUT: out, NODE: process.execPath, IMAGE_UID: user[1], IMAGE_GID: user[2] };
+    const isolated = ['-m', '--propagation', 'private', 'sh', '-c'];
+    const whoami = spawnSync('unshare', [...isolated, ISOLATE.replace('"$OUT/main.js"', '"$OUT/whoami.cjs"')], {
+      cwd: root,
+      encoding: 'utf8',
+      env,
+    });
+    expect(whoami.status, whoami.stderr).toBe(0);
+    const image = { uid: Number(user[1]), gid: Number(user[2]) };
+    expect(JSON.parse(whoami.stdout)).toEqual({ ...image, groups: '', write: 'EROFS' });
+
+    const args = ['start', '--kubeconfig', join(out, 'kubeconfig'), '--http-port', '0'];
+    const start = spawnSync('unshare', [...isolated, ISOLATE, ...args], {
+      cwd: root,
+      encoding: 'utf8',
+      // the image's environment: production, and no HOME it could write to
+      env: { ...env, NODE_ENV: 'production', HOME: '/nonexistent' },
+      timeout: 90_000,
+    });
+    const logs = start.stdout.trim().split('\n').map((l) => JSON.parse(l) as { level: string; message: string });
+    expect(logs[0]).toMatchObject({ level: 'info', message: 'starting' });
+    const down = 'cannot reach the Kubernetes API at https://127.0.0.1:1: fetch failed';
+    expect(logs.at(-1)).toMatchObject({ level: 'error', message: down });
+    expect(start.stderr).toBe(`hostns-operator: ${down}\n`);
+    expect(start.stderr + start.stdout).not.toMatch(/EROFS|EACCES|read-only file system|permission denied/i);
+    expect(start.status).toBe(1);
   });
 });
 

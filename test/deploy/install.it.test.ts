@@ -50,10 +50,13 @@ afterAll(() => {
 
 /** docs/install.md, "Uninstall", keeping the CRDs (and so the exceptions). Idempotent. */
 function uninstallKeepingCrds(): KubectlResult[] {
-  const grants = k(['get', 'hostnamespacegrants', 'cluster', '--ignore-not-found', '-o', 'name']);
   return [
-    ...(grants.stdout.trim() ? [k(['annotate', 'hostnamespacegrants', 'cluster', 'hostns.io/allow-delete=true', '--overwrite'])] : []),
+    // The operator stopped, its params are annotated so that the guard lets them go (docs/install.md).
+    k(['annotate', 'hostnamespacegrantsets', '--all', '-A', 'hostns.io/allow-delete=true', '--overwrite']),
+    k(['annotate', 'hostnamespacegrantindexes', '--all', 'hostns.io/allow-delete=true', '--overwrite']),
     k(['delete', '-k', 'config/admission', '--ignore-not-found']),
+    k(['delete', 'hostnamespacegrantsets', '--all', '-A', '--ignore-not-found']),
+    k(['delete', 'hostnamespacegrantindexes', '--all', '--ignore-not-found']),
     k(['delete', '-k', 'config/exception-policy', '--ignore-not-found']),
     k(['delete', '-k', 'config/rbac', '--ignore-not-found']),
     k(['delete', '-k', 'config/manager', '--ignore-not-found', '--timeout=120s']),
@@ -101,12 +104,18 @@ describe("the operator's ServiceAccount: what it needs and nothing more", () => 
     ['get exceptions', ['get', 'hostnamespaceexceptions.hostns.io', '-n', 'default']],
     ['update exception status', ['update', 'hostnamespaceexceptions.hostns.io', '--subresource=status', '-A']],
     ['patch exception status', ['patch', 'hostnamespaceexceptions.hostns.io', '--subresource=status', '-A']],
-    ['get the grants', ['get', 'hostnamespacegrants.hostns.io/cluster']],
-    ['list grants', ['list', 'hostnamespacegrants.hostns.io']],
-    ['watch grants', ['watch', 'hostnamespacegrants.hostns.io']],
-    ['create the grants', ['create', 'hostnamespacegrants.hostns.io']],
-    ['update the grants', ['update', 'hostnamespacegrants.hostns.io/cluster']],
-    ['patch the grants', ['patch', 'hostnamespacegrants.hostns.io/cluster']],
+    ['get a namespace grants object', ['get', 'hostnamespacegrantsets.hostns.io/grants', '-n', 'default']],
+    ['list grants', ['list', 'hostnamespacegrantsets.hostns.io', '-A']],
+    ['watch grants', ['watch', 'hostnamespacegrantsets.hostns.io', '-A']],
+    ['create the grants', ['create', 'hostnamespacegrantsets.hostns.io', '-n', 'default']],
+    ['update the grants', ['update', 'hostnamespacegrantsets.hostns.io/grants', '-n', 'default']],
+    ['patch the grants', ['patch', 'hostnamespacegrantsets.hostns.io/grants', '-n', 'default']],
+    ['delete the grants of a namespace that became exempt', ['delete', 'hostnamespacegrantsets.hostns.io/grants', '-n', 'default']],
+    ['get the grant index', ['get', 'hostnamespacegrantindexes.hostns.io/cluster']],
+    ['create the grant index', ['create', 'hostnamespacegrantindexes.hostns.io']],
+    ['update the grant index', ['update', 'hostnamespacegrantindexes.hostns.io/cluster']],
+    ['list namespaces', ['list', 'namespaces']],
+    ['watch namespaces', ['watch', 'namespaces']],
     ['create events', ['create', 'events.events.k8s.io', '-n', 'default']],
     ['create its Lease', ['create', 'leases.coordination.k8s.io', '-n', OPERATOR_NAMESPACE]],
     ['get its Lease', ['get', 'leases.coordination.k8s.io/hostns-operator', '-n', OPERATOR_NAMESPACE]],
@@ -125,8 +134,11 @@ describe("the operator's ServiceAccount: what it needs and nothing more", () => 
     ['write exception specs', ['update', 'hostnamespaceexceptions.hostns.io', '-A']],
     ['create exceptions', ['create', 'hostnamespaceexceptions.hostns.io', '-A']],
     ['delete exceptions', ['delete', 'hostnamespaceexceptions.hostns.io', '-A']],
-    ['update another grants object', ['update', 'hostnamespacegrants.hostns.io/other']],
-    ['delete the grants', ['delete', 'hostnamespacegrants.hostns.io/cluster']],
+    ['update another grants object', ['update', 'hostnamespacegrantsets.hostns.io/other', '-n', 'default']],
+    ['delete another grants object', ['delete', 'hostnamespacegrantsets.hostns.io/other', '-n', 'default']],
+    ['change namespaces', ['patch', 'namespaces']],
+    ['delete the grant index', ['delete', 'hostnamespacegrantindexes.hostns.io/cluster']],
+    ['read a namespace', ['get', 'namespaces/default']],
     ['patch events', ['patch', 'events.events.k8s.io', '-A']],
     ['create core events', ['create', 'events', '-A']],
     ['get another Lease', ['get', 'leases.coordination.k8s.io/kube-controller-manager', '-n', 'kube-system']],
@@ -155,8 +167,11 @@ describe("the operator's ServiceAccount: what it needs and nothing more", () => 
       'pods:[]:[get list watch patch]',
       'hostnamespaceexceptions.hostns.io:[]:[get list watch]',
       'hostnamespaceexceptions.hostns.io/status:[]:[get update patch]',
-      'hostnamespacegrants.hostns.io:[]:[get list watch create]',
-      'hostnamespacegrants.hostns.io:[cluster]:[update patch]',
+      'hostnamespacegrantsets.hostns.io:[]:[get list watch create]',
+      'hostnamespacegrantsets.hostns.io:[grants]:[update patch delete]',
+      'namespaces:[]:[list watch]',
+      'hostnamespacegrantindexes.hostns.io:[]:[get list watch create]',
+      'hostnamespacegrantindexes.hostns.io:[cluster]:[update patch]',
       'events.events.k8s.io:[]:[create]',
     ];
     const lease = ['leases.coordination.k8s.io:[]:[create]', 'leases.coordination.k8s.io:[hostns-operator]:[get update]'];
@@ -227,14 +242,14 @@ describe('the operator pods pass Pod Security restricted and the project scan', 
 });
 
 describe('upgrade (docs/install.md)', () => {
-  it('re-applying config/default keeps what the operator wrote into the grants', { timeout: 180_000 }, async () => {
+  it('re-applying config/default keeps what the operator wrote into the grants (no grants object is shipped)', { timeout: 180_000 }, async () => {
+    const ns = await createNamespace('deploy-upgrade');
     const grant = { exception: 'agent', allow: ['hostNetwork'], expiresAt: '2099-01-01T00:00:00Z', selector: { matchLabels: { app: 'agent' } } };
-    await customObjects().patchClusterCustomObject(
-      { group: 'hostns.io', version: 'v1alpha1', plural: 'hostnamespacegrants', name: 'cluster', body: [{ op: 'add', path: '/spec/namespaces/deploy-upgrade', value: [grant] }] },
-    );
+    const ids = { group: 'hostns.io', version: 'v1alpha1', plural: 'hostnamespacegrantsets', namespace: ns };
+    await customObjects().createNamespacedCustomObject({ ...ids, body: { apiVersion: 'hostns.io/v1alpha1', kind: 'HostNamespaceGrantSet', metadata: { name: 'grants' }, spec: { grants: [grant] } } });
     ok(k(['apply', '-k', 'config/default']), 're-apply config/default');
-    const after = (await customObjects().getClusterCustomObject({ group: 'hostns.io', version: 'v1alpha1', plural: 'hostnamespacegrants', name: 'cluster' })) as { spec: { namespaces: Record<string, unknown[]> } };
-    expect(after.spec.namespaces['deploy-upgrade']).toEqual([grant]);
+    const after = (await customObjects().getNamespacedCustomObject({ ...ids, name: 'grants' })) as { spec: { grants: unknown[] } };
+    expect(after.spec.grants).toEqual([grant]);
   });
 });
 

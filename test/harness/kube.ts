@@ -2,7 +2,7 @@
 // kubectl as a user runs it.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { inject } from 'vitest';
 
 export function kubeconfigPath(): string {
@@ -25,10 +25,31 @@ export function customObjects(): CustomObjectsApi {
   return kubeConfig().makeApiClient(CustomObjectsApi);
 }
 
-/** A fresh namespace for one test (namespaces are never reused, the control plane is per run). */
+export function apps(): AppsV1Api {
+  return kubeConfig().makeApiClient(AppsV1Api);
+}
+
+export function batch(): BatchV1Api {
+  return kubeConfig().makeApiClient(BatchV1Api);
+}
+
+/** Simulated nodes in the run's cluster: 0 without nodes (integration project). */
+export function clusterNodes(): number {
+  return inject('nodes') ?? 0;
+}
+
+/**
+ * A fresh namespace for one test (namespaces are never reused, the control plane is per run).
+ * With nodes, waits for its `default` ServiceAccount: the ServiceAccount admission plugin is on
+ * there and refuses pods until the controller has created it.
+ */
 export async function createNamespace(prefix = 'it', labels: Record<string, string> = {}): Promise<string> {
   const name = `${prefix}-${randomBytes(4).toString('hex')}`.slice(0, 63);
   await core().createNamespace({ body: { metadata: { name, labels } } });
+  if (clusterNodes() > 0) {
+    const account = () => core().readNamespacedServiceAccount({ namespace: name, name: 'default' });
+    await eventually(account, 30_000, `ServiceAccount ${name}/default`);
+  }
   return name;
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classifyPod, usedHostNamespaces, type ExceptionGrant, type PodFacts } from '../../src/policy/classify.ts';
+import { podSecurityProfile } from '../../src/policy/contract.ts';
 import { currentMarks, desiredMarks, marksPatch } from '../../src/policy/pod-marks.ts';
 
 const pod = (over: Partial<PodFacts> = {}): PodFacts => ({
@@ -49,14 +50,14 @@ describe('classifyPod', () => {
   });
   it('offender when a flag is not allowed, naming the uncovered flags only', () => {
     const cls = classifyPod(pod({ hostNetwork: true, hostPID: true }), [grant()], exempt);
-    expect(cls).toEqual({ kind: 'offender', used: ['hostNetwork', 'hostPID'], uncovered: ['hostPID'], exceptions: ['ne'], lapsed: [] });
+    expect(cls).toEqual({ kind: 'offender', used: ['hostNetwork', 'hostPID'], uncovered: ['hostPID'], exceptions: ['ne'], lapsed: [], broken: [] });
   });
   it('offender when the selector does not match', () => {
     expect(classifyPod(pod({ hostNetwork: true, labels: { app: 'other' } }), [grant()], exempt).kind).toBe('offender');
   });
   it('a lapsed exception covers nothing but explains the violation', () => {
     const cls = classifyPod(pod({ hostNetwork: true }), [grant({ granting: false, owner: 'team-a' })], exempt);
-    expect(cls).toEqual({ kind: 'offender', used: ['hostNetwork'], uncovered: ['hostNetwork'], exceptions: [], lapsed: [{ name: 'ne', owner: 'team-a' }] });
+    expect(cls).toEqual({ kind: 'offender', used: ['hostNetwork'], uncovered: ['hostNetwork'], exceptions: [], lapsed: [{ name: 'ne', owner: 'team-a' }], broken: [] });
   });
   it('a lapsed exception allowing another flag is not blamed', () => {
     const cls = classifyPod(pod({ hostNetwork: true }), [grant({ granting: false, allow: ['hostPID'] })], exempt);
@@ -73,7 +74,7 @@ describe('classifyPod', () => {
 
 describe('pod marks', () => {
   it('offender: violation label + flags annotation', () => {
-    expect(desiredMarks({ kind: 'offender', used: ['hostNetwork', 'hostPID'], uncovered: ['hostNetwork', 'hostPID'], exceptions: [], lapsed: [] })).toEqual({
+    expect(desiredMarks({ kind: 'offender', used: ['hostNetwork', 'hostPID'], uncovered: ['hostNetwork', 'hostPID'], exceptions: [], lapsed: [], broken: [] })).toEqual({
       labels: { 'hostns.io/violation': 'true' },
       annotations: { 'hostns.io/violation': 'hostNetwork,hostPID' },
     });
@@ -100,5 +101,53 @@ describe('pod marks', () => {
     });
     expect(marksPatch(covered, covered)).toBeUndefined();
     expect(marksPatch(currentMarks({}, {}), desiredMarks({ kind: 'clean' }))).toBeUndefined();
+  });
+});
+
+describe('classifyPod with contracts', () => {
+  const spec = (over: Record<string, unknown> = {}) => ({
+    serviceAccountName: 'cilium',
+    securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+    containers: [{ name: 'agent', image: 'quay.io/cilium/cilium:v1', securityContext: { allowPrivilegeEscalation: false } }],
+    ...over,
+  });
+  const bound = grant({ contract: { serviceAccountNames: ['cilium'], images: ['quay.io/cilium/'], controls: ['runAsNonRoot', 'noPrivilegeEscalation'] } });
+  const withSpec = (s: Record<string, unknown>) => pod({ hostNetwork: true, security: podSecurityProfile(s) });
+
+  it('a pod keeping the contract is covered', () => {
+    expect(classifyPod(withSpec(spec()), [bound], exempt)).toEqual({ kind: 'covered', used: ['hostNetwork'], exceptions: ['ne'] });
+  });
+  it.each([
+    ['another ServiceAccount (a self-labelled pod)', { serviceAccountName: 'default' }, 'serviceAccount'],
+    ['no ServiceAccount at all', { serviceAccountName: undefined }, 'serviceAccount'],
+    ['an unlisted image', { containers: [{ name: 'agent', image: 'docker.io/evil/x', securityContext: { allowPrivilegeEscalation: false } }] }, 'image'],
+    ['a broken control', { securityContext: { seccompProfile: { type: 'RuntimeDefault' } } }, 'control'],
+  ])('%s makes it an offender naming the exception and the breach', (_, over, kind) => {
+    const cls = classifyPod(withSpec(spec(over)), [bound], exempt);
+    expect(cls.kind).toBe('offender');
+    if (cls.kind !== 'offender') return;
+    expect(cls.uncovered).toEqual(['hostNetwork']);
+    expect(cls.broken).toMatchObject([{ exception: 'ne', owner: 'team' }]);
+    expect(cls.broken[0]!.breaches.map((b) => b.kind)).toContain(kind);
+  });
+  it('an unknown security profile cannot keep a contract', () => {
+    const cls = classifyPod(pod({ hostNetwork: true }), [bound], exempt);
+    expect(cls).toMatchObject({ kind: 'offender', broken: [{ exception: 'ne', breaches: [] }] });
+  });
+  it('a contract without bindings or controls covers by labels alone', () => {
+    expect(classifyPod(pod({ hostNetwork: true }), [grant({ contract: { controls: [] } })], exempt).kind).toBe('covered');
+  });
+  it('another exception without a contract still covers; a broken one for another flag is not blamed', () => {
+    const loose = grant({ name: 'loose' });
+    expect(classifyPod(withSpec(spec({ serviceAccountName: 'x' })), [bound, loose], exempt)).toEqual({
+      kind: 'covered',
+      used: ['hostNetwork'],
+      exceptions: ['loose'],
+    });
+    const cls = classifyPod(pod({ hostNetwork: true, hostPID: true, security: podSecurityProfile(spec({ serviceAccountName: 'x' })) }), [
+      grant({ ...bound, name: 'pid', allow: ['hostPID'] }),
+      loose,
+    ], exempt);
+    expect(cls).toMatchObject({ kind: 'offender', uncovered: ['hostPID'], broken: [{ exception: 'pid' }] });
   });
 });

@@ -2,7 +2,7 @@ import { DateTime, Duration } from 'luxon';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY } from '../../src/policy/config.ts';
 import { readException } from '../../src/policy/exception.ts';
-import { evaluateLifecycle, isGranting } from '../../src/policy/lifecycle.ts';
+import { evaluateLifecycle, isGranting, lifetimeDays } from '../../src/policy/lifecycle.ts';
 import { exception } from './fixtures.ts';
 
 const at = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' });
@@ -122,5 +122,55 @@ describe('acceptedAt in the future', () => {
   it('does not heal when something else is wrong too', () => {
     const bad = exception({ spec: { ...ex.spec, owner: '' } });
     expect(evalAt(bad, '2026-11-10T00:00:00Z').nextTransitionAt).toBeUndefined();
+  });
+});
+
+describe('lastReviewedAt in the future (it would silence ReviewOverdue until then)', () => {
+  const ex = exception({ spec: { review: { lastReviewedAt: '2026-12-20T00:00:00Z', reviewedBy: 'jane' } } });
+  it('is Invalid like a future acceptedAt (5 min skew tolerated), and heals by itself', () => {
+    const lc = evalAt(ex, '2026-11-10T00:00:00Z');
+    expect(lc.phase).toBe('Invalid');
+    expect(lc.problems).toEqual(['spec.review.lastReviewedAt 2026-12-20T00:00:00.000Z is in the future']);
+    expect(lc.nextTransitionAt?.toISO()).toBe(at('2026-12-19T23:55:00Z').toISO());
+    const skew = exception({ spec: { review: { lastReviewedAt: '2026-11-10T00:04:00Z' } } });
+    expect(evalAt(skew, '2026-11-10T00:00:00Z').phase).toBe('Active');
+  });
+  it('a past review is fine and moves the due date', () => {
+    const past = exception({ spec: { review: { lastReviewedAt: '2026-11-05T00:00:00Z' } } });
+    const lc = evalAt(past, '2026-11-10T00:00:00Z');
+    expect(lc.phase).toBe('Active');
+    expect(lc.reviewDueAt?.toISO()).toBe(at('2026-12-05T00:00:00Z').toISO());
+  });
+  it('with a future acceptedAt too, heals at the earlier of the two', () => {
+    const both = exception({
+      spec: {
+        expiresAt: '2027-01-20T00:00:00Z',
+        review: { lastReviewedAt: '2026-12-01T00:00:00Z' },
+        riskAcceptance: { justification: 'accepted in advance, which stretches the lifetime', acceptedBy: 'board', acceptedAt: '2026-11-20T00:00:00Z' },
+      },
+    });
+    const lc = evalAt(both, '2026-11-10T00:00:00Z');
+    expect(lc.problems).toHaveLength(2);
+    expect(lc.nextTransitionAt?.toISO()).toBe(at('2026-11-19T23:55:00Z').toISO());
+  });
+});
+
+describe('lifetimeDays: the one lifetime computation (the exception policy CEL does the same)', () => {
+  const from = at('2030-01-01T00:00:00Z');
+  it.each<[string, number]>([
+    ['2030-01-01T00:00:00Z', 0],
+    ['2030-01-01T00:00:00.001Z', 1],
+    ['2030-01-02T00:00:00Z', 1],
+    ['2030-01-02T00:00:00.001Z', 2],
+    ['2030-04-01T00:00:00Z', 90], // 90 days exactly: the maximum, admitted
+    ['2030-04-01T00:00:01Z', 91], // one second over: never reads "90 days, over the maximum of 90"
+    ['2030-04-30T23:00:00Z', 120],
+    ['2030-05-01T00:00:00Z', 120], // 120 days exactly: 120 (the policy said 119 before)
+  ])('to %s is %i days', (to, days) => {
+    expect(lifetimeDays(from, at(to))).toBe(days);
+  });
+  it('is what the lifetime problem says', () => {
+    const lc = evalAt(exception({ created: '2030-01-01T00:00:00Z', spec: { expiresAt: '2030-05-01T00:00:00Z' } }), '2030-01-02T00:00:00Z');
+    expect(lc.problems.join()).toContain('lifetime from creation to spec.expiresAt is 120 days, over the maximum of 90 days');
   });
 });

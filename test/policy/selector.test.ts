@@ -72,3 +72,18 @@ describe('formatSelector', () => {
     ).toBe('app=x,t in (a,b),u notin (c),v,!w');
   });
 });
+
+describe('hostns.io/ keys (the operator\'s own marks) in a selector', () => {
+  it.each<[LabelSelector, string]>([
+    [{ matchLabels: { 'hostns.io/violation': 'true' } }, 'spec.podSelector.matchLabels must not name hostns.io/violation'],
+    [{ matchExpressions: [{ key: 'hostns.io/exception', operator: 'DoesNotExist' }] }, 'spec.podSelector.matchExpressions[0].key must not name hostns.io/exception'],
+    [{ matchExpressions: [{ key: 'app', operator: 'Exists' }, { key: 'hostns.io/x', operator: 'In', values: ['a'] }] }, 'matchExpressions[1].key must not name hostns.io/x'],
+  ])('%j is a problem (the exception is Invalid) and matches nothing', (selector, problem) => {
+    expect(selectorProblems(selector).join('\n')).toContain(problem);
+    expect(matchesSelector(selector, { 'hostns.io/violation': 'true', 'hostns.io/exception': 'e', 'hostns.io/x': 'a', app: 'x' })).toBe(false);
+    expect(matchesSelector(selector, {})).toBe(false);
+  });
+  it('other prefixes are ordinary keys', () => {
+    expect(selectorProblems({ matchLabels: { 'example.hostns.io/k': 'v', 'hostns.iox/k': 'v' } })).toEqual([]);
+  });
+});

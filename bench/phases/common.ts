@@ -1,0 +1,141 @@
+// What every bench phase shares: the context, the operator process, resetting and counting.
+import { execFileSync, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { AuditLog, countByVerbResource, OPERATOR_USER, WRITE_VERBS, type AuditRecord } from '../audit.ts';
+import { LABEL_EXCEPTION, LABEL_VIOLATION } from '../fixture.ts';
+import { Api, HttpError, mapConcurrent, withRetry } from '../minimal-client.ts';
+import { type ExceptionObj, type PodObj } from '../observe.ts';
+import { NODE, OperatorProcess } from '../operator.ts';
+import { type ControlPlanePids } from '../procstat.ts';
+
+export interface BenchContext {
+  api: Api;
+  adminKubeconfig: string;
+  operatorKubeconfig: string;
+  floorKubeconfig: string;
+  audit: AuditLog;
+  workDir: string;
+  patchConcurrency: number;
+  /** kube-apiserver and etcd pids, to meter the CPU each phase costs them. */
+  controlPlane: ControlPlanePids;
+  /** Extra operator flags (e.g. --patch-concurrency 16 when the operator knows it). */
+  operatorArgs: string[];
+  operatorNodeArgs: string[];
+  log: (msg: string) => void;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const EX_PATH = '/apis/hostns.io/v1alpha1';
+
+export function startOperator(ctx: BenchContext, nodeArgs: string[] = ctx.operatorNodeArgs): Promise<OperatorProcess> {
+  return OperatorProcess.start({
+    kubeconfig: ctx.operatorKubeconfig,
+    logFile: join(ctx.workDir, 'operator.log'),
+    extraArgs: ctx.operatorArgs,
+    nodeArgs,
+  });
+}
+
+/** Runs a bench child process (node script) and parses its last stdout line as JSON. */
+export function runChild<T>(args: string[], nodeArgs: string[] = []): Promise<{ result: T; wallMs: number }> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(NODE, [...nodeArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (err += c));
+    child.on('exit', (code) => {
+      const wallMs = Date.now() - started;
+      const last = out.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !last) return reject(new Error(`${args.join(' ')} exited ${code}: ${err.slice(-1000)}`));
+      resolve({ result: JSON.parse(last) as T, wallMs });
+    });
+  });
+}
+
+/** Puts the fixture back to "never reconciled": no operator marks, no status, no Events, no grants. */
+export async function resetOperatorState(ctx: BenchContext): Promise<void> {
+  const { api } = ctx;
+  const marked: { namespace: string; name: string }[] = [];
+  for (const sel of [LABEL_VIOLATION, LABEL_EXCEPTION]) {
+    await api.listPaged<PodObj>(`/api/v1/pods?labelSelector=${encodeURIComponent(sel)}`, (items) => {
+      for (const p of items) marked.push({ namespace: p.metadata.namespace, name: p.metadata.name });
+    });
+  }
+  const strip = JSON.stringify({
+    metadata: {
+      labels: { [LABEL_VIOLATION]: null, [LABEL_EXCEPTION]: null },
+      annotations: { 'hostns.io/violation': null, 'hostns.io/exceptions': null },
+    },
+  });
+  await mapConcurrent(marked, 64, (p) =>
+    withRetry(() =>
+      api.json('PATCH', `/api/v1/namespaces/${p.namespace}/pods/${p.name}`, strip, 'application/merge-patch+json'),
+    ).catch((e) => {
+      if (!(e instanceof HttpError && e.status === 404)) throw e;
+    }),
+  );
+  const exceptions: ExceptionObj[] = [];
+  await api.listPaged<ExceptionObj>(`${EX_PATH}/hostnamespaceexceptions`, (items) => exceptions.push(...items));
+  await mapConcurrent(
+    exceptions.filter((e) => e.status),
+    64,
+    (e) =>
+      withRetry(() =>
+        api.json(
+          'PATCH',
+          `${EX_PATH}/namespaces/${e.metadata.namespace}/hostnamespaceexceptions/${e.metadata.name}/status`,
+          '{"status":null}',
+          'application/merge-patch+json',
+        ),
+      ),
+  );
+  await api.raw('DELETE', `${EX_PATH}/hostnamespacegrantindexes/cluster`);
+  const namespaces: string[] = [];
+  await api.listPaged<{ metadata: { name: string } }>('/api/v1/namespaces', (items) =>
+    namespaces.push(...items.map((n) => n.metadata.name)),
+  );
+  await mapConcurrent(namespaces, 16, (ns) =>
+    withRetry(() => api.raw('DELETE', `${EX_PATH}/namespaces/${ns}/hostnamespacegrantsets/grants`)),
+  );
+  await mapConcurrent(namespaces, 16, (ns) =>
+    withRetry(() => api.json('DELETE', `/apis/events.k8s.io/v1/namespaces/${ns}/events`)),
+  );
+}
+
+export async function countPods(api: Api): Promise<number> {
+  let n = 0;
+  await api.listPaged<PodObj>('/api/v1/pods', (items) => (n += items.length));
+  return n;
+}
+
+export async function deleteNamespaces(api: Api, names: string[], timeoutMs: number): Promise<boolean> {
+  await mapConcurrent(names, 16, (n) => api.raw('DELETE', `/api/v1/namespaces/${n}`));
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const left = await Promise.all(
+      names.map(async (n) => (await api.raw('GET', `/api/v1/namespaces/${n}`)).status !== 404),
+    );
+    if (!left.some(Boolean)) return true;
+    await sleep(1000);
+  }
+  return false;
+}
+
+export function versionOf(bin: string): string {
+  try {
+    return execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim().split('\n')[0] ?? '';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The operator's own writes and requests among audit records, by verb and resource. */
+export function operatorRecords(records: AuditRecord[]) {
+  const mine = records.filter((r) => r.user === OPERATOR_USER);
+  return {
+    writes: countByVerbResource(mine, (r) => WRITE_VERBS.has(r.verb)),
+    requests: countByVerbResource(mine),
+  };
+}

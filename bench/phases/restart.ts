@@ -1,0 +1,80 @@
+// Phase 5, write amplification: a restart on a converged cluster.
+import { deltaByKey, OPERATOR_USER, requestTotalsByVerb, total, WRITE_VERBS } from '../audit.ts';
+import { Api } from '../minimal-client.ts';
+import { OperatorProcess } from '../operator.ts';
+import { type BenchContext, operatorRecords, sleep, startOperator } from './common.ts';
+
+export interface RestartResult {
+  quietBeforeMs: number;
+  readyMs?: number;
+  observedMs: number;
+  writes: Record<string, number>;
+  requests: Record<string, number>;
+  apiserverWriteDelta: Record<string, number>;
+  apiserverWriteDeltaBaseline: Record<string, number>;
+  windowSeconds: number;
+  baselineSeconds: number;
+}
+
+const WRITE_HTTP_VERBS = ['POST', 'PUT', 'PATCH', 'DELETE'];
+
+async function apiserverWriteTotals(api: Api): Promise<Record<string, number>> {
+  const { text } = await api.raw('GET', '/metrics');
+  const all = requestTotalsByVerb(text);
+  return Object.fromEntries(WRITE_HTTP_VERBS.map((v) => [v, all[v] ?? 0]));
+}
+
+/** Waits until the operator has sent no write for `quietMs` (max `maxMs`); returns how long it took. */
+async function waitOperatorQuiet(ctx: BenchContext, quietMs: number, maxMs: number): Promise<number> {
+  const started = Date.now();
+  let lastWrite = Date.now();
+  while (Date.now() - started < maxMs) {
+    await sleep(1000);
+    const w = ctx.audit.readNew().filter((r) => r.user === OPERATOR_USER && WRITE_VERBS.has(r.verb));
+    if (w.length > 0) lastWrite = Date.now();
+    if (Date.now() - lastWrite >= quietMs) break;
+  }
+  return Date.now() - started;
+}
+
+export async function runRestart(
+  ctx: BenchContext,
+  op: OperatorProcess,
+  observeMs: number,
+): Promise<{ result: RestartResult; op: OperatorProcess }> {
+  const { api, log } = ctx;
+  ctx.audit.skipToEnd();
+  const quietBeforeMs = await waitOperatorQuiet(ctx, 5000, 60_000);
+  await op.stop();
+  // Baseline: the same window length with no operator (controller-manager, the bench itself).
+  const baselineStarted = Date.now();
+  const b0 = await apiserverWriteTotals(api);
+  await sleep(10_000);
+  const b1 = await apiserverWriteTotals(api);
+  const baselineSeconds = (Date.now() - baselineStarted) / 1000;
+  ctx.audit.skipToEnd();
+  const windowStarted = Date.now();
+  const a0 = await apiserverWriteTotals(api);
+  const next = await startOperator(ctx);
+  const readyAt = await next.waitReady(300_000).catch(() => undefined);
+  await sleep(observeMs);
+  const a1 = await apiserverWriteTotals(api);
+  const windowSeconds = (Date.now() - windowStarted) / 1000;
+  await sleep(1500);
+  const { writes, requests } = operatorRecords(ctx.audit.readNew());
+  const result: RestartResult = {
+    quietBeforeMs,
+    readyMs: readyAt ? readyAt - next.startedAt : undefined,
+    observedMs: Date.now() - next.startedAt,
+    writes,
+    requests,
+    apiserverWriteDelta: deltaByKey(a0, a1),
+    apiserverWriteDeltaBaseline: deltaByKey(b0, b1),
+    windowSeconds,
+    baselineSeconds,
+  };
+  log(
+    `  restart: ready ${result.readyMs} ms; operator writes ${total(writes)} ${JSON.stringify(writes)}; apiserver write delta ${JSON.stringify(result.apiserverWriteDelta)}`,
+  );
+  return { result, op: next };
+}

@@ -1,0 +1,123 @@
+// The CLI's contact with Kubernetes, through the operator's own client (src/kube/client.ts): the
+// kubeconfig loading, paged lists (src/kube/list.ts), one merge patch, and every failure (read
+// by src/kube/errors.ts) turned into one clear line with a documented exit status.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { EXCEPTION_PLURAL, GROUP, VERSION } from '../api/v1alpha1.ts';
+import { KubeClient } from '../kube/client.ts';
+import { kubeFailure } from '../kube/errors.ts';
+import { KubeConfigError, loadKubeConfig as loadSharedKubeConfig } from '../kube/kubeconfig.ts';
+import { listAll } from '../kube/list.ts';
+import type { PodLike } from '../report/model.ts';
+import { CliError, EXIT } from './errors.ts';
+
+export interface KubeOptions {
+  kubeconfig?: string;
+  context?: string;
+}
+
+const CRD_NAME = `${EXCEPTION_PLURAL}.${GROUP}`;
+/** kubectl's default --chunk-size. */
+export const DEFAULT_CHUNK_SIZE = 500;
+
+/** The shared kubeconfig loading (src/kube/kubeconfig.ts), its errors as CLI exit statuses. */
+export function loadKubeConfig(options: KubeOptions, env = process.env): KubeConfig {
+  try {
+    return loadSharedKubeConfig(options, env);
+  } catch (err) {
+    if (err instanceof KubeConfigError)
+      throw new CliError(err.kind === 'no-cluster' ? EXIT.cluster : EXIT.usage, err.message);
+    throw err;
+  }
+}
+
+/** A failed request as one line and the exit status that says whose problem it is. */
+export function describeApiError(err: unknown, server: string, what: string, timeoutSeconds?: number): CliError {
+  if (err instanceof CliError) return err;
+  const f = kubeFailure(err);
+  switch (f.kind) {
+    case 'resource-unknown':
+      return new CliError(
+        EXIT.cluster,
+        `${what}: the HostNamespaceException CRD (${CRD_NAME}) is not installed in the cluster at ${server} ` +
+          '(kubectl apply -k config/crd)',
+      );
+    case 'not-found':
+      return new CliError(EXIT.usage, `${what}: ${f.message}`);
+    case 'unauthorized':
+      return new CliError(
+        EXIT.cluster,
+        `${what}: the API server at ${server} did not accept our credentials (401 Unauthorized)`,
+      );
+    case 'forbidden':
+      return new CliError(EXIT.cluster, `${what}: forbidden: ${f.message}`);
+    case 'invalid':
+      return new CliError(EXIT.usage, `${what}: the API refused the change: ${f.message}`);
+    case 'status':
+      return new CliError(EXIT.cluster, `${what}: the API server answered ${f.code}: ${f.message}`);
+    case 'timeout':
+      return new CliError(
+        EXIT.cluster,
+        `${what}: no answer from the Kubernetes API at ${server} within ${timeoutSeconds ?? '?'}s`,
+      );
+    case 'unreachable':
+      return new CliError(EXIT.cluster, `${what}: cannot reach the Kubernetes API at ${server} (${f.detail})`);
+  }
+}
+
+export class Cluster {
+  readonly client: KubeClient;
+  readonly timeoutSeconds: number;
+  readonly chunkSize: number;
+  constructor(kc: KubeConfig, timeoutSeconds: number, chunkSize = DEFAULT_CHUNK_SIZE) {
+    this.client = new KubeClient(kc);
+    this.timeoutSeconds = timeoutSeconds;
+    this.chunkSize = chunkSize;
+  }
+
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw describeApiError(err, this.client.server, what, this.timeoutSeconds);
+    }
+  }
+
+  /** Every item of a collection, in pages; the timeout applies per page (a big cluster may take longer in all). */
+  private list<T>(path: string, what: string): Promise<T[]> {
+    return this.call(what, () =>
+      listAll<T>(this.client, path, { pageSize: this.chunkSize, timeoutMs: this.timeoutSeconds * 1000 }),
+    );
+  }
+
+  /** Pods of one namespace, or of all when namespace is undefined. */
+  listPods(namespace: string | undefined): Promise<PodLike[]> {
+    return this.list(namespace ? `/api/v1/namespaces/${namespace}/pods` : '/api/v1/pods', 'listing pods');
+  }
+
+  listExceptions(namespace: string | undefined): Promise<Record<string, unknown>[]> {
+    const base = `/apis/${GROUP}/${VERSION}`;
+    return this.list(
+      namespace ? `${base}/namespaces/${namespace}/${EXCEPTION_PLURAL}` : `${base}/${EXCEPTION_PLURAL}`,
+      'listing HostNamespaceExceptions',
+    );
+  }
+
+  /** JSON merge patch of the exception's spec.review; returns the updated object. */
+  markReviewed(
+    namespace: string,
+    name: string,
+    review: { lastReviewedAt: string; reviewedBy: string },
+  ): Promise<Record<string, unknown>> {
+    return this.call(`recording the review on ${namespace}/${name}`, () =>
+      this.client.request<Record<string, unknown>>(
+        'PATCH',
+        `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${EXCEPTION_PLURAL}/${name}`,
+        {
+          body: { spec: { review } },
+          contentType: 'application/merge-patch+json',
+          timeoutMs: this.timeoutSeconds * 1000,
+        },
+      ),
+    );
+  }
+}

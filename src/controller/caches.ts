@@ -1,0 +1,159 @@
+// What the reconcilers and the metrics read: the read-only stores, plus the derived
+// views every reconcile needs, memoised (each exception evaluated once per version until its next
+// transition; the pods each exception covers once per namespace until something there changes).
+// The memos are invisible to callers: every read is a pure function of the stores and `now`.
+import { DateTime } from 'luxon';
+import {
+  GRANT_INDEX_NAME,
+  GRANTS_NAME,
+  type HostNamespaceException,
+  type HostNamespaceGrantIndex,
+  type HostNamespaceGrantSet,
+} from '../api/v1alpha1.ts';
+import {
+  classifyPod,
+  classifiableExceptions,
+  type ExceptionGrant,
+  type PodClass,
+  type PodFacts,
+} from '../policy/classify.ts';
+import type { PolicyConfig } from '../policy/config.ts';
+import { coveredPodCounts, evaluateException, type EvaluatedException } from '../policy/evaluated.ts';
+import { desiredGrantsByNamespace, enforcementOf, type Enforcement, type NamespaceGrants } from '../policy/grants.ts';
+import type { PodRecord } from '../kube/pod-record.ts';
+import type { Store } from '../kube/store.ts';
+
+/** What the operator keeps of a Namespace: a terminating one gets no new grants object. */
+export interface NamespaceRecord {
+  name: string;
+  resourceVersion: string;
+  creationTimestamp: string;
+  terminating: boolean;
+}
+
+export interface CachesOptions {
+  exceptions: Store<HostNamespaceException>;
+  pods: Store<PodRecord>;
+  /** Every namespace's grants object, keyed `namespace/grants`. */
+  grants: Store<HostNamespaceGrantSet>;
+  namespaces: Store<NamespaceRecord>;
+  grantIndex: Store<HostNamespaceGrantIndex>;
+  /**
+   * The last failed write of each namespace's grants object (cleared by a successful one): the one
+   * fact the stores cannot hold, since a refused write leaves no object behind.
+   */
+  grantsWriteErrors: ReadonlyMap<string, string>;
+  policy: PolicyConfig;
+}
+
+export class Caches {
+  readonly exceptions: Store<HostNamespaceException>;
+  readonly pods: Store<PodRecord>;
+  readonly grants: Store<HostNamespaceGrantSet>;
+  readonly namespaces: Store<NamespaceRecord>;
+  readonly grantIndex: Store<HostNamespaceGrantIndex>;
+  readonly grantsWriteErrors: ReadonlyMap<string, string>;
+  readonly policy: PolicyConfig;
+  /** Keyed by the cached object itself: a new version is a new object, a deleted one is collected. */
+  private readonly evaluations = new WeakMap<HostNamespaceException, EvaluatedException>();
+  private readonly coverage = new Map<
+    string,
+    { exceptionsVersion: number; podsVersion: number; validUntil?: DateTime; counts: Map<string, number> }
+  >();
+
+  constructor(opts: CachesOptions) {
+    this.exceptions = opts.exceptions;
+    this.pods = opts.pods;
+    this.grants = opts.grants;
+    this.namespaces = opts.namespaces;
+    this.grantIndex = opts.grantIndex;
+    this.grantsWriteErrors = opts.grantsWriteErrors;
+    this.policy = opts.policy;
+  }
+
+  /** The grants object `namespace` should have now, from its own exceptions (undefined: exempt). */
+  desiredGrants(namespace: string, now: DateTime): NamespaceGrants | undefined {
+    const evaluated = this.evaluatedIn(namespace, now);
+    return desiredGrantsByNamespace(evaluated, [namespace], this.policy.exemptNamespaces).get(namespace);
+  }
+
+  /** The grants object of `namespace` as last observed on the API server. */
+  writtenGrants(namespace: string): HostNamespaceGrantSet | undefined {
+    return this.grants.get(`${namespace}/${GRANTS_NAME}`);
+  }
+
+  get writtenGrantIndex(): HostNamespaceGrantIndex | undefined {
+    return this.grantIndex.get(GRANT_INDEX_NAME);
+  }
+
+  /** Whether admission honours each exception of `namespace`, judged from its grants object as observed. */
+  enforcementIn(namespace: string, now: DateTime): (e: EvaluatedException) => Enforcement {
+    const exempt = this.policy.exemptNamespaces.has(namespace);
+    const desired = this.desiredGrants(namespace, now);
+    const written = this.writtenGrants(namespace)?.spec;
+    const writeError = this.grantsWriteErrors.get(namespace);
+    return (e) => enforcementOf(e, exempt, desired, written, writeError);
+  }
+
+  /** One cached exception, evaluated at `now`. */
+  evaluated(key: string, now: DateTime): EvaluatedException | undefined {
+    const obj = this.exceptions.get(key);
+    if (!obj) return undefined;
+    const memo = this.evaluations.get(obj);
+    const next = memo?.lifecycle.nextTransitionAt;
+    // Valid until the evaluation changes; a clock going backwards is not worth a check.
+    if (memo && (!next || now < next)) return memo;
+    const e = evaluateException(obj, now, this.policy);
+    this.evaluations.set(obj, e);
+    return e;
+  }
+
+  /** Every exception of `namespace` (every exception when undefined), evaluated at `now`. */
+  evaluatedIn(namespace: string | undefined, now: DateTime): EvaluatedException[] {
+    const keys = namespace === undefined ? this.exceptions.keys() : this.exceptions.keysIn(namespace);
+    const out: EvaluatedException[] = [];
+    for (const key of keys) {
+      const e = this.evaluated(key, now);
+      if (e) out.push(e);
+    }
+    return out;
+  }
+
+  /** What classification sees of the exceptions of `namespace`. */
+  grantsIn(namespace: string, now: DateTime): ExceptionGrant[] {
+    return classifiableExceptions(this.evaluatedIn(namespace, now));
+  }
+
+  classify(pod: PodFacts, grants: readonly ExceptionGrant[]): PodClass {
+    return classifyPod(pod, grants, this.policy.exemptNamespaces);
+  }
+
+  /** How many pods each exception of `namespace` covers now, keyed `namespace/name`. */
+  coveredCounts(namespace: string, now: DateTime): Map<string, number> {
+    const exceptionsVersion = this.exceptions.versionOf(namespace);
+    const podsVersion = this.pods.versionOf(namespace);
+    const memo = this.coverage.get(namespace);
+    if (
+      memo &&
+      memo.exceptionsVersion === exceptionsVersion &&
+      memo.podsVersion === podsVersion &&
+      (!memo.validUntil || now < memo.validUntil)
+    ) {
+      return memo.counts;
+    }
+    const evaluated = this.evaluatedIn(namespace, now);
+    const grants = classifiableExceptions(evaluated);
+    const pods = [...this.pods.keysIn(namespace)].map((k) => this.pods.get(k)!);
+    const counts = coveredPodCounts(pods, () => grants, this.policy.exemptNamespaces);
+    const transitions = evaluated.map((e) => e.lifecycle.nextTransitionAt).filter((t): t is DateTime => !!t);
+    const validUntil = transitions.length ? (DateTime.min(...transitions) ?? undefined) : undefined;
+    this.coverage.set(namespace, { exceptionsVersion, podsVersion, validUntil, counts });
+    if (this.coverage.size > 2 * (this.exceptions.size + 1)) this.forgetEmptyNamespaces();
+    return counts;
+  }
+
+  /** Drops coverage memos of namespaces without exceptions left (their exceptions were deleted). */
+  private forgetEmptyNamespaces(): void {
+    for (const ns of this.coverage.keys()) if (this.exceptions.keysIn(ns).size === 0) this.coverage.delete(ns);
+  }
+}

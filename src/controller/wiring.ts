@@ -1,0 +1,116 @@
+// Which change enqueues which keys: the operator's whole trigger graph, in one place.
+//
+//   exception changed     -> that exception                                  (lane 0)
+//     created, deleted, spec or phase changed
+//                         -> every pod of its namespace (lane 2) and its namespace's grants (lane 0)
+//   pod changed           -> that pod                                        (lane 2)
+//     appeared, left, replaced or relabelled
+//                         -> each exception of its namespace, at most once a second (lane 1):
+//                            its status.coveredPods may have changed
+//   grants object changed -> that namespace's grants and the index           (lane 0)
+//                            (also our own write's response:) each exception of the namespace
+//                            (lane 1), whose Enforced condition is judged from the object
+//   namespace changed     -> its grants (unless it left) and the index       (lane 0)
+//   grant index changed   -> the index                                       (lane 0)
+//
+// The response of our own write (origin 'observed') does not enqueue the object it wrote: the
+// reconcile that wrote it already left it as desired. Its watch echo carries the same
+// resourceVersion and enqueues nothing either.
+import type { HostNamespaceException, HostNamespaceGrantIndex, HostNamespaceGrantSet } from '../api/v1alpha1.ts';
+import type { PodRecord } from '../kube/pod-record.ts';
+import type { Store } from '../kube/store.ts';
+import type { Change, MapFunc, Request } from '../runtime/manager.ts';
+import type { NamespaceRecord } from './caches.ts';
+import { exceptionKey, GRANT_INDEX_KEY, grantsKey, LANE, podKey, type ReconcileKey } from './keys.ts';
+import { namespaceOfKey } from '../kube/store.ts';
+
+/** Status writes under pod churn: at most one per exception per second. */
+export const COVERAGE_THROTTLE_MS = 1000;
+
+type Versioned = { resourceVersion?: string } | undefined;
+
+/** The watch echo of an object already in the cache (our own write, or a relist of the unchanged). */
+function isEcho<T>(c: Change<T>, versionOf: (o: T) => Versioned): boolean {
+  if (!c.obj || !c.previous) return false;
+  const now = versionOf(c.obj)?.resourceVersion;
+  return now !== undefined && now === versionOf(c.previous)?.resourceVersion;
+}
+
+function* namespaceFanOut(pods: Store<PodRecord>, namespace: string): Iterable<Request<ReconcileKey>> {
+  yield { key: grantsKey(namespace), lane: LANE.grants };
+  for (const p of pods.keysIn(namespace)) yield { key: podKey(p), lane: LANE.pods };
+}
+
+export function onExceptionChange(pods: Store<PodRecord>): MapFunc<HostNamespaceException, ReconcileKey> {
+  return function* (c) {
+    if (isEcho(c, (e) => e.metadata)) return;
+    const { obj, previous: prev } = c;
+    if (c.origin !== 'observed') yield { key: exceptionKey(c.key), lane: LANE.exceptionEvents };
+    const specChanged =
+      !obj || !prev || obj.metadata.generation !== prev.metadata.generation || obj.metadata.uid !== prev.metadata.uid;
+    // The phase in status changes exactly when the exception starts or stops granting (or turns Invalid).
+    const phaseChanged = obj?.status?.phase !== prev?.status?.phase;
+    if (specChanged || phaseChanged) yield* namespaceFanOut(pods, namespaceOfKey(c.key));
+  };
+}
+
+export function onPodChange(exceptions: Store<HostNamespaceException>): MapFunc<PodRecord, ReconcileKey> {
+  return function* (c) {
+    if (isEcho(c, (p) => p)) return;
+    const { obj, previous: prev } = c;
+    if (obj && c.origin !== 'observed') yield { key: podKey(c.key), lane: LANE.pods };
+    const coverageMayChange =
+      !obj !== !prev || (obj && prev && (obj.uid !== prev.uid || !sameLabels(obj.labels, prev.labels)));
+    if (!coverageMayChange) return;
+    for (const e of exceptions.keysIn(namespaceOfKey(c.key))) {
+      yield { key: exceptionKey(e), lane: LANE.status, throttleMs: COVERAGE_THROTTLE_MS };
+    }
+  };
+}
+
+export function onGrantsChange(exceptions: Store<HostNamespaceException>): MapFunc<HostNamespaceGrantSet, ReconcileKey> {
+  return function* (c) {
+    if (isEcho(c, (g) => g.metadata)) return;
+    const namespace = namespaceOfKey(c.key);
+    // What admission reads there changed: whether each exception is enforced is judged from it.
+    for (const e of exceptions.keysIn(namespace)) yield { key: exceptionKey(e), lane: LANE.status };
+    if (c.origin === 'observed') return;
+    // Someone else's write (or deletion): restore it if needed.
+    yield { key: grantsKey(namespace), lane: LANE.grants };
+    yield { key: GRANT_INDEX_KEY, lane: LANE.grants };
+  };
+}
+
+export const onNamespaceChange: MapFunc<NamespaceRecord, ReconcileKey> = function* (c) {
+  if (isEcho(c, (n) => n)) return;
+  if (c.obj) yield { key: grantsKey(c.key), lane: LANE.grants };
+  yield { key: GRANT_INDEX_KEY, lane: LANE.grants };
+};
+
+export const onGrantIndexChange: MapFunc<HostNamespaceGrantIndex, ReconcileKey> = function* (c) {
+  if (isEcho(c, (g) => g.metadata) || c.origin === 'observed') return;
+  yield { key: GRANT_INDEX_KEY, lane: LANE.grants };
+};
+
+/** Every key, queued once when this replica starts leading. */
+export function* allKeys(
+  exceptions: Store<HostNamespaceException>,
+  pods: Store<PodRecord>,
+  namespaces: Store<NamespaceRecord>,
+  grants: Store<HostNamespaceGrantSet>,
+): Iterable<ReconcileKey> {
+  for (const key of exceptions.keys()) yield exceptionKey(key);
+  for (const key of pods.keys()) yield podKey(key);
+  const grantNamespaces = new Set([...namespaces.keys(), ...exceptions.namespaces()]);
+  for (const key of grants.keys()) grantNamespaces.add(namespaceOfKey(key));
+  for (const ns of grantNamespaces) yield grantsKey(ns);
+  yield GRANT_INDEX_KEY;
+}
+
+/** Equal labels, ignoring our own keys: writing a mark changes no exception's coverage. */
+function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
+  const theirs = (l: Record<string, string>) => Object.keys(l).filter((k) => !k.startsWith('hostns.io/'));
+  const ka = theirs(a);
+  if (ka.length !== theirs(b).length) return false;
+  return ka.every((k) => a[k] === b[k]);
+}

@@ -1,0 +1,183 @@
+// The API server's clock, as seen from its responses. Admission compares expiresAt with a pod's
+// creationTimestamp, both on the API server's clock; the operator must decide lapses on that same
+// clock, whatever its own wall clock says (10 minutes ahead, stepped back, a suspended VM).
+//
+// Every response carries an HTTP `Date` header: the server's time, truncated to the second, at
+// some instant between our sending the request and receiving the headers. Mapped onto our
+// MONOTONIC clock, one response bounds (server time - local monotonic time) to an interval of
+// 1 s + round trip; intersecting the intervals of many responses (their sub-second phases differ)
+// narrows it to tens of milliseconds. The local wall clock is never used once a response arrived.
+import { DateTime } from 'luxon';
+
+export interface LocalClocks {
+  /** Milliseconds on a monotonic clock (performance.now()). */
+  monotonicMs(): number;
+  /** The local wall clock (Date.now()): only before the first response, and to report the offset. */
+  wallMs(): number;
+}
+
+export const systemLocalClocks: LocalClocks = { monotonicMs: () => performance.now(), wallMs: () => Date.now() };
+
+export interface ClockSample {
+  /** The Date header as epoch ms (a whole second). */
+  serverSecondMs: number;
+  /** Local monotonic ms when the request was sent and when the response headers arrived. */
+  sentMono: number;
+  receivedMono: number;
+}
+
+/** Bounds on (server epoch ms - local monotonic ms). */
+export interface OffsetBounds {
+  lo: number;
+  hi: number;
+  /** Samples that agreed (newest first); older ones that disagree are dropped. */
+  used: number;
+}
+
+/** Crystal oscillators drift well under 100 ppm; widen old samples by that much per ms elapsed. */
+export const DRIFT_PER_MS = 100e-6;
+
+/**
+ * The intersection of the newest samples' intervals, newest first, stopping at the first sample
+ * that contradicts the newer ones (the server's clock was stepped, or ours was suspended: CLOCK_
+ * MONOTONIC stops during a suspend). Undefined without samples. Pure.
+ */
+export function offsetBounds(samples: readonly ClockSample[], nowMono: number): OffsetBounds | undefined {
+  let lo = -Infinity;
+  let hi = Infinity;
+  let used = 0;
+  for (let i = samples.length - 1; i >= 0; i--) {
+    const s = samples[i]!;
+    const drift = DRIFT_PER_MS * Math.max(0, nowMono - s.receivedMono);
+    const sLo = s.serverSecondMs - s.receivedMono - drift;
+    const sHi = s.serverSecondMs + 1000 - s.sentMono + drift;
+    const nLo = Math.max(lo, sLo);
+    const nHi = Math.min(hi, sHi);
+    if (nLo > nHi) break;
+    lo = nLo;
+    hi = nHi;
+    used++;
+  }
+  return used ? { lo, hi, used } : undefined;
+}
+
+export interface ServerTimeEstimate {
+  /** The API server's time now. */
+  now: DateTime;
+  /** How far the server's clock is ahead of the local wall clock (negative: behind). */
+  offsetMs: number;
+  /** The true server time is within now +- errorMs (Infinity before the first response). */
+  errorMs: number;
+}
+
+export class ServerClock {
+  private readonly samples: ClockSample[] = [];
+  private readonly clocks: LocalClocks;
+  private readonly keep: number;
+
+  constructor(clocks: LocalClocks = systemLocalClocks, keep = 64) {
+    this.clocks = clocks;
+    this.keep = keep;
+  }
+
+  /** Records one response's Date header (ignored when absent or unparsable). */
+  observe(dateHeader: string | null | undefined, sentMono: number, receivedMono: number): void {
+    if (!dateHeader) return;
+    const serverSecondMs = Date.parse(dateHeader);
+    if (!Number.isFinite(serverSecondMs) || receivedMono < sentMono) return;
+    this.samples.push({ serverSecondMs, sentMono, receivedMono });
+    if (this.samples.length > this.keep) this.samples.splice(0, this.samples.length - this.keep);
+  }
+
+  estimate(): ServerTimeEstimate {
+    const mono = this.clocks.monotonicMs();
+    const wall = this.clocks.wallMs();
+    const b = offsetBounds(this.samples, mono);
+    if (!b) return { now: DateTime.fromMillis(wall, { zone: 'utc' }), offsetMs: 0, errorMs: Infinity };
+    const serverMs = mono + (b.lo + b.hi) / 2;
+    return {
+      now: DateTime.fromMillis(serverMs, { zone: 'utc' }),
+      offsetMs: serverMs - wall,
+      errorMs: (b.hi - b.lo) / 2,
+    };
+  }
+
+  /** The API server's time now (the local wall clock until the first response). */
+  now(): DateTime {
+    return this.estimate().now;
+  }
+}
+
+/** What a deadline timer does when it wakes: fire, or sleep again (never longer than maxSleepMs). Pure. */
+export function wakePlan(
+  nowMs: number,
+  deadlineMs: number,
+  maxSleepMs: number,
+): { fire: true } | { fire: false; sleepMs: number } {
+  const left = deadlineMs - nowMs;
+  return left <= 0 ? { fire: true } : { fire: false, sleepMs: Math.min(left, maxSleepMs) };
+}
+
+export interface TimerApi {
+  set(fn: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+const systemTimers: TimerApi = {
+  set: (fn, ms) => setTimeout(fn, ms),
+  clear: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+/**
+ * Fires once `now()` (server time) reaches a deadline. It does not trust one long setTimeout: it
+ * sleeps at most `maxSleepMs` at a time and re-checks the clock on each wake, so a server-time
+ * estimate corrected after a suspend or a clock step makes it fire within `maxSleepMs` of the true
+ * instant, and it never fires before the deadline by the clock it is given.
+ */
+export class DeadlineTimer {
+  private handle: unknown;
+  private deadlineMs?: number;
+  private fire?: () => void;
+  private readonly now: () => number;
+  private readonly maxSleepMs: number;
+  private readonly timers: TimerApi;
+
+  constructor(now: () => number, maxSleepMs = 10_000, timers: TimerApi = systemTimers) {
+    this.now = now;
+    this.maxSleepMs = maxSleepMs;
+    this.timers = timers;
+  }
+
+  /** Replaces any pending deadline. */
+  at(deadlineMs: number, fire: () => void): void {
+    this.cancel();
+    this.deadlineMs = deadlineMs;
+    this.fire = fire;
+    this.wake();
+  }
+
+  cancel(): void {
+    if (this.handle !== undefined) this.timers.clear(this.handle);
+    this.handle = undefined;
+    this.deadlineMs = undefined;
+    this.fire = undefined;
+  }
+
+  get pending(): boolean {
+    return this.deadlineMs !== undefined;
+  }
+
+  private wake(): void {
+    this.handle = undefined;
+    if (this.deadlineMs === undefined) return;
+    const plan = wakePlan(this.now(), this.deadlineMs, this.maxSleepMs);
+    if (plan.fire) {
+      const fire = this.fire!;
+      this.deadlineMs = undefined;
+      this.fire = undefined;
+      fire();
+      return;
+    }
+    this.handle = this.timers.set(() => this.wake(), plan.sleepMs);
+  }
+}

@@ -1,0 +1,61 @@
+// An exception read and evaluated at `now`: the one shape the controller, the metrics and the
+// CLI reports share, with the rules built on it (what classification sees per namespace, and
+// how many pods each exception covers, as status.coveredPods counts).
+import type { DateTime } from 'luxon';
+import type { HostNamespaceException } from '../api/v1alpha1.ts';
+import { classifyPod, classifiableExceptions, type ExceptionGrant, type PodFacts } from './classify.ts';
+import type { PolicyConfig } from './config.ts';
+import { readException, type ExceptionFacts } from './exception.ts';
+import { evaluateLifecycle, type Lifecycle } from './lifecycle.ts';
+
+export interface EvaluatedException {
+  /** The object as read (from the API, a cache or a file). */
+  raw: HostNamespaceException | Record<string, unknown>;
+  facts: ExceptionFacts;
+  lifecycle: Lifecycle;
+}
+
+export function evaluateException(
+  raw: HostNamespaceException | Record<string, unknown>,
+  now: DateTime,
+  config: PolicyConfig,
+  /** Used when the object has no creationTimestamp (a manifest in a file, not yet created). */
+  createdIfUnset?: DateTime,
+): EvaluatedException {
+  const facts = readException(raw, createdIfUnset);
+  return { raw, facts, lifecycle: evaluateLifecycle(facts, now, config) };
+}
+
+/** classifiableExceptions() (src/policy/classify.ts), grouped by namespace. */
+export function grantsByNamespace(exceptions: readonly EvaluatedException[]): Map<string, ExceptionGrant[]> {
+  const byNamespace = new Map<string, EvaluatedException[]>();
+  for (const e of exceptions) byNamespace.set(e.facts.namespace, [...(byNamespace.get(e.facts.namespace) ?? []), e]);
+  const out = new Map<string, ExceptionGrant[]>();
+  for (const [ns, list] of byNamespace) {
+    const grants = classifiableExceptions(list);
+    if (grants.length) out.set(ns, grants);
+  }
+  return out;
+}
+
+/**
+ * How many pods each exception covers, keyed `namespace/name`: a granting exception covers a pod
+ * when it allows at least one host namespace the pod uses (the pod may still be an offender for
+ * another flag). status.coveredPods and `kubectl hostns review` both count this way.
+ */
+export function coveredPodCounts(
+  pods: Iterable<PodFacts>,
+  grantsOf: (namespace: string) => readonly ExceptionGrant[],
+  exemptNamespaces: ReadonlySet<string>,
+): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const pod of pods) {
+    const cls = classifyPod(pod, grantsOf(pod.namespace), exemptNamespaces);
+    if (cls.kind !== 'covered' && cls.kind !== 'offender') continue;
+    for (const name of cls.exceptions) {
+      const key = `${pod.namespace}/${name}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+  }
+  return counts;
+}

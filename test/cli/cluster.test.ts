@@ -1,0 +1,165 @@
+// The CLI's Kubernetes failures, read once (src/kube/errors.ts) and told as one line with an exit
+// status; --request-timeout and paging against a local HTTP server (no cluster needed).
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { describeApiError } from '../../src/cli/cluster.ts';
+import { EXIT } from '../../src/cli/errors.ts';
+import { run, type Io } from '../../src/cli/kubectl-hostns.ts';
+import { ApiError } from '../../src/kube/client.ts';
+import { kubeFailure } from '../../src/kube/errors.ts';
+
+const scratch = mkdtempSync(join(tmpdir(), 'hostns-cli-cluster-'));
+const servers: Server[] = [];
+afterAll(() => {
+  for (const s of servers) s.close();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+const status = (code: number, reason: string, message: string, name?: string) =>
+  new ApiError(code, reason, `GET x: ${code} ${message}`, {
+    kind: 'Status',
+    code,
+    reason,
+    message,
+    ...(name ? { details: { name } } : {}),
+  });
+
+describe('one reading of a failed request', () => {
+  const server = 'https://cluster.example:6443';
+  it.each([
+    [
+      new ApiError(404, '', 'GET x: 404 404 page not found', '404 page not found'),
+      EXIT.cluster,
+      /CRD \(hostnamespaceexceptions\.hostns\.io\) is not installed in the cluster at https:\/\/cluster\.example:6443/,
+    ],
+    [
+      status(404, 'NotFound', 'the server could not find the requested resource'),
+      EXIT.cluster,
+      /CRD .* is not installed/,
+    ],
+    [
+      status(404, 'NotFound', 'hostnamespaceexceptions.hostns.io "nope" not found', 'nope'),
+      EXIT.usage,
+      /^reading: hostnamespaceexceptions\.hostns\.io "nope" not found$/,
+    ],
+    [status(401, 'Unauthorized', 'Unauthorized'), EXIT.cluster, /did not accept our credentials \(401 Unauthorized\)/],
+    [
+      status(403, 'Forbidden', 'pods is forbidden: User "x" cannot list'),
+      EXIT.cluster,
+      /^reading: forbidden: pods is forbidden/,
+    ],
+    [
+      status(422, 'Invalid', 'spec.review.reviewedBy: Required value'),
+      EXIT.usage,
+      /the API refused the change: spec\.review\.reviewedBy/,
+    ],
+    [status(500, 'InternalError', 'etcd down'), EXIT.cluster, /the API server answered 500: etcd down/],
+    [
+      Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } }),
+      EXIT.cluster,
+      /cannot reach the Kubernetes API at https:\/\/cluster\.example:6443 \(ECONNREFUSED\)/,
+    ],
+    [
+      new DOMException('The operation was aborted due to timeout', 'TimeoutError'),
+      EXIT.cluster,
+      /no answer from the Kubernetes API at .* within 7s/,
+    ],
+  ])('%s', (err, exit, message) => {
+    const e = describeApiError(err, server, 'reading', 7);
+    expect(e.exitCode).toBe(exit);
+    expect(e.message).toMatch(message);
+  });
+
+  it('kubeFailure never throws, whatever it is given', () => {
+    for (const junk of [undefined, null, 42, 'text', {}, new Error('plain')])
+      expect(() => kubeFailure(junk)).not.toThrow();
+    expect(kubeFailure(undefined).kind).toBe('unreachable');
+  });
+});
+
+function kubeconfigFor(port: number): string {
+  const path = join(scratch, `kubeconfig-${port}`);
+  writeFileSync(
+    path,
+    `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: x}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n`,
+  );
+  return path;
+}
+
+async function serve(handler: Parameters<typeof createServer>[1]): Promise<number> {
+  const s = createServer(handler);
+  servers.push(s);
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  return (s.address() as { port: number }).port;
+}
+
+async function cli(args: string[]) {
+  let out = '';
+  let err = '';
+  const io: Io = {
+    stdout: { write: (s: string) => (out += s) },
+    stderr: { write: (s: string) => (err += s) },
+    readStdin: () => '',
+    env: {},
+  };
+  const code = await run(args, io);
+  return { code, out, err };
+}
+
+describe('kubectl hostns against a local HTTP server', () => {
+  it('--request-timeout: an API server that never answers is given up on, exit 3', async () => {
+    const port = await serve(() => undefined); // accepts, never answers
+    const r = await cli(['audit', '--kubeconfig', kubeconfigFor(port), '--request-timeout', '1']);
+    expect(r.code).toBe(EXIT.cluster);
+    expect(r.err).toBe(
+      `error: listing HostNamespaceExceptions: no answer from the Kubernetes API at http://127.0.0.1:${port} within 1s\n`,
+    );
+  });
+
+  it('follows continue tokens with --chunk-size as the page size', async () => {
+    const seen: string[] = [];
+    const port = await serve((req, res) => {
+      const url = new URL(req.url!, 'http://x');
+      seen.push(
+        `${url.pathname}?limit=${url.searchParams.get('limit')}&continue=${url.searchParams.get('continue') ?? ''}`,
+      );
+      res.setHeader('Content-Type', 'application/json');
+      const cont = url.searchParams.get('continue');
+      if (url.pathname.endsWith('/pods')) {
+        const pod = (name: string) => ({
+          metadata: { name, namespace: 'team', labels: {} },
+          spec: { hostNetwork: true },
+        });
+        res.end(
+          JSON.stringify(
+            cont ? { metadata: {}, items: [pod('p2')] } : { metadata: { continue: 'page2' }, items: [pod('p1')] },
+          ),
+        );
+      } else {
+        res.end(JSON.stringify({ metadata: {}, items: [] }));
+      }
+    });
+    const r = await cli([
+      'audit',
+      '--kubeconfig',
+      kubeconfigFor(port),
+      '--chunk-size',
+      '1',
+      '-o',
+      'json',
+      '--now',
+      '2026-06-01T00:00:00Z',
+    ]);
+    expect(r.err).toBe('');
+    expect(JSON.parse(r.out).pods.map((p: { name: string }) => p.name)).toEqual(['p1', 'p2']);
+    expect(seen).toEqual([
+      '/apis/hostns.io/v1alpha1/hostnamespaceexceptions?limit=1&continue=',
+      '/api/v1/pods?limit=1&continue=',
+      '/api/v1/pods?limit=1&continue=page2',
+    ]);
+    expect(r.code).toBe(EXIT.ok);
+  });
+});

@@ -1,0 +1,457 @@
+// `kubectl hostns verify` on the real control plane, through bin/kubectl-hostns: the shipped
+// admission policy (test/admission helpers: binding narrowed to this run's labelled namespaces) in
+// deny mode, warn mode, removed, without its param; exempt namespaces; Pod Security; exceptions
+// active, expired and unsatisfiable; access with only the shipped ClusterRole; and nothing left behind.
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DateTime } from 'luxon';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Grant } from '../../src/api/v1alpha1.ts';
+import {
+  apply,
+  buildAdmission,
+  deleteGrants,
+  grantsExist,
+  scopedForTest,
+  scopedNamespace,
+  setGrants,
+  uninstall,
+} from '../admission/admission.ts';
+import { createException } from '../harness/exceptions.ts';
+import { core, createNamespace, eventually, kubeconfigPath, kubectl } from '../harness/kube.ts';
+import { hostns } from './run-cli.ts';
+
+interface FlagJson {
+  flag: string;
+  verdict: string;
+  by?: string;
+  message?: string;
+}
+interface VerifyJson {
+  summary: Record<string, number | boolean>;
+  namespaces: { namespace: string; exempt: boolean; result: string; flags: FlagJson[]; detail: string }[];
+  exceptions: {
+    namespace: string;
+    name: string;
+    phase: string;
+    labels?: Record<string, string>;
+    expected: string;
+    got: string;
+    by?: string;
+    finding: boolean;
+    message?: string;
+  }[];
+  notes: string[];
+}
+
+const iso = (t: DateTime) => t.toUTC().toISO({ suppressMilliseconds: true })!;
+const ns = {} as Record<'enforced' | 'outside' | 'psa' | 'exempt' | 'exc' | 'odd' | 'sentinel', string>;
+let manifests: ReturnType<typeof buildAdmission>;
+let grantsExisted = false;
+let grants: Record<string, Grant[]>;
+
+const agentSelector = {
+  matchLabels: { app: 'agent' },
+  matchExpressions: [
+    { key: 'tier', operator: 'In', values: ['node', 'infra'] },
+    { key: 'hostns.io/approved', operator: 'Exists' },
+  ],
+};
+/** An exception must not be expired when created (it would be Invalid): this one lapses during setup. */
+const expiredAt = iso(DateTime.utc().plus({ seconds: 20 }).startOf('second'));
+
+function verify(args: string[]): { code: number; json: VerifyJson; stderr: string } {
+  const r = hostns(['verify', ...args, '-o', 'json']);
+  let json: VerifyJson;
+  try {
+    json = JSON.parse(r.stdout) as VerifyJson;
+  } catch {
+    throw new Error(`verify ${args.join(' ')} exited ${r.code} without JSON: ${r.stderr}${r.stdout}`);
+  }
+  return { code: r.code, json, stderr: r.stderr };
+}
+
+const scope = () => [
+  '-n',
+  ns.enforced,
+  '-n',
+  ns.outside,
+  '-n',
+  ns.psa,
+  '-n',
+  ns.exempt,
+  '-n',
+  ns.exc,
+  '--exempt-namespaces',
+  `kube-system,${ns.exempt}`,
+];
+const row = (json: VerifyJson, namespace: string) => json.namespaces.find((n) => n.namespace === namespace)!;
+const verdicts = (json: VerifyJson, namespace: string) =>
+  row(json, namespace).flags.map((f) => `${f.flag}=${f.verdict}${f.by ? ` by ${f.by}` : ''}`);
+const exceptionRow = (json: VerifyJson, name: string) => json.exceptions.find((e) => e.name === name)!;
+
+/** A loopback port nothing listens on (just released). */
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Pods and Events in the test's namespaces: the probes must add none. */
+async function leftovers(): Promise<string[]> {
+  const out: string[] = [];
+  for (const namespace of Object.values(ns)) {
+    for (const p of (await core().listNamespacedPod({ namespace })).items)
+      out.push(`pod ${namespace}/${p.metadata?.name}`);
+    for (const e of (await core().listNamespacedEvent({ namespace })).items)
+      out.push(`event ${namespace}/${e.metadata?.name}`);
+  }
+  const probes = await core().listPodForAllNamespaces({ labelSelector: 'app.kubernetes.io/name=hostns-verify' });
+  for (const p of probes.items) out.push(`probe pod ${p.metadata?.namespace}/${p.metadata?.name}`);
+  return out;
+}
+
+async function installMode(components: string[]): Promise<void> {
+  manifests = scopedForTest(buildAdmission(components), [ns.exempt]);
+  apply(manifests);
+  await setGrants(grants, ns.sentinel);
+}
+
+/** Waits until the policy answers hostNetwork in the enforced namespace as `mode` says. */
+async function settle(mode: 'deny' | 'warn' | 'off'): Promise<void> {
+  await eventually(
+    async () => {
+      const r = verify(['-n', ns.enforced]);
+      const f = r.json.namespaces[0]!.flags[0]!;
+      const want = mode === 'deny' ? 'refused' : mode === 'warn' ? 'warned' : 'admitted';
+      return f.verdict === want ? true : undefined;
+    },
+    60_000,
+    `the admission policy in ${mode} mode`,
+  );
+}
+
+beforeAll(async () => {
+  grantsExisted = await grantsExist();
+  ns.enforced = await scopedNamespace('verify');
+  ns.outside = await createNamespace('verify-outside');
+  ns.psa = await createNamespace('verify-psa', { 'pod-security.kubernetes.io/enforce': 'baseline' });
+  ns.exempt = await scopedNamespace('verify-exempt');
+  ns.exc = await scopedNamespace('verify-exc');
+  ns.odd = await scopedNamespace('verify-odd');
+  ns.sentinel = await scopedNamespace('verify-sentinel');
+  await createException(ns.exc, 'agent', { podSelector: agentSelector });
+  await createException(ns.exc, 'old-debug', {
+    allow: ['hostPID'],
+    podSelector: { matchLabels: { app: 'debug' } },
+    riskAcceptance: { justification: 'debugging a node-level incident last week', acceptedBy: 'security-board' },
+    expiresAt: expiredAt,
+  });
+  await createException(ns.odd, 'contradiction', {
+    podSelector: {
+      matchExpressions: [
+        { key: 'a', operator: 'Exists' },
+        { key: 'a', operator: 'DoesNotExist' },
+      ],
+    },
+  });
+  // What the operator would write: the active grant (and the lapsed one it has not pruned yet,
+  // which the policy must refuse by its time all the same).
+  grants = {
+    [ns.exc]: [
+      {
+        exception: 'agent',
+        allow: ['hostNetwork'],
+        expiresAt: iso(DateTime.utc().plus({ days: 30 })),
+        selector: {
+          matchLabels: agentSelector.matchLabels,
+          matchExpressions: agentSelector.matchExpressions as Grant['selector']['matchExpressions'],
+        },
+      },
+      {
+        exception: 'old-debug',
+        allow: ['hostPID'],
+        expiresAt: expiredAt,
+        selector: { matchLabels: { app: 'debug' }, matchExpressions: [] },
+      },
+    ],
+  };
+  await installMode([]);
+  await settle('deny');
+  const lapse = DateTime.fromISO(expiredAt).diffNow().toMillis();
+  if (lapse > -1000) await new Promise((r) => setTimeout(r, lapse + 1000));
+}, 120_000);
+
+afterAll(async () => {
+  if (manifests) uninstall(manifests);
+  if (grantsExisted) apply(buildAdmission().filter((m) => m.kind === 'HostNamespaceGrants'));
+});
+
+describe('kubectl hostns verify, policy in deny mode', () => {
+  let json: VerifyJson;
+  let code: number;
+  let before: string[];
+  beforeAll(async () => {
+    before = await leftovers();
+    ({ json, code } = verify(scope()));
+  });
+
+  it('refuses every flag where the policy binds: enforced, by hostns-host-namespaces', () => {
+    expect(row(json, ns.enforced).result).toBe('enforced');
+    expect(verdicts(json, ns.enforced)).toEqual([
+      'hostNetwork=refused by hostns-host-namespaces',
+      'hostPID=refused by hostns-host-namespaces',
+      'hostIPC=refused by hostns-host-namespaces',
+    ]);
+    expect(row(json, ns.enforced).flags[0]!.message).toMatch(
+      /Pod 'hostns-verify-hostnetwork-[a-z0-9]+' uses hostNetwork, and no active HostNamespaceException/,
+    );
+  });
+
+  it('a namespace the binding leaves out is not enforced, and says why', () => {
+    expect(row(json, ns.outside).result).toBe('not-enforced');
+    expect(verdicts(json, ns.outside)).toEqual(['hostNetwork=admitted', 'hostPID=admitted', 'hostIPC=admitted']);
+    expect(row(json, ns.outside).detail).toMatch(
+      /^the binding's namespaceSelector \(.*hostns.io\/admission-test in \(/,
+    );
+  });
+
+  it('Pod Security (enforce: baseline) counts as enforcement, named as such', () => {
+    expect(row(json, ns.psa).result).toBe('enforced');
+    expect(verdicts(json, ns.psa)).toEqual([
+      'hostNetwork=refused by PodSecurity',
+      'hostPID=refused by PodSecurity',
+      'hostIPC=refused by PodSecurity',
+    ]);
+  });
+
+  it('the probe is a valid pod Pod Security `restricted` admits but for its host flag', async () => {
+    const restricted = await createNamespace('verify-restricted', {
+      'pod-security.kubernetes.io/enforce': 'restricted',
+    });
+    const r = verify(['-n', restricted]);
+    expect(verdicts(r.json, restricted)).toEqual([
+      'hostNetwork=refused by PodSecurity',
+      'hostPID=refused by PodSecurity',
+      'hostIPC=refused by PodSecurity',
+    ]);
+    expect(r.json.namespaces[0]!.flags[0]!.message).toMatch(
+      /violates PodSecurity "restricted:latest": host namespaces \(hostNetwork=true\)$/,
+    );
+    expect(r.code).toBe(0);
+  });
+
+  it('a namespace declared exempt (and exempt in the binding) is admitted, not a finding', () => {
+    expect(row(json, ns.exempt)).toMatchObject({ exempt: true, result: 'exempt', detail: 'declared exempt' });
+    expect(verdicts(json, ns.exempt)).toEqual(['hostNetwork=admitted', 'hostPID=admitted', 'hostIPC=admitted']);
+  });
+
+  it("an active exception: a probe with its selector's labels (matchLabels, In, Exists) and flags is admitted", () => {
+    expect(row(json, ns.exc).result).toBe('enforced');
+    const agent = exceptionRow(json, 'agent');
+    expect(agent).toMatchObject({ phase: 'Active', expected: 'admitted', got: 'admitted', finding: false });
+    expect(agent.labels).toMatchObject({ app: 'agent', tier: 'infra', 'hostns.io/approved': 'hostns-verify' });
+  });
+
+  it('an expired exception: its probe is refused, the lapse named in the refusal', () => {
+    const old = exceptionRow(json, 'old-debug');
+    expect(old).toMatchObject({
+      phase: 'Expired',
+      expected: 'refused',
+      got: 'refused',
+      by: 'hostns-host-namespaces',
+      finding: false,
+    });
+    expect(old.message).toContain(`(lapsed: old-debug (expired ${expiredAt}))`);
+  });
+
+  it('exits 1 for the namespace not enforced; 0 once only enforced and exempt ones are asked', () => {
+    expect(code).toBe(1);
+    expect(json.summary).toMatchObject({
+      namespaces: 5,
+      enforced: 3,
+      notEnforced: 1,
+      exempt: 1,
+      exceptionProbes: 2,
+      exceptionFindings: 0,
+      failed: true,
+    });
+    const ok = verify(['-n', ns.enforced, '-n', ns.exc, '-n', ns.exempt, '--exempt-namespaces', ns.exempt]);
+    expect(ok.code).toBe(0);
+    expect(ok.json.summary).toMatchObject({ failed: false, incomplete: false });
+  });
+
+  it('an exception whose selector no pod can satisfy is reported, not probed: exit 2 (incomplete)', () => {
+    const r = verify(['-n', ns.odd]);
+    expect(r.json.exceptions).toMatchObject([
+      {
+        name: 'contradiction',
+        got: 'not-probed',
+        message: 'no probe can carry labels its selector selects: key a must both exist and not exist',
+      },
+    ]);
+    expect(r.code).toBe(2);
+  });
+
+  it('renders a table', () => {
+    const r = hostns(['verify', ...scope()]);
+    expect(r.code).toBe(1);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toMatch(/^NAMESPACE +HOSTNETWORK +HOSTPID +HOSTIPC +RESULT +DETAIL$/);
+    expect(r.stdout).toMatch(
+      new RegExp(`\\n${ns.outside} +admitted +admitted +admitted +NOT ENFORCED +the binding's namespaceSelector`),
+    );
+    expect(r.stdout).toMatch(
+      new RegExp(`\\n${ns.exc} +agent +Active +hostNetwork +.*app=agent.* +admitted +admitted\\n`),
+    );
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe(
+      '5 namespaces: 3 enforced, 0 warn only, 1 not enforced, 1 exempt; 2 exception probes, 0 not as expected',
+    );
+  });
+
+  it('leaves nothing behind: no pod, no Event, no probe anywhere', async () => {
+    expect(before).toEqual([]);
+    expect(await leftovers()).toEqual([]);
+  });
+});
+
+describe('kubectl hostns verify, access', () => {
+  const kubeconfigs: string[] = [];
+  /** A kubeconfig for a new ServiceAccount (token from the TokenRequest API), optionally bound. */
+  function serviceAccountKubeconfig(name: string, clusterRole?: string): string {
+    expect(kubectl(['create', 'serviceaccount', name, '-n', ns.sentinel]).code).toBe(0);
+    if (clusterRole)
+      expect(
+        kubectl([
+          'create',
+          'clusterrolebinding',
+          `${name}-${ns.sentinel}`,
+          `--clusterrole=${clusterRole}`,
+          `--serviceaccount=${ns.sentinel}:${name}`,
+        ]).code,
+      ).toBe(0);
+    const token = kubectl(['create', 'token', name, '-n', ns.sentinel]).stdout.trim();
+    const admin = kubectl(['config', 'view', '--raw', '--minify', '-o', 'json']);
+    const cfg = JSON.parse(admin.stdout) as {
+      clusters: unknown[];
+      contexts: { name: string; context: { cluster: string } }[];
+    };
+    const file = join(tmpdir(), `hostns-verify-${name}-${process.pid}.kubeconfig`);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: cfg.clusters,
+        users: [{ name, user: { token } }],
+        contexts: [{ name, context: { cluster: cfg.contexts[0]!.context.cluster, user: name } }],
+        'current-context': name,
+      }),
+    );
+    kubeconfigs.push(file);
+    return file;
+  }
+  afterAll(() => {
+    for (const f of kubeconfigs) rmSync(f, { force: true });
+    kubectl(['delete', 'clusterrolebinding', '--ignore-not-found', `verifier-${ns.sentinel}`]);
+  });
+
+  it('works with only the shipped ClusterRole hostns-verifier bound', () => {
+    expect(kubectl(['apply', '-f', 'config/rbac/verify_role.yaml']).code).toBe(0);
+    const file = serviceAccountKubeconfig('verifier', 'hostns-verifier');
+    const r = hostns(['verify', ...scope(), '--kubeconfig', file, '-o', 'json'], { kubeconfig: false });
+    expect(r.stderr).toBe('');
+    const json = JSON.parse(r.stdout) as VerifyJson;
+    expect(row(json, ns.enforced).result).toBe('enforced');
+    // the diagnosis reads the policy, binding and param by name: granted too
+    expect(row(json, ns.outside).detail).toMatch(/^the binding's namespaceSelector/);
+    expect(exceptionRow(json, 'agent')).toMatchObject({ got: 'admitted', finding: false });
+    expect(r.code).toBe(1);
+  });
+
+  it('without RBAC: exit 3, naming the ClusterRole to bind', () => {
+    const file = serviceAccountKubeconfig('nobody');
+    const r = hostns(['verify', '-n', ns.enforced, '--kubeconfig', file], { kubeconfig: false });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(
+      /^error: listing namespaces: forbidden: .*cannot list resource "namespaces".*\(RBAC: config\/rbac\/verify_role.yaml\)\n$/,
+    );
+  });
+
+  it('usage errors: exit 2; an unreachable API: exit 3', async () => {
+    const missing = hostns(['verify', '-n', 'no-such-namespace-xyz']);
+    expect(missing).toMatchObject({
+      code: 2,
+      stderr: 'error: -n/--namespace: no such namespace: no-such-namespace-xyz\n',
+    });
+    expect(hostns(['verify', '-n', ns.enforced, '-A']).code).toBe(2);
+    const port = await closedPort();
+    const cfg = readFileSync(kubeconfigPath(), 'utf8').replace(
+      /server: https:\/\/127\.0\.0\.1:\d+/,
+      `server: https://127.0.0.1:${port}`,
+    );
+    const file = join(tmpdir(), `hostns-verify-unreachable-${process.pid}.kubeconfig`);
+    writeFileSync(file, cfg);
+    kubeconfigs.push(file);
+    const r = hostns(['verify', '--kubeconfig', file], { kubeconfig: false });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe(
+      `error: listing namespaces: cannot reach the Kubernetes API at https://127.0.0.1:${port} (ECONNREFUSED)\n`,
+    );
+  });
+});
+
+describe('kubectl hostns verify, other states of the policy', () => {
+  it('warn mode: admitted with the policy warning; exit 1, 0 with --accept-warn; the lapsed exception warned', async () => {
+    await installMode(['config/admission/modes/warn']);
+    await settle('warn');
+    const { json, code } = verify(scope());
+    expect(row(json, ns.enforced).result).toBe('warn-only');
+    expect(verdicts(json, ns.enforced)).toEqual([
+      'hostNetwork=warned by hostns-host-namespaces',
+      'hostPID=warned by hostns-host-namespaces',
+      'hostIPC=warned by hostns-host-namespaces',
+    ]);
+    expect(row(json, ns.enforced).flags[1]!.message).toMatch(
+      /^Validation failed for ValidatingAdmissionPolicy 'hostns-host-namespaces' with binding 'hostns-host-namespaces': Pod 'hostns-verify-hostpid-/,
+    );
+    expect(exceptionRow(json, 'agent')).toMatchObject({ got: 'admitted', finding: false });
+    expect(exceptionRow(json, 'old-debug')).toMatchObject({ expected: 'refused', got: 'warned', finding: false });
+    expect(code).toBe(1);
+    expect(verify(['-n', ns.enforced, '-n', ns.exc, '--accept-warn']).code).toBe(0);
+    expect(verify(['-n', ns.enforced, '-n', ns.exc]).code).toBe(1);
+  });
+
+  it('param missing: not enforced, the diagnosis names the HostNamespaceGrants object', async () => {
+    await installMode([]);
+    await settle('deny');
+    deleteGrants();
+    await settle('off');
+    const { json, code } = verify(['-n', ns.enforced, '-n', ns.exc]);
+    expect(row(json, ns.enforced)).toMatchObject({
+      result: 'not-enforced',
+      detail: 'the param HostNamespaceGrants cluster is missing (parameterNotFoundAction: Allow admits)',
+    });
+    // and the expired exception's probe is admitted too: the namespace's finding, not a second one
+    expect(exceptionRow(json, 'old-debug')).toMatchObject({ got: 'admitted', finding: false });
+    expect(code).toBe(1);
+  });
+
+  it('policy removed: not enforced, the diagnosis says so; exit 1; still nothing left behind', async () => {
+    uninstall(manifests);
+    await settle('off');
+    const { json, code } = verify(['-n', ns.enforced, '-n', ns.psa]);
+    expect(row(json, ns.enforced)).toMatchObject({
+      result: 'not-enforced',
+      detail: 'the ValidatingAdmissionPolicy hostns-host-namespaces is not installed',
+    });
+    expect(row(json, ns.psa).result).toBe('enforced');
+    expect(code).toBe(1);
+    expect(await leftovers()).toEqual([]);
+  });
+});

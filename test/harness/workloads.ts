@@ -1,0 +1,108 @@
+// Helpers for tests on the cluster with simulated nodes: workload manifests, reading a workload's
+// pods and Events, adding a node.
+import { randomBytes } from 'node:crypto';
+import type { CoreV1Event, V1DaemonSet, V1Deployment, V1Pod, V1PodSpec } from '@kubernetes/client-node';
+import { fakeNode } from '../../tools/controlplane/nodes.ts';
+import { core, eventually } from './kube.ts';
+
+export type Labels = Record<string, string>;
+type Spec = Partial<V1PodSpec>;
+
+/** A pod spec with one container (no requests: 110 of them fit on a node). */
+export function podSpec(extra: Spec = {}): V1PodSpec {
+  return { containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }], ...extra };
+}
+
+export function daemonSetManifest(name: string, labels: Labels, extra: Spec = {}): V1DaemonSet {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name },
+    spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: podSpec(extra) } },
+  };
+}
+
+export function deploymentManifest(name: string, labels: Labels, replicas: number, extra: Spec = {}): V1Deployment {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name },
+    spec: { replicas, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: podSpec(extra) } },
+  };
+}
+
+/** Running with every container ready, as a kubelet reports a started pod. */
+export function isRunning(pod: V1Pod): boolean {
+  return (
+    pod.status?.phase === 'Running' && !!pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
+  );
+}
+
+export async function podsOf(namespace: string, labels: Labels): Promise<V1Pod[]> {
+  const labelSelector = Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  return (await core().listNamespacedPod({ namespace, labelSelector })).items;
+}
+
+/** Waits until exactly `count` pods with `labels` are Running (and none is being deleted); returns them. */
+export async function runningPods(
+  namespace: string,
+  labels: Labels,
+  count: number,
+  timeoutMs = 60_000,
+): Promise<V1Pod[]> {
+  return eventually(
+    async () => {
+      const pods = (await podsOf(namespace, labels)).filter((p) => !p.metadata?.deletionTimestamp);
+      return pods.length === count && pods.every(isRunning) ? pods : undefined;
+    },
+    timeoutMs,
+    `${count} Running pods with ${JSON.stringify(labels)} in ${namespace}`,
+  );
+}
+
+/** Events about one object (`kind`/`name`) in `namespace`, oldest first. */
+export async function eventsAbout(namespace: string, kind: string, name: string): Promise<CoreV1Event[]> {
+  const fieldSelector = `involvedObject.kind=${kind},involvedObject.name=${name}`;
+  return (await core().listNamespacedEvent({ namespace, fieldSelector })).items;
+}
+
+/** Waits for an Event with `reason` on the object; returns it. */
+export async function eventOn(
+  namespace: string,
+  kind: string,
+  name: string,
+  reason: string,
+  timeoutMs = 60_000,
+): Promise<CoreV1Event> {
+  return eventually(
+    async () => (await eventsAbout(namespace, kind, name)).find((e) => e.reason === reason),
+    timeoutMs,
+    `a ${reason} Event on ${kind} ${namespace}/${name}`,
+  );
+}
+
+/**
+ * Adds a simulated node (KWOK makes it Ready) and returns its name. Its addresses come from an
+ * index above the ones the cluster started with, so they never collide with theirs.
+ */
+export async function addNode(prefix = 'it-node'): Promise<string> {
+  const name = `${prefix}-${randomBytes(3).toString('hex')}`;
+  const index = 8192 + (randomBytes(2).readUInt16BE(0) % 8192);
+  await core().createNode({ body: fakeNode(name, index) });
+  await eventually(
+    async () =>
+      (await core().readNode({ name })).status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
+        ? true
+        : undefined,
+    60_000,
+    `node ${name} Ready`,
+  );
+  return name;
+}
+
+/** Removes a node a test added (its pods are then removed by the pod garbage collector). */
+export async function removeNode(name: string): Promise<void> {
+  await core().deleteNode({ name });
+}

@@ -1,0 +1,170 @@
+import { DateTime } from 'luxon';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import type { EnforceableControl, Grant } from '../../src/api/v1alpha1.ts';
+import { DEFAULT_POLICY } from '../../src/policy/config.ts';
+import { readException } from '../../src/policy/exception.ts';
+import { GRANT_LIMITS, desiredGrantIndex, desiredGrantsByNamespace, enforcementOf, grantOf } from '../../src/policy/grants.ts';
+import { evaluateLifecycle } from '../../src/policy/lifecycle.ts';
+import { exception } from './fixtures.ts';
+
+const now = DateTime.fromISO('2026-11-02T00:00:00Z', { zone: 'utc' });
+const view = (ex: ReturnType<typeof exception>) => {
+  const facts = readException(ex);
+  return { facts, lifecycle: evaluateLifecycle(facts, now, DEFAULT_POLICY) };
+};
+const NO_CONTRACT = { serviceAccountNames: [], images: [], controls: [] };
+const names = (grants: readonly Grant[]) => grants.map((g) => g.exception);
+
+describe('desiredGrantsByNamespace', () => {
+  it('one object per namespace: granting exceptions only, sorted, selectors normalised, exempt namespaces absent', () => {
+    const views = [
+      exception({ name: 'b', namespace: 'ns2' }),
+      exception({ name: 'a', namespace: 'ns2', spec: { podSelector: {} } }),
+      exception({ name: 'c', namespace: 'ns1', spec: { expiresAt: '2026-11-01T12:00:00Z' } }),
+      exception({ name: 'd', namespace: 'kube-system' }),
+      exception({ name: 'e', namespace: 'ns1', spec: { owner: '' } }),
+    ].map(view);
+    const got = desiredGrantsByNamespace(views, [], new Set(['kube-system']));
+    expect([...got.keys()]).toEqual(['ns1', 'ns2']);
+    // ns1 has exceptions but none granting: an EMPTY object, so admission there still has a param and refuses.
+    expect(got.get('ns1')).toEqual({ spec: { grants: [] }, overBudget: [] });
+    expect(got.get('ns2')).toEqual({
+      spec: {
+        grants: [
+          { exception: 'a', allow: ['hostNetwork', 'hostPID'], expiresAt: '2026-12-01T00:00:00Z', selector: { matchLabels: {}, matchExpressions: [] }, contract: NO_CONTRACT },
+          { exception: 'b', allow: ['hostNetwork', 'hostPID'], expiresAt: '2026-12-01T00:00:00Z', selector: { matchLabels: { app: 'node-exporter' }, matchExpressions: [] }, contract: NO_CONTRACT },
+        ],
+      },
+      overBudget: [],
+    });
+  });
+
+  it('every known namespace gets an object, empty without exceptions; exempt ones none', () => {
+    const got = desiredGrantsByNamespace([], ['default', 'team-a', 'kube-system'], new Set(['kube-system']));
+    expect([...got.entries()]).toEqual([
+      ['default', { spec: { grants: [] }, overBudget: [] }],
+      ['team-a', { spec: { grants: [] }, overBudget: [] }],
+    ]);
+  });
+
+  it('a namespace over its count budget keeps the first by name and reports the rest; other namespaces are untouched', () => {
+    const views = [
+      ...Array.from({ length: 5 }, (_, i) => exception({ name: `x${i}`, namespace: 'noisy' })),
+      exception({ name: 'quiet', namespace: 'calm' }),
+    ].map(view);
+    const limits = { perNamespace: 3, bytesPerNamespace: 1_000_000 };
+    const got = desiredGrantsByNamespace(views, [], new Set(), limits);
+    expect(names(got.get('noisy')!.spec.grants)).toEqual(['x0', 'x1', 'x2']);
+    expect(got.get('noisy')!.overBudget).toEqual(['x3', 'x4']);
+    expect(got.get('calm')).toEqual(desiredGrantsByNamespace(views.slice(5), [], new Set(), limits).get('calm'));
+  });
+
+  it('a namespace over its byte budget: grants that do not fit are left out', () => {
+    const big = (name: string) => exception({ name, namespace: 'ns', spec: { podSelector: { matchLabels: { [`k-${name}`]: 'v'.repeat(63) } } } });
+    const one = Buffer.byteLength(JSON.stringify(grantOf(view(big('a')))));
+    const got = desiredGrantsByNamespace(['a', 'b', 'c'].map((n) => view(big(n))), [], new Set(), { perNamespace: 64, bytesPerNamespace: 2 * one + 10 });
+    expect(names(got.get('ns')!.spec.grants)).toEqual(['a', 'b']);
+    expect(got.get('ns')!.overBudget).toEqual(['c']);
+  });
+
+  it('64 grants with the largest selectors and contracts the exception schema allows fit the byte budget and etcd', () => {
+    // Read the bounds from the shipped CRD, so a change there that breaks the budget fails here.
+    const crd = parse(readFileSync('crds/hostnamespaceexceptions.yaml', 'utf8'));
+    const sel = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.podSelector.properties;
+    const maxLabels: number = sel.matchLabels.maxProperties;
+    const maxExprs: number = sel.matchExpressions.maxItems;
+    const maxValues: number = sel.matchExpressions.items.properties.values.maxItems;
+    const key = (i: number) => `${'p'.repeat(241)}.example.com/${String(i).padStart(3, '0')}${'n'.repeat(60)}`;
+    expect(key(0).length).toBe(317);
+    const selector = {
+      matchLabels: Object.fromEntries(Array.from({ length: maxLabels }, (_, i) => [key(i), 'v'.repeat(63)])),
+      matchExpressions: Array.from({ length: maxExprs }, (_, i) => ({
+        key: key(100 + i),
+        operator: 'In' as const,
+        values: Array.from({ length: maxValues }, (_, j) => `${String(j).padStart(2, '0')}${'v'.repeat(61)}`),
+      })),
+    };
+    const props = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties;
+    const sas = props.boundTo.properties.serviceAccountNames;
+    const images = props.boundTo.properties.images;
+    const controls = props.riskAcceptance.properties.enforcedControls.items.enum as EnforceableControl[];
+    const boundTo = {
+      serviceAccountNames: Array.from({ length: sas.maxItems }, (_, i) => `${i}${'s'.repeat(sas.items.maxLength - 1)}`),
+      images: Array.from({ length: images.maxItems }, (_, i) => `r${i}.io/${'i'.repeat(images.items.maxLength - 6)}`),
+    };
+    expect(boundTo.images[0]!.length).toBe(images.items.maxLength);
+    const views = Array.from({ length: GRANT_LIMITS.perNamespace }, (_, i) =>
+      view(
+        exception({
+          name: `e${String(i).padStart(2, '0')}${'n'.repeat(250)}`,
+          namespace: 'ns',
+          spec: { podSelector: selector, boundTo, riskAcceptance: { ...exception().spec.riskAcceptance, enforcedControls: controls } },
+        }),
+      ),
+    );
+    expect(views[0]!.facts.problems).toEqual([]);
+    expect(views[0]!.facts.contract.images).toHaveLength(images.maxItems);
+    const got = desiredGrantsByNamespace(views, [], new Set()).get('ns')!;
+    expect(got.overBudget).toEqual([]);
+    const bytes = Buffer.byteLength(JSON.stringify({ apiVersion: 'hostns.io/v1alpha1', kind: 'HostNamespaceGrantSet', spec: got.spec }));
+    console.log(`[figures] largest grants object the schemas allow: ${bytes} bytes (one grant: ${Math.round(bytes / 64)} bytes)`);
+    expect(bytes).toBeLessThanOrEqual(GRANT_LIMITS.bytesPerNamespace);
+    expect(GRANT_LIMITS.bytesPerNamespace).toBeLessThan(1.5 * 1024 * 1024 - 64 * 1024); // etcd's default request limit, with room for metadata
+  });
+});
+
+describe('enforcementOf', () => {
+  const active = view(exception({ name: 'a', namespace: 'ns' }));
+  const desired = desiredGrantsByNamespace([active], [], new Set()).get('ns')!;
+
+  it('in the grants object as written: enforced', () => {
+    expect(enforcementOf(active, false, desired, desired.spec, undefined)).toMatchObject({ enforced: true, reason: 'InAdmissionGrants' });
+  });
+  it('a failed write does not matter while the written object already holds the same grant', () => {
+    expect(enforcementOf(active, false, desired, desired.spec, 'grants of namespace ns: 500')).toMatchObject({ enforced: true });
+  });
+  it.each([
+    ['absent', undefined],
+    ['empty', { grants: [] }],
+    ['stale (older expiry)', { grants: [{ ...desired.spec.grants[0]!, expiresAt: '2026-11-20T00:00:00Z' }] }],
+    ['stale (other selector)', { grants: [{ ...desired.spec.grants[0]!, selector: { matchLabels: {}, matchExpressions: [] } }] }],
+  ])('written object %s and the write failing: GrantsWriteFailed with the error; without an error: GrantsPending', (_, written) => {
+    const failed = enforcementOf(active, false, desired, written, 'grants of namespace ns: etcdserver: request is too large');
+    expect(failed).toMatchObject({ enforced: false, reason: 'GrantsWriteFailed' });
+    expect(failed.message).toContain('etcdserver: request is too large');
+    expect(enforcementOf(active, false, desired, written, undefined)).toMatchObject({ enforced: false, reason: 'GrantsPending' });
+  });
+  it('over budget: GrantsBudgetExceeded naming the count and the limit', () => {
+    const views = ['a', 'b', 'c'].map((n) => view(exception({ name: n, namespace: 'ns' })));
+    const limits = { perNamespace: 2, bytesPerNamespace: 1_000_000 };
+    const d = desiredGrantsByNamespace(views, [], new Set(), limits).get('ns')!;
+    const e = enforcementOf(views[2]!, false, d, d.spec, undefined, limits);
+    expect(e).toMatchObject({ enforced: false, reason: 'GrantsBudgetExceeded' });
+    expect(e.message).toContain('namespace ns has 3 granting exceptions and its grants object holds at most 2');
+    expect(enforcementOf(views[0]!, false, d, d.spec, undefined, limits).enforced).toBe(true);
+  });
+  it('expired, invalid: nothing to honour; exempt namespace: needs no grant', () => {
+    const expired = view(exception({ name: 'x', namespace: 'ns', spec: { expiresAt: '2026-11-01T12:00:00Z' } }));
+    const invalid = view(exception({ name: 'y', namespace: 'ns', spec: { owner: '' } }));
+    expect(enforcementOf(expired, false, desired, desired.spec, undefined)).toMatchObject({ enforced: true, reason: 'NothingGranted' });
+    expect(enforcementOf(invalid, false, desired, desired.spec, 'boom')).toMatchObject({ enforced: true, reason: 'NothingGranted' });
+    expect(enforcementOf(active, true, undefined, undefined, undefined)).toMatchObject({ enforced: true, reason: 'NamespaceExempt' });
+  });
+});
+
+describe('desiredGrantIndex', () => {
+  const t = (s: number) => `2026-11-02T00:00:${String(s).padStart(2, '0')}Z`;
+  const ns = (name: string, resourceVersion: string, terminating = false) => ({ name, resourceVersion, terminating });
+  it('namespaces whose grants object exists, by name with resourceVersion, sorted; exempt, terminating and unprovisioned ones left out', () => {
+    const namespaces = [ns('b', t(2)), ns('a', t(1)), ns('kube-system', t(0)), ns('gone', t(3), true), ns('new', t(4)), ns('odd', '')];
+    const has = (name: string) => name !== 'new';
+    expect(desiredGrantIndex(namespaces, has, new Set(['kube-system']))).toEqual({ a: t(1), b: t(2) });
+    expect(Object.keys(desiredGrantIndex(namespaces, has, new Set(['kube-system'])))).toEqual(['a', 'b']);
+  });
+  it('the limit bounds the size', () => {
+    const many = Array.from({ length: 5 }, (_, i) => ns(`n${i}`, t(i)));
+    expect(Object.keys(desiredGrantIndex(many, () => true, new Set(), 3))).toEqual(['n0', 'n1', 'n2']);
+  });
+});

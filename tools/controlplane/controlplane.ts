@@ -1,0 +1,477 @@
+// A real, local Kubernetes cluster on loopback, in two sizes. Used by the test suite, by
+// `npm run cluster` and `npm run dev`, and by the benchmarks.
+//
+// - Control plane only (default, the cheaper one): etcd + kube-apiserver as envtest starts them,
+//   plus kube-controller-manager with two controllers (ClusterRole aggregation, namespace
+//   deletion). Pods are stored and stay Pending; the ServiceAccount admission plugin is disabled
+//   (as envtest does) because no controller creates a namespace's `default` ServiceAccount.
+// - Nodes mode (`nodes: N`): the same plus kube-scheduler, kube-controller-manager with all its
+//   default controllers (workloads, garbage collector, namespace, ServiceAccounts and tokens,
+//   node lifecycle) and KWOK simulating N nodes and their kubelets: pods are scheduled, go
+//   Running, and are recreated by their controllers. The ServiceAccount admission plugin is on.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { request } from 'node:https';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fakeNode, fakeNodeName } from './nodes.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+export interface ControlPlaneOptions {
+  /** Extra kube-apiserver flags (`--flag=value`). */
+  apiserverArgs?: string[];
+  /**
+   * A data dir to keep: etcd's data, the certificates and the ports survive stop(), and a later
+   * start with the same dir serves the same cluster (benchmark fixtures are reused this way).
+   * Default: a fresh temporary dir, removed on stop.
+   */
+  keepDir?: string;
+  /** Log progress to stderr. */
+  verbose?: boolean;
+  /**
+   * Simulated nodes (KWOK), with kube-scheduler and every default kube-controller-manager
+   * controller. 0 (default): the control plane only. With a kept dir, existing nodes are reused.
+   */
+  nodes?: number;
+}
+
+function buildOrFind(args: string[], what: string): string {
+  try {
+    return execFileSync('bash', [join(here, 'build.sh'), ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }).trim();
+  } catch {
+    throw new Error(`could not build or find ${what}: see the message above (tools/controlplane/build.sh)`);
+  }
+}
+
+/** Builds (first time only) or finds the binaries; returns the folder holding kube-apiserver and etcd. */
+export function controlPlaneAssets(): string {
+  return buildOrFind([], 'kube-apiserver and etcd');
+}
+
+/** The folder holding kube-controller-manager, kube-scheduler, kwok and kwok-stages.yaml. */
+export function nodeAssets(): string {
+  return buildOrFind(['--nodes'], 'kube-controller-manager, kube-scheduler and KWOK');
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function openssl(dir: string, args: string[]): void {
+  execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** A throwaway CA, a serving certificate for 127.0.0.1, and an admin client certificate. */
+function writeCertificates(dir: string): void {
+  openssl(dir, [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-subj',
+    '/CN=hostns-test-ca',
+  ]);
+  writeFileSync(join(dir, 'serving.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  openssl(dir, [
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'serving.key',
+    '-out',
+    'serving.csr',
+    '-subj',
+    '/CN=kube-apiserver',
+  ]);
+  openssl(dir, [
+    'x509',
+    '-req',
+    '-in',
+    'serving.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    'serving.ext',
+    '-out',
+    'serving.crt',
+  ]);
+  writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
+  // O=system:masters: the admin bypasses RBAC, as a cluster-admin kubeconfig does.
+  openssl(dir, [
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'admin.key',
+    '-out',
+    'admin.csr',
+    '-subj',
+    '/O=system:masters/CN=hostns-admin',
+  ]);
+  openssl(dir, [
+    'x509',
+    '-req',
+    '-in',
+    'admin.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    'client.ext',
+    '-out',
+    'admin.crt',
+  ]);
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  writeFileSync(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  writeFileSync(join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+}
+
+function kubeconfigYaml(dir: string, server: string): string {
+  const b64 = (f: string) => readFileSync(join(dir, f)).toString('base64');
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    '- name: hostns-local',
+    '  cluster:',
+    `    server: ${server}`,
+    `    certificate-authority-data: ${b64('ca.crt')}`,
+    'users:',
+    '- name: hostns-admin',
+    '  user:',
+    `    client-certificate-data: ${b64('admin.crt')}`,
+    `    client-key-data: ${b64('admin.key')}`,
+    'contexts:',
+    '- name: hostns-local',
+    '  context:',
+    '    cluster: hostns-local',
+    '    user: hostns-admin',
+    'current-context: hostns-local',
+    '',
+  ].join('\n');
+}
+
+export class ControlPlane {
+  readonly dir: string;
+  readonly kubeconfigPath: string;
+  server = '';
+  /** The simulated nodes (nodes mode), by name. */
+  readonly nodeNames: string[] = [];
+  /** The processes, in start order; stop() ends them in reverse. */
+  private readonly components: { name: string; child: ChildProcess }[] = [];
+  private watchdog?: ChildProcess;
+  private stopped = false;
+  private readonly keep: boolean;
+
+  private constructor(dir: string, keep: boolean) {
+    this.dir = dir;
+    this.keep = keep;
+    this.kubeconfigPath = join(dir, 'kubeconfig');
+  }
+
+  static async start(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+    const assets = controlPlaneAssets();
+    const tools = options.nodes ? nodeAssets() : undefined;
+    if (options.keepDir) mkdirSync(options.keepDir, { recursive: true });
+    const cp = new ControlPlane(options.keepDir ?? mkdtempSync(join(tmpdir(), 'hostns-cp-')), !!options.keepDir);
+    try {
+      await cp.boot(assets, tools, options);
+      return cp;
+    } catch (err) {
+      const logs = cp.components
+        .map((c) => join(cp.dir, `${c.name}.log`))
+        .filter(existsSync)
+        .map((f) => `--- ${f} (last lines)\n${readFileSync(f, 'utf8').split('\n').slice(-25).join('\n')}`)
+        .join('\n');
+      await cp.stop();
+      throw new Error(`${(err as Error).message}\n${logs}`);
+    }
+  }
+
+  private async boot(assets: string, tools: string | undefined, options: ControlPlaneOptions): Promise<void> {
+    const log = (msg: string) => options.verbose && process.stderr.write(`${msg}\n`);
+    // A kept dir reuses its certificates and ports (etcd remembers its peer URL in its data).
+    const portsFile = join(this.dir, 'ports.json');
+    const kept = this.keep && existsSync(join(this.dir, 'admin.crt')) && existsSync(portsFile);
+    if (!kept) writeCertificates(this.dir);
+    const [etcdClient, etcdPeer, securePort] = kept
+      ? (JSON.parse(readFileSync(portsFile, 'utf8')) as number[])
+      : [await freePort(), await freePort(), await freePort()];
+    if (this.keep) writeFileSync(portsFile, JSON.stringify([etcdClient, etcdPeer, securePort]));
+    if (kept) log(`reusing the cluster kept in ${this.dir}`);
+
+    const etcdUrl = `http://127.0.0.1:${etcdClient}`;
+    const peerUrl = `http://127.0.0.1:${etcdPeer}`;
+    const etcd = this.spawnLogged('etcd', join(assets, 'etcd'), [
+      '--name=default',
+      `--data-dir=${join(this.dir, 'etcd')}`,
+      `--listen-client-urls=${etcdUrl}`,
+      `--advertise-client-urls=${etcdUrl}`,
+      `--listen-peer-urls=${peerUrl}`,
+      `--initial-advertise-peer-urls=${peerUrl}`,
+      `--initial-cluster=default=${peerUrl}`,
+      '--unsafe-no-fsync=true',
+      '--quota-backend-bytes=8589934592',
+      '--log-level=warn',
+    ]);
+    log(`etcd on ${etcdUrl}`);
+
+    this.server = `https://127.0.0.1:${securePort}`;
+    const d = (f: string) => join(this.dir, f);
+    const apiserver = this.spawnLogged('kube-apiserver', join(assets, 'kube-apiserver'), [
+      `--etcd-servers=${etcdUrl}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${securePort}`,
+      `--cert-dir=${d('certs')}`,
+      `--tls-cert-file=${d('serving.crt')}`,
+      `--tls-private-key-file=${d('serving.key')}`,
+      `--client-ca-file=${d('ca.crt')}`,
+      '--service-cluster-ip-range=10.0.0.0/24',
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      `--service-account-key-file=${d('sa.pub')}`,
+      `--service-account-signing-key-file=${d('sa.key')}`,
+      '--authorization-mode=RBAC',
+      '--allow-privileged=true',
+      // With the controllers every namespace gets its `default` ServiceAccount, as the plugin needs.
+      ...(tools ? [] : ['--disable-admission-plugins=ServiceAccount']),
+      ...(options.apiserverArgs ?? []),
+    ]);
+    writeFileSync(this.kubeconfigPath, kubeconfigYaml(this.dir, this.server), { mode: 0o600 });
+
+    const deadline = Date.now() + 90_000;
+    while (!(await this.ok('/readyz')) || !(await this.ok('/api/v1/namespaces/default'))) {
+      if (apiserver.exitCode !== null) throw new Error(`kube-apiserver exited with code ${apiserver.exitCode}`);
+      if (etcd.exitCode !== null) throw new Error(`etcd exited with code ${etcd.exitCode}`);
+      if (Date.now() > deadline) throw new Error('kube-apiserver was not ready within 90 s');
+      await sleep(250);
+    }
+    log(`kube-apiserver ready on ${this.server}`);
+
+    if (tools) {
+      await this.startNodes(tools, options.nodes ?? 0, log);
+      return;
+    }
+    // Only the controllers that make RBAC and namespaces behave as in a real cluster: ClusterRole
+    // aggregation (so `view` picks up our viewer role) and namespace deletion.
+    const kcm = join(assets, 'kube-controller-manager');
+    if (existsSync(kcm)) {
+      this.spawnLogged('kube-controller-manager', kcm, [
+        ...(await this.componentArgs()),
+        '--controllers=clusterrole-aggregation,namespace',
+        '--use-service-account-credentials=false',
+      ]);
+      log('kube-controller-manager started (clusterrole-aggregation, namespace)');
+    }
+  }
+
+  /** Flags every component shares: the admin kubeconfig, no leader election, a private port. */
+  private async componentArgs(): Promise<string[]> {
+    return [
+      `--kubeconfig=${this.kubeconfigPath}`,
+      '--leader-elect=false',
+      '--bind-address=127.0.0.1',
+      `--secure-port=${await freePort()}`,
+    ];
+  }
+
+  /** kube-controller-manager (all default controllers), kube-scheduler, KWOK, then `count` nodes. */
+  private async startNodes(tools: string, count: number, log: (msg: string) => void): Promise<void> {
+    const d = (f: string) => join(this.dir, f);
+    // Client rate limits as kwokctl sets them: the defaults (20 QPS) would take minutes to create
+    // the pods of a DaemonSet on a thousand nodes.
+    const unthrottled = ['--kube-api-qps=1000', '--kube-api-burst=2000'];
+    this.spawnLogged('kube-controller-manager', join(tools, 'kube-controller-manager'), [
+      ...(await this.componentArgs()),
+      ...unthrottled,
+      // Controllers act with the admin's credentials: per-controller ServiceAccounts would test
+      // the bootstrap RBAC of Kubernetes, not ours.
+      '--use-service-account-credentials=false',
+      // The token controller signs ServiceAccount tokens with the key kube-apiserver verifies, and
+      // publishes the CA in every namespace's kube-root-ca.crt ConfigMap.
+      `--service-account-private-key-file=${d('sa.key')}`,
+      `--root-ca-file=${d('ca.crt')}`,
+      `--cluster-signing-cert-file=${d('ca.crt')}`,
+      `--cluster-signing-key-file=${d('ca.key')}`,
+    ]);
+    this.spawnLogged('kube-scheduler', join(tools, 'kube-scheduler'), [
+      ...(await this.componentArgs()),
+      ...unthrottled,
+    ]);
+    this.spawnLogged('kwok', join(tools, 'kwok'), [
+      `--kubeconfig=${this.kubeconfigPath}`,
+      `--config=${join(tools, 'kwok-stages.yaml')}`,
+      '--manage-all-nodes=true',
+      // A kubelet's Lease: renewed every quarter of it; the node lifecycle controller marks a node
+      // NotReady when it lapses.
+      '--node-lease-duration-seconds=40',
+      // Pod IPs for nodes without a pod CIDR (the nodes created here each have one).
+      '--cidr=10.128.0.0/16',
+    ]);
+    log('kube-controller-manager (all controllers), kube-scheduler and KWOK started');
+    const started = Date.now();
+    await this.addNodes(count);
+    await this.waitFor(60_000 + count * 100, `${count} Ready nodes`, async () => (await this.readyNodes()) >= count);
+    // The ServiceAccount controller is up once `default` has its ServiceAccount: pods can be created.
+    await this.waitFor(60_000, 'the default ServiceAccount', () =>
+      this.ok('/api/v1/namespaces/default/serviceaccounts/default'),
+    );
+    log(`${count} nodes Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+
+  /** Creates simulated nodes after the existing ones (kept ones are reused); returns their names. */
+  async addNodes(count: number): Promise<string[]> {
+    const names: string[] = [];
+    const first = this.nodeNames.length;
+    for (let batch = first; batch < first + count; batch += 20) {
+      const indices = Array.from({ length: Math.min(20, first + count - batch) }, (_, i) => batch + i);
+      await Promise.all(
+        indices.map(async (index) => {
+          const name = fakeNodeName(index);
+          // Retried: a loaded machine may drop a connection or the server answer 429/5xx for a while.
+          for (let attempt = 1; ; attempt++) {
+            const r = await this.call('POST', '/api/v1/nodes', fakeNode(name, index));
+            if (r.status === 201 || r.status === 409) break;
+            const transient = r.status === 0 || r.status === 429 || r.status >= 500;
+            if (!transient || attempt === 10) throw new Error(`creating node ${name}: HTTP ${r.status} ${r.body}`);
+            await sleep(500 * attempt);
+          }
+        }),
+      );
+      names.push(...indices.map(fakeNodeName));
+    }
+    this.nodeNames.push(...names);
+    return names;
+  }
+
+  private async readyNodes(): Promise<number> {
+    const r = await this.call('GET', '/api/v1/nodes');
+    if (r.status !== 200) return 0;
+    const nodes = JSON.parse(r.body) as { items: { status?: { conditions?: { type: string; status: string }[] } }[] };
+    return nodes.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+      .length;
+  }
+
+  private async waitFor(timeoutMs: number, what: string, probe: () => Promise<boolean>): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await probe())) {
+      const dead = this.components.find((c) => c.child.exitCode !== null);
+      if (dead) throw new Error(`${dead.name} exited with code ${dead.child.exitCode} while waiting for ${what}`);
+      if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs / 1000} s`);
+      await sleep(250);
+    }
+  }
+
+  private spawnLogged(name: string, bin: string, args: string[]): ChildProcess {
+    const out = createWriteStream(join(this.dir, `${name}.log`));
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.pipe(out);
+    child.stderr!.pipe(out);
+    child.on('error', (err) => out.write(`spawn failed: ${err.message}\n`));
+    this.components.push({ name, child });
+    this.startWatchdog();
+    return child;
+  }
+
+  /**
+   * A detached shell that outlives a SIGKILLed parent: when the parent is gone it stops every
+   * component and removes the data dir, so no process nor temp dir is ever left behind.
+   */
+  private startWatchdog(): void {
+    this.watchdog?.kill('SIGKILL'); // re-armed with every new child
+    const pids = this.components
+      .map((c) => c.child.pid)
+      .filter(Boolean)
+      .reverse()
+      .join(' ');
+    const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done
+for p in ${pids}; do kill -TERM "$p" 2>/dev/null; done; sleep 2
+for p in ${pids}; do kill -KILL "$p" 2>/dev/null; done; ${this.keep ? '' : 'rm -rf "$DIR"'}`;
+    this.watchdog = spawn('bash', ['-c', script], {
+      detached: true,
+      stdio: 'ignore',
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', DIR: this.dir },
+    });
+    this.watchdog.unref();
+  }
+
+  private async ok(path: string): Promise<boolean> {
+    const { status } = await this.call('GET', path);
+    return status >= 200 && status < 300;
+  }
+
+  /** One request with the admin certificate; status 0 when the server cannot be reached. */
+  private call(method: string, path: string, body?: unknown): Promise<{ status: number; body: string }> {
+    const d = (f: string) => readFileSync(join(this.dir, f));
+    return new Promise((resolve) => {
+      const headers = body === undefined ? {} : { 'content-type': 'application/json' };
+      const req = request(
+        `${this.server}${path}`,
+        { method, headers, ca: d('ca.crt'), cert: d('admin.crt'), key: d('admin.key'), timeout: 10_000 },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 500, body: text }));
+        },
+      );
+      req.on('error', (err) => resolve({ status: 0, body: err.message }));
+      req.on('timeout', () => req.destroy());
+      req.end(body === undefined ? undefined : JSON.stringify(body));
+    });
+  }
+
+  /** Stops every component, the last started first, and removes the data dir. Safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const { child } of [...this.components].reverse()) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    this.watchdog?.kill('SIGKILL');
+    if (!this.keep) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
