@@ -4,6 +4,8 @@
 import type { DateTime } from 'luxon';
 import {
   EXCEPTION_PLURAL,
+  GRANT_INDEX_NAME,
+  GRANT_INDEX_PLURAL,
   GRANTS_NAME,
   GRANTS_PLURAL,
   GROUP,
@@ -15,10 +17,11 @@ import { ApiError, KubeClient } from '../kube/client.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { PolicyConfig } from '../policy/config.ts';
 import { isGranting } from '../policy/lifecycle.ts';
-import { formatSelector, matchesSelector, type Labels } from '../policy/selector.ts';
+import { formatSelector, matchesSelector } from '../policy/selector.ts';
 import { evaluateException, type EvaluatedException } from '../report/model.ts';
 import {
   HOSTNS_POLICY,
+  REQUIRED_POLICY,
   diagnose,
   exceptionVerdict,
   flagVerdict,
@@ -28,6 +31,7 @@ import {
   namespaceResult,
   parseWarningHeader,
   probePod,
+  refusalNote,
   type AdmissionConfig,
   type ExceptionProbe,
   type FlagResult,
@@ -53,7 +57,7 @@ const CONCURRENCY = 8;
 const FIELD_MANAGER = 'kubectl-hostns-verify';
 
 interface NamespaceObject {
-  metadata: { name: string; labels?: Record<string, string> };
+  metadata: { name: string; resourceVersion?: string; labels?: Record<string, string> };
   status?: { phase?: string };
 }
 
@@ -110,7 +114,7 @@ async function pooled<T, R>(items: readonly T[], limit: number, work: (item: T) 
 export class Verifier {
   private readonly client: KubeClient;
   private readonly opts: VerifyOptions;
-  private admissionConfig?: Promise<AdmissionConfig>;
+  private clusterConfig?: Promise<AdmissionConfig>;
 
   constructor(kc: KubeConfig, opts: VerifyOptions) {
     this.client = new KubeClient(kc);
@@ -137,6 +141,7 @@ export class Verifier {
     }
   }
 
+  /** null: no such object, or its resource type unknown (a CRD not installed: no object either). */
   private async get(path: string): Promise<Record<string, unknown> | null> {
     try {
       return await this.client.request<Record<string, unknown>>('GET', path, { timeoutMs: this.opts.timeoutMs });
@@ -146,29 +151,44 @@ export class Verifier {
     }
   }
 
-  /** The policy, its binding and its param, read once and only when a namespace needs explaining. */
-  private readAdmissionConfig(): Promise<AdmissionConfig> {
-    this.admissionConfig ??= (async () => {
+  private unreadable(err: unknown, what: string): AdmissionConfig {
+    if (err instanceof ApiError && err.status === 403) return { unreadable: `no access to read ${what}` };
+    throw describe(err, this.client.server, `reading ${what}`);
+  }
+
+  /** Both policies, their bindings and the grant index: read once, only when a namespace needs explaining. */
+  private readClusterConfig(): Promise<AdmissionConfig> {
+    this.clusterConfig ??= (async () => {
       const reg = '/apis/admissionregistration.k8s.io/v1';
       try {
-        const [policy, binding, grants] = await Promise.all([
+        const [policy, binding, requiredPolicy, requiredBinding, index] = await Promise.all([
           this.get(`${reg}/validatingadmissionpolicies/${HOSTNS_POLICY}`),
           this.get(`${reg}/validatingadmissionpolicybindings/${HOSTNS_POLICY}`),
-          this.get(`/apis/${GROUP}/${VERSION}/${GRANTS_PLURAL}/${GRANTS_NAME}`).catch((err) => {
-            // the grants CRD itself absent: no param either
-            if (err instanceof ApiError && err.status === 404) return null;
-            throw err;
-          }),
+          this.get(`${reg}/validatingadmissionpolicies/${REQUIRED_POLICY}`),
+          this.get(`${reg}/validatingadmissionpolicybindings/${REQUIRED_POLICY}`),
+          this.get(`/apis/${GROUP}/${VERSION}/${GRANT_INDEX_PLURAL}/${GRANT_INDEX_NAME}`),
         ]);
-        return { policy, binding, grants };
+        return { policy, binding, requiredPolicy, requiredBinding, index };
       } catch (err) {
-        if (err instanceof ApiError && err.status === 403) {
-          return { unreadable: 'no access to read the admission policy, its binding or its param' };
-        }
-        throw describe(err, this.client.server, 'reading the admission configuration');
+        return this.unreadable(err, 'the admission policies, their bindings or the grant index');
       }
     })();
-    return this.admissionConfig;
+    return this.clusterConfig;
+  }
+
+  /** The cluster-wide configuration and the namespace's own grants object (the param in it). */
+  private async readAdmissionConfig(ns: NamespaceObject): Promise<AdmissionConfig> {
+    const cluster = await this.readClusterConfig();
+    if (cluster.unreadable) return cluster;
+    const name = ns.metadata.name;
+    const path = `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(name)}/${GRANTS_PLURAL}/${GRANTS_NAME}`;
+    try {
+      const grants = await this.get(path);
+      const version = ns.metadata.resourceVersion;
+      return { ...cluster, grants, ...(version ? { namespaceVersion: version } : {}) };
+    } catch (err) {
+      return this.unreadable(err, `the grants object of namespace ${name}`);
+    }
   }
 
   private async listExceptions(
@@ -217,7 +237,7 @@ export class Verifier {
 
     let accessRefused = false;
     const results = await pooled(namespaces, CONCURRENCY, async (ns) => {
-      const r = await this.verifyNamespace(ns, byName.get(ns)!.metadata.labels ?? {}, byNamespace.get(ns) ?? []);
+      const r = await this.verifyNamespace(byName.get(ns)!, byNamespace.get(ns) ?? []);
       accessRefused ||= r.accessRefused;
       return r;
     });
@@ -230,10 +250,10 @@ export class Verifier {
   }
 
   private async verifyNamespace(
-    ns: string,
-    nsLabels: Labels,
+    namespace: NamespaceObject,
     exceptions: readonly EvaluatedException[],
   ): Promise<{ report: NamespaceReport; exceptions: ExceptionProbe[]; accessRefused: boolean }> {
+    const ns = namespace.metadata.name;
     const exempt = this.opts.exempt.has(ns);
     const granting = exceptions.filter((e) => isGranting(e.lifecycle.phase));
     const { labels, unavoidable } = labelsAvoiding(
@@ -253,7 +273,9 @@ export class Verifier {
       const refused = flags.every((f) => f.verdict === 'refused');
       detail = refused ? 'declared exempt, refused all the same' : 'declared exempt';
     } else if (flags.some((f) => f.verdict === 'admitted')) {
-      detail = diagnose(nsLabels, await this.readAdmissionConfig());
+      detail = diagnose(ns, namespace.metadata.labels ?? {}, await this.readAdmissionConfig(namespace));
+    } else {
+      detail = refusalNote(flags);
     }
     const report: NamespaceReport = { namespace: ns, exempt, result, flags, detail };
     const enforced = result === 'enforced' || result === 'warn-only';

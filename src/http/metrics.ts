@@ -1,6 +1,7 @@
 // Prometheus metrics. Gauges about the cluster are computed from the caches at scrape time, so
 // they can never drift from what the controller sees.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { GrantsWriteFailure } from '../controller/grants-writer.ts';
 import type { Operator, OperatorObserver } from '../controller/operator.ts';
 
 export class OperatorMetrics implements OperatorObserver {
@@ -120,6 +121,17 @@ export class OperatorMetrics implements OperatorObserver {
       labelNames: ['reason'],
       registers,
     });
+    // Zero from the start for every reason: increase() misses the first failure of a series that
+    // appears at 1, and the dashboard and HostnsGrantsWriteFailing read the series before any failure.
+    const reasons: Record<GrantsWriteFailure, 0> = {
+      TooLarge: 0,
+      Invalid: 0,
+      Conflict: 0,
+      Forbidden: 0,
+      Unavailable: 0,
+      Other: 0,
+    };
+    for (const reason of Object.keys(reasons)) this.grantsWriteFailures.inc({ reason }, 0);
     new Gauge({
       name: 'hostns_grants_last_success_timestamp_seconds',
       help: "When a namespace's grants object was last written or found current (0: not yet).",

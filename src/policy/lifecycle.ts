@@ -69,7 +69,11 @@ export function evaluateLifecycle(ex: ExceptionFacts, now: DateTime, config: Pol
       problems.push(`lifetime from ${from} to spec.expiresAt is ${days} days, over the maximum of ${config.maxLifetime.as('days')} days`);
     }
   }
-  const reviewDueAt = (ex.lastReviewedAt ?? ex.createdAt).plus(config.reviewInterval);
+  // A renewal (a new risk acceptance) is a review too: the next one is due an interval after the
+  // later of the last recorded review (creation when never reviewed) and the acceptance.
+  const lastReview = ex.lastReviewedAt ?? ex.createdAt;
+  const reviewedAt = ex.acceptedAt && ex.acceptedAt > lastReview ? ex.acceptedAt : lastReview;
+  const reviewDueAt = reviewedAt.plus(config.reviewInterval);
   if (problems.length > 0 || !expiresAt) {
     // Only a future acceptedAt or lastReviewedAt heals by itself; everything else needs a new spec.
     const healing = [acceptedInFuture ? acceptedValidFrom : undefined, reviewedInFuture ? reviewedValidFrom : undefined]

@@ -19,7 +19,14 @@ export function operatorKeysIn(selector: LabelSelector): string[] {
  * it; this is the second line of defence, mirrored by the admission policy's CEL).
  */
 export function matchesSelector(selector: LabelSelector, labels: Labels): boolean {
-  if (operatorKeysIn(selector).length > 0) return false;
+  return operatorKeysIn(selector).length === 0 && matchesLabelSelector(selector, labels);
+}
+
+/**
+ * metav1.LabelSelector semantics exactly, without the hostns.io/ exception: for selectors that are
+ * no exception's, e.g. a binding's namespaceSelector (the API server evaluates it this way).
+ */
+export function matchesLabelSelector(selector: LabelSelector, labels: Labels): boolean {
   for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
     if (labels[key] !== value) return false;
   }

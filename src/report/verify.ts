@@ -1,10 +1,16 @@
 // `kubectl hostns verify`, the pure part: probe pods, labels that select (or avoid) exceptions,
 // and the verdict from each dry-run answer. The shell (src/cli/verify.ts) sends the probes.
 import type { DateTime } from 'luxon';
-import { HOST_NAMESPACES, type HostNamespace, type LabelSelector } from '../api/v1alpha1.ts';
+import {
+  GRANT_INDEX_NAME,
+  GRANTS_NAME,
+  HOST_NAMESPACES,
+  type HostNamespace,
+  type LabelSelector,
+} from '../api/v1alpha1.ts';
 import type { ExceptionPhase } from '../api/v1alpha1.ts';
 import { rfc3339 } from '../policy/grants.ts';
-import { formatSelector, matchesSelector, type Labels } from '../policy/selector.ts';
+import { formatSelector, matchesLabelSelector, matchesSelector, type Labels } from '../policy/selector.ts';
 import { renderTable, type Column, type Paint } from './format.ts';
 
 export const PROBE_IMAGE = 'registry.k8s.io/pause:3.10';
@@ -13,8 +19,13 @@ export const PROBE_LABELS: Readonly<Record<string, string>> = Object.freeze({
   'app.kubernetes.io/name': 'hostns-verify',
   'app.kubernetes.io/managed-by': 'kubectl-hostns',
 });
-/** The name of the admission policy config/admission installs. */
+/** The admission policy config/admission installs: grants of the namespace or refused (policy.yaml). */
 export const HOSTNS_POLICY = 'hostns-host-namespaces';
+/** Its companion: refuses host namespaces where the namespace's grants object is missing (required.yaml). */
+export const REQUIRED_POLICY = 'hostns-grants-required';
+const OUR_POLICIES: readonly string[] = [HOSTNS_POLICY, REQUIRED_POLICY];
+/** Whether a refusal or warning came from this project's policies. */
+export const isOurPolicy = (by: string | undefined): boolean => by !== undefined && OUR_POLICIES.includes(by);
 
 export type ProbePurpose = 'control' | HostNamespace | 'exception';
 
@@ -142,7 +153,7 @@ export function parseWarningHeader(value: string | null | undefined): string[] {
 /** Who refused or warned: our policy, Pod Security Admission, another policy or webhook. */
 export function admissionSource(message: string): string | undefined {
   const vap = /ValidatingAdmissionPolicy '([^']+)'/.exec(message);
-  if (vap) return vap[1] === HOSTNS_POLICY ? HOSTNS_POLICY : `ValidatingAdmissionPolicy ${vap[1]}`;
+  if (vap) return isOurPolicy(vap[1]) ? vap[1] : `ValidatingAdmissionPolicy ${vap[1]}`;
   if (/violates? PodSecurity|would violate PodSecurity/.test(message)) return 'PodSecurity';
   const webhook = /admission webhook "([^"]+)"/.exec(message);
   if (webhook) return `webhook ${webhook[1]}`;
@@ -188,8 +199,8 @@ function newWarningSources(
     const by = admissionSource(w);
     if (by && !before.has(by)) out.push({ by, message: w });
   }
-  // this project's policy first when several warn (Pod Security in warn mode as well)
-  return out.sort((a, b) => Number(b.by === HOSTNS_POLICY) - Number(a.by === HOSTNS_POLICY));
+  // this project's policies first when several warn (Pod Security in warn mode as well)
+  return out.sort((a, b) => Number(isOurPolicy(b.by)) - Number(isOurPolicy(a.by)));
 }
 
 /** The verdict of one flag probe, given the control probe's answer in the same namespace. */
@@ -221,34 +232,80 @@ export interface AdmissionConfig {
   /** undefined: could not be read (e.g. no RBAC to get it); null: not installed. */
   policy?: Record<string, unknown> | null;
   binding?: Record<string, unknown> | null;
+  requiredPolicy?: Record<string, unknown> | null;
+  requiredBinding?: Record<string, unknown> | null;
+  /** The namespace's own HostNamespaceGrantSet `grants`: the param of hostns-host-namespaces there. */
   grants?: Record<string, unknown> | null;
+  /** HostNamespaceGrantIndex `cluster`: the param of hostns-grants-required. */
+  index?: Record<string, unknown> | null;
+  /** The namespace's resourceVersion, which the index entry must equal. */
+  namespaceVersion?: string;
   /** Why the configuration could not be read, when it could not. */
   unreadable?: string;
 }
 
-/** Why host-namespace pods are admitted in a namespace the policy should cover. */
-export function diagnose(namespaceLabels: Labels, config: AdmissionConfig): string {
+type BindingSpec = { validationActions?: string[]; matchResources?: { namespaceSelector?: LabelSelector } };
+
+/** Why a binding that exists does not act on this namespace (records only, or leaves it out). */
+function bindingGap(name: string, binding: Record<string, unknown> | undefined, labels: Labels): string | undefined {
+  const spec = (binding?.spec ?? {}) as BindingSpec;
+  const actions = spec.validationActions ?? [];
+  if (!actions.includes('Deny') && !actions.includes('Warn')) {
+    return `the binding ${name} only records (validationActions: [${actions.join(', ')}])`;
+  }
+  const nsSelector = spec.matchResources?.namespaceSelector;
+  if (nsSelector && !matchesLabelSelector(nsSelector, labels)) {
+    return `the namespaceSelector of the binding ${name} (${formatSelector(nsSelector)}) leaves this namespace out`;
+  }
+  return undefined;
+}
+
+/** Why hostns-grants-required did not refuse a namespace whose grants object is missing. */
+function requiredGap(namespace: string, namespaceLabels: Labels, config: AdmissionConfig): string {
+  if (config.requiredPolicy === null) return `the ValidatingAdmissionPolicy ${REQUIRED_POLICY} is not installed`;
+  if (config.requiredBinding === null) return `the ValidatingAdmissionPolicyBinding ${REQUIRED_POLICY} is missing`;
+  const gap = bindingGap(REQUIRED_POLICY, config.requiredBinding ?? undefined, namespaceLabels);
+  if (gap) return gap;
+  if (config.index === null) {
+    const why = 'is missing (parameterNotFoundAction: Allow admits)';
+    return `its param, the HostNamespaceGrantIndex ${GRANT_INDEX_NAME}, ${why}`;
+  }
+  const entry = (config.index?.spec as { namespaces?: Record<string, string> } | undefined)?.namespaces?.[namespace];
+  if (entry !== undefined && entry === config.namespaceVersion) {
+    return `the HostNamespaceGrantIndex ${GRANT_INDEX_NAME} still lists this namespace (a stale entry), so it admits`;
+  }
+  return 'cause not known (failurePolicy Ignore admits when evaluation fails)';
+}
+
+/** Why host-namespace pods are admitted in a namespace the policies should cover. */
+export function diagnose(namespace: string, namespaceLabels: Labels, config: AdmissionConfig): string {
   if (config.unreadable) return `cause not known: ${config.unreadable}`;
   if (config.policy === null) return `the ValidatingAdmissionPolicy ${HOSTNS_POLICY} is not installed`;
   if (config.binding === null) return `the ValidatingAdmissionPolicyBinding ${HOSTNS_POLICY} is missing`;
-  const spec = (config.binding?.spec ?? {}) as {
-    validationActions?: string[];
-    matchResources?: { namespaceSelector?: LabelSelector };
-  };
-  const actions = spec.validationActions ?? [];
-  if (!actions.includes('Deny') && !actions.includes('Warn')) {
-    return `the binding only records (validationActions: [${actions.join(', ')}])`;
-  }
-  const nsSelector = spec.matchResources?.namespaceSelector;
-  if (nsSelector && !matchesSelector(nsSelector, namespaceLabels)) {
-    return `the binding's namespaceSelector (${formatSelector(nsSelector)}) leaves this namespace out`;
-  }
+  const gap = bindingGap(HOSTNS_POLICY, config.binding ?? undefined, namespaceLabels);
+  if (gap) return gap;
   if (config.grants === null) {
-    return 'the param HostNamespaceGrants cluster is missing (parameterNotFoundAction: Allow admits)';
+    return (
+      `the grants object of this namespace (HostNamespaceGrantSet ${GRANTS_NAME}, the param of ${HOSTNS_POLICY}) ` +
+      `is missing, so ${HOSTNS_POLICY} admits; ${REQUIRED_POLICY}, which refuses host namespaces then, ` +
+      `did not: ${requiredGap(namespace, namespaceLabels, config)}`
+    );
   }
   return (
-    'the policy, binding and param are in place; cause not known ' +
+    'the policy, binding and grants object are in place; cause not known ' +
     '(failurePolicy Ignore admits when evaluation fails)'
+  );
+}
+
+/**
+ * What a namespace's refusals say beyond "refused by": hostns-grants-required refuses where the
+ * namespace's grants object is missing (or not yet indexed), exceptions included.
+ */
+export function refusalNote(flags: readonly FlagResult[]): string {
+  if (!flags.some((f) => f.verdict === 'refused' && f.by === REQUIRED_POLICY)) return '';
+  return (
+    `no grants object indexed for this namespace yet: ${REQUIRED_POLICY} refuses every host namespace, ` +
+    'exceptions included, until the operator writes it'
   );
 }
 
@@ -329,7 +386,7 @@ export function exceptionVerdict(
   } as const;
   if (v.verdict === 'error') return { ...out, finding: false };
   // another admission's warning (Pod Security in warn mode) does not stop a covered pod
-  const policyObjects = v.verdict === 'refused' || (v.verdict === 'warned' && v.by === HOSTNS_POLICY);
+  const policyObjects = v.verdict === 'refused' || (v.verdict === 'warned' && isOurPolicy(v.by));
   const finding = expectAdmitted ? policyObjects : v.verdict === 'admitted' && namespaceEnforced;
   return { ...out, finding };
 }

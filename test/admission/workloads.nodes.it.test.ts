@@ -61,6 +61,7 @@ beforeAll(async () => {
   sentinelNs = await scopedNamespace('wl-sentinel');
   manifests = scopedForTest(buildAdmission());
   apply(manifests);
+  await setGrants({ [sentinelNs]: [] });
   // A binding takes a moment to become effective: wait for a known refusal.
   await eventually(
     async () =>

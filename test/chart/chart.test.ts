@@ -107,7 +107,7 @@ describe('helm template at default values = kubectl kustomize config/default', (
 });
 
 describe('chart values', () => {
-  it('admission.mode=off leaves out the host-namespace policy and binding, keeps the grants and their guard', () => {
+  it('admission.mode=off leaves out both host-namespace policies and bindings, keeps the guard and pod writes', () => {
     const objects = template(['--set', 'admission.mode=off']);
     const admission = objects
       .filter((o) => o.kind.startsWith('ValidatingAdmissionPolicy'))
@@ -116,11 +116,22 @@ describe('chart values', () => {
       [
         'ValidatingAdmissionPolicy/hostns-exception-lifetime',
         'ValidatingAdmissionPolicy/hostns-grants-guard',
+        'ValidatingAdmissionPolicy/hostns-operator-pod-writes',
         'ValidatingAdmissionPolicyBinding/hostns-exception-lifetime',
         'ValidatingAdmissionPolicyBinding/hostns-grants-guard',
+        'ValidatingAdmissionPolicyBinding/hostns-operator-pod-writes',
       ].sort(),
     );
-    expect(find(objects, 'HostNamespaceGrants', 'cluster')).toBeDefined();
+  });
+
+  it('ships only the grant index, empty (host namespaces refused until the operator runs); the operator writes the rest', () => {
+    for (const mode of ['deny', 'warn', 'off']) {
+      const objects = template(['--set', `admission.mode=${mode}`]);
+      expect(objects.map((o) => o.kind), mode).not.toContain('HostNamespaceGrantSet');
+      expect(objects.filter((o) => o.kind === 'HostNamespaceGrantIndex'), mode).toMatchObject([
+        { metadata: { name: 'cluster' }, spec: { namespaces: {} } },
+      ]);
+    }
   });
 
   it('image: repository and tag, or a digest; pull policy and pull secrets', () => {
@@ -159,19 +170,32 @@ describe('chart values', () => {
     expect(container(objects).env).toContainEqual({ name: 'NODE_OPTIONS', value: '--max-old-space-size=1792' });
   });
 
-  it('exempt namespaces reach both the admission binding and the operator', () => {
+  it('exempt namespaces reach both admission bindings and the operator', () => {
+    const bindings = ['hostns-host-namespaces', 'hostns-grants-required'];
     const objects = template(['--set', 'exemptNamespaces={kube-system,monitoring}']);
-    const binding = find(objects, 'ValidatingAdmissionPolicyBinding', 'hostns-host-namespaces');
-    expect(binding.spec.matchResources.namespaceSelector.matchExpressions).toEqual([
-      { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'monitoring'] },
-    ]);
+    for (const name of bindings) {
+      const binding = find(objects, 'ValidatingAdmissionPolicyBinding', name);
+      expect(binding.spec.matchResources.namespaceSelector.matchExpressions, name).toEqual([
+        { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'monitoring'] },
+      ]);
+    }
     expect(container(objects).args).toContain('--exempt-namespaces=kube-system,monitoring');
-    // none at all: NotIn needs a value, so the binding matches every namespace
+    // none at all: NotIn needs a value, so the bindings match every namespace
     const none = template(['--set-json', 'exemptNamespaces=[]']);
-    expect(
-      find(none, 'ValidatingAdmissionPolicyBinding', 'hostns-host-namespaces').spec.matchResources,
-    ).toBeUndefined();
+    for (const name of bindings)
+      expect(find(none, 'ValidatingAdmissionPolicyBinding', name).spec.matchResources, name).toBeUndefined();
     expect(container(none).args).toContain('--exempt-namespaces=');
+  });
+
+  it('admission.mode sets the actions of both host-namespace bindings', () => {
+    for (const [mode, actions] of [
+      ['deny', ['Deny', 'Audit']],
+      ['warn', ['Warn', 'Audit']],
+    ] as const) {
+      const objects = template(['--set', `admission.mode=${mode}`]);
+      for (const name of ['hostns-host-namespaces', 'hostns-grants-required'])
+        expect(find(objects, 'ValidatingAdmissionPolicyBinding', name).spec.validationActions, name).toEqual(actions);
+    }
   });
 
   it('policy durations reach the operator, and the maximum lifetime the exception policy too', () => {
@@ -257,6 +281,12 @@ describe('chart values', () => {
     );
     expect(notReady.expr).toContain('namespace="security"');
     expect(notReady.expr).not.toContain('hostns-system');
+    // the bound on pod writes names the operator's ServiceAccount in the release namespace
+    const podWrites = find(objects, 'ValidatingAdmissionPolicy', 'hostns-operator-pod-writes');
+    expect(podWrites.spec.matchConditions[0]).toEqual({
+      name: 'by-the-operator',
+      expression: "request.userInfo.username == 'system:serviceaccount:security:hostns-operator'",
+    });
   });
 });
 

@@ -27,7 +27,7 @@ beforeAll(async () => {
   await createException(ns, { name: 'node-exporter', allow: ['hostNetwork'], matchLabels: { app: 'node-exporter' }, expiresIn: { days: 60 } });
   await createException(ns, { name: 'spare', allow: ['hostPID'], matchLabels: { app: 'nobody' }, expiresIn: { days: 60 } });
   await createException(ns, { name: 'soon', allow: ['hostIPC'], matchLabels: { app: 'ipc' }, expiresIn: { days: 10 } });
-  await createException(ns, { name: 'stale', allow: ['hostNetwork'], matchLabels: { app: 'stale' }, expiresIn: { days: 60 }, lastReviewedAgo: { days: 40 } });
+  await createException(ns, { name: 'stale', allow: ['hostNetwork'], matchLabels: { app: 'stale' }, expiresIn: { days: 45 }, lastReviewedAgo: { days: 40 } });
   await createPod(ns, 'node-exporter-1', { app: 'node-exporter' }, { hostNetwork: true });
   await createPod(ns, 'node-exporter-2', { app: 'node-exporter' }, { hostNetwork: true });
   await createPod(ns, 'ipc-1', { app: 'ipc' }, { hostIPC: true });

@@ -1,6 +1,7 @@
 // `kubectl hostns scan` with the live register as its trusted source, and the CLI's error paths
 // (timeouts, broken kubeconfigs, JSON output of --mark-reviewed), as a user runs them: a real
 // process against the run's control plane.
+import { DATE_TIME_MESSAGE } from '../../src/api/validation.ts';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -165,7 +166,8 @@ describe('errors are one line, with the documented exit status', () => {
       const r = hostns(['scan', '-', '--now', now], { input: 'kind: ConfigMap\n', kubeconfig: false });
       expect(r, now).toMatchObject({
         code: 2,
-        stderr: `error: --now: ${JSON.stringify(now)} is not an RFC 3339 date-time (e.g. 2026-12-01T00:00:00Z)\n`,
+        // The API's one date grammar (src/api/validation.ts), for --now as for every date.
+        stderr: `error: --now: ${JSON.stringify(now)} ${DATE_TIME_MESSAGE}\n`,
       });
     }
     expect(

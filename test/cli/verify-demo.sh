@@ -52,11 +52,14 @@ lapse=$(date -u -d '22 seconds' +%s)
 # payments-batch is exempted from the binding by hand (as docs/admission.md shows), not declared
 # exempt to verify: the finding a forgotten exemption gives
 kubectl create namespace payments-batch >/dev/null
-kubectl patch validatingadmissionpolicybinding hostns-host-namespaces --type=json \
-  -p '[{"op":"add","path":"/spec/matchResources/namespaceSelector/matchExpressions/0/values/-","value":"payments-batch"}]' >/dev/null
+for binding in hostns-host-namespaces hostns-grants-required; do # both, as docs/admission.md says
+  kubectl patch validatingadmissionpolicybinding $binding --type=json \
+    -p '[{"op":"add","path":"/spec/matchResources/namespaceSelector/matchExpressions/0/values/-","value":"payments-batch"}]' >/dev/null
+done
 # the operator has written the active grant when the node-exporter probe is admitted
 for _ in $(seq 1 120); do
-  kubectl get hostnamespacegrants cluster -o jsonpath='{.spec.namespaces.monitoring[0].exception}' 2>/dev/null | grep -q node-exporter && break
+  kubectl get hostnamespacegrantsets grants -n monitoring -o jsonpath='{.spec.grants[0].exception}' 2>/dev/null |
+    grep -q node-exporter && break
   sleep 0.5
 done
 sleep 2 # the policy's param informer
@@ -66,11 +69,25 @@ show() { echo "\$ $*"; set +e; "$@" 2>&1; echo "[exit status $?]"; set -e; echo;
 show kubectl hostns verify
 show kubectl hostns verify -n ops -o json
 show kubectl hostns verify -n payments -n payments-batch --exempt-namespaces kube-system,payments-batch
-# warn mode, as during a rollout
-kubectl patch validatingadmissionpolicybinding hostns-host-namespaces --type=merge -p '{"spec":{"validationActions":["Warn","Audit"]}}' >/dev/null
+# warn mode, as during a rollout (both bindings, as the component modes/warn does)
+mode() {
+  for binding in hostns-host-namespaces hostns-grants-required; do
+    kubectl patch validatingadmissionpolicybinding $binding --type=merge -p "{\"spec\":{\"validationActions\":$1}}" >/dev/null
+  done
+}
+mode '["Warn","Audit"]'
 sleep 3
 show kubectl hostns verify -n payments -n ops
 show kubectl hostns verify -n payments -n ops --accept-warn
+mode '["Deny","Audit"]'
+# the operator down: a namespace created meanwhile has no grants object (nor index entry), and a
+# grants object deleted meanwhile (on purpose, past the guard) leaves a stale index entry
+kill -TERM "$op_pid"; wait "$op_pid" 2>/dev/null || true; op_pid=
+kubectl create namespace new-team >/dev/null
+kubectl annotate hostnamespacegrantsets grants -n payments hostns.io/allow-delete=true >/dev/null
+kubectl delete hostnamespacegrantsets grants -n payments >/dev/null
+sleep 3
+show kubectl hostns verify -n payments -n new-team
 # the binding deleted
 kubectl delete validatingadmissionpolicybinding hostns-host-namespaces >/dev/null
 sleep 3

@@ -1,22 +1,30 @@
 // `kubectl hostns verify` on the real control plane, through bin/kubectl-hostns: the shipped
-// admission policy (test/admission helpers: binding narrowed to this run's labelled namespaces) in
-// deny mode, warn mode, removed, without its param; exempt namespaces; Pod Security; exceptions
-// active, expired and unsatisfiable; access with only the shipped ClusterRole; and nothing left behind.
+// admission policies (test/admission helpers: bindings narrowed to this run's labelled namespaces) in
+// deny mode, warn mode, removed, without a namespace's grants object (index entry stale, dropped, or
+// the index gone); exempt namespaces; Pod Security; exceptions active, expired and unsatisfiable;
+// access with only the shipped ClusterRole; and nothing left behind.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Grant } from '../../src/api/v1alpha1.ts';
+import {
+  GRANT_INDEX_NAME,
+  GRANT_INDEX_PLURAL,
+  GRANTS_NAME,
+  GRANTS_PLURAL,
+  type Grant,
+} from '../../src/api/v1alpha1.ts';
 import {
   apply,
   buildAdmission,
-  deleteGrants,
-  grantsExist,
+  deleteGuarded,
+  indexed,
   scopedForTest,
   scopedNamespace,
   setGrants,
+  setIndex,
   uninstall,
 } from '../admission/admission.ts';
 import { createException } from '../harness/exceptions.ts';
@@ -47,16 +55,15 @@ interface VerifyJson {
 }
 
 const iso = (t: DateTime) => t.toUTC().toISO({ suppressMilliseconds: true })!;
-const ns = {} as Record<'enforced' | 'outside' | 'psa' | 'exempt' | 'exc' | 'odd' | 'sentinel', string>;
+const ns = {} as Record<'enforced' | 'outside' | 'psa' | 'exempt' | 'exc' | 'odd' | 'accounts', string>;
 let manifests: ReturnType<typeof buildAdmission>;
-let grantsExisted = false;
 let grants: Record<string, Grant[]>;
 
 const agentSelector = {
   matchLabels: { app: 'agent' },
   matchExpressions: [
     { key: 'tier', operator: 'In', values: ['node', 'infra'] },
-    { key: 'hostns.io/approved', operator: 'Exists' },
+    { key: 'example.com/approved', operator: 'Exists' },
   ],
 };
 /** An exception must not be expired when created (it would be Invalid): this one lapses during setup. */
@@ -116,10 +123,11 @@ async function leftovers(): Promise<string[]> {
   return out;
 }
 
+/** The admission config; in deny mode the grants too (setGrants waits for refusals: warn mode gives none). */
 async function installMode(components: string[]): Promise<void> {
   manifests = scopedForTest(buildAdmission(components), [ns.exempt]);
   apply(manifests);
-  await setGrants(grants, ns.sentinel);
+  if (!components.length) await setGrants(grants);
 }
 
 /** Waits until the policy answers hostNetwork in the enforced namespace as `mode` says. */
@@ -137,14 +145,13 @@ async function settle(mode: 'deny' | 'warn' | 'off'): Promise<void> {
 }
 
 beforeAll(async () => {
-  grantsExisted = await grantsExist();
   ns.enforced = await scopedNamespace('verify');
   ns.outside = await createNamespace('verify-outside');
   ns.psa = await createNamespace('verify-psa', { 'pod-security.kubernetes.io/enforce': 'baseline' });
   ns.exempt = await scopedNamespace('verify-exempt');
   ns.exc = await scopedNamespace('verify-exc');
   ns.odd = await scopedNamespace('verify-odd');
-  ns.sentinel = await scopedNamespace('verify-sentinel');
+  ns.accounts = await createNamespace('verify-accounts');
   await createException(ns.exc, 'agent', { podSelector: agentSelector });
   await createException(ns.exc, 'old-debug', {
     allow: ['hostPID'],
@@ -160,9 +167,12 @@ beforeAll(async () => {
       ],
     },
   });
-  // What the operator would write: the active grant (and the lapsed one it has not pruned yet,
+  // What the operator would write: a grants object in every namespace the bindings cover but the
+  // exempt one, empty but in ns.exc: the active grant (and the lapsed one it has not pruned yet,
   // which the policy must refuse by its time all the same).
   grants = {
+    [ns.enforced]: [],
+    [ns.odd]: [],
     [ns.exc]: [
       {
         exception: 'agent',
@@ -189,7 +199,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (manifests) uninstall(manifests);
-  if (grantsExisted) apply(buildAdmission().filter((m) => m.kind === 'HostNamespaceGrants'));
 });
 
 describe('kubectl hostns verify, policy in deny mode', () => {
@@ -217,7 +226,7 @@ describe('kubectl hostns verify, policy in deny mode', () => {
     expect(row(json, ns.outside).result).toBe('not-enforced');
     expect(verdicts(json, ns.outside)).toEqual(['hostNetwork=admitted', 'hostPID=admitted', 'hostIPC=admitted']);
     expect(row(json, ns.outside).detail).toMatch(
-      /^the binding's namespaceSelector \(.*hostns.io\/admission-test in \(/,
+      /^the namespaceSelector of the binding hostns-host-namespaces \(.*hostns.io\/admission-test in \(.*\) leaves/,
     );
   });
 
@@ -255,7 +264,7 @@ describe('kubectl hostns verify, policy in deny mode', () => {
     expect(row(json, ns.exc).result).toBe('enforced');
     const agent = exceptionRow(json, 'agent');
     expect(agent).toMatchObject({ phase: 'Active', expected: 'admitted', got: 'admitted', finding: false });
-    expect(agent.labels).toMatchObject({ app: 'agent', tier: 'infra', 'hostns.io/approved': 'hostns-verify' });
+    expect(agent.labels).toMatchObject({ app: 'agent', tier: 'infra', 'example.com/approved': 'hostns-verify' });
   });
 
   it('an expired exception: its probe is refused, the lapse named in the refusal', () => {
@@ -304,7 +313,7 @@ describe('kubectl hostns verify, policy in deny mode', () => {
     const lines = r.stdout.split('\n');
     expect(lines[0]).toMatch(/^NAMESPACE +HOSTNETWORK +HOSTPID +HOSTIPC +RESULT +DETAIL$/);
     expect(r.stdout).toMatch(
-      new RegExp(`\\n${ns.outside} +admitted +admitted +admitted +NOT ENFORCED +the binding's namespaceSelector`),
+      new RegExp(`\\n${ns.outside} +admitted +admitted +admitted +NOT ENFORCED +the namespaceSelector of the binding`),
     );
     expect(r.stdout).toMatch(
       new RegExp(`\\n${ns.exc} +agent +Active +hostNetwork +.*app=agent.* +admitted +admitted\\n`),
@@ -324,18 +333,18 @@ describe('kubectl hostns verify, access', () => {
   const kubeconfigs: string[] = [];
   /** A kubeconfig for a new ServiceAccount (token from the TokenRequest API), optionally bound. */
   function serviceAccountKubeconfig(name: string, clusterRole?: string): string {
-    expect(kubectl(['create', 'serviceaccount', name, '-n', ns.sentinel]).code).toBe(0);
+    expect(kubectl(['create', 'serviceaccount', name, '-n', ns.accounts]).code).toBe(0);
     if (clusterRole)
       expect(
         kubectl([
           'create',
           'clusterrolebinding',
-          `${name}-${ns.sentinel}`,
+          `${name}-${ns.accounts}`,
           `--clusterrole=${clusterRole}`,
-          `--serviceaccount=${ns.sentinel}:${name}`,
+          `--serviceaccount=${ns.accounts}:${name}`,
         ]).code,
       ).toBe(0);
-    const token = kubectl(['create', 'token', name, '-n', ns.sentinel]).stdout.trim();
+    const token = kubectl(['create', 'token', name, '-n', ns.accounts]).stdout.trim();
     const admin = kubectl(['config', 'view', '--raw', '--minify', '-o', 'json']);
     const cfg = JSON.parse(admin.stdout) as {
       clusters: unknown[];
@@ -358,7 +367,7 @@ describe('kubectl hostns verify, access', () => {
   }
   afterAll(() => {
     for (const f of kubeconfigs) rmSync(f, { force: true });
-    kubectl(['delete', 'clusterrolebinding', '--ignore-not-found', `verifier-${ns.sentinel}`]);
+    kubectl(['delete', 'clusterrolebinding', '--ignore-not-found', `verifier-${ns.accounts}`]);
   });
 
   it('works with only the shipped ClusterRole hostns-verifier bound', () => {
@@ -368,8 +377,8 @@ describe('kubectl hostns verify, access', () => {
     expect(r.stderr).toBe('');
     const json = JSON.parse(r.stdout) as VerifyJson;
     expect(row(json, ns.enforced).result).toBe('enforced');
-    // the diagnosis reads the policy, binding and param by name: granted too
-    expect(row(json, ns.outside).detail).toMatch(/^the binding's namespaceSelector/);
+    // the diagnosis reads the policies, bindings, index and the namespace's grants object: granted too
+    expect(row(json, ns.outside).detail).toMatch(/^the namespaceSelector of the binding hostns-host-namespaces /);
     expect(exceptionRow(json, 'agent')).toMatchObject({ got: 'admitted', finding: false });
     expect(r.code).toBe(1);
   });
@@ -427,18 +436,71 @@ describe('kubectl hostns verify, other states of the policy', () => {
     expect(verify(['-n', ns.enforced, '-n', ns.exc]).code).toBe(1);
   });
 
-  it('param missing: not enforced, the diagnosis names the HostNamespaceGrants object', async () => {
+  it("a namespace's grants object deleted, its index entry kept: not enforced, the stale entry named", async () => {
     await installMode([]);
     await settle('deny');
-    deleteGrants();
+    deleteGuarded(GRANTS_PLURAL, GRANTS_NAME, ns.enforced);
+    deleteGuarded(GRANTS_PLURAL, GRANTS_NAME, ns.exc);
     await settle('off');
     const { json, code } = verify(['-n', ns.enforced, '-n', ns.exc]);
     expect(row(json, ns.enforced)).toMatchObject({
       result: 'not-enforced',
-      detail: 'the param HostNamespaceGrants cluster is missing (parameterNotFoundAction: Allow admits)',
+      detail:
+        'the grants object of this namespace (HostNamespaceGrantSet grants, the param of hostns-host-namespaces) ' +
+        'is missing, so hostns-host-namespaces admits; hostns-grants-required, which refuses host namespaces ' +
+        'then, did not: the HostNamespaceGrantIndex cluster still lists this namespace (a stale entry), so it admits',
     });
+    expect(verdicts(json, ns.enforced)).toEqual(['hostNetwork=admitted', 'hostPID=admitted', 'hostIPC=admitted']);
     // and the expired exception's probe is admitted too: the namespace's finding, not a second one
     expect(exceptionRow(json, 'old-debug')).toMatchObject({ got: 'admitted', finding: false });
+    expect(code).toBe(1);
+  });
+
+  it('dropped from the index too: refused by hostns-grants-required, active exceptions a finding', async () => {
+    await setIndex((await indexed()).filter((n) => n !== ns.enforced && n !== ns.exc));
+    await settle('deny');
+    const { json, code } = verify(['-n', ns.enforced, '-n', ns.exc]);
+    expect(row(json, ns.enforced)).toMatchObject({
+      result: 'enforced',
+      detail:
+        'no grants object indexed for this namespace yet: hostns-grants-required refuses every host namespace, ' +
+        'exceptions included, until the operator writes it',
+    });
+    expect(verdicts(json, ns.enforced)).toEqual([
+      'hostNetwork=refused by hostns-grants-required',
+      'hostPID=refused by hostns-grants-required',
+      'hostIPC=refused by hostns-grants-required',
+    ]);
+    expect(row(json, ns.enforced).flags[0]!.message).toContain(
+      `namespace ${ns.enforced} has no host namespace grants yet`,
+    );
+    expect(row(json, ns.exc).result).toBe('enforced');
+    // the active exception is not honoured there: a finding; the expired one is refused as it should be
+    expect(exceptionRow(json, 'agent')).toMatchObject({
+      expected: 'admitted',
+      got: 'refused',
+      by: 'hostns-grants-required',
+      finding: true,
+    });
+    expect(exceptionRow(json, 'old-debug')).toMatchObject({
+      got: 'refused',
+      by: 'hostns-grants-required',
+      finding: false,
+    });
+    expect(code).toBe(1);
+    expect(json.summary).toMatchObject({ enforced: 2, notEnforced: 0, exceptionFindings: 1, failed: true });
+  });
+
+  it('the grant index deleted as well: not enforced, the diagnosis names the missing index', async () => {
+    deleteGuarded(GRANT_INDEX_PLURAL, GRANT_INDEX_NAME);
+    await settle('off');
+    const { json, code } = verify(['-n', ns.enforced]);
+    expect(row(json, ns.enforced)).toMatchObject({
+      result: 'not-enforced',
+      detail: expect.stringMatching(
+        /, did not: its param, the HostNamespaceGrantIndex cluster, is missing \(parameterNotFoundAction: Allow/,
+      ),
+    });
     expect(code).toBe(1);
   });
 

@@ -8,6 +8,7 @@ import {
   HOSTNS_POLICY,
   PROBE_IMAGE,
   PROBE_LABELS,
+  REQUIRED_POLICY,
   admissionSource,
   diagnose,
   exceptionVerdict,
@@ -18,9 +19,11 @@ import {
   namespaceResult,
   parseWarningHeader,
   probePod,
+  refusalNote,
   renderVerifyJson,
   renderVerifyTable,
   verifySummary,
+  type AdmissionConfig,
   type FlagResult,
   type ProbeAnswer,
   type VerifyReport,
@@ -31,6 +34,11 @@ const PSA =
   'pods "hostns-verify-hostpid-q2w8e" is forbidden: violates PodSecurity "baseline:latest": host namespaces (hostPID=true)';
 const RBAC = 'pods is forbidden: User "ci" cannot create resource "pods" in API group "" in the namespace "web"';
 const OUR_WARNING = `Validation failed for ValidatingAdmissionPolicy '${HOSTNS_POLICY}' with binding '${HOSTNS_POLICY}': Pod 'p' uses hostIPC, and no active ...`;
+const REQUIRED_BY = `ValidatingAdmissionPolicy '${REQUIRED_POLICY}' with binding '${REQUIRED_POLICY}'`;
+const REQUIRED =
+  `pods "hostns-verify-hostpid-a1b2c" is forbidden: ${REQUIRED_BY} denied request: ` +
+  'namespace web has no host namespace grants yet ...';
+const REQUIRED_WARNING = `Validation failed for ${REQUIRED_BY}: namespace web has no host namespace grants yet ...`;
 const PSA_WARNING = 'would violate PodSecurity "restricted:latest": host namespaces (hostNetwork=true)';
 
 const admitted = (warnings: string[] = []): ProbeAnswer => ({ admitted: true, warnings });
@@ -242,6 +250,8 @@ describe('admissionSource', () => {
   it.each([
     [OURS, HOSTNS_POLICY],
     [OUR_WARNING, HOSTNS_POLICY],
+    [REQUIRED, REQUIRED_POLICY],
+    [REQUIRED_WARNING, REQUIRED_POLICY],
     [
       "pods \"p\" is forbidden: ValidatingAdmissionPolicy 'no-host-net' with binding 'b' denied request: x",
       'ValidatingAdmissionPolicy no-host-net',
@@ -263,6 +273,12 @@ describe('flagVerdict', () => {
       by: HOSTNS_POLICY,
     });
     expect(flagVerdict('hostPID', admitted(), refused(PSA))).toMatchObject({ verdict: 'refused', by: 'PodSecurity' });
+    // no grants object in the namespace: the companion policy refuses, enforcement all the same
+    expect(flagVerdict('hostPID', admitted(), refused(REQUIRED))).toMatchObject({
+      verdict: 'refused',
+      by: REQUIRED_POLICY,
+      message: REQUIRED,
+    });
     expect(flagVerdict('hostIPC', admitted(), refused('forbidden by something'))).toMatchObject({
       verdict: 'refused',
       by: 'admission',
@@ -282,6 +298,10 @@ describe('flagVerdict', () => {
     expect(flagVerdict('hostIPC', admitted(), admitted([PSA_WARNING, OUR_WARNING]))).toMatchObject({
       verdict: 'warned',
       by: HOSTNS_POLICY,
+    });
+    expect(flagVerdict('hostIPC', admitted(), admitted([PSA_WARNING, REQUIRED_WARNING]))).toMatchObject({
+      verdict: 'warned',
+      by: REQUIRED_POLICY,
     });
     const psaWarnsAlways = 'would violate PodSecurity "restricted:latest": unrestricted capabilities';
     expect(flagVerdict('hostNetwork', admitted([psaWarnsAlways]), admitted([PSA_WARNING])).verdict).toBe('admitted');
@@ -330,21 +350,100 @@ describe('diagnose', () => {
     },
   });
   const labels = { 'kubernetes.io/metadata.name': 'web' };
-  it.each([
-    [{ unreadable: 'no access' }, /^cause not known: no access/],
+  const index = (namespaces: Record<string, string>) => ({ spec: { namespaces } });
+  /** Everything installed, the grants object of `web` and its index entry (version 42) in place. */
+  const full: AdmissionConfig = {
+    policy: {},
+    binding: binding(['Deny', 'Audit']),
+    requiredPolicy: {},
+    requiredBinding: binding(['Deny', 'Audit']),
+    grants: {},
+    index: index({ web: '42' }),
+    namespaceVersion: '42',
+  };
+  /** The diagnosis of a missing grants object, then why hostns-grants-required did not refuse. */
+  const missing = (why: string) =>
+    'the grants object of this namespace (HostNamespaceGrantSet grants, the param of hostns-host-namespaces) ' +
+    'is missing, so hostns-host-namespaces admits; hostns-grants-required, which refuses host namespaces then, ' +
+    `did not: ${why}`;
+  const unknown = 'cause not known (failurePolicy Ignore admits when evaluation fails)';
+  it.each<[AdmissionConfig, string]>([
+    [{ unreadable: 'no access' }, 'cause not known: no access'],
+    [{ ...full, policy: null, binding: null }, 'the ValidatingAdmissionPolicy hostns-host-namespaces is not installed'],
+    [{ ...full, binding: null }, 'the ValidatingAdmissionPolicyBinding hostns-host-namespaces is missing'],
     [
-      { policy: null, binding: null, grants: null },
-      /ValidatingAdmissionPolicy hostns-host-namespaces is not installed/,
+      { ...full, binding: binding(['Audit']) },
+      'the binding hostns-host-namespaces only records (validationActions: [Audit])',
     ],
-    [{ policy: {}, binding: null, grants: {} }, /ValidatingAdmissionPolicyBinding hostns-host-namespaces is missing/],
-    [{ policy: {}, binding: binding(['Audit']), grants: {} }, /only records \(validationActions: \[Audit\]\)/],
     [
-      { policy: {}, binding: binding(['Deny'], ['kube-system', 'web']), grants: {} },
-      /namespaceSelector \(kubernetes.io\/metadata.name notin \(kube-system,web\)\) leaves this namespace out/,
+      { ...full, binding: binding(['Deny'], ['kube-system', 'web']) },
+      'the namespaceSelector of the binding hostns-host-namespaces ' +
+        '(kubernetes.io/metadata.name notin (kube-system,web)) leaves this namespace out',
     ],
-    [{ policy: {}, binding: binding(['Deny']), grants: null }, /param HostNamespaceGrants cluster is missing/],
-    [{ policy: {}, binding: binding(['Warn', 'Audit']), grants: {} }, /cause not known \(failurePolicy Ignore/],
-  ])('%j', (config, expected) => expect(diagnose(labels, config)).toMatch(expected));
+    [
+      { ...full, grants: null },
+      missing('the HostNamespaceGrantIndex cluster still lists this namespace (a stale entry), so it admits'),
+    ],
+    [
+      { ...full, grants: null, index: null },
+      missing('its param, the HostNamespaceGrantIndex cluster, is missing (parameterNotFoundAction: Allow admits)'),
+    ],
+    [
+      { ...full, grants: null, requiredPolicy: null },
+      missing('the ValidatingAdmissionPolicy hostns-grants-required is not installed'),
+    ],
+    [
+      { ...full, grants: null, requiredBinding: null },
+      missing('the ValidatingAdmissionPolicyBinding hostns-grants-required is missing'),
+    ],
+    [
+      { ...full, grants: null, requiredBinding: binding(['Audit']) },
+      missing('the binding hostns-grants-required only records (validationActions: [Audit])'),
+    ],
+    [
+      { ...full, grants: null, requiredBinding: binding(['Deny'], ['web']) },
+      missing(
+        'the namespaceSelector of the binding hostns-grants-required ' +
+          '(kubernetes.io/metadata.name notin (web)) leaves this namespace out',
+      ),
+    ],
+    // not indexed, or indexed for a namespace of that name deleted since: it should have refused
+    [{ ...full, grants: null, index: index({}) }, missing(unknown)],
+    [{ ...full, grants: null, index: index({ web: '7' }) }, missing(unknown)],
+    [full, `the policy, binding and grants object are in place; ${unknown}`],
+    [{ ...full, binding: binding(['Warn']) }, `the policy, binding and grants object are in place; ${unknown}`],
+  ])('%j', (config, expected) => expect(diagnose('web', labels, config)).toBe(expected));
+
+  it("a binding's namespaceSelector is a plain label selector: a hostns.io/ key in it selects (unlike a podSelector)", () => {
+    const scoped = {
+      spec: {
+        validationActions: ['Deny'],
+        matchResources: { namespaceSelector: { matchLabels: { 'hostns.io/admission-test': 'run' } } },
+      },
+    };
+    const config = { ...full, binding: scoped, requiredBinding: scoped, grants: null, index: null };
+    expect(diagnose('web', { ...labels, 'hostns.io/admission-test': 'run' }, config)).toBe(
+      missing('its param, the HostNamespaceGrantIndex cluster, is missing (parameterNotFoundAction: Allow admits)'),
+    );
+    expect(diagnose('web', labels, config)).toBe(
+      'the namespaceSelector of the binding hostns-host-namespaces (hostns.io/admission-test=run) ' +
+        'leaves this namespace out',
+    );
+  });
+});
+
+describe('refusalNote', () => {
+  const refusedBy = (by: string): FlagResult => ({ flag: 'hostNetwork', verdict: 'refused', by });
+  it('says why hostns-grants-required refuses: no grants object, exceptions not honoured', () => {
+    expect(refusalNote([refusedBy(REQUIRED_POLICY), refusedBy(HOSTNS_POLICY)])).toBe(
+      'no grants object indexed for this namespace yet: hostns-grants-required refuses every host namespace, ' +
+        'exceptions included, until the operator writes it',
+    );
+  });
+  it('nothing to add otherwise', () => {
+    expect(refusalNote([refusedBy(HOSTNS_POLICY), refusedBy('PodSecurity')])).toBe('');
+    expect(refusalNote([{ flag: 'hostPID', verdict: 'admitted' }])).toBe('');
+  });
 });
 
 const flag = (f: FlagResult['flag'], verdict: FlagResult['verdict']): FlagResult => ({ flag: f, verdict });
@@ -390,6 +489,17 @@ describe('exceptionVerdict', () => {
     });
     expect(exceptionVerdict(base, true, admitted(), admitted([OUR_WARNING]), true)).toMatchObject({
       got: 'warned',
+      finding: true,
+    });
+    // the namespace's grants object missing: the exception is not honoured, a finding
+    expect(exceptionVerdict(base, true, admitted(), refused(REQUIRED), true)).toMatchObject({
+      got: 'refused',
+      by: REQUIRED_POLICY,
+      finding: true,
+    });
+    expect(exceptionVerdict(base, true, admitted(), admitted([REQUIRED_WARNING]), true)).toMatchObject({
+      got: 'warned',
+      by: REQUIRED_POLICY,
       finding: true,
     });
     expect(exceptionVerdict(base, true, admitted(), refused(PSA), true)).toMatchObject({

@@ -198,7 +198,7 @@ describe('config/default', () => {
 
   it.skipIf(missing.length > 0)('puts every namespaced object into hostns-system and labels everything part-of hostns-operator', () => {
     const objects = render('config/default');
-    const clusterScoped = new Set(['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
+    const clusterScoped = new Set(['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'HostNamespaceGrantIndex']);
     for (const o of objects) {
       const id = `${o.kind}/${o.metadata.name}`;
       if (clusterScoped.has(o.kind)) expect(o.metadata.namespace, id).toBeUndefined();

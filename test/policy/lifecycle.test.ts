@@ -174,3 +174,23 @@ describe('lifetimeDays: the one lifetime computation (the exception policy CEL d
     expect(lc.problems.join()).toContain('lifetime from creation to spec.expiresAt is 120 days, over the maximum of 90 days');
   });
 });
+
+describe('a renewal is a review', () => {
+  it('the next review is due an interval after the later of the last review (or creation) and the acceptance', () => {
+    const now = DateTime.fromISO('2026-11-20T00:00:00Z', { zone: 'utc' });
+    const due = (ra: Record<string, unknown>, review?: Record<string, unknown>) => {
+      const base = exception();
+      const ex = exception({
+        spec: { riskAcceptance: { ...base.spec.riskAcceptance, ...ra }, ...(review ? { review } : {}) },
+      });
+      return evaluateLifecycle(readException(ex), now, DEFAULT_POLICY).reviewDueAt?.toISO();
+    };
+    const created = due({});
+    // Renewed after the last review: the renewal counts as the review.
+    expect(due({ acceptedAt: '2026-11-15T00:00:00Z' }, { lastReviewedAt: '2026-11-05T00:00:00Z' })).toBe('2026-12-15T00:00:00.000Z');
+    // Reviewed after the renewal: the review counts.
+    expect(due({ acceptedAt: '2026-11-05T00:00:00Z' }, { lastReviewedAt: '2026-11-15T00:00:00Z' })).toBe('2026-12-15T00:00:00.000Z');
+    // An acceptance before creation moves nothing.
+    expect(due({ acceptedAt: '2020-01-01T00:00:00Z' })).toBe(created);
+  });
+});

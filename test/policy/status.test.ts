@@ -58,7 +58,7 @@ describe('planException', () => {
     expect(plan(exception(), '2026-12-03T00:00:00Z').events.map((e) => e.reason)).toEqual(['Expired']);
   });
 
-  it('renewal (new expiresAt) is a new validity period: Activated again, old Expired key kept', () => {
+  it('renewal (new expiresAt) is a new validity period: Activated again, old Expired key kept; it is a review too', () => {
     const lapsed = plan(exception(), '2026-12-03T00:00:00Z').status;
     const renewed = exception({
       status: lapsed,
@@ -66,7 +66,9 @@ describe('planException', () => {
       spec: { expiresAt: '2027-01-15T00:00:00Z', riskAcceptance: { justification: 'renewed after the December review', acceptedBy: 'board', acceptedAt: '2026-12-03T00:00:00Z' } },
     });
     const p = plan(renewed, '2026-12-04T00:00:00Z');
-    expect(p.events.map((e) => e.reason)).toEqual(['Activated', 'ReviewOverdue']);
+    // Before renewals counted as reviews this raised ReviewOverdue at once (issue 12).
+    expect(p.events.map((e) => e.reason)).toEqual(['Activated']);
+    expect(p.status.nextReviewAt).toBe('2027-01-02T00:00:00Z');
     expect(p.status.phase).toBe('Active');
   });
 

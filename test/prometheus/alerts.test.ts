@@ -41,7 +41,7 @@ describe('config/prometheus/rules.yaml with promtool', () => {
       [
         'HostnsExceptionExpiringSoon',
         'HostnsExceptionsNotEnforced',
-        'HostnsGrantsNotWritten',
+        'HostnsGrantsWriteFailing',
         'HostnsOffenderPods',
         'HostnsOperatorAbsent',
         'HostnsOperatorDown',

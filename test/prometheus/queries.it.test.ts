@@ -106,6 +106,9 @@ describe('metrics the dashboard and the alerts read', () => {
     expect(scraped).toContain(`hostns_offender_pods{namespace="${ns}"} 1`);
     for (const controller of ['exception', 'pod', 'grants'])
       expect(firstScrape).toContain(`hostns_reconcile_errors_total{controller="${controller}"} 0`);
+    // and grants write failures of every reason (increase() would miss a series' first failure)
+    for (const reason of ['TooLarge', 'Invalid', 'Conflict', 'Forbidden', 'Unavailable', 'Other'])
+      expect(firstScrape).toContain(`hostns_grants_write_failures_total{reason="${reason}"} 0`);
     // (the outage may have failed some reconciles since: the value is not checked)
     for (const controller of ['exception', 'pod', 'grants'])
       expect(scraped).toMatch(new RegExp(`^hostns_reconcile_errors_total\\{controller="${controller}"\\} \\d+$`, 'm'));
@@ -136,6 +139,8 @@ describe('metrics the dashboard and the alerts read', () => {
       'hostns_workqueue_depth',
       'hostns_watch_restarts_total',
       'hostns_leader',
+      'hostns_exceptions_not_enforced', // admission enforcement
+      'hostns_grants_write_failures_total',
     ]) {
       expect(exprs, metric).toContain(metric);
     }

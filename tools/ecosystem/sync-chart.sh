@@ -17,11 +17,14 @@ for file in \
   rbac/leader_election_role.yaml \
   rbac/leader_election_role_binding.yaml \
   rbac/exception-roles.yaml \
+  rbac/verify_role.yaml \
   manager/service.yaml \
   admission/policy.yaml \
   admission/binding.yaml \
-  admission/grants.yaml \
+  admission/required.yaml \
   admission/guard.yaml \
+  admission/index.yaml \
+  admission/operator-pod-writes.yaml \
   exception-policy/policy.yaml \
   exception-policy/binding.yaml \
   prometheus/monitor.yaml \
