@@ -87,7 +87,10 @@ export class AuditLog {
 export const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 
 /** Counts by "verb resource[/subresource]", e.g. {"patch pods": 1000, "create events": 1000}. */
-export function countByVerbResource(records: readonly AuditRecord[], filter: (r: AuditRecord) => boolean = () => true): Record<string, number> {
+export function countByVerbResource(
+  records: readonly AuditRecord[],
+  filter: (r: AuditRecord) => boolean = () => true,
+): Record<string, number> {
   const out: Record<string, number> = {};
   for (const r of records) {
     if (!filter(r)) continue;

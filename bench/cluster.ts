@@ -20,8 +20,35 @@ function userKubeconfig(cp: ControlPlane, user: string): string {
   mkdirSync(dir, { recursive: true });
   const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
-  run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${user}.key`, '-out', `${user}.csr`, '-subj', `/O=system:masters/CN=${user}`]);
-  run(['x509', '-req', '-in', `${user}.csr`, '-CA', join(cp.dir, 'ca.crt'), '-CAkey', join(cp.dir, 'ca.key'), '-CAcreateserial', '-days', '2', '-extfile', 'client.ext', '-out', `${user}.crt`]);
+  run([
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    `${user}.key`,
+    '-out',
+    `${user}.csr`,
+    '-subj',
+    `/O=system:masters/CN=${user}`,
+  ]);
+  run([
+    'x509',
+    '-req',
+    '-in',
+    `${user}.csr`,
+    '-CA',
+    join(cp.dir, 'ca.crt'),
+    '-CAkey',
+    join(cp.dir, 'ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    'client.ext',
+    '-out',
+    `${user}.crt`,
+  ]);
   const admin = readFileSync(cp.kubeconfigPath, 'utf8');
   const b64 = (f: string) => readFileSync(join(dir, f)).toString('base64');
   const text = admin
@@ -32,7 +59,11 @@ function userKubeconfig(cp: ControlPlane, user: string): string {
   return path;
 }
 
-export async function startBenchCluster(workDir: string, extraArgs: string[] = [], keepDir?: string): Promise<BenchCluster> {
+export async function startBenchCluster(
+  workDir: string,
+  extraArgs: string[] = [],
+  keepDir?: string,
+): Promise<BenchCluster> {
   mkdirSync(workDir, { recursive: true });
   const policy = join(workDir, 'audit-policy.yaml');
   writeFileSync(policy, auditPolicyYaml([OPERATOR_USER, FLOOR_USER]));
@@ -52,13 +83,27 @@ export async function startBenchCluster(workDir: string, extraArgs: string[] = [
   const users = { [OPERATOR_USER]: userKubeconfig(cp, OPERATOR_USER), [FLOOR_USER]: userKubeconfig(cp, FLOOR_USER) };
   const kc = ['--kubeconfig', cp.kubeconfigPath];
   execFileSync('kubectl', [...kc, 'apply', '-f', 'crds/'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  execFileSync('kubectl', [...kc, 'wait', '--for=condition=Established', '--timeout=60s', 'crd', '-l', 'app.kubernetes.io/part-of=hostns-operator'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  execFileSync(
+    'kubectl',
+    [
+      ...kc,
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      'crd',
+      '-l',
+      'app.kubernetes.io/part-of=hostns-operator',
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   const crds = execFileSync('kubectl', [...kc, 'get', 'crd', '-o', 'name'], { encoding: 'utf8' });
   if (!crds.includes('hostnamespaceexceptions.hostns.io')) {
     await cp.stop();
-    throw new Error('crds/ holds no HostNamespaceException CRD (hostnamespaceexceptions.hostns.io): the bench needs it');
+    throw new Error(
+      'crds/ holds no HostNamespaceException CRD (hostnamespaceexceptions.hostns.io): the bench needs it',
+    );
   }
   return { cp, admin: cp.kubeconfigPath, users, auditLogPath, apiserverArgs };
 }

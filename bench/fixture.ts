@@ -1,7 +1,8 @@
 // The bench's cluster content, as pure functions of an index, so that every size is a prefix of
 // the next one (20,000 pods then 50,000 only creates the 30,000 new ones) and the expected
 // outcome (which pod is an offender, which is covered, by what) is known without asking anyone.
-import { Api, HttpError, mapConcurrent, withRetry } from './minimal-client.ts';
+import type { Api } from './minimal-client.ts';
+import { HttpError, mapConcurrent, withRetry } from './minimal-client.ts';
 
 export const FIXTURE_LABEL = 'bench.hostns.io/fixture';
 /** 97 namespaces: prime, so "every 20th pod uses a host namespace" spreads over all of them. */
@@ -82,7 +83,13 @@ export function fixtureExceptionNames(): string[] {
  * A pod shaped like one of a Deployment's (owner reference, probes, resources, env, a volume), so
  * that "the whole object" in the memory peer is what real informers hold, not a toy.
  */
-export function podManifest(p: { namespace: string; name: string; team: string; host?: HostFlag; labels?: Record<string, string> }): object {
+export function podManifest(p: {
+  namespace: string;
+  name: string;
+  team: string;
+  host?: HostFlag;
+  labels?: Record<string, string>;
+}): object {
   const app = p.host ? `agent-${p.team}` : 'web';
   return {
     apiVersion: 'v1',
@@ -90,10 +97,27 @@ export function podManifest(p: { namespace: string; name: string; team: string; 
     metadata: {
       name: p.name,
       namespace: p.namespace,
-      labels: { app, team: p.team, 'pod-template-hash': '5d8f7c9b6d', version: 'v1.4.2', [FIXTURE_LABEL]: 'true', ...p.labels },
-      annotations: { 'bench.hostns.io/owner': `${p.team}@example.com`, 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9090' },
+      labels: {
+        app,
+        team: p.team,
+        'pod-template-hash': '5d8f7c9b6d',
+        version: 'v1.4.2',
+        [FIXTURE_LABEL]: 'true',
+        ...p.labels,
+      },
+      annotations: {
+        'bench.hostns.io/owner': `${p.team}@example.com`,
+        'prometheus.io/scrape': 'true',
+        'prometheus.io/port': '9090',
+      },
       ownerReferences: [
-        { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${app}-5d8f7c9b6d`, uid: '6f1c2b0e-8a41-4a7b-9a55-3c1d2e4f5a6b', controller: true },
+        {
+          apiVersion: 'apps/v1',
+          kind: 'ReplicaSet',
+          name: `${app}-5d8f7c9b6d`,
+          uid: '6f1c2b0e-8a41-4a7b-9a55-3c1d2e4f5a6b',
+          controller: true,
+        },
       ],
     },
     spec: {
@@ -163,7 +187,11 @@ export async function createIfAbsent(api: Api, path: string, body: object): Prom
 
 export async function ensureNamespaces(api: Api, names: string[], labels: Record<string, string> = {}): Promise<void> {
   await mapConcurrent(names, 16, (name) =>
-    createIfAbsent(api, '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { [FIXTURE_LABEL]: 'true', ...labels } } }),
+    createIfAbsent(api, '/api/v1/namespaces', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name, labels: { [FIXTURE_LABEL]: 'true', ...labels } },
+    }),
   );
 }
 
@@ -181,7 +209,13 @@ export interface FixtureReport {
 }
 
 /** Grows the fixture to `podCount` pods (indices [from, podCount)), `concurrency` creates in flight. */
-export async function growFixture(api: Api, from: number, podCount: number, concurrency: number, onProgress?: (done: number) => void): Promise<FixtureReport> {
+export async function growFixture(
+  api: Api,
+  from: number,
+  podCount: number,
+  concurrency: number,
+  onProgress?: (done: number) => void,
+): Promise<FixtureReport> {
   const started = Date.now();
   const nsNames = Array.from({ length: FIXTURE_NAMESPACES }, (_, n) => fixtureNamespace(n));
   await ensureNamespaces(api, nsNames);
@@ -223,7 +257,10 @@ export async function existingFixturePods(api: Api): Promise<Set<string>> {
   const out = new Set<string>();
   let cont = '';
   do {
-    const page = await api.json<{ items?: { metadata: { namespace: string; name: string } }[]; metadata: { continue?: string } }>(
+    const page = await api.json<{
+      items?: { metadata: { namespace: string; name: string } }[];
+      metadata: { continue?: string };
+    }>(
       'GET',
       `/api/v1/pods?labelSelector=${encodeURIComponent(`${FIXTURE_LABEL}=true`)}&limit=5000${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`,
       undefined,

@@ -26,16 +26,23 @@ interface PodLite {
   metadata: { namespace: string; name: string };
   spec?: { hostNetwork?: boolean; hostPID?: boolean; hostIPC?: boolean };
 }
-await api.listPaged<PodLite>('/api/v1/pods', (items) => {
-  pods += items.length;
-  for (const p of items) {
-    if (p.spec?.hostNetwork || p.spec?.hostPID || p.spec?.hostIPC) needLabel.push({ namespace: p.metadata.namespace, name: p.metadata.name });
-  }
-}, Number(values['page-size']));
+await api.listPaged<PodLite>(
+  '/api/v1/pods',
+  (items) => {
+    pods += items.length;
+    for (const p of items) {
+      if (p.spec?.hostNetwork || p.spec?.hostPID || p.spec?.hostIPC)
+        needLabel.push({ namespace: p.metadata.namespace, name: p.metadata.name });
+    }
+  },
+  Number(values['page-size']),
+);
 const listedAt = Date.now();
 const patch = JSON.stringify({ metadata: { labels: { 'bench.hostns.io/floor': values.value } } });
 await mapConcurrent(needLabel, concurrency, (p) =>
-  withRetry(() => api.json('PATCH', `/api/v1/namespaces/${p.namespace}/pods/${p.name}`, patch, 'application/merge-patch+json')),
+  withRetry(() =>
+    api.json('PATCH', `/api/v1/namespaces/${p.namespace}/pods/${p.name}`, patch, 'application/merge-patch+json'),
+  ),
 );
 const doneAt = Date.now();
 api.close();

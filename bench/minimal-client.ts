@@ -73,7 +73,13 @@ export class Api {
   }
 
   /** One request; resolves with the parsed JSON body (text for non-JSON), rejects with HttpError on >= 300. */
-  raw(method: string, path: string, body?: unknown, contentType = 'application/json', accept = 'application/json'): Promise<{ status: number; text: string }> {
+  raw(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+    accept = 'application/json',
+  ): Promise<{ status: number; text: string }> {
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = request(
@@ -83,7 +89,9 @@ export class Api {
           agent: this.agent,
           headers: {
             Accept: accept,
-            ...(payload !== undefined ? { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) } : {}),
+            ...(payload !== undefined
+              ? { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) }
+              : {}),
           },
         },
         (res) => {
@@ -112,7 +120,7 @@ export class Api {
   /** Paged LIST: calls onPage with each page's items; returns the list's resourceVersion. */
   async listPaged<T = any>(path: string, onPage: (items: T[]) => void, limit = 500): Promise<string> {
     let cont: string | undefined;
-    let rv = '';
+    let rv: string;
     const sep = path.includes('?') ? '&' : '?';
     do {
       const page = await this.get<{ items: T[]; metadata: { continue?: string; resourceVersion: string } }>(
@@ -129,7 +137,11 @@ export class Api {
    * A watch from `resourceVersion` (empty: "from now", via a list first is the caller's job).
    * Events are delivered as parsed JSON, with the local time they arrived.
    */
-  watch<T = any>(path: string, resourceVersion: string, onEvent: (ev: WatchEvent<T>, arrivedAt: number) => void): WatchHandle {
+  watch<T = any>(
+    path: string,
+    resourceVersion: string,
+    onEvent: (ev: WatchEvent<T>, arrivedAt: number) => void,
+  ): WatchHandle {
     const sep = path.includes('?') ? '&' : '?';
     const url = `${this.creds.server}${path}${sep}watch=true&allowWatchBookmarks=true${resourceVersion ? `&resourceVersion=${resourceVersion}` : ''}&timeoutSeconds=3600`;
     let startedResolve!: () => void;
@@ -138,33 +150,37 @@ export class Api {
     let doneResolve!: () => void;
     const done = new Promise<void>((res) => (doneResolve = res));
     // A dedicated agent-less connection: a watch must not hold one of the pooled sockets.
-    const req = request(url, { method: 'GET', ca: this.creds.ca, cert: this.creds.cert, key: this.creds.key, agent: false }, (res) => {
-      if ((res.statusCode ?? 0) >= 300) {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => {
-          startedReject(new HttpError('WATCH', path, res.statusCode ?? 0, text));
-          doneResolve();
-        });
-        return;
-      }
-      startedResolve();
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        const arrivedAt = Date.now();
-        buf += chunk;
-        let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          if (line.trim()) onEvent(JSON.parse(line) as WatchEvent<T>, arrivedAt);
+    const req = request(
+      url,
+      { method: 'GET', ca: this.creds.ca, cert: this.creds.cert, key: this.creds.key, agent: false },
+      (res) => {
+        if ((res.statusCode ?? 0) >= 300) {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => {
+            startedReject(new HttpError('WATCH', path, res.statusCode ?? 0, text));
+            doneResolve();
+          });
+          return;
         }
-      });
-      res.on('end', () => doneResolve());
-      res.on('error', () => doneResolve());
-      res.on('close', () => doneResolve());
-    });
+        startedResolve();
+        let buf = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          const arrivedAt = Date.now();
+          buf += chunk;
+          let nl: number;
+          while ((nl = buf.indexOf('\n')) >= 0) {
+            const line = buf.slice(0, nl);
+            buf = buf.slice(nl + 1);
+            if (line.trim()) onEvent(JSON.parse(line) as WatchEvent<T>, arrivedAt);
+          }
+        });
+        res.on('end', () => doneResolve());
+        res.on('error', () => doneResolve());
+        res.on('close', () => doneResolve());
+      },
+    );
     req.on('error', (err) => {
       startedReject(err);
       doneResolve();
@@ -180,7 +196,11 @@ export class Api {
 }
 
 /** Runs `task` over `items` with at most `concurrency` in flight; returns results in order. */
-export async function mapConcurrent<T, R>(items: readonly T[], concurrency: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapConcurrent<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  task: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {

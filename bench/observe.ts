@@ -1,8 +1,9 @@
 // The bench's own eyes on the cluster: LIST then WATCH from the list's resourceVersion, so that
 // nothing between the two is missed, with the local arrival time of every event.
-import { Api, HttpError, type WatchEvent, type WatchHandle } from './minimal-client.ts';
+import type { Api, HttpError } from './minimal-client.ts';
+import { type WatchEvent, type WatchHandle } from './minimal-client.ts';
 
-export interface Watched<T> {
+export interface Watched<_T> {
   handle: WatchHandle;
   stop(): void;
 }
@@ -34,7 +35,8 @@ export async function listAndWatch<T extends { metadata?: { resourceVersion?: st
     });
     await handle.started;
     void handle.done.then(() => {
-      if (!stopped) void open().catch((err) => process.stderr.write(`bench watch ${path}: ${(err as HttpError).message}\n`));
+      if (!stopped)
+        void open().catch((err) => process.stderr.write(`bench watch ${path}: ${(err as HttpError).message}\n`));
     });
   };
   await open();
@@ -50,7 +52,13 @@ export async function listAndWatch<T extends { metadata?: { resourceVersion?: st
 }
 
 export interface PodObj {
-  metadata: { namespace: string; name: string; labels?: Record<string, string>; resourceVersion?: string; uid?: string };
+  metadata: {
+    namespace: string;
+    name: string;
+    labels?: Record<string, string>;
+    resourceVersion?: string;
+    uid?: string;
+  };
   spec?: { hostNetwork?: boolean; hostPID?: boolean; hostIPC?: boolean };
 }
 

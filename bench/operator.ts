@@ -74,11 +74,22 @@ export class OperatorProcess {
     const out = createWriteStream(o.logFile, { flags: 'a' });
     const child = spawn(
       NODE,
-      ['--expose-gc', ...(o.nodeArgs ?? []), OPERATOR_ENTRY, '--kubeconfig', o.kubeconfig, '--http-port', String(port), '--log-level', 'warn', ...(o.extraArgs ?? [])],
+      [
+        '--expose-gc',
+        ...(o.nodeArgs ?? []),
+        OPERATOR_ENTRY,
+        '--kubeconfig',
+        o.kubeconfig,
+        '--http-port',
+        String(port),
+        '--log-level',
+        'warn',
+        ...(o.extraArgs ?? []),
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    child.stdout!.pipe(out);
-    child.stderr!.pipe(out);
+    child.stdout.pipe(out);
+    child.stderr.pipe(out);
     return new OperatorProcess(port, child);
   }
 

@@ -29,7 +29,12 @@ function area(url: string, fn: string): string {
   if (fn === '(garbage collector)') return 'GC';
   if (fn === '(idle)' || fn === '(program)') return fn;
   if (!url) return 'native/builtins';
-  if (url.includes('/src/')) return `operator ${url.slice(url.indexOf('/src/') + 1).split('/').slice(0, 2).join('/')}`;
+  if (url.includes('/src/'))
+    return `operator ${url
+      .slice(url.indexOf('/src/') + 1)
+      .split('/')
+      .slice(0, 2)
+      .join('/')}`;
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (m) return `dependency ${m[1]}`;
   if (url.startsWith('node:')) return `node ${url.slice(5).split('/')[0]}`;
@@ -40,7 +45,8 @@ export function summarizeProfile(path: string, top = 30): string {
   const p = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
-  for (let i = 0; i < p.samples.length; i++) self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i] ?? 0));
+  for (let i = 0; i < p.samples.length; i++)
+    self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i] ?? 0));
   const totalUs = p.endTime - p.startTime;
   const fnTimes = new Map<string, number>();
   const areaTimes = new Map<string, number>();
@@ -56,13 +62,18 @@ export function summarizeProfile(path: string, top = 30): string {
   const pct = (us: number, of: number) => `${((100 * us) / of).toFixed(1).padStart(5)} %`;
   const lines: string[] = [];
   lines.push(`profile ${path}`);
-  lines.push(`wall ${(totalUs / 1e6).toFixed(1)} s, on CPU ${(busy / 1e6).toFixed(1)} s (${pct(busy, totalUs)} of wall)`);
+  lines.push(
+    `wall ${(totalUs / 1e6).toFixed(1)} s, on CPU ${(busy / 1e6).toFixed(1)} s (${pct(busy, totalUs)} of wall)`,
+  );
   lines.push('', 'self time by area (share of on-CPU time):');
   for (const [a, us] of [...areaTimes].filter(([a]) => a !== '(idle)').sort((x, y) => y[1] - x[1])) {
     lines.push(`  ${pct(us, busy)}  ${(us / 1e6).toFixed(2).padStart(7)} s  ${a}`);
   }
   lines.push('', `top ${top} functions by self time:`);
-  for (const [k, us] of [...fnTimes].filter(([k]) => !k.startsWith('(idle)')).sort((x, y) => y[1] - x[1]).slice(0, top)) {
+  for (const [k, us] of [...fnTimes]
+    .filter(([k]) => !k.startsWith('(idle)'))
+    .sort((x, y) => y[1] - x[1])
+    .slice(0, top)) {
     lines.push(`  ${pct(us, busy)}  ${(us / 1e6).toFixed(2).padStart(7)} s  ${k}`);
   }
   return `${lines.join('\n')}\n`;

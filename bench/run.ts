@@ -19,7 +19,15 @@ import { startBenchCluster } from './cluster.ts';
 import { growFixture } from './fixture.ts';
 import { Api } from './minimal-client.ts';
 import { NODE, operatorExists, type OperatorProcess } from './operator.ts';
-import { countPods, deleteNamespaces, resetOperatorState, runChild, startOperator, versionOf, type BenchContext } from './phases/common.ts';
+import {
+  countPods,
+  deleteNamespaces,
+  resetOperatorState,
+  runChild,
+  startOperator,
+  versionOf,
+  type BenchContext,
+} from './phases/common.ts';
 import { runLapse } from './phases/lapse.ts';
 import { measureOperatorHeap, runPeer, type MemoryResult } from './phases/memory.ts';
 import { runRestart } from './phases/restart.ts';
@@ -71,7 +79,8 @@ const startupTimeoutMs = positive(values['startup-timeout'], '--startup-timeout'
 const outDir = resolve(values.out);
 
 const runStarted = Date.now();
-const log = (msg: string) => process.stderr.write(`[bench ${((Date.now() - runStarted) / 1000).toFixed(0).padStart(4)} s] ${msg}\n`);
+const log = (msg: string) =>
+  process.stderr.write(`[bench ${((Date.now() - runStarted) / 1000).toFixed(0).padStart(4)} s] ${msg}\n`);
 
 const workDir = mkdtempSync(join(tmpdir(), 'hostns-bench-'));
 const results: BenchResults = {
@@ -187,11 +196,21 @@ try {
     const fx = await growFixture(api, have, size, fixtureConcurrency, (done) => log(`  ${done} pods created`));
     have = size;
     results.fixtures.push(fx);
-    log(`  fixture: ${fx.created} created, ${fx.existed} existed in ${fx.seconds.toFixed(1)} s (${Math.round(fx.podsPerSecond)}/s)`);
+    log(
+      `  fixture: ${fx.created} created, ${fx.existed} existed in ${fx.seconds.toFixed(1)} s (${Math.round(fx.podsPerSecond)}/s)`,
+    );
     await resetOperatorState(ctx);
 
     if (!withOperator) {
-      const floor = await runChild<FloorResult>(['bench/floor-startup.ts', '--kubeconfig', ctx.floorKubeconfig, '--concurrency', String(patchConcurrency), '--value', `run-${Date.now()}`]);
+      const floor = await runChild<FloorResult>([
+        'bench/floor-startup.ts',
+        '--kubeconfig',
+        ctx.floorKubeconfig,
+        '--concurrency',
+        String(patchConcurrency),
+        '--value',
+        `run-${Date.now()}`,
+      ]);
       log(`  floor: ${floor.wallMs} ms ${JSON.stringify(floor.result)}`);
       results.notes.push(`floors only, N = ${size}: startup floor ${floor.wallMs} ms ${JSON.stringify(floor.result)}`);
       const peer = await attempt(`memory at N = ${size} (peer)`, () => runPeer(ctx));
@@ -205,10 +224,14 @@ try {
     const profileArgs = (phase: string) => (profiling ? ['--cpu-prof', `--cpu-prof-dir=${profileDir(phase)}`] : []);
     const writeProfile = (phase: string, what: string) => {
       if (!profiling) return;
-      const files = existsSync(profileDir(phase)) ? readdirSync(profileDir(phase)).filter((f) => f.endsWith('.cpuprofile')) : [];
+      const files = existsSync(profileDir(phase))
+        ? readdirSync(profileDir(phase)).filter((f) => f.endsWith('.cpuprofile'))
+        : [];
       if (!files[0]) return void results.errors.push(`no CPU profile written for ${what}`);
       writeFileSync(join(outDir, `profile-${phase}.txt`), summarizeProfile(join(profileDir(phase), files[0]), 40));
-      results.notes.push(`CPU profile of the operator (${what}, N = ${size}): ${join(outDir, `profile-${phase}.txt`)}. Profiled runs carry the profiler's overhead.`);
+      results.notes.push(
+        `CPU profile of the operator (${what}, N = ${size}): ${join(outDir, `profile-${phase}.txt`)}. Profiled runs carry the profiler's overhead.`,
+      );
     };
     ctx.operatorNodeArgs = profileArgs('startup');
     const started = await attempt(`startup at N = ${size}`, () => runStartup(ctx, size, startupTimeoutMs));
@@ -223,7 +246,9 @@ try {
 
     if (last) {
       ctx.operatorNodeArgs = profileArgs('restart-steady-lapse');
-      const restarted = await attempt('restart (write amplification)', () => runRestart(ctx, op, quick ? 10_000 : 20_000));
+      const restarted = await attempt('restart (write amplification)', () =>
+        runRestart(ctx, op, quick ? 10_000 : 20_000),
+      );
       ctx.operatorNodeArgs = [];
       if (restarted) {
         results.restart = restarted.result;

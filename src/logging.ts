@@ -4,7 +4,11 @@ import winston from 'winston';
 export function createLogger(level = 'info'): winston.Logger {
   return winston.createLogger({
     level,
-    format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: false }), winston.format.json()),
+    format: winston.format.combine(
+      winston.format.timestamp(),
+      winston.format.errors({ stack: false }),
+      winston.format.json(),
+    ),
     defaultMeta: { component: 'hostns-operator' },
     transports: [new winston.transports.Console()],
   });

@@ -35,37 +35,108 @@ export interface MainOptions {
 
 export function buildCommand(): Command {
   const d = DEFAULT_POLICY_SETTINGS;
-  return new Command('hostns-operator')
-    .description('Denies host namespaces by default; reconciles HostNamespaceExceptions, labels offenders, raises lapse Events.')
-    // Not .env('KUBECONFIG'): that is a list of files, merged by src/kube/kubeconfig.ts as kubectl does.
-    .addOption(new Option('--kubeconfig <path>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, then in-cluster)'))
-    .addOption(new Option('--context <name>', 'kubeconfig context').env('HOSTNS_CONTEXT'))
-    .addOption(new Option('--http-port <port>', 'port for /metrics, /healthz, /readyz (0: none)').env('HOSTNS_HTTP_PORT').default('8080'))
-    .addOption(new Option('--leader-elect', 'elect one active replica through a Lease').env('HOSTNS_LEADER_ELECT').default(false))
-    .addOption(new Option('--lease-namespace <ns>', 'namespace of the Lease (default: POD_NAMESPACE)').env('POD_NAMESPACE'))
-    .addOption(new Option('--lease-name <name>', 'name of the Lease').env('HOSTNS_LEASE_NAME').default('hostns-operator'))
-    .addOption(new Option('--lease-duration <duration>', 'how long a standby waits after the last renewal it saw').env('HOSTNS_LEASE_DURATION').default('15s'))
-    .addOption(new Option('--renew-deadline <duration>', 'the leader steps down when it could not renew for this long').env('HOSTNS_RENEW_DEADLINE').default('10s'))
-    .addOption(new Option('--retry-period <duration>', 'interval between acquire/renew attempts').env('HOSTNS_RETRY_PERIOD').default('2s'))
-    .addOption(new Option('--identity <id>', 'this replica in Events and the Lease (default: POD_NAME, else hostname_pid)').env('POD_NAME').default(`${hostname()}_${process.pid}`))
-    .addOption(new Option('--exempt-namespaces <list>', 'comma-separated namespaces never classified as offenders').env('HOSTNS_EXEMPT_NAMESPACES').default(d.exemptNamespaces))
-    .addOption(new Option('--expiring-soon <duration>', 'ExpiringSoon window before expiry').env('HOSTNS_EXPIRING_SOON').default(d.expiringSoon))
-    .addOption(new Option('--max-lifetime <duration>', 'longest exception lifetime from risk acceptance (or creation)').env('HOSTNS_MAX_LIFETIME').default(d.maxLifetime))
-    .addOption(new Option('--review-interval <duration>', 'a review is overdue this long after the last one (or creation)').env('HOSTNS_REVIEW_INTERVAL').default(d.reviewInterval))
-    .addOption(new Option('--max-concurrent-reconciles <n>', 'reconciles (and so API writes) in flight at once').env('HOSTNS_MAX_CONCURRENT_RECONCILES').default('16'))
-    .addOption(new Option('--ready-max-disconnected <duration>', '/readyz fails once a watch has been down (or a relist unfinished) this long').env('HOSTNS_READY_MAX_DISCONNECTED').default('60s'))
-    .addOption(new Option('--patch-concurrency <n>', 'older name of --max-concurrent-reconciles').env('HOSTNS_PATCH_CONCURRENCY'))
-    .addOption(
-      new Option('--policy-reports', 'publish an OpenReports Report per namespace (when its CRD is installed)')
-        .env('HOSTNS_POLICY_REPORTS')
-        .default(false),
-    )
-    .addOption(new Option('--log-level <level>', 'error, warn, info or debug').env('HOSTNS_LOG_LEVEL').default('info').choices(['error', 'warn', 'info', 'debug']));
+  return (
+    new Command('hostns-operator')
+      .description(
+        'Denies host namespaces by default; reconciles HostNamespaceExceptions, labels offenders, raises lapse Events.',
+      )
+      // Not .env('KUBECONFIG'): that is a list of files, merged by src/kube/kubeconfig.ts as kubectl does.
+      .addOption(
+        new Option('--kubeconfig <path>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, then in-cluster)'),
+      )
+      .addOption(new Option('--context <name>', 'kubeconfig context').env('HOSTNS_CONTEXT'))
+      .addOption(
+        new Option('--http-port <port>', 'port for /metrics, /healthz, /readyz (0: none)')
+          .env('HOSTNS_HTTP_PORT')
+          .default('8080'),
+      )
+      .addOption(
+        new Option('--leader-elect', 'elect one active replica through a Lease')
+          .env('HOSTNS_LEADER_ELECT')
+          .default(false),
+      )
+      .addOption(
+        new Option('--lease-namespace <ns>', 'namespace of the Lease (default: POD_NAMESPACE)').env('POD_NAMESPACE'),
+      )
+      .addOption(
+        new Option('--lease-name <name>', 'name of the Lease').env('HOSTNS_LEASE_NAME').default('hostns-operator'),
+      )
+      .addOption(
+        new Option('--lease-duration <duration>', 'how long a standby waits after the last renewal it saw')
+          .env('HOSTNS_LEASE_DURATION')
+          .default('15s'),
+      )
+      .addOption(
+        new Option('--renew-deadline <duration>', 'the leader steps down when it could not renew for this long')
+          .env('HOSTNS_RENEW_DEADLINE')
+          .default('10s'),
+      )
+      .addOption(
+        new Option('--retry-period <duration>', 'interval between acquire/renew attempts')
+          .env('HOSTNS_RETRY_PERIOD')
+          .default('2s'),
+      )
+      .addOption(
+        new Option('--identity <id>', 'this replica in Events and the Lease (default: POD_NAME, else hostname_pid)')
+          .env('POD_NAME')
+          .default(`${hostname()}_${process.pid}`),
+      )
+      .addOption(
+        new Option('--exempt-namespaces <list>', 'comma-separated namespaces never classified as offenders')
+          .env('HOSTNS_EXEMPT_NAMESPACES')
+          .default(d.exemptNamespaces),
+      )
+      .addOption(
+        new Option('--expiring-soon <duration>', 'ExpiringSoon window before expiry')
+          .env('HOSTNS_EXPIRING_SOON')
+          .default(d.expiringSoon),
+      )
+      .addOption(
+        new Option('--max-lifetime <duration>', 'longest exception lifetime from risk acceptance (or creation)')
+          .env('HOSTNS_MAX_LIFETIME')
+          .default(d.maxLifetime),
+      )
+      .addOption(
+        new Option('--review-interval <duration>', 'a review is overdue this long after the last one (or creation)')
+          .env('HOSTNS_REVIEW_INTERVAL')
+          .default(d.reviewInterval),
+      )
+      .addOption(
+        new Option('--max-concurrent-reconciles <n>', 'reconciles (and so API writes) in flight at once')
+          .env('HOSTNS_MAX_CONCURRENT_RECONCILES')
+          .default('16'),
+      )
+      .addOption(
+        new Option(
+          '--ready-max-disconnected <duration>',
+          '/readyz fails once a watch has been down (or a relist unfinished) this long',
+        )
+          .env('HOSTNS_READY_MAX_DISCONNECTED')
+          .default('60s'),
+      )
+      .addOption(
+        new Option('--patch-concurrency <n>', 'older name of --max-concurrent-reconciles').env(
+          'HOSTNS_PATCH_CONCURRENCY',
+        ),
+      )
+      .addOption(
+        new Option('--policy-reports', 'publish an OpenReports Report per namespace (when its CRD is installed)')
+          .env('HOSTNS_POLICY_REPORTS')
+          .default(false),
+      )
+      .addOption(
+        new Option('--log-level <level>', 'error, warn, info or debug')
+          .env('HOSTNS_LOG_LEVEL')
+          .default('info')
+          .choices(['error', 'warn', 'info', 'debug']),
+      )
+  );
 }
 
 function positiveInt(text: string, flag: string, allowZero = false): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1)) throw new Error(`${flag}: ${JSON.stringify(text)} is not a ${allowZero ? 'non-negative' : 'positive'} integer`);
+  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1))
+    throw new Error(`${flag}: ${JSON.stringify(text)} is not a ${allowZero ? 'non-negative' : 'positive'} integer`);
   return n;
 }
 
@@ -73,8 +144,12 @@ function positiveInt(text: string, flag: string, allowZero = false): number {
  * Reconcile workers: --max-concurrent-reconciles (controller-runtime's name), or its older name
  * --patch-concurrency when only that one is set. Throws naming the flag the value came from.
  */
-export function maxConcurrentReconciles(opts: Pick<MainOptions, 'maxConcurrentReconciles' | 'patchConcurrency'>, newNameIsDefault: boolean): number {
-  if (opts.patchConcurrency !== undefined && newNameIsDefault) return positiveInt(opts.patchConcurrency, '--patch-concurrency');
+export function maxConcurrentReconciles(
+  opts: Pick<MainOptions, 'maxConcurrentReconciles' | 'patchConcurrency'>,
+  newNameIsDefault: boolean,
+): number {
+  if (opts.patchConcurrency !== undefined && newNameIsDefault)
+    return positiveInt(opts.patchConcurrency, '--patch-concurrency');
   return positiveInt(opts.maxConcurrentReconciles, '--max-concurrent-reconciles');
 }
 
@@ -92,7 +167,8 @@ export async function main(argv = process.argv): Promise<void> {
     port = positiveInt(opts.httpPort, '--http-port', true);
     readyMaxDisconnectedMs = parseDuration(opts.readyMaxDisconnected, '--ready-max-disconnected').toMillis();
     concurrency = maxConcurrentReconciles(opts, command.getOptionValueSource('maxConcurrentReconciles') === 'default');
-    if (opts.leaderElect && !opts.leaseNamespace) throw new Error('--leader-elect needs --lease-namespace (or POD_NAMESPACE)');
+    if (opts.leaderElect && !opts.leaseNamespace)
+      throw new Error('--leader-elect needs --lease-namespace (or POD_NAMESPACE)');
     client = new KubeClient(loadKubeConfig({ kubeconfig: opts.kubeconfig, context: opts.context }));
   } catch (err) {
     process.stderr.write(`hostns-operator: ${(err as Error).message}\n`);
@@ -110,8 +186,10 @@ export async function main(argv = process.argv): Promise<void> {
       process.exit(1);
     }
     if (!policyReports) {
-      logger.warn('--policy-reports: the reports.openreports.io CRD is not installed; no Report is published ' +
-        '(kubectl apply -k config/openreports, then restart the operator)');
+      logger.warn(
+        '--policy-reports: the reports.openreports.io CRD is not installed; no Report is published ' +
+          '(kubectl apply -k config/openreports, then restart the operator)',
+      );
     }
   }
 
@@ -179,6 +257,10 @@ export async function main(argv = process.argv): Promise<void> {
 }
 
 // Run when executed directly (node src/main.ts / node dist/main.js), not when imported by tests.
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/main.ts') || process.argv[1]?.endsWith('/main.js')) {
+if (
+  import.meta.url === `file://${process.argv[1]}` ||
+  process.argv[1]?.endsWith('/main.ts') ||
+  process.argv[1]?.endsWith('/main.js')
+) {
   await main();
 }

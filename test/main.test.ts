@@ -11,12 +11,26 @@ const scratch = mkdtempSync(join(tmpdir(), 'hostns-main-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 // An empty HOME: no ~/.kube/config to fall back on.
 const run = (args: string[], env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, ['src/main.ts', ...args], { encoding: 'utf8', env: { PATH: process.env.PATH!, HOME: scratch, ...env }, timeout: 30_000 });
+  spawnSync(process.execPath, ['src/main.ts', ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH!, HOME: scratch, ...env },
+    timeout: 30_000,
+  });
 
 describe('operator flags', () => {
   it('documented defaults', () => {
     const o = buildCommand().parse(['node', 'main']).opts<MainOptions>();
-    expect(o).toMatchObject({ httpPort: '8080', leaderElect: false, exemptNamespaces: 'kube-system', expiringSoon: '7d', maxLifetime: '90d', reviewInterval: '30d', maxConcurrentReconciles: '16', logLevel: 'info', leaseName: 'hostns-operator' });
+    expect(o).toMatchObject({
+      httpPort: '8080',
+      leaderElect: false,
+      exemptNamespaces: 'kube-system',
+      expiringSoon: '7d',
+      maxLifetime: '90d',
+      reviewInterval: '30d',
+      maxConcurrentReconciles: '16',
+      logLevel: 'info',
+      leaseName: 'hostns-operator',
+    });
     const p = policyFrom(o);
     expect([...p.exemptNamespaces]).toEqual(['kube-system']);
     expect(p.maxLifetime.as('days')).toBe(90);
@@ -24,22 +38,32 @@ describe('operator flags', () => {
   it('--patch-concurrency is an alias of --max-concurrent-reconciles; the new name wins when both are set', () => {
     const workers = (args: string[]) => {
       const cmd = buildCommand().parse(['node', 'main', ...args]);
-      return maxConcurrentReconciles(cmd.opts<MainOptions>(), cmd.getOptionValueSource('maxConcurrentReconciles') === 'default');
+      return maxConcurrentReconciles(
+        cmd.opts<MainOptions>(),
+        cmd.getOptionValueSource('maxConcurrentReconciles') === 'default',
+      );
     };
     expect(workers([])).toBe(16);
     expect(workers(['--patch-concurrency', '4'])).toBe(4);
     expect(workers(['--max-concurrent-reconciles', '8'])).toBe(8);
     expect(workers(['--max-concurrent-reconciles', '8', '--patch-concurrency', '4'])).toBe(8);
     for (const bad of ['many', '1.5', '0', '']) {
-      expect(() => workers(['--max-concurrent-reconciles', bad])).toThrow(`--max-concurrent-reconciles: ${JSON.stringify(bad)} is not a positive integer`);
-      expect(() => workers(['--patch-concurrency', bad])).toThrow(`--patch-concurrency: ${JSON.stringify(bad)} is not a positive integer`);
+      expect(() => workers(['--max-concurrent-reconciles', bad])).toThrow(
+        `--max-concurrent-reconciles: ${JSON.stringify(bad)} is not a positive integer`,
+      );
+      expect(() => workers(['--patch-concurrency', bad])).toThrow(
+        `--patch-concurrency: ${JSON.stringify(bad)} is not a positive integer`,
+      );
     }
   });
   it('environment variables set flags', () => {
     const old = process.env.HOSTNS_EXEMPT_NAMESPACES;
     process.env.HOSTNS_EXEMPT_NAMESPACES = 'kube-system, cni';
     try {
-      expect([...policyFrom(buildCommand().parse(['node', 'main']).opts<MainOptions>()).exemptNamespaces]).toEqual(['kube-system', 'cni']);
+      expect([...policyFrom(buildCommand().parse(['node', 'main']).opts<MainOptions>()).exemptNamespaces]).toEqual([
+        'kube-system',
+        'cni',
+      ]);
     } finally {
       if (old === undefined) delete process.env.HOSTNS_EXEMPT_NAMESPACES;
       else process.env.HOSTNS_EXEMPT_NAMESPACES = old;
@@ -66,7 +90,10 @@ describe('operator flags', () => {
   });
   it('unreachable API server: one clear line, exit 1', () => {
     const kc = join(scratch, 'kubeconfig');
-    writeFileSync(kc, 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: x}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n');
+    writeFileSync(
+      kc,
+      'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: x}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n',
+    );
     const r = run(['--kubeconfig', kc, '--http-port', '0']);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/cannot reach the Kubernetes API at https:\/\/127.0.0.1:1/);

@@ -1,9 +1,11 @@
 // What every bench phase shares: the context, the operator process, resetting and counting.
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { AuditLog, countByVerbResource, OPERATOR_USER, WRITE_VERBS, type AuditRecord } from '../audit.ts';
+import type { AuditLog } from '../audit.ts';
+import { countByVerbResource, OPERATOR_USER, WRITE_VERBS, type AuditRecord } from '../audit.ts';
 import { LABEL_EXCEPTION, LABEL_VIOLATION } from '../fixture.ts';
-import { Api, HttpError, mapConcurrent, withRetry } from '../minimal-client.ts';
+import type { Api } from '../minimal-client.ts';
+import { HttpError, mapConcurrent, withRetry } from '../minimal-client.ts';
 import { type ExceptionObj, type PodObj } from '../observe.ts';
 import { NODE, OperatorProcess } from '../operator.ts';
 import { type ControlPlanePids } from '../procstat.ts';

@@ -1,5 +1,4 @@
 // Phase 3, lapse: N exceptions expiring at the same instant, each covering one pod.
-import { join } from 'node:path';
 import { countByVerbResource, OPERATOR_USER } from '../audit.ts';
 import {
   createIfAbsent,
@@ -58,7 +57,7 @@ export async function runLapse(ctx: BenchContext, count: number, leadSeconds: nu
     (ev, at) => {
       const l = ev.object.metadata.labels ?? {};
       const id = `${ev.object.metadata.namespace}/${ev.object.metadata.name}`;
-      if (l[LABEL_EXCEPTION]) covered.set(id, l[LABEL_EXCEPTION]!);
+      if (l[LABEL_EXCEPTION]) covered.set(id, l[LABEL_EXCEPTION]);
       if (l[LABEL_VIOLATION] === 'true' && !violated.has(id)) violated.set(id, at);
       allCovered.poke(at);
     },

@@ -1,5 +1,6 @@
 // Phase 4, memory: the operator's heap after the startup sync, and client-node's informer as a peer.
-import { OperatorProcess, type HeapReport } from '../operator.ts';
+import type { OperatorProcess } from '../operator.ts';
+import { type HeapReport } from '../operator.ts';
 import { type BenchContext, runChild } from './common.ts';
 
 export interface MemoryResult {

@@ -1,7 +1,7 @@
 // Phase 5, write amplification: a restart on a converged cluster.
 import { deltaByKey, OPERATOR_USER, requestTotalsByVerb, total, WRITE_VERBS } from '../audit.ts';
-import { Api } from '../minimal-client.ts';
-import { OperatorProcess } from '../operator.ts';
+import type { Api } from '../minimal-client.ts';
+import type { OperatorProcess } from '../operator.ts';
 import { type BenchContext, operatorRecords, sleep, startOperator } from './common.ts';
 
 export interface RestartResult {

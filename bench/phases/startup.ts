@@ -2,9 +2,9 @@
 // API server's CPU and the operator's requests (audit log), against a minimal-client floor.
 import { FLOOR_USER, OPERATOR_USER, WRITE_VERBS, type AuditRecord } from '../audit.ts';
 import { expectationFor, LABEL_EXCEPTION, LABEL_VIOLATION, type Expectation } from '../fixture.ts';
-import { Api } from '../minimal-client.ts';
+import type { Api } from '../minimal-client.ts';
 import { listAndWatch, Milestone, timeout, type ExceptionObj, type PodObj } from '../observe.ts';
-import { OperatorProcess } from '../operator.ts';
+import type { OperatorProcess } from '../operator.ts';
 import { cpuSeconds, CpuMeter } from '../procstat.ts';
 import { type BenchContext, EX_PATH, sleep, startOperator, runChild, countPods, operatorRecords } from './common.ts';
 

@@ -11,7 +11,8 @@ import {
 } from '../fixture.ts';
 import { withRetry } from '../minimal-client.ts';
 import { listAndWatch, type ExceptionObj, type PodObj } from '../observe.ts';
-import { metricSum, OperatorProcess } from '../operator.ts';
+import type { OperatorProcess } from '../operator.ts';
+import { metricSum } from '../operator.ts';
 import { summarize, type Summary } from '../stats.ts';
 import { type BenchContext, EX_PATH, sleep } from './common.ts';
 

@@ -17,7 +17,9 @@ import type {
 } from './v1alpha1.ts';
 
 /** Whether a field must be present: `'required'` exactly when the interface does not mark it optional. */
-export type Presence<T> = { readonly [K in keyof T]-?: {} extends Pick<T, K> ? 'optional' : 'required' };
+export type Presence<T> = {
+  readonly [K in keyof T]-?: Record<never, never> extends Pick<T, K> ? 'optional' : 'required';
+};
 
 /** One level of the schema: where it is (a path as the API server names it) and its fields. */
 export interface SchemaLevel {
@@ -103,7 +105,12 @@ export const EXCEPTION_SCHEMA_LEVELS: readonly SchemaLevel[] = [
   { path: 'status.announced', fields: announced },
 ];
 
-const phases: Readonly<Record<ExceptionPhase, true>> = { Active: true, ExpiringSoon: true, Expired: true, Invalid: true };
+const phases: Readonly<Record<ExceptionPhase, true>> = {
+  Active: true,
+  ExpiringSoon: true,
+  Expired: true,
+  Invalid: true,
+};
 
 /** The phases an exception can be in, in lifecycle order. */
 export const EXCEPTION_PHASES = Object.keys(phases) as readonly ExceptionPhase[];

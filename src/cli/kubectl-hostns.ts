@@ -96,9 +96,6 @@ function durationFlag(text: string, flag: string): Duration {
   }
 }
 
-/** RFC 3339 date-time: date, `T`, time with seconds, optional fraction, `Z` or an offset. */
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
-
 function nowFrom(flags: PolicyFlags): DateTime {
   if (flags.now === undefined) return DateTime.utc();
   const t = DateTime.fromISO(flags.now, { setZone: true });
@@ -136,9 +133,14 @@ function requestLimits(flags: Pick<ClusterFlags, 'requestTimeout' | 'chunkSize'>
   chunkSize: number;
 } {
   const seconds = Number(flags.requestTimeout.replace(/s$/, ''));
-  if (!Number.isFinite(seconds) || seconds <= 0) throw new CliError(EXIT.usage, `--request-timeout: ${JSON.stringify(flags.requestTimeout)} is not a positive number of seconds`);
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new CliError(
+      EXIT.usage,
+      `--request-timeout: ${JSON.stringify(flags.requestTimeout)} is not a positive number of seconds`,
+    );
   const chunk = Number(flags.chunkSize);
-  if (!Number.isInteger(chunk) || chunk <= 0) throw new CliError(EXIT.usage, `--chunk-size: ${JSON.stringify(flags.chunkSize)} is not a positive integer`);
+  if (!Number.isInteger(chunk) || chunk <= 0)
+    throw new CliError(EXIT.usage, `--chunk-size: ${JSON.stringify(flags.chunkSize)} is not a positive integer`);
   return { timeoutSeconds: seconds, chunkSize: chunk };
 }
 
@@ -158,7 +160,8 @@ function connect(flags: ClusterFlags, io: Io): Cluster {
 
 /** Review and audit read every namespace unless -n names one. */
 function scope(flags: ClusterFlags): string | undefined {
-  if (flags.namespace !== undefined && flags.allNamespaces) throw new CliError(EXIT.usage, '-n/--namespace and -A/--all-namespaces exclude each other');
+  if (flags.namespace !== undefined && flags.allNamespaces)
+    throw new CliError(EXIT.usage, '-n/--namespace and -A/--all-namespaces exclude each other');
   if (flags.namespace === '') throw new CliError(EXIT.usage, '-n/--namespace: empty namespace name');
   return flags.namespace;
 }
@@ -172,10 +175,22 @@ function outputFlag(formats: string[], fallback: string): Option {
 
 function addPolicyOptions(cmd: Command): Command {
   return cmd
-    .option('--exempt-namespaces <list>', 'namespaces whose pods are never offenders (comma-separated, "" for none)', DEFAULT_POLICY_SETTINGS.exemptNamespaces)
-    .option('--expiring-soon <duration>', 'ExpiringSoon window, as the operator uses it', DEFAULT_POLICY_SETTINGS.expiringSoon)
+    .option(
+      '--exempt-namespaces <list>',
+      'namespaces whose pods are never offenders (comma-separated, "" for none)',
+      DEFAULT_POLICY_SETTINGS.exemptNamespaces,
+    )
+    .option(
+      '--expiring-soon <duration>',
+      'ExpiringSoon window, as the operator uses it',
+      DEFAULT_POLICY_SETTINGS.expiringSoon,
+    )
     .option('--max-lifetime <duration>', 'longest lifetime an exception may have', DEFAULT_POLICY_SETTINGS.maxLifetime)
-    .option('--review-interval <duration>', 'a review is due this long after the last one', DEFAULT_POLICY_SETTINGS.reviewInterval)
+    .option(
+      '--review-interval <duration>',
+      'a review is due this long after the last one',
+      DEFAULT_POLICY_SETTINGS.reviewInterval,
+    )
     .option('--now <time>', 'evaluate at this RFC 3339 time instead of now (what-if, tests)');
 }
 
@@ -329,19 +344,27 @@ Examples:
         throw new CliError(EXIT.usage, '--mark-reviewed records a review in one cluster: give at most one --context');
       }
       if (flags.markReviewed !== undefined && flags.now !== undefined) {
-        throw new CliError(EXIT.usage, '--now cannot be used with --mark-reviewed: a review is recorded at the time it happens');
+        throw new CliError(
+          EXIT.usage,
+          '--now cannot be used with --mark-reviewed: a review is recorded at the time it happens',
+        );
       }
       const now = nowFrom(flags);
       if (flags.markReviewed !== undefined) {
-        if (!flags.namespace) throw new CliError(EXIT.usage, '--mark-reviewed needs -n/--namespace (the namespace of the exception)');
-        if (!flags.by || !flags.by.trim()) throw new CliError(EXIT.usage, '--mark-reviewed needs --by <who> (the reviewer)');
+        if (!flags.namespace)
+          throw new CliError(EXIT.usage, '--mark-reviewed needs -n/--namespace (the namespace of the exception)');
+        if (!flags.by || !flags.by.trim())
+          throw new CliError(EXIT.usage, '--mark-reviewed needs --by <who> (the reviewer)');
         if (textProblem(flags.by.trim())) {
           throw new CliError(EXIT.usage, `--by: ${JSON.stringify(flags.by)} ${SINGLE_LINE_MESSAGE}`);
         }
         if (!flags.markReviewed.trim()) throw new CliError(EXIT.usage, '--mark-reviewed: empty exception name');
         const cluster = connect(flags, io);
         const at = rfc3339(now.startOf('second')); // second precision, as kubectl and the API server write times
-        await cluster.markReviewed(flags.namespace, flags.markReviewed, { lastReviewedAt: at, reviewedBy: flags.by.trim() });
+        await cluster.markReviewed(flags.namespace, flags.markReviewed, {
+          lastReviewedAt: at,
+          reviewedBy: flags.by.trim(),
+        });
         const review = {
           namespace: flags.namespace,
           name: flags.markReviewed,
@@ -419,14 +442,29 @@ Examples:
         'files, folders (recursive: manifests, Compose, Dockerfiles, scripts, Makefiles, CI workflows) or - for stdin',
       )
       .addOption(outputFlag(['text', 'json', 'sarif'], 'text'))
-      .option('--exceptions <path>', 'trusted HostNamespaceExceptions from this file or protected folder (repeatable)', append, [])
+      .option(
+        '--exceptions <path>',
+        'trusted HostNamespaceExceptions from this file or protected folder (repeatable)',
+        append,
+        [],
+      )
       .addOption(
-        new Option('--exceptions-from <source>', 'trusted HostNamespaceExceptions from the live register').choices(['cluster']),
+        new Option('--exceptions-from <source>', 'trusted HostNamespaceExceptions from the live register').choices([
+          'cluster',
+        ]),
       )
       .option('--helm-chart <dir>', 'render this chart with helm template and scan the output (repeatable)', append, [])
       .option('--values <file>', 'values file for --helm-chart (repeatable)', append, [])
-      .option('--kustomize <dir>', 'render this kustomization with kubectl kustomize, scan the output (repeatable)', append, [])
-      .option('--trust-inline-exceptions', 'count exceptions among the scanned inputs (default: exception-in-change finding)')
+      .option(
+        '--kustomize <dir>',
+        'render this kustomization with kubectl kustomize, scan the output (repeatable)',
+        append,
+        [],
+      )
+      .option(
+        '--trust-inline-exceptions',
+        'count exceptions among the scanned inputs (default: exception-in-change finding)',
+      )
       .option('-n, --namespace <namespace>', 'namespace of objects that name none', 'default')
       .option('--kubeconfig <path>', 'kubeconfig file, with --exceptions-from cluster')
       .option('--context <name>', 'kubeconfig context, with --exceptions-from cluster')
@@ -436,16 +474,17 @@ Examples:
     .action(
       async (
         paths: string[],
-        flags: PolicyFlags & Pick<ClusterFlags, 'kubeconfig' | 'context' | 'requestTimeout'> & {
-          output: string;
-          exceptions: string[];
-          exceptionsFrom?: 'cluster';
-          trustInlineExceptions?: boolean;
-          helmChart: string[];
-          values: string[];
-          kustomize: string[];
-          namespace: string;
-        },
+        flags: PolicyFlags &
+          Pick<ClusterFlags, 'kubeconfig' | 'context' | 'requestTimeout'> & {
+            output: string;
+            exceptions: string[];
+            exceptionsFrom?: 'cluster';
+            trustInlineExceptions?: boolean;
+            helmChart: string[];
+            values: string[];
+            kustomize: string[];
+            namespace: string;
+          },
       ) => {
         const now = nowFrom(flags);
         const config = policyFrom(flags);
@@ -461,7 +500,10 @@ Examples:
         const rendered = [...helm, ...kustomize].map(([, r]) => r);
         const clusterExceptions =
           flags.exceptionsFrom === 'cluster'
-            ? await connect({ ...flags, chunkSize: String(DEFAULT_CHUNK_SIZE), namespace: undefined }, io).listExceptions(undefined)
+            ? await connect(
+                { ...flags, chunkSize: String(DEFAULT_CHUNK_SIZE), namespace: undefined },
+                io,
+              ).listExceptions(undefined)
             : undefined;
         const inputs = readInputs(paths, io.readStdin, flags.exceptions);
         const extra = readInputs(flags.exceptions, io.readStdin);
@@ -486,7 +528,11 @@ Examples:
           if (r.text === undefined) continue;
           const files = readInputs(kustomizationSources(dir), () => '');
           const manifests = files.sources.filter((x) => x.format === 'manifest');
-          const sourceScan = scanSources(manifests, [], { ...options, trustInlineExceptions: true, clusterExceptions: [] });
+          const sourceScan = scanSources(manifests, [], {
+            ...options,
+            trustInlineExceptions: true,
+            clusterExceptions: [],
+          });
           placeKustomizeFindings(result.findings, r.name, sourceScan.findings);
         }
         result.findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
@@ -514,9 +560,17 @@ Examples:
       DEFAULT_POLICY_SETTINGS.exemptNamespaces,
     )
     .option('--accept-warn', 'warn mode (admitted with a warning) is not a finding, e.g. during a rollout')
-    .option('--expiring-soon <duration>', 'ExpiringSoon window, as the operator uses it', DEFAULT_POLICY_SETTINGS.expiringSoon)
+    .option(
+      '--expiring-soon <duration>',
+      'ExpiringSoon window, as the operator uses it',
+      DEFAULT_POLICY_SETTINGS.expiringSoon,
+    )
     .option('--max-lifetime <duration>', 'longest lifetime an exception may have', DEFAULT_POLICY_SETTINGS.maxLifetime)
-    .option('--review-interval <duration>', 'a review is due this long after the last one', DEFAULT_POLICY_SETTINGS.reviewInterval)
+    .option(
+      '--review-interval <duration>',
+      'a review is due this long after the last one',
+      DEFAULT_POLICY_SETTINGS.reviewInterval,
+    )
     .option('--kubeconfig <path>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)')
     .option('--context <name>', 'kubeconfig context to use')
     .option('--request-timeout <seconds>', 'give up on an API request after this many seconds', '30')
@@ -552,7 +606,8 @@ Examples:
     return exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+        return EXIT.ok;
       return EXIT.usage; // commander has printed the message
     }
     if (err instanceof CliError) {
@@ -564,7 +619,6 @@ Examples:
   }
 }
 
-
 function readIfExists(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8');
@@ -574,7 +628,8 @@ function readIfExists(path: string): string | undefined {
 }
 
 // Run when executed (bin/kubectl-hostns, node src/cli/kubectl-hostns.ts), not when imported by tests.
-const invokedDirectly = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === realpathSync(process.argv[1]);
+const invokedDirectly =
+  process.argv[1] !== undefined && fileURLToPath(import.meta.url) === realpathSync(process.argv[1]);
 if (invokedDirectly) {
   const io = { stdout: process.stdout, stderr: process.stderr, readStdin: () => readChunks(0), env: process.env };
   const code = await run(process.argv.slice(2), io);

@@ -268,7 +268,7 @@ export class Verifier {
       return flagVerdict(flag, control, answers[i]!, coveredBy);
     });
     const result = namespaceResult(flags, exempt);
-    let detail = '';
+    let detail: string;
     if (exempt) {
       const refused = flags.every((f) => f.verdict === 'refused');
       detail = refused ? 'declared exempt, refused all the same' : 'declared exempt';

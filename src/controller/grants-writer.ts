@@ -64,9 +64,7 @@ function replacement<T extends { metadata: ObjectMeta }>(current: T, spec: unkno
 }
 
 export type GrantsWriteOutcome =
-  | { action: 'unchanged' }
-  | { action: 'created' | 'replaced'; object: RawObject }
-  | { action: 'deleted' };
+  { action: 'unchanged' } | { action: 'created' | 'replaced'; object: RawObject } | { action: 'deleted' };
 
 /**
  * Brings namespace `ns`'s grants object to `desired` (undefined: the namespace is exempt, the

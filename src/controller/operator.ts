@@ -95,8 +95,8 @@ function failureReason(err: unknown): string {
 }
 
 function toNamespaceRecord(raw: RawObject): NamespaceRecord | undefined {
-  type Meta = { name?: string; resourceVersion?: string; creationTimestamp?: string; deletionTimestamp?: string };
-  const meta = raw.metadata as Meta | undefined;
+  const meta = raw.metadata as
+    { name?: string; resourceVersion?: string; creationTimestamp?: string; deletionTimestamp?: string } | undefined;
   if (!meta?.name) return undefined;
   return {
     name: meta.name,
@@ -306,9 +306,12 @@ export class Operator {
         throw new Error(
           `the ${GROUP} CRDs are not installed in this cluster: ` +
             'kubectl apply -f crds/ (or kubectl apply -k config/default)',
+          { cause: err },
         );
       }
-      throw new Error(`cannot reach the Kubernetes API at ${client.server}: ${(err as Error).message}`);
+      throw new Error(`cannot reach the Kubernetes API at ${client.server}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     const names = new Set((resources.resources ?? []).map((r) => r.name));
     for (const plural of [EXCEPTION_PLURAL, GRANTS_PLURAL, GRANT_INDEX_PLURAL]) {

@@ -40,7 +40,8 @@ export function clusterSnapshot(caches: Caches, now: DateTime): ClusterSnapshot 
   for (const pod of caches.pods.values()) {
     const cls = caches.classify(pod, grantsByNs.get(pod.namespace) ?? []);
     if (cls.kind !== 'clean') podsByClass[cls.kind]++;
-    if (cls.kind === 'offender') offendersByNamespace.set(pod.namespace, (offendersByNamespace.get(pod.namespace) ?? 0) + 1);
+    if (cls.kind === 'offender')
+      offendersByNamespace.set(pod.namespace, (offendersByNamespace.get(pod.namespace) ?? 0) + 1);
   }
   return { exceptionsByPhase, podsByClass, offendersByNamespace, expiries, notEnforced };
 }

@@ -68,7 +68,9 @@ export function onPodChange(exceptions: Store<HostNamespaceException>): MapFunc<
   };
 }
 
-export function onGrantsChange(exceptions: Store<HostNamespaceException>): MapFunc<HostNamespaceGrantSet, ReconcileKey> {
+export function onGrantsChange(
+  exceptions: Store<HostNamespaceException>,
+): MapFunc<HostNamespaceGrantSet, ReconcileKey> {
   return function* (c) {
     if (isEcho(c, (g) => g.metadata)) return;
     const namespace = namespaceOfKey(c.key);
@@ -147,10 +149,7 @@ export const onReportChange: MapFunc<{ metadata: { resourceVersion?: string } },
 };
 
 /** Every namespace's Report, queued once when this replica starts leading. */
-export function* allReportKeys(
-  namespaces: Store<NamespaceRecord>,
-  reports: Store<unknown>,
-): Iterable<ReconcileKey> {
+export function* allReportKeys(namespaces: Store<NamespaceRecord>, reports: Store<unknown>): Iterable<ReconcileKey> {
   const all = new Set(namespaces.keys());
   for (const key of reports.keys()) all.add(namespaceOfKey(key));
   for (const ns of all) yield reportKey(ns);

@@ -22,12 +22,7 @@ import { TerminalError } from '../runtime/result.ts';
 import { LANE } from './keys.ts';
 import { REPORT_API_VERSION, REPORT_PLURAL, reportContent, type Report } from './reports.ts';
 import { stableJson } from '../policy/json.ts';
-import {
-  GrantsWriteError,
-  writeGrantIndex,
-  writeNamespaceGrants,
-  type GrantsWriteFailure,
-} from './grants-writer.ts';
+import { GrantsWriteError, writeGrantIndex, writeNamespaceGrants, type GrantsWriteFailure } from './grants-writer.ts';
 
 export type Write =
   /** An Event under its deterministic name; 409 AlreadyExists counts as done. */

@@ -20,7 +20,12 @@ export class OperatorMetrics implements OperatorObserver {
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     const registers = [this.registry];
-    this.reconcileErrors = new Counter({ name: 'hostns_reconcile_errors_total', help: 'Reconciles that failed (and were retried).', labelNames: ['controller'], registers });
+    this.reconcileErrors = new Counter({
+      name: 'hostns_reconcile_errors_total',
+      help: 'Reconciles that failed (and were retried).',
+      labelNames: ['controller'],
+      registers,
+    });
     // Zero from the start, so that rate() and the alerts on it see a series before the first error.
     for (const controller of ['exception', 'pod', 'grants'] as const) this.reconcileErrors.inc({ controller }, 0);
     this.reconcileDuration = new Histogram({
@@ -30,8 +35,18 @@ export class OperatorMetrics implements OperatorObserver {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
-    this.watchRestarts = new Counter({ name: 'hostns_watch_restarts_total', help: 'Watches re-established (server close, 410 relist, error).', labelNames: ['resource', 'reason'], registers });
-    this.events = new Counter({ name: 'hostns_events_total', help: 'Kubernetes Events raised (outcome exists: an earlier attempt had created it).', labelNames: ['reason', 'outcome'], registers });
+    this.watchRestarts = new Counter({
+      name: 'hostns_watch_restarts_total',
+      help: 'Watches re-established (server close, 410 relist, error).',
+      labelNames: ['resource', 'reason'],
+      registers,
+    });
+    this.events = new Counter({
+      name: 'hostns_events_total',
+      help: 'Kubernetes Events raised (outcome exists: an earlier attempt had created it).',
+      labelNames: ['reason', 'outcome'],
+      registers,
+    });
     this.eventWriteFailures = new Counter({
       name: 'hostns_event_write_failures_total',
       help: 'Events the API refused for good (4xx other than 409/429), by reason; the writes after them went on.',
@@ -44,7 +59,12 @@ export class OperatorMetrics implements OperatorObserver {
       labelNames: ['reason'],
       registers,
     });
-    this.apiRequests = new Counter({ name: 'hostns_api_requests_total', help: 'Requests sent to the Kubernetes API.', labelNames: ['verb', 'code'], registers });
+    this.apiRequests = new Counter({
+      name: 'hostns_api_requests_total',
+      help: 'Requests sent to the Kubernetes API.',
+      labelNames: ['verb', 'code'],
+      registers,
+    });
     const self = this;
     new Gauge({
       name: 'hostns_exceptions',
@@ -74,7 +94,8 @@ export class OperatorMetrics implements OperatorObserver {
       collect() {
         if (!self.operator) return;
         this.reset();
-        for (const e of self.operator.snapshot().expiries) this.set({ namespace: e.namespace, exception: e.name }, Math.round(e.seconds));
+        for (const e of self.operator.snapshot().expiries)
+          this.set({ namespace: e.namespace, exception: e.name }, Math.round(e.seconds));
       },
     });
     new Gauge({
@@ -141,7 +162,8 @@ export class OperatorMetrics implements OperatorObserver {
       labelNames: ['resource'],
       registers,
       collect() {
-        for (const w of self.operator?.manager.watchStates() ?? []) this.set({ resource: w.resource }, w.connected ? 1 : 0);
+        for (const w of self.operator?.manager.watchStates() ?? [])
+          this.set({ resource: w.resource }, w.connected ? 1 : 0);
       },
     });
     new Gauge({

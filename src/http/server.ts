@@ -47,7 +47,18 @@ export function startHttpServer(
         const gc = (globalThis as { gc?: () => void }).gc;
         if (gc) gc();
         const m = process.memoryUsage();
-        return send(200, JSON.stringify({ heapUsed: m.heapUsed, heapTotal: m.heapTotal, rss: m.rss, external: m.external, cachedPods: operator.caches.pods.size, gcForced: !!gc }), 'application/json');
+        return send(
+          200,
+          JSON.stringify({
+            heapUsed: m.heapUsed,
+            heapTotal: m.heapTotal,
+            rss: m.rss,
+            external: m.external,
+            cachedPods: operator.caches.pods.size,
+            gcForced: !!gc,
+          }),
+          'application/json',
+        );
       }
       default:
         return send(404, 'not found\n');

@@ -1,6 +1,7 @@
 // A thin JSON client over client-node's authentication and TLS: raw objects in and out, so a
 // 150,000-pod LIST is never turned into generated model classes, and every request is counted.
-import { HttpMethod, RequestContext, type KubeConfig } from '@kubernetes/client-node';
+import type { HttpMethod } from '@kubernetes/client-node';
+import { RequestContext, type KubeConfig } from '@kubernetes/client-node';
 import type { DateTime } from 'luxon';
 import { fetch, type Dispatcher } from 'undici';
 import { ServerClock, systemLocalClocks, type LocalClocks, type ServerTimeEstimate } from './server-clock.ts';
@@ -112,7 +113,10 @@ export class KubeClient implements KubeApi {
    * carry no Date header. Returns the function that stops it.
    */
   keepClockFresh(intervalMs = 10_000): () => void {
-    const timer = setInterval(() => void this.request('GET', '/version', { timeoutMs: 5000 }).catch(() => undefined), intervalMs);
+    const timer = setInterval(
+      () => void this.request('GET', '/version', { timeoutMs: 5000 }).catch(() => undefined),
+      intervalMs,
+    );
     timer.unref();
     return () => clearInterval(timer);
   }
@@ -126,11 +130,14 @@ export class KubeClient implements KubeApi {
    * Agent included) on every call, so they are computed at most every 30 s: rotating tokens
    * (in-cluster files, exec plugins) are picked up within that.
    */
-  private async auth(url: string, method: string): Promise<{ headers: Record<string, string>; dispatcher?: Dispatcher }> {
+  private async auth(
+    url: string,
+    method: string,
+  ): Promise<{ headers: Record<string, string>; dispatcher?: Dispatcher }> {
     if (!this.authCache || Date.now() > this.authCache.until) {
       const ctx = new RequestContext(url, method as (typeof HttpMethod)[keyof typeof HttpMethod]);
       await this.kc.applySecurityAuthentication(ctx);
-      this.dispatcher ??= ctx.getDispatcher() as Dispatcher | undefined;
+      this.dispatcher ??= ctx.getDispatcher();
       this.authCache = { headers: ctx.getHeaders(), until: Date.now() + 30_000 };
     }
     // Identity encoding: the API server would gzip every large LIST page and watch stream, which
@@ -173,7 +180,12 @@ export class KubeClient implements KubeApi {
       }
       if (status >= 400) {
         const s = (json ?? {}) as { reason?: string; message?: string };
-        throw new ApiError(status, s.reason ?? '', `${method} ${path}: ${status} ${s.message ?? text.slice(0, 200)}`, json);
+        throw new ApiError(
+          status,
+          s.reason ?? '',
+          `${method} ${path}: ${status} ${s.message ?? text.slice(0, 200)}`,
+          json,
+        );
       }
       return json as T;
     } finally {
@@ -205,7 +217,12 @@ export class KubeClient implements KubeApi {
     };
     try {
       const sent = this.clocks.monotonicMs();
-      const res = await fetch(url, { method: 'GET', headers, dispatcher, signal: AbortSignal.any([signal, idle.signal]) });
+      const res = await fetch(url, {
+        method: 'GET',
+        headers,
+        dispatcher,
+        signal: AbortSignal.any([signal, idle.signal]),
+      });
       this.serverClock.observe(res.headers.get('date'), sent, this.clocks.monotonicMs());
       for (const o of this.observers) o('WATCH', path, res.status);
       if (res.status !== 200 || !res.body) {
@@ -216,7 +233,12 @@ export class KubeClient implements KubeApi {
         } catch {
           /* not JSON */
         }
-        throw new ApiError(res.status, json.reason ?? '', `watch ${path}: ${res.status} ${json.message ?? text.slice(0, 200)}`, json);
+        throw new ApiError(
+          res.status,
+          json.reason ?? '',
+          `watch ${path}: ${res.status} ${json.message ?? text.slice(0, 200)}`,
+          json,
+        );
       }
       onOpen?.();
       const decoder = new TextDecoder();

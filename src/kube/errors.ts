@@ -25,7 +25,7 @@ interface StatusBody {
 
 export function kubeFailure(err: unknown): KubeFailure {
   if (err instanceof ApiError) {
-    const body: StatusBody = err.body && typeof err.body === 'object' ? (err.body as StatusBody) : {};
+    const body: StatusBody = err.body && typeof err.body === 'object' ? err.body : {};
     const message = body.message ?? (typeof err.body === 'string' ? err.body.trim() : err.message);
     switch (err.status) {
       case 404:

@@ -62,7 +62,11 @@ export function loadKubeConfig(options: KubeConfigOptions, env: NodeJS.ProcessEn
     if (!kc.getContextObject(options.context)) throw noSuchContext(kc, options.context);
     kc.setCurrentContext(options.context);
   }
-  if (!kc.getCurrentCluster()) throw new KubeConfigError('usage', 'the kubeconfig has no current context: pass --context or run `kubectl config use-context`');
+  if (!kc.getCurrentCluster())
+    throw new KubeConfigError(
+      'usage',
+      'the kubeconfig has no current context: pass --context or run `kubectl config use-context`',
+    );
   return kc;
 }
 
@@ -93,7 +97,11 @@ export function loadKubeConfigContexts(
 }
 
 function noSuchContext(kc: KubeConfig, name: string): KubeConfigError {
-  const have = kc.getContexts().map((c) => c.name).join(', ') || 'none';
+  const have =
+    kc
+      .getContexts()
+      .map((c) => c.name)
+      .join(', ') || 'none';
   return new KubeConfigError('usage', `--context ${name}: no such context in the kubeconfig (have: ${have})`);
 }
 
@@ -104,7 +112,8 @@ function readKubeConfig(kubeconfig: string | undefined, env: NodeJS.ProcessEnv):
   const listed = kubeconfigFiles(env.KUBECONFIG ?? '');
   try {
     if (options.kubeconfig) {
-      if (!existsSync(options.kubeconfig)) throw new KubeConfigError('usage', `--kubeconfig ${options.kubeconfig}: no such file`);
+      if (!existsSync(options.kubeconfig))
+        throw new KubeConfigError('usage', `--kubeconfig ${options.kubeconfig}: no such file`);
       kc.loadFromFile(options.kubeconfig);
     } else if (listed.length > 0) {
       if (!listed.some((f) => existsSync(f))) {

@@ -14,7 +14,7 @@ export interface PodRecord extends PodFacts {
   owner?: string;
 }
 
-const EMPTY_MARKS: PodMarks = Object.freeze({ labels: Object.freeze({}), annotations: Object.freeze({}) }) as PodMarks;
+const EMPTY_MARKS: PodMarks = Object.freeze({ labels: Object.freeze({}), annotations: Object.freeze({}) });
 const interned = new Map<string, string>();
 /** Namespaces repeat across thousands of pods: keep one copy of each string. */
 function intern(s: string): string {
@@ -56,7 +56,12 @@ export function toPodRecord(raw: RawObject): PodRecord | undefined {
     annotations?: unknown;
     ownerReferences?: { kind?: string; name?: string; controller?: boolean }[];
   };
-  const spec = (raw.spec ?? {}) as { hostNetwork?: unknown; hostPID?: unknown; hostIPC?: unknown; serviceAccountName?: unknown };
+  const spec = (raw.spec ?? {}) as {
+    hostNetwork?: unknown;
+    hostPID?: unknown;
+    hostIPC?: unknown;
+    serviceAccountName?: unknown;
+  };
   const hostNetwork = spec.hostNetwork === true;
   const hostPID = spec.hostPID === true;
   const hostIPC = spec.hostIPC === true;

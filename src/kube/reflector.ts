@@ -190,7 +190,11 @@ export class Reflector<T> {
     const { client, path, transform, pageSize = 500 } = this.opts;
     const fresh = new Map<string, T>();
     let rv = '';
-    for await (const page of listPages<RawObject>(client, path, { pageSize, signal: this.abort.signal, timeoutMs: 120_000 })) {
+    for await (const page of listPages<RawObject>(client, path, {
+      pageSize,
+      signal: this.abort.signal,
+      timeoutMs: 120_000,
+    })) {
       for (const raw of page.items ?? []) {
         const key = objectKey(raw);
         if (!key) continue;
@@ -228,35 +232,37 @@ export class Reflector<T> {
     let watchError: ApiError | undefined;
     const ctl = new AbortController();
     const signal = AbortSignal.any([this.abort.signal, ctl.signal]);
-    await client.watch(
-      path,
-      { resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
-      (ev) => {
-        if (watchError) return;
-        const raw = (ev.object ?? {}) as RawObject;
-        if (ev.type === 'ERROR') {
-          const s = raw as { code?: number; reason?: string; message?: string };
-          watchError = new ApiError(s.code ?? 500, s.reason ?? '', `watch ${path}: ${s.message ?? 'error event'}`, s);
-          ctl.abort();
-          return;
-        }
-        this.delivered++;
-        this.lastSyncMono = performance.now();
-        const rv = raw.metadata?.resourceVersion;
-        if (rv) this.resourceVersion = rv;
-        if (ev.type === 'BOOKMARK') return;
-        this.apply(ev.type as WatchEventType, raw);
-      },
-      signal,
-      // Bookmarks arrive about once a minute: silence for much longer means a dead connection.
-      150_000,
-      () => {
-        this.disconnectedSince = undefined;
-        this.lastSyncMono = performance.now();
-      },
-    ).catch((err) => {
-      if (!watchError) throw err;
-    });
+    await client
+      .watch(
+        path,
+        { resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
+        (ev) => {
+          if (watchError) return;
+          const raw = (ev.object ?? {}) as RawObject;
+          if (ev.type === 'ERROR') {
+            const s = raw as { code?: number; reason?: string; message?: string };
+            watchError = new ApiError(s.code ?? 500, s.reason ?? '', `watch ${path}: ${s.message ?? 'error event'}`, s);
+            ctl.abort();
+            return;
+          }
+          this.delivered++;
+          this.lastSyncMono = performance.now();
+          const rv = raw.metadata?.resourceVersion;
+          if (rv) this.resourceVersion = rv;
+          if (ev.type === 'BOOKMARK') return;
+          this.apply(ev.type as WatchEventType, raw);
+        },
+        signal,
+        // Bookmarks arrive about once a minute: silence for much longer means a dead connection.
+        150_000,
+        () => {
+          this.disconnectedSince = undefined;
+          this.lastSyncMono = performance.now();
+        },
+      )
+      .catch((err) => {
+        if (!watchError) throw err;
+      });
     if (watchError) throw watchError;
   }
 

@@ -55,7 +55,9 @@ export type PodClass =
 
 /** Whether the contract binds anything at all (an exception without one covers by labels alone). */
 export function hasContract(c: ExceptionContract | undefined): c is ExceptionContract {
-  return !!c && ((c.serviceAccountNames?.length ?? 0) > 0 || (c.images?.length ?? 0) > 0 || (c.controls?.length ?? 0) > 0);
+  return (
+    !!c && ((c.serviceAccountNames?.length ?? 0) > 0 || (c.images?.length ?? 0) > 0 || (c.controls?.length ?? 0) > 0)
+  );
 }
 
 /** The breaches of one exception's contract by one pod; `undefined` when it keeps the contract. */
@@ -71,7 +73,9 @@ function brokenBy(pod: PodFacts, e: ExceptionGrant): ContractBreach[] | undefine
  * Active/ExpiringSoon ones grant, Expired ones only explain offenders, Invalid ones are left out
  * (they cannot be trusted to say what they allow).
  */
-export function classifiableExceptions(exceptions: readonly { facts: ExceptionFacts; lifecycle: Lifecycle }[]): ExceptionGrant[] {
+export function classifiableExceptions(
+  exceptions: readonly { facts: ExceptionFacts; lifecycle: Lifecycle }[],
+): ExceptionGrant[] {
   return exceptions
     .filter((e) => e.lifecycle.phase !== 'Invalid')
     .map(({ facts, lifecycle }) => ({

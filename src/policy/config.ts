@@ -50,7 +50,12 @@ export function parseDuration(text: string, field: string): Duration {
 export function formatDuration(d: Duration): string {
   let s = Math.round(d.as('seconds'));
   const out: string[] = [];
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
+  for (const [unit, size] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+    ['s', 1],
+  ] as const) {
     const n = Math.floor(s / size);
     if (n > 0) out.push(`${n}${unit}`);
     s -= n * size;

@@ -143,18 +143,21 @@ export function podSecurityProfile(rawSpec: unknown): PodSecurityProfile {
     if (control === 'noHostPath') {
       for (const v of arr(spec.volumes)) {
         const vol = obj(v);
-        if (vol.hostPath !== undefined && vol.hostPath !== null) failures.push({ control, where: `volume:${String(vol.name ?? '?')}` });
+        if (vol.hostPath !== undefined && vol.hostPath !== null)
+          failures.push({ control, where: `volume:${typeof vol.name === 'string' ? vol.name : '?'}` });
       }
       continue;
     }
     const check = CONTAINER_CHECKS[control];
-    for (const k of containers) if (!check(k, podSc, spec.hostNetwork === true)) failures.push({ control, where: k.where });
+    for (const k of containers)
+      if (!check(k, podSc, spec.hostNetwork === true)) failures.push({ control, where: k.where });
   }
-  const sa = typeof spec.serviceAccountName === 'string' && spec.serviceAccountName !== ''
-    ? spec.serviceAccountName
-    : typeof spec.serviceAccount === 'string' && spec.serviceAccount !== ''
-      ? spec.serviceAccount
-      : DEFAULT_SERVICE_ACCOUNT;
+  const sa =
+    typeof spec.serviceAccountName === 'string' && spec.serviceAccountName !== ''
+      ? spec.serviceAccountName
+      : typeof spec.serviceAccount === 'string' && spec.serviceAccount !== ''
+        ? spec.serviceAccount
+        : DEFAULT_SERVICE_ACCOUNT;
   return {
     serviceAccountName: sa,
     images: containers.map((k) => ({ where: k.where, image: typeof k.c.image === 'string' ? k.c.image : '' })),
@@ -208,7 +211,8 @@ export function contractBreaches(profile: PodSecurityProfile, contract: Exceptio
     }
   }
   const controls = new Set(contract.controls ?? []);
-  for (const f of profile.failures) if (controls.has(f.control)) out.push({ kind: 'control', control: f.control, where: f.where });
+  for (const f of profile.failures)
+    if (controls.has(f.control)) out.push({ kind: 'control', control: f.control, where: f.where });
   return out;
 }
 
@@ -217,7 +221,10 @@ function contractBinds(c: ExceptionContract): boolean {
 }
 
 /** Which of the contract's controls a pod meets, for review and audit (control -> met). */
-export function controlsMet(profile: PodSecurityProfile, controls: readonly EnforceableControl[]): Record<string, boolean> {
+export function controlsMet(
+  profile: PodSecurityProfile,
+  controls: readonly EnforceableControl[],
+): Record<string, boolean> {
   const failing = new Set(profile.failures.map((f) => f.control));
   return Object.fromEntries(controls.map((c) => [c, !failing.has(c)]));
 }
@@ -248,7 +255,7 @@ function describeWhere(where: string): string {
  * node's network namespace. The CRD refuses the combination; this says why, in one place.
  */
 export const NETWORK_RESTRICTED_HOST_NETWORK =
-  'networkRestricted cannot apply to hostNetwork: NetworkPolicy does not select traffic in the node\'s network ' +
+  "networkRestricted cannot apply to hostNetwork: NetworkPolicy does not select traffic in the node's network " +
   'namespace; restrict it with host firewall rules (e.g. Cilium host policies or Calico host endpoints) instead';
 
 // ---- reading a contract from an exception ---------------------------------------------------
@@ -271,13 +278,20 @@ export function readContract(rawSpec: unknown): { contract: ExceptionContract; p
   if (sas?.length) contract.serviceAccountNames = sas;
   const images = strings(boundTo.images, 'spec.boundTo.images');
   if (images?.length) {
-    for (const e of images) if (!isQualifiedImageEntry(e)) problems.push(`spec.boundTo.images: ${JSON.stringify(e)} is not a fully qualified repository, prefix ending in /, or repository@sha256:<64 hex>`);
+    for (const e of images)
+      if (!isQualifiedImageEntry(e))
+        problems.push(
+          `spec.boundTo.images: ${JSON.stringify(e)} is not a fully qualified repository, prefix ending in /, or repository@sha256:<64 hex>`,
+        );
     contract.images = images;
   }
   const controls = strings(obj(spec.riskAcceptance).enforcedControls, 'spec.riskAcceptance.enforcedControls');
   if (controls?.length) {
     const unknown = controls.filter((c) => !isEnforceableControl(c));
-    if (unknown.length) problems.push(`spec.riskAcceptance.enforcedControls: unknown ${unknown.join(', ')} (known: ${ENFORCEABLE_CONTROLS.join(', ')})`);
+    if (unknown.length)
+      problems.push(
+        `spec.riskAcceptance.enforcedControls: unknown ${unknown.join(', ')} (known: ${ENFORCEABLE_CONTROLS.join(', ')})`,
+      );
     contract.controls = controls.filter(isEnforceableControl);
   }
   return { contract, problems };
@@ -288,7 +302,8 @@ export function readContract(rawSpec: unknown): { contract: ExceptionContract; p
  * that no runtime defaulting (docker.io/library/...) can make two readings of it differ. The CRD
  * applies the same rule.
  */
-export const IMAGE_ENTRY_PATTERN = /^(localhost|[a-z0-9-]+(\.[a-z0-9-]+)+|[a-z0-9.-]+:[0-9]+)(\/[a-z0-9._-]+)*(\/|@sha256:[a-f0-9]{64})?$/;
+export const IMAGE_ENTRY_PATTERN =
+  /^(localhost|[a-z0-9-]+(\.[a-z0-9-]+)+|[a-z0-9.-]+:[0-9]+)(\/[a-z0-9._-]+)*(\/|@sha256:[a-f0-9]{64})?$/;
 export function isQualifiedImageEntry(entry: string): boolean {
   return IMAGE_ENTRY_PATTERN.test(entry) && !entry.endsWith('//');
 }

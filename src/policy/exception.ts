@@ -126,9 +126,7 @@ export function readException(
   const review = spec.review && typeof spec.review === 'object' ? spec.review : {};
   const lastReviewedAt = parseTime(review.lastReviewedAt, 'spec.review.lastReviewedAt', problems, false);
   const createdAt =
-    parseServerTime(meta.creationTimestamp) ??
-    createdIfUnset?.toUTC() ??
-    DateTime.fromMillis(0, { zone: 'utc' });
+    parseServerTime(meta.creationTimestamp) ?? createdIfUnset?.toUTC() ?? DateTime.fromMillis(0, { zone: 'utc' });
 
   return {
     namespace: meta.namespace ?? '',

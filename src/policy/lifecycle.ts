@@ -58,7 +58,9 @@ export function evaluateLifecycle(ex: ExceptionFacts, now: DateTime, config: Pol
   }
   if (expiresAt) {
     if (expiresAt <= ex.createdAt) {
-      problems.push(`spec.expiresAt ${expiresAt.toISO()} was already past when the exception was created (${ex.createdAt.toISO()})`);
+      problems.push(
+        `spec.expiresAt ${expiresAt.toISO()} was already past when the exception was created (${ex.createdAt.toISO()})`,
+      );
     }
     const start = ex.acceptedAt ?? ex.createdAt;
     const from = ex.acceptedAt ? 'spec.riskAcceptance.acceptedAt' : 'creation';
@@ -66,7 +68,9 @@ export function evaluateLifecycle(ex: ExceptionFacts, now: DateTime, config: Pol
       problems.push(`spec.expiresAt must be after spec.riskAcceptance.acceptedAt`);
     } else if (expiresAt.diff(start) > config.maxLifetime) {
       const days = lifetimeDays(start, expiresAt);
-      problems.push(`lifetime from ${from} to spec.expiresAt is ${days} days, over the maximum of ${config.maxLifetime.as('days')} days`);
+      problems.push(
+        `lifetime from ${from} to spec.expiresAt is ${days} days, over the maximum of ${config.maxLifetime.as('days')} days`,
+      );
     }
   }
   // A renewal (a new risk acceptance) is a review too: the next one is due an interval after the
@@ -76,8 +80,10 @@ export function evaluateLifecycle(ex: ExceptionFacts, now: DateTime, config: Pol
   const reviewDueAt = reviewedAt.plus(config.reviewInterval);
   if (problems.length > 0 || !expiresAt) {
     // Only a future acceptedAt or lastReviewedAt heals by itself; everything else needs a new spec.
-    const healing = [acceptedInFuture ? acceptedValidFrom : undefined, reviewedInFuture ? reviewedValidFrom : undefined]
-      .filter((t): t is DateTime => t !== undefined);
+    const healing = [
+      acceptedInFuture ? acceptedValidFrom : undefined,
+      reviewedInFuture ? reviewedValidFrom : undefined,
+    ].filter((t): t is DateTime => t !== undefined);
     const heals = healing.length > 0 && problems.length === healing.length;
     const healsAt = heals ? healing.reduce((a, b) => (a < b ? a : b)) : undefined;
     const heal = healsAt ? { nextTransitionAt: healsAt } : {};

@@ -101,7 +101,9 @@ export function selectorProblems(selector: unknown, field = 'spec.podSelector'):
             if (n > 0) problems.push(`${at}.values must be empty for operator ${r.operator}`);
             break;
           default:
-            problems.push(`${at}.operator must be one of In, NotIn, Exists, DoesNotExist (got ${JSON.stringify(r.operator)})`);
+            problems.push(
+              `${at}.operator must be one of In, NotIn, Exists, DoesNotExist (got ${JSON.stringify(r.operator)})`,
+            );
         }
       });
     }

@@ -184,7 +184,15 @@ export function planException(
       generation,
       now,
     ),
-    condition(prev.conditions, 'Enforced', enforcement.enforced ? 'True' : 'False', enforcement.reason, enforcement.message, generation, now),
+    condition(
+      prev.conditions,
+      'Enforced',
+      enforcement.enforced ? 'True' : 'False',
+      enforcement.reason,
+      enforcement.message,
+      generation,
+      now,
+    ),
   ];
 
   const status: HostNamespaceExceptionStatus = {
@@ -208,13 +216,13 @@ export const STATUS_SELECTOR_MAX = 1024;
  * a selector, so the operator writes them as strings. `hostNetwork,hostPID`; `app=x,!debug`.
  * Empty for an exception whose allow list or selector is unreadable (it is Invalid).
  */
-export function registerColumns(
-  facts: Pick<ExceptionFacts, 'allow' | 'selector' | 'problems'>,
-): { allows: string; selector: string } {
+export function registerColumns(facts: Pick<ExceptionFacts, 'allow' | 'selector' | 'problems'>): {
+  allows: string;
+  selector: string;
+} {
   const chars = Array.from(formatSelector(facts.selector)); // the CRD counts code points
   const selectorProblem = facts.problems.some((p) => p.startsWith('spec.podSelector'));
   const selector =
     chars.length > STATUS_SELECTOR_MAX ? `${chars.slice(0, STATUS_SELECTOR_MAX - 1).join('')}…` : chars.join('');
   return { allows: facts.allow.join(','), selector: selectorProblem ? '' : selector };
 }
-

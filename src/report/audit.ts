@@ -68,10 +68,19 @@ export function buildAudit(
     });
   }
   const order: Record<AuditStatus, number> = { offender: 0, covered: 1, exempt: 2 };
-  return rows.sort((a, b) => order[a.status] - order[b.status] || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+  return rows.sort(
+    (a, b) =>
+      order[a.status] - order[b.status] || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name),
+  );
 }
 
-export function auditSummary(rows: readonly AuditRow[]): { pods: number; offenders: number; covered: number; exempt: number; unlabelled: number } {
+export function auditSummary(rows: readonly AuditRow[]): {
+  pods: number;
+  offenders: number;
+  covered: number;
+  exempt: number;
+  unlabelled: number;
+} {
   return {
     pods: rows.length,
     offenders: rows.filter((r) => r.status === 'offender').length,

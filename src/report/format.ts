@@ -26,7 +26,11 @@ function flat(text: string): string {
 }
 
 /** kubectl-style: upper-case headers, columns separated by three spaces, no trailing blanks. */
-export function renderTable<Row>(columns: readonly Column<Row>[], rows: readonly Row[], options: TableOptions<Row> = {}): string {
+export function renderTable<Row>(
+  columns: readonly Column<Row>[],
+  rows: readonly Row[],
+  options: TableOptions<Row> = {},
+): string {
   const cells = rows.map((r) => columns.map((c) => flat(c.cell(r))));
   const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((row) => row[i]!.length)));
   const line = (values: string[], paints?: Paint[]) =>

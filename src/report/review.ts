@@ -110,18 +110,27 @@ function reviewRow(
     const ago = Math.floor(now.diff(facts.expiresAt, 'days').days);
     findings.push({ kind: 'expired', message: ago === 0 ? 'expired today' : `expired ${ago}d ago` });
   } else if (facts.expiresAt && facts.expiresAt.diff(now) <= within) {
-    findings.push({ kind: 'expiring', message: `expires in ${Math.max(0, daysLeft ?? 0)}d (within ${formatDuration(within)})` });
+    findings.push({
+      kind: 'expiring',
+      message: `expires in ${Math.max(0, daysLeft ?? 0)}d (within ${formatDuration(within)})`,
+    });
   }
-  const notEnforced = notEnforcedCondition(e.raw as Partial<HostNamespaceException>);
+  const notEnforced = notEnforcedCondition(e.raw);
   if (notEnforced && (lifecycle.phase === 'Active' || lifecycle.phase === 'ExpiringSoon')) {
     const message = `not enforced (${notEnforced.reason}): its pods are refused at admission`;
     findings.push({ kind: 'not-enforced', message });
   }
   if (lifecycle.reviewOverdue && lifecycle.reviewDueAt) {
-    findings.push({ kind: 'review-overdue', message: `review overdue since ${lifecycle.reviewDueAt.toUTC().toFormat('yyyy-MM-dd')}` });
+    findings.push({
+      kind: 'review-overdue',
+      message: `review overdue since ${lifecycle.reviewDueAt.toUTC().toFormat('yyyy-MM-dd')}`,
+    });
   }
   if (problems.some((p) => LIFETIME_PROBLEM.test(p))) {
-    findings.push({ kind: 'lifetime-over-max', message: `lifetime over the maximum of ${formatDuration(config.maxLifetime)}` });
+    findings.push({
+      kind: 'lifetime-over-max',
+      message: `lifetime over the maximum of ${formatDuration(config.maxLifetime)}`,
+    });
   }
   if (pods.partial > 0) {
     const n = pods.partial;
@@ -152,7 +161,9 @@ function reviewRow(
     lastReviewedAt: facts.lastReviewedAt ? rfc3339(facts.lastReviewedAt) : undefined,
     reviewedBy: typeof spec.review?.reviewedBy === 'string' ? spec.review.reviewedBy : undefined,
     reviewDueAt: lifecycle.reviewDueAt ? rfc3339(lifecycle.reviewDueAt) : undefined,
-    compensatingControls: Array.isArray(ra.compensatingControls) ? ra.compensatingControls.filter((c) => typeof c === 'string') : [],
+    compensatingControls: Array.isArray(ra.compensatingControls)
+      ? ra.compensatingControls.filter((c) => typeof c === 'string')
+      : [],
     findings,
     problems,
   };
@@ -167,7 +178,8 @@ function notEnforcedCondition(raw: Partial<HostNamespaceException>): { reason: s
   const c = conditions.find((x) => x?.type === 'Enforced');
   if (!c || c.status !== 'False' || c.reason === 'GrantsPending') return undefined;
   const generation = raw.metadata?.generation;
-  if (c.observedGeneration !== undefined && generation !== undefined && c.observedGeneration !== generation) return undefined;
+  if (c.observedGeneration !== undefined && generation !== undefined && c.observedGeneration !== generation)
+    return undefined;
   return { reason: String(c.reason) };
 }
 
@@ -198,7 +210,11 @@ export const REVIEW_COLUMNS: Column<ReviewRow>[] = [
   { header: 'DAYS LEFT', cell: (r) => (r.daysLeft === undefined ? '' : String(r.daysLeft)), align: 'right' },
   { header: 'PODS', cell: (r) => String(r.coveredPods), align: 'right' },
   { header: 'TICKET', cell: (r) => r.ticket ?? '' },
-  { header: 'LAST REVIEW', cell: (r) => (r.lastReviewedAt ? `${dateOf(r.lastReviewedAt)}${r.reviewedBy ? ` by ${r.reviewedBy}` : ''}` : 'never') },
+  {
+    header: 'LAST REVIEW',
+    cell: (r) =>
+      r.lastReviewedAt ? `${dateOf(r.lastReviewedAt)}${r.reviewedBy ? ` by ${r.reviewedBy}` : ''}` : 'never',
+  },
   { header: 'CONTROLS', cell: (r) => r.compensatingControls.join('; ') },
   { header: 'FINDINGS', cell: (r) => r.findings.map((f) => f.message).join('; ') },
 ];
@@ -213,9 +229,9 @@ export function paintReview(r: ReviewRow, header: string): Paint {
 
 export function reviewSummary(rows: readonly ReviewRow[]): string {
   const withFindings = rows.filter((r) => r.findings.length > 0).length;
-  const counts = REVIEW_FINDINGS.map((k) => [k, rows.filter((r) => r.findings.some((f) => f.kind === k)).length] as const).filter(
-    ([, n]) => n > 0,
-  );
+  const counts = REVIEW_FINDINGS.map(
+    (k) => [k, rows.filter((r) => r.findings.some((f) => f.kind === k)).length] as const,
+  ).filter(([, n]) => n > 0);
   const detail = counts.length ? ` (${counts.map(([k, n]) => `${n} ${k}`).join(', ')})` : '';
   return `${rows.length} exception${rows.length === 1 ? '' : 's'}, ${withFindings} with findings${detail}`;
 }

@@ -59,11 +59,48 @@ const OPTION_FLAG: Record<string, HostNamespace> = {
 };
 /** Options of `run`/`create` that take a value as the next word (so it is not taken for the image). */
 const VALUE_OPTION_NAMES = [
-  'env', 'label', 'name', 'publish', 'user', 'volume', 'workdir', 'mount', 'entrypoint', 'network',
-  'net', 'pid', 'ipc', 'platform', 'memory', 'cpus', 'add-host', 'device', 'cap-add', 'cap-drop',
-  'security-opt', 'ulimit', 'tmpfs', 'hostname', 'restart', 'log-driver', 'log-opt', 'dns',
-  'env-file', 'label-file', 'runtime', 'gpus', 'pull', 'userns', 'uts', 'cgroupns', 'shm-size',
-  'stop-signal', 'health-cmd', 'network-alias', 'ip', 'mac-address',
+  'env',
+  'label',
+  'name',
+  'publish',
+  'user',
+  'volume',
+  'workdir',
+  'mount',
+  'entrypoint',
+  'network',
+  'net',
+  'pid',
+  'ipc',
+  'platform',
+  'memory',
+  'cpus',
+  'add-host',
+  'device',
+  'cap-add',
+  'cap-drop',
+  'security-opt',
+  'ulimit',
+  'tmpfs',
+  'hostname',
+  'restart',
+  'log-driver',
+  'log-opt',
+  'dns',
+  'env-file',
+  'label-file',
+  'runtime',
+  'gpus',
+  'pull',
+  'userns',
+  'uts',
+  'cgroupns',
+  'shm-size',
+  'stop-signal',
+  'health-cmd',
+  'network-alias',
+  'ip',
+  'mac-address',
 ];
 const VALUE_OPTIONS = new RegExp(`^(?:-[ehlpuvw]|--(?:${VALUE_OPTION_NAMES.join('|')}))$`);
 
@@ -146,7 +183,7 @@ function commandsInLine(line: string): { at: number; flag: HostNamespace; what: 
         : [arg.text, undefined];
       const valueWord = inline === undefined ? words[k + 1] : undefined;
       const value = inline ?? (valueWord && valueWord !== 'sep' ? valueWord.text : undefined);
-      const flag = OPTION_FLAG[name!];
+      const flag = OPTION_FLAG[name];
       if (flag && value === 'host')
         found.push({
           at: arg.at,
@@ -154,7 +191,7 @@ function commandsInLine(line: string): { at: number; flag: HostNamespace; what: 
           what: `${engine} ${sub.text} ${name}${inline === undefined ? ' ' : '='}host`,
           subject: `${engine} ${sub.text}`,
         });
-      if (inline === undefined && VALUE_OPTIONS.test(name!)) k++;
+      if (inline === undefined && VALUE_OPTIONS.test(name)) k++;
     }
   }
   return found;
@@ -331,7 +368,7 @@ export function scanCompose(text: string): { findings: CommandFinding[]; errors:
       }
       const services = pairIn(p.doc.contents, 'services', p.doc)?.value;
       if (!isMap(services)) continue;
-      composeServices(p, p.doc, services.items as Pair[], findings);
+      composeServices(p, p.doc, services.items, findings);
     }
   }
   return { findings, errors };

@@ -219,7 +219,7 @@ export function renderSarif(r: ScanResult, toolVersion: string): string {
                       ],
                     }),
                 properties: { namespace: f.namespace, kind: f.kind, field: f.field, status: f.status },
-              }) as object,
+              }) as object, // widens the element type for concat()
           )
           .concat(
             exceptionsInChange(r).map((x) => ({

@@ -34,8 +34,6 @@ import {
 } from './admission.ts';
 import { SELECTOR_CASES } from './selector-cases.ts';
 
-
-
 const VARIANTS: Record<string, HostNamespace[]> = {
   hostNetwork: ['hostNetwork'],
   hostPID: ['hostPID'],
@@ -85,13 +83,18 @@ beforeAll(async () => {
   manifests = scopedForTest(buildAdmission(), [ns['exempt namespace']]);
   apply(manifests);
 
-  const per = (f: (v: string, flags: HostNamespace[]) => Grant) => Object.entries(VARIANTS).map(([v, flags]) => f(v, flags));
+  const per = (f: (v: string, flags: HostNamespace[]) => Grant) =>
+    Object.entries(VARIANTS).map(([v, flags]) => f(v, flags));
   matrixGrants = {
     [ns['no exception']]: [],
     [ns['exception in another namespace']]: [],
     [ns['exception allowing it']]: per((v, flags) => grant(`allow-${v}`, flags, selectorOf(v))),
-    [ns['exception allowing a different flag']]: per((v, flags) => grant(`different-${v}`, differentFrom(flags), selectorOf(v))),
-    [ns['selector not matching']]: per((v, flags) => grant(`elsewhere-${v}`, flags, { matchLabels: { variant: v, app: 'other' } })),
+    [ns['exception allowing a different flag']]: per((v, flags) =>
+      grant(`different-${v}`, differentFrom(flags), selectorOf(v)),
+    ),
+    [ns['selector not matching']]: per((v, flags) =>
+      grant(`elsewhere-${v}`, flags, { matchLabels: { variant: v, app: 'other' } }),
+    ),
     [ns.other]: per((v, flags) => grant(`allow-${v}`, flags, selectorOf(v))),
     [ns['expired exception']]: per((v, flags) => grant(`expired-${v}`, flags, selectorOf(v), PAST)),
   };
@@ -99,7 +102,10 @@ beforeAll(async () => {
   // namespace has grants yet, so hostns-grants-required refuses).
   await setIndex([]);
   await eventually(
-    async () => ((await tryCreate(podManifest('probe', { app: 'probe' }, ['hostNetwork']), ns['no exception'], true)).admitted ? undefined : true),
+    async () =>
+      (await tryCreate(podManifest('probe', { app: 'probe' }, ['hostNetwork']), ns['no exception'], true)).admitted
+        ? undefined
+        : true,
     60_000,
     'the admission policy to refuse a hostNetwork pod',
   );
@@ -114,7 +120,12 @@ afterAll(async () => {
 function extraJobLabels(message: string): Record<string, string> {
   const m = /controller-uid=([0-9a-f-]{36})/.exec(message);
   if (!m) throw new Error(`no controller-uid label in: ${message}`);
-  return { 'batch.kubernetes.io/controller-uid': m[1]!, 'batch.kubernetes.io/job-name': 't-job', 'controller-uid': m[1]!, 'job-name': 't-job' };
+  return {
+    'batch.kubernetes.io/controller-uid': m[1]!,
+    'batch.kubernetes.io/job-name': 't-job',
+    'controller-uid': m[1]!,
+    'job-name': 't-job',
+  };
 }
 
 describe('the host namespace matrix', () => {
@@ -130,7 +141,10 @@ describe('the host namespace matrix', () => {
             expect(decision, `${variant}`).toEqual({ admitted: true, message: '' });
             continue;
           }
-          const uncovered = scenario === 'exception allowing a different flag' ? flags.filter((f) => !differentFrom(flags).includes(f)) : flags;
+          const uncovered =
+            scenario === 'exception allowing a different flag'
+              ? flags.filter((f) => !differentFrom(flags).includes(f))
+              : flags;
           const lapsed = scenario === 'expired exception' ? [`expired-${variant} (expired ${PAST})`] : [];
           expect(decision.admitted, variant).toBe(false);
           expect(decision.status).toBe(403);
@@ -143,16 +157,26 @@ describe('the host namespace matrix', () => {
   it('clean objects are admitted in every matrix namespace', async () => {
     for (const namespace of Object.values(ns)) {
       for (const [kind, make] of Object.entries(KINDS)) {
-        expect(await tryCreate(make(`clean-${kind.toLowerCase()}`, { app: 'web' }, []), namespace), `${kind} in ${namespace}`).toEqual({ admitted: true, message: '' });
+        expect(
+          await tryCreate(make(`clean-${kind.toLowerCase()}`, { app: 'web' }, []), namespace),
+          `${kind} in ${namespace}`,
+        ).toEqual({ admitted: true, message: '' });
       }
     }
   });
 
   it('a refused Deployment is refused at kubectl apply, with the message', () => {
-    const r = kubectl(['apply', '-n', ns['no exception'], '-f', '-'], JSON.stringify(deploymentManifest('by-kubectl', { app: 'agent' }, ['hostPID'])));
+    const r = kubectl(
+      ['apply', '-n', ns['no exception'], '-f', '-'],
+      JSON.stringify(deploymentManifest('by-kubectl', { app: 'agent' }, ['hostPID'])),
+    );
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain(`deployments.apps "by-kubectl" is forbidden: ValidatingAdmissionPolicy 'hostns-host-namespaces'`);
-    expect(sortLabels(r.stderr)).toContain(expectedRefusal('Deployment', 'by-kubectl', ns['no exception'], ['hostPID'], { app: 'agent' }));
+    expect(r.stderr).toContain(
+      `deployments.apps "by-kubectl" is forbidden: ValidatingAdmissionPolicy 'hostns-host-namespaces'`,
+    );
+    expect(sortLabels(r.stderr)).toContain(
+      expectedRefusal('Deployment', 'by-kubectl', ns['no exception'], ['hostPID'], { app: 'agent' }),
+    );
   });
 
   it('covers the other pod templates: ReplicaSet, StatefulSet, DaemonSet, Job, ReplicationController', () => {
@@ -161,7 +185,11 @@ describe('the host namespace matrix', () => {
     const jobTemplate = { metadata: { labels }, spec: podSpec(['hostNetwork'], 'Never') };
     const objects = [
       { apiVersion: 'apps/v1', kind: 'ReplicaSet', spec: { selector: { matchLabels: labels }, template } },
-      { apiVersion: 'apps/v1', kind: 'StatefulSet', spec: { serviceName: 's', selector: { matchLabels: labels }, template } },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        spec: { serviceName: 's', selector: { matchLabels: labels }, template },
+      },
       { apiVersion: 'apps/v1', kind: 'DaemonSet', spec: { selector: { matchLabels: labels }, template } },
       { apiVersion: 'batch/v1', kind: 'Job', spec: { template: jobTemplate } },
       { apiVersion: 'v1', kind: 'ReplicationController', spec: { selector: labels, template } },
@@ -173,7 +201,12 @@ describe('the host namespace matrix', () => {
       // The API server adds job-name and controller-uid labels to a Job's template before
       // admission (its pods carry them too), so the message lists those as well.
       const jobLabels = o.kind === 'Job' ? extraJobLabels(refused.stderr) : {};
-      expect(sortLabels(refused.stderr)).toContain(expectedRefusal(o.kind, `t-${o.kind.toLowerCase()}`, ns['no exception'], ['hostNetwork'], { ...labels, ...jobLabels }));
+      expect(sortLabels(refused.stderr)).toContain(
+        expectedRefusal(o.kind, `t-${o.kind.toLowerCase()}`, ns['no exception'], ['hostNetwork'], {
+          ...labels,
+          ...jobLabels,
+        }),
+      );
       const admitted = kubectl(['create', '-n', ns['exception allowing it'], '-f', '-'], body);
       expect(admitted.code, `${o.kind}: ${admitted.stderr}`).toBe(0);
     }
@@ -183,7 +216,20 @@ describe('the host namespace matrix', () => {
     // system:masters only to pass RBAC (no Node authorizer here); the policy sees the rest.
     const MIRROR = { 'kubernetes.io/config.mirror': 'a1b2c3' };
     const asNode = (user: string, groups: string[], obj: object) =>
-      kubectl(['create', '--dry-run=server', '-n', ns['no exception'], '--as', user, ...groups.flatMap((g) => ['--as-group', g]), '-f', '-'], JSON.stringify(obj));
+      kubectl(
+        [
+          'create',
+          '--dry-run=server',
+          '-n',
+          ns['no exception'],
+          '--as',
+          user,
+          ...groups.flatMap((g) => ['--as-group', g]),
+          '-f',
+          '-',
+        ],
+        JSON.stringify(obj),
+      );
     const mirrorPod = (name: string, annotations: Record<string, string> = MIRROR) => {
       const pod = podManifest(name, { app: 'static' }, ['hostNetwork']);
       // The API server wants a mirror pod bound to its node.
@@ -199,10 +245,35 @@ describe('the host namespace matrix', () => {
     it.each<[string, string, string[], object]>([
       ['a pod without the mirror annotation', 'system:node:node1', node, mirrorPod('plain', {})],
       ['a mirror pod from the empty node name system:node:', 'system:node:', node, mirrorPod('no-name')],
-      ['a mirror pod from a node user outside group system:nodes', 'system:node:node1', ['system:masters'], mirrorPod('no-group')],
+      [
+        'a mirror pod from a node user outside group system:nodes',
+        'system:node:node1',
+        ['system:masters'],
+        mirrorPod('no-group'),
+      ],
       ['a mirror pod from an ordinary user in system:nodes', 'node1', node, mirrorPod('not-a-node')],
-      ['a DaemonSet with hostPID', 'system:node:node1', node, { ...deploymentManifest('ds', { app: 'static' }, ['hostPID']), kind: 'DaemonSet', spec: { selector: { matchLabels: { app: 'static' } }, template: deploymentManifest('ds', { app: 'static' }, ['hostPID']).spec.template } }],
-      ['a Deployment, even annotated as a mirror', 'system:node:node1', node, { ...deploymentManifest('dep', { app: 'static' }, ['hostNetwork']), metadata: { name: 'dep', annotations: MIRROR } }],
+      [
+        'a DaemonSet with hostPID',
+        'system:node:node1',
+        node,
+        {
+          ...deploymentManifest('ds', { app: 'static' }, ['hostPID']),
+          kind: 'DaemonSet',
+          spec: {
+            selector: { matchLabels: { app: 'static' } },
+            template: deploymentManifest('ds', { app: 'static' }, ['hostPID']).spec.template,
+          },
+        },
+      ],
+      [
+        'a Deployment, even annotated as a mirror',
+        'system:node:node1',
+        node,
+        {
+          ...deploymentManifest('dep', { app: 'static' }, ['hostNetwork']),
+          metadata: { name: 'dep', annotations: MIRROR },
+        },
+      ],
       ['a CronJob', 'system:node:node1', node, cronJobManifest('cron', { app: 'static' }, ['hostIPC'])],
     ])('refused: %s', (_, user, groups, obj) => {
       const r = asNode(user, groups, obj);
@@ -213,13 +284,21 @@ describe('the host namespace matrix', () => {
   });
 
   it('the shipped binding exempts kube-system, as the operator does by default', () => {
-    const binding = buildAdmission().find((m) => m.kind === 'ValidatingAdmissionPolicyBinding' && m.metadata.name === 'hostns-host-namespaces')!;
+    const binding = buildAdmission().find(
+      (m) => m.kind === 'ValidatingAdmissionPolicyBinding' && m.metadata.name === 'hostns-host-namespaces',
+    )!;
     expect(binding.spec).toMatchObject({
       validationActions: ['Deny', 'Audit'],
       paramRef: { name: 'grants', parameterNotFoundAction: 'Allow' },
-      matchResources: { namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system'] }] } },
+      matchResources: {
+        namespaceSelector: {
+          matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system'] }],
+        },
+      },
     });
-    const deny = buildAdmission(['config/admission/modes/deny']).find((m) => m.kind === 'ValidatingAdmissionPolicyBinding' && m.metadata.name === 'hostns-host-namespaces')!;
+    const deny = buildAdmission(['config/admission/modes/deny']).find(
+      (m) => m.kind === 'ValidatingAdmissionPolicyBinding' && m.metadata.name === 'hostns-host-namespaces',
+    )!;
     expect(deny.spec).toMatchObject({ validationActions: ['Deny', 'Audit'] });
   });
 });
@@ -228,18 +307,26 @@ describe("the operator's own pod writes (hostns-operator-pod-writes)", () => {
   // Its ServiceAccount's username, as the shipped policy names it; system:masters only to pass RBAC,
   // so that the policy alone decides.
   const OPERATOR = 'system:serviceaccount:hostns-system:hostns-operator';
-  const asOperator = (args: string[], input?: string) => kubectl([...args, '--as', OPERATOR, '--as-group', 'system:masters'], input);
+  const asOperator = (args: string[], input?: string) =>
+    kubectl([...args, '--as', OPERATOR, '--as-group', 'system:masters'], input);
   let namespace = '';
 
   beforeAll(async () => {
     namespace = await createNamespace('adm-operator');
-    const pod = { ...podManifest('web', { app: 'web' }, []), metadata: { name: 'web', labels: { app: 'web' }, annotations: { note: 'kept' } } };
+    const pod = {
+      ...podManifest('web', { app: 'web' }, []),
+      metadata: { name: 'web', labels: { app: 'web' }, annotations: { note: 'kept' } },
+    };
     const r = kubectl(['create', '-n', namespace, '-f', '-'], JSON.stringify(pod));
     expect(r.code, r.stderr).toBe(0);
-    await eventually(() => {
-      const probe = asOperator(['label', '--dry-run=server', '-n', namespace, 'pod/web', 'team=probe']);
-      return probe.code !== 0 ? true : undefined;
-    }, 30_000, 'the operator pod-writes policy to be enforced');
+    await eventually(
+      () => {
+        const probe = asOperator(['label', '--dry-run=server', '-n', namespace, 'pod/web', 'team=probe']);
+        return probe.code !== 0 ? true : undefined;
+      },
+      30_000,
+      'the operator pod-writes policy to be enforced',
+    );
   });
 
   it('may add, change and remove hostns.io/ labels and annotations', () => {
@@ -249,7 +336,13 @@ describe("the operator's own pod writes (hostns-operator-pod-writes)", () => {
       ['label', '--overwrite', 'pod/web', 'hostns.io/violation=false'],
       ['label', 'pod/web', 'hostns.io/violation-', 'hostns.io/exception=agent'],
       ['annotate', 'pod/web', 'hostns.io/violation-', 'hostns.io/exceptions=agent'],
-      ['patch', 'pod/web', '--type=merge', '-p', JSON.stringify({ metadata: { labels: { 'hostns.io/exception': null, 'hostns.io/violation': 'true' } } })],
+      [
+        'patch',
+        'pod/web',
+        '--type=merge',
+        '-p',
+        JSON.stringify({ metadata: { labels: { 'hostns.io/exception': null, 'hostns.io/violation': 'true' } } }),
+      ],
     ]) {
       const r = asOperator(['-n', namespace, ...args]);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
@@ -257,15 +350,45 @@ describe("the operator's own pod writes (hostns-operator-pod-writes)", () => {
   });
 
   it.each<[string, string[], string]>([
-    ['another label', ['label', 'pod/web', 'team=x'], 'may change only hostns.io/ labels of a pod; this update changes team'],
+    [
+      'another label',
+      ['label', 'pod/web', 'team=x'],
+      'may change only hostns.io/ labels of a pod; this update changes team',
+    ],
     ['an existing label', ['label', '--overwrite', 'pod/web', 'app=other'], 'this update changes app'],
     ['removing a label', ['label', 'pod/web', 'app-'], 'this update changes app'],
-    ['another annotation', ['annotate', 'pod/web', 'note=changed', '--overwrite'], 'may change only hostns.io/ annotations of a pod; this update changes note'],
+    [
+      'another annotation',
+      ['annotate', 'pod/web', 'note=changed', '--overwrite'],
+      'may change only hostns.io/ annotations of a pod; this update changes note',
+    ],
     ['the image', ['set', 'image', 'pod/web', 'c=busybox:1.37'], 'not its spec'],
-    ['another spec field', ['patch', 'pod/web', '--type=merge', '-p', '{"spec":{"activeDeadlineSeconds":60}}'], 'not its spec'],
-    ['a hostns.io/ label together with the image', ['patch', 'pod/web', '--type=json', '-p', '[{"op":"add","path":"/metadata/labels/hostns.io~1violation","value":"x"},{"op":"replace","path":"/spec/containers/0/image","value":"busybox:1.37"}]'], 'not its spec'],
-    ['a finalizer', ['patch', 'pod/web', '--type=merge', '-p', '{"metadata":{"finalizers":["example.com/hold"]}}'], 'not its finalizers or owners'],
-    ['the status subresource', ['patch', 'pod/web', '--subresource=status', '--type=merge', '-p', '{"status":{"message":"x"}}'], 'not UPDATE pods/status'],
+    [
+      'another spec field',
+      ['patch', 'pod/web', '--type=merge', '-p', '{"spec":{"activeDeadlineSeconds":60}}'],
+      'not its spec',
+    ],
+    [
+      'a hostns.io/ label together with the image',
+      [
+        'patch',
+        'pod/web',
+        '--type=json',
+        '-p',
+        '[{"op":"add","path":"/metadata/labels/hostns.io~1violation","value":"x"},{"op":"replace","path":"/spec/containers/0/image","value":"busybox:1.37"}]',
+      ],
+      'not its spec',
+    ],
+    [
+      'a finalizer',
+      ['patch', 'pod/web', '--type=merge', '-p', '{"metadata":{"finalizers":["example.com/hold"]}}'],
+      'not its finalizers or owners',
+    ],
+    [
+      'the status subresource',
+      ['patch', 'pod/web', '--subresource=status', '--type=merge', '-p', '{"status":{"message":"x"}}'],
+      'not UPDATE pods/status',
+    ],
     ['a deletion', ['delete', 'pod/web'], 'not DELETE pods'],
   ])('may not change %s', (_, args, says) => {
     const r = asOperator(['-n', namespace, '--dry-run=server', ...args]);
@@ -275,7 +398,10 @@ describe("the operator's own pod writes (hostns-operator-pod-writes)", () => {
   });
 
   it('may not create a pod', () => {
-    const r = asOperator(['create', '--dry-run=server', '-n', namespace, '-f', '-'], JSON.stringify(podManifest('new', { app: 'web' }, [])));
+    const r = asOperator(
+      ['create', '--dry-run=server', '-n', namespace, '-f', '-'],
+      JSON.stringify(podManifest('new', { app: 'web' }, [])),
+    );
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('the hostns operator may only update pods');
   });
@@ -283,17 +409,44 @@ describe("the operator's own pod writes (hostns-operator-pod-writes)", () => {
   it('binds the operator only: anyone else with the right may change the pod', () => {
     const image = kubectl(['set', 'image', '--dry-run=server', '-n', namespace, 'pod/web', 'c=busybox:1.37']);
     expect(image.code, image.stderr).toBe(0);
-    const label = kubectl(['label', '--dry-run=server', '-n', namespace, 'pod/web', 'team=x', '--as', 'system:serviceaccount:hostns-system:other', '--as-group', 'system:masters']);
+    const label = kubectl([
+      'label',
+      '--dry-run=server',
+      '-n',
+      namespace,
+      'pod/web',
+      'team=x',
+      '--as',
+      'system:serviceaccount:hostns-system:other',
+      '--as-group',
+      'system:masters',
+    ]);
     expect(label.code, label.stderr).toBe(0);
   });
 });
 
 describe('the grants object', () => {
   it('is named grants in its namespace; the index is a singleton named cluster', () => {
-    const r = kubectl(['create', '-n', ns.other, '-f', '-'], JSON.stringify({ apiVersion: 'hostns.io/v1alpha1', kind: 'HostNamespaceGrantSet', metadata: { name: 'other' }, spec: { grants: [] } }));
+    const r = kubectl(
+      ['create', '-n', ns.other, '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'hostns.io/v1alpha1',
+        kind: 'HostNamespaceGrantSet',
+        metadata: { name: 'other' },
+        spec: { grants: [] },
+      }),
+    );
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('the grants object of a namespace must be named grants');
-    const i = kubectl(['create', '-f', '-'], JSON.stringify({ apiVersion: 'hostns.io/v1alpha1', kind: 'HostNamespaceGrantIndex', metadata: { name: 'other' }, spec: { namespaces: {} } }));
+    const i = kubectl(
+      ['create', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'hostns.io/v1alpha1',
+        kind: 'HostNamespaceGrantIndex',
+        metadata: { name: 'other' },
+        spec: { namespaces: {} },
+      }),
+    );
     expect(i.code).not.toBe(0);
     expect(i.stderr).toContain('the grant index is a singleton and must be named cluster');
   });
@@ -307,7 +460,10 @@ describe('selector semantics', () => {
     const grants = SELECTOR_CASES.map((c, i) =>
       grant(`case-${i}`, ['hostNetwork'], {
         matchLabels: c.selector.matchLabels,
-        matchExpressions: [...(c.selector.matchExpressions ?? []), { key: 'admission-test.example.com/case', operator: 'In', values: [String(i)] }],
+        matchExpressions: [
+          ...(c.selector.matchExpressions ?? []),
+          { key: 'admission-test.example.com/case', operator: 'In', values: [String(i)] },
+        ],
       }),
     );
     // Selectors as people may write them reach the policy too: a grant without matchLabels.
@@ -315,9 +471,14 @@ describe('selector semantics', () => {
     await setGrants({ [namespace]: grants });
     const disagreements: string[] = [];
     for (const [i, c] of SELECTOR_CASES.entries()) {
-      const d = await tryCreate(podManifest(`case-${i}`, { ...c.labels, 'admission-test.example.com/case': String(i) }, ['hostNetwork']), namespace, true);
+      const d = await tryCreate(
+        podManifest(`case-${i}`, { ...c.labels, 'admission-test.example.com/case': String(i) }, ['hostNetwork']),
+        namespace,
+        true,
+      );
       if (!d.admitted) expect(d.message, c.what).toContain('uses hostNetwork, and no active HostNamespaceException');
-      if (d.admitted !== matchesSelector(c.selector, c.labels)) disagreements.push(`${c.what}: API ${d.admitted}, matchesSelector ${!d.admitted}`);
+      if (d.admitted !== matchesSelector(c.selector, c.labels))
+        disagreements.push(`${c.what}: API ${d.admitted}, matchesSelector ${!d.admitted}`);
     }
     expect(disagreements).toEqual([]);
     expect(SELECTOR_CASES.some((c) => c.matches) && SELECTOR_CASES.some((c) => !c.matches)).toBe(true);
@@ -329,15 +490,23 @@ describe('selector semantics', () => {
     // 8 expressions of 16 values. The pod satisfies everything but the last expression of the
     // first 62 grants, so each is evaluated in full; only the 63rd matches, and it allows hostPID alone.
     const labels = Object.fromEntries(Array.from({ length: 16 }, (_, k) => [`key-${k}`, `value-${k}`]));
-    const values = (without?: string) => Array.from({ length: 16 }, (_, v) => `value-${15 - v}`).map((v) => (v === without ? 'other' : v));
+    const values = (without?: string) =>
+      Array.from({ length: 16 }, (_, v) => `value-${15 - v}`).map((v) => (v === without ? 'other' : v));
     const big = Array.from({ length: 63 }, (_, i) =>
       grant(`big-${String(i).padStart(2, '0')}`, i < 62 ? ['hostNetwork', 'hostPID', 'hostIPC'] : ['hostPID'], {
         matchLabels: labels,
-        matchExpressions: Array.from({ length: 8 }, (_, e) => ({ key: `key-${e}`, operator: 'In' as const, values: values(i < 62 && e === 7 ? 'value-7' : undefined) })),
+        matchExpressions: Array.from({ length: 8 }, (_, e) => ({
+          key: `key-${e}`,
+          operator: 'In' as const,
+          values: values(i < 62 && e === 7 ? 'value-7' : undefined),
+        })),
       }),
     );
     await setGrants({ [namespace]: big });
-    expect(await tryCreate(podManifest('big', labels, ['hostPID']), namespace, true)).toEqual({ admitted: true, message: '' });
+    expect(await tryCreate(podManifest('big', labels, ['hostPID']), namespace, true)).toEqual({
+      admitted: true,
+      message: '',
+    });
     const d = await tryCreate(podManifest('big', labels, ['hostNetwork', 'hostPID']), namespace, true);
     expect(d.message).toBe(expectedRefusal('Pod', 'big', namespace, ['hostNetwork'], labels));
   });
@@ -354,9 +523,15 @@ describe('selector semantics', () => {
   it('several grants together cover a pod, each allowing one flag', async () => {
     const namespace = await scopedNamespace('adm-multi');
     await setGrants({
-      [namespace]: [grant('net', ['hostNetwork'], { matchLabels: { app: 'agent' } }), grant('pid', ['hostPID'], { matchExpressions: [{ key: 'app', operator: 'Exists' }] })],
+      [namespace]: [
+        grant('net', ['hostNetwork'], { matchLabels: { app: 'agent' } }),
+        grant('pid', ['hostPID'], { matchExpressions: [{ key: 'app', operator: 'Exists' }] }),
+      ],
     });
-    expect(await tryCreate(podManifest('both', { app: 'agent' }, ['hostNetwork', 'hostPID']), namespace)).toEqual({ admitted: true, message: '' });
+    expect(await tryCreate(podManifest('both', { app: 'agent' }, ['hostNetwork', 'hostPID']), namespace)).toEqual({
+      admitted: true,
+      message: '',
+    });
     const d = await tryCreate(podManifest('three', { app: 'agent' }, ['hostNetwork', 'hostPID', 'hostIPC']), namespace);
     expect(d.message).toBe(expectedRefusal('Pod', 'three', namespace, ['hostIPC'], { app: 'agent' }));
   });
@@ -373,15 +548,23 @@ describe('lapse, updates, missing param', () => {
     await new Promise((r) => setTimeout(r, Math.max(0, wait)));
     // The grant is still in the param object (nobody pruned it): its expiry alone refuses.
     const after = await tryCreate(podManifest('after', { app: 'agent' }, ['hostPID']), namespace);
-    expect(after.message).toBe(expectedRefusal('Pod', 'after', namespace, ['hostPID'], { app: 'agent' }, [`short (expired ${expiresAt})`]));
+    expect(after.message).toBe(
+      expectedRefusal('Pod', 'after', namespace, ['hostPID'], { app: 'agent' }, [`short (expired ${expiresAt})`]),
+    );
   });
 
   it('updates: only a spec change is checked; old offenders can be scaled, labelled and deleted', async () => {
     const namespace = await scopedNamespace('adm-update');
     const labels = { app: 'agent' };
     await setGrants({ [namespace]: [grant('agent', ['hostNetwork'], { matchLabels: labels })] });
-    expect(await tryCreate(deploymentManifest('agent', labels, ['hostNetwork']), namespace)).toEqual({ admitted: true, message: '' });
-    expect(await tryCreate(podManifest('agent-pod', labels, ['hostNetwork']), namespace)).toEqual({ admitted: true, message: '' });
+    expect(await tryCreate(deploymentManifest('agent', labels, ['hostNetwork']), namespace)).toEqual({
+      admitted: true,
+      message: '',
+    });
+    expect(await tryCreate(podManifest('agent-pod', labels, ['hostNetwork']), namespace)).toEqual({
+      admitted: true,
+      message: '',
+    });
     // The exception goes away (the operator would prune its grant): both are now offenders.
     await setGrants({ [namespace]: [] });
     const scaled = kubectl(['scale', '-n', namespace, 'deployment/agent', '--replicas=2']);
@@ -393,14 +576,24 @@ describe('lapse, updates, missing param', () => {
     const dep = await apps.readNamespacedDeployment({ name: 'agent', namespace });
     dep.metadata!.finalizers = ['example.com/hold'];
     await apps.replaceNamespacedDeployment({ name: 'agent', namespace, body: dep });
-    const unhold = kubectl(['patch', '-n', namespace, 'deployment/agent', '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]']);
+    const unhold = kubectl([
+      'patch',
+      '-n',
+      namespace,
+      'deployment/agent',
+      '--type=json',
+      '-p',
+      '[{"op":"remove","path":"/metadata/finalizers"}]',
+    ]);
     expect(unhold.code, unhold.stderr).toBe(0);
     // Any spec change is checked: a rollout would create pods the policy refuses anyway.
     const replicas = kubectl(['patch', '-n', namespace, 'deployment/agent', '-p', '{"spec":{"replicas":5}}']);
     expect(replicas.code).not.toBe(0);
     const image = kubectl(['set', 'image', '-n', namespace, 'deployment/agent', 'c=busybox:1.37']);
     expect(image.code).not.toBe(0);
-    expect(sortLabels(image.stderr)).toContain(expectedRefusal('Deployment', 'agent', namespace, ['hostNetwork'], labels));
+    expect(sortLabels(image.stderr)).toContain(
+      expectedRefusal('Deployment', 'agent', namespace, ['hostNetwork'], labels),
+    );
     // What the operator does to offenders (labels) must never be refused.
     const label = kubectl(['label', '-n', namespace, 'pod/agent-pod', 'hostns.io/violation=true']);
     expect(label.code, label.stderr).toBe(0);
@@ -415,13 +608,21 @@ describe('lapse, updates, missing param', () => {
       for (const flags of Object.values(VARIANTS)) {
         const d = await tryCreate(make(`host-${kind.toLowerCase()}`, { app: 'web' }, flags), fresh, true);
         expect(d.admitted, `${kind} ${flags.join(',')}`).toBe(false);
-        expect(d.message).toContain(`ValidatingAdmissionPolicy '${REQUIRED}' with binding '${REQUIRED}' denied request: namespace ${fresh} has no host namespace grants yet`);
+        expect(d.message).toContain(
+          `ValidatingAdmissionPolicy '${REQUIRED}' with binding '${REQUIRED}' denied request: namespace ${fresh} has no host namespace grants yet`,
+        );
       }
-      expect(await tryCreate(make(`clean-${kind.toLowerCase()}`, { app: 'web' }, []), fresh, true), kind).toEqual({ admitted: true, message: '' });
+      expect(await tryCreate(make(`clean-${kind.toLowerCase()}`, { app: 'web' }, []), fresh, true), kind).toEqual({
+        admitted: true,
+        message: '',
+      });
     }
     // The operator's order: the grants object first, then the index. From then on the grants decide.
     await setGrants({ [fresh]: [grant('agent', ['hostNetwork'], { matchLabels: { app: 'agent' } })] });
-    expect(await tryCreate(podManifest('agent', { app: 'agent' }, ['hostNetwork']), fresh, true)).toEqual({ admitted: true, message: '' });
+    expect(await tryCreate(podManifest('agent', { app: 'agent' }, ['hostNetwork']), fresh, true)).toEqual({
+      admitted: true,
+      message: '',
+    });
     const d = await tryCreate(podManifest('web', { app: 'web' }, ['hostNetwork']), fresh, true);
     expect(d.message).toBe(expectedRefusal('Pod', 'web', fresh, ['hostNetwork'], { app: 'web' }));
   });
@@ -431,7 +632,12 @@ describe('lapse, updates, missing param', () => {
     const namespace = await scopedNamespace('adm-reborn');
     await setGrants({ [namespace]: [grant('agent', ['hostNetwork'], { matchLabels: { app: 'agent' } })] });
     // The index keeps an older resourceVersion (as if the operator had not caught up): refused.
-    const uids = (await customObjects().getClusterCustomObject({ group: 'hostns.io', version: 'v1alpha1', plural: 'hostnamespacegrantindexes', name: 'cluster' })) as { spec: { namespaces: Record<string, string> } };
+    const uids = (await customObjects().getClusterCustomObject({
+      group: 'hostns.io',
+      version: 'v1alpha1',
+      plural: 'hostnamespacegrantindexes',
+      name: 'cluster',
+    })) as { spec: { namespaces: Record<string, string> } };
     await customObjects().replaceClusterCustomObject({
       group: 'hostns.io',
       version: 'v1alpha1',
@@ -440,7 +646,10 @@ describe('lapse, updates, missing param', () => {
       body: { ...uids, spec: { namespaces: { ...uids.spec.namespaces, [namespace]: '1' } } },
     });
     await eventually(
-      async () => ((await tryCreate(podManifest('agent', { app: 'agent' }, ['hostNetwork']), namespace, true)).admitted ? undefined : true),
+      async () =>
+        (await tryCreate(podManifest('agent', { app: 'agent' }, ['hostNetwork']), namespace, true)).admitted
+          ? undefined
+          : true,
       30_000,
       'the stale entry to refuse',
     );
@@ -464,17 +673,24 @@ describe('lapse, updates, missing param', () => {
     const guarded = kubectl(['delete', 'hostnamespacegrantsets', 'grants', '-n', target]);
     expect(guarded.code).not.toBe(0);
     expect(guarded.stderr).toContain(`ValidatingAdmissionPolicy '${GUARD}'`);
-    expect(guarded.stderr).toContain(`kubectl annotate hostnamespacegrantsets grants -n ${target} hostns.io/allow-delete=true`);
+    expect(guarded.stderr).toContain(
+      `kubectl annotate hostnamespacegrantsets grants -n ${target} hostns.io/allow-delete=true`,
+    );
     const guardedIndex = kubectl(['delete', 'hostnamespacegrantindexes', 'cluster']);
     expect(guardedIndex.code).not.toBe(0);
-    expect(guardedIndex.stderr).toContain('kubectl annotate hostnamespacegrantindexes cluster hostns.io/allow-delete=true');
+    expect(guardedIndex.stderr).toContain(
+      'kubectl annotate hostnamespacegrantindexes cluster hostns.io/allow-delete=true',
+    );
 
     // Deliberately deleted grants object, namespace still indexed (the operator would recreate the
     // object and drop the namespace from the index within moments): the documented gap, admitted.
     const listed = await indexed();
     deleteGuarded('hostnamespacegrantsets', 'grants', target);
     await eventually(
-      async () => ((await tryCreate(podManifest('probe', { app: 'probe' }, ['hostNetwork']), target, true)).admitted ? true : undefined),
+      async () =>
+        (await tryCreate(podManifest('probe', { app: 'probe' }, ['hostNetwork']), target, true)).admitted
+          ? true
+          : undefined,
       30_000,
       'the policy to notice the grants object is gone',
     );
@@ -491,7 +707,10 @@ describe('lapse, updates, missing param', () => {
     // The index deleted too: both policies skip that namespace (the failure mode the guard prevents).
     deleteGuarded('hostnamespacegrantindexes', 'cluster');
     await eventually(
-      async () => ((await tryCreate(podManifest('probe', { app: 'probe' }, ['hostNetwork']), target, true)).admitted ? true : undefined),
+      async () =>
+        (await tryCreate(podManifest('probe', { app: 'probe' }, ['hostNetwork']), target, true)).admitted
+          ? true
+          : undefined,
       30_000,
       'the policies to notice the index is gone',
     );
@@ -508,7 +727,9 @@ describe('lapse, updates, missing param', () => {
     const namespace = await scopedNamespace('adm-deny');
     const binding = manifests.find((m) => m.kind === 'ValidatingAdmissionPolicyBinding' && m.metadata.name === POLICY)!;
     const policy = manifests.find((m) => m.kind === 'ValidatingAdmissionPolicy' && m.metadata.name === POLICY)!;
-    const withDeny = structuredClone(binding) as typeof binding & { spec: { paramRef: { parameterNotFoundAction: string } } };
+    const withDeny = structuredClone(binding) as typeof binding & {
+      spec: { paramRef: { parameterNotFoundAction: string } };
+    };
     withDeny.spec.paramRef.parameterNotFoundAction = 'Deny';
     // The namespace is indexed so hostns-grants-required lets it through: only hostns-host-namespaces decides.
     await setIndex([...(await indexed()), namespace]);
@@ -516,21 +737,29 @@ describe('lapse, updates, missing param', () => {
       apply([withDeny]);
       // failurePolicy Ignore (shipped): the missing param is a configuration error, and ignored: admitted.
       await new Promise((r) => setTimeout(r, 2_000));
-      expect(await tryCreate(podManifest('host', { app: 'web' }, ['hostNetwork']), namespace, true)).toEqual({ admitted: true, message: '' });
+      expect(await tryCreate(podManifest('host', { app: 'web' }, ['hostNetwork']), namespace, true)).toEqual({
+        admitted: true,
+        message: '',
+      });
       // failurePolicy Fail: refused, but a clean pod too (params are looked up before matchConditions run).
       const failing = structuredClone(policy) as typeof policy & { spec: { failurePolicy: string } };
       failing.spec.failurePolicy = 'Fail';
       apply([failing]);
-      const clean = await eventually(async () => {
-        const d = await tryCreate(podManifest('clean', { app: 'web' }, []), namespace, true);
-        return d.admitted ? undefined : d;
-      }, 30_000, 'Deny + Fail to refuse');
+      const clean = await eventually(
+        async () => {
+          const d = await tryCreate(podManifest('clean', { app: 'web' }, []), namespace, true);
+          return d.admitted ? undefined : d;
+        },
+        30_000,
+        'Deny + Fail to refuse',
+      );
       expect(clean.message).toContain('no params found for policy binding with `Deny` parameterNotFoundAction');
     } finally {
       apply([policy, binding]);
     }
     await eventually(
-      async () => ((await tryCreate(podManifest('clean', { app: 'web' }, []), namespace, true)).admitted ? true : undefined),
+      async () =>
+        (await tryCreate(podManifest('clean', { app: 'web' }, []), namespace, true)).admitted ? true : undefined,
       30_000,
       'the shipped policy and binding to be back',
     );
@@ -540,17 +769,24 @@ describe('lapse, updates, missing param', () => {
 describe('warn mode', () => {
   it('admits an offender with a warning that kubectl prints', async () => {
     const warn = scopedForTest(buildAdmission(['config/admission/modes/warn']), [ns['exempt namespace']]);
-    expect(warn.find((m) => m.kind === 'ValidatingAdmissionPolicyBinding' && m.metadata.name === 'hostns-host-namespaces')!.spec).toMatchObject({
+    expect(
+      warn.find((m) => m.kind === 'ValidatingAdmissionPolicyBinding' && m.metadata.name === 'hostns-host-namespaces')!
+        .spec,
+    ).toMatchObject({
       validationActions: ['Warn', 'Audit'],
     });
     apply(warn);
     const namespace = ns['no exception'];
     const pod = (name: string) => JSON.stringify(podManifest(name, { app: 'agent' }, ['hostIPC']));
     // The binding change takes a moment: dry runs until the warning shows.
-    await eventually(() => {
-      const r = kubectl(['create', '--dry-run=server', '-n', namespace, '-f', '-'], pod('probe'));
-      return r.code === 0 && r.stderr.includes('Warning:') ? true : undefined;
-    }, 30_000, 'warn mode to take effect');
+    await eventually(
+      () => {
+        const r = kubectl(['create', '--dry-run=server', '-n', namespace, '-f', '-'], pod('probe'));
+        return r.code === 0 && r.stderr.includes('Warning:') ? true : undefined;
+      },
+      30_000,
+      'warn mode to take effect',
+    );
     const r = kubectl(['apply', '-n', namespace, '-f', '-'], pod('warned'));
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('pod/warned created');
@@ -563,7 +799,10 @@ describe('warn mode', () => {
     // Back to deny for whatever runs after.
     apply(manifests);
     await eventually(
-      async () => ((await tryCreate(podManifest('probe', { app: 'probe' }, ['hostNetwork']), namespace, true)).admitted ? undefined : true),
+      async () =>
+        (await tryCreate(podManifest('probe', { app: 'probe' }, ['hostNetwork']), namespace, true)).admitted
+          ? undefined
+          : true,
       30_000,
       'deny mode to be back',
     );

@@ -6,7 +6,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ApiException, AppsV1Api, BatchV1Api, type V1CronJob, type V1Deployment, type V1ObjectMeta, type V1Pod } from '@kubernetes/client-node';
+import {
+  ApiException,
+  AppsV1Api,
+  BatchV1Api,
+  type V1CronJob,
+  type V1Deployment,
+  type V1ObjectMeta,
+  type V1Pod,
+} from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import {
   API_VERSION,
@@ -70,8 +78,15 @@ export function buildAdmission(components: string[] = []): Manifest[] {
  */
 export function scopedForTest(manifests: Manifest[], extraExempt: string[] = []): Manifest[] {
   return manifests.map((m) => {
-    if (m.kind !== 'ValidatingAdmissionPolicyBinding' || (m.metadata.name !== POLICY && m.metadata.name !== REQUIRED)) return m;
-    const copy = structuredClone(m) as Manifest & { spec: { matchResources: { namespaceSelector: { matchExpressions: { key: string; operator: string; values: string[] }[] } } } };
+    if (m.kind !== 'ValidatingAdmissionPolicyBinding' || (m.metadata.name !== POLICY && m.metadata.name !== REQUIRED))
+      return m;
+    const copy = structuredClone(m) as Manifest & {
+      spec: {
+        matchResources: {
+          namespaceSelector: { matchExpressions: { key: string; operator: string; values: string[] }[] };
+        };
+      };
+    };
     const exprs = copy.spec.matchResources.namespaceSelector.matchExpressions;
     const exempt = exprs.find((e) => e.key === 'kubernetes.io/metadata.name' && e.operator === 'NotIn');
     if (!exempt) throw new Error('shipped binding has no kubernetes.io/metadata.name NotIn exempt list');
@@ -89,10 +104,16 @@ export function apply(manifests: object[]): void {
 /** Removes the policies and bindings, then (the guard gone) every grants object and the index. */
 export function uninstall(manifests: Manifest[]): void {
   const admission = manifests.filter((m) => m.apiVersion.startsWith('admissionregistration.k8s.io/'));
-  const r = kubectl(['delete', '--ignore-not-found', '--wait=false', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: admission }));
+  const r = kubectl(
+    ['delete', '--ignore-not-found', '--wait=false', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: admission }),
+  );
   if (r.code !== 0) throw new Error(`kubectl delete: ${r.stderr}`);
   // The guard may not be gone yet from the API server's view: annotate first, as docs/admission.md says.
-  for (const args of [[GRANTS_PLURAL, '--all', '-A'], [GRANT_INDEX_PLURAL, '--all']]) {
+  for (const args of [
+    [GRANTS_PLURAL, '--all', '-A'],
+    [GRANT_INDEX_PLURAL, '--all'],
+  ]) {
     kubectl(['annotate', '--overwrite', ...args, 'hostns.io/allow-delete=true']);
     const d = kubectl(['delete', '--ignore-not-found', ...args]);
     if (d.code !== 0) throw new Error(`kubectl delete ${args.join(' ')}: ${d.stderr}`);
@@ -129,15 +150,26 @@ async function getOrUndefined<T>(read: () => Promise<unknown>): Promise<T | unde
 export async function setIndex(namespaces: readonly string[]): Promise<void> {
   const versions: Record<string, string> = {};
   for (const name of namespaces) versions[name] = (await core().readNamespace({ name })).metadata!.resourceVersion!;
-  const body = { apiVersion: API_VERSION, kind: GRANT_INDEX_KIND, metadata: { name: GRANT_INDEX_NAME }, spec: { namespaces: versions } };
+  const body = {
+    apiVersion: API_VERSION,
+    kind: GRANT_INDEX_KIND,
+    metadata: { name: GRANT_INDEX_NAME },
+    spec: { namespaces: versions },
+  };
   const current = await getOrUndefined<{ metadata: V1ObjectMeta }>(() => api().getClusterCustomObject(indexIds));
-  if (current) await api().replaceClusterCustomObject({ ...indexIds, body: { ...body, metadata: { ...body.metadata, resourceVersion: current.metadata.resourceVersion } } });
+  if (current)
+    await api().replaceClusterCustomObject({
+      ...indexIds,
+      body: { ...body, metadata: { ...body.metadata, resourceVersion: current.metadata.resourceVersion } },
+    });
   else await api().createClusterCustomObject({ ...indexIds, body });
 }
 
 /** Namespaces the index lists now. */
 export async function indexed(): Promise<string[]> {
-  const current = await getOrUndefined<{ spec: { namespaces: Record<string, string> } }>(() => api().getClusterCustomObject(indexIds));
+  const current = await getOrUndefined<{ spec: { namespaces: Record<string, string> } }>(() =>
+    api().getClusterCustomObject(indexIds),
+  );
   return Object.keys(current?.spec.namespaces ?? {});
 }
 
@@ -158,7 +190,12 @@ export async function setGrants(namespaces: Record<string, Grant[]>): Promise<vo
     const current = await getOrUndefined<{ metadata: V1ObjectMeta; spec: { grants: Grant[] } }>(() =>
       api().getNamespacedCustomObject({ ...grantIds(namespace), name: GRANTS_NAME }),
     );
-    if (current && !missing.includes(namespace) && JSON.stringify(current.spec.grants.filter((g) => !isSentinel(g))) === JSON.stringify(grants)) continue;
+    if (
+      current &&
+      !missing.includes(namespace) &&
+      JSON.stringify(current.spec.grants.filter((g) => !isSentinel(g))) === JSON.stringify(grants)
+    )
+      continue;
     const token = randomBytes(4).toString('hex');
     const sentinel: Grant = {
       exception: `sentinel-${token}`,
@@ -166,9 +203,18 @@ export async function setGrants(namespaces: Record<string, Grant[]>): Promise<vo
       expiresAt: FUTURE,
       selector: { matchLabels: { 'admission-test.example.com/sentinel': token }, matchExpressions: [] },
     };
-    const body = { apiVersion: API_VERSION, kind: GRANTS_KIND, metadata: { name: GRANTS_NAME }, spec: { grants: [...grants, sentinel] } };
+    const body = {
+      apiVersion: API_VERSION,
+      kind: GRANTS_KIND,
+      metadata: { name: GRANTS_NAME },
+      spec: { grants: [...grants, sentinel] },
+    };
     if (current) {
-      await api().replaceNamespacedCustomObject({ ...grantIds(namespace), name: GRANTS_NAME, body: { ...body, metadata: { ...body.metadata, resourceVersion: current.metadata.resourceVersion } } });
+      await api().replaceNamespacedCustomObject({
+        ...grantIds(namespace),
+        name: GRANTS_NAME,
+        body: { ...body, metadata: { ...body.metadata, resourceVersion: current.metadata.resourceVersion } },
+      });
     } else {
       await api().createNamespacedCustomObject({ ...grantIds(namespace), body });
     }
@@ -178,7 +224,15 @@ export async function setGrants(namespaces: Record<string, Grant[]>): Promise<vo
         // the sentinel pod too). A pod no grant covers is refused, and by it.
         await eventually(
           async () => {
-            const d = await tryCreate(podManifest('probe', { 'admission-test.example.com/probe': token }, ['hostNetwork', 'hostPID', 'hostIPC']), namespace, true);
+            const d = await tryCreate(
+              podManifest('probe', { 'admission-test.example.com/probe': token }, [
+                'hostNetwork',
+                'hostPID',
+                'hostIPC',
+              ]),
+              namespace,
+              true,
+            );
             return !d.admitted && !d.message.includes(`'${REQUIRED}'`) ? true : undefined;
           },
           30_000,
@@ -186,7 +240,16 @@ export async function setGrants(namespaces: Record<string, Grant[]>): Promise<vo
         );
         // Then: it reads this very version.
         await eventually(
-          async () => ((await tryCreate(podManifest('sentinel', { 'admission-test.example.com/sentinel': token }, ['hostNetwork']), namespace, true)).admitted ? true : undefined),
+          async () =>
+            (
+              await tryCreate(
+                podManifest('sentinel', { 'admission-test.example.com/sentinel': token }, ['hostNetwork']),
+                namespace,
+                true,
+              )
+            ).admitted
+              ? true
+              : undefined,
           30_000,
           `the admission policy to read the new grants of ${namespace}`,
         );
@@ -206,7 +269,11 @@ export interface Decision {
 const POLICY_PREFIX = `ValidatingAdmissionPolicy '${POLICY}' with binding '${POLICY}' denied request: `;
 
 /** Creates a Pod, Deployment, CronJob or other workload with client-node and reports the decision. */
-export async function tryCreate(obj: { apiVersion: string; kind: string; metadata: V1ObjectMeta; spec: object }, namespace: string, dryRun = false): Promise<Decision> {
+export async function tryCreate(
+  obj: { apiVersion: string; kind: string; metadata: V1ObjectMeta; spec: object },
+  namespace: string,
+  dryRun = false,
+): Promise<Decision> {
   const kc = kubeConfig();
   const opts = { namespace, dryRun: dryRun ? 'All' : undefined };
   try {
@@ -234,7 +301,11 @@ export async function tryCreate(obj: { apiVersion: string; kind: string; metadat
       /* not JSON: keep the text */
     }
     const at = message.indexOf(POLICY_PREFIX);
-    return { admitted: false, status: err.code, message: sortLabels(at >= 0 ? message.slice(at + POLICY_PREFIX.length) : message) };
+    return {
+      admitted: false,
+      status: err.code,
+      message: sortLabels(at >= 0 ? message.slice(at + POLICY_PREFIX.length) : message),
+    };
   }
 }
 
@@ -263,7 +334,10 @@ export function cronJobManifest(name: string, labels: Record<string, string>, fl
     apiVersion: 'batch/v1',
     kind: 'CronJob',
     metadata: { name },
-    spec: { schedule: '0 3 * * *', jobTemplate: { spec: { template: { metadata: { labels }, spec: podSpec(flags, 'Never') } } } },
+    spec: {
+      schedule: '0 3 * * *',
+      jobTemplate: { spec: { template: { metadata: { labels }, spec: podSpec(flags, 'Never') } } },
+    },
   };
 }
 
@@ -272,11 +346,21 @@ export function cronJobManifest(name: string, labels: Record<string, string>, fl
  * >= 1.35): sorts them so messages compare exactly.
  */
 export function sortLabels(text: string): string {
-  return text.replace(/selecting the labels \{([^}]*)\}/g, (_, list: string) => `selecting the labels {${list ? list.split(', ').sort().join(', ') : ''}}`);
+  return text.replace(
+    /selecting the labels \{([^}]*)\}/g,
+    (_, list: string) => `selecting the labels {${list ? list.split(', ').sort().join(', ') : ''}}`,
+  );
 }
 
 /** The refusal the policy gives (labels sorted, see sortLabels), as docs/admission.md shows it. */
-export function expectedRefusal(kind: string, name: string, namespace: string, uncovered: readonly string[], labels: Record<string, string>, lapsed: string[] = []): string {
+export function expectedRefusal(
+  kind: string,
+  name: string,
+  namespace: string,
+  uncovered: readonly string[],
+  labels: Record<string, string>,
+  lapsed: string[] = [],
+): string {
   const what = kind === 'Pod' ? `Pod '${name}'` : `${kind} '${name}' pod template`;
   const flags = uncovered.join(', ');
   const shownLabels = Object.entries(labels)
@@ -288,7 +372,9 @@ export function expectedRefusal(kind: string, name: string, namespace: string, u
     (lapsed.length ? ` (lapsed: ${lapsed.join(', ')})` : '') +
     `. Host namespaces are denied by default: to run it, get a HostNamespaceException in namespace ${namespace}` +
     ` with spec.allow [${flags}] and a spec.podSelector selecting ` +
-    (Object.keys(labels).length <= 32 ? `the labels {${shownLabels}}` : `its labels (${Object.keys(labels).length}, too many to list)`) +
+    (Object.keys(labels).length <= 32
+      ? `the labels {${shownLabels}}`
+      : `its labels (${Object.keys(labels).length}, too many to list)`) +
     ' (the platform team grants them: kubectl explain hostnamespaceexception.spec).'
   );
 }

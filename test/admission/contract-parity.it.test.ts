@@ -14,18 +14,32 @@ import { evaluateLifecycle } from '../../src/policy/lifecycle.ts';
 import { toPodRecord } from '../../src/kube/pod-record.ts';
 import { scanSources } from '../../src/report/scan.ts';
 import { eventually, kubectl } from '../harness/kube.ts';
-import { apply, buildAdmission, podManifest, scopedForTest, scopedNamespace, setGrants, tryCreate, uninstall } from './admission.ts';
+import { apply, buildAdmission, scopedForTest, scopedNamespace, setGrants, tryCreate, uninstall } from './admission.ts';
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Obj = Record<string, any>;
 const LABELS = { app: 'agent' };
 const DIGEST = `sha256:${'c'.repeat(64)}`;
 const IMAGE = 'quay.io/agents/agent:v1';
-const ALL_CONTROLS = ['runAsNonRoot', 'dropAllCapabilities', 'readOnlyRootFilesystem', 'noPrivilegeEscalation', 'noPrivileged', 'seccompRuntimeDefault', 'noHostPath', 'noHostPorts'];
+const ALL_CONTROLS = [
+  'runAsNonRoot',
+  'dropAllCapabilities',
+  'readOnlyRootFilesystem',
+  'noPrivilegeEscalation',
+  'noPrivileged',
+  'seccompRuntimeDefault',
+  'noHostPath',
+  'noHostPorts',
+];
 
 const hardenedContainer = (name: string, over: Obj = {}): Obj => ({
   name,
   image: IMAGE,
-  securityContext: { runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+  securityContext: {
+    runAsNonRoot: true,
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ['ALL'] },
+  },
   ...over,
 });
 const hardened = (): Obj => ({
@@ -55,8 +69,17 @@ const PODS: Record<string, () => Obj> = {
   'image by the pinned digest': edit((s) => (s.containers[0].image = `quay.io/agents/agent@${DIGEST}`)),
   'image by tag and the pinned digest': edit((s) => (s.containers[0].image = `quay.io/agents/agent:v1@${DIGEST}`)),
   'lookalike repository': edit((s) => (s.containers[0].image = 'quay.io/agents-evil/agent:v1')),
-  'privileged init container': edit((s) => (s.initContainers = [hardenedContainer('setup', { securityContext: { ...sc(s), privileged: true, allowPrivilegeEscalation: undefined } })])),
-  'init container from another registry': edit((s) => (s.initContainers = [hardenedContainer('setup', { image: 'ghcr.io/x/setup:1' })])),
+  'privileged init container': edit(
+    (s) =>
+      (s.initContainers = [
+        hardenedContainer('setup', {
+          securityContext: { ...sc(s), privileged: true, allowPrivilegeEscalation: undefined },
+        }),
+      ]),
+  ),
+  'init container from another registry': edit(
+    (s) => (s.initContainers = [hardenedContainer('setup', { image: 'ghcr.io/x/setup:1' })]),
+  ),
   'runAsNonRoot unset': edit((s) => delete sc(s).runAsNonRoot),
   'runAsNonRoot at pod level only': edit((s) => {
     delete sc(s).runAsNonRoot;
@@ -69,7 +92,9 @@ const PODS: Record<string, () => Obj> = {
   'privilege escalation unset': edit((s) => delete sc(s).allowPrivilegeEscalation),
   'seccomp Unconfined in the container': edit((s) => (sc(s).seccompProfile = { type: 'Unconfined' })),
   'seccomp unset': edit((s) => delete s.securityContext.seccompProfile),
-  'seccomp Localhost': edit((s) => (s.securityContext.seccompProfile = { type: 'Localhost', localhostProfile: 'agent.json' })),
+  'seccomp Localhost': edit(
+    (s) => (s.securityContext.seccompProfile = { type: 'Localhost', localhostProfile: 'agent.json' }),
+  ),
   'hostPath volume': edit((s) => (s.volumes = [{ name: 'root', hostPath: { path: '/' } }])),
   'declared port (a host port under hostNetwork)': edit((s) => (s.containers[0].ports = [{ containerPort: 9100 }])),
   '65 containers': edit((s) => (s.containers = Array.from({ length: 65 }, (_, i) => hardenedContainer(`c${i}`)))),
@@ -119,23 +144,38 @@ const evaluated = (raw: Obj) => {
 type Verdicts = { core: boolean; operator: boolean; scan: boolean; admission?: boolean; deployment?: boolean };
 
 function coreVerdict(ns: string, exception: Obj, spec: Obj): boolean {
-  const pod = { namespace: ns, name: 'p', labels: LABELS, hostNetwork: true, hostPID: false, hostIPC: false, security: podSecurityProfile(spec) };
+  const pod = {
+    namespace: ns,
+    name: 'p',
+    labels: LABELS,
+    hostNetwork: true,
+    hostPID: false,
+    hostIPC: false,
+    security: podSecurityProfile(spec),
+  };
   return classifyPod(pod, classifiableExceptions([evaluated(exception)]), new Set()).kind === 'covered';
 }
 
 function operatorVerdict(ns: string, exception: Obj, spec: Obj): boolean {
   // As the operator reads a stored pod: its lean record, then the same classification.
-  const record = toPodRecord({ metadata: { name: 'p', namespace: ns, uid: 'u', resourceVersion: '1', labels: LABELS }, spec } as never);
+  const record = toPodRecord({
+    metadata: { name: 'p', namespace: ns, uid: 'u', resourceVersion: '1', labels: LABELS },
+    spec,
+  } as never);
   return classifyPod(record!, classifiableExceptions([evaluated(exception)]), new Set()).kind === 'covered';
 }
 
 function scanVerdict(ns: string, exception: Obj, spec: Obj): boolean {
   const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: ns, labels: LABELS }, spec };
-  const result = scanSources([{ path: 'pod.yaml', text: JSON.stringify(pod) }], [{ path: 'exceptions/agent.yaml', text: JSON.stringify(exception) }], {
-    now: now(),
-    config: DEFAULT_POLICY,
-    defaultNamespace: ns,
-  });
+  const result = scanSources(
+    [{ path: 'pod.yaml', text: JSON.stringify(pod) }],
+    [{ path: 'exceptions/agent.yaml', text: JSON.stringify(exception) }],
+    {
+      now: now(),
+      config: DEFAULT_POLICY,
+      defaultNamespace: ns,
+    },
+  );
   expect(result.errors).toEqual([]);
   return result.findings.length > 0 && result.findings.every((f) => f.status === 'covered');
 }
@@ -153,7 +193,7 @@ describe('contract verdicts: policy core = operator = scan = admission', () => {
       const ns = await scopedNamespace('contract');
       namespaces[name] = ns;
       exceptions[name] = exceptionManifest(ns, CONTRACTS[name]!);
-      const view = evaluated(exceptions[name]!);
+      const view = evaluated(exceptions[name]);
       expect(view.facts.problems).toEqual([]);
       grants[ns] = [grantOf(view)!];
     }
@@ -176,24 +216,40 @@ describe('contract verdicts: policy core = operator = scan = admission', () => {
           operator: operatorVerdict(ns, exception, spec),
           scan: scanVerdict(ns, exception, spec),
         };
-        const decision = await tryCreate({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', labels: LABELS }, spec }, ns, true);
+        const decision = await tryCreate(
+          { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', labels: LABELS }, spec },
+          ns,
+          true,
+        );
         v.admission = decision.admitted;
         if (!decision.admitted) {
           // A refusal says why: the contract and what broke it, when the pod matched.
           expect(decision.message).toContain('uses hostNetwork');
-          if (v.core === false && contract !== 'no contract') expect(decision.message).toContain('contract broken: agent (');
+          if (v.core === false && contract !== 'no contract')
+            expect(decision.message).toContain('contract broken: agent (');
         }
         const deployment = {
           apiVersion: 'apps/v1',
           kind: 'Deployment',
           metadata: { name: 'd' },
-          spec: { replicas: 1, selector: { matchLabels: LABELS }, template: { metadata: { labels: LABELS }, spec: make() } },
+          spec: {
+            replicas: 1,
+            selector: { matchLabels: LABELS },
+            template: { metadata: { labels: LABELS }, spec: make() },
+          },
         };
         v.deployment = (await tryCreate(deployment, ns, true)).admitted;
         table[podName] = v;
       }
       for (const [podName, v] of Object.entries(table)) {
-        expect({ pod: podName, ...v }).toEqual({ pod: podName, core: v.core, operator: v.core, scan: v.core, admission: v.core, deployment: v.core });
+        expect({ pod: podName, ...v }).toEqual({
+          pod: podName,
+          core: v.core,
+          operator: v.core,
+          scan: v.core,
+          admission: v.core,
+          deployment: v.core,
+        });
       }
       // The table is not trivial: the hardened pod is covered, and each contract refuses something.
       expect(table.hardened?.core).toBe(contract !== 'image digest');
@@ -212,7 +268,10 @@ describe('ephemeral containers (kubectl debug) must keep the contract too', () =
     ns = await scopedNamespace('contract-debug');
     const exception = exceptionManifest(ns, CONTRACTS['ServiceAccount, image and two controls']!);
     await setGrants({ [ns]: [grantOf(evaluated(exception))!] });
-    const created = await tryCreate({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'agent', labels: LABELS }, spec: hardened() }, ns);
+    const created = await tryCreate(
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'agent', labels: LABELS }, spec: hardened() },
+      ns,
+    );
     expect(created).toMatchObject({ admitted: true });
   }, 120_000);
   afterAll(() => {
@@ -224,13 +283,19 @@ describe('ephemeral containers (kubectl debug) must keep the contract too', () =
       ['replace', '--raw', `/api/v1/namespaces/${ns}/pods/agent/ephemeralcontainers`, '-f', '-'],
       JSON.stringify({
         ...JSON.parse(kubectl(['get', 'pod', 'agent', '-n', ns, '-o', 'json']).stdout),
-        spec: { ...JSON.parse(kubectl(['get', 'pod', 'agent', '-n', ns, '-o', 'json']).stdout).spec, ephemeralContainers: [{ name, ...container }] },
+        spec: {
+          ...JSON.parse(kubectl(['get', 'pod', 'agent', '-n', ns, '-o', 'json']).stdout).spec,
+          ephemeralContainers: [{ name, ...container }],
+        },
       }),
     );
 
   it('a debug container from another registry is refused, naming it', async () => {
     const r = await eventually(() => {
-      const out = debug('dbg', { image: 'docker.io/library/busybox:1.37', securityContext: { runAsNonRoot: true, capabilities: { drop: ['ALL'] } } });
+      const out = debug('dbg', {
+        image: 'docker.io/library/busybox:1.37',
+        securityContext: { runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
+      });
       return out.code !== 0 ? out : undefined;
     }, 20_000);
     expect(r.stderr).toContain('ephemeral:dbg runs image docker.io/library/busybox:1.37');
@@ -241,7 +306,10 @@ describe('ephemeral containers (kubectl debug) must keep the contract too', () =
     expect(r.stderr).toContain('control runAsNonRoot broken by ephemeral:root');
   });
   it('a debug container keeping the contract is admitted', () => {
-    const r = debug('ok', { image: 'quay.io/agents/debug:1', securityContext: { runAsNonRoot: true, capabilities: { drop: ['ALL'] } } });
+    const r = debug('ok', {
+      image: 'quay.io/agents/debug:1',
+      securityContext: { runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
+    });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
   });

@@ -16,7 +16,19 @@ let namespace: string;
 let rolesExisted = false;
 
 function canI(user: string, verb: string, extra: string[] = [], resource = RESOURCE): string {
-  const r = kubectl(['auth', 'can-i', verb, resource, '-n', namespace, '--as', user, '--as-group', 'system:authenticated', ...extra]);
+  const r = kubectl([
+    'auth',
+    'can-i',
+    verb,
+    resource,
+    '-n',
+    namespace,
+    '--as',
+    user,
+    '--as-group',
+    'system:authenticated',
+    ...extra,
+  ]);
   // can-i exits 1 for "no"; anything else on stderr than the discovery warning is a failure.
   const answer = r.stdout.trim();
   if (answer !== 'yes' && answer !== 'no') throw new Error(`kubectl auth can-i ${verb}: ${r.stderr}`);
@@ -29,13 +41,31 @@ beforeAll(async () => {
   expect(applied.code, applied.stderr).toBe(0);
   namespace = await createNamespace('rbac');
   for (const role of ['view', 'edit', 'admin']) {
-    const r = kubectl(['create', 'rolebinding', `team-${role}`, '-n', namespace, `--clusterrole=${role}`, `--user=${role}-user`]);
+    const r = kubectl([
+      'create',
+      'rolebinding',
+      `team-${role}`,
+      '-n',
+      namespace,
+      `--clusterrole=${role}`,
+      `--user=${role}-user`,
+    ]);
     expect(r.code, r.stderr).toBe(0);
   }
-  const r = kubectl(['create', 'clusterrolebinding', platformBinding, '--clusterrole=hostns-exception-admin', `--group=platform-${suffix}`]);
+  const r = kubectl([
+    'create',
+    'clusterrolebinding',
+    platformBinding,
+    '--clusterrole=hostns-exception-admin',
+    `--group=platform-${suffix}`,
+  ]);
   expect(r.code, r.stderr).toBe(0);
   // Aggregation into view (and through it edit and admin) is done by a controller: wait for it.
-  await eventually(() => (['view', 'edit', 'admin'].every((role) => canI(`${role}-user`, 'list') === 'yes') ? true : undefined), 60_000, 'aggregation of hostns-exception-viewer');
+  await eventually(
+    () => (['view', 'edit', 'admin'].every((role) => canI(`${role}-user`, 'list') === 'yes') ? true : undefined),
+    60_000,
+    'aggregation of hostns-exception-viewer',
+  );
 });
 
 afterAll(() => {
@@ -52,21 +82,33 @@ describe('who may read and write HostNamespaceExceptions', () => {
   it('hostns-exception-admin writes exceptions, but not their status (the operator records it)', () => {
     const platform = ['--as-group', `platform-${suffix}`];
     for (const verb of [...READ_VERBS, ...WRITE_VERBS]) expect(canI('platform-user', verb, platform), verb).toBe('yes');
-    for (const verb of ['update', 'patch']) expect(canI('platform-user', verb, [...platform, '--subresource=status']), `${verb} status`).toBe('no');
+    for (const verb of ['update', 'patch'])
+      expect(canI('platform-user', verb, [...platform, '--subresource=status']), `${verb} status`).toBe('no');
   });
 
   it('nothing that writes exceptions is aggregated into admin or edit', () => {
     const r = kubectl(['get', 'clusterrole', '-l', 'app.kubernetes.io/part-of=hostns-operator', '-o', 'json']);
     expect(r.code, r.stderr).toBe(0);
-    const roles = (JSON.parse(r.stdout) as { items: { metadata: { name: string; labels?: Record<string, string> }; rules?: { verbs: string[] }[] }[] }).items;
+    const roles = (
+      JSON.parse(r.stdout) as {
+        items: { metadata: { name: string; labels?: Record<string, string> }; rules?: { verbs: string[] }[] }[];
+      }
+    ).items;
     for (const role of roles) {
       const labels = role.metadata.labels ?? {};
-      const aggregated = ['admin', 'edit', 'view'].filter((to) => labels[`rbac.authorization.k8s.io/aggregate-to-${to}`] === 'true');
+      const aggregated = ['admin', 'edit', 'view'].filter(
+        (to) => labels[`rbac.authorization.k8s.io/aggregate-to-${to}`] === 'true',
+      );
       if (aggregated.length === 0) continue;
       const verbs = (role.rules ?? []).flatMap((rule) => rule.verbs);
-      expect(verbs.filter((v) => !READ_VERBS.includes(v)), `${role.metadata.name} aggregated to ${aggregated.join(', ')}`).toEqual([]);
+      expect(
+        verbs.filter((v) => !READ_VERBS.includes(v)),
+        `${role.metadata.name} aggregated to ${aggregated.join(', ')}`,
+      ).toEqual([]);
     }
-    expect(roles.map((r) => r.metadata.name)).toEqual(expect.arrayContaining(['hostns-exception-admin', 'hostns-exception-viewer']));
+    expect(roles.map((r) => r.metadata.name)).toEqual(
+      expect.arrayContaining(['hostns-exception-admin', 'hostns-exception-viewer']),
+    );
   });
 
   it('an unbound user can do nothing with exceptions', () => {

@@ -25,12 +25,32 @@ const combined: LabelSelector = {
 export const SELECTOR_CASES: SelectorCase[] = [
   { what: 'empty selector, no labels', selector: {}, labels: {}, matches: true },
   { what: 'empty selector, some labels', selector: {}, labels: { a: '1' }, matches: true },
-  { what: 'empty matchLabels and matchExpressions', selector: { matchLabels: {}, matchExpressions: [] }, labels: { a: '1' }, matches: true },
+  {
+    what: 'empty matchLabels and matchExpressions',
+    selector: { matchLabels: {}, matchExpressions: [] },
+    labels: { a: '1' },
+    matches: true,
+  },
   { what: 'matchLabels equal', selector: { matchLabels: { app: 'web' } }, labels: { app: 'web' }, matches: true },
-  { what: 'matchLabels value differs in case', selector: { matchLabels: { app: 'web' } }, labels: { app: 'Web' }, matches: false },
+  {
+    what: 'matchLabels value differs in case',
+    selector: { matchLabels: { app: 'web' } },
+    labels: { app: 'Web' },
+    matches: false,
+  },
   { what: 'matchLabels key missing', selector: { matchLabels: { app: 'web' } }, labels: {}, matches: false },
-  { what: 'matchLabels one of two missing', selector: { matchLabels: { app: 'web', tier: 'fe' } }, labels: { app: 'web' }, matches: false },
-  { what: 'matchLabels all present plus extra labels', selector: { matchLabels: { app: 'web', tier: 'fe' } }, labels: { app: 'web', tier: 'fe', x: 'y' }, matches: true },
+  {
+    what: 'matchLabels one of two missing',
+    selector: { matchLabels: { app: 'web', tier: 'fe' } },
+    labels: { app: 'web' },
+    matches: false,
+  },
+  {
+    what: 'matchLabels all present plus extra labels',
+    selector: { matchLabels: { app: 'web', tier: 'fe' } },
+    labels: { app: 'web', tier: 'fe', x: 'y' },
+    matches: true,
+  },
   { what: 'matchLabels empty value present', selector: { matchLabels: { k: '' } }, labels: { k: '' }, matches: true },
   { what: 'matchLabels empty value, key absent', selector: { matchLabels: { k: '' } }, labels: {}, matches: false },
   { what: 'In, value listed', selector: inAB, labels: { k: 'a' }, matches: true },
@@ -44,10 +64,30 @@ export const SELECTOR_CASES: SelectorCase[] = [
   { what: 'Exists, key absent', selector: exists, labels: { other: 'k' }, matches: false },
   { what: 'DoesNotExist, key present', selector: doesNotExist, labels: { k: '' }, matches: false },
   { what: 'DoesNotExist, key absent', selector: doesNotExist, labels: { other: 'k' }, matches: true },
-  { what: 'matchLabels and expressions, all hold', selector: combined, labels: { app: 'web', tier: 'fe' }, matches: true },
-  { what: 'matchLabels and expressions, DoesNotExist fails', selector: combined, labels: { app: 'web', tier: 'fe', debug: 'true' }, matches: false },
-  { what: 'matchLabels and expressions, In fails', selector: combined, labels: { app: 'web', tier: 'db' }, matches: false },
-  { what: 'matchLabels and expressions, matchLabels fails', selector: combined, labels: { app: 'api', tier: 'be' }, matches: false },
+  {
+    what: 'matchLabels and expressions, all hold',
+    selector: combined,
+    labels: { app: 'web', tier: 'fe' },
+    matches: true,
+  },
+  {
+    what: 'matchLabels and expressions, DoesNotExist fails',
+    selector: combined,
+    labels: { app: 'web', tier: 'fe', debug: 'true' },
+    matches: false,
+  },
+  {
+    what: 'matchLabels and expressions, In fails',
+    selector: combined,
+    labels: { app: 'web', tier: 'db' },
+    matches: false,
+  },
+  {
+    what: 'matchLabels and expressions, matchLabels fails',
+    selector: combined,
+    labels: { app: 'api', tier: 'be' },
+    matches: false,
+  },
   {
     what: 'prefixed key',
     selector: { matchExpressions: [{ key: 'example.com/role', operator: 'In', values: ['node-agent'] }] },
@@ -56,19 +96,34 @@ export const SELECTOR_CASES: SelectorCase[] = [
   },
   {
     what: 'two requirements on one key, both hold',
-    selector: { matchExpressions: [{ key: 'k', operator: 'In', values: ['a', 'b'] }, { key: 'k', operator: 'NotIn', values: ['b'] }] },
+    selector: {
+      matchExpressions: [
+        { key: 'k', operator: 'In', values: ['a', 'b'] },
+        { key: 'k', operator: 'NotIn', values: ['b'] },
+      ],
+    },
     labels: { k: 'a' },
     matches: true,
   },
   {
     what: 'two requirements on one key, second fails',
-    selector: { matchExpressions: [{ key: 'k', operator: 'In', values: ['a', 'b'] }, { key: 'k', operator: 'NotIn', values: ['b'] }] },
+    selector: {
+      matchExpressions: [
+        { key: 'k', operator: 'In', values: ['a', 'b'] },
+        { key: 'k', operator: 'NotIn', values: ['b'] },
+      ],
+    },
     labels: { k: 'b' },
     matches: false,
   },
   // The one departure from metav1.LabelSelector: a selector naming the operator's own marks
   // (hostns.io/ keys) matches nothing, whatever the labels (the CRD refuses it too).
-  { what: 'hostns.io/ key in matchLabels, label present', selector: { matchLabels: { 'hostns.io/violation': 'true' } }, labels: { 'hostns.io/violation': 'true' }, matches: false },
+  {
+    what: 'hostns.io/ key in matchLabels, label present',
+    selector: { matchLabels: { 'hostns.io/violation': 'true' } },
+    labels: { 'hostns.io/violation': 'true' },
+    matches: false,
+  },
   {
     what: 'hostns.io/ key with DoesNotExist, label absent',
     selector: { matchExpressions: [{ key: 'hostns.io/exception', operator: 'DoesNotExist' }] },
@@ -87,5 +142,10 @@ export const SELECTOR_CASES: SelectorCase[] = [
     labels: {},
     matches: false,
   },
-  { what: 'a look-alike prefix is an ordinary key', selector: { matchLabels: { 'x.hostns.io/k': 'v' } }, labels: { 'x.hostns.io/k': 'v' }, matches: true },
+  {
+    what: 'a look-alike prefix is an ordinary key',
+    selector: { matchLabels: { 'x.hostns.io/k': 'v' } },
+    labels: { 'x.hostns.io/k': 'v' },
+    matches: true,
+  },
 ];

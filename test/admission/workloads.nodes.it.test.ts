@@ -41,7 +41,7 @@ const grants: Record<string, Grant[]> = {};
 /** What the operator writes for an exception `name` allowing `allow` to pods with `labels`. */
 async function grantInNamespace(ns: string, name: string, allow: HostNamespace[], labels: Labels, expiresAt = FUTURE) {
   grants[ns] = [{ exception: name, allow, expiresAt, selector: { matchLabels: labels, matchExpressions: [] } }];
-  await setGrants({ [ns]: grants[ns]! });
+  await setGrants({ [ns]: grants[ns] });
 }
 
 /** The policy's refusal in a controller's Event: `Error creating: pods "<name>" is forbidden: ... <message>`. */

@@ -7,7 +7,7 @@ import { validException, type Json } from './exception-corpus.ts';
 import { createException, patchException } from './exceptions.ts';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Obj = Record<string, any>;
 
 function withContract(name: string, boundTo: Obj | undefined, controls: string[] | undefined): Json {
   const o = validException(name) as Obj;
@@ -23,11 +23,34 @@ describe('spec.boundTo and enforcedControls: validation', () => {
   });
 
   it.each([
-    ['a repository, a prefix and a digest', { serviceAccountNames: ['cilium', 'cilium-operator'], images: ['quay.io/cilium/cilium', 'quay.io/cilium/', `quay.io/cilium/cilium@${DIGEST}`] }, ['runAsNonRoot', 'dropAllCapabilities']],
+    [
+      'a repository, a prefix and a digest',
+      {
+        serviceAccountNames: ['cilium', 'cilium-operator'],
+        images: ['quay.io/cilium/cilium', 'quay.io/cilium/', `quay.io/cilium/cilium@${DIGEST}`],
+      },
+      ['runAsNonRoot', 'dropAllCapabilities'],
+    ],
     ['a registry with a port, localhost', { images: ['registry.local:5000/agents/', 'localhost/debug'] }, undefined],
-    ['every control', undefined, ['runAsNonRoot', 'dropAllCapabilities', 'readOnlyRootFilesystem', 'noPrivilegeEscalation', 'noPrivileged', 'seccompRuntimeDefault', 'noHostPath', 'noHostPorts']],
+    [
+      'every control',
+      undefined,
+      [
+        'runAsNonRoot',
+        'dropAllCapabilities',
+        'readOnlyRootFilesystem',
+        'noPrivilegeEscalation',
+        'noPrivileged',
+        'seccompRuntimeDefault',
+        'noHostPath',
+        'noHostPorts',
+      ],
+    ],
   ])('accepts %s', async (_, boundTo, controls) => {
-    const v = await createException(ns, withContract(`ok-${Math.random().toString(36).slice(2, 8)}`, boundTo, controls));
+    const v = await createException(
+      ns,
+      withContract(`ok-${Math.random().toString(36).slice(2, 8)}`, boundTo, controls),
+    );
     expect(v.message).toBe('');
     expect(v.code).toBe(201);
   });
@@ -40,13 +63,21 @@ describe('spec.boundTo and enforcedControls: validation', () => {
     ['an upper-case repository', { images: ['quay.io/Cilium/'] }, undefined, 'spec.boundTo.images[0]'],
     ['an empty image list', { images: [] }, undefined, 'spec.boundTo.images'],
     ['a duplicate image', { images: ['quay.io/a/', 'quay.io/a/'] }, undefined, 'spec.boundTo.images[1]'],
-    ['an invalid ServiceAccount name', { serviceAccountNames: ['Cilium_Agent'] }, undefined, 'spec.boundTo.serviceAccountNames[0]'],
+    [
+      'an invalid ServiceAccount name',
+      { serviceAccountNames: ['Cilium_Agent'] },
+      undefined,
+      'spec.boundTo.serviceAccountNames[0]',
+    ],
     ['an empty ServiceAccount list', { serviceAccountNames: [] }, undefined, 'spec.boundTo.serviceAccountNames'],
     ['an unknown control', undefined, ['runsAsNonRoot'], 'spec.riskAcceptance.enforcedControls[0]'],
     ['a duplicate control', undefined, ['noPrivileged', 'noPrivileged'], 'spec.riskAcceptance.enforcedControls[1]'],
     ['an unknown binding field', { namespaces: ['x'] }, undefined, 'spec.boundTo.namespaces'],
   ])('refuses %s, naming the field', async (_, boundTo, controls, field) => {
-    const v = await createException(ns, withContract(`bad-${Math.random().toString(36).slice(2, 8)}`, boundTo, controls));
+    const v = await createException(
+      ns,
+      withContract(`bad-${Math.random().toString(36).slice(2, 8)}`, boundTo, controls),
+    );
     expect(v.code).not.toBe(201);
     expect(v.message).toContain(field);
   });
@@ -77,11 +108,31 @@ describe('the contract transition rule: tightening is free, loosening is a renew
   });
 
   it.each([
-    ['removing a control', { spec: { riskAcceptance: { enforcedControls: ['runAsNonRoot'] } } }, 'spec.riskAcceptance.enforcedControls: Forbidden: removing an enforced control'],
-    ['removing every control', { spec: { riskAcceptance: { enforcedControls: null } } }, 'spec.riskAcceptance.enforcedControls: Forbidden'],
-    ['adding a ServiceAccount', { spec: { boundTo: { serviceAccountNames: ['cilium', 'cilium-operator', 'default'] } } }, 'spec.boundTo.serviceAccountNames: Forbidden: widening'],
-    ['adding an image entry', { spec: { boundTo: { images: ['quay.io/cilium/', 'quay.io/other/', 'docker.io/library/'] } } }, 'spec.boundTo.images: Forbidden: widening'],
-    ['replacing an image entry by a wider one', { spec: { boundTo: { images: ['quay.io/'] } } }, 'spec.boundTo.images: Forbidden'],
+    [
+      'removing a control',
+      { spec: { riskAcceptance: { enforcedControls: ['runAsNonRoot'] } } },
+      'spec.riskAcceptance.enforcedControls: Forbidden: removing an enforced control',
+    ],
+    [
+      'removing every control',
+      { spec: { riskAcceptance: { enforcedControls: null } } },
+      'spec.riskAcceptance.enforcedControls: Forbidden',
+    ],
+    [
+      'adding a ServiceAccount',
+      { spec: { boundTo: { serviceAccountNames: ['cilium', 'cilium-operator', 'default'] } } },
+      'spec.boundTo.serviceAccountNames: Forbidden: widening',
+    ],
+    [
+      'adding an image entry',
+      { spec: { boundTo: { images: ['quay.io/cilium/', 'quay.io/other/', 'docker.io/library/'] } } },
+      'spec.boundTo.images: Forbidden: widening',
+    ],
+    [
+      'replacing an image entry by a wider one',
+      { spec: { boundTo: { images: ['quay.io/'] } } },
+      'spec.boundTo.images: Forbidden',
+    ],
     ['removing the binding', { spec: { boundTo: null } }, 'spec.boundTo.serviceAccountNames: Forbidden'],
   ])('%s without a newer acceptedAt is refused; with one it is accepted', async (what, patch, says) => {
     const name = await fresh(`loose-${what.toLowerCase().replace(/\W+/g, '-')}`);
@@ -89,7 +140,12 @@ describe('the contract transition rule: tightening is free, loosening is a renew
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain(says);
     expect(refused.stderr).toContain('is a new risk acceptance');
-    const renewed = patchException(ns, name, { spec: { ...patch.spec, riskAcceptance: { ...(patch.spec as Obj).riskAcceptance, acceptedAt: '2030-01-02T00:00:00Z' } } });
+    const renewed = patchException(ns, name, {
+      spec: {
+        ...patch.spec,
+        riskAcceptance: { ...(patch.spec as Obj).riskAcceptance, acceptedAt: '2030-01-02T00:00:00Z' },
+      },
+    });
     expect(renewed.stderr).toBe('');
     expect(renewed.code).toBe(0);
   });

@@ -12,7 +12,15 @@ import {
   SINGLE_LINE_MESSAGE,
   VISIBLE_PATTERN,
 } from '../../src/api/validation.ts';
-import { ENFORCEABLE_CONTROLS, EXCEPTION_KIND, EXCEPTION_PLURAL, GROUP, HOST_NAMESPACES, SELECTOR_OPERATORS, VERSION } from '../../src/api/v1alpha1.ts';
+import {
+  ENFORCEABLE_CONTROLS,
+  EXCEPTION_KIND,
+  EXCEPTION_PLURAL,
+  GROUP,
+  HOST_NAMESPACES,
+  SELECTOR_OPERATORS,
+  VERSION,
+} from '../../src/api/v1alpha1.ts';
 import { DEFAULT_POLICY } from '../../src/policy/config.ts';
 import { MIN_JUSTIFICATION_LENGTH, readException } from '../../src/policy/exception.ts';
 import { evaluateLifecycle } from '../../src/policy/lifecycle.ts';
@@ -35,9 +43,9 @@ const version = crd.spec.versions.find((v: { name: string }) => v.name === VERSI
 const root: Schema = version.schema.openAPIV3Schema;
 
 function rulesOf(s: Schema): Array<{ rule: string; message?: string }> {
-  return ((s as { 'x-kubernetes-validations'?: Array<{ rule: string; message?: string }> })['x-kubernetes-validations'] ?? []).map(
-    (r) => ({ rule: r.rule, message: r.message }),
-  );
+  return (
+    (s as { 'x-kubernetes-validations'?: Array<{ rule: string; message?: string }> })['x-kubernetes-validations'] ?? []
+  ).map((r) => ({ rule: r.rule, message: r.message }));
 }
 
 /** The schema at a path like `spec.podSelector.matchExpressions[]` ('' is the root). */
@@ -83,13 +91,20 @@ describe('CRD names', () => {
 });
 
 describe('CRD schema and src/api/v1alpha1.ts', () => {
-  it.each(EXCEPTION_SCHEMA_LEVELS.map((l) => [l.path || '(root)', l] as const))('%s has the same fields, required alike', (_, level) => {
-    const s = at(level.path);
-    const names = Object.keys(s.properties ?? {}).filter((n) => level.path !== '' || !['apiVersion', 'kind', 'metadata'].includes(n));
-    expect(names.sort()).toEqual(Object.keys(level.fields).sort());
-    const required = Object.entries(level.fields).filter(([, p]) => p === 'required').map(([n]) => n);
-    expect([...(s.required ?? [])].sort()).toEqual(required.sort());
-  });
+  it.each(EXCEPTION_SCHEMA_LEVELS.map((l) => [l.path || '(root)', l] as const))(
+    '%s has the same fields, required alike',
+    (_, level) => {
+      const s = at(level.path);
+      const names = Object.keys(s.properties ?? {}).filter(
+        (n) => level.path !== '' || !['apiVersion', 'kind', 'metadata'].includes(n),
+      );
+      expect(names.sort()).toEqual(Object.keys(level.fields).sort());
+      const required = Object.entries(level.fields)
+        .filter(([, p]) => p === 'required')
+        .map(([n]) => n);
+      expect([...(s.required ?? [])].sort()).toEqual(required.sort());
+    },
+  );
 
   it('walks every object level the TypeScript shapes describe (no level forgotten)', () => {
     const all: Array<[string, Schema]> = [];
@@ -112,7 +127,9 @@ describe('CRD schema and src/api/v1alpha1.ts', () => {
   it('the justification minimum is the backstop validator one', () => {
     const justification = at('spec.riskAcceptance').properties!.justification!;
     expect(justification.minLength).toBe(MIN_JUSTIFICATION_LENGTH);
-    const rules = (justification as { 'x-kubernetes-validations': Array<{ rule: string }> })['x-kubernetes-validations'];
+    const rules = (justification as { 'x-kubernetes-validations': Array<{ rule: string }> })[
+      'x-kubernetes-validations'
+    ];
     expect(rules.map((r) => r.rule)).toContain(`self.trim().size() >= ${MIN_JUSTIFICATION_LENGTH}`);
   });
 
@@ -145,11 +162,19 @@ describe('CRD schema and src/api/v1alpha1.ts', () => {
   });
 
   it('every one-line text field refuses invisible and control characters with the shared pattern', () => {
-    const text = [['spec', 'owner'], ['spec.riskAcceptance', 'acceptedBy'], ['spec.riskAcceptance', 'ticket'], ['spec.review', 'reviewedBy']] as const;
+    const text = [
+      ['spec', 'owner'],
+      ['spec.riskAcceptance', 'acceptedBy'],
+      ['spec.riskAcceptance', 'ticket'],
+      ['spec.review', 'reviewedBy'],
+    ] as const;
     for (const [level, field] of text) {
       expect(rulesOf(at(level).properties![field]!), field).toEqual([
         { rule: `!self.matches(r'${INVISIBLE_OR_CONTROL_PATTERN}')`, message: SINGLE_LINE_MESSAGE },
-        { rule: `self.matches(r'${VISIBLE_PATTERN}')`, message: 'must not be blank (it needs at least one visible character)' },
+        {
+          rule: `self.matches(r'${VISIBLE_PATTERN}')`,
+          message: 'must not be blank (it needs at least one visible character)',
+        },
       ]);
     }
   });
@@ -163,7 +188,8 @@ describe('CRD schema and src/api/v1alpha1.ts', () => {
 });
 
 describe('the register (printer columns)', () => {
-  const columns: Array<{ name: string; type: string; jsonPath: string; priority?: number }> = version.additionalPrinterColumns;
+  const columns: Array<{ name: string; type: string; jsonPath: string; priority?: number }> =
+    version.additionalPrinterColumns;
 
   it('shows owner, allows, phase, expires, pods, enforced, age; -o wide adds ticket, next review and selector', () => {
     expect(columns.filter((c) => !c.priority).map((c) => [c.name, c.jsonPath])).toEqual([
@@ -191,7 +217,6 @@ const now = DateTime.fromISO('2030-01-10T00:00:00Z');
 const created = DateTime.fromISO('2030-01-01T00:00:00Z');
 
 describe('the controller backstop and the invalid corpus', () => {
-
   it('the corpus has at least 40 variants, with distinct names', () => {
     expect(INVALID_VARIANTS.length).toBeGreaterThanOrEqual(40);
     expect(new Set(INVALID_VARIANTS.map((v) => v.name)).size).toBe(INVALID_VARIANTS.length);
@@ -220,18 +245,25 @@ describe('config/samples', () => {
   it('lists every sample and the expiry, which it copies into each', () => {
     expect(samples.length).toBeGreaterThanOrEqual(3);
     expect([...kustomization.resources].sort()).toEqual(['expiry.yaml', ...samples.map(([f]) => f)].sort());
-    expect(kustomization.replacements[0].source).toMatchObject({ kind: 'ConfigMap', name: 'sample-expiry', fieldPath: 'data.expiresAt' });
+    expect(kustomization.replacements[0].source).toMatchObject({
+      kind: 'ConfigMap',
+      name: 'sample-expiry',
+      fieldPath: 'data.expiresAt',
+    });
     expect(kustomization.replacements[0].targets[0].fieldPaths).toEqual(['spec.expiresAt']);
   });
 
-  it.each(samples.map(([f, doc]) => [f, doc] as const))('%s is valid for the backstop once its expiry is set', (_, doc) => {
-    const obj = structuredClone(doc);
-    obj.spec.expiresAt = created.plus({ days: 30 }).toISO();
-    expect(obj.kind).toBe(EXCEPTION_KIND);
-    expect(obj.metadata.namespace).toBeUndefined();
-    const lc = evaluateLifecycle(readException(obj, created), now, DEFAULT_POLICY);
-    expect(lc.problems).toEqual([]);
-  });
+  it.each(samples.map(([f, doc]) => [f, doc] as const))(
+    '%s is valid for the backstop once its expiry is set',
+    (_, doc) => {
+      const obj = structuredClone(doc);
+      obj.spec.expiresAt = created.plus({ days: 30 }).toISO();
+      expect(obj.kind).toBe(EXCEPTION_KIND);
+      expect(obj.metadata.namespace).toBeUndefined();
+      const lc = evaluateLifecycle(readException(obj, created), now, DEFAULT_POLICY);
+      expect(lc.problems).toEqual([]);
+    },
+  );
 });
 
 describe('config/exception-policy', () => {
@@ -240,7 +272,10 @@ describe('config/exception-policy', () => {
   const kustomization = parse(readFileSync('config/exception-policy/kustomization.yaml', 'utf8'));
 
   it('defaults the maximum lifetime to the policy core default, as its first variable (overlays patch /spec/variables/0)', () => {
-    expect(policy.spec.variables[0]).toEqual({ name: 'maxLifetime', expression: `duration('${DEFAULT_POLICY.maxLifetime.as('hours')}h')` });
+    expect(policy.spec.variables[0]).toEqual({
+      name: 'maxLifetime',
+      expression: `duration('${DEFAULT_POLICY.maxLifetime.as('hours')}h')`,
+    });
   });
 
   it('checks the exceptions (not their status) on CREATE and UPDATE, denying', () => {
@@ -257,7 +292,9 @@ describe('config/exception-policy', () => {
 describe('enforced controls', () => {
   it('the CRD enum is exactly the controls the policy core checks', () => {
     const crd = parse(readFileSync('crds/hostnamespaceexceptions.yaml', 'utf8'));
-    const items = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.riskAcceptance.properties.enforcedControls.items;
+    const items =
+      crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.riskAcceptance.properties.enforcedControls
+        .items;
     expect(items.enum).toEqual([...ENFORCEABLE_CONTROLS]);
   });
 });

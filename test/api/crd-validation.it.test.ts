@@ -6,7 +6,13 @@ import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXCEPTION_SCHEMA_LEVELS } from '../../src/api/fields.ts';
 import { createNamespace, eventually, kubectl } from '../harness/kube.ts';
-import { DATE_VARIANTS, INVALID_VARIANTS, TEXT_VARIANTS, invalidException, validException } from './exception-corpus.ts';
+import {
+  DATE_VARIANTS,
+  INVALID_VARIANTS,
+  TEXT_VARIANTS,
+  invalidException,
+  validException,
+} from './exception-corpus.ts';
 import { createException, patchException, readExceptionObject, rfc3339, samplesWithExpiry } from './exceptions.ts';
 
 const DAY = 86_400_000;
@@ -20,9 +26,9 @@ function table(text: string): { header: string[]; rows: Array<Record<string, str
   let m: RegExpExecArray | null;
   while ((m = re.exec(headerLine)) !== null) starts.push(m.index);
   const header = starts.map((s, i) => headerLine.slice(s, starts[i + 1]).trim());
-  const rows = lines.slice(1).map((line) =>
-    Object.fromEntries(header.map((h, i) => [h, line.slice(starts[i], starts[i + 1]).trim()])),
-  );
+  const rows = lines
+    .slice(1)
+    .map((line) => Object.fromEntries(header.map((h, i) => [h, line.slice(starts[i], starts[i + 1]).trim()])));
   return { header, rows };
 }
 
@@ -41,10 +47,17 @@ describe('kubectl apply -f crds/, the samples, and the register', () => {
     const apply = kubectl(['apply', '-f', 'crds/']);
     expect(apply.code, apply.stderr).toBe(0);
     expect(apply.stdout).toContain('customresourcedefinition.apiextensions.k8s.io/hostnamespaceexceptions.hostns.io');
-    const wait = kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/hostnamespaceexceptions.hostns.io']);
+    const wait = kubectl([
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      'crd/hostnamespaceexceptions.hostns.io',
+    ]);
     expect(wait.code, wait.stderr).toBe(0);
     const resources = kubectl(['api-resources', '--api-group=hostns.io', '-o', 'wide']);
-    expect(resources.stdout).toMatch(/hostnamespaceexceptions\s+hnse\s+hostns\.io\/v1alpha1\s+true\s+HostNamespaceException\s+.*hostns/);
+    expect(resources.stdout).toMatch(
+      /hostnamespaceexceptions\s+hnse\s+hostns\.io\/v1alpha1\s+true\s+HostNamespaceException\s+.*hostns/,
+    );
   });
 
   it('the samples are accepted (kubectl apply -k config/samples, expiry set)', () => {
@@ -58,18 +71,29 @@ describe('kubectl apply -f crds/, the samples, and the register', () => {
 
   it('kubectl get hnse -A shows the register: header and rows', () => {
     // The operator fills the status; here we write it as the operator would.
-    const enforced = { type: 'Enforced', status: 'True', reason: 'InAdmissionGrants', message: 'in the admission grants', lastTransitionTime: '2026-01-01T00:00:00Z' };
-    const status = patchException(ns, 'node-exporter', {
-      status: {
-        phase: 'Active',
-        coveredPods: 3,
-        allows: 'hostNetwork,hostPID',
-        selector: 'app.kubernetes.io/name=node-exporter',
-        expiresAt,
-        nextReviewAt: '2030-01-01T00:00:00Z',
-        conditions: [enforced],
+    const enforced = {
+      type: 'Enforced',
+      status: 'True',
+      reason: 'InAdmissionGrants',
+      message: 'in the admission grants',
+      lastTransitionTime: '2026-01-01T00:00:00Z',
+    };
+    const status = patchException(
+      ns,
+      'node-exporter',
+      {
+        status: {
+          phase: 'Active',
+          coveredPods: 3,
+          allows: 'hostNetwork,hostPID',
+          selector: 'app.kubernetes.io/name=node-exporter',
+          expiresAt,
+          nextReviewAt: '2030-01-01T00:00:00Z',
+          conditions: [enforced],
+        },
       },
-    }, 'status');
+      'status',
+    );
     expect(status.code, status.stderr).toBe(0);
 
     const get = kubectl(['get', 'hnse', '-A']);
@@ -98,12 +122,34 @@ describe('kubectl apply -f crds/, the samples, and the register', () => {
   });
 
   it('-o wide adds the ticket, the next review and the selector', () => {
-    const status = patchException(ns, 'diagnostics', { status: { allows: 'hostPID,hostIPC', selector: 'hostns.example.com/purpose in (diagnostics,incident-response),tier notin (web)' } }, 'status');
+    const status = patchException(
+      ns,
+      'diagnostics',
+      {
+        status: {
+          allows: 'hostPID,hostIPC',
+          selector: 'hostns.example.com/purpose in (diagnostics,incident-response),tier notin (web)',
+        },
+      },
+      'status',
+    );
     expect(status.code, status.stderr).toBe(0);
     const get = kubectl(['get', 'hnse', '-n', ns, '-o', 'wide']);
     expect(get.code, get.stderr).toBe(0);
     const { header, rows } = table(get.stdout);
-    expect(header).toEqual(['NAME', 'OWNER', 'ALLOWS', 'PHASE', 'EXPIRES', 'PODS', 'ENFORCED', 'AGE', 'TICKET', 'NEXT REVIEW', 'SELECTOR']);
+    expect(header).toEqual([
+      'NAME',
+      'OWNER',
+      'ALLOWS',
+      'PHASE',
+      'EXPIRES',
+      'PODS',
+      'ENFORCED',
+      'AGE',
+      'TICKET',
+      'NEXT REVIEW',
+      'SELECTOR',
+    ]);
     expect(rows.find((r) => r.NAME === 'node-exporter')).toMatchObject({
       TICKET: 'SEC-1042',
       'NEXT REVIEW': '2030-01-01T00:00:00Z',
@@ -127,23 +173,34 @@ describe('kubectl apply -f crds/, the samples, and the register', () => {
 });
 
 describe('kubectl explain', () => {
-  it.each(EXCEPTION_SCHEMA_LEVELS.filter((l) => l.path).map((l) => [l.path, l] as const))('describes every field of %s', async (_, level) => {
-    const path = `hostnamespaceexception.${level.path.replaceAll('[]', '')}`;
-    // The OpenAPI v3 document of a new CRD is published a moment after it is Established.
-    const out = await eventually(() => {
-      const r = kubectl(['explain', path]);
-      return r.code === 0 ? r.stdout : undefined;
-    }, 60_000, `kubectl explain ${path}`);
-    expect(out).toMatch(/DESCRIPTION:\n\s+\S/);
-    for (const [field, presence] of Object.entries(level.fields)) {
-      expect(out, field).toMatch(new RegExp(`^  ${field}\\t?\\s*<[^>]+>${presence === 'required' ? ' -required-' : ''}\\n\\s+\\S`, 'm'));
-    }
-  });
+  it.each(EXCEPTION_SCHEMA_LEVELS.filter((l) => l.path).map((l) => [l.path, l] as const))(
+    'describes every field of %s',
+    async (_, level) => {
+      const path = `hostnamespaceexception.${level.path.replaceAll('[]', '')}`;
+      // The OpenAPI v3 document of a new CRD is published a moment after it is Established.
+      const out = await eventually(
+        () => {
+          const r = kubectl(['explain', path]);
+          return r.code === 0 ? r.stdout : undefined;
+        },
+        60_000,
+        `kubectl explain ${path}`,
+      );
+      expect(out).toMatch(/DESCRIPTION:\n\s+\S/);
+      for (const [field, presence] of Object.entries(level.fields)) {
+        expect(out, field).toMatch(
+          new RegExp(`^  ${field}\\t?\\s*<[^>]+>${presence === 'required' ? ' -required-' : ''}\\n\\s+\\S`, 'm'),
+        );
+      }
+    },
+  );
 
   it('explains the spec with the owner and the allowed host namespaces', () => {
     const out = kubectl(['explain', 'hnse.spec']).stdout;
     expect(out).toContain('The accountable team or person');
-    expect(out).toMatch(/allow\t?\s*<\[\]string> -required-\n\s+Host namespaces the exception permits: a set of\s+hostNetwork, hostPID,\s+hostIPC/);
+    expect(out).toMatch(
+      /allow\t?\s*<\[\]string> -required-\n\s+Host namespaces the exception permits: a set of\s+hostNetwork, hostPID,\s+hostIPC/,
+    );
   });
 });
 
@@ -167,40 +224,78 @@ describe('invalid exceptions are refused by the API server, naming the field', (
     expect(stored.code).not.toBe(0);
   });
 
-  it.each<[string, (s: Record<string, any>) => void]>([ // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['the minimal exception (no optional field)', (s: Record<string, any>) => { // eslint-disable-line @typescript-eslint/no-explicit-any
-      delete s.review;
-      s.riskAcceptance = { justification: s.riskAcceptance.justification, acceptedBy: 'ciso' };
-    }],
-    ['podSelector {} acknowledged by namespaceWide: true', (s: Record<string, any>) => { // eslint-disable-line @typescript-eslint/no-explicit-any
-      s.podSelector = {};
-      s.namespaceWide = true;
-    }],
-    ['only DoesNotExist, acknowledged', (s: Record<string, any>) => { // eslint-disable-line @typescript-eslint/no-explicit-any
-      s.podSelector = { matchExpressions: [{ key: 'debug', operator: 'DoesNotExist' }] };
-      s.namespaceWide = true;
-    }],
-    ['one Exists requirement among NotIn ones (not namespace-wide)', (s: Record<string, any>) => { // eslint-disable-line @typescript-eslint/no-explicit-any
-      s.podSelector = { matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['web'] }, { key: 'node-agent', operator: 'Exists' }] };
-    }],
-    ['namespaceWide: true with a narrow selector (ignored)', (s: Record<string, any>) => (s.namespaceWide = true)], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['a look-alike of the operator prefix (x.hostns.io/)', (s: Record<string, any>) => (s.podSelector = { matchLabels: { 'x.hostns.io/k': 'v' } })], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ...DATE_VARIANTS.filter((d) => d.valid).map((d): [string, (s: Record<string, any>) => void] => [`expiresAt ${d.what} (${d.value})`, (s: Record<string, any>) => { // eslint-disable-line @typescript-eslint/no-explicit-any
-      s.expiresAt = d.value;
-      s.riskAcceptance.acceptedAt = '2000-01-01T00:00:00Z';
-      s.review.lastReviewedAt = d.value;
-    }]),
-    ...TEXT_VARIANTS.filter((t) => !t.problem).map((t): [string, (s: Record<string, any>) => void] => [`owner, acceptedBy, ticket, reviewedBy ${t.what}`, (s: Record<string, any>) => { // eslint-disable-line @typescript-eslint/no-explicit-any
-      s.owner = s.riskAcceptance.acceptedBy = s.riskAcceptance.ticket = s.review.reviewedBy = t.value;
-    }]),
-    ['all three host namespaces', (s: Record<string, any>) => (s.allow = ['hostIPC', 'hostPID', 'hostNetwork'])], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['times with an offset and fractional seconds', (s: Record<string, any>) => { // eslint-disable-line @typescript-eslint/no-explicit-any
-      s.expiresAt = '2030-01-31T01:00:00.5+01:00';
-      s.riskAcceptance.acceptedAt = '2030-01-01T00:00:00.123456Z';
-    }],
-    ['DoesNotExist and Exists without values, NotIn with values', (s: Record<string, any>) => { // eslint-disable-line @typescript-eslint/no-explicit-any
-      s.podSelector = { matchExpressions: [{ key: 'a', operator: 'DoesNotExist' }, { key: 'example.com/b', operator: 'Exists', values: [] }, { key: 'c', operator: 'NotIn', values: ['x', ''] }] };
-    }],
+  it.each<[string, (s: Record<string, any>) => void]>([
+    [
+      'the minimal exception (no optional field)',
+      (s: Record<string, any>) => {
+        delete s.review;
+        s.riskAcceptance = { justification: s.riskAcceptance.justification, acceptedBy: 'ciso' };
+      },
+    ],
+    [
+      'podSelector {} acknowledged by namespaceWide: true',
+      (s: Record<string, any>) => {
+        s.podSelector = {};
+        s.namespaceWide = true;
+      },
+    ],
+    [
+      'only DoesNotExist, acknowledged',
+      (s: Record<string, any>) => {
+        s.podSelector = { matchExpressions: [{ key: 'debug', operator: 'DoesNotExist' }] };
+        s.namespaceWide = true;
+      },
+    ],
+    [
+      'one Exists requirement among NotIn ones (not namespace-wide)',
+      (s: Record<string, any>) => {
+        s.podSelector = {
+          matchExpressions: [
+            { key: 'tier', operator: 'NotIn', values: ['web'] },
+            { key: 'node-agent', operator: 'Exists' },
+          ],
+        };
+      },
+    ],
+    ['namespaceWide: true with a narrow selector (ignored)', (s: Record<string, any>) => (s.namespaceWide = true)],
+    [
+      'a look-alike of the operator prefix (x.hostns.io/)',
+      (s: Record<string, any>) => (s.podSelector = { matchLabels: { 'x.hostns.io/k': 'v' } }),
+    ],
+    ...DATE_VARIANTS.filter((d) => d.valid).map((d): [string, (s: Record<string, any>) => void] => [
+      `expiresAt ${d.what} (${d.value})`,
+      (s: Record<string, any>) => {
+        s.expiresAt = d.value;
+        s.riskAcceptance.acceptedAt = '2000-01-01T00:00:00Z';
+        s.review.lastReviewedAt = d.value;
+      },
+    ]),
+    ...TEXT_VARIANTS.filter((t) => !t.problem).map((t): [string, (s: Record<string, any>) => void] => [
+      `owner, acceptedBy, ticket, reviewedBy ${t.what}`,
+      (s: Record<string, any>) => {
+        s.owner = s.riskAcceptance.acceptedBy = s.riskAcceptance.ticket = s.review.reviewedBy = t.value;
+      },
+    ]),
+    ['all three host namespaces', (s: Record<string, any>) => (s.allow = ['hostIPC', 'hostPID', 'hostNetwork'])],
+    [
+      'times with an offset and fractional seconds',
+      (s: Record<string, any>) => {
+        s.expiresAt = '2030-01-31T01:00:00.5+01:00';
+        s.riskAcceptance.acceptedAt = '2030-01-01T00:00:00.123456Z';
+      },
+    ],
+    [
+      'DoesNotExist and Exists without values, NotIn with values',
+      (s: Record<string, any>) => {
+        s.podSelector = {
+          matchExpressions: [
+            { key: 'a', operator: 'DoesNotExist' },
+            { key: 'example.com/b', operator: 'Exists', values: [] },
+            { key: 'c', operator: 'NotIn', values: ['x', ''] },
+          ],
+        };
+      },
+    ],
   ])('accepts %s', async (_, change) => {
     const obj = validException(`valid-${Math.random().toString(36).slice(2, 8)}`);
     change(obj.spec as Record<string, unknown>);
@@ -215,13 +310,16 @@ describe('invalid exceptions are refused by the API server, naming the field', (
     const { status, ...rest } = example;
     const v = await createException(ns, { ...rest, metadata: { name: 'docs-example' } });
     expect(v.message).toBe('');
-    const r = patchException(ns, 'docs-example', { status: status as Record<string, unknown> }, 'status');
+    const r = patchException(ns, 'docs-example', { status: status }, 'status');
     expect(r.code, r.stderr).toBe(0);
     expect((await readExceptionObject(ns, 'docs-example')).status).toEqual(status);
   });
 
   it('kubectl shows the user the same refusal', () => {
-    const obj = invalidException(INVALID_VARIANTS.find((v) => v.name === 'allow duplicated')!, 'by-kubectl');
+    const obj = invalidException(
+      INVALID_VARIANTS.find((v) => v.name === 'allow duplicated')!,
+      'by-kubectl',
+    );
     const r = kubectl(['apply', '-n', ns, '-f', '-'], JSON.stringify(obj));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('spec.allow[1]: Duplicate value: "hostPID"');
@@ -257,20 +355,29 @@ describe('renewal (transition rule): shortening is free, extending needs a newer
   });
 
   it('extending with an older acceptedAt is refused', () => {
-    const r = patchException(ns, 'renewable', { spec: { expiresAt: '2030-02-20T00:00:00Z', riskAcceptance: { acceptedAt: '2029-12-01T00:00:00Z' } } });
+    const r = patchException(ns, 'renewable', {
+      spec: { expiresAt: '2030-02-20T00:00:00Z', riskAcceptance: { acceptedAt: '2029-12-01T00:00:00Z' } },
+    });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('spec.expiresAt: Forbidden: extending expiresAt is a renewal');
   });
 
   it('extending with a newer acceptedAt (a renewal) is accepted', async () => {
-    const r = patchException(ns, 'renewable', { spec: { expiresAt: '2030-03-15T00:00:00Z', riskAcceptance: { acceptedAt: '2030-01-18T00:00:00Z' } } });
+    const r = patchException(ns, 'renewable', {
+      spec: { expiresAt: '2030-03-15T00:00:00Z', riskAcceptance: { acceptedAt: '2030-01-18T00:00:00Z' } },
+    });
     expect(r.code, r.stderr).toBe(0);
     const stored = await readExceptionObject(ns, 'renewable');
-    expect(stored.spec).toMatchObject({ expiresAt: '2030-03-15T00:00:00Z', riskAcceptance: { acceptedAt: '2030-01-18T00:00:00Z' } });
+    expect(stored.spec).toMatchObject({
+      expiresAt: '2030-03-15T00:00:00Z',
+      riskAcceptance: { acceptedAt: '2030-01-18T00:00:00Z' },
+    });
   });
 
   it('removing acceptedAt while extending is refused', () => {
-    const r = patchException(ns, 'renewable', { spec: { expiresAt: '2030-04-01T00:00:00Z', riskAcceptance: { acceptedAt: null } } });
+    const r = patchException(ns, 'renewable', {
+      spec: { expiresAt: '2030-04-01T00:00:00Z', riskAcceptance: { acceptedAt: null } },
+    });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('extending expiresAt is a renewal');
   });
@@ -281,7 +388,9 @@ describe('renewal (transition rule): shortening is free, extending needs a newer
     expect((await createException(ns, obj)).code).toBe(201);
     const refused = patchException(ns, 'no-acceptance', { spec: { expiresAt: '2030-02-20T00:00:00Z' } });
     expect(refused.stderr).toContain('extending expiresAt is a renewal');
-    const renewed = patchException(ns, 'no-acceptance', { spec: { expiresAt: '2030-02-20T00:00:00Z', riskAcceptance: { acceptedAt: '2030-01-25T00:00:00Z' } } });
+    const renewed = patchException(ns, 'no-acceptance', {
+      spec: { expiresAt: '2030-02-20T00:00:00Z', riskAcceptance: { acceptedAt: '2030-01-25T00:00:00Z' } },
+    });
     expect(renewed.code, renewed.stderr).toBe(0);
   });
 });
@@ -291,8 +400,22 @@ describe('status subresource', () => {
   const fullStatus = {
     phase: 'ExpiringSoon',
     conditions: [
-      { type: 'Valid', status: 'True', observedGeneration: 1, lastTransitionTime: '2030-01-01T00:00:00Z', reason: 'SpecValid', message: 'the spec satisfies every rule' },
-      { type: 'Granting', status: 'True', observedGeneration: 1, lastTransitionTime: '2030-01-01T00:00:00Z', reason: 'ExpiringSoon', message: 'expires at 2030-01-31T00:00:00Z' },
+      {
+        type: 'Valid',
+        status: 'True',
+        observedGeneration: 1,
+        lastTransitionTime: '2030-01-01T00:00:00Z',
+        reason: 'SpecValid',
+        message: 'the spec satisfies every rule',
+      },
+      {
+        type: 'Granting',
+        status: 'True',
+        observedGeneration: 1,
+        lastTransitionTime: '2030-01-01T00:00:00Z',
+        reason: 'ExpiringSoon',
+        message: 'expires at 2030-01-31T00:00:00Z',
+      },
     ],
     observedGeneration: 1,
     coveredPods: 2,
@@ -326,8 +449,20 @@ describe('status subresource', () => {
     ['an unknown phase', { phase: 'Running' }, 'status.phase: Unsupported value: "Running"'],
     ['negative covered pods', { coveredPods: -1 }, 'status.coveredPods'],
     ['a malformed nextReviewAt', { nextReviewAt: 'soon' }, 'status.nextReviewAt'],
-    ['a condition without reason', { conditions: [{ type: 'Valid', status: 'True', lastTransitionTime: '2030-01-01T00:00:00Z', message: '' }] }, 'status.conditions[0].reason: Required value'],
-    ['a condition status outside True/False/Unknown', { conditions: [{ type: 'Valid', status: 'Yes', lastTransitionTime: '2030-01-01T00:00:00Z', reason: 'R', message: '' }] }, 'status.conditions[0].status: Unsupported value: "Yes"'],
+    [
+      'a condition without reason',
+      { conditions: [{ type: 'Valid', status: 'True', lastTransitionTime: '2030-01-01T00:00:00Z', message: '' }] },
+      'status.conditions[0].reason: Required value',
+    ],
+    [
+      'a condition status outside True/False/Unknown',
+      {
+        conditions: [
+          { type: 'Valid', status: 'Yes', lastTransitionTime: '2030-01-01T00:00:00Z', reason: 'R', message: '' },
+        ],
+      },
+      'status.conditions[0].status: Unsupported value: "Yes"',
+    ],
   ])('refuses %s', (_, status, says) => {
     const r = patchException(ns, 'with-status', { status }, 'status');
     expect(r.code).not.toBe(0);

@@ -29,11 +29,15 @@ function exception(name: string, expiresInDays: number, acceptedDaysAgo?: number
 
 /** Polls with dry-run creates until the policy in force refuses (or admits) `probe`. */
 async function policyInForce(ns: string, probe: Json, refused: boolean, says = ''): Promise<void> {
-  await eventually(async () => {
-    const v = await createException(ns, probe, 'Strict', 'All');
-    const isRefused = v.code !== 201 && v.message.includes(POLICY) && v.message.includes(says);
-    return isRefused === refused ? true : undefined;
-  }, 60_000, `the exception policy to ${refused ? 'refuse' : 'admit'} ${JSON.stringify((probe.spec as Json).expiresAt)}`);
+  await eventually(
+    async () => {
+      const v = await createException(ns, probe, 'Strict', 'All');
+      const isRefused = v.code !== 201 && v.message.includes(POLICY) && v.message.includes(says);
+      return isRefused === refused ? true : undefined;
+    },
+    60_000,
+    `the exception policy to ${refused ? 'refuse' : 'admit'} ${JSON.stringify((probe.spec as Json).expiresAt)}`,
+  );
 }
 
 function applyPolicy(dir: string): void {
@@ -63,7 +67,14 @@ describe('exception policy (config/exception-policy)', () => {
   });
 
   it('is installed with its binding, both labelled as part of hostns-operator', () => {
-    const r = kubectl(['get', 'validatingadmissionpolicy,validatingadmissionpolicybinding', '-l', 'app.kubernetes.io/part-of=hostns-operator', '-o', 'name']);
+    const r = kubectl([
+      'get',
+      'validatingadmissionpolicy,validatingadmissionpolicybinding',
+      '-l',
+      'app.kubernetes.io/part-of=hostns-operator',
+      '-o',
+      'name',
+    ]);
     expect(r.stdout).toContain(`validatingadmissionpolicy.admissionregistration.k8s.io/${POLICY}`);
     expect(r.stdout).toContain(`validatingadmissionpolicybinding.admissionregistration.k8s.io/${POLICY}`);
     const status = kubectl(['get', 'validatingadmissionpolicy', POLICY, '-o', 'jsonpath={.status.typeChecking}']);
@@ -85,21 +96,27 @@ describe('exception policy (config/exception-policy)', () => {
     const v = await createException(ns, exception('past', -1));
     expect(v.code).toBe(422);
     expect(v.message).toContain(`ValidatingAdmissionPolicy '${POLICY}'`);
-    expect(v.message).toMatch(/spec\.expiresAt \(\S+\) must be after the creation time \(\S+\): the exception would never grant anything/);
+    expect(v.message).toMatch(
+      /spec\.expiresAt \(\S+\) must be after the creation time \(\S+\): the exception would never grant anything/,
+    );
   });
 
   it('refuses a lifetime over 90 days from creation, admits one under', async () => {
     const v = await createException(ns, exception('too-long', 120));
     expect(v.code).toBe(422);
     // A hair under 120 days (creation comes after the test's clock read): 120, rounded up.
-    expect(v.message).toMatch(/spec\.expiresAt \(\S+\) is 120 days after creation \(\S+\): over the maximum lifetime of 90 days/);
+    expect(v.message).toMatch(
+      /spec\.expiresAt \(\S+\) is 120 days after creation \(\S+\): over the maximum lifetime of 90 days/,
+    );
     expect((await createException(ns, exception('fine', 89))).code).toBe(201);
   });
 
   it('measures the lifetime from acceptedAt when set', async () => {
     const v = await createException(ns, exception('old-acceptance', 10, 100));
     expect(v.code).toBe(422);
-    expect(v.message).toMatch(/is 1(09|10) days after spec\.riskAcceptance\.acceptedAt \(\S+\): over the maximum lifetime of 90 days/);
+    expect(v.message).toMatch(
+      /is 1(09|10) days after spec\.riskAcceptance\.acceptedAt \(\S+\): over the maximum lifetime of 90 days/,
+    );
     expect((await createException(ns, exception('recent-acceptance', 20, 60))).code).toBe(201);
   });
 
@@ -110,7 +127,11 @@ describe('exception policy (config/exception-policy)', () => {
   });
 
   it('refuses a review recorded after the creation time (it would silence ReviewOverdue)', async () => {
-    for (const [i, lastReviewedAt] of [inDays(60), inDays(1), rfc3339(new Date(Date.now() + 3_600_000)).replace('Z', '+00:00')].entries()) {
+    for (const [i, lastReviewedAt] of [
+      inDays(60),
+      inDays(1),
+      rfc3339(new Date(Date.now() + 3_600_000)).replace('Z', '+00:00'),
+    ].entries()) {
       const obj = exception(`reviewed-later-${i}`, 30, 1);
       (obj.spec as Json).review = { lastReviewedAt, reviewedBy: 'jane' };
       const v = await createException(ns, obj);
@@ -138,7 +159,11 @@ describe('exception policy (config/exception-policy)', () => {
       const v = await createException(ns, obj);
       expect(v.code).toBe(422);
       expect(v.message).toContain(`is ${days} days after spec.riskAcceptance.acceptedAt`);
-      const lc = evaluateLifecycle(readException({ ...obj, metadata: { name: 'x', creationTimestamp: rfc3339(new Date()) } }), DateTime.utc(), DEFAULT_POLICY);
+      const lc = evaluateLifecycle(
+        readException({ ...obj, metadata: { name: 'x', creationTimestamp: rfc3339(new Date()) } }),
+        DateTime.utc(),
+        DEFAULT_POLICY,
+      );
       expect(lc.problems.join()).toContain(`is ${days} days, over the maximum of 90 days`);
     }
     const exact = exception('boundary-exact', 1, 1);
@@ -148,9 +173,12 @@ describe('exception policy (config/exception-policy)', () => {
     expect((await createException(ns, exact)).code).toBe(201);
   });
 
-  it('dates outside the grammar get the CRD\'s message naming the field, never a CEL type conversion', async () => {
+  it("dates outside the grammar get the CRD's message naming the field, never a CEL type conversion", async () => {
     const cases: Array<[string, (s: Record<string, Json>) => void]> = [
-      ['spec.expiresAt', (s) => ((s as Json).expiresAt = (s.expiresAt as unknown as string).replace('T', 't').replace('Z', 'z'))],
+      [
+        'spec.expiresAt',
+        (s) => ((s as Json).expiresAt = (s.expiresAt as unknown as string).replace('T', 't').replace('Z', 'z')),
+      ],
       ['spec.expiresAt', (s) => ((s as Json).expiresAt = `${(s.expiresAt as unknown as string).slice(0, 19)}+24:00`)],
       ['spec.riskAcceptance.acceptedAt', (s) => (s.riskAcceptance!.acceptedAt = '2026-02-30T00:00:00Z')],
       ['spec.review.lastReviewedAt', (s) => ((s as Json).review = { lastReviewedAt: '2026-11-01T00:00:00z' })],
@@ -169,16 +197,26 @@ describe('exception policy (config/exception-policy)', () => {
 
   it('renewal: an exception without acceptedAt is extended only with an acceptedAt after its creation', async () => {
     expect((await createException(ns, exception('renew-me', 10))).code).toBe(201);
-    const created = Date.parse(((await readExceptionObject(ns, 'renew-me')).metadata as Json).creationTimestamp as string);
+    const created = Date.parse(
+      ((await readExceptionObject(ns, 'renew-me')).metadata as Json).creationTimestamp as string,
+    );
 
-    const stale = patchException(ns, 'renew-me', { spec: { expiresAt: inDays(20), riskAcceptance: { acceptedAt: inDays(-1) } } });
+    const stale = patchException(ns, 'renew-me', {
+      spec: { expiresAt: inDays(20), riskAcceptance: { acceptedAt: inDays(-1) } },
+    });
     expect(stale.code).not.toBe(0);
-    expect(stale.stderr).toContain('extending spec.expiresAt is a renewal: spec.riskAcceptance.acceptedAt must be set to the time of the new risk acceptance, after the creation time');
+    expect(stale.stderr).toContain(
+      'extending spec.expiresAt is a renewal: spec.riskAcceptance.acceptedAt must be set to the time of the new risk acceptance, after the creation time',
+    );
 
-    const renewed = patchException(ns, 'renew-me', { spec: { expiresAt: inDays(60), riskAcceptance: { acceptedAt: rfc3339(new Date(created + 1000)) } } });
+    const renewed = patchException(ns, 'renew-me', {
+      spec: { expiresAt: inDays(60), riskAcceptance: { acceptedAt: rfc3339(new Date(created + 1000)) } },
+    });
     expect(renewed.code, renewed.stderr).toBe(0);
 
-    const tooFar = patchException(ns, 'renew-me', { spec: { expiresAt: inDays(200), riskAcceptance: { acceptedAt: rfc3339(new Date(created + 2000)) } } });
+    const tooFar = patchException(ns, 'renew-me', {
+      spec: { expiresAt: inDays(200), riskAcceptance: { acceptedAt: rfc3339(new Date(created + 2000)) } },
+    });
     expect(tooFar.code).not.toBe(0);
     expect(tooFar.stderr).toContain('over the maximum lifetime of 90 days');
   });
@@ -213,7 +251,9 @@ describe('exception policy (config/exception-policy)', () => {
       // Edits that leave expiresAt and acceptedAt alone pass, so lowering the maximum never
       // blocks labels, finalizers, review bookkeeping or the operator's status.
       expect(kubectl(['label', 'hnse', '-n', ns, 'eighty-days', 'reviewed=yes']).code).toBe(0);
-      const review = patchException(ns, 'eighty-days', { spec: { review: { lastReviewedAt: inDays(0), reviewedBy: 'jane' } } });
+      const review = patchException(ns, 'eighty-days', {
+        spec: { review: { lastReviewedAt: inDays(0), reviewedBy: 'jane' } },
+      });
       expect(review.code, review.stderr).toBe(0);
       expect(patchException(ns, 'eighty-days', { status: { phase: 'Active' } }, 'status').code).toBe(0);
       // Touching the expiry re-checks the lifetime against the new maximum.

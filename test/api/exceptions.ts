@@ -16,7 +16,12 @@ export interface Verdict {
 }
 
 /** Creates an exception as kubectl does (unknown fields refused: fieldValidation=Strict). Never throws on a refusal. */
-export async function createException(namespace: string, body: Json, fieldValidation = 'Strict', dryRun?: 'All'): Promise<Verdict> {
+export async function createException(
+  namespace: string,
+  body: Json,
+  fieldValidation = 'Strict',
+  dryRun?: 'All',
+): Promise<Verdict> {
   try {
     const object = (await customObjects().createNamespacedCustomObject({
       group: GROUP,
@@ -43,7 +48,13 @@ export async function createException(namespace: string, body: Json, fieldValida
 }
 
 export async function readExceptionObject(namespace: string, name: string): Promise<Json> {
-  return (await customObjects().getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: EXCEPTION_PLURAL, name })) as Json;
+  return (await customObjects().getNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural: EXCEPTION_PLURAL,
+    name,
+  })) as Json;
 }
 
 /** `kubectl patch hnse` with a JSON merge patch (subresource 'status' for the status). */
@@ -66,7 +77,7 @@ export function samplesWithExpiry(expiresAt: string): string {
   cpSync('config/samples', dir, { recursive: true });
   const file = join(dir, 'expiry.yaml');
   const before = readFileSync(file, 'utf8');
-  const after = before.replace(/^  expiresAt: .*$/m, `  expiresAt: "${expiresAt}"`);
+  const after = before.replace(/^ {2}expiresAt: .*$/m, `  expiresAt: "${expiresAt}"`);
   if (after === before) throw new Error('config/samples/expiry.yaml has no "  expiresAt:" line');
   writeFileSync(file, after);
   return dir;

@@ -17,7 +17,7 @@ import { createException, patchException, readExceptionObject, rfc3339 } from '.
 
 const CRD_FILE = 'crds/hostnamespaceexceptions.yaml';
 const DAY = 86_400_000;
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Obj = Record<string, any>;
 
 /** The CRD with every CEL rule below spec removed: the "older, looser" rules. */
 function looserCrd(): Obj {
@@ -42,7 +42,14 @@ function fresh(name: string, change: (spec: Obj) => void): Json {
 }
 
 /** Stored under the looser rules; each breaks one current rule. `field` names it, `fix` repairs it. */
-const OLD_OBJECTS: Array<{ name: string; field: string; change: (s: Obj) => void; fix: Obj; again?: Obj; says?: string }> = [
+const OLD_OBJECTS: Array<{
+  name: string;
+  field: string;
+  change: (s: Obj) => void;
+  fix: Obj;
+  again?: Obj;
+  says?: string;
+}> = [
   {
     name: 'lowercase-date',
     field: 'spec.expiresAt',
@@ -96,10 +103,14 @@ let probeNs = '';
 const probe = () => fresh('probe', (s) => (s.expiresAt = s.expiresAt.toLowerCase()));
 
 async function crdInForce(refusesProbe: boolean): Promise<void> {
-  await eventually(async () => {
-    const v = await createException(probeNs, probe(), 'Strict', 'All');
-    return (v.code !== 201) === refusesProbe ? true : undefined;
-  }, 60_000, `the ${refusesProbe ? 'strict' : 'looser'} CRD to be in force`);
+  await eventually(
+    async () => {
+      const v = await createException(probeNs, probe(), 'Strict', 'All');
+      return (v.code !== 201) === refusesProbe ? true : undefined;
+    },
+    60_000,
+    `the ${refusesProbe ? 'strict' : 'looser'} CRD to be in force`,
+  );
 }
 
 beforeAll(async () => {
@@ -107,10 +118,19 @@ beforeAll(async () => {
   probeNs = await createNamespace('api-ratchet-probe');
   const policy = kubectl(['apply', '-k', 'config/exception-policy']);
   expect(policy.code, policy.stderr).toBe(0);
-  await eventually(async () => {
-    const v = await createException(probeNs, fresh('policy-probe', (s) => (s.expiresAt = rfc3339(new Date(Date.now() + 120 * DAY)))), 'Strict', 'All');
-    return v.message.includes('hostns-exception-lifetime') ? true : undefined;
-  }, 60_000, 'the exception policy to be in force');
+  await eventually(
+    async () => {
+      const v = await createException(
+        probeNs,
+        fresh('policy-probe', (s) => (s.expiresAt = rfc3339(new Date(Date.now() + 120 * DAY)))),
+        'Strict',
+        'All',
+      );
+      return v.message.includes('hostns-exception-lifetime') ? true : undefined;
+    },
+    60_000,
+    'the exception policy to be in force',
+  );
 
   const loose = kubectl(['apply', '-f', '-'], JSON.stringify(looserCrd()));
   expect(loose.code, loose.stderr).toBe(0);
@@ -128,10 +148,19 @@ afterAll(async () => {
   kubectl(['apply', '-f', CRD_FILE]);
   kubectl(['delete', '-k', 'config/exception-policy', '--ignore-not-found']);
   if (probeNs) {
-    await eventually(async () => {
-      const v = await createException(probeNs, fresh('policy-probe', (s) => (s.expiresAt = rfc3339(new Date(Date.now() + 120 * DAY)))), 'Strict', 'All');
-      return v.code === 201 ? true : undefined;
-    }, 60_000, 'the exception policy to be gone');
+    await eventually(
+      async () => {
+        const v = await createException(
+          probeNs,
+          fresh('policy-probe', (s) => (s.expiresAt = rfc3339(new Date(Date.now() + 120 * DAY)))),
+          'Strict',
+          'All',
+        );
+        return v.code === 201 ? true : undefined;
+      },
+      60_000,
+      'the exception policy to be gone',
+    );
   }
 });
 
@@ -144,12 +173,20 @@ describe.each(OLD_OBJECTS.map((o) => [o.name, o] as const))('an object stored un
     expect(v.message).not.toContain('no such key');
   });
 
-  it('takes the operator\'s status writes (the status never depends on the spec being valid)', async () => {
+  it("takes the operator's status writes (the status never depends on the spec being valid)", async () => {
     const now = DateTime.utc();
     const status = {
       phase: 'Invalid',
       allows: 'hostNetwork,hostPID',
-      conditions: [{ type: 'Valid', status: 'False', lastTransitionTime: rfc3339(now.toJSDate()), reason: 'Invalid', message: `${o.field} is wrong` }],
+      conditions: [
+        {
+          type: 'Valid',
+          status: 'False',
+          lastTransitionTime: rfc3339(now.toJSDate()),
+          reason: 'Invalid',
+          message: `${o.field} is wrong`,
+        },
+      ],
     };
     const r = patchException(ns, o.name, { status }, 'status');
     expect(r.code, r.stderr).toBe(0);
@@ -179,11 +216,14 @@ describe.each(OLD_OBJECTS.map((o) => [o.name, o] as const))('an object stored un
 });
 
 describe('the operator reads the old objects with the same grammar', () => {
-  it.each(OLD_OBJECTS.filter((o) => o.name !== 'catch-all').map((o) => [o.name, o] as const))('%s is Invalid, naming the field', (_, o) => {
-    const obj = fresh(o.name, o.change);
-    (obj.metadata as Obj).creationTimestamp = rfc3339(new Date(Date.now() - 2 * DAY));
-    const lc = evaluateLifecycle(readException(obj), DateTime.utc(), DEFAULT_POLICY);
-    expect(lc.phase).toBe('Invalid');
-    expect(lc.problems.join('\n')).toContain(o.field);
-  });
+  it.each(OLD_OBJECTS.filter((o) => o.name !== 'catch-all').map((o) => [o.name, o] as const))(
+    '%s is Invalid, naming the field',
+    (_, o) => {
+      const obj = fresh(o.name, o.change);
+      (obj.metadata as Obj).creationTimestamp = rfc3339(new Date(Date.now() - 2 * DAY));
+      const lc = evaluateLifecycle(readException(obj), DateTime.utc(), DEFAULT_POLICY);
+      expect(lc.phase).toBe('Invalid');
+      expect(lc.problems.join('\n')).toContain(o.field);
+    },
+  );
 });

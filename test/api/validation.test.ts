@@ -15,12 +15,16 @@ describe('the date-time grammar', () => {
   });
 
   it('the operator reads a date outside the grammar as a problem naming the field', () => {
-    const facts = readException({ spec: { expiresAt: '2026-12-17t10:00:00z', riskAcceptance: { acceptedAt: '2026-11-01T00:00:00+24:00' } } });
+    const facts = readException({
+      spec: { expiresAt: '2026-12-17t10:00:00z', riskAcceptance: { acceptedAt: '2026-11-01T00:00:00+24:00' } },
+    });
     expect(facts.problems).toContain(
       'spec.expiresAt "2026-12-17t10:00:00z" is not an RFC 3339 date-time: must be an RFC 3339 date-time such as ' +
         '2030-01-31T00:00:00Z or 2030-01-31T01:00:00+01:00 (uppercase T and Z, a real calendar date in the years 2000-2999, offset within ±23:59)',
     );
-    expect(facts.problems.join('\n')).toContain('spec.riskAcceptance.acceptedAt "2026-11-01T00:00:00+24:00" is not an RFC 3339 date-time');
+    expect(facts.problems.join('\n')).toContain(
+      'spec.riskAcceptance.acceptedAt "2026-11-01T00:00:00+24:00" is not an RFC 3339 date-time',
+    );
     expect(facts.expiresAt).toBeUndefined();
   });
 });
@@ -31,7 +35,7 @@ describe('one-line visible text (owner, acceptedBy, ticket, reviewedBy)', () => 
   });
 });
 
-describe('the operator\'s own keys', () => {
+describe("the operator's own keys", () => {
   it.each([
     ['hostns.io/violation', true],
     ['hostns.io/exception', true],

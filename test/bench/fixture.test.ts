@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { AuditLog, countByVerbResource, deltaByKey, requestTotalsByVerb } from '../../bench/audit.ts';
-import { expectationFor, fixturePod, FIXTURE_NAMESPACES, fixtureExceptionNames, rfc3339Seconds } from '../../bench/fixture.ts';
+import {
+  expectationFor,
+  fixturePod,
+  FIXTURE_NAMESPACES,
+  fixtureExceptionNames,
+  rfc3339Seconds,
+} from '../../bench/fixture.ts';
 import { memoryFigures } from '../../bench/report.ts';
 
 describe('bench fixture', () => {
@@ -50,7 +56,12 @@ describe('bench audit counting', () => {
     appendFileSync(path, line('d', 'ResponseComplete', 'get'));
     appendFileSync(path, '{"auditID":"partial"');
     const records = log.readNew();
-    expect(countByVerbResource(records)).toEqual({ 'patch pods': 1, 'watch pods': 1, 'update hostnamespaceexceptions/status': 1, 'get /version': 1 });
+    expect(countByVerbResource(records)).toEqual({
+      'patch pods': 1,
+      'watch pods': 1,
+      'update hostnamespaceexceptions/status': 1,
+      'get /version': 1,
+    });
     expect(log.readNew()).toEqual([]);
     log.skipToEnd();
     appendFileSync(path, line('e', 'ResponseComplete', 'create', 'events'));
@@ -73,8 +84,22 @@ describe('bench audit counting', () => {
 
 describe('bench memory figures', () => {
   it('per pod = growth of heap over the N = 0 baseline, divided by pods in the cluster', () => {
-    const heap = (heapUsed: number, cachedPods: number) => ({ heapUsed, heapTotal: 0, rss: 0, external: 0, cachedPods, gcForced: true });
-    const peer = (heapUsed: number, cachedPods: number) => ({ heapUsed, heapTotal: 0, rss: 0, external: 0, cachedPods, syncMs: 0 });
+    const heap = (heapUsed: number, cachedPods: number) => ({
+      heapUsed,
+      heapTotal: 0,
+      rss: 0,
+      external: 0,
+      cachedPods,
+      gcForced: true,
+    });
+    const peer = (heapUsed: number, cachedPods: number) => ({
+      heapUsed,
+      heapTotal: 0,
+      rss: 0,
+      external: 0,
+      cachedPods,
+      syncMs: 0,
+    });
     const f = memoryFigures([
       { size: 0, podsInCluster: 0, operator: heap(40_000_000, 0), peer: peer(30_000_000, 0) },
       { size: 20_000, podsInCluster: 20_000, operator: heap(42_000_000, 1000), peer: peer(230_000_000, 20_000) },

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { describeGrowth, formatBytes, formatMs, growthExponent, percentile, ratio, slope, summarize } from '../../bench/stats.ts';
+import {
+  describeGrowth,
+  formatBytes,
+  formatMs,
+  growthExponent,
+  percentile,
+  ratio,
+  slope,
+  summarize,
+} from '../../bench/stats.ts';
 
 describe('percentile (nearest rank)', () => {
   const values = [15, 20, 35, 40, 50];
@@ -18,8 +27,18 @@ describe('percentile (nearest rank)', () => {
   });
 
   it('p99 of 1..100 is 99, of 1..1000 is 990', () => {
-    expect(percentile(Array.from({ length: 100 }, (_, i) => i + 1), 99)).toBe(99);
-    expect(percentile(Array.from({ length: 1000 }, (_, i) => i + 1), 99)).toBe(990);
+    expect(
+      percentile(
+        Array.from({ length: 100 }, (_, i) => i + 1),
+        99,
+      ),
+    ).toBe(99);
+    expect(
+      percentile(
+        Array.from({ length: 1000 }, (_, i) => i + 1),
+        99,
+      ),
+    ).toBe(990);
   });
 
   it('p99 of a small sample is its maximum', () => {
@@ -43,7 +62,14 @@ describe('summarize', () => {
   it('agrees with percentile and computes min, max, mean', () => {
     const v = Array.from({ length: 200 }, (_, i) => (i * 37) % 200);
     const s = summarize(v);
-    expect(s).toMatchObject({ count: 200, min: 0, max: 199, p50: percentile(v, 50), p90: percentile(v, 90), p99: percentile(v, 99) });
+    expect(s).toMatchObject({
+      count: 200,
+      min: 0,
+      max: 199,
+      p50: percentile(v, 50),
+      p90: percentile(v, 90),
+      p99: percentile(v, 99),
+    });
     expect(s.mean).toBeCloseTo(99.5);
   });
 
@@ -62,10 +88,30 @@ describe('ratio, growth, slope', () => {
   });
 
   it('growth exponent: linear is 1, quadratic 2, constant 0', () => {
-    expect(growthExponent([{ size: 1000, value: 2 }, { size: 4000, value: 8 }])).toBeCloseTo(1);
-    expect(growthExponent([{ size: 1000, value: 1 }, { size: 3000, value: 9 }])).toBeCloseTo(2);
-    expect(growthExponent([{ size: 10, value: 5 }, { size: 1000, value: 5 }])).toBeCloseTo(0);
-    expect(growthExponent([{ size: 0, value: 5 }, { size: 1000, value: 5 }])).toBeNaN();
+    expect(
+      growthExponent([
+        { size: 1000, value: 2 },
+        { size: 4000, value: 8 },
+      ]),
+    ).toBeCloseTo(1);
+    expect(
+      growthExponent([
+        { size: 1000, value: 1 },
+        { size: 3000, value: 9 },
+      ]),
+    ).toBeCloseTo(2);
+    expect(
+      growthExponent([
+        { size: 10, value: 5 },
+        { size: 1000, value: 5 },
+      ]),
+    ).toBeCloseTo(0);
+    expect(
+      growthExponent([
+        { size: 0, value: 5 },
+        { size: 1000, value: 5 },
+      ]),
+    ).toBeNaN();
     expect(describeGrowth(1.05)).toBe('about linear');
     expect(describeGrowth(1.9)).toBe('quadratic or worse');
   });

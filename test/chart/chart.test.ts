@@ -135,7 +135,11 @@ describe('chart values', () => {
     const on = template(['--set', 'policyReports.enabled=true'], 'platform');
     expect(container(on).args).toContain('--policy-reports');
     expect(find(on, 'ClusterRole', 'hostns-operator-openreports').rules).toEqual([
-      { apiGroups: ['openreports.io'], resources: ['reports'], verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'] },
+      {
+        apiGroups: ['openreports.io'],
+        resources: ['reports'],
+        verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'],
+      },
     ]);
     expect(find(on, 'ClusterRoleBinding', 'hostns-operator-openreports').subjects).toEqual([
       { kind: 'ServiceAccount', name: 'hostns-operator', namespace: 'platform' },
@@ -306,24 +310,28 @@ describe('chart values', () => {
   });
 });
 
-describe('the chart\'s alert rules with changed values', () => {
-  it('pass `promtool check rules` (the window and namespace substitutions keep valid PromQL)', () => {
-    const promtool = ecosystemTool('promtool');
-    const objects = template(
-      ['--set', 'metrics.prometheusRule.enabled=true', '--set', 'metrics.prometheusRule.expiringWithinDays=30'],
-      'security',
-    );
-    const rule = find(objects, 'PrometheusRule', 'hostns-operator');
-    const dir = mkdtempSync(join(tmpdir(), 'hostns-chart-rules-'));
-    try {
-      writeFileSync(join(dir, 'rules.yaml'), stringify(rule.spec));
-      const r = run(promtool, ['check', 'rules', join(dir, 'rules.yaml')]);
-      expect(r.code, r.stdout + r.stderr).toBe(0);
-      expect(r.stdout).toContain('SUCCESS: 8 rules found');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }, TOOL_BUILD_TIMEOUT_MS);
+describe("the chart's alert rules with changed values", () => {
+  it(
+    'pass `promtool check rules` (the window and namespace substitutions keep valid PromQL)',
+    () => {
+      const promtool = ecosystemTool('promtool');
+      const objects = template(
+        ['--set', 'metrics.prometheusRule.enabled=true', '--set', 'metrics.prometheusRule.expiringWithinDays=30'],
+        'security',
+      );
+      const rule = find(objects, 'PrometheusRule', 'hostns-operator');
+      const dir = mkdtempSync(join(tmpdir(), 'hostns-chart-rules-'));
+      try {
+        writeFileSync(join(dir, 'rules.yaml'), stringify(rule.spec));
+        const r = run(promtool, ['check', 'rules', join(dir, 'rules.yaml')]);
+        expect(r.code, r.stdout + r.stderr).toBe(0);
+        expect(r.stdout).toContain('SUCCESS: 8 rules found');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    TOOL_BUILD_TIMEOUT_MS,
+  );
 });
 
 describe('bad values: helm refuses them and names the value (values.schema.json)', () => {

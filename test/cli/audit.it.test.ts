@@ -10,13 +10,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeApiError } from '../../src/cli/cluster.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { EXIT } from '../../src/cli/errors.ts';
-import { core, createNamespace, customObjects, kubeConfig, kubeconfigPath, kubectl } from '../harness/kube.ts';
+import { core, createNamespace, kubeConfig, kubeconfigPath, kubectl } from '../harness/kube.ts';
 import { createException, createPod } from './fixtures-cluster.ts';
 import { hostns, hostnsJson } from './run-cli.ts';
 
 interface AuditJson {
   summary: { pods: number; offenders: number; covered: number; exempt: number; unlabelled: number };
-  pods: { namespace: string; name: string; uses: string[]; status: string; exceptions: string[]; uncovered: string[]; lapsed: { name: string }[]; labelled: boolean; operatorLabel: string }[];
+  pods: {
+    namespace: string;
+    name: string;
+    uses: string[];
+    status: string;
+    exceptions: string[];
+    uncovered: string[];
+    lapsed: { name: string }[];
+    labelled: boolean;
+    operatorLabel: string;
+  }[];
 }
 
 /** A loopback port nothing listens on (just released by us). */
@@ -34,7 +44,12 @@ const systemPod = `hostns-cli-audit-${process.pid}`;
 
 beforeAll(async () => {
   ns = await createNamespace('cli-audit');
-  await createException(ns, { name: 'node-exporter', allow: ['hostNetwork'], matchLabels: { app: 'node-exporter' }, expiresIn: { days: 30 } });
+  await createException(ns, {
+    name: 'node-exporter',
+    allow: ['hostNetwork'],
+    matchLabels: { app: 'node-exporter' },
+    expiresIn: { days: 30 },
+  });
   await createPod(ns, 'node-exporter-1', { app: 'node-exporter' }, { hostNetwork: true });
   await createPod(ns, 'debug', { app: 'debug' }, { hostPID: true });
   await createPod(ns, 'both', { app: 'node-exporter' }, { hostNetwork: true, hostIPC: true });
@@ -43,7 +58,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await core().deleteNamespacedPod({ namespace: 'kube-system', name: systemPod, gracePeriodSeconds: 0 }).catch(() => undefined);
+  await core()
+    .deleteNamespacedPod({ namespace: 'kube-system', name: systemPod, gracePeriodSeconds: 0 })
+    .catch(() => undefined);
 });
 
 describe('kubectl hostns audit', () => {
@@ -67,9 +84,16 @@ describe('kubectl hostns audit', () => {
 
   it('agrees with the pods the seed 001 audit command lists (kubectl get pods -A -o json | jq)', () => {
     // /work/shared/seeds/001_62c26f23ebf22aa0.txt, Option 1
-    const jq = spawnSync('sh', ['-c', `kubectl --kubeconfig '${kubeconfigPath()}' get pods --all-namespaces -o json | jq -r '.items[] | select(.spec.hostNetwork == true) | "\\(.metadata.namespace)/\\(.metadata.name)"'`], {
-      encoding: 'utf8',
-    });
+    const jq = spawnSync(
+      'sh',
+      [
+        '-c',
+        `kubectl --kubeconfig '${kubeconfigPath()}' get pods --all-namespaces -o json | jq -r '.items[] | select(.spec.hostNetwork == true) | "\\(.metadata.namespace)/\\(.metadata.name)"'`,
+      ],
+      {
+        encoding: 'utf8',
+      },
+    );
     expect(jq.status).toBe(0);
     const fromJq = jq.stdout.trim().split('\n').filter(Boolean).sort();
     const fromAudit = hostnsJson<AuditJson>(['audit'])
@@ -83,7 +107,9 @@ describe('kubectl hostns audit', () => {
   it('says whether the operator labels agree: the contract keys written as the operator writes them', () => {
     // No operator runs in this test: write what it writes (docs/architecture.md, pod marks).
     expect(kubectl(['-n', ns, 'label', 'pod', 'node-exporter-1', 'hostns.io/exception=node-exporter']).code).toBe(0);
-    expect(kubectl(['-n', ns, 'annotate', 'pod', 'node-exporter-1', 'hostns.io/exceptions=node-exporter']).code).toBe(0);
+    expect(kubectl(['-n', ns, 'annotate', 'pod', 'node-exporter-1', 'hostns.io/exceptions=node-exporter']).code).toBe(
+      0,
+    );
     expect(kubectl(['-n', ns, 'label', 'pod', 'debug', 'hostns.io/violation=true']).code).toBe(0);
     expect(kubectl(['-n', ns, 'annotate', 'pod', 'debug', 'hostns.io/violation=hostPID']).code).toBe(0);
     // a wrong mark: `both` is an offender, labelled as covered
@@ -131,12 +157,17 @@ describe('kubectl hostns audit', () => {
     const r = hostns(['audit', '--kubeconfig', join(dir, 'kubeconfig')], { kubeconfig: false });
     rmSync(dir, { recursive: true, force: true });
     expect(r.code).toBe(3);
-    expect(r.stderr).toBe(`error: listing HostNamespaceExceptions: cannot reach the Kubernetes API at https://127.0.0.1:${port} (ECONNREFUSED)\n`);
+    expect(r.stderr).toBe(
+      `error: listing HostNamespaceExceptions: cannot reach the Kubernetes API at https://127.0.0.1:${port} (ECONNREFUSED)\n`,
+    );
   });
 
   it('no kubeconfig at all, or an unknown context: one line', () => {
     const home = mkdtempSync(join(tmpdir(), 'hostns-home-'));
-    const none = hostns(['audit'], { kubeconfig: false, env: { KUBECONFIG: '', HOME: home, KUBERNETES_SERVICE_HOST: '' } });
+    const none = hostns(['audit'], {
+      kubeconfig: false,
+      env: { KUBECONFIG: '', HOME: home, KUBERNETES_SERVICE_HOST: '' },
+    });
     rmSync(home, { recursive: true, force: true });
     expect(none.code).toBe(3);
     expect(none.stderr).toMatch(/^error: no cluster configured: pass --kubeconfig, set KUBECONFIG/);
@@ -147,7 +178,10 @@ describe('kubectl hostns audit', () => {
 
   it('KUBECONFIG and --context are honoured', () => {
     const kc = kubeConfig();
-    const r = hostns(['audit', '-n', ns, '--context', kc.getCurrentContext(), '-o', 'json'], { kubeconfig: false, env: { KUBECONFIG: kubeconfigPath() } });
+    const r = hostns(['audit', '-n', ns, '--context', kc.getCurrentContext(), '-o', 'json'], {
+      kubeconfig: false,
+      env: { KUBECONFIG: kubeconfigPath() },
+    });
     expect(r.code).toBe(0);
     expect((JSON.parse(r.stdout) as AuditJson).summary.pods).toBe(3);
   });
@@ -156,13 +190,21 @@ describe('kubectl hostns audit', () => {
     // the CLI's requests go through the operator's client (src/kube/client.ts): its errors, not client-node's
     const client = new KubeClient(kubeConfig());
     // a resource the API server does not serve answers 404 with a plain body, as when the CRD is not installed
-    const noCrd = await client.request('GET', '/apis/hostns.io/v1alpha1/nosuchresources').then(() => undefined, (e: unknown) => e);
+    const noCrd = await client.request('GET', '/apis/hostns.io/v1alpha1/nosuchresources').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     const crdErr = describeApiError(noCrd, client.server, 'listing HostNamespaceExceptions');
     expect(crdErr.exitCode).toBe(EXIT.cluster);
-    expect(crdErr.message).toMatch(/the HostNamespaceException CRD \(hostnamespaceexceptions\.hostns\.io\) is not installed/);
+    expect(crdErr.message).toMatch(
+      /the HostNamespaceException CRD \(hostnamespaceexceptions\.hostns\.io\) is not installed/,
+    );
     const noObj = await client
       .request('GET', `/apis/hostns.io/v1alpha1/namespaces/${ns}/hostnamespaceexceptions/nope`)
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     const objErr = describeApiError(noObj, client.server, 'reading nope');
     expect(objErr.exitCode).toBe(EXIT.usage);
     expect(objErr.message).toMatch(/not found/);

@@ -19,7 +19,13 @@ const ex = (name: string, allow: string[], labels: Record<string, string>, expir
   },
 });
 
-const pod = (name: string, labels: Record<string, string>, spec: Record<string, boolean>, namespace = 'mon', annotations: Record<string, string> = {}) => ({
+const pod = (
+  name: string,
+  labels: Record<string, string>,
+  spec: Record<string, boolean>,
+  namespace = 'mon',
+  annotations: Record<string, string> = {},
+) => ({
   metadata: { name, namespace, labels, annotations },
   spec,
 });
@@ -48,8 +54,12 @@ describe('buildAudit', () => {
 
   it('says whether the operator labels agree', () => {
     const exs = [ex('ne', ['hostNetwork'], { app: 'ne' })];
-    const agreeing = pod('a', { app: 'ne', 'hostns.io/exception': 'ne' }, { hostNetwork: true }, 'mon', { 'hostns.io/exceptions': 'ne' });
-    const stale = pod('b', { app: 'ne', 'hostns.io/violation': 'true' }, { hostNetwork: true }, 'mon', { 'hostns.io/violation': 'hostNetwork' });
+    const agreeing = pod('a', { app: 'ne', 'hostns.io/exception': 'ne' }, { hostNetwork: true }, 'mon', {
+      'hostns.io/exceptions': 'ne',
+    });
+    const stale = pod('b', { app: 'ne', 'hostns.io/violation': 'true' }, { hostNetwork: true }, 'mon', {
+      'hostns.io/violation': 'hostNetwork',
+    });
     const unlabelled = pod('c', { app: 'ne' }, { hostNetwork: true });
     const rows = buildAudit([agreeing, stale, unlabelled], exs, options);
     expect(rows.map((r) => [r.name, r.labelled, r.operatorLabel])).toEqual([
@@ -78,14 +88,21 @@ describe('buildAudit', () => {
   });
 
   it('an invalid exception covers nothing', () => {
-    const bad = { ...ex('bad', ['hostNetwork'], { app: 'ne' }), spec: { ...ex('bad', ['hostNetwork'], { app: 'ne' }).spec, owner: '' } };
+    const bad = {
+      ...ex('bad', ['hostNetwork'], { app: 'ne' }),
+      spec: { ...ex('bad', ['hostNetwork'], { app: 'ne' }).spec, owner: '' },
+    };
     const rows = buildAudit([pod('p', { app: 'ne' }, { hostNetwork: true })], [bad], options);
     expect(rows[0]).toMatchObject({ status: 'offender', lapsed: [] });
   });
 });
 
 describe('audit output', () => {
-  const rows = buildAudit([pod('p', { app: 'ne' }, { hostNetwork: true }), pod('q', {}, { hostPID: true })], [ex('ne', ['hostNetwork'], { app: 'ne' })], options);
+  const rows = buildAudit(
+    [pod('p', { app: 'ne' }, { hostNetwork: true }), pod('q', {}, { hostPID: true })],
+    [ex('ne', ['hostNetwork'], { app: 'ne' })],
+    options,
+  );
   it('table', () => {
     const text = renderAuditTable(rows);
     expect(text.split('\n')[0]).toMatch(/^NAMESPACE\s+POD\s+USES\s+STATUS\s+EXCEPTION\s+LABELLED\s+DETAIL$/);

@@ -15,7 +15,11 @@ export interface ExceptionInput {
 }
 
 /** In the run's cluster, or in another one when `api` is given (a second control plane). */
-export async function createException(namespace: string, e: ExceptionInput, api: CustomObjectsApi = customObjects()): Promise<void> {
+export async function createException(
+  namespace: string,
+  e: ExceptionInput,
+  api: CustomObjectsApi = customObjects(),
+): Promise<void> {
   const now = DateTime.utc();
   await api.createNamespacedCustomObject({
     group: 'hostns.io',
@@ -39,7 +43,9 @@ export async function createException(namespace: string, e: ExceptionInput, api:
           compensatingControls: ['runs as non-root', 'all capabilities dropped'],
         },
         expiresAt: iso(now.plus(e.expiresIn)),
-        ...(e.lastReviewedAgo ? { review: { lastReviewedAt: iso(now.minus(e.lastReviewedAgo)), reviewedBy: e.reviewedBy ?? 'bob' } } : {}),
+        ...(e.lastReviewedAgo
+          ? { review: { lastReviewedAt: iso(now.minus(e.lastReviewedAgo)), reviewedBy: e.reviewedBy ?? 'bob' } }
+          : {}),
       },
     },
   });
@@ -55,6 +61,9 @@ export async function createPod(
 ): Promise<void> {
   await api.createNamespacedPod({
     namespace,
-    body: { metadata: { name, labels, annotations }, spec: { ...flags, containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }] } },
+    body: {
+      metadata: { name, labels, annotations },
+      spec: { ...flags, containers: [{ name: 'app', image: 'registry.k8s.io/pause:3.10' }] },
+    },
   });
 }

@@ -60,7 +60,7 @@ describe('memory follows the largest document, not the file', () => {
       `    metadata: {labels: {app: a${i}}}\n    spec:\n${i % 100 ? '' : '      hostNetwork: true\n'}` +
       `      containers: [{name: m, image: registry.example.com/a:${i}}]\n`;
     const parts: string[] = [];
-    for (let i = 0, n = 0; n < 16 * 1024 * 1024; i++) n += (parts[parts.push((i ? '---\n' : '') + doc(i)) - 1]!).length;
+    for (let i = 0, n = 0; n < 16 * 1024 * 1024; i++) n += parts[parts.push((i ? '---\n' : '') + doc(i)) - 1]!.length;
     writeFileSync(join(dir, 'many.yaml'), parts.join(''));
     const cli = join(import.meta.dirname, '..', '..', 'src', 'cli', 'kubectl-hostns.ts');
     const args = ['--max-old-space-size=80', cli, 'scan', join(dir, 'many.yaml'), '-o', 'json'];

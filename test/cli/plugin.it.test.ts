@@ -25,7 +25,12 @@ let ns: string;
 
 beforeAll(async () => {
   ns = await createNamespace('cli-plugin');
-  await createException(ns, { name: 'agent', allow: ['hostNetwork'], matchLabels: { app: 'agent' }, expiresIn: { days: 20 } });
+  await createException(ns, {
+    name: 'agent',
+    allow: ['hostNetwork'],
+    matchLabels: { app: 'agent' },
+    expiresIn: { days: 20 },
+  });
   await createPod(ns, 'agent-1', { app: 'agent' }, { hostNetwork: true });
 });
 
@@ -69,6 +74,8 @@ describe('kubectl plugin discovery', () => {
     const r = kubectlWith(BIN_DIR, ['hostns', 'review', '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Usage: kubectl hostns review [options]');
-    expect(r.stdout).toContain('kubectl hostns review --mark-reviewed node-exporter -n monitoring --by alice@example.com');
+    expect(r.stdout).toContain(
+      'kubectl hostns review --mark-reviewed node-exporter -n monitoring --by alice@example.com',
+    );
   });
 });

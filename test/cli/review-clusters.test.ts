@@ -95,6 +95,7 @@ describe('rendering a review across clusters', () => {
 
   it('table: colour paints the cluster not reviewed red, and never when not asked', () => {
     expect(renderClustersTable(reviews, true).split('\n')[1]).toMatch(
+      // eslint-disable-next-line no-control-regex -- the ANSI colours are what is tested
       /^\u001b\[31mold\u001b\[0m .*\u001b\[31mcluster not reviewed/,
     );
     expect(renderClustersTable(reviews, false)).not.toContain('\u001b[');

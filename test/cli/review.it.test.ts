@@ -24,10 +24,26 @@ let ns: string;
 
 beforeAll(async () => {
   ns = await createNamespace('cli-review');
-  await createException(ns, { name: 'node-exporter', allow: ['hostNetwork'], matchLabels: { app: 'node-exporter' }, expiresIn: { days: 60 } });
-  await createException(ns, { name: 'spare', allow: ['hostPID'], matchLabels: { app: 'nobody' }, expiresIn: { days: 60 } });
+  await createException(ns, {
+    name: 'node-exporter',
+    allow: ['hostNetwork'],
+    matchLabels: { app: 'node-exporter' },
+    expiresIn: { days: 60 },
+  });
+  await createException(ns, {
+    name: 'spare',
+    allow: ['hostPID'],
+    matchLabels: { app: 'nobody' },
+    expiresIn: { days: 60 },
+  });
   await createException(ns, { name: 'soon', allow: ['hostIPC'], matchLabels: { app: 'ipc' }, expiresIn: { days: 10 } });
-  await createException(ns, { name: 'stale', allow: ['hostNetwork'], matchLabels: { app: 'stale' }, expiresIn: { days: 45 }, lastReviewedAgo: { days: 40 } });
+  await createException(ns, {
+    name: 'stale',
+    allow: ['hostNetwork'],
+    matchLabels: { app: 'stale' },
+    expiresIn: { days: 45 },
+    lastReviewedAgo: { days: 40 },
+  });
   await createPod(ns, 'node-exporter-1', { app: 'node-exporter' }, { hostNetwork: true });
   await createPod(ns, 'node-exporter-2', { app: 'node-exporter' }, { hostNetwork: true });
   await createPod(ns, 'ipc-1', { app: 'ipc' }, { hostIPC: true });
@@ -41,7 +57,13 @@ describe('kubectl hostns review', () => {
     const rows = json.exceptions;
     expect(rows.map((r) => r.name)).toEqual(['soon', 'stale', 'spare', 'node-exporter']);
     const by = Object.fromEntries(rows.map((r) => [r.name, r]));
-    expect(by['node-exporter']).toMatchObject({ namespace: ns, phase: 'Active', coveredPods: 2, ticket: 'SEC-1234', findings: [] });
+    expect(by['node-exporter']).toMatchObject({
+      namespace: ns,
+      phase: 'Active',
+      coveredPods: 2,
+      ticket: 'SEC-1234',
+      findings: [],
+    });
     expect(by['node-exporter']!.compensatingControls).toEqual(['runs as non-root', 'all capabilities dropped']);
     expect(by['node-exporter']!.daysLeft).toBeGreaterThanOrEqual(59);
     expect(by.spare!.findings.map((f) => f.kind)).toEqual(['unused']);
@@ -55,8 +77,12 @@ describe('kubectl hostns review', () => {
     expect(table.code).toBe(0);
     expect(table.stdout).not.toContain('\u001b[');
     const lines = table.stdout.split('\n');
-    expect(lines[0]).toMatch(/^NAMESPACE +NAME +OWNER +ALLOW +PHASE +EXPIRES +DAYS LEFT +PODS +TICKET +LAST REVIEW +CONTROLS +FINDINGS$/);
-    expect(lines[1]).toMatch(new RegExp(`^${ns} +soon +team-observability +hostIPC +Active +\\d{4}-\\d\\d-\\d\\d +\\d+ +1 +SEC-1234 +never +`));
+    expect(lines[0]).toMatch(
+      /^NAMESPACE +NAME +OWNER +ALLOW +PHASE +EXPIRES +DAYS LEFT +PODS +TICKET +LAST REVIEW +CONTROLS +FINDINGS$/,
+    );
+    expect(lines[1]).toMatch(
+      new RegExp(`^${ns} +soon +team-observability +hostIPC +Active +\\d{4}-\\d\\d-\\d\\d +\\d+ +1 +SEC-1234 +never +`),
+    );
     expect(table.stdout).toContain('4 exceptions, 3 with findings');
     const md = hostns(['review', '-n', ns, '-o', 'markdown']);
     expect(md.stdout).toMatch(/^### Host namespace exceptions: review of /);
@@ -78,10 +104,22 @@ describe('kubectl hostns review', () => {
     const r = hostns(['review', '--mark-reviewed', 'stale', '-n', ns, '--by', 'alice@example.com']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^hostnamespaceexception\.hostns\.io\/stale reviewed by alice@example\.com at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n$/);
+    expect(r.stdout).toMatch(
+      /^hostnamespaceexception\.hostns\.io\/stale reviewed by alice@example\.com at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n$/,
+    );
 
-    const obj = (await customObjects().getNamespacedCustomObject({ group: 'hostns.io', version: 'v1alpha1', namespace: ns, plural: 'hostnamespaceexceptions', name: 'stale' })) as {
-      spec: { review: { lastReviewedAt: string; reviewedBy: string }; owner: string; riskAcceptance: { ticket: string } };
+    const obj = (await customObjects().getNamespacedCustomObject({
+      group: 'hostns.io',
+      version: 'v1alpha1',
+      namespace: ns,
+      plural: 'hostnamespaceexceptions',
+      name: 'stale',
+    })) as {
+      spec: {
+        review: { lastReviewedAt: string; reviewedBy: string };
+        owner: string;
+        riskAcceptance: { ticket: string };
+      };
     };
     expect(obj.spec.review.reviewedBy).toBe('alice@example.com');
     const at = DateTime.fromISO(obj.spec.review.lastReviewedAt);

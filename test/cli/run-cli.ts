@@ -12,7 +12,10 @@ export interface CliResult {
 }
 
 /** `kubectl-hostns <args> --kubeconfig <run's kubeconfig>`; never throws on a non-zero exit. */
-export function hostns(args: string[], options: { input?: string; env?: Record<string, string>; kubeconfig?: boolean } = {}): CliResult {
+export function hostns(
+  args: string[],
+  options: { input?: string; env?: Record<string, string>; kubeconfig?: boolean } = {},
+): CliResult {
   const kc = options.kubeconfig === false ? [] : ['--kubeconfig', kubeconfigPath()];
   const r = spawnSync(join(BIN_DIR, 'kubectl-hostns'), [...args, ...kc], {
     input: options.input,

@@ -53,7 +53,9 @@ describe('scan --exceptions-from cluster', () => {
       'node-exporter:hostPID:offender',
       'other:hostNetwork:offender',
     ]);
-    expect(json.exceptions.filter((x) => x.namespace === ns)).toMatchObject([{ name: 'node-exporter', source: 'cluster' }]);
+    expect(json.exceptions.filter((x) => x.namespace === ns)).toMatchObject([
+      { name: 'node-exporter', source: 'cluster' },
+    ]);
     expect(r.code).toBe(1);
   });
 

@@ -15,7 +15,13 @@ function scanTrusting(sources: ScanSource[]) {
   return scanSources(sources, [], { ...options, trustInlineExceptions: true });
 }
 
-const exception = (name: string, ns: string | undefined, allow: string[], labels: Record<string, string>, expiresAt = '2026-07-01T00:00:00Z') => `
+const exception = (
+  name: string,
+  ns: string | undefined,
+  allow: string[],
+  labels: Record<string, string>,
+  expiresAt = '2026-07-01T00:00:00Z',
+) => `
 apiVersion: hostns.io/v1alpha1
 kind: HostNamespaceException
 metadata:
@@ -58,7 +64,9 @@ describe('scanSources', () => {
       ['CronJob', 'spec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          hostPID: true\n'],
       ['Pod', 'spec:\n  hostPID: true\n'],
     ];
-    const text = kinds.map(([k, body]) => `apiVersion: x/v1\nkind: ${k}\nmetadata:\n  name: ${k.toLowerCase()}\n${body}`).join('---\n');
+    const text = kinds
+      .map(([k, body]) => `apiVersion: x/v1\nkind: ${k}\nmetadata:\n  name: ${k.toLowerCase()}\n${body}`)
+      .join('---\n');
     const r = scan([{ path: 'all.yaml', text }]);
     expect(r.errors).toEqual([]);
     expect(r.findings.map((f) => f.kind)).toEqual(kinds.map(([k]) => k));
@@ -70,13 +78,18 @@ describe('scanSources', () => {
 
   it('ignores false flags, other kinds and maps that are not Kubernetes objects', () => {
     const r = scan([
-      { path: 'a.yaml', text: 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {hostNetwork: false}\n---\nkind: ConfigMap\ndata: {hostNetwork: "true"}\n---\nreplicas: 3\n---\n# empty\n' },
+      {
+        path: 'a.yaml',
+        text: 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {hostNetwork: false}\n---\nkind: ConfigMap\ndata: {hostNetwork: "true"}\n---\nreplicas: 3\n---\n# empty\n',
+      },
     ]);
     expect(r).toMatchObject({ findings: [], errors: [], objects: 3 });
   });
 
   it('reads YAML 1.1 booleans as kubectl does (hostNetwork: yes)', () => {
-    const r = scan([{ path: 'a.yaml', text: 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  hostIPC: yes\n' }]);
+    const r = scan([
+      { path: 'a.yaml', text: 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  hostIPC: yes\n' },
+    ]);
     expect(r.findings).toMatchObject([{ flag: 'hostIPC', line: 5 }]);
   });
 
@@ -90,15 +103,24 @@ describe('scanSources', () => {
       ],
     };
     const r = scan([{ path: 'pods.json', text: JSON.stringify(list, null, 2) }]);
-    expect(r.findings).toMatchObject([{ kind: 'Pod', namespace: 'n1', name: 'a', flag: 'hostNetwork', file: 'pods.json' }]);
+    expect(r.findings).toMatchObject([
+      { kind: 'Pod', namespace: 'n1', name: 'a', flag: 'hostNetwork', file: 'pods.json' },
+    ]);
     expect(r.findings[0]!.line).toBeGreaterThan(1);
     expect(r.objects).toBe(2);
   });
 
   it('with --trust-inline-exceptions, a matching, unexpired exception in the same input is the allowed path', () => {
-    const r = scanTrusting([{ path: 'x.yaml', text: `${exception('node-exporter', 'monitoring', ['hostNetwork'], { app: 'ne' })}---${daemonSet('monitoring', { app: 'ne' })}` }]);
+    const r = scanTrusting([
+      {
+        path: 'x.yaml',
+        text: `${exception('node-exporter', 'monitoring', ['hostNetwork'], { app: 'ne' })}---${daemonSet('monitoring', { app: 'ne' })}`,
+      },
+    ]);
     expect(r.findings).toMatchObject([{ status: 'covered', exceptions: ['node-exporter'] }]);
-    expect(r.exceptions).toMatchObject([{ name: 'node-exporter', namespace: 'monitoring', phase: 'Active', counts: true }]);
+    expect(r.exceptions).toMatchObject([
+      { name: 'node-exporter', namespace: 'monitoring', phase: 'Active', counts: true },
+    ]);
   });
 
   it('does not count an exception of another namespace, another selector or another flag', () => {
@@ -114,7 +136,10 @@ describe('scanSources', () => {
 
   it('covers flag by flag: a pod using two flags with one allowed still fails on the other', () => {
     const r = scanTrusting([
-      { path: 'x.yaml', text: `${exception('e', 'm', ['hostNetwork'], { app: 'ne' })}---${daemonSet('m', { app: 'ne' }, 'hostNetwork: true\n      hostPID: true')}` },
+      {
+        path: 'x.yaml',
+        text: `${exception('e', 'm', ['hostNetwork'], { app: 'ne' })}---${daemonSet('m', { app: 'ne' }, 'hostNetwork: true\n      hostPID: true')}`,
+      },
     ]);
     expect(r.findings.map((f) => [f.flag, f.status])).toEqual([
       ['hostNetwork', 'covered'],
@@ -123,30 +148,57 @@ describe('scanSources', () => {
   });
 
   it('objects and exceptions without a namespace share the default namespace', () => {
-    const r = scanTrusting([{ path: 'x.yaml', text: `${exception('e', undefined, ['hostNetwork'], { app: 'ne' })}---${daemonSet(undefined, { app: 'ne' })}` }]);
+    const r = scanTrusting([
+      {
+        path: 'x.yaml',
+        text: `${exception('e', undefined, ['hostNetwork'], { app: 'ne' })}---${daemonSet(undefined, { app: 'ne' })}`,
+      },
+    ]);
     expect(r.findings).toMatchObject([{ namespace: 'default', status: 'covered' }]);
-    const other = scanSources([{ path: 'x.yaml', text: daemonSet(undefined, { app: 'ne' }) }], [{ path: 'e.yaml', text: exception('e', 'default', ['hostNetwork'], { app: 'ne' }) }], {
-      ...options,
-      defaultNamespace: 'prod',
-    });
+    const other = scanSources(
+      [{ path: 'x.yaml', text: daemonSet(undefined, { app: 'ne' }) }],
+      [{ path: 'e.yaml', text: exception('e', 'default', ['hostNetwork'], { app: 'ne' }) }],
+      {
+        ...options,
+        defaultNamespace: 'prod',
+      },
+    );
     expect(other.findings).toMatchObject([{ namespace: 'prod', status: 'offender' }]);
   });
 
   it('an expired exception does not count, and is named in the finding', () => {
-    const r = scanTrusting([{ path: 'x.yaml', text: `${exception('old', 'm', ['hostNetwork'], { app: 'ne' }, '2026-05-20T00:00:00Z')}---${daemonSet('m', { app: 'ne' })}` }]);
+    const r = scanTrusting([
+      {
+        path: 'x.yaml',
+        text: `${exception('old', 'm', ['hostNetwork'], { app: 'ne' }, '2026-05-20T00:00:00Z')}---${daemonSet('m', { app: 'ne' })}`,
+      },
+    ]);
     expect(r.findings).toMatchObject([{ status: 'offender', lapsed: ['old'] }]);
     expect(r.exceptions).toMatchObject([{ name: 'old', phase: 'Expired', counts: false }]);
   });
 
   it('an invalid exception (lifetime over the maximum) does not count', () => {
-    const r = scanTrusting([{ path: 'x.yaml', text: `${exception('long', 'm', ['hostNetwork'], { app: 'ne' }, '2027-05-01T00:00:00Z')}---${daemonSet('m', { app: 'ne' })}` }]);
+    const r = scanTrusting([
+      {
+        path: 'x.yaml',
+        text: `${exception('long', 'm', ['hostNetwork'], { app: 'ne' }, '2027-05-01T00:00:00Z')}---${daemonSet('m', { app: 'ne' })}`,
+      },
+    ]);
     expect(r.findings).toMatchObject([{ status: 'offender' }]);
     expect(r.exceptions[0]).toMatchObject({ phase: 'Invalid', counts: false });
     expect(r.exceptions[0]!.problems.join()).toMatch(/over the maximum/);
   });
 
   it('exceptions from --exceptions count; workloads there are not scanned', () => {
-    const r = scan([{ path: 'ds.yaml', text: daemonSet('m', { app: 'ne' }) }], [{ path: 'ex.yaml', text: `${exception('e', 'm', ['hostNetwork'], { app: 'ne' })}---${daemonSet('m', { app: 'x' })}` }]);
+    const r = scan(
+      [{ path: 'ds.yaml', text: daemonSet('m', { app: 'ne' }) }],
+      [
+        {
+          path: 'ex.yaml',
+          text: `${exception('e', 'm', ['hostNetwork'], { app: 'ne' })}---${daemonSet('m', { app: 'x' })}`,
+        },
+      ],
+    );
     expect(r.findings).toMatchObject([{ file: 'ds.yaml', status: 'covered' }]);
   });
 
@@ -156,7 +208,8 @@ describe('scanSources', () => {
   });
 
   it('a syntax error names file and line; other documents and files are still scanned', () => {
-    const broken = 'apiVersion: v1\nkind: Pod\nmetadata: {name: ok}\nspec: {hostPID: true}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\nspec: {hostPID: false}\n';
+    const broken =
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: ok}\nspec: {hostPID: true}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\nspec: {hostPID: false}\n';
     const r = scan([
       { path: 'broken.yaml', text: broken },
       { path: 'good.yaml', text: 'apiVersion: v1\nkind: Pod\nmetadata: {name: g}\nspec: {hostIPC: true}\n' },

@@ -12,7 +12,12 @@ const SEEDS = join(import.meta.dirname, '..', '..', '..', 'shared', 'seeds');
 async function scan(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const io: Io = { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) }, readStdin: () => '', env: {} };
+  const io: Io = {
+    stdout: { write: (s: string) => (out += s) },
+    stderr: { write: (s: string) => (err += s) },
+    readStdin: () => '',
+    env: {},
+  };
   const code = await run(['scan', ...args], io);
   return { code, out, err };
 }
@@ -22,8 +27,14 @@ describe('seed examples', () => {
   it.skipIf(!existsSync(SEEDS))('has a vulnerable and a secure fixture for every seed', () => {
     const seeds = readdirSync(SEEDS).map((f) => f.slice(0, 3));
     for (const s of seeds) {
-      expect(files.some((f) => f.startsWith(`${s}-vulnerable`)), `vulnerable fixture for seed ${s}`).toBe(true);
-      expect(files.some((f) => f.startsWith(`${s}-secure`)), `secure fixture for seed ${s}`).toBe(true);
+      expect(
+        files.some((f) => f.startsWith(`${s}-vulnerable`)),
+        `vulnerable fixture for seed ${s}`,
+      ).toBe(true);
+      expect(
+        files.some((f) => f.startsWith(`${s}-secure`)),
+        `secure fixture for seed ${s}`,
+      ).toBe(true);
     }
   });
 

@@ -62,10 +62,15 @@ describe('the operator on the API server clock, whatever the local wall clock sa
       (await kubeConfig().makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: ns })).items.filter(
         (e) => e.reason === reason,
       );
-    const labels = async () => (await core().readNamespacedPod({ namespace: ns, name: 'agent' })).metadata?.labels ?? {};
+    const labels = async () =>
+      (await core().readNamespacedPod({ namespace: ns, name: 'agent' })).metadata?.labels ?? {};
 
     // Before expiresAt: covered, no lapse, no violation.
-    await eventually(async () => ((await labels())['hostns.io/exception'] === 'short' ? true : undefined), 10_000, 'covered');
+    await eventually(
+      async () => ((await labels())['hostns.io/exception'] === 'short' ? true : undefined),
+      10_000,
+      'covered',
+    );
     const checkedAt = realNow();
     expect(checkedAt).toBeLessThan(expiresAt.toMillis());
     expect(await events('Expired')).toEqual([]);
@@ -73,15 +78,23 @@ describe('the operator on the API server clock, whatever the local wall clock sa
     expect((await labels())['hostns.io/violation']).toBeUndefined();
 
     // After: the lapse, decided on the server's clock at (not before) expiresAt.
-    const [expired] = await eventually(async () => {
-      const list = await events('Expired');
-      return list.length ? list : undefined;
-    }, 30_000, 'the Expired Event');
-    const decidedAt = DateTime.fromJSDate(new Date(expired!.eventTime as unknown as string)).toMillis();
+    const [expired] = await eventually(
+      async () => {
+        const list = await events('Expired');
+        return list.length ? list : undefined;
+      },
+      30_000,
+      'the Expired Event',
+    );
+    const decidedAt = DateTime.fromJSDate(new Date(expired!.eventTime)).toMillis();
     const created = DateTime.fromJSDate(new Date(expired!.metadata!.creationTimestamp as unknown as string)).toMillis();
     expect(decidedAt).toBeGreaterThanOrEqual(expiresAt.toMillis());
     expect(created).toBeGreaterThanOrEqual(expiresAt.toMillis()); // the server stamps whole seconds
-    await eventually(async () => ((await labels())['hostns.io/violation'] === 'true' ? true : undefined), 10_000, 'offender after the lapse');
+    await eventually(
+      async () => ((await labels())['hostns.io/violation'] === 'true' ? true : undefined),
+      10_000,
+      'offender after the lapse',
+    );
     const violations = await events('HostNamespaceViolation');
     expect(violations).toHaveLength(1);
     expect(
@@ -104,19 +117,25 @@ describe('the operator on the API server clock, whatever the local wall clock sa
         acceptedAt: acceptedAt.toISO({ suppressMilliseconds: true }),
       },
     });
-    const phase = await eventually(async () => {
-      const e = (await customObjects().getNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace: ns,
-        plural: PLURAL,
-        name: 'renewed',
-      })) as { status?: { phase?: string } };
-      return e.status?.phase;
-    }, 10_000, 'a phase');
+    const phase = await eventually(
+      async () => {
+        const e = (await customObjects().getNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          namespace: ns,
+          plural: PLURAL,
+          name: 'renewed',
+        })) as { status?: { phase?: string } };
+        return e.status?.phase;
+      },
+      10_000,
+      'a phase',
+    );
     expect(phase).toBe('Active');
     const events = (await kubeConfig().makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: ns })).items;
     expect(events.map((e) => e.reason)).not.toContain('Invalid');
-    console.log(`[figures] local clock -7 min: offset learnt ${(client.serverTime().offsetMs / 1000).toFixed(2)} s; phase ${phase}`);
+    console.log(
+      `[figures] local clock -7 min: offset learnt ${(client.serverTime().offsetMs / 1000).toFixed(2)} s; phase ${phase}`,
+    );
   });
 });

@@ -1,7 +1,12 @@
 // The grants writer against a recording fake client: what it sends for each state of a namespace.
 import { describe, expect, it } from 'vitest';
 import type { HostNamespaceGrantSet } from '../../src/api/v1alpha1.ts';
-import { classifyWriteError, GrantsWriteError, writeGrantIndex, writeNamespaceGrants } from '../../src/controller/grants-writer.ts';
+import {
+  classifyWriteError,
+  GrantsWriteError,
+  writeGrantIndex,
+  writeNamespaceGrants,
+} from '../../src/controller/grants-writer.ts';
 import { ApiError, type KubeClient } from '../../src/kube/client.ts';
 
 type Call = { method: string; path: string; body?: unknown };
@@ -16,7 +21,12 @@ function fakeClient(fail?: ApiError): { client: KubeClient; calls: Call[] } {
   } as unknown as KubeClient;
   return { client, calls };
 }
-const grant = { exception: 'a', allow: ['hostNetwork' as const], expiresAt: '2099-01-01T00:00:00Z', selector: { matchLabels: {}, matchExpressions: [] } };
+const grant = {
+  exception: 'a',
+  allow: ['hostNetwork' as const],
+  expiresAt: '2099-01-01T00:00:00Z',
+  selector: { matchLabels: {}, matchExpressions: [] },
+};
 const current = (spec = { grants: [grant] }, annotations?: Record<string, string>): HostNamespaceGrantSet => ({
   apiVersion: 'hostns.io/v1alpha1',
   kind: 'HostNamespaceGrantSet',
@@ -34,12 +44,26 @@ describe('writeNamespaceGrants', () => {
   it('creates a missing object, empty when the namespace has no grant', async () => {
     const { client, calls } = fakeClient();
     expect((await writeNamespaceGrants(client, 'ns', { grants: [] }, undefined)).action).toBe('created');
-    expect(calls).toEqual([{ method: 'POST', path: PATH, body: expect.objectContaining({ metadata: expect.objectContaining({ name: 'grants', namespace: 'ns' }), spec: { grants: [] } }) }]);
+    expect(calls).toEqual([
+      {
+        method: 'POST',
+        path: PATH,
+        body: expect.objectContaining({
+          metadata: expect.objectContaining({ name: 'grants', namespace: 'ns' }),
+          spec: { grants: [] },
+        }),
+      },
+    ]);
   });
   it('replaces a different one with its resourceVersion, and drops a foreign allow-delete annotation', async () => {
     const { client, calls } = fakeClient();
     await writeNamespaceGrants(client, 'ns', { grants: [] }, current());
-    await writeNamespaceGrants(client, 'ns', { grants: [grant] }, current({ grants: [grant] }, { 'hostns.io/allow-delete': 'true' }));
+    await writeNamespaceGrants(
+      client,
+      'ns',
+      { grants: [grant] },
+      current({ grants: [grant] }, { 'hostns.io/allow-delete': 'true' }),
+    );
     expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual([`PUT ${PATH}/grants`, `PUT ${PATH}/grants`]);
     const body = calls[1]!.body as HostNamespaceGrantSet;
     expect(body.metadata.resourceVersion).toBe('1');
@@ -49,7 +73,9 @@ describe('writeNamespaceGrants', () => {
     const { client, calls } = fakeClient();
     expect(await writeNamespaceGrants(client, 'ns', undefined, current())).toEqual({ action: 'deleted' });
     expect(calls.map((c) => c.method)).toEqual(['PATCH', 'DELETE']);
-    expect(await writeNamespaceGrants(fakeClient().client, 'ns', undefined, undefined)).toEqual({ action: 'unchanged' });
+    expect(await writeNamespaceGrants(fakeClient().client, 'ns', undefined, undefined)).toEqual({
+      action: 'unchanged',
+    });
   });
   it.each([
     [new ApiError(500, 'InternalError', 'etcdserver: request is too large', undefined), 'TooLarge'],
@@ -75,7 +101,12 @@ describe('writeNamespaceGrants', () => {
 describe('writeGrantIndex', () => {
   it('writes only a difference', async () => {
     const { client, calls } = fakeClient();
-    const index = { apiVersion: 'hostns.io/v1alpha1' as const, kind: 'HostNamespaceGrantIndex' as const, metadata: { name: 'cluster', resourceVersion: '5' }, spec: { namespaces: { a: '1' } } };
+    const index = {
+      apiVersion: 'hostns.io/v1alpha1' as const,
+      kind: 'HostNamespaceGrantIndex' as const,
+      metadata: { name: 'cluster', resourceVersion: '5' },
+      spec: { namespaces: { a: '1' } },
+    };
     expect(await writeGrantIndex(client, { a: '1' }, index)).toEqual({ action: 'unchanged' });
     expect((await writeGrantIndex(client, { a: '1', b: '2' }, index)).action).toBe('replaced');
     expect((await writeGrantIndex(client, {}, undefined)).action).toBe('created');

@@ -16,7 +16,20 @@ afterAll(async () => {
 });
 
 async function replica(ns: string, id: string, extra: string[] = []): Promise<OperatorProcess> {
-  const p = await OperatorProcess.start(['--leader-elect', '--lease-namespace', ns, '--identity', id, '--lease-duration', '4s', '--renew-deadline', '3s', '--retry-period', '1s', ...extra]);
+  const p = await OperatorProcess.start([
+    '--leader-elect',
+    '--lease-namespace',
+    ns,
+    '--identity',
+    id,
+    '--lease-duration',
+    '4s',
+    '--renew-deadline',
+    '3s',
+    '--retry-period',
+    '1s',
+    ...extra,
+  ]);
   started.push(p);
   return p;
 }
@@ -35,28 +48,67 @@ describe('leader election through a Lease', () => {
 
     // Work done by the leader only.
     const ns = await createNamespace('op-lease-work');
-    await core().createNamespacedPod({ namespace: ns, body: { metadata: { name: 'p1', labels: { app: 'x' } }, spec: { hostIPC: true, containers: [{ name: 'c', image: 'busybox' }] } } });
-    await eventually(async () => ((await core().readNamespacedPod({ namespace: ns, name: 'p1' })).metadata?.labels?.['hostns.io/violation'] ? true : undefined), 10_000, 'p1 labelled');
+    await core().createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name: 'p1', labels: { app: 'x' } },
+        spec: { hostIPC: true, containers: [{ name: 'c', image: 'busybox' }] },
+      },
+    });
+    await eventually(
+      async () =>
+        (await core().readNamespacedPod({ namespace: ns, name: 'p1' })).metadata?.labels?.['hostns.io/violation']
+          ? true
+          : undefined,
+      10_000,
+      'p1 labelled',
+    );
     expect(await b.writes()).toBe(0);
 
     // Clean shutdown releases the Lease: b takes over within a couple of retry periods.
     const t0 = Date.now();
     await a.kill('SIGTERM');
-    await eventually(async () => ((await b.metric('hostns_leader')) === 1 ? true : undefined), 10_000, 'b leads after SIGTERM');
+    await eventually(
+      async () => ((await b.metric('hostns_leader')) === 1 ? true : undefined),
+      10_000,
+      'b leads after SIGTERM',
+    );
     console.log(`[figures] leader handover after SIGTERM: ${Date.now() - t0} ms`);
-    await core().createNamespacedPod({ namespace: ns, body: { metadata: { name: 'p2', labels: { app: 'x' } }, spec: { hostIPC: true, containers: [{ name: 'c', image: 'busybox' }] } } });
-    await eventually(async () => ((await core().readNamespacedPod({ namespace: ns, name: 'p2' })).metadata?.labels?.['hostns.io/violation'] ? true : undefined), 10_000, 'p2 labelled by b');
+    await core().createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name: 'p2', labels: { app: 'x' } },
+        spec: { hostIPC: true, containers: [{ name: 'c', image: 'busybox' }] },
+      },
+    });
+    await eventually(
+      async () =>
+        (await core().readNamespacedPod({ namespace: ns, name: 'p2' })).metadata?.labels?.['hostns.io/violation']
+          ? true
+          : undefined,
+      10_000,
+      'p2 labelled by b',
+    );
 
     // A killed leader keeps its Lease until it runs out; then c takes over.
     const c = await replica(leaseNs, 'replica-c');
     const t1 = Date.now();
     await b.kill('SIGKILL');
-    await eventually(async () => ((await c.metric('hostns_leader')) === 1 ? true : undefined), 20_000, 'c leads after SIGKILL');
+    await eventually(
+      async () => ((await c.metric('hostns_leader')) === 1 ? true : undefined),
+      20_000,
+      'c leads after SIGKILL',
+    );
     console.log(`[figures] leader takeover after SIGKILL (lease 4s): ${Date.now() - t1} ms`);
     await c.converged();
     const evs = await kubeConfig().makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: ns });
     // One violation Event per pod, whichever replica raised it.
-    expect(evs.items.filter((e) => e.reason === 'HostNamespaceViolation').map((e) => e.regarding?.name).sort()).toEqual(['p1', 'p2']);
+    expect(
+      evs.items
+        .filter((e) => e.reason === 'HostNamespaceViolation')
+        .map((e) => e.regarding?.name)
+        .sort(),
+    ).toEqual(['p1', 'p2']);
     const final = JSON.parse(kubectl(['get', 'lease', 'hostns-operator', '-n', leaseNs, '-o', 'json']).stdout);
     expect(final.spec.holderIdentity).toBe('replica-c');
     expect(final.spec.leaseTransitions).toBeGreaterThanOrEqual(2);
@@ -92,7 +144,10 @@ describe('leader election through a Lease', () => {
           names.map((name) =>
             core().createNamespacedPod({
               namespace: ns,
-              body: { metadata: { name, labels: { app: 'x' } }, spec: { hostPID: true, containers: [{ name: 'c', image: 'busybox' }] } },
+              body: {
+                metadata: { name, labels: { app: 'x' } },
+                spec: { hostPID: true, containers: [{ name: 'c', image: 'busybox' }] },
+              },
             }),
           ),
         );
@@ -105,7 +160,11 @@ describe('leader election through a Lease', () => {
       a.child.kill('SIGSTOP');
       // More work while a is paused: its watch events wait in its socket, to be acted on when it resumes.
       await createPods(pods.slice(40));
-      await eventually(async () => ((await b.metric('hostns_leader')) === 1 ? true : undefined), 20_000, 'b takes over');
+      await eventually(
+        async () => ((await b.metric('hostns_leader')) === 1 ? true : undefined),
+        20_000,
+        'b takes over',
+      );
       await b.converged();
       a.child.kill('SIGCONT');
       // a resumes: whatever it had queued or in flight meets a term that has ended.
@@ -114,7 +173,9 @@ describe('leader election through a Lease', () => {
 
       expect(takeoverRv).toBeDefined();
       const fromA = await eventsBy('pause-a');
-      const late = fromA.filter((e) => BigInt(e.metadata!.resourceVersion!) > takeoverRv!).map((e) => e.regarding?.name);
+      const late = fromA
+        .filter((e) => BigInt(e.metadata!.resourceVersion!) > takeoverRv!)
+        .map((e) => e.regarding?.name);
       expect(late).toEqual([]);
       // Each pod labelled, with exactly one violation Event, whichever replica raised it.
       const all = (await kubeConfig().makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: ns })).items;

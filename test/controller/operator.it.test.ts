@@ -9,13 +9,30 @@ import { OperatorProcess } from '../harness/operator-process.ts';
 import { createException, GROUP, PLURAL, VERSION } from '../harness/exceptions.ts';
 import { EventsV1Api } from '@kubernetes/client-node';
 
-type Exc = { metadata: { uid: string; resourceVersion: string }; status?: { phase?: string; coveredPods?: number; announced?: Record<string, string> } };
+type Exc = {
+  metadata: { uid: string; resourceVersion: string };
+  status?: { phase?: string; coveredPods?: number; announced?: Record<string, string> };
+};
 async function getException(ns: string, name: string): Promise<Exc> {
-  return (await customObjects().getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name })) as Exc;
+  return (await customObjects().getNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace: ns,
+    plural: PLURAL,
+    name,
+  })) as Exc;
 }
 
-async function createPod(ns: string, name: string, labels: Record<string, string>, flags: { hostNetwork?: boolean; hostPID?: boolean; hostIPC?: boolean }) {
-  return core().createNamespacedPod({ namespace: ns, body: { metadata: { name, labels }, spec: { ...flags, containers: [{ name: 'c', image: 'busybox' }] } } });
+async function createPod(
+  ns: string,
+  name: string,
+  labels: Record<string, string>,
+  flags: { hostNetwork?: boolean; hostPID?: boolean; hostIPC?: boolean },
+) {
+  return core().createNamespacedPod({
+    namespace: ns,
+    body: { metadata: { name, labels }, spec: { ...flags, containers: [{ name: 'c', image: 'busybox' }] } },
+  });
 }
 
 async function podLabels(ns: string, name: string): Promise<Record<string, string>> {
@@ -44,16 +61,24 @@ describe('operator: classification and labels', () => {
     const t0 = Date.now();
     await createPod(ns, 'offender', { app: 'agent' }, { hostNetwork: true, hostPID: true });
 
-    const offender = await eventually(async () => {
-      const l = await podLabels(ns, 'offender');
-      return l['hostns.io/violation'] === 'true' ? l : undefined;
-    }, 10_000, 'offender label');
+    const offender = await eventually(
+      async () => {
+        const l = await podLabels(ns, 'offender');
+        return l['hostns.io/violation'] === 'true' ? l : undefined;
+      },
+      10_000,
+      'offender label',
+    );
     console.log(`[figures] create-to-label for an offender: ${Date.now() - t0} ms`);
     expect(offender['hostns.io/exception']).toBeUndefined();
     const offPod = await core().readNamespacedPod({ namespace: ns, name: 'offender' });
     expect(offPod.metadata?.annotations?.['hostns.io/violation']).toBe('hostPID');
 
-    await eventually(async () => ((await podLabels(ns, 'covered'))['hostns.io/exception'] === 'agent-net' ? true : undefined), 10_000, 'covered label');
+    await eventually(
+      async () => ((await podLabels(ns, 'covered'))['hostns.io/exception'] === 'agent-net' ? true : undefined),
+      10_000,
+      'covered label',
+    );
     const covered = await core().readNamespacedPod({ namespace: ns, name: 'covered' });
     expect(covered.metadata?.annotations?.['hostns.io/exceptions']).toBe('agent-net');
     expect(covered.metadata?.labels?.['hostns.io/violation']).toBeUndefined();
@@ -69,17 +94,23 @@ describe('operator: classification and labels', () => {
     expect(violations[0]!.regarding?.uid).toBe(offPod.metadata?.uid);
     expect(violations[0]!.note).toContain('uses hostPID');
     // kubectl describe shows it.
-    expect(kubectl(['describe', 'pod', 'offender', '-n', ns]).stdout).toMatch(/HostNamespaceViolation\s+.*hostns\.io\/operator/);
+    expect(kubectl(['describe', 'pod', 'offender', '-n', ns]).stdout).toMatch(
+      /HostNamespaceViolation\s+.*hostns\.io\/operator/,
+    );
 
     await op.converged();
     const cleanNow = await core().readNamespacedPod({ namespace: ns, name: 'clean' });
     expect(cleanNow.metadata?.resourceVersion).toBe(clean.metadata?.resourceVersion);
 
-    const exc = await eventually(async () => {
-      const e = await getException(ns, 'agent-net');
-      // The offender (hostNetwork + hostPID, hostNetwork allowed) is covered in part only: not counted.
-      return e.status?.coveredPods === 1 ? e : undefined;
-    }, 10_000, 'coveredPods = 1');
+    const exc = await eventually(
+      async () => {
+        const e = await getException(ns, 'agent-net');
+        // The offender (hostNetwork + hostPID, hostNetwork allowed) is covered in part only: not counted.
+        return e.status?.coveredPods === 1 ? e : undefined;
+      },
+      10_000,
+      'coveredPods = 1',
+    );
     expect(exc.status?.phase).toBe('Active');
     expect((await events(ns, 'Activated', 'agent-net')).length).toBe(1);
   });
@@ -89,34 +120,78 @@ describe('operator: classification and labels', () => {
     await createPod(ns, 'p', { app: 'agent', tier: 'node' }, { hostNetwork: true, hostPID: true });
     await createException(ns, 'net');
     const labelsOf = () => podLabels(ns, 'p');
-    await eventually(async () => ((await labelsOf())['hostns.io/violation'] === 'true' ? true : undefined), 10_000, 'offender (hostPID uncovered)');
+    await eventually(
+      async () => ((await labelsOf())['hostns.io/violation'] === 'true' ? true : undefined),
+      10_000,
+      'offender (hostPID uncovered)',
+    );
 
     // A second exception covering hostPID: together they cover the pod.
-    await createException(ns, 'pid', { allow: ['hostPID'], podSelector: { matchExpressions: [{ key: 'tier', operator: 'In', values: ['node'] }] } });
-    await eventually(async () => ((await labelsOf())['hostns.io/exception'] === 'net' ? true : undefined), 10_000, 'covered by net+pid');
+    await createException(ns, 'pid', {
+      allow: ['hostPID'],
+      podSelector: { matchExpressions: [{ key: 'tier', operator: 'In', values: ['node'] }] },
+    });
+    await eventually(
+      async () => ((await labelsOf())['hostns.io/exception'] === 'net' ? true : undefined),
+      10_000,
+      'covered by net+pid',
+    );
     const pod = await core().readNamespacedPod({ namespace: ns, name: 'p' });
     expect(pod.metadata?.annotations?.['hostns.io/exceptions']).toBe('net,pid');
     expect(pod.metadata?.labels?.['hostns.io/violation']).toBeUndefined();
 
     // Editing the selector so it no longer matches: offender again.
-    const edit = kubectl(['patch', 'hnse', 'pid', '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { podSelector: { matchLabels: { tier: 'web' } } } })]);
+    const edit = kubectl([
+      'patch',
+      'hnse',
+      'pid',
+      '-n',
+      ns,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { podSelector: { matchLabels: { tier: 'web' } } } }),
+    ]);
     expect(edit.code, edit.stderr).toBe(0);
-    await eventually(async () => ((await labelsOf())['hostns.io/violation'] === 'true' ? true : undefined), 10_000, 'offender after selector edit');
+    await eventually(
+      async () => ((await labelsOf())['hostns.io/violation'] === 'true' ? true : undefined),
+      10_000,
+      'offender after selector edit',
+    );
 
     // Widening `allow` of the first exception: covered again, by one exception.
-    const r = kubectl(['patch', 'hnse', 'net', '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { allow: ['hostNetwork', 'hostPID'] } })]);
+    const r = kubectl([
+      'patch',
+      'hnse',
+      'net',
+      '-n',
+      ns,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { allow: ['hostNetwork', 'hostPID'] } }),
+    ]);
     expect(r.code, r.stderr).toBe(0);
-    await eventually(async () => {
-      const p = await core().readNamespacedPod({ namespace: ns, name: 'p' });
-      return p.metadata?.annotations?.['hostns.io/exceptions'] === 'net' && !p.metadata?.labels?.['hostns.io/violation'] ? true : undefined;
-    }, 10_000, 'covered by net alone');
+    await eventually(
+      async () => {
+        const p = await core().readNamespacedPod({ namespace: ns, name: 'p' });
+        return p.metadata?.annotations?.['hostns.io/exceptions'] === 'net' &&
+          !p.metadata?.labels?.['hostns.io/violation']
+          ? true
+          : undefined;
+      },
+      10_000,
+      'covered by net alone',
+    );
 
     // Deleting it: offender, and the exception labels are removed.
     expect(kubectl(['delete', 'hnse', 'net', '-n', ns]).code).toBe(0);
-    const final = await eventually(async () => {
-      const l = await labelsOf();
-      return l['hostns.io/violation'] === 'true' && !l['hostns.io/exception'] ? l : undefined;
-    }, 10_000, 'offender after delete');
+    const final = await eventually(
+      async () => {
+        const l = await labelsOf();
+        return l['hostns.io/violation'] === 'true' && !l['hostns.io/exception'] ? l : undefined;
+      },
+      10_000,
+      'offender after delete',
+    );
     expect(final.app).toBe('agent'); // other labels untouched
     // Every time it became an offender, one Event.
     expect((await events(ns, 'HostNamespaceViolation', 'p')).length).toBe(3);
@@ -124,11 +199,17 @@ describe('operator: classification and labels', () => {
 
   it('survives malformed exceptions (schema-valid but semantically wrong): Invalid, with an Event', async () => {
     const ns = await createNamespace('op-invalid');
-    await createException(ns, 'too-long', { expiresAt: DateTime.utc().plus({ days: 200 }).toISO({ suppressMilliseconds: true }) });
-    const e = await eventually(async () => {
-      const x = await getException(ns, 'too-long');
-      return x.status?.phase === 'Invalid' ? x : undefined;
-    }, 10_000, 'Invalid phase');
+    await createException(ns, 'too-long', {
+      expiresAt: DateTime.utc().plus({ days: 200 }).toISO({ suppressMilliseconds: true }),
+    });
+    const e = await eventually(
+      async () => {
+        const x = await getException(ns, 'too-long');
+        return x.status?.phase === 'Invalid' ? x : undefined;
+      },
+      10_000,
+      'Invalid phase',
+    );
     expect(e.status?.announced?.invalid).toBe('generation-1');
     const ev = await events(ns, 'Invalid', 'too-long');
     expect(ev).toHaveLength(1);
@@ -143,12 +224,20 @@ describe('operator: lapse, exactly once, restarts', () => {
     await createException(ns, 'short', { expiresAt: expiresAt.toISO({ suppressMilliseconds: true }) });
     await createPod(ns, 'a1', { app: 'agent' }, { hostNetwork: true });
     await createPod(ns, 'a2', { app: 'agent' }, { hostNetwork: true });
-    await eventually(async () => ((await podLabels(ns, 'a2'))['hostns.io/exception'] === 'short' ? true : undefined), 10_000, 'covered before lapse');
+    await eventually(
+      async () => ((await podLabels(ns, 'a2'))['hostns.io/exception'] === 'short' ? true : undefined),
+      10_000,
+      'covered before lapse',
+    );
 
-    const expired = await eventually(async () => {
-      const ev = await events(ns, 'Expired', 'short');
-      return ev.length ? ev : undefined;
-    }, 20_000, 'Expired event');
+    const expired = await eventually(
+      async () => {
+        const ev = await events(ns, 'Expired', 'short');
+        return ev.length ? ev : undefined;
+      },
+      20_000,
+      'Expired event',
+    );
     const delayMs = DateTime.fromISO(String(expired[0]!.eventTime)).toMillis() - expiresAt.toMillis();
     console.log(`[figures] expiresAt -> Expired Event: ${delayMs} ms`);
     expect(delayMs).toBeGreaterThanOrEqual(0);
@@ -156,11 +245,19 @@ describe('operator: lapse, exactly once, restarts', () => {
     expect(expired[0]!.type).toBe('Warning');
 
     for (const pod of ['a1', 'a2']) {
-      await eventually(async () => ((await podLabels(ns, pod))['hostns.io/violation'] === 'true' ? true : undefined), 10_000, `${pod} offender after lapse`);
-      const v = await eventually(async () => {
-        const ev = await events(ns, 'HostNamespaceViolation', pod);
-        return ev.length ? ev : undefined;
-      }, 10_000, `${pod} violation event`);
+      await eventually(
+        async () => ((await podLabels(ns, pod))['hostns.io/violation'] === 'true' ? true : undefined),
+        10_000,
+        `${pod} offender after lapse`,
+      );
+      const v = await eventually(
+        async () => {
+          const ev = await events(ns, 'HostNamespaceViolation', pod);
+          return ev.length ? ev : undefined;
+        },
+        10_000,
+        `${pod} violation event`,
+      );
       expect(v).toHaveLength(1);
       expect(v[0]!.note).toContain('Caused by the lapse of exception short (owner: team-observability');
       const relabelMs = DateTime.fromISO(String(v[0]!.eventTime)).toMillis() - expiresAt.toMillis();
@@ -190,29 +287,60 @@ describe('operator: lapse, exactly once, restarts', () => {
     const created = (await createException(ns, 'lapsed', {})) as { metadata: { uid: string } };
     await new Promise((r) => setTimeout(r, 2500));
     const expiresAt = DateTime.utc().minus({ seconds: 1 }).startOf('second');
-    const r = kubectl(['patch', 'hnse', 'lapsed', '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { expiresAt: expiresAt.toISO({ suppressMilliseconds: true }) } })]);
+    const r = kubectl([
+      'patch',
+      'hnse',
+      'lapsed',
+      '-n',
+      ns,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { expiresAt: expiresAt.toISO({ suppressMilliseconds: true }) } }),
+    ]);
     expect(r.code, r.stderr).toBe(0);
-    const key = expiresAt.toUTC().toISO({ suppressMilliseconds: true })!;
-    const name = eventName({ regarding: { apiVersion: 'hostns.io/v1alpha1', kind: 'HostNamespaceException', namespace: ns, name: 'lapsed', uid: created.metadata.uid }, reason: 'Expired', key });
-    await kubeConfig().makeApiClient(EventsV1Api).createNamespacedEvent({
-      namespace: ns,
-      body: {
-        metadata: { name, namespace: ns },
-        eventTime: DateTime.utc().toFormat("yyyy-MM-dd'T'HH:mm:ss.SSS'000Z'") as never,
-        type: 'Warning',
-        reason: 'Expired',
-        action: 'Lapse',
-        note: 'raised by the previous leader before it crashed',
-        reportingController: 'hostns.io/operator',
-        reportingInstance: 'crashed-leader',
-        regarding: { apiVersion: 'hostns.io/v1alpha1', kind: 'HostNamespaceException', namespace: ns, name: 'lapsed', uid: created.metadata.uid },
+    const key = expiresAt.toUTC().toISO({ suppressMilliseconds: true });
+    const name = eventName({
+      regarding: {
+        apiVersion: 'hostns.io/v1alpha1',
+        kind: 'HostNamespaceException',
+        namespace: ns,
+        name: 'lapsed',
+        uid: created.metadata.uid,
       },
+      reason: 'Expired',
+      key,
     });
+    await kubeConfig()
+      .makeApiClient(EventsV1Api)
+      .createNamespacedEvent({
+        namespace: ns,
+        body: {
+          metadata: { name, namespace: ns },
+          eventTime: DateTime.utc().toFormat("yyyy-MM-dd'T'HH:mm:ss.SSS'000Z'") as never,
+          type: 'Warning',
+          reason: 'Expired',
+          action: 'Lapse',
+          note: 'raised by the previous leader before it crashed',
+          reportingController: 'hostns.io/operator',
+          reportingInstance: 'crashed-leader',
+          regarding: {
+            apiVersion: 'hostns.io/v1alpha1',
+            kind: 'HostNamespaceException',
+            namespace: ns,
+            name: 'lapsed',
+            uid: created.metadata.uid,
+          },
+        },
+      });
     op = await OperatorProcess.start();
-    const exc = await eventually(async () => {
-      const e = await getException(ns, 'lapsed');
-      return e.status?.announced?.expired ? e : undefined;
-    }, 10_000, 'status records the Expired announcement');
+    const exc = await eventually(
+      async () => {
+        const e = await getException(ns, 'lapsed');
+        return e.status?.announced?.expired ? e : undefined;
+      },
+      10_000,
+      'status records the Expired announcement',
+    );
     expect(exc.status?.announced?.expired).toBe(key);
     const ev = await events(ns, 'Expired', 'lapsed');
     expect(ev).toHaveLength(1);
@@ -224,9 +352,27 @@ describe('operator: lapse, exactly once, restarts', () => {
     await op.converged();
     // Every object the operator could write, before the restart.
     const snapshot = () => {
-      const pods = kubectl(['get', 'pods', '-A', '-o', 'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}={.metadata.resourceVersion}{"\\n"}{end}']).stdout;
-      const excs = kubectl(['get', 'hnse', '-A', '-o', 'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}={.metadata.resourceVersion}{"\\n"}{end}']).stdout;
-      const grants = kubectl(['get', 'hostnamespacegrantsets,hostnamespacegrantindexes', '-A', '-o', 'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}={.metadata.resourceVersion}{"\\n"}{end}']).stdout;
+      const pods = kubectl([
+        'get',
+        'pods',
+        '-A',
+        '-o',
+        'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}={.metadata.resourceVersion}{"\\n"}{end}',
+      ]).stdout;
+      const excs = kubectl([
+        'get',
+        'hnse',
+        '-A',
+        '-o',
+        'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}={.metadata.resourceVersion}{"\\n"}{end}',
+      ]).stdout;
+      const grants = kubectl([
+        'get',
+        'hostnamespacegrantsets,hostnamespacegrantindexes',
+        '-A',
+        '-o',
+        'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}={.metadata.resourceVersion}{"\\n"}{end}',
+      ]).stdout;
       const evs = kubectl(['get', 'events.events.k8s.io', '-A', '--no-headers']).stdout.trim().split('\n').length;
       return { pods, excs, grants, evs };
     };
@@ -237,7 +383,9 @@ describe('operator: lapse, exactly once, restarts', () => {
     await new Promise((r) => setTimeout(r, 1000));
     await op.converged();
     const writes = await op.writes();
-    console.log(`[figures] writes after a restart on a converged cluster: ${writes} (requests: ${await op.metric('hostns_api_requests_total')})`);
+    console.log(
+      `[figures] writes after a restart on a converged cluster: ${writes} (requests: ${await op.metric('hostns_api_requests_total')})`,
+    );
     expect(writes).toBe(0);
     expect(snapshot()).toEqual(before);
   });

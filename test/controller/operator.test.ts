@@ -35,8 +35,7 @@ const labels = (api: FakeKubeApi, ns: string, name: string) =>
 const statusOf = (api: FakeKubeApi, ns: string, name: string) =>
   (
     api.get(EXCEPTIONS, ns, name) as
-      | { status?: { phase?: string; coveredPods?: number; announced?: Record<string, string> } }
-      | undefined
+      { status?: { phase?: string; coveredPods?: number; announced?: Record<string, string> } } | undefined
   )?.status;
 const eventsOf = (api: FakeKubeApi, ns: string, reason: string) =>
   api.list('events', ns).filter((e) => (e as { reason?: string }).reason === reason) as unknown as {

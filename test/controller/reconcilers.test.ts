@@ -32,7 +32,15 @@ function world() {
   const namespaces = new StoreWriter<NamespaceRecord>();
   const grantIndex = new StoreWriter<HostNamespaceGrantIndex>();
   const grantsWriteErrors = new Map<string, string>();
-  const caches = new Caches({ exceptions, pods, grants, namespaces, grantIndex, grantsWriteErrors, policy: DEFAULT_POLICY });
+  const caches = new Caches({
+    exceptions,
+    pods,
+    grants,
+    namespaces,
+    grantIndex,
+    grantsWriteErrors,
+    policy: DEFAULT_POLICY,
+  });
   const addException = (ns: string, name: string, expiresAt: DateTime, extra: Partial<HostNamespaceException> = {}) => {
     const base = exceptionObj(ns, name, expiresAt) as unknown as HostNamespaceException;
     const obj = {
@@ -196,12 +204,26 @@ describe('reconcileGrants (one namespace) and reconcileGrantIndex', () => {
     w.addException('team', 'agents', now.plus({ days: 20 }));
     w.addException('other', 'more', now.plus({ days: 20 }));
     const r = reconcileGrants('team', w.caches, now);
-    expect(r.writes).toMatchObject([{ kind: 'grants', namespace: 'team', spec: { grants: [{ exception: 'agents' }] } }]);
+    expect(r.writes).toMatchObject([
+      { kind: 'grants', namespace: 'team', spec: { grants: [{ exception: 'agents' }] } },
+    ]);
     expect((r.writes[0] as { spec: { grants: unknown[] } }).spec.grants).toHaveLength(1);
     expect(reconcileGrants('nowhere', w.caches, now).writes).toEqual([]);
-    w.namespaces.set('empty', { name: 'empty', resourceVersion: '3', creationTimestamp: '2026-11-01T00:00:00Z', terminating: false });
-    expect(reconcileGrants('empty', w.caches, now).writes).toMatchObject([{ namespace: 'empty', spec: { grants: [] } }]);
-    w.namespaces.set('going', { name: 'going', resourceVersion: '4', creationTimestamp: '2026-11-01T00:00:00Z', terminating: true });
+    w.namespaces.set('empty', {
+      name: 'empty',
+      resourceVersion: '3',
+      creationTimestamp: '2026-11-01T00:00:00Z',
+      terminating: false,
+    });
+    expect(reconcileGrants('empty', w.caches, now).writes).toMatchObject([
+      { namespace: 'empty', spec: { grants: [] } },
+    ]);
+    w.namespaces.set('going', {
+      name: 'going',
+      resourceVersion: '4',
+      creationTimestamp: '2026-11-01T00:00:00Z',
+      terminating: true,
+    });
     expect(reconcileGrants('going', w.caches, now).writes).toEqual([]);
   });
 
@@ -216,7 +238,12 @@ describe('reconcileGrants (one namespace) and reconcileGrantIndex', () => {
   it('the index lists the namespaces whose grants object exists, created for that very namespace', () => {
     const w = world();
     const ns = (name: string, rv: string) =>
-      w.namespaces.set(name, { name, resourceVersion: rv, creationTimestamp: '2026-11-05T00:00:00Z', terminating: false });
+      w.namespaces.set(name, {
+        name,
+        resourceVersion: rv,
+        creationTimestamp: '2026-11-05T00:00:00Z',
+        terminating: false,
+      });
     ns('team', '10');
     ns('bare', '11');
     ns('kube-system', '12');
@@ -313,7 +340,7 @@ describe('wiring: which change enqueues which keys', () => {
     expect(ids(map({ key: 'team/grants', obj: g, previous: g, origin: 'watch' }))).toEqual([]);
   });
 
-  it('on becoming leader: every exception, every pod, every namespace\'s grants, the index', () => {
+  it("on becoming leader: every exception, every pod, every namespace's grants, the index", () => {
     const w = world();
     w.addException('team', 'agents', now.plus({ days: 20 }));
     w.addPod('team', 'p', { app: 'agent' }, { hostNetwork: true });

@@ -78,7 +78,7 @@ function world() {
     const raw = podObj(ns, name, labels, flags) as unknown as { metadata: Record<string, unknown> };
     raw.metadata.uid = `uid-${name}`;
     raw.metadata.resourceVersion = '7';
-    pods.set(`${ns}/${name}`, toPodRecord(raw as never)!);
+    pods.set(`${ns}/${name}`, toPodRecord(raw)!);
   };
   /** The grants object as the operator would have written it: the exceptions are enforced. */
   const grantsWritten = (ns: string) => {
@@ -88,7 +88,7 @@ function world() {
       kind: 'HostNamespaceGrantSet',
       metadata: { name: 'grants', namespace: ns, resourceVersion: '1' },
       spec: desired.spec,
-    } as HostNamespaceGrantSet);
+    });
   };
   return {
     exceptions,
@@ -309,7 +309,7 @@ describe('reconcileReport', () => {
 
 describe('wiring of the Reports', () => {
   const report = { key: { kind: 'report', namespace: 'team' }, lane: LANE.reports, throttleMs: REPORT_THROTTLE_MS };
-  const run = <T>(map: (c: never) => Iterable<Request<ReconcileKey>>, c: unknown) => [...map(c as never)];
+  const run = (map: (c: never) => Iterable<Request<ReconcileKey>>, c: unknown) => [...map(c as never)];
   const pod = (labels: Record<string, string>, rv = '1', uid = 'u') =>
     ({ uid, resourceVersion: rv, labels }) as unknown as PodRecord;
 

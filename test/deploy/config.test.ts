@@ -2,12 +2,30 @@
 // Deployment's shape (replicas, leader election, probes, resources, restricted security context),
 // the namespace's Pod Security labels, least-privilege RBAC, metrics Service and the optional
 // Prometheus component. test/deploy/install.it.test.ts proves the same config on the API server.
-import type { V1ClusterRole, V1ClusterRoleBinding, V1Deployment, V1Namespace, V1PolicyRule, V1Role, V1RoleBinding, V1Service } from '@kubernetes/client-node';
+import type {
+  V1ClusterRole,
+  V1ClusterRoleBinding,
+  V1Deployment,
+  V1Namespace,
+  V1PolicyRule,
+  V1Role,
+  V1RoleBinding,
+  V1Service,
+} from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildCommand } from '../../src/main.ts';
-import { find, OPERATOR_NAME, OPERATOR_NAMESPACE, readObjects, render, renderOverlay, repoRoot, type KubeObject } from './manifests.ts';
+import {
+  find,
+  OPERATOR_NAME,
+  OPERATOR_NAMESPACE,
+  readObjects,
+  render,
+  renderOverlay,
+  repoRoot,
+  type KubeObject,
+} from './manifests.ts';
 
 const as = <T>(o: KubeObject) => o as unknown as T;
 const manager = render('config/manager');
@@ -53,19 +71,39 @@ describe('config/manager: Deployment', () => {
   });
 
   it("uses the exception policy's maximum lifetime as --max-lifetime", () => {
-    const days = Number(/^--max-lifetime=(\d+)d$/.exec((container.args ?? []).find((a) => a.startsWith('--max-lifetime='))!)?.[1]);
-    const policy = find(render('config/exception-policy'), 'ValidatingAdmissionPolicy', 'hostns-exception-lifetime') as KubeObject & { spec: { variables: { name: string; expression: string }[] } };
+    const days = Number(
+      /^--max-lifetime=(\d+)d$/.exec((container.args ?? []).find((a) => a.startsWith('--max-lifetime='))!)?.[1],
+    );
+    const policy = find(
+      render('config/exception-policy'),
+      'ValidatingAdmissionPolicy',
+      'hostns-exception-lifetime',
+    ) as KubeObject & { spec: { variables: { name: string; expression: string }[] } };
     const first = policy.spec.variables[0]!;
     expect(first.name).toBe('maxLifetime');
     expect(first.expression).toBe(`duration('${days * 24}h')`);
   });
 
   it('exempts the namespaces the admission binding exempts', () => {
-    const exempt = (container.args ?? []).find((a) => a.startsWith('--exempt-namespaces='))!.split('=')[1]!.split(',').sort();
-    const binding = find(render('config/admission'), 'ValidatingAdmissionPolicyBinding', 'hostns-host-namespaces') as KubeObject & {
-      spec: { matchResources: { namespaceSelector: { matchExpressions: { key: string; operator: string; values: string[] }[] } } };
+    const exempt = (container.args ?? [])
+      .find((a) => a.startsWith('--exempt-namespaces='))!
+      .split('=')[1]!
+      .split(',')
+      .sort();
+    const binding = find(
+      render('config/admission'),
+      'ValidatingAdmissionPolicyBinding',
+      'hostns-host-namespaces',
+    ) as KubeObject & {
+      spec: {
+        matchResources: {
+          namespaceSelector: { matchExpressions: { key: string; operator: string; values: string[] }[] };
+        };
+      };
     };
-    const notIn = binding.spec.matchResources.namespaceSelector.matchExpressions.find((e) => e.key === 'kubernetes.io/metadata.name' && e.operator === 'NotIn');
+    const notIn = binding.spec.matchResources.namespaceSelector.matchExpressions.find(
+      (e) => e.key === 'kubernetes.io/metadata.name' && e.operator === 'NotIn',
+    );
     expect(notIn?.values.slice().sort()).toEqual(exempt);
   });
 
@@ -76,7 +114,10 @@ describe('config/manager: Deployment', () => {
   });
 
   it('requests and limits CPU and memory, and bounds the V8 heap below the memory limit', () => {
-    const { requests, limits } = container.resources as { requests: Record<string, string>; limits: Record<string, string> };
+    const { requests, limits } = container.resources as {
+      requests: Record<string, string>;
+      limits: Record<string, string>;
+    };
     expect(Object.keys(requests).sort()).toEqual(['cpu', 'memory']);
     expect(Object.keys(limits).sort()).toEqual(['cpu', 'memory']);
     // ~150k pods at <= 1 KiB each in the cache, plus the runtime, fit the request
@@ -131,7 +172,10 @@ describe('config/rbac: the operator', () => {
     (o.rules ?? [])
       .flatMap((r) =>
         (r.resources ?? []).flatMap((res) =>
-          r.verbs.map((v) => `${(r.apiGroups ?? [''])[0] || 'core'}/${res}${r.resourceNames ? `[${r.resourceNames.join(',')}]` : ''}:${v}`),
+          r.verbs.map(
+            (v) =>
+              `${(r.apiGroups ?? [''])[0] || 'core'}/${res}${r.resourceNames ? `[${r.resourceNames.join(',')}]` : ''}:${v}`,
+          ),
         ),
       )
       .sort();
@@ -172,19 +216,39 @@ describe('config/rbac: the operator', () => {
   });
 
   it('Role grants the Lease hostns-operator in hostns-system only', () => {
-    const role = as<V1Role>(find(readObjects('config/rbac/leader_election_role.yaml'), 'Role', 'hostns-operator-leader-election'));
+    const role = as<V1Role>(
+      find(readObjects('config/rbac/leader_election_role.yaml'), 'Role', 'hostns-operator-leader-election'),
+    );
     expect(role.metadata!.namespace).toBe(OPERATOR_NAMESPACE);
-    expect(rules(role)).toEqual(['coordination.k8s.io/leases:create', 'coordination.k8s.io/leases[hostns-operator]:get', 'coordination.k8s.io/leases[hostns-operator]:update'].sort());
+    expect(rules(role)).toEqual(
+      [
+        'coordination.k8s.io/leases:create',
+        'coordination.k8s.io/leases[hostns-operator]:get',
+        'coordination.k8s.io/leases[hostns-operator]:update',
+      ].sort(),
+    );
   });
 
   it('binds both to the operator ServiceAccount', () => {
     const subject = [{ kind: 'ServiceAccount', name: OPERATOR_NAME, namespace: OPERATOR_NAMESPACE }];
-    const crb = as<V1ClusterRoleBinding>(find(readObjects('config/rbac/role_binding.yaml'), 'ClusterRoleBinding', OPERATOR_NAME));
+    const crb = as<V1ClusterRoleBinding>(
+      find(readObjects('config/rbac/role_binding.yaml'), 'ClusterRoleBinding', OPERATOR_NAME),
+    );
     expect(crb.subjects).toEqual(subject);
     expect(crb.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: OPERATOR_NAME });
-    const rb = as<V1RoleBinding>(find(readObjects('config/rbac/leader_election_role_binding.yaml'), 'RoleBinding', 'hostns-operator-leader-election'));
+    const rb = as<V1RoleBinding>(
+      find(
+        readObjects('config/rbac/leader_election_role_binding.yaml'),
+        'RoleBinding',
+        'hostns-operator-leader-election',
+      ),
+    );
     expect(rb.subjects).toEqual(subject);
-    expect(rb.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'hostns-operator-leader-election' });
+    expect(rb.roleRef).toEqual({
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'Role',
+      name: 'hostns-operator-leader-election',
+    });
   });
 });
 
@@ -196,38 +260,68 @@ describe('config/default', () => {
     expect(missing, 'parts owned by other engineers that are not written yet').toEqual([]);
   });
 
-  it.skipIf(missing.length > 0)('puts every namespaced object into hostns-system and labels everything part-of hostns-operator', () => {
-    const objects = render('config/default');
-    const clusterScoped = new Set(['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'HostNamespaceGrantIndex']);
-    for (const o of objects) {
-      const id = `${o.kind}/${o.metadata.name}`;
-      if (clusterScoped.has(o.kind)) expect(o.metadata.namespace, id).toBeUndefined();
-      else expect(o.metadata.namespace, id).toBe(OPERATOR_NAMESPACE);
-      expect(o.metadata.labels?.['app.kubernetes.io/part-of'], id).toBe('hostns-operator');
-    }
-    // the pieces a user expects after `kubectl apply -k config/default`
-    const kinds = new Set(objects.map((o) => o.kind));
-    for (const kind of ['Namespace', 'CustomResourceDefinition', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Deployment', 'Service', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']) {
-      expect(kinds, kind).toContain(kind);
-    }
-    find(objects, 'CustomResourceDefinition', 'hostnamespaceexceptions.hostns.io');
-    find(objects, 'CustomResourceDefinition', 'hostnamespacegrantsets.hostns.io');
-    // no credentials shipped, and selectors untouched by the part-of label
-    expect(kinds.has('Secret')).toBe(false);
-    const d = as<V1Deployment>(find(objects, 'Deployment', OPERATOR_NAME));
-    expect(d.spec!.selector.matchLabels).toEqual(deployment.spec!.selector.matchLabels);
-  });
+  it.skipIf(missing.length > 0)(
+    'puts every namespaced object into hostns-system and labels everything part-of hostns-operator',
+    () => {
+      const objects = render('config/default');
+      const clusterScoped = new Set([
+        'Namespace',
+        'CustomResourceDefinition',
+        'ClusterRole',
+        'ClusterRoleBinding',
+        'ValidatingAdmissionPolicy',
+        'ValidatingAdmissionPolicyBinding',
+        'HostNamespaceGrantIndex',
+      ]);
+      for (const o of objects) {
+        const id = `${o.kind}/${o.metadata.name}`;
+        if (clusterScoped.has(o.kind)) expect(o.metadata.namespace, id).toBeUndefined();
+        else expect(o.metadata.namespace, id).toBe(OPERATOR_NAMESPACE);
+        expect(o.metadata.labels?.['app.kubernetes.io/part-of'], id).toBe('hostns-operator');
+      }
+      // the pieces a user expects after `kubectl apply -k config/default`
+      const kinds = new Set(objects.map((o) => o.kind));
+      for (const kind of [
+        'Namespace',
+        'CustomResourceDefinition',
+        'ServiceAccount',
+        'ClusterRole',
+        'ClusterRoleBinding',
+        'Role',
+        'RoleBinding',
+        'Deployment',
+        'Service',
+        'ValidatingAdmissionPolicy',
+        'ValidatingAdmissionPolicyBinding',
+      ]) {
+        expect(kinds, kind).toContain(kind);
+      }
+      find(objects, 'CustomResourceDefinition', 'hostnamespaceexceptions.hostns.io');
+      find(objects, 'CustomResourceDefinition', 'hostnamespacegrantsets.hostns.io');
+      // no credentials shipped, and selectors untouched by the part-of label
+      expect(kinds.has('Secret')).toBe(false);
+      const d = as<V1Deployment>(find(objects, 'Deployment', OPERATOR_NAME));
+      expect(d.spec!.selector.matchLabels).toEqual(deployment.spec!.selector.matchLabels);
+    },
+  );
 });
 
 describe('an install overlay (docs/install.md)', () => {
   it('points the Deployment at your registry with kustomize `images`', () => {
-    const objects = renderOverlay({ resources: ['config/default'], images: [{ name: 'hostns-operator', newName: 'registry.example.com/platform/hostns-operator', newTag: '0.1.0' }] });
+    const objects = renderOverlay({
+      resources: ['config/default'],
+      images: [{ name: 'hostns-operator', newName: 'registry.example.com/platform/hostns-operator', newTag: '0.1.0' }],
+    });
     const d = as<V1Deployment>(find(objects, 'Deployment', OPERATOR_NAME));
-    expect(d.spec!.template.spec!.containers.map((c) => c.image)).toEqual(['registry.example.com/platform/hostns-operator:0.1.0']);
+    expect(d.spec!.template.spec!.containers.map((c) => c.image)).toEqual([
+      'registry.example.com/platform/hostns-operator:0.1.0',
+    ]);
   });
   it('switches admission to the warn rollout mode with its component', () => {
     const objects = renderOverlay({ resources: ['config/default'], components: ['config/admission/modes/warn'] });
-    const binding = find(objects, 'ValidatingAdmissionPolicyBinding', 'hostns-host-namespaces') as KubeObject & { spec: { validationActions: string[] } };
+    const binding = find(objects, 'ValidatingAdmissionPolicyBinding', 'hostns-host-namespaces') as KubeObject & {
+      spec: { validationActions: string[] };
+    };
     expect(binding.spec.validationActions).toEqual(['Warn', 'Audit']);
   });
 });
@@ -238,7 +332,11 @@ describe('config/prometheus (optional component)', () => {
 
   it('adds a ServiceMonitor that selects the metrics Service by its labels and port name', () => {
     const sm = find(objects, 'ServiceMonitor', OPERATOR_NAME) as KubeObject & {
-      spec: { selector: { matchLabels: Record<string, string> }; namespaceSelector: { matchNames: string[] }; endpoints: { port: string; path: string }[] };
+      spec: {
+        selector: { matchLabels: Record<string, string> };
+        namespaceSelector: { matchNames: string[] };
+        endpoints: { port: string; path: string }[];
+      };
     };
     const svc = as<V1Service>(find(objects, 'Service', 'hostns-operator-metrics'));
     expect(sm.metadata.namespace).toBe(OPERATOR_NAMESPACE);
@@ -251,9 +349,13 @@ describe('config/prometheus (optional component)', () => {
 
   // Every alert's behaviour: test/prometheus/alerts.test.ts (promtool test rules).
   it('adds alert rules: exception expiring within 7 days, offender pods, operator down / not ready / absent', () => {
-    const rule = find(objects, 'PrometheusRule', OPERATOR_NAME) as KubeObject & { spec: { groups: { rules: { alert: string; expr: string }[] }[] } };
+    const rule = find(objects, 'PrometheusRule', OPERATOR_NAME) as KubeObject & {
+      spec: { groups: { rules: { alert: string; expr: string }[] }[] };
+    };
     expect(rule.metadata.namespace).toBe(OPERATOR_NAMESPACE);
-    const alerts = Object.fromEntries(rule.spec.groups.flatMap((g) => g.rules).map((r) => [r.alert, r.expr.replace(/\s+/g, ' ').trim()]));
+    const alerts = Object.fromEntries(
+      rule.spec.groups.flatMap((g) => g.rules).map((r) => [r.alert, r.expr.replace(/\s+/g, ' ').trim()]),
+    );
     expect(alerts.HostnsExceptionExpiringSoon).toBe(
       'min by (namespace, exception) (hostns_exception_expiry_timestamp_seconds) - time() < 7 * 86400 > 0',
     );
@@ -261,11 +363,15 @@ describe('config/prometheus (optional component)', () => {
     // job label = the Service's name (the ServiceMonitor sets no jobLabel)
     expect(alerts.HostnsOperatorDown).toBe('up{job="hostns-operator-metrics"} == 0');
     expect(alerts.HostnsOperatorAbsent).toBe('absent(up{job="hostns-operator-metrics"} == 1)');
-    expect(alerts.HostnsOperatorNotReady).toContain('kube_deployment_status_replicas_available{namespace="hostns-system", deployment="hostns-operator"}');
+    expect(alerts.HostnsOperatorNotReady).toContain(
+      'kube_deployment_status_replicas_available{namespace="hostns-system", deployment="hostns-operator"}',
+    );
   });
 
   it('is not part of config/default unless asked for', () => {
-    expect(render('config/default').some((o) => o.kind === 'ServiceMonitor' || o.kind === 'PrometheusRule')).toBe(false);
+    expect(render('config/default').some((o) => o.kind === 'ServiceMonitor' || o.kind === 'PrometheusRule')).toBe(
+      false,
+    );
   });
 });
 
@@ -282,11 +388,14 @@ describe('config/admission: hostns-grants-required matches what hostns-host-name
     expect(required.spec.failurePolicy).toBe(policy.spec.failurePolicy);
   });
 
-  it.each([[[]], [['config/admission/modes/warn']], [['config/admission/modes/deny']]])('same exempt namespaces and actions (components %j)', (components) => {
-    const rendered = components.length ? renderOverlay({ resources: ['config/admission'], components }) : objects;
-    const a = find(rendered, 'ValidatingAdmissionPolicyBinding', 'hostns-host-namespaces') as Binding;
-    const b = find(rendered, 'ValidatingAdmissionPolicyBinding', 'hostns-grants-required') as Binding;
-    expect(b.spec.matchResources).toEqual(a.spec.matchResources);
-    expect(b.spec.validationActions).toEqual(a.spec.validationActions);
-  });
+  it.each([[[]], [['config/admission/modes/warn']], [['config/admission/modes/deny']]])(
+    'same exempt namespaces and actions (components %j)',
+    (components) => {
+      const rendered = components.length ? renderOverlay({ resources: ['config/admission'], components }) : objects;
+      const a = find(rendered, 'ValidatingAdmissionPolicyBinding', 'hostns-host-namespaces') as Binding;
+      const b = find(rendered, 'ValidatingAdmissionPolicyBinding', 'hostns-grants-required') as Binding;
+      expect(b.spec.matchResources).toEqual(a.spec.matchResources);
+      expect(b.spec.validationActions).toEqual(a.spec.validationActions);
+    },
+  );
 });

@@ -1,7 +1,16 @@
 // The Dockerfile, checked without a container engine: stages, pinned base, user, entrypoint, and
 // that the entrypoint is the file `npm run build` produces and runs on production dependencies only.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, posix, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,7 +55,9 @@ describe('Dockerfile stages and base image', () => {
 describe('build stage', () => {
   it('installs all dependencies without install scripts and compiles with tsconfig.build.json', () => {
     const r = runs(build);
-    expect(r.some((c) => /^npm ci\b/.test(c) && !c.includes('--omit=dev') && c.includes('--ignore-scripts'))).toBe(true);
+    expect(r.some((c) => /^npm ci\b/.test(c) && !c.includes('--omit=dev') && c.includes('--ignore-scripts'))).toBe(
+      true,
+    );
     expect(r.some((c) => /tsc -p tsconfig\.build\.json$/.test(c))).toBe(true);
   });
 });
@@ -116,39 +127,55 @@ describe('the entry point is what `npm run build` produces', () => {
   it('maps src/main.ts to dist/main.js through tsconfig.build.json', () => {
     const cfg = JSON.parse(read('tsconfig.build.json')) as { compilerOptions: { outDir: string; rootDir: string } };
     expect(existsSync(join(root, 'src/main.ts')), 'src/main.ts is missing').toBe(true);
-    const entry = posix.join(cfg.compilerOptions.outDir, posix.relative(cfg.compilerOptions.rootDir, 'src/main.ts').replace(/\.ts$/, '.js'));
+    const entry = posix.join(
+      cfg.compilerOptions.outDir,
+      posix.relative(cfg.compilerOptions.rootDir, 'src/main.ts').replace(/\.ts$/, '.js'),
+    );
     expect(entry).toBe('dist/main.js');
     expect(packageJson).toHaveProperty('scripts.build', 'tsc -p tsconfig.build.json');
   });
 
-  it('compiles, and the compiled code imports only Node built-ins and production dependencies', { timeout: 120_000 }, () => {
-    const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', out], {
-      cwd: root,
-      encoding: 'utf8',
-    });
-    expect(tsc.status, tsc.stdout + tsc.stderr).toBe(0);
-    expect(existsSync(join(out, 'main.js'))).toBe(true);
+  it(
+    'compiles, and the compiled code imports only Node built-ins and production dependencies',
+    { timeout: 120_000 },
+    () => {
+      const tsc = spawnSync(
+        process.execPath,
+        [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', out],
+        {
+          cwd: root,
+          encoding: 'utf8',
+        },
+      );
+      expect(tsc.status, tsc.stdout + tsc.stderr).toBe(0);
+      expect(existsSync(join(out, 'main.js'))).toBe(true);
 
-    const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
-    const production = new Set(Object.keys(packageJson.dependencies));
-    const offending: string[] = [];
-    for (const file of readdirSync(out, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.js'))) {
-      const code = readFileSync(join(out, file), 'utf8');
-      for (const m of code.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)['"]([^'"]+)['"]/g)) {
-        const spec = m[1]!;
-        if (spec.startsWith('.') || builtins.has(spec)) continue;
-        const pkg = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
-        if (!production.has(pkg)) offending.push(`${relative(out, join(out, file))}: ${spec}`);
+      const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+      const production = new Set(Object.keys(packageJson.dependencies));
+      const offending: string[] = [];
+      for (const file of readdirSync(out, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.js'))) {
+        const code = readFileSync(join(out, file), 'utf8');
+        for (const m of code.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)['"]([^'"]+)['"]/g)) {
+          const spec = m[1]!;
+          if (spec.startsWith('.') || builtins.has(spec)) continue;
+          const pkg = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
+          if (!production.has(pkg)) offending.push(`${relative(out, join(out, file))}: ${spec}`);
+        }
       }
-    }
-    expect(offending, 'imports that `npm ci --omit=dev` would not install').toEqual([]);
+      expect(offending, 'imports that `npm ci --omit=dev` would not install').toEqual([]);
 
-    // and the entry point starts: `node dist/main.js --help`, as the image's ENTRYPOINT runs it
-    const help = spawnSync(process.execPath, [join(out, 'main.js'), '--help'], { cwd: root, encoding: 'utf8', env: { ...process.env, NODE_ENV: 'production' }, timeout: 60_000 });
-    expect(help.status, help.stderr).toBe(0);
-    expect(help.stdout).toContain('Usage: hostns-operator');
-    expect(help.stdout).toContain('--leader-elect');
-  });
+      // and the entry point starts: `node dist/main.js --help`, as the image's ENTRYPOINT runs it
+      const help = spawnSync(process.execPath, [join(out, 'main.js'), '--help'], {
+        cwd: root,
+        encoding: 'utf8',
+        env: { ...process.env, NODE_ENV: 'production' },
+        timeout: 60_000,
+      });
+      expect(help.status, help.stderr).toBe(0);
+      expect(help.stdout).toContain('Usage: hostns-operator');
+      expect(help.stdout).toContain('--leader-elect');
+    },
+  );
 
   const user = /^(\d+):(\d+)$/.exec(last(runtime, 'USER')!.args)!;
   const title = `starts as the image's user (uid ${user[1]}) on a read-only root; one line on an unreachable API`;
@@ -197,7 +224,10 @@ console.log(JSON.stringify({ uid: process.getuid(), gid: process.getgid(), group
       env: { ...env, NODE_ENV: 'production', HOME: '/nonexistent' },
       timeout: 90_000,
     });
-    const logs = start.stdout.trim().split('\n').map((l) => JSON.parse(l) as { level: string; message: string });
+    const logs = start.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { level: string; message: string });
     expect(logs[0]).toMatchObject({ level: 'info', message: 'starting' });
     const down = 'cannot reach the Kubernetes API at https://127.0.0.1:1: fetch failed';
     expect(logs.at(-1)).toMatchObject({ level: 'error', message: down });
@@ -214,7 +244,13 @@ describe('.dockerignore', () => {
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'));
   const toRegExp = (glob: string) =>
-    new RegExp(`^${glob.replace(/\/$/, '').replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*\//g, '(?:.*/)?').replace(/\*/g, '[^/]*')}(?:/.*)?$`);
+    new RegExp(
+      `^${glob
+        .replace(/\/$/, '')
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*\*\//g, '(?:.*/)?')
+        .replace(/\*/g, '[^/]*')}(?:/.*)?$`,
+    );
   const ignored = (path: string) => {
     let result = false;
     for (const p of patterns) {
@@ -225,7 +261,15 @@ describe('.dockerignore', () => {
   };
 
   it('keeps local state out of the build context', () => {
-    for (const path of ['node_modules', 'node_modules/typescript/package.json', 'dist/main.js', '.git/HEAD', 'test/deploy/dockerfile.test.ts', 'bench/run.ts', 'config/default/kustomization.yaml']) {
+    for (const path of [
+      'node_modules',
+      'node_modules/typescript/package.json',
+      'dist/main.js',
+      '.git/HEAD',
+      'test/deploy/dockerfile.test.ts',
+      'bench/run.ts',
+      'config/default/kustomization.yaml',
+    ]) {
       expect(ignored(path), path).toBe(true);
     }
   });

@@ -39,7 +39,11 @@ export function render(dir: string): KubeObject[] {
 }
 
 /** Renders a throwaway overlay, as a user writes one: `resources` and `components` are repo paths. */
-export function renderOverlay(overlay: { resources?: string[]; components?: string[]; images?: { name: string; newName?: string; newTag?: string; digest?: string }[] }): KubeObject[] {
+export function renderOverlay(overlay: {
+  resources?: string[];
+  components?: string[];
+  images?: { name: string; newName?: string; newTag?: string; digest?: string }[];
+}): KubeObject[] {
   const dir = mkdtempSync(join(tmpdir(), 'hostns-overlay-'));
   try {
     const rel = (p: string) => relative(dir, join(repoRoot, p));
@@ -61,7 +65,8 @@ export function renderOverlay(overlay: { resources?: string[]; components?: stri
 
 export function find(objects: KubeObject[], kind: string, name: string): KubeObject {
   const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
-  if (!found) throw new Error(`no ${kind} ${name} among ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
+  if (!found)
+    throw new Error(`no ${kind} ${name} among ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
   return found;
 }
 

@@ -1,6 +1,6 @@
 // The operator against the in-memory fake API (kube-api.ts): builders for its objects, and a
 // helper that waits until the operator has nothing left to do.
-import { DateTime } from 'luxon';
+import type { DateTime } from 'luxon';
 import { vi } from 'vitest';
 import { COVERAGE_THROTTLE_MS } from '../../src/controller/wiring.ts';
 import { Operator, type OperatorObserver } from '../../src/controller/operator.ts';

@@ -39,11 +39,17 @@ describe('local control plane', () => {
     // The seeds' audit command, verbatim, against the control plane.
     const audit = spawnSync(
       'bash',
-      ['-c', `kubectl get pods -A -o json | jq -r '.items[] | select(.spec.hostNetwork == true) | "\\(.metadata.namespace)/\\(.metadata.name)"'`],
+      [
+        '-c',
+        `kubectl get pods -A -o json | jq -r '.items[] | select(.spec.hostNetwork == true) | "\\(.metadata.namespace)/\\(.metadata.name)"'`,
+      ],
       { encoding: 'utf8', env: { ...process.env, KUBECONFIG: kubeconfigPath() } },
     );
     expect(audit.status, audit.stderr).toBe(0);
-    const lines = audit.stdout.trim().split('\n').filter((l) => l.startsWith(`${ns}/`));
+    const lines = audit.stdout
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith(`${ns}/`));
     expect(lines).toEqual([`${ns}/uses-host-network`]);
   });
 });
@@ -51,19 +57,24 @@ describe('local control plane', () => {
 describe('kube-controller-manager (aggregation only)', () => {
   it('aggregates a labelled ClusterRole into view', async () => {
     const name = `hostns-harness-aggregation-probe`;
-    const r = kubectl(['apply', '-f', '-'], JSON.stringify({
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRole',
-      metadata: { name, labels: { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' } },
-      rules: [{ apiGroups: ['harness.example.com'], resources: ['probes'], verbs: ['get'] }],
-    }));
+    const r = kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: { name, labels: { 'rbac.authorization.k8s.io/aggregate-to-view': 'true' } },
+        rules: [{ apiGroups: ['harness.example.com'], resources: ['probes'], verbs: ['get'] }],
+      }),
+    );
     expect(r.code, r.stderr).toBe(0);
     try {
       const deadline = Date.now() + 30_000;
       let found = false;
       while (!found && Date.now() < deadline) {
         const view = kubectl(['get', 'clusterrole', 'view', '-o', 'json']);
-        found = JSON.parse(view.stdout).rules.some((rule: { apiGroups?: string[] }) => rule.apiGroups?.includes('harness.example.com'));
+        found = JSON.parse(view.stdout).rules.some((rule: { apiGroups?: string[] }) =>
+          rule.apiGroups?.includes('harness.example.com'),
+        );
         if (!found) await new Promise((res) => setTimeout(res, 200));
       }
       expect(found).toBe(true);

@@ -24,5 +24,11 @@ export function exceptionBody(name: string, spec: Record<string, unknown> = {}) 
 }
 
 export async function createException(ns: string, name: string, spec: Record<string, unknown> = {}) {
-  return customObjects().createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, body: exceptionBody(name, spec) });
+  return customObjects().createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace: ns,
+    plural: PLURAL,
+    body: exceptionBody(name, spec),
+  });
 }

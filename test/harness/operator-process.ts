@@ -28,9 +28,13 @@ export class OperatorProcess {
 
   static async start(args: string[] = [], kubeconfig = kubeconfigPath()): Promise<OperatorProcess> {
     const port = await freePort();
-    const child = spawn(process.execPath, ['src/main.ts', '--kubeconfig', kubeconfig, '--http-port', String(port), '--log-level', 'info', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['src/main.ts', '--kubeconfig', kubeconfig, '--http-port', String(port), '--log-level', 'info', ...args],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const op = new OperatorProcess(child, port);
     const deadline = Date.now() + 30_000;
     while ((await op.get('/readyz').catch(() => '')) !== 'ok\n') {
@@ -62,7 +66,8 @@ export class OperatorProcess {
   /** Writes the operator has sent (POST, PUT, PATCH, DELETE), by its own count. */
   async writes(): Promise<number> {
     let n = 0;
-    for (const verb of ['POST', 'PUT', 'PATCH', 'DELETE']) n += await this.metric('hostns_api_requests_total', `verb="${verb}"`);
+    for (const verb of ['POST', 'PUT', 'PATCH', 'DELETE'])
+      n += await this.metric('hostns_api_requests_total', `verb="${verb}"`);
     return n;
   }
 

@@ -44,7 +44,10 @@ export class TcpProxy {
 
   /** A copy of `kubeconfig` whose server goes through this proxy. */
   kubeconfigThrough(kubeconfig: string, out: string): string {
-    const text = readFileSync(kubeconfig, 'utf8').replace(/server: https:\/\/127\.0\.0\.1:\d+/, `server: https://127.0.0.1:${this.port}`);
+    const text = readFileSync(kubeconfig, 'utf8').replace(
+      /server: https:\/\/127\.0\.0\.1:\d+/,
+      `server: https://127.0.0.1:${this.port}`,
+    );
     writeFileSync(out, text, { mode: 0o600 });
     return out;
   }

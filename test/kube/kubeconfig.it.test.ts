@@ -19,8 +19,19 @@ beforeAll(() => {
   const full = parse(readFileSync(kubeconfigPath(), 'utf8')) as Record<string, unknown>;
   const contexts = join(dir, 'contexts.yaml');
   const credentials = join(dir, 'credentials.yaml');
-  writeFileSync(contexts, stringify({ apiVersion: 'v1', kind: 'Config', contexts: full.contexts, 'current-context': full['current-context'] }));
-  writeFileSync(credentials, stringify({ apiVersion: 'v1', kind: 'Config', clusters: full.clusters, users: full.users }));
+  writeFileSync(
+    contexts,
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      contexts: full.contexts,
+      'current-context': full['current-context'],
+    }),
+  );
+  writeFileSync(
+    credentials,
+    stringify({ apiVersion: 'v1', kind: 'Config', clusters: full.clusters, users: full.users }),
+  );
   list = [join(dir, 'missing.yaml'), contexts, credentials].join(':');
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -51,14 +62,18 @@ describe('KUBECONFIG lists (kubectl merges them)', () => {
       detached: true, // its own process group: npm, sh and node stop together
     });
     let log = '';
-    child.stdout!.on('data', (d) => (log += d));
-    child.stderr!.on('data', (d) => (log += d));
+    child.stdout.on('data', (d) => (log += d));
+    child.stderr.on('data', (d) => (log += d));
     try {
-      await eventually(async () => {
-        if (child.exitCode !== null) throw new Error(`operator exited with ${child.exitCode}:\n${log}`);
-        const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
-        return res && (await res.text()) === 'ok\n' ? true : undefined;
-      }, 60_000, 'the operator to be ready');
+      await eventually(
+        async () => {
+          if (child.exitCode !== null) throw new Error(`operator exited with ${child.exitCode}:\n${log}`);
+          const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+          return res && (await res.text()) === 'ok\n' ? true : undefined;
+        },
+        60_000,
+        'the operator to be ready',
+      );
       expect(log).not.toContain('no such file');
     } finally {
       const exited = new Promise<void>((r) => (child.exitCode !== null ? r() : child.once('exit', () => r())));
@@ -73,7 +88,7 @@ describe('KUBECONFIG lists (kubectl merges them)', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let err = '';
-    child.stderr!.on('data', (d) => (err += d));
+    child.stderr.on('data', (d) => (err += d));
     const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
     expect(code).toBe(2);
     expect(err).toContain(`KUBECONFIG=${join(dir, 'a')}:${join(dir, 'b')}: no such file (none of them exists)`);

@@ -16,12 +16,18 @@ function file(name: string, body: object): string {
 }
 
 // a: the context and current-context, pointing at a cluster and user that live in b.
-const a = file('a', { 'current-context': 'dev', contexts: [{ name: 'dev', context: { cluster: 'c1', user: 'u1', namespace: 'team' } }] });
+const a = file('a', {
+  'current-context': 'dev',
+  contexts: [{ name: 'dev', context: { cluster: 'c1', user: 'u1', namespace: 'team' } }],
+});
 const b = file('b', {
   'current-context': 'other',
   clusters: [{ name: 'c1', cluster: { server: 'https://b.example:6443', 'certificate-authority': 'ca.crt' } }],
   users: [{ name: 'u1', user: { token: 'from-b' } }],
-  contexts: [{ name: 'dev', context: { cluster: 'nope', user: 'nope' } }, { name: 'other', context: { cluster: 'c1', user: 'u1' } }],
+  contexts: [
+    { name: 'dev', context: { cluster: 'nope', user: 'nope' } },
+    { name: 'other', context: { cluster: 'c1', user: 'u1' } },
+  ],
 });
 // c: a duplicate cluster name, later in the list: ignored.
 const c = file('c', { clusters: [{ name: 'c1', cluster: { server: 'https://c.example:6443' } }] });
@@ -39,10 +45,15 @@ describe('KUBECONFIG lists', () => {
     expect(kc.getCurrentCluster()?.server).toBe('https://b.example:6443');
     expect(kc.getCurrentCluster()?.caFile).toBe(join(dir, 'ca.crt')); // relative to its own file
     expect(kc.getCurrentUser()?.token).toBe('from-b');
-    expect(kc.getContexts().map((x) => x.name).sort()).toEqual(['dev', 'other']);
+    expect(
+      kc
+        .getContexts()
+        .map((x) => x.name)
+        .sort(),
+    ).toEqual(['dev', 'other']);
   });
 
-  it('the order decides: b first gives b\'s current-context', () => {
+  it("the order decides: b first gives b's current-context", () => {
     const kc = loadKubeConfig({}, { KUBECONFIG: [b, a].join(':') });
     expect(kc.getCurrentContext()).toBe('other');
     expect(kc.getContextObject('dev')).toMatchObject({ cluster: 'nope' });

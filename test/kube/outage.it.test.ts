@@ -35,12 +35,28 @@ describe('API server outage', () => {
       riskAcceptance: { justification: 'the agent programs node routes for pods', acceptedBy: 'security-board' },
       expiresAt: DateTime.utc().plus({ days: 20 }).toISO({ suppressMilliseconds: true }),
     });
-    await eventually(async () => ((await op!.metric('hostns_exceptions', 'phase="Active"')) >= 1 ? true : undefined), 10_000, 'exception seen');
+    await eventually(
+      async () => ((await op!.metric('hostns_exceptions', 'phase="Active"')) >= 1 ? true : undefined),
+      10_000,
+      'exception seen',
+    );
 
     await proxy.down();
     // While the operator is blind: a covered pod, an offender, and the exception deleted later.
-    await core().createNamespacedPod({ namespace: ns, body: { metadata: { name: 'covered', labels: { app: 'agent' } }, spec: { hostNetwork: true, containers: [{ name: 'c', image: 'busybox' }] } } });
-    await core().createNamespacedPod({ namespace: ns, body: { metadata: { name: 'offender', labels: { app: 'other' } }, spec: { hostNetwork: true, containers: [{ name: 'c', image: 'busybox' }] } } });
+    await core().createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name: 'covered', labels: { app: 'agent' } },
+        spec: { hostNetwork: true, containers: [{ name: 'c', image: 'busybox' }] },
+      },
+    });
+    await core().createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name: 'offender', labels: { app: 'other' } },
+        spec: { hostNetwork: true, containers: [{ name: 'c', image: 'busybox' }] },
+      },
+    });
     await new Promise((r) => setTimeout(r, 4000));
     expect(op.child.exitCode).toBeNull(); // still running
     // Liveness holds (restarting would only lose the caches); readiness and the metrics tell the truth.
@@ -54,22 +70,43 @@ describe('API server outage', () => {
 
     const t0 = Date.now();
     await proxy.up();
-    const labels = async (name: string) => (await core().readNamespacedPod({ namespace: ns, name })).metadata?.labels ?? {};
-    await eventually(async () => ((await labels('offender'))['hostns.io/violation'] === 'true' ? true : undefined), 45_000, 'offender labelled after the outage');
-    await eventually(async () => ((await labels('covered'))['hostns.io/exception'] === 'agent' ? true : undefined), 45_000, 'covered labelled after the outage');
-    console.log(`[figures] outage 4 s: converged ${Date.now() - t0} ms after the API came back; watch restarts: ${await op.metric('hostns_watch_restarts_total')}`);
+    const labels = async (name: string) =>
+      (await core().readNamespacedPod({ namespace: ns, name })).metadata?.labels ?? {};
+    await eventually(
+      async () => ((await labels('offender'))['hostns.io/violation'] === 'true' ? true : undefined),
+      45_000,
+      'offender labelled after the outage',
+    );
+    await eventually(
+      async () => ((await labels('covered'))['hostns.io/exception'] === 'agent' ? true : undefined),
+      45_000,
+      'covered labelled after the outage',
+    );
+    console.log(
+      `[figures] outage 4 s: converged ${Date.now() - t0} ms after the API came back; watch restarts: ${await op.metric('hostns_watch_restarts_total')}`,
+    );
     expect(await op.metric('hostns_watch_restarts_total', 'reason="error"')).toBeGreaterThanOrEqual(1);
     await eventually(async () => ((await op!.get('/readyz')) === 'ok\n' ? true : undefined), 10_000, 'ready again');
     expect(await op.metric('hostns_watch_connected')).toBe(5); // every source watching again
 
     // A second outage during which the exception is deleted: the covered pod becomes an offender.
     await proxy.down();
-    await customObjects().deleteNamespacedCustomObject({ group: 'hostns.io', version: 'v1alpha1', namespace: ns, plural: 'hostnamespaceexceptions', name: 'agent' });
+    await customObjects().deleteNamespacedCustomObject({
+      group: 'hostns.io',
+      version: 'v1alpha1',
+      namespace: ns,
+      plural: 'hostnamespaceexceptions',
+      name: 'agent',
+    });
     await new Promise((r) => setTimeout(r, 2000));
     await proxy.up();
-    await eventually(async () => {
-      const l = await labels('covered');
-      return l['hostns.io/violation'] === 'true' && !l['hostns.io/exception'] ? true : undefined;
-    }, 45_000, 'relabelled after the exception vanished during an outage');
+    await eventually(
+      async () => {
+        const l = await labels('covered');
+        return l['hostns.io/violation'] === 'true' && !l['hostns.io/exception'] ? true : undefined;
+      },
+      45_000,
+      'relabelled after the exception vanished during an outage',
+    );
   });
 });

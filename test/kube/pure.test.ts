@@ -6,7 +6,10 @@ import { toPodRecord } from '../../src/kube/pod-record.ts';
 import { podSecurityProfile } from '../../src/policy/contract.ts';
 
 describe('toPodRecord', () => {
-  const raw = (spec: object, meta: object = {}) => ({ metadata: { name: 'p', namespace: 'ns', uid: 'u', resourceVersion: '7', ...meta }, spec });
+  const raw = (spec: object, meta: object = {}) => ({
+    metadata: { name: 'p', namespace: 'ns', uid: 'u', resourceVersion: '7', ...meta },
+    spec,
+  });
   it('drops clean, unmarked pods entirely (never cached)', () => {
     expect(toPodRecord(raw({ containers: [] }))).toBeUndefined();
     expect(toPodRecord(raw({ hostNetwork: false, hostPID: false }))).toBeUndefined();
@@ -17,7 +20,10 @@ describe('toPodRecord', () => {
         { hostPID: true, containers: [{ name: 'c', image: 'x', env: [{ name: 'BIG', value: 'x'.repeat(10_000) }] }] },
         {
           labels: { app: 'a', 'hostns.io/violation': 'true' },
-          annotations: { 'hostns.io/violation': 'hostPID', 'kubectl.kubernetes.io/last-applied-configuration': 'x'.repeat(5000) },
+          annotations: {
+            'hostns.io/violation': 'hostPID',
+            'kubectl.kubernetes.io/last-applied-configuration': 'x'.repeat(5000),
+          },
           ownerReferences: [{ kind: 'DaemonSet', name: 'agent', controller: true }],
           managedFields: [{ manager: 'kubectl' }],
         },
@@ -40,7 +46,11 @@ describe('toPodRecord', () => {
     expect(JSON.stringify(rest).length).toBeLessThan(400);
   });
   it('pods with the same spec share one security profile; clean pods carry none', () => {
-    const spec = { hostNetwork: true, serviceAccountName: 'agent', containers: [{ name: 'c', image: 'quay.io/a/b:1' }] };
+    const spec = {
+      hostNetwork: true,
+      serviceAccountName: 'agent',
+      containers: [{ name: 'c', image: 'quay.io/a/b:1' }],
+    };
     const a = toPodRecord(raw(spec))!;
     const b = toPodRecord(raw(structuredClone(spec)))!;
     expect(a.security).toBeDefined();
@@ -49,10 +59,18 @@ describe('toPodRecord', () => {
     expect(toPodRecord(raw({}, { labels: { 'hostns.io/exception': 'x' } }))?.security).toBeUndefined();
   });
   it('keeps a clean pod that carries our marks (so they get removed)', () => {
-    expect(toPodRecord(raw({}, { labels: { 'hostns.io/exception': 'x' } }))?.marks.labels).toEqual({ 'hostns.io/exception': 'x' });
+    expect(toPodRecord(raw({}, { labels: { 'hostns.io/exception': 'x' } }))?.marks.labels).toEqual({
+      'hostns.io/exception': 'x',
+    });
   });
   it('tolerates malformed objects', () => {
-    for (const junk of [{}, { metadata: null, spec: null }, raw({ hostNetwork: 'yes' }), raw({ hostIPC: true }, { name: 5 }), raw({ hostIPC: true }, { labels: [1, 2] })]) {
+    for (const junk of [
+      {},
+      { metadata: null, spec: null },
+      raw({ hostNetwork: 'yes' }),
+      raw({ hostIPC: true }, { name: 5 }),
+      raw({ hostIPC: true }, { labels: [1, 2] }),
+    ]) {
       expect(() => toPodRecord(junk as never)).not.toThrow();
     }
     expect(toPodRecord(raw({ hostIPC: true }, { labels: { a: 1, b: 'ok' } }))?.labels).toEqual({ b: 'ok' });
@@ -71,10 +89,23 @@ describe('events', () => {
     expect(eventName({ regarding: target, reason: 'Expired', key: 'k1' })).toBe(a);
     expect(eventName({ regarding: target, reason: 'Expired', key: 'k2' })).not.toBe(a);
     expect(eventName({ regarding: { ...target, uid: 'uid-2' }, reason: 'Expired', key: 'k1' })).not.toBe(a);
-    expect(eventName({ regarding: { ...target, name: 'x'.repeat(253) }, reason: 'Expired', key: 'k' }).length).toBeLessThanOrEqual(253);
+    expect(
+      eventName({ regarding: { ...target, name: 'x'.repeat(253) }, reason: 'Expired', key: 'k' }).length,
+    ).toBeLessThanOrEqual(253);
   });
   it('body has what events.k8s.io/v1 requires and kubectl describe needs', () => {
-    const b = eventBody({ regarding: target, type: 'Warning', reason: 'HostNamespaceViolation', action: 'Classify', note: 'n'.repeat(2000), key: 'k' }, now, 'op-1');
+    const b = eventBody(
+      {
+        regarding: target,
+        type: 'Warning',
+        reason: 'HostNamespaceViolation',
+        action: 'Classify',
+        note: 'n'.repeat(2000),
+        key: 'k',
+      },
+      now,
+      'op-1',
+    );
     expect(b).toMatchObject({
       metadata: { namespace: 'ns' },
       eventTime: '2026-11-23T10:11:12.345000Z',

@@ -68,7 +68,10 @@ describe('ServerClock', () => {
   });
   it('a step of the local wall clock changes nothing (it is not used once a response arrived)', () => {
     const w = world({ serverMinusMono: 1.7e12, localWallOffsetMs: 0 });
-    for (let i = 0; i < 10; i++) (w.request(4, 0.5), w.advance(333));
+    for (let i = 0; i < 10; i++) {
+      w.request(4, 0.5);
+      w.advance(333);
+    }
     const before = w.clock.now().toMillis();
     w.stepLocalWall(-3_600_000);
     expect(w.clock.now().toMillis()).toBe(before);
@@ -76,7 +79,10 @@ describe('ServerClock', () => {
   });
   it('a suspend (monotonic clock stopped while the server went on) is corrected by the next response', () => {
     const w = world({ serverMinusMono: 1.7e12, localWallOffsetMs: 0 });
-    for (let i = 0; i < 10; i++) (w.request(4, 0.5), w.advance(333));
+    for (let i = 0; i < 10; i++) {
+      w.request(4, 0.5);
+      w.advance(333);
+    }
     w.shift(25_000); // 25 s of suspend: CLOCK_MONOTONIC did not advance
     w.request(4, 0.5);
     const e = w.clock.estimate();
@@ -85,9 +91,15 @@ describe('ServerClock', () => {
   });
   it('a step of the server clock back by an hour: the new samples win', () => {
     const w = world({ serverMinusMono: 1.7e12, localWallOffsetMs: 0 });
-    for (let i = 0; i < 10; i++) (w.request(4, 0.5), w.advance(333));
+    for (let i = 0; i < 10; i++) {
+      w.request(4, 0.5);
+      w.advance(333);
+    }
     w.shift(-3_600_000);
-    for (let i = 0; i < 3; i++) (w.request(4, 0.5), w.advance(333));
+    for (let i = 0; i < 3; i++) {
+      w.request(4, 0.5);
+      w.advance(333);
+    }
     const e = w.clock.estimate();
     expect(Math.abs(e.now.toMillis() - w.serverTrue())).toBeLessThanOrEqual(e.errorMs);
   });

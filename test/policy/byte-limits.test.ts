@@ -88,7 +88,14 @@ describe('byte limits of what the policy core writes', () => {
   it('labelsOnly keeps the label part of a patch (what must land even when annotations cannot)', () => {
     const patch = marksPatch(
       { labels: {}, annotations: {} },
-      desiredMarks({ kind: 'offender', used: ['hostPID'], uncovered: ['hostPID'], exceptions: [], lapsed: [], broken: [] }),
+      desiredMarks({
+        kind: 'offender',
+        used: ['hostPID'],
+        uncovered: ['hostPID'],
+        exceptions: [],
+        lapsed: [],
+        broken: [],
+      }),
     )!;
     expect(labelsOnly(patch)).toEqual({ metadata: { labels: { 'hostns.io/violation': 'true' } } });
     expect(labelsOnly({ metadata: { annotations: { 'hostns.io/violation': null } } })).toBeUndefined();

@@ -35,13 +35,24 @@ describe('classifyPod', () => {
     expect(classifyPod(pod(), [grant()], exempt)).toEqual({ kind: 'clean' });
   });
   it('exempt namespace wins over everything', () => {
-    expect(classifyPod(pod({ namespace: 'kube-system', hostPID: true }), [], exempt)).toEqual({ kind: 'exempt', used: ['hostPID'] });
+    expect(classifyPod(pod({ namespace: 'kube-system', hostPID: true }), [], exempt)).toEqual({
+      kind: 'exempt',
+      used: ['hostPID'],
+    });
   });
   it('covered by one exception allowing the flag', () => {
-    expect(classifyPod(pod({ hostNetwork: true }), [grant()], exempt)).toEqual({ kind: 'covered', used: ['hostNetwork'], exceptions: ['ne'] });
+    expect(classifyPod(pod({ hostNetwork: true }), [grant()], exempt)).toEqual({
+      kind: 'covered',
+      used: ['hostNetwork'],
+      exceptions: ['ne'],
+    });
   });
   it('several exceptions together cover a pod; the list is sorted', () => {
-    const cls = classifyPod(pod({ hostNetwork: true, hostPID: true }), [grant({ name: 'z-net' }), grant({ name: 'a-pid', allow: ['hostPID'] })], exempt);
+    const cls = classifyPod(
+      pod({ hostNetwork: true, hostPID: true }),
+      [grant({ name: 'z-net' }), grant({ name: 'a-pid', allow: ['hostPID'] })],
+      exempt,
+    );
     expect(cls).toEqual({ kind: 'covered', used: ['hostNetwork', 'hostPID'], exceptions: ['a-pid', 'z-net'] });
   });
   it('an exception allowing only flags the pod does not use is not listed', () => {
@@ -50,31 +61,60 @@ describe('classifyPod', () => {
   });
   it('offender when a flag is not allowed, naming the uncovered flags only', () => {
     const cls = classifyPod(pod({ hostNetwork: true, hostPID: true }), [grant()], exempt);
-    expect(cls).toEqual({ kind: 'offender', used: ['hostNetwork', 'hostPID'], uncovered: ['hostPID'], exceptions: ['ne'], lapsed: [], broken: [] });
+    expect(cls).toEqual({
+      kind: 'offender',
+      used: ['hostNetwork', 'hostPID'],
+      uncovered: ['hostPID'],
+      exceptions: ['ne'],
+      lapsed: [],
+      broken: [],
+    });
   });
   it('offender when the selector does not match', () => {
     expect(classifyPod(pod({ hostNetwork: true, labels: { app: 'other' } }), [grant()], exempt).kind).toBe('offender');
   });
   it('a lapsed exception covers nothing but explains the violation', () => {
     const cls = classifyPod(pod({ hostNetwork: true }), [grant({ granting: false, owner: 'team-a' })], exempt);
-    expect(cls).toEqual({ kind: 'offender', used: ['hostNetwork'], uncovered: ['hostNetwork'], exceptions: [], lapsed: [{ name: 'ne', owner: 'team-a' }], broken: [] });
+    expect(cls).toEqual({
+      kind: 'offender',
+      used: ['hostNetwork'],
+      uncovered: ['hostNetwork'],
+      exceptions: [],
+      lapsed: [{ name: 'ne', owner: 'team-a' }],
+      broken: [],
+    });
   });
   it('a lapsed exception allowing another flag is not blamed', () => {
     const cls = classifyPod(pod({ hostNetwork: true }), [grant({ granting: false, allow: ['hostPID'] })], exempt);
     expect(cls).toMatchObject({ kind: 'offender', lapsed: [] });
   });
   it('an active exception still covers while a lapsed one for the same flag exists', () => {
-    const cls = classifyPod(pod({ hostNetwork: true }), [grant({ name: 'old', granting: false }), grant({ name: 'new' })], exempt);
+    const cls = classifyPod(
+      pod({ hostNetwork: true }),
+      [grant({ name: 'old', granting: false }), grant({ name: 'new' })],
+      exempt,
+    );
     expect(cls).toEqual({ kind: 'covered', used: ['hostNetwork'], exceptions: ['new'] });
   });
   it('{} selector covers every pod of the namespace', () => {
-    expect(classifyPod(pod({ hostIPC: true, labels: {} }), [grant({ selector: {}, allow: ['hostIPC'] })], exempt).kind).toBe('covered');
+    expect(
+      classifyPod(pod({ hostIPC: true, labels: {} }), [grant({ selector: {}, allow: ['hostIPC'] })], exempt).kind,
+    ).toBe('covered');
   });
 });
 
 describe('pod marks', () => {
   it('offender: violation label + flags annotation', () => {
-    expect(desiredMarks({ kind: 'offender', used: ['hostNetwork', 'hostPID'], uncovered: ['hostNetwork', 'hostPID'], exceptions: [], lapsed: [], broken: [] })).toEqual({
+    expect(
+      desiredMarks({
+        kind: 'offender',
+        used: ['hostNetwork', 'hostPID'],
+        uncovered: ['hostNetwork', 'hostPID'],
+        exceptions: [],
+        lapsed: [],
+        broken: [],
+      }),
+    ).toEqual({
       labels: { 'hostns.io/violation': 'true' },
       annotations: { 'hostns.io/violation': 'hostNetwork,hostPID' },
     });
@@ -90,8 +130,14 @@ describe('pod marks', () => {
     expect(desiredMarks({ kind: 'exempt', used: ['hostPID'] })).toEqual({ labels: {}, annotations: {} });
   });
   it('the patch touches only our keys, deletes with null, and is undefined when converged', () => {
-    const current = currentMarks({ app: 'x', 'hostns.io/violation': 'true' }, { 'hostns.io/violation': 'hostNetwork', other: 'keep' });
-    expect(current).toEqual({ labels: { 'hostns.io/violation': 'true' }, annotations: { 'hostns.io/violation': 'hostNetwork' } });
+    const current = currentMarks(
+      { app: 'x', 'hostns.io/violation': 'true' },
+      { 'hostns.io/violation': 'hostNetwork', other: 'keep' },
+    );
+    expect(current).toEqual({
+      labels: { 'hostns.io/violation': 'true' },
+      annotations: { 'hostns.io/violation': 'hostNetwork' },
+    });
     const covered = desiredMarks({ kind: 'covered', used: ['hostNetwork'], exceptions: ['ne'] });
     expect(marksPatch(current, covered)).toEqual({
       metadata: {
@@ -108,19 +154,39 @@ describe('classifyPod with contracts', () => {
   const spec = (over: Record<string, unknown> = {}) => ({
     serviceAccountName: 'cilium',
     securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
-    containers: [{ name: 'agent', image: 'quay.io/cilium/cilium:v1', securityContext: { allowPrivilegeEscalation: false } }],
+    containers: [
+      { name: 'agent', image: 'quay.io/cilium/cilium:v1', securityContext: { allowPrivilegeEscalation: false } },
+    ],
     ...over,
   });
-  const bound = grant({ contract: { serviceAccountNames: ['cilium'], images: ['quay.io/cilium/'], controls: ['runAsNonRoot', 'noPrivilegeEscalation'] } });
+  const bound = grant({
+    contract: {
+      serviceAccountNames: ['cilium'],
+      images: ['quay.io/cilium/'],
+      controls: ['runAsNonRoot', 'noPrivilegeEscalation'],
+    },
+  });
   const withSpec = (s: Record<string, unknown>) => pod({ hostNetwork: true, security: podSecurityProfile(s) });
 
   it('a pod keeping the contract is covered', () => {
-    expect(classifyPod(withSpec(spec()), [bound], exempt)).toEqual({ kind: 'covered', used: ['hostNetwork'], exceptions: ['ne'] });
+    expect(classifyPod(withSpec(spec()), [bound], exempt)).toEqual({
+      kind: 'covered',
+      used: ['hostNetwork'],
+      exceptions: ['ne'],
+    });
   });
   it.each([
     ['another ServiceAccount (a self-labelled pod)', { serviceAccountName: 'default' }, 'serviceAccount'],
     ['no ServiceAccount at all', { serviceAccountName: undefined }, 'serviceAccount'],
-    ['an unlisted image', { containers: [{ name: 'agent', image: 'docker.io/evil/x', securityContext: { allowPrivilegeEscalation: false } }] }, 'image'],
+    [
+      'an unlisted image',
+      {
+        containers: [
+          { name: 'agent', image: 'docker.io/evil/x', securityContext: { allowPrivilegeEscalation: false } },
+        ],
+      },
+      'image',
+    ],
     ['a broken control', { securityContext: { seccompProfile: { type: 'RuntimeDefault' } } }, 'control'],
   ])('%s makes it an offender naming the exception and the breach', (_, over, kind) => {
     const cls = classifyPod(withSpec(spec(over)), [bound], exempt);
@@ -135,7 +201,9 @@ describe('classifyPod with contracts', () => {
     expect(cls).toMatchObject({ kind: 'offender', broken: [{ exception: 'ne', breaches: [] }] });
   });
   it('a contract without bindings or controls covers by labels alone', () => {
-    expect(classifyPod(pod({ hostNetwork: true }), [grant({ contract: { controls: [] } })], exempt).kind).toBe('covered');
+    expect(classifyPod(pod({ hostNetwork: true }), [grant({ contract: { controls: [] } })], exempt).kind).toBe(
+      'covered',
+    );
   });
   it('another exception without a contract still covers; a broken one for another flag is not blamed', () => {
     const loose = grant({ name: 'loose' });
@@ -144,10 +212,11 @@ describe('classifyPod with contracts', () => {
       used: ['hostNetwork'],
       exceptions: ['loose'],
     });
-    const cls = classifyPod(pod({ hostNetwork: true, hostPID: true, security: podSecurityProfile(spec({ serviceAccountName: 'x' })) }), [
-      grant({ ...bound, name: 'pid', allow: ['hostPID'] }),
-      loose,
-    ], exempt);
+    const cls = classifyPod(
+      pod({ hostNetwork: true, hostPID: true, security: podSecurityProfile(spec({ serviceAccountName: 'x' })) }),
+      [grant({ ...bound, name: 'pid', allow: ['hostPID'] }), loose],
+      exempt,
+    );
     expect(cls).toMatchObject({ kind: 'offender', uncovered: ['hostPID'], broken: [{ exception: 'pid' }] });
   });
 });

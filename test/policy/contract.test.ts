@@ -38,7 +38,16 @@ describe('podSecurityProfile', () => {
     expect(podSecurityProfile(hardened()).failures).toEqual([]);
   });
   it('never throws on malformed specs', () => {
-    for (const bad of [undefined, null, 1, 'x', [], { containers: 'x' }, { containers: [null, 1, 'y'] }, { volumes: [null] }]) {
+    for (const bad of [
+      undefined,
+      null,
+      1,
+      'x',
+      [],
+      { containers: 'x' },
+      { containers: [null, 1, 'y'] },
+      { volumes: [null] },
+    ]) {
       expect(() => podSecurityProfile(bad)).not.toThrow();
     }
   });
@@ -62,18 +71,28 @@ describe('podSecurityProfile', () => {
   });
 
   describe('runAsNonRoot (PSS restricted: Running as Non-root, and non-root user)', () => {
-    const c = (sc: Record<string, unknown>) => hardenedContainer('c', { securityContext: { ...hardenedContainer().securityContext, runAsNonRoot: undefined, ...sc } });
+    const c = (sc: Record<string, unknown>) =>
+      hardenedContainer('c', {
+        securityContext: { ...hardenedContainer().securityContext, runAsNonRoot: undefined, ...sc },
+      });
     it.each([
       ['pod-level true, container unset', { runAsNonRoot: true }, {}, true],
       ['container true, pod unset', {}, { runAsNonRoot: true }, true],
       ['container false overrides pod true', { runAsNonRoot: true }, { runAsNonRoot: false }, false],
       ['neither set', {}, {}, false],
       ['pod true but runAsUser 0 in container', { runAsNonRoot: true }, { runAsUser: 0 }, false],
-      ['pod runAsUser 0, container overrides with 1000', { runAsNonRoot: true, runAsUser: 0 }, { runAsUser: 1000 }, true],
+      [
+        'pod runAsUser 0, container overrides with 1000',
+        { runAsNonRoot: true, runAsUser: 0 },
+        { runAsUser: 1000 },
+        true,
+      ],
       ['pod runAsUser 0 inherited', { runAsNonRoot: true, runAsUser: 0 }, {}, false],
       ['string "true" is not true', { runAsNonRoot: 'true' }, {}, false],
     ])('%s', (_, podSc, sc, ok) => {
-      const f = failing(hardened({ securityContext: { seccompProfile: { type: 'RuntimeDefault' }, ...podSc }, containers: [c(sc)] }));
+      const f = failing(
+        hardened({ securityContext: { seccompProfile: { type: 'RuntimeDefault' }, ...podSc }, containers: [c(sc)] }),
+      );
       expect(f.includes('runAsNonRoot@c')).toBe(!ok);
     });
   });
@@ -88,14 +107,24 @@ describe('podSecurityProfile', () => {
       [{}, false],
       [undefined, false],
     ])('%j -> %s', (caps, ok) => {
-      const f = failing(hardened({ containers: [hardenedContainer('c', { securityContext: { ...hardenedContainer().securityContext, capabilities: caps } })] }));
+      const f = failing(
+        hardened({
+          containers: [
+            hardenedContainer('c', { securityContext: { ...hardenedContainer().securityContext, capabilities: caps } }),
+          ],
+        }),
+      );
       expect(f.includes('dropAllCapabilities@c')).toBe(!ok);
     });
   });
 
   describe('per-field controls', () => {
     const withSc = (sc: Record<string, unknown>) =>
-      failing(hardened({ containers: [hardenedContainer('c', { securityContext: { ...hardenedContainer().securityContext, ...sc } })] }));
+      failing(
+        hardened({
+          containers: [hardenedContainer('c', { securityContext: { ...hardenedContainer().securityContext, ...sc } })],
+        }),
+      );
     it.each([
       ['readOnlyRootFilesystem', { readOnlyRootFilesystem: false }],
       ['readOnlyRootFilesystem', { readOnlyRootFilesystem: undefined }],
@@ -119,25 +148,38 @@ describe('podSecurityProfile', () => {
       ['pod Unconfined, container RuntimeDefault', { type: 'Unconfined' }, { type: 'RuntimeDefault' }, true],
     ])('%s', (_, podProfile, cProfile, ok) => {
       const sc = { ...hardenedContainer().securityContext, ...(cProfile ? { seccompProfile: cProfile } : {}) };
-      const f = failing({ securityContext: podProfile ? { seccompProfile: podProfile } : {}, containers: [hardenedContainer('c', { securityContext: sc })] });
+      const f = failing({
+        securityContext: podProfile ? { seccompProfile: podProfile } : {},
+        containers: [hardenedContainer('c', { securityContext: sc })],
+      });
       expect(f.includes('seccompRuntimeDefault@c')).toBe(!ok);
     });
   });
 
   it('noHostPath names each hostPath volume, and only those', () => {
-    const f = failing(hardened({ volumes: [{ name: 'root', hostPath: { path: '/' } }, { name: 'tmp', emptyDir: {} }, { name: 'sys', hostPath: { path: '/sys' } }] }));
+    const f = failing(
+      hardened({
+        volumes: [
+          { name: 'root', hostPath: { path: '/' } },
+          { name: 'tmp', emptyDir: {} },
+          { name: 'sys', hostPath: { path: '/sys' } },
+        ],
+      }),
+    );
     expect(f).toEqual(['noHostPath@volume:root', 'noHostPath@volume:sys']);
   });
 
   it('noHostPorts: any non-zero hostPort fails, 0 or unset passes', () => {
-    const ports = (p: unknown[]) => failing(hardened({ hostNetwork: false, containers: [hardenedContainer('c', { ports: p })] }));
+    const ports = (p: unknown[]) =>
+      failing(hardened({ hostNetwork: false, containers: [hardenedContainer('c', { ports: p })] }));
     expect(ports([{ containerPort: 9100 }])).toEqual([]);
     expect(ports([{ containerPort: 9100, hostPort: 0 }])).toEqual([]);
     expect(ports([{ containerPort: 9100, hostPort: 9100 }])).toEqual(['noHostPorts@c']);
     expect(ports([{ containerPort: 1 }, { containerPort: 2, hostPort: 2 }])).toEqual(['noHostPorts@c']);
   });
   it('noHostPorts: with hostNetwork a declared containerPort is a host port (the API server defaults it)', () => {
-    const f = (hostNetwork: boolean, p: unknown[]) => failing({ ...hardened({ containers: [hardenedContainer('c', { ports: p })] }), hostNetwork });
+    const f = (hostNetwork: boolean, p: unknown[]) =>
+      failing({ ...hardened({ containers: [hardenedContainer('c', { ports: p })] }), hostNetwork });
     expect(f(true, [{ containerPort: 9100 }])).toEqual(['noHostPorts@c']);
     expect(f(false, [{ containerPort: 9100 }])).toEqual([]);
     expect(f(true, [])).toEqual([]);
@@ -194,25 +236,34 @@ describe('contractBreaches', () => {
     expect(contractBreaches(profile, { serviceAccountNames: ['other', 'x'] })).toEqual([
       { kind: 'serviceAccount', serviceAccountName: 'cilium', allowed: ['other', 'x'] },
     ]);
-    expect(contractBreaches(podSecurityProfile({}), { serviceAccountNames: ['cilium'] })[0]).toMatchObject({ serviceAccountName: 'default' });
+    expect(contractBreaches(podSecurityProfile({}), { serviceAccountNames: ['cilium'] })[0]).toMatchObject({
+      serviceAccountName: 'default',
+    });
   });
   it('every container image must be allowed, init and ephemeral included', () => {
-    const p = podSecurityProfile(hardened({ ephemeralContainers: [{ name: 'dbg', image: 'docker.io/library/busybox' }] }));
+    const p = podSecurityProfile(
+      hardened({ ephemeralContainers: [{ name: 'dbg', image: 'docker.io/library/busybox' }] }),
+    );
     expect(contractBreaches(p, { images: ['quay.io/cilium/'] })).toEqual([
       { kind: 'image', where: 'ephemeral:dbg', image: 'docker.io/library/busybox', allowed: ['quay.io/cilium/'] },
     ]);
   });
-  it('only the contract\'s controls count', () => {
-    const p = podSecurityProfile(hardened({ containers: [hardenedContainer('c', { securityContext: { runAsNonRoot: true } })] }));
+  it("only the contract's controls count", () => {
+    const p = podSecurityProfile(
+      hardened({ containers: [hardenedContainer('c', { securityContext: { runAsNonRoot: true } })] }),
+    );
     expect(contractBreaches(p, { controls: ['runAsNonRoot'] })).toEqual([]);
     expect(contractBreaches(p, { controls: ['runAsNonRoot', 'readOnlyRootFilesystem'] })).toEqual([
       { kind: 'control', control: 'readOnlyRootFilesystem', where: 'c' },
     ]);
   });
   it('a pod of more than 64 containers cannot keep a contract (admission could not check it)', () => {
-    const many = (n: number) => podSecurityProfile(hardened({ containers: Array.from({ length: n }, (_, i) => hardenedContainer(`c${i}`)) }));
+    const many = (n: number) =>
+      podSecurityProfile(hardened({ containers: Array.from({ length: n }, (_, i) => hardenedContainer(`c${i}`)) }));
     expect(contractBreaches(many(64), { controls: ['noPrivileged'] })).toEqual([]);
-    expect(contractBreaches(many(65), { controls: ['noPrivileged'] })).toEqual([{ kind: 'tooManyContainers', count: 65 }]);
+    expect(contractBreaches(many(65), { controls: ['noPrivileged'] })).toEqual([
+      { kind: 'tooManyContainers', count: 65 },
+    ]);
     expect(contractBreaches(many(65), {})).toEqual([]);
     expect(describeBreach({ kind: 'tooManyContainers', count: 65 })).toContain('65 containers');
   });
@@ -227,7 +278,11 @@ describe('contractBreaches', () => {
       containers: [{ name: 'c', image: 'evil.io/y' }],
       volumes: [{ name: 'root', hostPath: { path: '/' } }],
     });
-    const lines = contractBreaches(p, { serviceAccountNames: ['cilium'], images: ['quay.io/'], controls: [...ENFORCEABLE_CONTROLS] }).map(describeBreach);
+    const lines = contractBreaches(p, {
+      serviceAccountNames: ['cilium'],
+      images: ['quay.io/'],
+      controls: [...ENFORCEABLE_CONTROLS],
+    }).map(describeBreach);
     expect(lines).toContain('runs as ServiceAccount x, not cilium');
     expect(lines).toContain('init container i runs image evil.io/x, not one of quay.io/');
     expect(lines.some((l) => l.startsWith('init container i breaks control noPrivileged'))).toBe(true);
@@ -244,12 +299,19 @@ describe('readContract', () => {
         riskAcceptance: { enforcedControls: ['runAsNonRoot'] },
       }),
     ).toEqual({
-      contract: { serviceAccountNames: ['cilium'], images: ['quay.io/cilium/', `quay.io/x@sha256:${'0'.repeat(64)}`], controls: ['runAsNonRoot'] },
+      contract: {
+        serviceAccountNames: ['cilium'],
+        images: ['quay.io/cilium/', `quay.io/x@sha256:${'0'.repeat(64)}`],
+        controls: ['runAsNonRoot'],
+      },
       problems: [],
     });
   });
   it('an exception without them has an empty contract', () => {
-    expect(readContract({ riskAcceptance: { compensatingControls: ['free text'] } })).toEqual({ contract: {}, problems: [] });
+    expect(readContract({ riskAcceptance: { compensatingControls: ['free text'] } })).toEqual({
+      contract: {},
+      problems: [],
+    });
     expect(readContract(undefined)).toEqual({ contract: {}, problems: [] });
   });
   it.each([
@@ -266,8 +328,12 @@ describe('readContract', () => {
     expect(problems.length).toBeGreaterThan(0);
     expect(problems[0]).toContain(field);
   });
-  it.each(['quay.io/cilium/cilium', 'quay.io/cilium/', 'localhost/x', 'localhost:5000/x/y', 'registry.k8s.io/pause', '10.0.0.1:5000/a'])(
-    '%s is a qualified entry',
-    (e) => expect(isQualifiedImageEntry(e)).toBe(true),
-  );
+  it.each([
+    'quay.io/cilium/cilium',
+    'quay.io/cilium/',
+    'localhost/x',
+    'localhost:5000/x/y',
+    'registry.k8s.io/pause',
+    '10.0.0.1:5000/a',
+  ])('%s is a qualified entry', (e) => expect(isQualifiedImageEntry(e)).toBe(true));
 });

@@ -1,14 +1,16 @@
 // Builders for pure tests.
 import type { HostNamespaceException } from '../../src/api/v1alpha1.ts';
 
-export function exception(overrides: {
-  name?: string;
-  namespace?: string;
-  created?: string;
-  spec?: Partial<HostNamespaceException['spec']>;
-  status?: HostNamespaceException['status'];
-  generation?: number;
-} = {}): HostNamespaceException {
+export function exception(
+  overrides: {
+    name?: string;
+    namespace?: string;
+    created?: string;
+    spec?: Partial<HostNamespaceException['spec']>;
+    status?: HostNamespaceException['status'];
+    generation?: number;
+  } = {},
+): HostNamespaceException {
   return {
     apiVersion: 'hostns.io/v1alpha1',
     kind: 'HostNamespaceException',
@@ -23,7 +25,10 @@ export function exception(overrides: {
       owner: 'team-observability',
       allow: ['hostNetwork', 'hostPID'],
       podSelector: { matchLabels: { app: 'node-exporter' } },
-      riskAcceptance: { justification: 'node-exporter reads host network and process metrics', acceptedBy: 'security-board' },
+      riskAcceptance: {
+        justification: 'node-exporter reads host network and process metrics',
+        acceptedBy: 'security-board',
+      },
       expiresAt: '2026-12-01T00:00:00Z',
       ...overrides.spec,
     },

@@ -5,7 +5,13 @@ import { describe, expect, it } from 'vitest';
 import type { EnforceableControl, Grant } from '../../src/api/v1alpha1.ts';
 import { DEFAULT_POLICY } from '../../src/policy/config.ts';
 import { readException } from '../../src/policy/exception.ts';
-import { GRANT_LIMITS, desiredGrantIndex, desiredGrantsByNamespace, enforcementOf, grantOf } from '../../src/policy/grants.ts';
+import {
+  GRANT_LIMITS,
+  desiredGrantIndex,
+  desiredGrantsByNamespace,
+  enforcementOf,
+  grantOf,
+} from '../../src/policy/grants.ts';
 import { evaluateLifecycle } from '../../src/policy/lifecycle.ts';
 import { exception } from './fixtures.ts';
 
@@ -33,8 +39,20 @@ describe('desiredGrantsByNamespace', () => {
     expect(got.get('ns2')).toEqual({
       spec: {
         grants: [
-          { exception: 'a', allow: ['hostNetwork', 'hostPID'], expiresAt: '2026-12-01T00:00:00Z', selector: { matchLabels: {}, matchExpressions: [] }, contract: NO_CONTRACT },
-          { exception: 'b', allow: ['hostNetwork', 'hostPID'], expiresAt: '2026-12-01T00:00:00Z', selector: { matchLabels: { app: 'node-exporter' }, matchExpressions: [] }, contract: NO_CONTRACT },
+          {
+            exception: 'a',
+            allow: ['hostNetwork', 'hostPID'],
+            expiresAt: '2026-12-01T00:00:00Z',
+            selector: { matchLabels: {}, matchExpressions: [] },
+            contract: NO_CONTRACT,
+          },
+          {
+            exception: 'b',
+            allow: ['hostNetwork', 'hostPID'],
+            expiresAt: '2026-12-01T00:00:00Z',
+            selector: { matchLabels: { app: 'node-exporter' }, matchExpressions: [] },
+            contract: NO_CONTRACT,
+          },
         ],
       },
       overBudget: [],
@@ -62,9 +80,15 @@ describe('desiredGrantsByNamespace', () => {
   });
 
   it('a namespace over its byte budget: grants that do not fit are left out', () => {
-    const big = (name: string) => exception({ name, namespace: 'ns', spec: { podSelector: { matchLabels: { [`k-${name}`]: 'v'.repeat(63) } } } });
+    const big = (name: string) =>
+      exception({ name, namespace: 'ns', spec: { podSelector: { matchLabels: { [`k-${name}`]: 'v'.repeat(63) } } } });
     const one = Buffer.byteLength(JSON.stringify(grantOf(view(big('a')))));
-    const got = desiredGrantsByNamespace(['a', 'b', 'c'].map((n) => view(big(n))), [], new Set(), { perNamespace: 64, bytesPerNamespace: 2 * one + 10 });
+    const got = desiredGrantsByNamespace(
+      ['a', 'b', 'c'].map((n) => view(big(n))),
+      [],
+      new Set(),
+      { perNamespace: 64, bytesPerNamespace: 2 * one + 10 },
+    );
     expect(names(got.get('ns')!.spec.grants)).toEqual(['a', 'b']);
     expect(got.get('ns')!.overBudget).toEqual(['c']);
   });
@@ -100,7 +124,11 @@ describe('desiredGrantsByNamespace', () => {
         exception({
           name: `e${String(i).padStart(2, '0')}${'n'.repeat(250)}`,
           namespace: 'ns',
-          spec: { podSelector: selector, boundTo, riskAcceptance: { ...exception().spec.riskAcceptance, enforcedControls: controls } },
+          spec: {
+            podSelector: selector,
+            boundTo,
+            riskAcceptance: { ...exception().spec.riskAcceptance, enforcedControls: controls },
+          },
         }),
       ),
     );
@@ -108,8 +136,12 @@ describe('desiredGrantsByNamespace', () => {
     expect(views[0]!.facts.contract.images).toHaveLength(images.maxItems);
     const got = desiredGrantsByNamespace(views, [], new Set()).get('ns')!;
     expect(got.overBudget).toEqual([]);
-    const bytes = Buffer.byteLength(JSON.stringify({ apiVersion: 'hostns.io/v1alpha1', kind: 'HostNamespaceGrantSet', spec: got.spec }));
-    console.log(`[figures] largest grants object the schemas allow: ${bytes} bytes (one grant: ${Math.round(bytes / 64)} bytes)`);
+    const bytes = Buffer.byteLength(
+      JSON.stringify({ apiVersion: 'hostns.io/v1alpha1', kind: 'HostNamespaceGrantSet', spec: got.spec }),
+    );
+    console.log(
+      `[figures] largest grants object the schemas allow: ${bytes} bytes (one grant: ${Math.round(bytes / 64)} bytes)`,
+    );
     expect(bytes).toBeLessThanOrEqual(GRANT_LIMITS.bytesPerNamespace);
     expect(GRANT_LIMITS.bytesPerNamespace).toBeLessThan(1.5 * 1024 * 1024 - 64 * 1024); // etcd's default request limit, with room for metadata
   });
@@ -120,22 +152,42 @@ describe('enforcementOf', () => {
   const desired = desiredGrantsByNamespace([active], [], new Set()).get('ns')!;
 
   it('in the grants object as written: enforced', () => {
-    expect(enforcementOf(active, false, desired, desired.spec, undefined)).toMatchObject({ enforced: true, reason: 'InAdmissionGrants' });
+    expect(enforcementOf(active, false, desired, desired.spec, undefined)).toMatchObject({
+      enforced: true,
+      reason: 'InAdmissionGrants',
+    });
   });
   it('a failed write does not matter while the written object already holds the same grant', () => {
-    expect(enforcementOf(active, false, desired, desired.spec, 'grants of namespace ns: 500')).toMatchObject({ enforced: true });
+    expect(enforcementOf(active, false, desired, desired.spec, 'grants of namespace ns: 500')).toMatchObject({
+      enforced: true,
+    });
   });
   it.each([
     ['absent', undefined],
     ['empty', { grants: [] }],
     ['stale (older expiry)', { grants: [{ ...desired.spec.grants[0]!, expiresAt: '2026-11-20T00:00:00Z' }] }],
-    ['stale (other selector)', { grants: [{ ...desired.spec.grants[0]!, selector: { matchLabels: {}, matchExpressions: [] } }] }],
-  ])('written object %s and the write failing: GrantsWriteFailed with the error; without an error: GrantsPending', (_, written) => {
-    const failed = enforcementOf(active, false, desired, written, 'grants of namespace ns: etcdserver: request is too large');
-    expect(failed).toMatchObject({ enforced: false, reason: 'GrantsWriteFailed' });
-    expect(failed.message).toContain('etcdserver: request is too large');
-    expect(enforcementOf(active, false, desired, written, undefined)).toMatchObject({ enforced: false, reason: 'GrantsPending' });
-  });
+    [
+      'stale (other selector)',
+      { grants: [{ ...desired.spec.grants[0]!, selector: { matchLabels: {}, matchExpressions: [] } }] },
+    ],
+  ])(
+    'written object %s and the write failing: GrantsWriteFailed with the error; without an error: GrantsPending',
+    (_, written) => {
+      const failed = enforcementOf(
+        active,
+        false,
+        desired,
+        written,
+        'grants of namespace ns: etcdserver: request is too large',
+      );
+      expect(failed).toMatchObject({ enforced: false, reason: 'GrantsWriteFailed' });
+      expect(failed.message).toContain('etcdserver: request is too large');
+      expect(enforcementOf(active, false, desired, written, undefined)).toMatchObject({
+        enforced: false,
+        reason: 'GrantsPending',
+      });
+    },
+  );
   it('over budget: GrantsBudgetExceeded naming the count and the limit', () => {
     const views = ['a', 'b', 'c'].map((n) => view(exception({ name: n, namespace: 'ns' })));
     const limits = { perNamespace: 2, bytesPerNamespace: 1_000_000 };
@@ -148,9 +200,18 @@ describe('enforcementOf', () => {
   it('expired, invalid: nothing to honour; exempt namespace: needs no grant', () => {
     const expired = view(exception({ name: 'x', namespace: 'ns', spec: { expiresAt: '2026-11-01T12:00:00Z' } }));
     const invalid = view(exception({ name: 'y', namespace: 'ns', spec: { owner: '' } }));
-    expect(enforcementOf(expired, false, desired, desired.spec, undefined)).toMatchObject({ enforced: true, reason: 'NothingGranted' });
-    expect(enforcementOf(invalid, false, desired, desired.spec, 'boom')).toMatchObject({ enforced: true, reason: 'NothingGranted' });
-    expect(enforcementOf(active, true, undefined, undefined, undefined)).toMatchObject({ enforced: true, reason: 'NamespaceExempt' });
+    expect(enforcementOf(expired, false, desired, desired.spec, undefined)).toMatchObject({
+      enforced: true,
+      reason: 'NothingGranted',
+    });
+    expect(enforcementOf(invalid, false, desired, desired.spec, 'boom')).toMatchObject({
+      enforced: true,
+      reason: 'NothingGranted',
+    });
+    expect(enforcementOf(active, true, undefined, undefined, undefined)).toMatchObject({
+      enforced: true,
+      reason: 'NamespaceExempt',
+    });
   });
 });
 
@@ -158,7 +219,14 @@ describe('desiredGrantIndex', () => {
   const t = (s: number) => `2026-11-02T00:00:${String(s).padStart(2, '0')}Z`;
   const ns = (name: string, resourceVersion: string, terminating = false) => ({ name, resourceVersion, terminating });
   it('namespaces whose grants object exists, by name with resourceVersion, sorted; exempt, terminating and unprovisioned ones left out', () => {
-    const namespaces = [ns('b', t(2)), ns('a', t(1)), ns('kube-system', t(0)), ns('gone', t(3), true), ns('new', t(4)), ns('odd', '')];
+    const namespaces = [
+      ns('b', t(2)),
+      ns('a', t(1)),
+      ns('kube-system', t(0)),
+      ns('gone', t(3), true),
+      ns('new', t(4)),
+      ns('odd', ''),
+    ];
     const has = (name: string) => name !== 'new';
     expect(desiredGrantIndex(namespaces, has, new Set(['kube-system']))).toEqual({ a: t(1), b: t(2) });
     expect(Object.keys(desiredGrantIndex(namespaces, has, new Set(['kube-system'])))).toEqual(['a', 'b']);

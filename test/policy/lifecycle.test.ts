@@ -34,7 +34,10 @@ describe('evaluateLifecycle', () => {
   });
 
   it('Invalid when expiresAt is not after creation', () => {
-    const lc = evalAt(exception({ created: '2026-11-01T00:00:00Z', spec: { expiresAt: '2026-11-01T00:00:00Z' } }), '2026-10-01T00:00:00Z');
+    const lc = evalAt(
+      exception({ created: '2026-11-01T00:00:00Z', spec: { expiresAt: '2026-11-01T00:00:00Z' } }),
+      '2026-10-01T00:00:00Z',
+    );
     expect(lc.phase).toBe('Invalid');
     expect(lc.problems.join()).toMatch(/already past when the exception was created/);
     expect(lc.nextTransitionAt).toBeUndefined();
@@ -45,7 +48,9 @@ describe('evaluateLifecycle', () => {
     expect(ok.phase).toBe('Active'); // 90 days exactly
     const lc = evalAt(exception({ spec: { expiresAt: '2027-01-30T00:00:01Z' } }), '2026-11-02T00:00:00Z');
     expect(lc.phase).toBe('Invalid');
-    expect(lc.problems.join()).toMatch(/lifetime from creation to spec.expiresAt is 91 days, over the maximum of 90 days/);
+    expect(lc.problems.join()).toMatch(
+      /lifetime from creation to spec.expiresAt is 91 days, over the maximum of 90 days/,
+    );
   });
 
   it('measures the lifetime from riskAcceptance.acceptedAt when set (renewal)', () => {
@@ -53,21 +58,35 @@ describe('evaluateLifecycle', () => {
       created: '2026-01-01T00:00:00Z',
       spec: {
         expiresAt: '2026-12-20T00:00:00Z',
-        riskAcceptance: { justification: 'renewed after review by the board', acceptedBy: 'board', acceptedAt: '2026-11-01T00:00:00Z' },
+        riskAcceptance: {
+          justification: 'renewed after review by the board',
+          acceptedBy: 'board',
+          acceptedAt: '2026-11-01T00:00:00Z',
+        },
       },
     });
     expect(evalAt(renewed, '2026-11-02T00:00:00Z').phase).toBe('Active');
     const acceptedAfterExpiry = exception({
       spec: {
         expiresAt: '2026-11-20T00:00:00Z',
-        riskAcceptance: { justification: 'accepted after the expiry date, odd', acceptedBy: 'board', acceptedAt: '2026-11-21T00:00:00Z' },
+        riskAcceptance: {
+          justification: 'accepted after the expiry date, odd',
+          acceptedBy: 'board',
+          acceptedAt: '2026-11-21T00:00:00Z',
+        },
       },
     });
-    expect(evalAt(acceptedAfterExpiry, '2026-11-02T00:00:00Z').problems.join()).toMatch(/after spec.riskAcceptance.acceptedAt/);
+    expect(evalAt(acceptedAfterExpiry, '2026-11-02T00:00:00Z').problems.join()).toMatch(
+      /after spec.riskAcceptance.acceptedAt/,
+    );
   });
 
   it('a configurable window and maximum', () => {
-    const policy = { ...DEFAULT_POLICY, expiringSoonWindow: Duration.fromObject({ days: 20 }), maxLifetime: Duration.fromObject({ days: 10 }) };
+    const policy = {
+      ...DEFAULT_POLICY,
+      expiringSoonWindow: Duration.fromObject({ days: 20 }),
+      maxLifetime: Duration.fromObject({ days: 10 }),
+    };
     expect(evalAt(exception(), '2026-11-12T00:00:00Z', policy).phase).toBe('Invalid');
     const short = exception({ spec: { expiresAt: '2026-11-08T00:00:00Z' } });
     expect(evalAt(short, '2026-11-02T00:00:00Z', policy).phase).toBe('ExpiringSoon');
@@ -80,7 +99,12 @@ describe('evaluateLifecycle', () => {
     expect(before.reviewDueAt?.toISO()).toBe(at('2026-12-01T00:00:00Z').toISO());
     expect(before.nextTransitionAt?.toISO()).toBe(at('2026-12-01T00:00:00Z').toISO());
     expect(evalAt(ex, '2026-12-01T00:00:00Z').reviewOverdue).toBe(true);
-    const reviewed = exception({ spec: { expiresAt: '2027-01-15T00:00:00Z', review: { lastReviewedAt: '2026-11-28T00:00:00Z', reviewedBy: 'alice' } } });
+    const reviewed = exception({
+      spec: {
+        expiresAt: '2027-01-15T00:00:00Z',
+        review: { lastReviewedAt: '2026-11-28T00:00:00Z', reviewedBy: 'alice' },
+      },
+    });
     const lc = evalAt(reviewed, '2026-12-05T00:00:00Z');
     expect(lc.reviewOverdue).toBe(false);
     expect(lc.reviewDueAt?.toISO()).toBe(at('2026-12-28T00:00:00Z').toISO());
@@ -91,16 +115,34 @@ describe('evaluateLifecycle', () => {
   });
 
   it('malformed objects become Invalid with every problem named, never throw', () => {
-    const broken = { metadata: { name: 'x', namespace: 'y' }, spec: { allow: ['hostNetwork', 'hostNetwork', 'hostUTS'], podSelector: { matchExpressions: [{ key: 'a', operator: 'Near' }] }, expiresAt: 'next tuesday', riskAcceptance: { justification: 'short' } } };
+    const broken = {
+      metadata: { name: 'x', namespace: 'y' },
+      spec: {
+        allow: ['hostNetwork', 'hostNetwork', 'hostUTS'],
+        podSelector: { matchExpressions: [{ key: 'a', operator: 'Near' }] },
+        expiresAt: 'next tuesday',
+        riskAcceptance: { justification: 'short' },
+      },
+    };
     const facts = readException(broken);
     const lc = evaluateLifecycle(facts, at('2026-11-02T00:00:00Z'), DEFAULT_POLICY);
     expect(lc.phase).toBe('Invalid');
     const all = lc.problems.join('\n');
-    for (const field of ['spec.owner', 'spec.allow: unknown host namespace "hostUTS"', 'spec.allow has duplicate', 'operator must be one of', 'spec.riskAcceptance.justification must be at least 20', 'spec.riskAcceptance.acceptedBy is required', 'spec.expiresAt "next tuesday"']) {
+    for (const field of [
+      'spec.owner',
+      'spec.allow: unknown host namespace "hostUTS"',
+      'spec.allow has duplicate',
+      'operator must be one of',
+      'spec.riskAcceptance.justification must be at least 20',
+      'spec.riskAcceptance.acceptedBy is required',
+      'spec.expiresAt "next tuesday"',
+    ]) {
       expect(all).toContain(field);
     }
     for (const junk of [null, 42, 'x', [], { spec: null }, { metadata: null, spec: { allow: 'hostPID' } }]) {
-      expect(() => evaluateLifecycle(readException(junk as never), at('2026-11-02T00:00:00Z'), DEFAULT_POLICY)).not.toThrow();
+      expect(() =>
+        evaluateLifecycle(readException(junk as never), at('2026-11-02T00:00:00Z'), DEFAULT_POLICY),
+      ).not.toThrow();
     }
   });
 });
@@ -109,7 +151,11 @@ describe('acceptedAt in the future', () => {
   const ex = exception({
     spec: {
       expiresAt: '2027-01-20T00:00:00Z',
-      riskAcceptance: { justification: 'accepted in advance, which stretches the lifetime', acceptedBy: 'board', acceptedAt: '2026-11-20T00:00:00Z' },
+      riskAcceptance: {
+        justification: 'accepted in advance, which stretches the lifetime',
+        acceptedBy: 'board',
+        acceptedAt: '2026-11-20T00:00:00Z',
+      },
     },
   });
   it('is Invalid until then (5 min skew tolerated), then heals by itself at a scheduled transition', () => {
@@ -146,7 +192,11 @@ describe('lastReviewedAt in the future (it would silence ReviewOverdue until the
       spec: {
         expiresAt: '2027-01-20T00:00:00Z',
         review: { lastReviewedAt: '2026-12-01T00:00:00Z' },
-        riskAcceptance: { justification: 'accepted in advance, which stretches the lifetime', acceptedBy: 'board', acceptedAt: '2026-11-20T00:00:00Z' },
+        riskAcceptance: {
+          justification: 'accepted in advance, which stretches the lifetime',
+          acceptedBy: 'board',
+          acceptedAt: '2026-11-20T00:00:00Z',
+        },
       },
     });
     const lc = evalAt(both, '2026-11-10T00:00:00Z');
@@ -170,8 +220,13 @@ describe('lifetimeDays: the one lifetime computation (the exception policy CEL d
     expect(lifetimeDays(from, at(to))).toBe(days);
   });
   it('is what the lifetime problem says', () => {
-    const lc = evalAt(exception({ created: '2030-01-01T00:00:00Z', spec: { expiresAt: '2030-05-01T00:00:00Z' } }), '2030-01-02T00:00:00Z');
-    expect(lc.problems.join()).toContain('lifetime from creation to spec.expiresAt is 120 days, over the maximum of 90 days');
+    const lc = evalAt(
+      exception({ created: '2030-01-01T00:00:00Z', spec: { expiresAt: '2030-05-01T00:00:00Z' } }),
+      '2030-01-02T00:00:00Z',
+    );
+    expect(lc.problems.join()).toContain(
+      'lifetime from creation to spec.expiresAt is 120 days, over the maximum of 90 days',
+    );
   });
 });
 
@@ -187,9 +242,13 @@ describe('a renewal is a review', () => {
     };
     const created = due({});
     // Renewed after the last review: the renewal counts as the review.
-    expect(due({ acceptedAt: '2026-11-15T00:00:00Z' }, { lastReviewedAt: '2026-11-05T00:00:00Z' })).toBe('2026-12-15T00:00:00.000Z');
+    expect(due({ acceptedAt: '2026-11-15T00:00:00Z' }, { lastReviewedAt: '2026-11-05T00:00:00Z' })).toBe(
+      '2026-12-15T00:00:00.000Z',
+    );
     // Reviewed after the renewal: the review counts.
-    expect(due({ acceptedAt: '2026-11-05T00:00:00Z' }, { lastReviewedAt: '2026-11-15T00:00:00Z' })).toBe('2026-12-15T00:00:00.000Z');
+    expect(due({ acceptedAt: '2026-11-05T00:00:00Z' }, { lastReviewedAt: '2026-11-15T00:00:00Z' })).toBe(
+      '2026-12-15T00:00:00.000Z',
+    );
     // An acceptance before creation moves nothing.
     expect(due({ acceptedAt: '2020-01-01T00:00:00Z' })).toBe(created);
   });

@@ -24,8 +24,16 @@ describe('matchesSelector (metav1.LabelSelector semantics)', () => {
     [{ matchExpressions: [{ key: 'empty', operator: 'Exists' }] }, true, 'Exists with empty value'],
     [{ matchExpressions: [{ key: 'nope', operator: 'DoesNotExist' }] }, true, 'DoesNotExist'],
     [{ matchExpressions: [{ key: 'app', operator: 'DoesNotExist' }] }, false, 'DoesNotExist present'],
-    [{ matchLabels: { app: 'x' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['web'] }] }, false, 'labels AND expressions'],
-    [{ matchExpressions: [{ key: 'app', operator: 'Bogus' as 'In', values: ['x'] }] }, false, 'unknown operator selects nothing'],
+    [
+      { matchLabels: { app: 'x' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['web'] }] },
+      false,
+      'labels AND expressions',
+    ],
+    [
+      { matchExpressions: [{ key: 'app', operator: 'Bogus' as 'In', values: ['x'] }] },
+      false,
+      'unknown operator selects nothing',
+    ],
   ])('%j -> %s (%s)', (selector, expected) => {
     expect(matchesSelector(selector, labels)).toBe(expected);
   });
@@ -38,7 +46,9 @@ describe('matchesSelector (metav1.LabelSelector semantics)', () => {
 describe('selectorProblems', () => {
   it('accepts valid selectors', () => {
     expect(selectorProblems({})).toEqual([]);
-    expect(selectorProblems({ matchLabels: { a: 'b' }, matchExpressions: [{ key: 'a', operator: 'Exists' }] })).toEqual([]);
+    expect(selectorProblems({ matchLabels: { a: 'b' }, matchExpressions: [{ key: 'a', operator: 'Exists' }] })).toEqual(
+      [],
+    );
   });
   it.each([
     [null, 'spec.podSelector must be a label selector object'],
@@ -46,9 +56,18 @@ describe('selectorProblems', () => {
     [{ matchLabels: [] }, 'spec.podSelector.matchLabels must be a map of strings'],
     [{ matchLabels: { a: 1 } }, 'spec.podSelector.matchLabels[a] must be a string'],
     [{ matchExpressions: {} }, 'spec.podSelector.matchExpressions must be a list'],
-    [{ matchExpressions: [{ key: 'a', operator: 'Near' }] }, 'spec.podSelector.matchExpressions[0].operator must be one of'],
-    [{ matchExpressions: [{ key: 'a', operator: 'In' }] }, 'spec.podSelector.matchExpressions[0].values must be non-empty'],
-    [{ matchExpressions: [{ key: 'a', operator: 'Exists', values: ['x'] }] }, 'spec.podSelector.matchExpressions[0].values must be empty'],
+    [
+      { matchExpressions: [{ key: 'a', operator: 'Near' }] },
+      'spec.podSelector.matchExpressions[0].operator must be one of',
+    ],
+    [
+      { matchExpressions: [{ key: 'a', operator: 'In' }] },
+      'spec.podSelector.matchExpressions[0].values must be non-empty',
+    ],
+    [
+      { matchExpressions: [{ key: 'a', operator: 'Exists', values: ['x'] }] },
+      'spec.podSelector.matchExpressions[0].values must be empty',
+    ],
     [{ matchExpressions: [{ operator: 'Exists' }] }, 'spec.podSelector.matchExpressions[0].key is required'],
     [{ matchExpressions: [null] }, 'spec.podSelector.matchExpressions[0] must be an object'],
   ])('%j is refused naming the field', (sel, message) => {
@@ -73,14 +92,35 @@ describe('formatSelector', () => {
   });
 });
 
-describe('hostns.io/ keys (the operator\'s own marks) in a selector', () => {
+describe("hostns.io/ keys (the operator's own marks) in a selector", () => {
   it.each<[LabelSelector, string]>([
-    [{ matchLabels: { 'hostns.io/violation': 'true' } }, 'spec.podSelector.matchLabels must not name hostns.io/violation'],
-    [{ matchExpressions: [{ key: 'hostns.io/exception', operator: 'DoesNotExist' }] }, 'spec.podSelector.matchExpressions[0].key must not name hostns.io/exception'],
-    [{ matchExpressions: [{ key: 'app', operator: 'Exists' }, { key: 'hostns.io/x', operator: 'In', values: ['a'] }] }, 'matchExpressions[1].key must not name hostns.io/x'],
+    [
+      { matchLabels: { 'hostns.io/violation': 'true' } },
+      'spec.podSelector.matchLabels must not name hostns.io/violation',
+    ],
+    [
+      { matchExpressions: [{ key: 'hostns.io/exception', operator: 'DoesNotExist' }] },
+      'spec.podSelector.matchExpressions[0].key must not name hostns.io/exception',
+    ],
+    [
+      {
+        matchExpressions: [
+          { key: 'app', operator: 'Exists' },
+          { key: 'hostns.io/x', operator: 'In', values: ['a'] },
+        ],
+      },
+      'matchExpressions[1].key must not name hostns.io/x',
+    ],
   ])('%j is a problem (the exception is Invalid) and matches nothing', (selector, problem) => {
     expect(selectorProblems(selector).join('\n')).toContain(problem);
-    expect(matchesSelector(selector, { 'hostns.io/violation': 'true', 'hostns.io/exception': 'e', 'hostns.io/x': 'a', app: 'x' })).toBe(false);
+    expect(
+      matchesSelector(selector, {
+        'hostns.io/violation': 'true',
+        'hostns.io/exception': 'e',
+        'hostns.io/x': 'a',
+        app: 'x',
+      }),
+    ).toBe(false);
     expect(matchesSelector(selector, {})).toBe(false);
   });
   it('other prefixes are ordinary keys', () => {

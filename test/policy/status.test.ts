@@ -11,7 +11,11 @@ import { STATUS_SELECTOR_MAX, planException, registerColumns } from '../../src/p
 import { exception } from './fixtures.ts';
 
 const at = (iso: string) => DateTime.fromISO(iso, { zone: 'utc' });
-const ENFORCED: Enforcement = { enforced: true, reason: 'InAdmissionGrants', message: 'in the admission grants of namespace monitoring' };
+const ENFORCED: Enforcement = {
+  enforced: true,
+  reason: 'InAdmissionGrants',
+  message: 'in the admission grants of namespace monitoring',
+};
 function plan(ex: ReturnType<typeof exception>, now: string, covered = 0, enforcement = ENFORCED) {
   const facts = readException(ex);
   return planException(ex, facts, evaluateLifecycle(facts, at(now), DEFAULT_POLICY), covered, enforcement, at(now));
@@ -21,7 +25,9 @@ describe('planException', () => {
   it('a new valid exception: Activated once, status filled', () => {
     const p = plan(exception(), '2026-11-02T00:00:00Z', 3);
     expect(p.events.map((e) => e.reason)).toEqual(['Activated']);
-    expect(p.events[0]!.note).toContain('grants hostNetwork, hostPID to pods matching app=node-exporter until 2026-12-01T00:00:00Z (owner: team-observability)');
+    expect(p.events[0]!.note).toContain(
+      'grants hostNetwork, hostPID to pods matching app=node-exporter until 2026-12-01T00:00:00Z (owner: team-observability)',
+    );
     expect(p.status).toMatchObject({
       phase: 'Active',
       coveredPods: 3,
@@ -30,7 +36,12 @@ describe('planException', () => {
       nextReviewAt: '2026-12-01T00:00:00Z',
       announced: { activated: '2026-12-01T00:00:00Z' },
     });
-    expect(p.status.conditions?.map((c) => `${c.type}=${c.status}/${c.reason}`)).toEqual(['Active=True/Active', 'Valid=True/Valid', 'ReviewOverdue=False/ReviewCurrent', 'Enforced=True/InAdmissionGrants']);
+    expect(p.status.conditions?.map((c) => `${c.type}=${c.status}/${c.reason}`)).toEqual([
+      'Active=True/Active',
+      'Valid=True/Valid',
+      'ReviewOverdue=False/ReviewCurrent',
+      'Enforced=True/InAdmissionGrants',
+    ]);
   });
 
   it('is idempotent: planning again on its own status plans no Event and the same status', () => {
@@ -50,7 +61,12 @@ describe('planException', () => {
     expect(expired.events.map((e) => `${e.type}/${e.reason}`)).toEqual(['Warning/Expired']);
     expect(expired.events[0]!.note).toMatch(/lapsed at 2026-12-01T00:00:00Z.*owner: team-observability/);
     expect(expired.status.phase).toBe('Expired');
-    expect(expired.status.conditions?.[0]).toMatchObject({ type: 'Active', status: 'False', reason: 'Expired', lastTransitionTime: '2026-12-01T00:00:00Z' });
+    expect(expired.status.conditions?.[0]).toMatchObject({
+      type: 'Active',
+      status: 'False',
+      reason: 'Expired',
+      lastTransitionTime: '2026-12-01T00:00:00Z',
+    });
     expect(plan(exception({ status: expired.status }), '2026-12-02T00:00:00Z').events).toEqual([]);
   });
 
@@ -63,7 +79,14 @@ describe('planException', () => {
     const renewed = exception({
       status: lapsed,
       generation: 2,
-      spec: { expiresAt: '2027-01-15T00:00:00Z', riskAcceptance: { justification: 'renewed after the December review', acceptedBy: 'board', acceptedAt: '2026-12-03T00:00:00Z' } },
+      spec: {
+        expiresAt: '2027-01-15T00:00:00Z',
+        riskAcceptance: {
+          justification: 'renewed after the December review',
+          acceptedBy: 'board',
+          acceptedAt: '2026-12-03T00:00:00Z',
+        },
+      },
     });
     const p = plan(renewed, '2026-12-04T00:00:00Z');
     // Before renewals counted as reviews this raised ReviewOverdue at once (issue 12).
@@ -96,9 +119,16 @@ describe('violationNote', () => {
   it('names the pod, owner, flags and the lapsed exception with its owner', () => {
     const note = violationNote(
       { namespace: 'ns', name: 'p', owner: 'DaemonSet/agent' },
-      { flags: ['hostNetwork'], lapsed: [{ name: 'cni', owner: 'team-net', expiresAt: '2026-12-01T00:00:00Z' }], broken: [], lost: [] },
+      {
+        flags: ['hostNetwork'],
+        lapsed: [{ name: 'cni', owner: 'team-net', expiresAt: '2026-12-01T00:00:00Z' }],
+        broken: [],
+        lost: [],
+      },
     );
-    expect(note).toBe('Pod p (DaemonSet/agent) uses hostNetwork, which no active HostNamespaceException in namespace ns allows. Caused by the lapse of exception cni (owner: team-net, expired 2026-12-01T00:00:00Z).');
+    expect(note).toBe(
+      'Pod p (DaemonSet/agent) uses hostNetwork, which no active HostNamespaceException in namespace ns allows. Caused by the lapse of exception cni (owner: team-net, expired 2026-12-01T00:00:00Z).',
+    );
   });
 });
 
@@ -115,30 +145,58 @@ describe('classifiableExceptions (the rule the controller and the CLI share)', (
       const facts = readException(ex);
       return { facts, lifecycle: evaluateLifecycle(facts, now, DEFAULT_POLICY) };
     });
-    expect(classifiableExceptions(views).map((g) => `${g.name}:${g.granting}`)).toEqual(['active:true', 'soon:true', 'lapsed:false']);
+    expect(classifiableExceptions(views).map((g) => `${g.name}:${g.granting}`)).toEqual([
+      'active:true',
+      'soon:true',
+      'lapsed:false',
+    ]);
   });
 });
 
 type Spec = Partial<HostNamespaceException['spec']>;
 
-describe('registerColumns: the register\'s ALLOWS and -o wide SELECTOR, as status strings', () => {
+describe("registerColumns: the register's ALLOWS and -o wide SELECTOR, as status strings", () => {
   const facts = (spec: Spec) => readException(exception({ spec }));
   it.each<[string, Spec, { allows: string; selector: string }]>([
     ['two flags, one label', {}, { allows: 'hostNetwork,hostPID', selector: 'app=node-exporter' }],
-    ['all three flags in canonical order, whatever the spec order', { allow: ['hostIPC', 'hostNetwork', 'hostPID'] }, { allows: 'hostNetwork,hostPID,hostIPC', selector: 'app=node-exporter' }],
+    [
+      'all three flags in canonical order, whatever the spec order',
+      { allow: ['hostIPC', 'hostNetwork', 'hostPID'] },
+      { allows: 'hostNetwork,hostPID,hostIPC', selector: 'app=node-exporter' },
+    ],
     [
       'every operator',
-      { podSelector: { matchLabels: { app: 'x' }, matchExpressions: [{ key: 't', operator: 'In', values: ['a', 'b'] }, { key: 'u', operator: 'NotIn', values: ['c'] }, { key: 'e', operator: 'Exists' }, { key: 'd', operator: 'DoesNotExist' }] } },
+      {
+        podSelector: {
+          matchLabels: { app: 'x' },
+          matchExpressions: [
+            { key: 't', operator: 'In', values: ['a', 'b'] },
+            { key: 'u', operator: 'NotIn', values: ['c'] },
+            { key: 'e', operator: 'Exists' },
+            { key: 'd', operator: 'DoesNotExist' },
+          ],
+        },
+      },
       { allows: 'hostNetwork,hostPID', selector: 'app=x,t in (a,b),u notin (c),e,!d' },
     ],
-    ['namespace-wide', { podSelector: {}, namespaceWide: true }, { allows: 'hostNetwork,hostPID', selector: '(all pods)' }],
-    ['an unreadable selector shows nothing rather than "(all pods)"', { podSelector: { matchLabels: { 'hostns.io/violation': 'true' } } }, { allows: 'hostNetwork,hostPID', selector: '' }],
+    [
+      'namespace-wide',
+      { podSelector: {}, namespaceWide: true },
+      { allows: 'hostNetwork,hostPID', selector: '(all pods)' },
+    ],
+    [
+      'an unreadable selector shows nothing rather than "(all pods)"',
+      { podSelector: { matchLabels: { 'hostns.io/violation': 'true' } } },
+      { allows: 'hostNetwork,hostPID', selector: '' },
+    ],
   ])('%s', (_, spec, expected) => {
     expect(registerColumns(facts(spec))).toEqual(expected);
   });
 
   it('cuts a long selector at the CRD limit, by characters', () => {
-    const matchLabels = Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`example.com/key-${'é'.repeat(40)}-${i}`, 'v'.repeat(63)]));
+    const matchLabels = Object.fromEntries(
+      Array.from({ length: 32 }, (_, i) => [`example.com/key-${'é'.repeat(40)}-${i}`, 'v'.repeat(63)]),
+    );
     const { selector } = registerColumns(facts({ podSelector: { matchLabels } }));
     expect(Array.from(selector)).toHaveLength(STATUS_SELECTOR_MAX);
     expect(selector.endsWith('…')).toBe(true);
@@ -147,15 +205,34 @@ describe('registerColumns: the register\'s ALLOWS and -o wide SELECTOR, as statu
   it('planException writes them into the status', () => {
     const ex = exception();
     const f = readException(ex);
-    const plan = planException(ex, f, evaluateLifecycle(f, DateTime.fromISO('2026-11-10T00:00:00Z'), DEFAULT_POLICY), 1, ENFORCED, DateTime.fromISO('2026-11-10T00:00:00Z'));
+    const plan = planException(
+      ex,
+      f,
+      evaluateLifecycle(f, DateTime.fromISO('2026-11-10T00:00:00Z'), DEFAULT_POLICY),
+      1,
+      ENFORCED,
+      DateTime.fromISO('2026-11-10T00:00:00Z'),
+    );
     expect(plan.status).toMatchObject({ allows: 'hostNetwork,hostPID', selector: 'app=node-exporter' });
   });
 });
 
 describe('planException: Enforced', () => {
-  const budget: Enforcement = { enforced: false, reason: 'GrantsBudgetExceeded', message: 'not honoured at admission: namespace monitoring has 65 granting exceptions' };
-  const writeFailed: Enforcement = { enforced: false, reason: 'GrantsWriteFailed', message: 'not honoured at admission: writing failed: 500' };
-  const pending: Enforcement = { enforced: false, reason: 'GrantsPending', message: 'the grants object of namespace monitoring is being written' };
+  const budget: Enforcement = {
+    enforced: false,
+    reason: 'GrantsBudgetExceeded',
+    message: 'not honoured at admission: namespace monitoring has 65 granting exceptions',
+  };
+  const writeFailed: Enforcement = {
+    enforced: false,
+    reason: 'GrantsWriteFailed',
+    message: 'not honoured at admission: writing failed: 500',
+  };
+  const pending: Enforcement = {
+    enforced: false,
+    reason: 'GrantsPending',
+    message: 'the grants object of namespace monitoring is being written',
+  };
 
   it.each([
     ['over budget', budget],
@@ -166,28 +243,42 @@ describe('planException: Enforced', () => {
     expect(enforced).toMatchObject({ status: 'False', reason: enforcement.reason, message: enforcement.message });
     const notEnforced = p.events.filter((e) => e.reason === 'NotEnforced');
     expect(notEnforced).toHaveLength(1);
-    expect(notEnforced[0]).toMatchObject({ type: 'Warning', announce: 'notEnforced', key: `${enforcement.reason}/generation-1` });
+    expect(notEnforced[0]).toMatchObject({
+      type: 'Warning',
+      announce: 'notEnforced',
+      key: `${enforcement.reason}/generation-1`,
+    });
     expect(notEnforced[0]!.note).toBe(`Exception is ${enforcement.message} (owner: team-observability).`);
     const again = plan(exception({ status: p.status }), '2026-11-02T00:01:00Z', 0, enforcement);
     expect(again.events).toEqual([]);
-    expect(again.status.conditions?.find((c) => c.type === 'Enforced')?.lastTransitionTime).toBe(enforced!.lastTransitionTime);
+    expect(again.status.conditions?.find((c) => c.type === 'Enforced')?.lastTransitionTime).toBe(
+      enforced!.lastTransitionTime,
+    );
   });
 
   it('a pending write is Enforced=False without an Event; a new cause after a fix raises a new Event', () => {
     const p = plan(exception(), '2026-11-02T00:00:00Z', 0, pending);
-    expect(p.status.conditions?.find((c) => c.type === 'Enforced')).toMatchObject({ status: 'False', reason: 'GrantsPending' });
+    expect(p.status.conditions?.find((c) => c.type === 'Enforced')).toMatchObject({
+      status: 'False',
+      reason: 'GrantsPending',
+    });
     expect(p.events.map((e) => e.reason)).toEqual(['Activated']);
     const over = plan(exception({ status: p.status }), '2026-11-02T00:01:00Z', 0, budget);
     expect(over.events.map((e) => e.reason)).toEqual(['NotEnforced']);
     const fixed = plan(exception({ status: over.status }), '2026-11-02T00:02:00Z', 0, ENFORCED);
     expect(fixed.events).toEqual([]);
-    expect(fixed.status.conditions?.find((c) => c.type === 'Enforced')).toMatchObject({ status: 'True', lastTransitionTime: '2026-11-02T00:02:00Z' });
+    expect(fixed.status.conditions?.find((c) => c.type === 'Enforced')).toMatchObject({
+      status: 'True',
+      lastTransitionTime: '2026-11-02T00:02:00Z',
+    });
     const failing = plan(exception({ status: fixed.status }), '2026-11-02T00:03:00Z', 0, writeFailed);
     expect(failing.events.map((e) => e.key)).toEqual(['GrantsWriteFailed/generation-1']);
   });
 
   it('the Event note is capped at the 1024 bytes Events allow', () => {
     const long: Enforcement = { ...writeFailed, message: 'x'.repeat(5000) };
-    expect(plan(exception(), '2026-11-02T00:00:00Z', 0, long).events.find((e) => e.reason === 'NotEnforced')!.note.length).toBe(1024);
+    expect(
+      plan(exception(), '2026-11-02T00:00:00Z', 0, long).events.find((e) => e.reason === 'NotEnforced')!.note.length,
+    ).toBe(1024);
   });
 });

@@ -218,7 +218,7 @@ describe('WorkQueue: typed keys, priorities, deadlines, terminal errors', () => 
     expect(statusWrites).toEqual(['a']);
   });
 
-  describe('addAfter on an injected clock (the API server\'s), re-checked at every wake', () => {
+  describe("addAfter on an injected clock (the API server's), re-checked at every wake", () => {
     afterEach(() => vi.useRealTimers());
 
     /** A queue whose delayed keys are measured on `clock.ms`, with the runs it made. */

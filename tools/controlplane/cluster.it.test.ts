@@ -37,7 +37,7 @@ async function startCluster(args: string[] = []): Promise<{ child: ReturnType<ty
   launched.push(child);
   const kubeconfig = await new Promise<string>((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (d) => {
+    child.stdout.on('data', (d) => {
       out += d;
       const m = /^KUBECONFIG=(.+)$/m.exec(out);
       if (m) resolve(m[1]!);
@@ -99,9 +99,9 @@ describe('a kept control plane (keepDir)', () => {
   it('survives stop() and serves the same objects on the next start', async () => {
     const { ControlPlane } = await import('./controlplane.ts');
     const { mkdtempSync, rmSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const keepDir = join(mkdtempSync(join(tmpdir(), 'hostns-keep-')), 'cluster');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const keepDir = path.join(mkdtempSync(path.join(os.tmpdir(), 'hostns-keep-')), 'cluster');
     try {
       const first = await ControlPlane.start({ keepDir });
       const kc = (cp: { kubeconfigPath: string }, args: string[]) =>

@@ -218,7 +218,7 @@ export class ControlPlane {
         .map((f) => `--- ${f} (last lines)\n${readFileSync(f, 'utf8').split('\n').slice(-25).join('\n')}`)
         .join('\n');
       await cp.stop();
-      throw new Error(`${(err as Error).message}\n${logs}`);
+      throw new Error(`${(err as Error).message}\n${logs}`, { cause: err });
     }
   }
 
@@ -399,8 +399,8 @@ export class ControlPlane {
   private spawnLogged(name: string, bin: string, args: string[]): ChildProcess {
     const out = createWriteStream(join(this.dir, `${name}.log`));
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.pipe(out);
-    child.stderr!.pipe(out);
+    child.stdout.pipe(out);
+    child.stderr.pipe(out);
     child.on('error', (err) => out.write(`spawn failed: ${err.message}\n`));
     this.components.push({ name, child });
     this.startWatchdog();

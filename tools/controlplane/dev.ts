@@ -26,6 +26,7 @@ const kubectl = (args: string[], input?: string) =>
     stdio: ['pipe', 'pipe', 'inherit'],
   });
 
+// eslint-disable-next-line prefer-const -- assigned once the control plane is up, read by stop() before that
 let operator: ReturnType<typeof spawn> | undefined;
 let stopping = false;
 const stop = async (signal: string) => {
