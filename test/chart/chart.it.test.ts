@@ -75,6 +75,15 @@ beforeAll(async () => {
   ok(kubectl(['create', 'namespace', ns]), 'create namespace');
   const psa = ['enforce', 'audit', 'warn'].map((mode) => `pod-security.kubernetes.io/${mode}=restricted`);
   ok(kubectl(['label', 'namespace', ns, ...psa]), 'label namespace');
+  // A fresh cluster, as a user's would be: cluster-scoped objects of the chart that earlier test
+  // files applied with kubectl (and left) could not be adopted by the release. CRDs stay.
+  const rendered = parseObjects(
+    ok(helm(['template', RELEASE, 'charts/hostns-operator', '-n', ns]), 'helm template').stdout,
+  );
+  for (const o of rendered) {
+    if (o.metadata.namespace || o.kind === 'CustomResourceDefinition') continue;
+    kubectl(['delete', '--ignore-not-found', '--wait=false', o.kind, o.metadata.name]);
+  }
 }, TOOL_BUILD_TIMEOUT_MS);
 
 afterAll(async () => {

@@ -368,6 +368,8 @@ describe('kubectl hostns verify, access', () => {
   afterAll(() => {
     for (const f of kubeconfigs) rmSync(f, { force: true });
     kubectl(['delete', 'clusterrolebinding', '--ignore-not-found', `verifier-${ns.accounts}`]);
+    // The shipped ClusterRole goes too: a later Helm install of the chart must be able to own it.
+    kubectl(['delete', '--ignore-not-found', '-f', 'config/rbac/verify_role.yaml']);
   });
 
   it('works with only the shipped ClusterRole hostns-verifier bound', () => {
