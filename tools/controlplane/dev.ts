@@ -83,9 +83,40 @@ try {
     },
   });
   const exporter = { 'app.kubernetes.io/name': 'node-exporter' };
-  const hostAgent = { hostNetwork: true, hostPID: true };
+  // Keeps the node-exporter sample's contract: its ServiceAccount, its image, and the six controls
+  // it enforces (config/samples/node-exporter.yaml), so it is covered; the others are offenders.
+  const hostAgent = {
+    hostNetwork: true,
+    hostPID: true,
+    serviceAccountName: 'node-exporter',
+    securityContext: { runAsNonRoot: true, runAsUser: 65534, seccompProfile: { type: 'RuntimeDefault' } },
+  };
+  const exporterSpec = {
+    ...hostAgent,
+    containers: [
+      {
+        name: 'node-exporter',
+        image: 'quay.io/prometheus/node-exporter:v1.9.1',
+        securityContext: {
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          privileged: false,
+          capabilities: { drop: ['ALL'] },
+        },
+      },
+    ],
+  };
+  const exporterObject = nodes
+    ? {
+        apiVersion: 'apps/v1',
+        kind: 'DaemonSet',
+        metadata: { name: 'node-exporter', labels: exporter },
+        spec: { selector: { matchLabels: exporter }, template: { metadata: { labels: exporter }, spec: exporterSpec } },
+      }
+    : { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'node-exporter', labels: exporter }, spec: exporterSpec };
   const objects = [
-    nodes ? workload('DaemonSet', 'node-exporter', exporter, hostAgent) : pod('node-exporter', exporter, hostAgent),
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'node-exporter' } },
+    exporterObject,
     pod('diagnostics', { app: 'diagnostics' }, { hostNetwork: true, hostPID: true, hostIPC: true }),
     nodes ? workload('Deployment', 'web', { app: 'web' }, {}) : pod('web', { app: 'web' }, {}),
   ];
