@@ -1,13 +1,13 @@
 // The CLI's Kubernetes failures, read once (src/kube/errors.ts) and told as one line with an exit
 // status; --request-timeout and paging against a local HTTP server (no cluster needed).
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeApiError } from '../../src/cli/cluster.ts';
 import { EXIT } from '../../src/cli/errors.ts';
-import { run, type Io } from '../../src/cli/kubectl-hostns.ts';
+import { cli, serve } from './in-process.ts';
 import { ApiError } from '../../src/kube/client.ts';
 import { kubeFailure } from '../../src/kube/errors.ts';
 
@@ -89,29 +89,9 @@ function kubeconfigFor(port: number): string {
   return path;
 }
 
-async function serve(handler: Parameters<typeof createServer>[1]): Promise<number> {
-  const s = createServer(handler);
-  servers.push(s);
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  return (s.address() as { port: number }).port;
-}
-
-async function cli(args: string[]) {
-  let out = '';
-  let err = '';
-  const io: Io = {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-    readStdin: () => '',
-    env: {},
-  };
-  const code = await run(args, io);
-  return { code, out, err };
-}
-
 describe('kubectl hostns against a local HTTP server', () => {
   it('--request-timeout: an API server that never answers is given up on, exit 3', async () => {
-    const port = await serve(() => undefined); // accepts, never answers
+    const port = await serve(servers, () => undefined); // accepts, never answers
     const r = await cli(['audit', '--kubeconfig', kubeconfigFor(port), '--request-timeout', '1']);
     expect(r.code).toBe(EXIT.cluster);
     expect(r.err).toBe(
@@ -121,7 +101,7 @@ describe('kubectl hostns against a local HTTP server', () => {
 
   it('follows continue tokens with --chunk-size as the page size', async () => {
     const seen: string[] = [];
-    const port = await serve((req, res) => {
+    const port = await serve(servers, (req, res) => {
       const url = new URL(req.url!, 'http://x');
       seen.push(
         `${url.pathname}?limit=${url.searchParams.get('limit')}&continue=${url.searchParams.get('continue') ?? ''}`,

@@ -1,6 +1,6 @@
 // The review across clusters: the CLUSTER column in every format, a cluster not reviewed as a row
 // with its error, the exit statuses, contexts from the kubeconfig, and the clusters read at once.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { DateTime, Duration } from 'luxon';
 import { afterAll, describe, expect, it } from 'vitest';
 import { acrossClusters, acrossClustersExitCode, type ClusterOutcome } from '../../src/cli/cluster.ts';
 import { CliError, EXIT } from '../../src/cli/errors.ts';
-import { run, type Io } from '../../src/cli/kubectl-hostns.ts';
+import { cli, serve } from './in-process.ts';
 import { KubeConfigError, loadKubeConfigContexts, type ContextConfig } from '../../src/kube/kubeconfig.ts';
 import { DEFAULT_POLICY } from '../../src/policy/config.ts';
 import { buildReview, renderReviewTable } from '../../src/report/review.ts';
@@ -286,26 +286,6 @@ describe('acrossClusters', () => {
   });
 });
 
-async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<number> {
-  const s = createServer(handler);
-  servers.push(s);
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  return (s.address() as { port: number }).port;
-}
-
-async function cli(args: string[]) {
-  let out = '';
-  let err = '';
-  const io: Io = {
-    stdout: { write: (s: string) => (out += s) },
-    stderr: { write: (s: string) => (err += s) },
-    readStdin: () => '',
-    env: {},
-  };
-  const code = await run(args, io);
-  return { code, out, err };
-}
-
 describe('kubectl hostns review across clusters, against local HTTP servers', () => {
   it('asks every cluster at once: each server answers only once both were asked', async () => {
     let asked = 0;
@@ -318,8 +298,8 @@ describe('kubectl hostns review across clusters, against local HTTP servers', ()
       if (++asked === 2) release();
       void both.then(() => res.end(JSON.stringify({ metadata: {}, items })));
     };
-    const eu = await serve(fleet([exception('node-exporter', 'mon', '2026-08-01T00:00:00Z')]));
-    const us = await serve(fleet([]));
+    const eu = await serve(servers, fleet([exception('node-exporter', 'mon', '2026-08-01T00:00:00Z')]));
+    const us = await serve(servers, fleet([]));
     const file = kubeconfigFile('fleet', { eu: `http://127.0.0.1:${eu}`, us: `http://127.0.0.1:${us}` });
     // One after the other, the first server would wait for a second request that never comes.
     const r = await cli([
@@ -383,7 +363,7 @@ describe('kubectl hostns review across clusters, against local HTTP servers', ()
   });
 
   it('the same context twice is one cluster: the single-cluster review, no CLUSTER column', async () => {
-    const port = await serve((_req, res) => res.end(JSON.stringify({ metadata: {}, items: [] })));
+    const port = await serve(servers, (_req, res) => res.end(JSON.stringify({ metadata: {}, items: [] })));
     const file = kubeconfigFile('twice', { a: `http://127.0.0.1:${port}` });
     const r = await cli(['review', '--kubeconfig', file, '--context', 'a', '--context', 'a']);
     expect(r).toEqual({ code: EXIT.ok, out: 'No HostNamespaceException found.\n', err: '' });
