@@ -138,6 +138,11 @@ export class Cluster {
     this.chunkSize = chunkSize;
   }
 
+  /** Closes this cluster's connections (src/kube/client.ts close()). */
+  close(): Promise<void> {
+    return this.client.close();
+  }
+
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
