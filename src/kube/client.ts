@@ -107,7 +107,8 @@ export class KubeClient implements KubeApi {
       } catch {
         return;
       }
-      await new Promise((r) => setTimeout(r, spacingMs).unref());
+      // Not unref(): the caller waits for it, and nothing else may hold the process yet (--http-port 0).
+      await new Promise((r) => setTimeout(r, spacingMs));
     }
   }
 
