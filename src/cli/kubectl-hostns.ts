@@ -348,6 +348,9 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   program.addHelpText(
     'after',
     `
+Policy settings (--exempt-namespaces, --expiring-soon, --max-lifetime, --review-interval): the
+operator's, as it publishes them in the cluster; a flag given wins, with a warning when it differs.
+
 Exit status: 0 ok; 1 findings (scan: uncovered use; verify: a namespace not enforced;
 review/audit: with --fail-on-findings); 2 bad usage or incomplete input (verify: a probe that
 proves nothing); 3 cluster unreachable, access refused or CRD not installed;

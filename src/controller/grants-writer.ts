@@ -20,11 +20,7 @@ import {
 import { ApiError, type KubeApi, type WriteBounds } from '../kube/client.ts';
 import type { RawObject } from '../kube/reflector.ts';
 import { stableJson } from '../policy/json.ts';
-import {
-  ANNOTATION_POLICY_SETTINGS,
-  statesSameSettings,
-  type PublishedPolicySettings,
-} from '../policy/settings.ts';
+import { ANNOTATION_POLICY_SETTINGS, statesSameSettings, type PublishedPolicySettings } from '../policy/settings.ts';
 
 /** The guard (config/admission/guard.yaml) lets a grants object be deleted only with this. */
 export const ANNOTATION_ALLOW_DELETE = 'hostns.io/allow-delete';

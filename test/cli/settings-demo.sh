@@ -5,15 +5,9 @@
 # Usage: bash test/cli/settings-demo.sh > /tmp/settings-demo.txt
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-root=$PWD
-log=$(mktemp)
-node_modules/.bin/node tools/controlplane/cluster.ts >"$log" 2>/dev/null &
-cp_pid=$!
+source test/cli/demo-cluster.sh
 op_pid=''
-trap '[ -n "$op_pid" ] && kill -TERM $op_pid 2>/dev/null; kill -TERM $cp_pid 2>/dev/null; wait 2>/dev/null || true; rm -f "$log"' EXIT
-for _ in $(seq 1 240); do grep -q '^KUBECONFIG=' "$log" && break; sleep 0.5; done
-export KUBECONFIG=$(sed -n 's/^KUBECONFIG=//p' "$log")
-export PATH=$root/bin:$PATH NO_COLOR=1
+trap '[ -n "$op_pid" ] && kill -TERM "$op_pid" 2>/dev/null; stop_demo_cluster' EXIT
 kubectl apply -f crds/ >/dev/null
 kubectl wait --for=condition=Established --timeout=60s crd --all >/dev/null
 for ns in monitoring node-agents; do kubectl create namespace $ns >/dev/null; done
@@ -54,7 +48,7 @@ run kubectl get hnse -n monitoring
 run kubectl hostns review -n monitoring
 run kubectl hostns audit -n node-agents
 run kubectl hostns review -n monitoring --expiring-soon 7d
-kill -TERM $op_pid; wait $op_pid 2>/dev/null || true; op_pid=''
+kill -TERM "$op_pid"; wait "$op_pid" 2>/dev/null || true; op_pid=''
 kubectl annotate --overwrite hostnamespacegrantindexes cluster \
   'hostns.io/policy-settings={"version":1,"settings":{"expiringSoon":600}}' >/dev/null
 run kubectl hostns review -n monitoring

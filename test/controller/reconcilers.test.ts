@@ -263,7 +263,12 @@ describe('reconcileGrants (one namespace) and reconcileGrantIndex', () => {
         namespaces: { team: '10' },
         settings: {
           version: 1,
-          settings: { exemptNamespaces: ['kube-system'], expiringSoon: '7d', maxLifetime: '90d', reviewInterval: '30d' },
+          settings: {
+            exemptNamespaces: ['kube-system'],
+            expiringSoon: '7d',
+            maxLifetime: '90d',
+            reviewInterval: '30d',
+          },
           publishedAt: '2026-11-27T20:00:00Z',
           publishedBy: 'replica-a',
         },
