@@ -181,7 +181,9 @@ export class Cluster {
           ? `no ${index}: the operator has not run in this cluster`
           : f.kind === 'forbidden'
             ? `not allowed to read ${index} (get hostnamespacegrantindexes, in the hostns-exception-viewer role)`
-            : `cannot read ${index}: ${describeApiError(err, this.client.server, 'reading', this.timeoutSeconds).message}`;
+            : f.kind === 'resource-unknown'
+              ? `the ${GRANT_INDEX_PLURAL}.${GROUP} CRD is not installed: no operator runs in this cluster`
+              : describeApiError(err, this.client.server, `reading ${index}`, this.timeoutSeconds).message;
       return { kind: 'unavailable', why };
     }
     const metadata = (object as { metadata?: { annotations?: Record<string, unknown> } } | undefined)?.metadata;
