@@ -86,6 +86,11 @@ export class FakeKubeApi implements KubeApi {
   private uids = 0;
   private readonly watchers = new Set<Watcher>();
   private readonly faults: { match: (method: string, path: string) => boolean; status: number; times: number }[] = [];
+  /**
+   * Watch events of a write arrive on a later turn of the event loop than its response, as they
+   * mostly do from a real API server (default: the event first).
+   */
+  watchLagsResponses = false;
   /** Discovery answers with these plurals for the hostns.io group. */
   crdPlurals = ['hostnamespaceexceptions', 'hostnamespacegrantsets', 'hostnamespacegrantindexes'];
 
@@ -316,9 +321,11 @@ export class FakeKubeApi implements KubeApi {
     this.history.push(event);
     for (const w of this.watchers) {
       if (w.resource !== resource || (w.namespace && w.namespace !== obj.metadata.namespace)) continue;
-      queueMicrotask(() => {
+      const deliver = () => {
         if (this.watchers.has(w)) w.onEvent({ type, object: clone(event.object) });
-      });
+      };
+      if (this.watchLagsResponses) setImmediate(deliver);
+      else queueMicrotask(deliver);
     }
   }
 
