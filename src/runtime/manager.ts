@@ -192,7 +192,7 @@ export class Manager<K, W> {
       const r = this.sources.find((x) => x.resource === s.resource)!.reflector;
       if (!r.hasSynced) reasons.push(`${s.resource}: cache not synced yet`);
       else if (s.disconnectedForMs > maxDisconnectedMs) {
-        const why = s.current ? 'no watch open' : r.relistPending ? 'relist not completed' : 'resuming after an error';
+        const why = r.relistPending ? 'relist not completed' : 'no watch open';
         reasons.push(`${s.resource}: ${why} for ${Math.round(s.disconnectedForMs / 1000)} s`);
       }
     }

@@ -205,7 +205,7 @@ describe('act only on a current cache: an outage', () => {
     running.push(operator);
     api.offline = true;
     await advance(2_000);
-    expect(operator.manager.unreadyReasons(0)).toContainEqual(expect.stringMatching(/^pods: resuming after an error/));
+    expect(operator.manager.unreadyReasons(0)).toContainEqual(expect.stringMatching(/^pods: no watch open/));
     api.put('pods', podObj('team', 'late', { app: 'other' }, { hostNetwork: true }));
     api.offline = false;
     await advance(10_000);
