@@ -51,6 +51,9 @@ async function compactNow(): Promise<number> {
 type Pod = { metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } };
 type Event = { reason: string; regarding: { name: string } };
 const podLabels = (ns: string, name: string) => getJson<Pod>(['get', 'pod', '-n', ns, name]).metadata.labels ?? {};
+/** Waits until pod `name` carries label `key`=`value`. */
+const labelled = (ns: string, name: string, key: string, value: string, what: string, timeoutMs: number) =>
+  eventually(() => (podLabels(ns, name)[key] === value ? true : undefined), timeoutMs, what);
 const events = (ns: string, reason: string, regarding?: string) =>
   getJson<{ items: Event[] }>(['get', 'events.events.k8s.io', '-n', ns]).items.filter(
     (e) => e.reason === reason && (!regarding || e.regarding.name === regarding),
@@ -118,16 +121,8 @@ describe('watches expired by etcd compaction during an outage (real 410)', () =>
       createPod(ns, 'orphan', 'orphan');
       createPod(ns, 'moved', 'stray');
       createPod(ns, 'kept', 'agent');
-      await eventually(
-        () => (podLabels(ns, 'kept')['hostns.io/exception'] === 'renewed' ? true : undefined),
-        20_000,
-        'kept covered by renewed',
-      );
-      await eventually(
-        () => (podLabels(ns, 'moved')['hostns.io/violation'] === 'true' ? true : undefined),
-        20_000,
-        'moved an offender',
-      );
+      await labelled(ns, 'kept', 'hostns.io/exception', 'renewed', 'kept covered by renewed', 20_000);
+      await labelled(ns, 'moved', 'hostns.io/violation', 'true', 'moved an offender', 20_000);
       expect(podLabels(ns, 'orphan')['hostns.io/exception']).toBe('dropped');
       await op.converged(30_000);
       expect(events(ns, 'HostNamespaceViolation', 'moved')).toHaveLength(1);
@@ -171,16 +166,15 @@ describe('watches expired by etcd compaction during an outage (real 410)', () =>
         'a 410 and a relist for each of the five watches',
       );
       await op.converged(60_000);
-      await eventually(
-        () => (podLabels(ns, 'orphan')['hostns.io/violation'] === 'true' ? true : undefined),
-        30_000,
+      await labelled(
+        ns,
+        'orphan',
+        'hostns.io/violation',
+        'true',
         'orphan an offender once its exception is known deleted',
-      );
-      await eventually(
-        () => (podLabels(ns, 'moved')['hostns.io/exception'] === 'renewed' ? true : undefined),
         30_000,
-        'moved covered by renewed',
       );
+      await labelled(ns, 'moved', 'hostns.io/exception', 'renewed', 'moved covered by renewed', 30_000);
       await op.converged(30_000);
       console.log(
         `[figures] compacted at etcd revision ${revision}; writes the operator made after the outage:\n  ` +
