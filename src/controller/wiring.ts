@@ -9,7 +9,8 @@
 //                            its status.coveredPods may have changed
 //   grants object changed -> that namespace's grants and the index           (lane 0)
 //                            (also our own write's response:) each exception of the namespace
-//                            (lane 1), whose Enforced condition is judged from the object
+//                            (lane 1), whose Enforced condition is judged from the object,
+//                            and the index when the object appeared (our create)
 //   namespace changed     -> its grants (unless it left) and the index       (lane 0)
 //   grant index changed   -> the index                                       (lane 0)
 //
@@ -76,7 +77,14 @@ export function onGrantsChange(
     const namespace = namespaceOfKey(c.key);
     // What admission reads there changed: whether each exception is enforced is judged from it.
     for (const e of exceptions.keysIn(namespace)) yield { key: exceptionKey(e), lane: LANE.status };
-    if (c.origin === 'observed') return;
+    // The index lists the namespaces whose grants object exists: one that appeared (our own
+    // create included: its response usually arrives before the watch event, which is then an
+    // echo) or left changes it.
+    const appearedOrLeft = !c.obj !== !c.previous;
+    if (c.origin === 'observed') {
+      if (appearedOrLeft) yield { key: GRANT_INDEX_KEY, lane: LANE.grants };
+      return;
+    }
     // Someone else's write (or deletion): restore it if needed.
     yield { key: grantsKey(namespace), lane: LANE.grants };
     yield { key: GRANT_INDEX_KEY, lane: LANE.grants };

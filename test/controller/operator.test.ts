@@ -218,6 +218,31 @@ describe('operator on the fake API', () => {
     expect(eventsOf(api, 'team', 'HostNamespaceViolation')).toHaveLength(1);
   });
 
+  it('a grants write refused (403, e.g. a quota) is retried, never terminal; once it lands the namespace is in the index', async () => {
+    useFakeClock(T0);
+    const api = new FakeKubeApi();
+    // As a real API server mostly does: our create's response arrives before its watch event.
+    api.watchLagsResponses = true;
+    api.put('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team' } });
+    api.put(EXCEPTIONS, exceptionObj('team', 'agents', T0.plus({ days: 30 })));
+    api.failNext('POST', '/namespaces/team/hostnamespacegrantsets', 403, 12);
+    const { operator } = await start(api);
+    const index = () =>
+      (api.get('hostnamespacegrantindexes', undefined, 'cluster')?.spec as { namespaces: object }).namespaces;
+    expect(index()).toEqual({});
+    expect(statusOf(api, 'team', 'agents')).toMatchObject({ phase: 'Active' });
+    // Retried with backoff, capped at 60 s (+-20 %): 12 refusals take about 3 minutes.
+    for (let t = 0; t < 6 * 60 && !api.get(GRANTS, 'team', 'grants'); t++) {
+      await vi.advanceTimersByTimeAsync(1000);
+      await settle(operator);
+    }
+    const posts = api.writes('/namespaces/team/hostnamespacegrantsets').map((w) => w.status);
+    expect(posts).toEqual([...Array<number>(12).fill(403), 201]);
+    // Nothing else changed in the cluster: the grants object's own appearance brings the index.
+    await settle(operator);
+    expect(index()).toEqual({ team: expect.any(String) });
+  });
+
   it('a terminal error (status refused as invalid) is not retried; the next change of the exception runs it again', async () => {
     useFakeClock(T0);
     const api = new FakeKubeApi();

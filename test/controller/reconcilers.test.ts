@@ -319,7 +319,7 @@ describe('wiring: which change enqueues which keys', () => {
     ]);
   });
 
-  it("a namespace's grants object: its exceptions' Enforced condition always; restoring it only after someone else's change", () => {
+  it("a namespace's grants object: its exceptions' Enforced condition always; the index when it appeared; restoring it only after someone else's change", () => {
     const w = world();
     w.addException('team', 'agents', now.plus({ days: 20 }));
     const g = {
@@ -334,7 +334,16 @@ describe('wiring: which change enqueues which keys', () => {
       'grants:team@0',
       'grantIndex@0',
     ]);
+    // Our own create's response (before its watch event, which is then an echo): the index must
+    // list the namespace now that its grants object exists (issue 13: a namespace left out of the
+    // index until an unrelated change, and the write a converged restart then made).
     expect(ids(map({ key: 'team/grants', obj: g, previous: undefined, origin: 'observed' }))).toEqual([
+      'exception:team/agents@1',
+      'grantIndex@0',
+    ]);
+    // Our own replace: the object existed before, the index is unchanged.
+    const replaced = { ...g, metadata: { ...g.metadata, resourceVersion: '5' }, spec: { grants: [] } };
+    expect(ids(map({ key: 'team/grants', obj: replaced, previous: g, origin: 'observed' }))).toEqual([
       'exception:team/agents@1',
     ]);
     expect(ids(map({ key: 'team/grants', obj: g, previous: g, origin: 'watch' }))).toEqual([]);
