@@ -24,6 +24,7 @@ import { kubeFailure } from '../kube/errors.ts';
 import { classifyApiError } from '../kube/api-errors.ts';
 import type { ElectionClocks, LeaderElectionConfig } from '../kube/lease.ts';
 import { toPodRecord, type PodRecord } from '../kube/pod-record.ts';
+import { toOwnedRecord, type OwnedRecord } from '../kube/owner-record.ts';
 import type { RawObject, Reflector } from '../kube/reflector.ts';
 import { Manager } from '../runtime/manager.ts';
 import { TerminalError, type ReconcileResult } from '../runtime/result.ts';
@@ -193,6 +194,20 @@ export class Operator {
         raw.metadata?.name === GRANT_INDEX_NAME ? (raw as unknown as HostNamespaceGrantIndex) : undefined,
       versionOf: (g) => g.metadata.resourceVersion,
     });
+    // Who owns each ReplicaSet and Job, from metadata alone: what attributes a pod to its Deployment
+    // or CronJob. Their changes queue nothing: attribution is read when a pod is reconciled.
+    const replicaSets: Reflector<OwnedRecord> = manager.source({
+      path: '/apis/apps/v1/replicasets',
+      resource: 'replicasets',
+      transform: toOwnedRecord,
+      metadataOnly: true,
+    });
+    const jobs: Reflector<OwnedRecord> = manager.source({
+      path: '/apis/batch/v1/jobs',
+      resource: 'jobs',
+      transform: toOwnedRecord,
+      metadataOnly: true,
+    });
     manager.watch(exceptions, onExceptionChange(pods.store));
     manager.watch(pods, onPodChange(exceptions.store));
     manager.watch(grants, onGrantsChange(exceptions.store));
@@ -252,6 +267,8 @@ export class Operator {
       grants: grants.store,
       namespaces: namespaces.store,
       grantIndex: grantIndex.store,
+      replicaSets: replicaSets.store,
+      jobs: jobs.store,
       grantsWriteErrors: this.grantsWriteErrors,
       policy: opts.policy,
     });

@@ -16,6 +16,9 @@ import {
 } from '../../src/controller/wiring.ts';
 import { toPodRecord, type PodRecord } from '../../src/kube/pod-record.ts';
 import { StoreWriter } from '../../src/kube/store.ts';
+import { eventName } from '../../src/kube/events.ts';
+import type { OwnedRecord } from '../../src/kube/owner-record.ts';
+import type { OwnerRef } from '../../src/policy/workloads.ts';
 import { DEFAULT_POLICY } from '../../src/policy/config.ts';
 import { planException } from '../../src/policy/status.ts';
 import { evaluateException } from '../../src/policy/evaluated.ts';
@@ -32,12 +35,16 @@ function world() {
   const namespaces = new StoreWriter<NamespaceRecord>();
   const grantIndex = new StoreWriter<HostNamespaceGrantIndex>();
   const grantsWriteErrors = new Map<string, string>();
+  const replicaSets = new StoreWriter<OwnedRecord>();
+  const jobs = new StoreWriter<OwnedRecord>();
   const caches = new Caches({
     exceptions,
     pods,
     grants,
     namespaces,
     grantIndex,
+    replicaSets,
+    jobs,
     grantsWriteErrors,
     policy: DEFAULT_POLICY,
   });
@@ -62,17 +69,33 @@ function world() {
     name: string,
     labels: Record<string, string>,
     flags: { hostNetwork?: boolean; hostPID?: boolean } = {},
+    owner?: OwnerRef,
   ) => {
     const raw = podObj(ns, name, labels, flags) as unknown as Record<string, unknown> & {
       metadata: Record<string, unknown>;
     };
     raw.metadata.uid = `uid-${name}`;
+    if (owner) raw.metadata.ownerReferences = [{ ...owner, controller: true }];
     raw.metadata.resourceVersion = '7';
     const rec = toPodRecord(raw)!;
     pods.set(`${ns}/${name}`, rec);
     return rec;
   };
-  return { exceptions, pods, grants, namespaces, grantIndex, grantsWriteErrors, caches, addException, addPod };
+  /** A cached ReplicaSet or Job `ref` controlled by `owner`. */
+  const addOwned = (ns: string, ref: OwnerRef, owner: OwnerRef) =>
+    (ref.kind === 'Job' ? jobs : replicaSets).set(`${ns}/${ref.name}`, { uid: ref.uid, owner });
+  return {
+    exceptions,
+    pods,
+    grants,
+    namespaces,
+    grantIndex,
+    grantsWriteErrors,
+    caches,
+    addException,
+    addPod,
+    addOwned,
+  };
 }
 
 describe('reconcileException', () => {
@@ -171,6 +194,44 @@ describe('reconcilePod', () => {
         ),
       },
     });
+  });
+
+  it('an offender of a Deployment: its Event, the same cause on the Deployment (not the ReplicaSet), the marks', () => {
+    const w = world();
+    w.addException('team', 'short', now.minus({ hours: 1 }));
+    const rs = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'agent-5d', uid: 'uid-rs' };
+    w.addOwned('team', rs, { apiVersion: 'apps/v1', kind: 'Deployment', name: 'agent', uid: 'uid-deploy' });
+    w.addPod('team', 'agent-5d-x', { app: 'agent' }, { hostNetwork: true }, rs);
+    const r = reconcilePod('team', 'agent-5d-x', w.caches, now);
+    expect(r.writes.map((x) => x.kind)).toEqual(['event', 'event', 'podMarks']);
+    const [onPod, onWorkload] = r.writes as Extract<(typeof r.writes)[number], { kind: 'event' }>[];
+    expect(onPod!.event.note).toMatch(/^Pod agent-5d-x \(Deployment\/agent\) uses hostNetwork/);
+    expect(onWorkload!.event).toMatchObject({
+      regarding: { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'team', name: 'agent', uid: 'uid-deploy' },
+      reason: 'HostNamespaceViolation',
+      key: onPod!.event.key,
+    });
+    expect(onWorkload!.event.note).toMatch(
+      /^Deployment agent has pods using hostNetwork \(first: pod agent-5d-x\), which no active .* Caused by the lapse of exception short \(owner: team-observability/,
+    );
+    // Its sibling plans the same workload Event (same name: the writer sends it once, a restart gets 409).
+    w.addPod('team', 'agent-5d-y', { app: 'agent' }, { hostNetwork: true }, rs);
+    const sibling = reconcilePod('team', 'agent-5d-y', w.caches, now).writes[1] as typeof onWorkload;
+    expect(eventName(sibling!.event)).toBe(eventName(onWorkload!.event));
+  });
+
+  it('a bare offender, or one whose owner has no uid: no workload Event', () => {
+    const w = world();
+    w.addPod('team', 'bare', {}, { hostNetwork: true });
+    expect(reconcilePod('team', 'bare', w.caches, now).writes.map((x) => x.kind)).toEqual(['event', 'podMarks']);
+    w.addPod(
+      'team',
+      'odd',
+      {},
+      { hostNetwork: true },
+      { apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'd', uid: '' },
+    );
+    expect(reconcilePod('team', 'odd', w.caches, now).writes.map((x) => x.kind)).toEqual(['event', 'podMarks']);
   });
 
   it('covered: labels only; already marked: nothing; a clean pod: nothing', () => {
