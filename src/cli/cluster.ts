@@ -3,7 +3,7 @@
 // by src/kube/errors.ts) turned into one clear line with a documented exit status.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { EXCEPTION_PLURAL, GROUP, VERSION } from '../api/v1alpha1.ts';
-import { KubeClient } from '../kube/client.ts';
+import { KubeClient, PARTIAL_METADATA_LIST } from '../kube/client.ts';
 import { kubeFailure } from '../kube/errors.ts';
 import {
   KubeConfigError,
@@ -13,6 +13,7 @@ import {
 } from '../kube/kubeconfig.ts';
 import { listAll } from '../kube/list.ts';
 import type { PodLike } from '../report/model.ts';
+import type { OwnedObject } from '../report/workloads.ts';
 import { CliError, EXIT } from './errors.ts';
 
 export interface KubeOptions {
@@ -145,10 +146,31 @@ export class Cluster {
   }
 
   /** Every item of a collection, in pages; the timeout applies per page (a big cluster may take longer in all). */
-  private list<T>(path: string, what: string): Promise<T[]> {
+  private list<T>(path: string, what: string, accept?: string): Promise<T[]> {
     return this.call(what, () =>
-      listAll<T>(this.client, path, { pageSize: this.chunkSize, timeoutMs: this.timeoutSeconds * 1000 }),
+      listAll<T>(this.client, path, {
+        pageSize: this.chunkSize,
+        timeoutMs: this.timeoutSeconds * 1000,
+        ...(accept ? { accept } : {}),
+      }),
     );
+  }
+
+  /**
+   * The ReplicaSets and Jobs of one namespace (or all), metadata only: their controllers attribute
+   * pods to Deployments and CronJobs (src/report/workloads.ts controllersOf).
+   */
+  async listControllers(namespace: string | undefined): Promise<{ kind: string; object: OwnedObject }[]> {
+    const where = (group: string, plural: string) =>
+      namespace ? `/apis/${group}/namespaces/${namespace}/${plural}` : `/apis/${group}/${plural}`;
+    const [replicaSets, jobs] = await Promise.all([
+      this.list<OwnedObject>(where('apps/v1', 'replicasets'), 'listing ReplicaSets', PARTIAL_METADATA_LIST),
+      this.list<OwnedObject>(where('batch/v1', 'jobs'), 'listing Jobs', PARTIAL_METADATA_LIST),
+    ]);
+    return [
+      ...replicaSets.map((object) => ({ kind: 'ReplicaSet', object })),
+      ...jobs.map((object) => ({ kind: 'Job', object })),
+    ];
   }
 
   /** Pods of one namespace, or of all when namespace is undefined. */

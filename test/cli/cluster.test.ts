@@ -124,6 +124,8 @@ describe('kubectl hostns against a local HTTP server', () => {
     });
     const r = await cli([
       'audit',
+      '--group-by',
+      'pod',
       '--kubeconfig',
       kubeconfigFor(port),
       '--chunk-size',

@@ -37,7 +37,11 @@ describe('dependedOn', () => {
     expect(dependedOn(lapsedOffender('old', 'older'))).toEqual(['old', 'older']);
     expect(dependedOn({ kind: 'clean' })).toEqual([]);
     expect(dependedOn({ kind: 'exempt', used: ['hostPID'] })).toEqual([]);
-    expect(dependedOn({ ...lapsedOffender(), exceptions: ['partial'] })).toEqual([]);
+    const partlyCovered: PodClass = {
+      ...(lapsedOffender() as Extract<PodClass, { kind: 'offender' }>),
+      exceptions: ['p'],
+    };
+    expect(dependedOn(partlyCovered)).toEqual([]);
   });
 });
 
