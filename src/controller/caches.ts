@@ -22,6 +22,7 @@ import { evaluateException, type EvaluatedException } from '../policy/evaluated.
 import { desiredGrantsByNamespace, enforcementOf, type Enforcement, type NamespaceGrants } from '../policy/grants.ts';
 import type { PodRecord } from '../kube/pod-record.ts';
 import type { OwnedRecord } from '../kube/owner-record.ts';
+import type { RefusalRecord } from '../kube/refusal-record.ts';
 import { workloadOf, type OwnerRef, type Workload } from '../policy/workloads.ts';
 import { workloadImpact, type WorkloadImpact } from '../policy/impact.ts';
 import type { Store } from '../kube/store.ts';
@@ -44,6 +45,8 @@ export interface CachesOptions {
   /** ReplicaSets and Jobs with a controller: their owner, for workload attribution. */
   replicaSets: Store<OwnedRecord>;
   jobs: Store<OwnedRecord>;
+  /** FailedCreate Events where our admission policy refused a workload's pod. */
+  refusals: Store<RefusalRecord>;
   /**
    * The last failed write of each namespace's grants object (cleared by a successful one): the one
    * fact the stores cannot hold, since a refused write leaves no object behind.
@@ -60,6 +63,7 @@ export class Caches {
   readonly grantIndex: Store<HostNamespaceGrantIndex>;
   readonly replicaSets: Store<OwnedRecord>;
   readonly jobs: Store<OwnedRecord>;
+  readonly refusals: Store<RefusalRecord>;
   readonly grantsWriteErrors: ReadonlyMap<string, string>;
   readonly policy: PolicyConfig;
   /** Keyed by the cached object itself: a new version is a new object, a deleted one is collected. */
@@ -84,12 +88,13 @@ export class Caches {
     this.grantIndex = opts.grantIndex;
     this.replicaSets = opts.replicaSets;
     this.jobs = opts.jobs;
+    this.refusals = opts.refusals;
     this.grantsWriteErrors = opts.grantsWriteErrors;
     this.policy = opts.policy;
   }
 
   /** The workload a cached pod belongs to (its top owner; the pod itself when none controls it). */
-  workloadOf(pod: PodRecord): Workload {
+  workloadOf(pod: Pick<PodRecord, 'namespace' | 'name' | 'uid' | 'owner'>): Workload {
     return workloadOf(pod, this.controllerOf);
   }
 

@@ -35,6 +35,8 @@ export interface ReflectorOptions<T> {
   onWatchRestart?: (reason: string) => void;
   /** The resourceVersion kept in a cached object, so a PATCH response never overwrites a newer watch event. */
   versionOf?: (obj: T) => string | undefined;
+  /** Narrows both the list and the watch, e.g. `{ fieldSelector: 'reason=FailedCreate' }`. */
+  selector?: { fieldSelector?: string; labelSelector?: string };
   /**
    * Ask for metadata only (PartialObjectMetadata): for caches that keep nothing of spec or status,
    * e.g. the owners of ReplicaSets and Jobs. `transform` then sees metadata alone.
@@ -199,6 +201,7 @@ export class Reflector<T> {
       pageSize,
       signal: this.abort.signal,
       timeoutMs: 120_000,
+      ...(this.opts.selector ? { query: this.opts.selector } : {}),
       ...(this.opts.metadataOnly ? { accept: PARTIAL_METADATA_LIST } : {}),
     })) {
       for (const raw of page.items ?? []) {
@@ -241,7 +244,7 @@ export class Reflector<T> {
     await client
       .watch(
         path,
-        { resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
+        { ...this.opts.selector, resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
         (ev) => {
           if (watchError) return;
           const raw = (ev.object ?? {}) as RawObject;

@@ -7,6 +7,7 @@ import { reconcileException, TRANSITION_MARGIN_MS } from '../../src/controller/e
 import { reconcileGrantIndex, reconcileGrants } from '../../src/controller/grants.ts';
 import { keyId } from '../../src/controller/keys.ts';
 import { reconcilePod } from '../../src/controller/pods.ts';
+import { reconcileRefusal } from '../../src/controller/refusals.ts';
 import {
   allKeys,
   COVERAGE_THROTTLE_MS,
@@ -18,6 +19,7 @@ import { toPodRecord, type PodRecord } from '../../src/kube/pod-record.ts';
 import { StoreWriter } from '../../src/kube/store.ts';
 import { eventName } from '../../src/kube/events.ts';
 import type { OwnedRecord } from '../../src/kube/owner-record.ts';
+import type { RefusalRecord } from '../../src/kube/refusal-record.ts';
 import type { OwnerRef } from '../../src/policy/workloads.ts';
 import { DEFAULT_POLICY } from '../../src/policy/config.ts';
 import { planException } from '../../src/policy/status.ts';
@@ -37,6 +39,7 @@ function world() {
   const grantsWriteErrors = new Map<string, string>();
   const replicaSets = new StoreWriter<OwnedRecord>();
   const jobs = new StoreWriter<OwnedRecord>();
+  const refusals = new StoreWriter<RefusalRecord>();
   const caches = new Caches({
     exceptions,
     pods,
@@ -45,6 +48,7 @@ function world() {
     grantIndex,
     replicaSets,
     jobs,
+    refusals,
     grantsWriteErrors,
     policy: DEFAULT_POLICY,
   });
@@ -95,6 +99,7 @@ function world() {
     addException,
     addPod,
     addOwned,
+    refusals,
   };
 }
 
@@ -164,6 +169,66 @@ describe('reconcileException', () => {
 
   it('gone from the cache: nothing', () => {
     expect(reconcileException('team', 'nope', world().caches, now)).toEqual({ writes: [] });
+  });
+});
+
+/** A FailedCreate of `involved` as kube-controller-manager writes it when our policy refuses the pod. */
+function refusal(involved: OwnerRef, lapsed = ''): RefusalRecord {
+  return {
+    resourceVersion: '9',
+    involved,
+    message:
+      `Error creating: pods "x" is forbidden: ValidatingAdmissionPolicy 'hostns-host-namespaces' with binding ` +
+      `'hostns-host-namespaces' denied request: Pod 'x' uses hostNetwork, and no active HostNamespaceException ` +
+      `in namespace team allows that for its labels${lapsed}. Host namespaces are denied by default.`,
+  };
+}
+
+describe('reconcileRefusal', () => {
+  const ds: OwnerRef = { apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'agent', uid: 'uid-ds' };
+
+  it('a DaemonSet refused after its exception lapsed: one Event on the DaemonSet naming the exception and its owner', () => {
+    const w = world();
+    w.addException('team', 'agents', now.minus({ hours: 1 }));
+    w.addPod('team', 'agent-a', { app: 'agent' }, { hostNetwork: true }, ds);
+    w.refusals.set('team/agent.1', refusal(ds));
+    const r = reconcileRefusal('team', 'agent.1', w.caches, now);
+    expect(r.writes).toHaveLength(1);
+    const { event } = r.writes[0] as Extract<(typeof r.writes)[number], { kind: 'event' }>;
+    const expired = now.minus({ hours: 1 }).toISO({ suppressMilliseconds: true });
+    expect(event).toMatchObject({
+      regarding: { kind: 'DaemonSet', name: 'agent', uid: 'uid-ds', namespace: 'team' },
+      reason: 'HostNamespaceExceptionLapsed',
+      type: 'Warning',
+      key: `lapsed=agents@${expired}`,
+    });
+    expect(event.note).toMatch(
+      new RegExp(
+        '^DaemonSet agent cannot create pods: the host namespace admission policy refuses them since exception ' +
+          `agents \\(owner: team-observability, allowed hostNetwork\\) lapsed at ${expired}: new nodes get no agent`,
+      ),
+    );
+    expect(event.note).toContain('Refusal: Error creating: pods "x" is forbidden: ValidatingAdmissionPolicy \'hostns-');
+  });
+
+  it('a ReplicaSet refused: the Event goes on its Deployment; the lapse found from the message when no pod is left', () => {
+    const w = world();
+    w.addException('team', 'agents', now.minus({ hours: 1 }));
+    const rs: OwnerRef = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-5d', uid: 'uid-rs' };
+    w.addOwned('team', rs, { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'uid-web' });
+    w.refusals.set('team/web-5d.1', refusal(rs, ' (lapsed: agents (expired 2026-11-09T23:00:00Z))'));
+    const r = reconcileRefusal('team', 'web-5d.1', w.caches, now);
+    expect(r.writes[0]).toMatchObject({ event: { regarding: { kind: 'Deployment', name: 'web', uid: 'uid-web' } } });
+  });
+
+  it('refused for another reason (never allowed), an exception still granting, or the refusal gone: nothing', () => {
+    const w = world();
+    w.addException('team', 'agents', now.plus({ days: 20 }));
+    w.refusals.set('team/agent.1', refusal(ds, ' (lapsed: agents (expired 2026-11-09T23:00:00Z))'));
+    expect(reconcileRefusal('team', 'agent.1', w.caches, now).writes).toEqual([]);
+    w.refusals.set('team/agent.2', refusal(ds));
+    expect(reconcileRefusal('team', 'agent.2', w.caches, now).writes).toEqual([]);
+    expect(reconcileRefusal('team', 'gone', w.caches, now).writes).toEqual([]);
   });
 });
 
@@ -406,8 +471,10 @@ describe('wiring: which change enqueues which keys', () => {
     w.addException('team', 'agents', now.plus({ days: 20 }));
     w.addPod('team', 'p', { app: 'agent' }, { hostNetwork: true });
     w.namespaces.set('bare', { name: 'bare', resourceVersion: '1', creationTimestamp: '', terminating: false });
-    expect([...allKeys(w.exceptions, w.pods, w.namespaces, w.grants)].map(keyId)).toEqual([
+    w.refusals.set('team/agent.187a', refusal({ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'agent', uid: 'u' }));
+    expect([...allKeys(w.exceptions, w.pods, w.namespaces, w.grants, w.refusals)].map(keyId)).toEqual([
       'exception:team/agents',
+      'refusal:team/agent.187a',
       'pod:team/p',
       'grants:bare',
       'grants:team',
