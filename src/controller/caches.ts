@@ -19,7 +19,14 @@ import {
 } from '../policy/classify.ts';
 import type { PolicyConfig } from '../policy/config.ts';
 import { evaluateException, type EvaluatedException } from '../policy/evaluated.ts';
-import { desiredGrantsByNamespace, enforcementOf, type Enforcement, type NamespaceGrants } from '../policy/grants.ts';
+import {
+  desiredGrantsByNamespace,
+  enforcementOf,
+  rfc3339,
+  type Enforcement,
+  type NamespaceGrants,
+} from '../policy/grants.ts';
+import type { ExceptionState } from '../policy/violation.ts';
 import type { PodRecord } from '../kube/pod-record.ts';
 import type { OwnedRecord } from '../kube/owner-record.ts';
 import type { RefusalRecord } from '../kube/refusal-record.ts';
@@ -151,6 +158,18 @@ export class Caches {
       if (e) out.push(e);
     }
     return out;
+  }
+
+  /** The exceptions of `namespace` as violation causes and refusal notes name them (Invalid ones included). */
+  exceptionStatesIn(namespace: string, now: DateTime): ExceptionState[] {
+    return this.evaluatedIn(namespace, now).map(({ facts, lifecycle }) => ({
+      name: facts.name,
+      owner: facts.owner,
+      phase: lifecycle.phase,
+      allow: facts.allow,
+      selector: facts.selector,
+      ...(facts.expiresAt ? { expiresAt: rfc3339(facts.expiresAt) } : {}),
+    }));
   }
 
   /** What classification sees of the exceptions of `namespace`. */

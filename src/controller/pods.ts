@@ -5,7 +5,6 @@
 // already names every flag at fault raises nothing, however often its labels or status change.
 import type { DateTime } from 'luxon';
 import { ANNOTATION_VIOLATION_EVENT, LABEL_VIOLATION } from '../api/v1alpha1.ts';
-import { rfc3339 } from '../policy/grants.ts';
 import { desiredMarks, marksPatch } from '../policy/pod-marks.ts';
 import {
   causeFlags,
@@ -16,7 +15,6 @@ import {
   violationMarker,
   violationNote,
   workloadViolationNote,
-  type ExceptionState,
 } from '../policy/violation.ts';
 import type { ReconcileResult } from '../runtime/result.ts';
 import type { Caches } from './caches.ts';
@@ -40,15 +38,7 @@ export function reconcilePod(namespace: string, name: string, caches: Caches, no
       recorded !== undefined &&
       cls.uncovered.every((f) => named.includes(f));
     if (!sameOffence) {
-      const exceptions: ExceptionState[] = caches.evaluatedIn(namespace, now).map(({ facts, lifecycle }) => ({
-        name: facts.name,
-        owner: facts.owner,
-        phase: lifecycle.phase,
-        allow: facts.allow,
-        selector: facts.selector,
-        ...(facts.expiresAt ? { expiresAt: rfc3339(facts.expiresAt) } : {}),
-      }));
-      const cause = violationCause(pod, cls, priorCover(pod.marks), exceptions);
+      const cause = violationCause(pod, cls, priorCover(pod.marks), caches.exceptionStatesIn(namespace, now));
       const key = causeKey(cause);
       marker = violationMarker(pod.uid, key);
       if (marker !== current) {

@@ -3,7 +3,6 @@
 // (src/policy/refusal.ts). Once per workload per lapse: the Event's name derives from (workload
 // uid, the lapsed exceptions and their expiry); repeated refusals and restarts find it (409).
 import type { DateTime } from 'luxon';
-import { rfc3339 } from '../policy/grants.ts';
 import { lapsedNamed, refusalKey, refusalNote } from '../policy/refusal.ts';
 import type { ExceptionState } from '../policy/violation.ts';
 import { workloadId } from '../policy/workloads.ts';
@@ -21,18 +20,12 @@ export function reconcileRefusal(
   if (!refusal) return { writes: [] };
   // The refused controller's own top owner: a ReplicaSet's Deployment, a Job's CronJob.
   const workload = caches.workloadOf({ namespace, name: refusal.involved.name, uid: '', owner: refusal.involved });
-  const expired = new Map<string, ExceptionState>();
-  for (const { facts, lifecycle } of caches.evaluatedIn(namespace, now)) {
-    if (lifecycle.phase !== 'Expired') continue;
-    expired.set(facts.name, {
-      name: facts.name,
-      owner: facts.owner,
-      phase: lifecycle.phase,
-      allow: facts.allow,
-      selector: facts.selector,
-      ...(facts.expiresAt ? { expiresAt: rfc3339(facts.expiresAt) } : {}),
-    });
-  }
+  const expired = new Map(
+    caches
+      .exceptionStatesIn(namespace, now)
+      .filter((e) => e.phase === 'Expired')
+      .map((e) => [e.name, e]),
+  );
   // Lapsed exceptions its running pods depend on, and those the policy's message names (the
   // workload may have no pod left).
   const names = new Set(lapsedNamed(refusal.message));
