@@ -146,31 +146,41 @@ export class Cluster {
   }
 
   /** Every item of a collection, in pages; the timeout applies per page (a big cluster may take longer in all). */
-  private list<T>(path: string, what: string, accept?: string): Promise<T[]> {
+  private list<T>(path: string, what: string): Promise<T[]> {
     return this.call(what, () =>
-      listAll<T>(this.client, path, {
-        pageSize: this.chunkSize,
-        timeoutMs: this.timeoutSeconds * 1000,
-        ...(accept ? { accept } : {}),
-      }),
+      listAll<T>(this.client, path, { pageSize: this.chunkSize, timeoutMs: this.timeoutSeconds * 1000 }),
     );
   }
 
   /**
    * The ReplicaSets and Jobs of one namespace (or all), metadata only: their controllers attribute
-   * pods to Deployments and CronJobs (src/report/workloads.ts controllersOf).
+   * pods to Deployments and CronJobs (src/report/workloads.ts controllersOf). Without the right to
+   * list them, pods stay attributed to the ReplicaSet or Job, and a warning says so.
    */
-  async listControllers(namespace: string | undefined): Promise<{ kind: string; object: OwnedObject }[]> {
-    const where = (group: string, plural: string) =>
-      namespace ? `/apis/${group}/namespaces/${namespace}/${plural}` : `/apis/${group}/${plural}`;
+  async listControllers(
+    namespace: string | undefined,
+  ): Promise<{ controllers: { kind: string; object: OwnedObject }[]; warnings: string[] }> {
+    const warnings: string[] = [];
+    const listed = async (group: string, plural: string, kind: string, parent: string) => {
+      const path = namespace ? `/apis/${group}/namespaces/${namespace}/${plural}` : `/apis/${group}/${plural}`;
+      try {
+        const objects = await listAll<OwnedObject>(this.client, path, {
+          pageSize: this.chunkSize,
+          timeoutMs: this.timeoutSeconds * 1000,
+          accept: PARTIAL_METADATA_LIST,
+        });
+        return objects.map((object) => ({ kind, object }));
+      } catch (err) {
+        if (kubeFailure(err).kind !== 'forbidden') throw describeApiError(err, this.client.server, `listing ${plural}`);
+        warnings.push(`cannot list ${plural} (forbidden): their pods are grouped by ${kind}, not by ${parent}`);
+        return [];
+      }
+    };
     const [replicaSets, jobs] = await Promise.all([
-      this.list<OwnedObject>(where('apps/v1', 'replicasets'), 'listing ReplicaSets', PARTIAL_METADATA_LIST),
-      this.list<OwnedObject>(where('batch/v1', 'jobs'), 'listing Jobs', PARTIAL_METADATA_LIST),
+      listed('apps/v1', 'replicasets', 'ReplicaSet', 'Deployment'),
+      listed('batch/v1', 'jobs', 'Job', 'CronJob'),
     ]);
-    return [
-      ...replicaSets.map((object) => ({ kind: 'ReplicaSet', object })),
-      ...jobs.map((object) => ({ kind: 'Job', object })),
-    ];
+    return { controllers: [...replicaSets, ...jobs], warnings };
   }
 
   /** Pods of one namespace, or of all when namespace is undefined. */

@@ -426,9 +426,10 @@ Examples:
       }
       const cluster = connect(flags, io);
       const exceptions = await cluster.listExceptions(ns);
-      const [pods, controllers] = exceptions.length
+      const [pods, { controllers, warnings }] = exceptions.length
         ? await Promise.all([cluster.listPods(ns), cluster.listControllers(ns)])
-        : [[], []];
+        : [[], { controllers: [], warnings: [] }];
+      for (const w of warnings) io.stderr.write(`warning: ${w}\n`);
       const rows = buildReview(exceptions, pods, options);
       const impact = reviewImpact(exceptions, pods, controllersOf(controllers), options);
       const byPod = flags.groupBy === 'pod' ? reviewImpactPods(exceptions, pods, options) : undefined;
@@ -471,7 +472,9 @@ Examples:
           else if (flags.output === 'markdown') out(renderAuditMarkdown(rows, now));
           else out(renderAuditTable(rows, wantsColour(io.stdout, io.env)));
         } else {
-          const workloads = auditByWorkload(rows, pods, controllersOf(await cluster.listControllers(ns)));
+          const { controllers, warnings } = await cluster.listControllers(ns);
+          for (const w of warnings) io.stderr.write(`warning: ${w}\n`);
+          const workloads = auditByWorkload(rows, pods, controllersOf(controllers));
           if (flags.output === 'json') out(renderAuditWorkloadsJson(workloads, now));
           else if (flags.output === 'markdown') out(renderAuditWorkloadsMarkdown(workloads, now));
           else out(renderAuditWorkloadsTable(workloads, wantsColour(io.stdout, io.env)));
