@@ -3,7 +3,7 @@
 // its loop and never exits the process (client-node's informer stops for good on most errors).
 import type { Logger } from 'winston';
 import { jitter, nextBackoff, type ReflectorOutcome } from './backoff.ts';
-import { ApiError, isStatus, type KubeApi } from './client.ts';
+import { ApiError, isStatus, PARTIAL_METADATA, PARTIAL_METADATA_LIST, type KubeApi } from './client.ts';
 import { listPages } from './list.ts';
 import { StoreWriter, type Store } from './store.ts';
 
@@ -35,6 +35,13 @@ export interface ReflectorOptions<T> {
   onWatchRestart?: (reason: string) => void;
   /** The resourceVersion kept in a cached object, so a PATCH response never overwrites a newer watch event. */
   versionOf?: (obj: T) => string | undefined;
+  /** Narrows both the list and the watch, e.g. `{ fieldSelector: 'reason=FailedCreate' }`. */
+  selector?: { fieldSelector?: string; labelSelector?: string };
+  /**
+   * Ask for metadata only (PartialObjectMetadata): for caches that keep nothing of spec or status,
+   * e.g. the owners of ReplicaSets and Jobs. `transform` then sees metadata alone.
+   */
+  metadataOnly?: boolean;
   /** Server-side watch timeout range in seconds (jittered), default 300..600. */
   watchTimeoutSeconds?: [number, number];
   /**
@@ -222,6 +229,8 @@ export class Reflector<T> {
       pageSize,
       signal: this.abort.signal,
       timeoutMs: 120_000,
+      ...(this.opts.selector ? { query: this.opts.selector } : {}),
+      ...(this.opts.metadataOnly ? { accept: PARTIAL_METADATA_LIST } : {}),
     })) {
       for (const raw of page.items ?? []) {
         const key = objectKey(raw);
@@ -265,7 +274,7 @@ export class Reflector<T> {
     await client
       .watch(
         path,
-        { resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
+        { ...this.opts.selector, resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
         (ev) => {
           if (watchError) return;
           const raw = (ev.object ?? {}) as RawObject;
@@ -296,6 +305,7 @@ export class Reflector<T> {
           }, this.opts.resumeSettleMs ?? RESUME_SETTLE_MS);
           settle.unref();
         },
+        this.opts.metadataOnly ? PARTIAL_METADATA : undefined,
       )
       .catch((err) => {
         if (!watchError) throw err;

@@ -198,6 +198,46 @@ describe('operator on the fake API', () => {
     expect(second.observer.events.filter((e) => e.outcome === 'created')).toEqual([]);
   });
 
+  it("a DaemonSet's pods offending after a lapse: one Event on each pod, one on the DaemonSet (one POST), none after a restart", async () => {
+    useFakeClock(T0);
+    const api = new FakeKubeApi();
+    api.put(EXCEPTIONS, exceptionObj('team', 'agents', T0.plus({ days: 1 })));
+    const ds = { apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'agent', uid: 'uid-ds', controller: true };
+    for (const n of ['agent-a', 'agent-b', 'agent-c']) {
+      const pod = podObj('team', n, { app: 'agent' }, { hostNetwork: true });
+      api.put('pods', { ...pod, metadata: { ...pod.metadata, ownerReferences: [ds] } });
+    }
+    const first = await start(api);
+    await settle(first.operator);
+    await vi.advanceTimersByTimeAsync(T0.plus({ days: 1 }).diff(T0).toMillis() + 10);
+    await settle(first.operator);
+    const violations = () => eventsOf(api, 'team', 'HostNamespaceViolation');
+    expect(
+      violations()
+        .map((e) => e.regarding.name)
+        .sort(),
+    ).toEqual(['agent', 'agent-a', 'agent-b', 'agent-c']);
+    const onDs = violations().find((e) => e.regarding.name === 'agent') as unknown as {
+      regarding: { kind: string; uid: string };
+      note: string;
+    };
+    expect(onDs.regarding).toMatchObject({ kind: 'DaemonSet', uid: 'uid-ds' });
+    expect(onDs.note).toMatch(
+      /^DaemonSet agent has pods using hostNetwork \(first: pod agent-.\).* Caused by the lapse of exception agents/,
+    );
+    const posts = api.requests.filter((r) => r.method === 'POST' && r.path.includes('/events'));
+    // Every Event posted once: lifecycle Events, three pods, the DaemonSet's (no 409 from its siblings).
+    expect(posts.map((r) => r.status)).toEqual(posts.map(() => 201));
+    expect(posts.length).toBe(api.list('events', 'team').length);
+    await first.operator.stop();
+    running.splice(running.indexOf(first.operator), 1);
+
+    const second = await start(api);
+    await settle(second.operator);
+    expect(violations()).toHaveLength(4);
+    expect(api.requests.filter((r) => r.method === 'POST' && r.path.includes('/events')).length).toBe(posts.length);
+  });
+
   it('retries a failed write with backoff until it succeeds', async () => {
     useFakeClock(T0);
     const api = new FakeKubeApi();
