@@ -13,6 +13,19 @@ import { DateTime, type Duration } from 'luxon';
 import { DEFAULT_POLICY_SETTINGS, parseDuration, type PolicyConfig } from '../policy/config.ts';
 import { rfc3339 } from '../policy/grants.ts';
 import { auditSummary, buildAudit, renderAuditJson, renderAuditMarkdown, renderAuditTable } from '../report/audit.ts';
+import {
+  auditByWorkload,
+  controllersOf,
+  GROUPINGS,
+  renderAuditWorkloadsJson,
+  renderAuditWorkloadsMarkdown,
+  renderAuditWorkloadsTable,
+  renderReviewImpact,
+  reviewImpact,
+  reviewImpactPods,
+  reviewWorkloads,
+  type Grouping,
+} from '../report/workloads.ts';
 import { wantsColour } from '../report/format.ts';
 import {
   buildReview,
@@ -142,6 +155,7 @@ type ReviewFlags = Omit<ClusterFlags, 'context'> &
     failOnFindings?: boolean;
     markReviewed?: string;
     by?: string;
+    groupBy: Grouping;
   };
 
 /**
@@ -210,6 +224,13 @@ const append = (v: string, prev: string[]): string[] => [...prev, v];
 
 function outputFlag(formats: string[], fallback: string): Option {
   return new Option('-o, --output <format>', 'output format').choices(formats).default(fallback);
+}
+
+/** --group-by: review and audit group pods by their workload (top owner) unless asked for each pod. */
+function groupByFlag(): Option {
+  return new Option('--group-by <grouping>', 'group pods by their workload (top owner) or list each pod')
+    .choices(GROUPINGS)
+    .default('workload');
 }
 
 const fromOperator = (fallback: string) => `(default: the operator's published setting, else ${fallback})`;
@@ -370,6 +391,7 @@ Examples:
         .description('the monthly review: every exception, its state, and what needs action')
         .addOption(outputFlag(['table', 'markdown', 'json'], 'table'))
         .option('--within <duration>', 'report exceptions expiring within this window', '30d')
+        .addOption(groupByFlag())
         .option('--fail-on-findings', 'exit 1 when any exception has a finding')
         .option('--mark-reviewed <name>', 'record a review on this exception (needs -n and --by) instead of reporting')
         .option('--by <who>', 'who reviewed it (with --mark-reviewed)'),
@@ -448,11 +470,30 @@ Examples:
         return;
       }
       const cluster = connect(flags, io);
-      const { rows, notes } = await closing(cluster, () => reviewOf(cluster, ns, flags, options));
+      const { exceptions, pods, controllers, warnings, config, notes } = await closing(cluster, async () => {
+        const { value, ...settings } = await withOperatorSettings(cluster, flags, () => cluster.listExceptions(ns));
+        const [pods, { controllers, warnings }] = value.length
+          ? await Promise.all([cluster.listPods(ns), cluster.listControllers(ns)])
+          : [[], { controllers: [], warnings: [] }];
+        return { exceptions: value, pods, controllers, warnings, ...settings };
+      });
       printNotes(io, notes);
-      if (flags.output === 'json') out(renderReviewJson(rows, now));
-      else if (flags.output === 'markdown') out(renderReviewMarkdown(rows, now));
-      else out(renderReviewTable(rows, wantsColour(io.stdout, io.env)));
+      for (const w of warnings) io.stderr.write(`warning: ${w}\n`);
+      const withConfig = { ...options, config };
+      const rows = buildReview(exceptions, pods, withConfig);
+      const impact = reviewImpact(exceptions, pods, controllersOf(controllers), withConfig);
+      const byPod = flags.groupBy === 'pod' ? reviewImpactPods(exceptions, pods, withConfig) : undefined;
+      if (flags.output === 'json') {
+        const withWorkloads = rows.map((r) => {
+          const key = `${r.namespace}/${r.name}`;
+          return byPod
+            ? { ...r, pods: byPod.get(key) ?? [] }
+            : { ...r, workloads: reviewWorkloads(impact.get(key) ?? []) };
+        });
+        out(renderReviewJson(withWorkloads, now));
+      } else if (flags.output === 'markdown')
+        out(renderReviewMarkdown(rows, now) + renderReviewImpact(rows, impact, byPod));
+      else out(renderReviewTable(rows, wantsColour(io.stdout, io.env)) + renderReviewImpact(rows, impact, byPod));
       if (flags.failOnFindings && rows.some((r) => r.findings.length > 0)) exitCode = EXIT.findings;
     });
 
@@ -462,26 +503,39 @@ Examples:
         .command('audit')
         .description('live: every pod using a host namespace, covered (by which exception), offender or exempt')
         .addOption(outputFlag(['table', 'markdown', 'json'], 'table'))
+        .addOption(groupByFlag())
         .option('--fail-on-findings', 'exit 1 when any pod is an offender'),
     ),
   )
     .addHelpText('after', AUDIT_HELP)
-    .action(async (flags: ClusterFlags & PolicyFlags & { output: string; failOnFindings?: boolean }) => {
-      const now = nowFrom(flags);
-      checkPolicyFlags(flags);
-      const ns = scope(flags);
-      const cluster = connect(flags, io);
-      const { exceptions, pods, config, notes } = await closing(cluster, async () => {
-        const { value, ...settings } = await withOperatorSettings(cluster, flags, () => cluster.listExceptions(ns));
-        return { exceptions: value, pods: await cluster.listPods(ns), ...settings };
-      });
-      printNotes(io, notes);
-      const rows = buildAudit(pods, exceptions, { now, config });
-      if (flags.output === 'json') out(renderAuditJson(rows, now));
-      else if (flags.output === 'markdown') out(renderAuditMarkdown(rows, now));
-      else out(renderAuditTable(rows, wantsColour(io.stdout, io.env)));
-      if (flags.failOnFindings && auditSummary(rows).offenders > 0) exitCode = EXIT.findings;
-    });
+    .action(
+      async (flags: ClusterFlags & PolicyFlags & { output: string; failOnFindings?: boolean; groupBy: Grouping }) => {
+        const now = nowFrom(flags);
+        checkPolicyFlags(flags);
+        const ns = scope(flags);
+        const cluster = connect(flags, io);
+        const { exceptions, pods, listed, config, notes } = await closing(cluster, async () => {
+          const { value, ...settings } = await withOperatorSettings(cluster, flags, () => cluster.listExceptions(ns));
+          const pods = await cluster.listPods(ns);
+          const listed = flags.groupBy === 'pod' ? undefined : await cluster.listControllers(ns);
+          return { exceptions: value, pods, listed, ...settings };
+        });
+        printNotes(io, notes);
+        const rows = buildAudit(pods, exceptions, { now, config });
+        if (!listed) {
+          if (flags.output === 'json') out(renderAuditJson(rows, now));
+          else if (flags.output === 'markdown') out(renderAuditMarkdown(rows, now));
+          else out(renderAuditTable(rows, wantsColour(io.stdout, io.env)));
+        } else {
+          for (const w of listed.warnings) io.stderr.write(`warning: ${w}\n`);
+          const workloads = auditByWorkload(rows, pods, controllersOf(listed.controllers));
+          if (flags.output === 'json') out(renderAuditWorkloadsJson(workloads, now));
+          else if (flags.output === 'markdown') out(renderAuditWorkloadsMarkdown(workloads, now));
+          else out(renderAuditWorkloadsTable(workloads, wantsColour(io.stdout, io.env)));
+        }
+        if (flags.failOnFindings && auditSummary(rows).offenders > 0) exitCode = EXIT.findings;
+      },
+    );
 
   addPolicyOptions(
     program
