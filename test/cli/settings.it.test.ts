@@ -88,7 +88,7 @@ describe('the operator publishes its settings', () => {
     const r = review();
     expect(r.stderr).toBe('');
     expect(phaseIn(r)).toBe('Active');
-    const audit = hostns(['audit', '-n', exempt, '-o', 'json']);
+    const audit = hostns(['audit', '--group-by', 'pod', '-n', exempt, '-o', 'json']);
     expect(audit.stderr).toBe('');
     expect((JSON.parse(audit.stdout) as Audit).pods).toMatchObject([{ name: 'node-agent', status: 'exempt' }]);
     expect(audit.code).toBe(0);
@@ -100,7 +100,17 @@ describe('the operator publishes its settings', () => {
     expect(r.stderr).toMatch(
       /^warning: flags override the operator's policy settings \(published \S+Z by settings-it-a\): --expiring-soon 7d instead of 10m; phases and findings may disagree with the register\n$/,
     );
-    const audit = hostns(['audit', '-n', exempt, '-o', 'json', '--exempt-namespaces', 'kube-system']);
+    const audit = hostns([
+      'audit',
+      '--group-by',
+      'pod',
+      '-n',
+      exempt,
+      '-o',
+      'json',
+      '--exempt-namespaces',
+      'kube-system',
+    ]);
     expect((JSON.parse(audit.stdout) as Audit).pods).toMatchObject([{ name: 'node-agent', status: 'offender' }]);
     expect(audit.stderr).toMatch(/^warning: .*--exempt-namespaces kube-system instead of .*kube-system/);
     // the same value as the operator's is no override
