@@ -134,6 +134,8 @@ export class Operator {
   private readonly client: KubeApi;
   private readonly clock: () => DateTime;
   private readonly logger: Logger;
+  /** This replica (opts.identity). */
+  private readonly identity: string;
   /** Our Reports as last observed (with policyReports). */
   private readonly reports?: Reflector<Report>;
 
@@ -141,6 +143,7 @@ export class Operator {
     const { client, logger } = opts;
     this.client = client;
     this.logger = logger;
+    this.identity = opts.identity;
     this.clock = opts.clock ?? (() => DateTime.utc());
     const manager: Manager<ReconcileKey, Write> = new Manager<ReconcileKey, Write>({
       client,
@@ -300,7 +303,7 @@ export class Operator {
         return result;
       }
       case 'grantIndex':
-        return reconcileGrantIndex(this.caches);
+        return reconcileGrantIndex(this.caches, now, this.identity);
       case 'report':
         return this.reports ? reconcileReport(key.namespace, this.caches, this.reports.store, now) : { writes: [] };
       case 'refusal':

@@ -4,14 +4,7 @@
 # Usage: bash test/cli/demo.sh > /tmp/cli-demo.txt
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-root=$PWD
-log=$(mktemp)
-node_modules/.bin/node tools/controlplane/cluster.ts >"$log" 2>/dev/null &
-cp_pid=$!
-trap 'kill -TERM $cp_pid 2>/dev/null; wait $cp_pid 2>/dev/null || true; rm -f "$log"' EXIT
-for _ in $(seq 1 240); do grep -q '^KUBECONFIG=' "$log" && break; sleep 0.5; done
-export KUBECONFIG=$(sed -n 's/^KUBECONFIG=//p' "$log")
-export PATH=$root/bin:$PATH NO_COLOR=1
+source test/cli/demo-cluster.sh
 kubectl apply -f crds/hostnamespaceexceptions.yaml >/dev/null
 kubectl wait --for=condition=Established --timeout=60s crd/hostnamespaceexceptions.hostns.io >/dev/null
 
