@@ -18,6 +18,7 @@ import {
   median,
   NOISY_FLOOR_SPREAD,
   ratioVerdict,
+  slope,
   trials,
   type Summary,
 } from './stats.ts';
@@ -357,6 +358,15 @@ export function renderReport(r: BenchResults): string {
   for (const m of mf) {
     p(
       `| ${n(m.size)} | ${n(m.pods)} | ${n(m.entries)} | ${m.peakRss.map(mib).join(', ')} | ${mib(median(m.rss))} | ${mib(median(m.heapUsed))} | ${m.heapPerEntry.length ? m.heapPerEntry.map(formatBytes).join(', ') : '-'} | ${m.afterPhasesPeak ? mib(m.afterPhasesPeak) : '-'} | ${m.peerPerPod !== undefined ? formatBytes(m.peerPerPod) : '-'} | ${m.peerRss ? mib(m.peerRss) : '-'} |`,
+    );
+  }
+  const sized = mf.filter((m) => m.size > 0 && m.entries && Number.isFinite(median(m.heapUsed)));
+  for (let i = 1; i < sized.length; i++) {
+    const a = sized[i - 1]!;
+    const b = sized[i]!;
+    const per = slope({ size: a.entries!, value: median(a.heapUsed) }, { size: b.entries!, value: median(b.heapUsed) });
+    p(
+      `- marginal heap per cached entry from N = ${n(a.size)} to N = ${n(b.size)} (medians; no fixed cost in it): ${formatBytes(per)}`,
     );
   }
   p('');

@@ -42,19 +42,6 @@ export function ratio(measured: number, floor: number): number {
   return floor > 0 && Number.isFinite(measured) ? measured / floor : Number.NaN;
 }
 
-/**
- * Growth exponent k of cost ~ size^k between the smallest and largest positive sizes (log-log
- * slope): ~1 is linear, ~2 quadratic, ~0 constant. NaN with fewer than two usable points.
- */
-export function growthExponent(points: readonly { size: number; value: number }[]): number {
-  const usable = points.filter((p) => p.size > 0 && p.value > 0).sort((a, b) => a.size - b.size);
-  if (usable.length < 2) return Number.NaN;
-  const a = usable[0]!;
-  const b = usable[usable.length - 1]!;
-  if (a.size === b.size) return Number.NaN;
-  return Math.log(b.value / a.value) / Math.log(b.size / a.size);
-}
-
 /** Words for a growth exponent, for the report. */
 export function describeGrowth(k: number): string {
   if (!Number.isFinite(k)) return 'n/a';
