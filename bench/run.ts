@@ -91,7 +91,7 @@ const patchConcurrency = positive(values['patch-concurrency'], '--patch-concurre
 const steadyRate = positive(values['steady-rate'], '--steady-rate');
 const steadySeconds = positive(values['steady-seconds'] ?? (quick ? '15' : '30'), '--steady-seconds');
 const lapseCount = Math.round(positive(values.lapse ?? (quick ? '200' : '1000'), '--lapse'));
-const lapseLead = positive(values['lapse-lead'] ?? (quick ? '60' : '90'), '--lapse-lead');
+const lapseLead = positive(values['lapse-lead'] ?? (quick ? '60' : '120'), '--lapse-lead');
 const startupTimeoutMs = positive(values['startup-timeout'], '--startup-timeout') * 1000;
 const outDir = resolve(values.out);
 

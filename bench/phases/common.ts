@@ -104,7 +104,8 @@ export async function resetOperatorState(ctx: BenchContext): Promise<void> {
   const strip = JSON.stringify({
     metadata: {
       labels: { [LABEL_VIOLATION]: null, [LABEL_EXCEPTION]: null },
-      annotations: { 'hostns.io/violation': null, 'hostns.io/exceptions': null },
+      // The Event marker too: with it left, the operator would find each violation already announced.
+      annotations: { 'hostns.io/violation': null, 'hostns.io/exceptions': null, 'hostns.io/violation-event': null },
     },
   });
   await mapConcurrent(marked, 64, (p) =>
