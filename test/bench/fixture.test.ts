@@ -10,7 +10,7 @@ import {
   fixtureExceptionNames,
   rfc3339Seconds,
 } from '../../bench/fixture.ts';
-import { memoryFigures } from '../../bench/report.ts';
+import { marginalHeapPerEntry, memoryFigures } from '../../bench/report.ts';
 
 describe('bench fixture', () => {
   it('5 % of pods use a host namespace, half of those are covered, spread over every namespace', () => {
@@ -110,6 +110,16 @@ describe('bench memory figures', () => {
     expect(f[1]).toMatchObject({ entries: 1000, peerPerPod: 10_000, opPerPod: 50 });
     expect(f[1]!.heapPerEntry).toEqual([1000, 1200, 900]);
     expect(f[1]!.peakRss).toEqual([200 * 2 ** 20, 200 * 2 ** 20, 200 * 2 ** 20]);
+  });
+
+  it('marginal heap per entry between consecutive sizes: medians, no fixed cost', () => {
+    const f = memoryFigures([
+      { size: 0, podsInCluster: 0, operator: [heap(30_000_000, 0)] },
+      { size: 10_000, podsInCluster: 10_000, operator: [heap(40_000_000, 500), heap(40_100_000, 500)] },
+      { size: 20_000, podsInCluster: 20_000, operator: [heap(40_550_000, 1000)] },
+    ]);
+    expect(marginalHeapPerEntry(f)).toEqual([{ from: 10_000, to: 20_000, entries: 500, perEntry: 1000 }]);
+    expect(marginalHeapPerEntry(f.slice(0, 2))).toEqual([]);
   });
 
   it('no per-entry figure without a baseline or without entries', () => {
