@@ -5,7 +5,7 @@
 // and 10 s later, and /debug/heap. A cluster that stays up: npm run bench -- --cluster-dir DIR.
 //
 //   node bench/memory-probe.ts --kubeconfig <path> [--node-options="--max-old-space-size=128"]
-//        [--env MALLOC_ARENA_MAX=2] [--arg --list-page-size=100]
+//        [--env MALLOC_ARENA_MAX=2] [--arg=--list-page-size=100]
 import { parseArgs } from 'node:util';
 import { OperatorProcess } from '../tools/operator-process.ts';
 import { productionForm } from './production.ts';
