@@ -26,6 +26,7 @@ export interface MainOptions {
   maxLifetime: string;
   reviewInterval: string;
   maxConcurrentReconciles: string;
+  listPageSize: string;
   readyMaxDisconnected: string;
   /** The older name of --max-concurrent-reconciles. */
   patchConcurrency?: string;
@@ -107,6 +108,11 @@ export function buildCommand(): Command {
           .default('16'),
       )
       .addOption(
+        new Option('--list-page-size <n>', 'objects per LIST page (smaller pages: a lower memory peak, more requests)')
+          .env('HOSTNS_LIST_PAGE_SIZE')
+          .default('500'),
+      )
+      .addOption(
         new Option(
           '--ready-max-disconnected <duration>',
           '/readyz fails once a watch has been down (or a relist unfinished) this long',
@@ -160,11 +166,13 @@ export async function main(argv = process.argv): Promise<void> {
   let policy: PolicyConfig;
   let port: number;
   let concurrency: number;
+  let pageSize: number;
   let readyMaxDisconnectedMs: number;
   let client: KubeClient;
   try {
     policy = policyFrom(opts);
     port = positiveInt(opts.httpPort, '--http-port', true);
+    pageSize = positiveInt(opts.listPageSize, '--list-page-size');
     readyMaxDisconnectedMs = parseDuration(opts.readyMaxDisconnected, '--ready-max-disconnected').toMillis();
     concurrency = maxConcurrentReconciles(opts, command.getOptionValueSource('maxConcurrentReconciles') === 'default');
     if (opts.leaderElect && !opts.leaseNamespace)
@@ -208,6 +216,7 @@ export async function main(argv = process.argv): Promise<void> {
     // at the earliest it can be: a lapse is never decided before admission sees it.
     clock: () => client.serverNotBefore(),
     maxConcurrentReconciles: concurrency,
+    pageSize,
     observer: metrics,
     policyReports,
     leaderElection: opts.leaderElect
@@ -251,8 +260,8 @@ export async function main(argv = process.argv): Promise<void> {
     policyReports,
   });
   try {
-    await client.calibrateClock();
-    await operator.start();
+    // The clock is narrowed while the caches list (it only has to be before the first decision).
+    await operator.start(client.calibrateClock());
   } catch (err) {
     logger.error((err as Error).message);
     process.stderr.write(`hostns-operator: ${(err as Error).message}\n`);

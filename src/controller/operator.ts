@@ -366,9 +366,10 @@ export class Operator {
     }
   }
 
-  async start(): Promise<void> {
+  /** `prerequisite`: what must be done before the first decision, run while the caches list. */
+  async start(prerequisite?: Promise<void>): Promise<void> {
     await Operator.checkCrds(this.client);
-    await this.manager.start();
+    await this.manager.start(prerequisite);
   }
 
   stop(): Promise<void> {

@@ -187,7 +187,10 @@ describe('chart values', () => {
       requests: { cpu: '100m', memory: '256Mi' },
       limits: { cpu: '1', memory: '2Gi' },
     });
-    expect(container(objects).env).toContainEqual({ name: 'NODE_OPTIONS', value: '--max-old-space-size=1792' });
+    expect(container(objects).env).toContainEqual({
+      name: 'NODE_OPTIONS',
+      value: '--max-old-space-size=1792 --max-semi-space-size=2',
+    });
   });
 
   it('exempt namespaces reach both admission bindings and the operator', () => {
@@ -358,6 +361,9 @@ describe('bad values: helm refuses them and names the value (values.schema.json)
     [['--set', 'metrics.prometheusRule.expiringWithinDays=0'], 'metrics.prometheusRule.expiringWithinDays'],
     [['--set', 'metrics.serviceMonitor.enabeld=true'], 'enabeld'],
     [['--set', 'replica=3'], 'replica'],
+    [['--set', 'semiSpaceMegabytes=0'], 'semiSpaceMegabytes'],
+    [['--set', 'semiSpaceMegabytes=65'], 'semiSpaceMegabytes'],
+    [['--set', 'semiSpaceMegabytes=two'], 'semiSpaceMegabytes'],
   ])('%j is refused naming %s', (args, field) => {
     const message = refused(args);
     expect(message).toContain("values don't meet the specifications of the schema");
