@@ -8,6 +8,7 @@ import { KubeClient } from './kube/client.ts';
 import { loadKubeConfig } from './kube/kubeconfig.ts';
 import { OperatorMetrics } from './http/metrics.ts';
 import { startHttpServer } from './http/server.ts';
+import { EXCEPTION_NAMESPACE_LABEL, parseExceptionNamespaces, type ExceptionNamespaces } from './policy/namespaces.ts';
 import { DEFAULT_POLICY_SETTINGS, parseDuration, policyFrom, type PolicyConfig } from './policy/config.ts';
 
 export interface MainOptions {
@@ -31,6 +32,7 @@ export interface MainOptions {
   patchConcurrency?: string;
   logLevel: string;
   policyReports: boolean;
+  exceptionNamespaceLabel: string;
 }
 
 export function buildCommand(): Command {
@@ -125,6 +127,14 @@ export function buildCommand(): Command {
           .default(false),
       )
       .addOption(
+        new Option(
+          '--exception-namespace-label <key=value>',
+          `exceptions count only in namespaces with this label (e.g. ${EXCEPTION_NAMESPACE_LABEL}); empty: anywhere`,
+        )
+          .env('HOSTNS_EXCEPTION_NAMESPACE_LABEL')
+          .default(''),
+      )
+      .addOption(
         new Option('--log-level <level>', 'error, warn, info or debug')
           .env('HOSTNS_LOG_LEVEL')
           .default('info')
@@ -162,8 +172,10 @@ export async function main(argv = process.argv): Promise<void> {
   let concurrency: number;
   let readyMaxDisconnectedMs: number;
   let client: KubeClient;
+  let exceptionNamespaces: ExceptionNamespaces | undefined;
   try {
     policy = policyFrom(opts);
+    exceptionNamespaces = parseExceptionNamespaces(opts.exceptionNamespaceLabel, '--exception-namespace-label');
     port = positiveInt(opts.httpPort, '--http-port', true);
     readyMaxDisconnectedMs = parseDuration(opts.readyMaxDisconnected, '--ready-max-disconnected').toMillis();
     concurrency = maxConcurrentReconciles(opts, command.getOptionValueSource('maxConcurrentReconciles') === 'default');
@@ -206,6 +218,7 @@ export async function main(argv = process.argv): Promise<void> {
     maxConcurrentReconciles: concurrency,
     observer: metrics,
     policyReports,
+    exceptionNamespaces,
     leaderElection: opts.leaderElect
       ? {
           namespace: opts.leaseNamespace!,

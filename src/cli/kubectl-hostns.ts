@@ -12,6 +12,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { DateTime, type Duration } from 'luxon';
 import { DEFAULT_POLICY_SETTINGS, parseDuration, policyFrom, type PolicyConfig } from '../policy/config.ts';
 import { rfc3339 } from '../policy/grants.ts';
+import { enforcesNetworkRestricted } from '../report/controls.ts';
 import { auditSummary, buildAudit, renderAuditJson, renderAuditMarkdown, renderAuditTable } from '../report/audit.ts';
 import { wantsColour } from '../report/format.ts';
 import {
@@ -121,7 +122,21 @@ type ReviewFlags = Omit<ClusterFlags, 'context'> &
 async function reviewOf(cluster: Cluster, namespace: string | undefined, options: ReviewOptions) {
   const exceptions = await cluster.listExceptions(namespace);
   const pods = exceptions.length ? await cluster.listPods(namespace) : [];
-  return buildReview(exceptions, pods, options);
+  const networkPolicies = await networkPoliciesFor(cluster, namespace, exceptions);
+  return buildReview(exceptions, pods, { ...options, networkPolicies });
+}
+
+/**
+ * The NetworkPolicies, when an exception enforces networkRestricted, to check it as the operator
+ * does; when they cannot be read (e.g. no RBAC), the control is reported as not checked.
+ */
+async function networkPoliciesFor(
+  cluster: Cluster,
+  namespace: string | undefined,
+  exceptions: readonly unknown[],
+): Promise<unknown[] | undefined> {
+  if (!enforcesNetworkRestricted(exceptions)) return undefined;
+  return cluster.listNetworkPolicies(namespace).catch(() => undefined);
 }
 
 type VerifyFlags = Omit<ClusterFlags, 'namespace'> &
@@ -426,7 +441,8 @@ Examples:
       const cluster = connect(flags, io);
       const exceptions = await cluster.listExceptions(ns);
       const pods = await cluster.listPods(ns);
-      const rows = buildAudit(pods, exceptions, { now, config });
+      const networkPolicies = await networkPoliciesFor(cluster, ns, exceptions);
+      const rows = buildAudit(pods, exceptions, { now, config, networkPolicies });
       if (flags.output === 'json') out(renderAuditJson(rows, now));
       else if (flags.output === 'markdown') out(renderAuditMarkdown(rows, now));
       else out(renderAuditTable(rows, wantsColour(io.stdout, io.env)));

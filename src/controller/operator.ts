@@ -28,6 +28,8 @@ import type { RawObject, Reflector } from '../kube/reflector.ts';
 import { Manager } from '../runtime/manager.ts';
 import { TerminalError, type ReconcileResult } from '../runtime/result.ts';
 import { Caches, type NamespaceRecord } from './caches.ts';
+import type { ExceptionNamespaces } from '../policy/namespaces.ts';
+import { toNetworkPolicyRecord, type NetworkPolicyRecord } from '../policy/network.ts';
 import { reconcileException } from './exceptions.ts';
 import { reconcileGrantIndex, reconcileGrants } from './grants.ts';
 import { GrantsWriteError, type GrantsWriteFailure } from './grants-writer.ts';
@@ -41,6 +43,7 @@ import {
   onGrantIndexChange,
   onGrantsChange,
   onNamespaceChange,
+  onNetworkPolicyChange,
   onPodChange,
   allReportKeys,
   onExceptionChangeForReport,
@@ -83,6 +86,8 @@ export interface OperatorOptions {
   pageSize?: number;
   /** Publish one OpenReports Report per namespace (main.ts turns it on only when the CRD is there). */
   policyReports?: boolean;
+  /** Exceptions may exist only in namespaces with this label (--exception-namespace-label); else anywhere. */
+  exceptionNamespaces?: ExceptionNamespaces;
 }
 
 const GRANTS_PATH = `/apis/${GROUP}/${VERSION}/${GRANTS_PLURAL}`;
@@ -94,15 +99,27 @@ function failureReason(err: unknown): string {
   return classifyApiError(cause).reason;
 }
 
-function toNamespaceRecord(raw: RawObject): NamespaceRecord | undefined {
-  const meta = raw.metadata as
-    { name?: string; resourceVersion?: string; creationTimestamp?: string; deletionTimestamp?: string } | undefined;
-  if (!meta?.name) return undefined;
-  return {
-    name: meta.name,
-    resourceVersion: meta.resourceVersion ?? '',
-    creationTimestamp: meta.creationTimestamp ?? '',
-    terminating: !!meta.deletionTimestamp,
+/** Namespace -> record, keeping of its labels only the exception-namespace label's value (`labelKey`). */
+function toNamespaceRecord(labelKey: string | undefined) {
+  return (raw: RawObject): NamespaceRecord | undefined => {
+    const meta = raw.metadata as
+      | {
+          name?: string;
+          resourceVersion?: string;
+          creationTimestamp?: string;
+          deletionTimestamp?: string;
+          labels?: Record<string, unknown>;
+        }
+      | undefined;
+    if (!meta?.name) return undefined;
+    const label = labelKey === undefined ? undefined : meta.labels?.[labelKey];
+    return {
+      name: meta.name,
+      resourceVersion: meta.resourceVersion ?? '',
+      creationTimestamp: meta.creationTimestamp ?? '',
+      terminating: !!meta.deletionTimestamp,
+      ...(typeof label === 'string' ? { exceptionsLabel: label } : {}),
+    };
   };
 }
 
@@ -183,7 +200,7 @@ export class Operator {
     const namespaces: Reflector<NamespaceRecord> = manager.source({
       path: '/api/v1/namespaces',
       resource: 'namespaces',
-      transform: toNamespaceRecord,
+      transform: toNamespaceRecord(opts.exceptionNamespaces?.key),
       versionOf: (n) => n.resourceVersion,
     });
     const grantIndex: Reflector<HostNamespaceGrantIndex> = manager.source({
@@ -193,10 +210,17 @@ export class Operator {
         raw.metadata?.name === GRANT_INDEX_NAME ? (raw as unknown as HostNamespaceGrantIndex) : undefined,
       versionOf: (g) => g.metadata.resourceVersion,
     });
+    const networkPolicies: Reflector<NetworkPolicyRecord> = manager.source({
+      path: '/apis/networking.k8s.io/v1/networkpolicies',
+      resource: 'networkpolicies',
+      transform: toNetworkPolicyRecord,
+      versionOf: (n) => n.resourceVersion,
+    });
     manager.watch(exceptions, onExceptionChange(pods.store));
+    manager.watch(networkPolicies, onNetworkPolicyChange(exceptions.store, pods.store));
     manager.watch(pods, onPodChange(exceptions.store));
     manager.watch(grants, onGrantsChange(exceptions.store));
-    manager.watch(namespaces, onNamespaceChange);
+    manager.watch(namespaces, onNamespaceChange(exceptions.store, pods.store));
     manager.watch(namespaces, (c) => {
       // A namespace gone takes its write failures and budget report with it.
       if (!c.obj) {
@@ -254,6 +278,8 @@ export class Operator {
       grantIndex: grantIndex.store,
       grantsWriteErrors: this.grantsWriteErrors,
       policy: opts.policy,
+      networkPolicies: networkPolicies.store,
+      exceptionNamespaces: opts.exceptionNamespaces,
     });
   }
 
