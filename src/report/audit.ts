@@ -6,7 +6,7 @@ import { classifyPod } from '../policy/classify.ts';
 import type { PolicyConfig } from '../policy/config.ts';
 import { rfc3339 } from '../policy/grants.ts';
 import { currentMarks, desiredMarks, marksPatch } from '../policy/pod-marks.ts';
-import { describeBreach } from '../policy/contract.ts';
+import { describeBreach, type ContractBreach } from '../policy/contract.ts';
 import { describePodControls, podControls, withNetworkRestriction, type PodControls } from './controls.ts';
 import { renderMarkdownTable, renderTable, type Column, type Paint } from './format.ts';
 import { evaluateException, grantsByNamespace, podFacts, type PodLike } from './model.ts';
@@ -24,8 +24,11 @@ export interface AuditRow {
   uncovered: HostNamespace[];
   /** Expired exceptions that would have covered an uncovered flag. */
   lapsed: { name: string; owner: string }[];
-  /** Exceptions that select the pod but whose contract it breaks, with each breach as one line. */
-  brokenContracts: { exception: string; breaches: string[] }[];
+  /**
+   * Exceptions that select the pod but whose contract it breaks: each breach as one line, and a
+   * short form for the table (binding breaches in full, controls by name: CONTROLS has the where).
+   */
+  brokenContracts: { exception: string; breaches: string[]; summary: string }[];
   /** The enforced controls of each exception meant for the pod: met, and broken where. */
   controls: PodControls[];
   phase?: string;
@@ -70,7 +73,11 @@ export function buildAudit(
       lapsed: cls.kind === 'offender' ? cls.lapsed : [],
       brokenContracts:
         cls.kind === 'offender'
-          ? cls.broken.map((b) => ({ exception: b.exception, breaches: b.breaches.map(describeBreach) }))
+          ? cls.broken.map((b) => ({
+              exception: b.exception,
+              breaches: b.breaches.map(describeBreach),
+              summary: breachSummary(b.breaches),
+            }))
           : [],
       controls: cls.kind === 'exempt' ? [] : podControls(facts, grants.get(facts.namespace) ?? [], new Set()),
       phase: pod.status?.phase,
@@ -89,6 +96,14 @@ export function buildAudit(
     (a, b) =>
       order[a.status] - order[b.status] || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name),
   );
+}
+
+/** Binding breaches in full; broken controls by name only (the CONTROLS column says where). */
+function breachSummary(breaches: readonly ContractBreach[]): string {
+  const controls = [...new Set(breaches.flatMap((b) => (b.kind === 'control' ? [b.control] : [])))];
+  const others = breaches.filter((b) => b.kind !== 'control').map(describeBreach);
+  const unread = breaches.length === 0 ? ['its security profile could not be read to check'] : [];
+  return [...unread, ...others, ...(controls.length ? [`breaks ${controls.join(', ')}`] : [])].join('; ');
 }
 
 export function auditSummary(rows: readonly AuditRow[]): {
@@ -119,7 +134,7 @@ function detail(r: AuditRow): string {
   const parts = [`not allowed: ${r.uncovered.join(',')}`];
   if (r.exceptions.length) parts.push(`partly covered by ${r.exceptions.join(', ')}`);
   if (r.lapsed.length) parts.push(`expired: ${r.lapsed.map((l) => `${l.name} (owner ${l.owner})`).join(', ')}`);
-  for (const b of r.brokenContracts) parts.push(`contract of ${b.exception} broken: ${b.breaches.join('; ')}`);
+  for (const b of r.brokenContracts) parts.push(`contract of ${b.exception} broken: ${b.summary}`);
   return parts.join('; ');
 }
 

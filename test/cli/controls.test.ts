@@ -169,12 +169,13 @@ describe('audit: the controls each pod keeps', () => {
           expect.stringContaining('init container setup breaks control runAsNonRoot'),
           expect.stringContaining('volume root breaks control noHostPath'),
         ],
+        summary: 'breaks runAsNonRoot, noHostPath',
       },
     ]);
     const text = renderAuditTable(rows);
     const line = text.split('\n').find((l) => /^mon\s+both\s/.test(l))!;
     expect(line).toContain('1/3 met; broken: runAsNonRoot (init setup), noHostPath (volume root)');
-    expect(line).toContain('contract of agents broken: init container setup breaks control runAsNonRoot');
+    expect(line).toContain('not allowed: hostNetwork; contract of agents broken: breaks runAsNonRoot, noHostPath');
     expect(text.split('\n').find((l) => /^mon\s+good\s/.test(l))).toContain('3/3 met');
     const json = JSON.parse(renderAuditJson(rows, now));
     expect(json.pods.find((p: { name: string }) => p.name === 'root-init').controls[0].broken).toEqual([
@@ -221,7 +222,7 @@ describe('networkRestricted in review and audit: checked as the operator does wh
     expect(row!.coveredPods).toBe(1);
     const audit = buildAudit(pods, exceptions, { now, config, networkPolicies });
     expect(audit.find((r) => r.name === 'open')).toMatchObject({ status: 'offender' });
-    expect(renderAuditTable(audit)).toContain('contract of agents broken: the pod breaks control networkRestricted');
+    expect(renderAuditTable(audit)).toContain('contract of agents broken: breaks networkRestricted');
   });
   it('without them (not readable): not checked, and nobody is an offender for it', () => {
     const [row] = buildReview(exceptions, pods, { now, config, within });
@@ -231,5 +232,16 @@ describe('networkRestricted in review and audit: checked as the operator does wh
     const audit = buildAudit(pods, exceptions, { now, config });
     expect(audit.map((r) => r.status)).toEqual(['covered', 'covered']);
     expect(renderAuditTable(audit)).toContain('0/1 met; not checked: networkRestricted');
+  });
+});
+
+describe('audit detail of a broken binding', () => {
+  it('names the binding breach in full and the broken controls by name', () => {
+    const e = ex('agents', ['noHostPath'], { boundTo: { serviceAccountNames: ['agent'] } });
+    const [row] = buildAudit([pod('p', 'agents', hostPath)], [e], { now, config });
+    expect(row!.brokenContracts[0]!.summary).toBe('runs as ServiceAccount default, not agent; breaks noHostPath');
+    expect(renderAuditTable([row!])).toContain(
+      'contract of agents broken: runs as ServiceAccount default, not agent; breaks noHostPath',
+    );
   });
 });
