@@ -209,6 +209,8 @@ describe('config/rbac: the operator', () => {
         'hostns.io/hostnamespacegrantindexes[cluster]:patch',
         'core/namespaces:list',
         'core/namespaces:watch',
+        'networking.k8s.io/networkpolicies:list',
+        'networking.k8s.io/networkpolicies:watch',
         'events.k8s.io/events:create',
       ].sort(),
     );
