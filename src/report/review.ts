@@ -121,6 +121,8 @@ function reviewRow(
   const problems = lifecycle.problems;
 
   if (lifecycle.phase === 'Invalid') findings.push({ kind: 'invalid', message: `invalid: ${problems.join('; ')}` });
+  const operatorInvalid = lifecycle.phase === 'Invalid' ? undefined : invalidCondition(e.raw);
+  if (operatorInvalid) findings.push({ kind: 'invalid', message: `invalid (the operator says): ${operatorInvalid}` });
   if (facts.expiresAt && facts.expiresAt <= now) {
     const ago = Math.floor(now.diff(facts.expiresAt, 'days').days);
     findings.push({ kind: 'expired', message: ago === 0 ? 'expired today' : `expired ${ago}d ago` });
@@ -200,6 +202,21 @@ function notEnforcedCondition(raw: Partial<HostNamespaceException>): { reason: s
   if (c.observedGeneration !== undefined && generation !== undefined && c.observedGeneration !== generation)
     return undefined;
   return { reason: String(c.reason) };
+}
+
+/**
+ * The operator's Valid=False message for the current spec, when it finds the exception Invalid for
+ * a reason outside the object the CLI reads (its namespace not one where exceptions may exist,
+ * --exception-namespace-label) or under other settings than the CLI's flags.
+ */
+function invalidCondition(raw: Partial<HostNamespaceException>): string | undefined {
+  const conditions = Array.isArray(raw.status?.conditions) ? raw.status.conditions : [];
+  const c = conditions.find((x) => x?.type === 'Valid');
+  if (!c || c.status !== 'False') return undefined;
+  const generation = raw.metadata?.generation;
+  if (c.observedGeneration !== undefined && generation !== undefined && c.observedGeneration !== generation)
+    return undefined;
+  return String(c.message);
 }
 
 function urgency(row: ReviewRow): number {

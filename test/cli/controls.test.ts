@@ -245,3 +245,31 @@ describe('audit detail of a broken binding', () => {
     );
   });
 });
+
+describe('review: Invalid by the operator for a reason outside the object (dedicated namespaces)', () => {
+  const valid = (status: 'True' | 'False', message: string, observedGeneration = 1) => ({
+    conditions: [
+      {
+        type: 'Valid',
+        status,
+        reason: 'Invalid',
+        message,
+        lastTransitionTime: '2026-06-01T00:00:00Z',
+        observedGeneration,
+      },
+    ],
+  });
+  const withStatus = (status: unknown, generation = 1) => {
+    const e = ex('agents', ['noPrivileged']);
+    return { ...e, metadata: { ...e.metadata, generation }, status };
+  };
+  it('the operator’s Valid=False of the current spec is an invalid finding; an older one, or True, is not', () => {
+    const why = 'namespace mon has no label hostns.io/exceptions: HostNamespaceExceptions may only exist in ...';
+    const [row] = buildReview([withStatus(valid('False', why))], [], { now, config, within });
+    expect(row!.findings[0]).toEqual({ kind: 'invalid', message: `invalid (the operator says): ${why}` });
+    for (const e of [withStatus(valid('False', why, 1), 2), withStatus(valid('True', 'spec passed every check'))]) {
+      const [r] = buildReview([e], [], { now, config, within });
+      expect(r!.findings.map((f) => f.kind)).toEqual(['unused']);
+    }
+  });
+});

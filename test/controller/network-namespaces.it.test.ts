@@ -12,6 +12,7 @@ import { exceptionNamespaceProblem } from '../../src/policy/namespaces.ts';
 import { createException, exceptionBody, GROUP, PLURAL, VERSION } from '../harness/exceptions.ts';
 import { core, createNamespace, customObjects, eventually, kubeConfig, kubectl } from '../harness/kube.ts';
 import { OperatorProcess } from '../harness/operator-process.ts';
+import { hostnsJson } from '../cli/run-cli.ts';
 
 const SETTING = { key: 'hostns.io/exceptions', value: 'allowed' };
 const ALLOWED = { 'hostns.io/exceptions': 'allowed' };
@@ -119,6 +120,16 @@ describe('--exception-namespace-label: the operator is the second line', () => {
       expect(await grantedIn(ns)).toEqual([]);
       const register = kubectl(['get', 'hnse', 'agents', '-n', ns, '--no-headers']);
       expect(register.stdout).toMatch(/\sInvalid\s/);
+      // kubectl hostns review reads the operator's verdict (the CLI cannot see the setting).
+      const review = hostnsJson<{ exceptions: { findings: { kind: string; message: string }[] }[] }>([
+        'review',
+        '-n',
+        ns,
+      ]);
+      expect(review.exceptions[0]!.findings[0]).toEqual({
+        kind: 'invalid',
+        message: `invalid (the operator says): ${problem}`,
+      });
     }
   });
 
