@@ -61,6 +61,7 @@ describe('hostns-exception-namespaces: exceptions only where the platform team s
     const r = apply(ns, 'agents');
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('hostns-exception-namespaces');
+    console.log(`[output] kubectl create -n ${ns} -f agents.yaml\n${r.stderr}`);
     expect(r.stderr).toContain(exceptionNamespaceProblem(SETTING, ns, undefined));
   });
 
@@ -102,6 +103,7 @@ describe('hostns-exception-namespace-label: only the platform groups move the la
     for (const value of ['allowed', 'true']) {
       const r = label(ns, value, alice);
       expect(r.code).not.toBe(0);
+      console.log(`[output] kubectl label namespace ${ns} hostns.io/exceptions=${value} --as ${USER}\n${r.stderr}`);
       expect(r.stderr).toContain(
         `the label hostns.io/exceptions of namespace ${ns} says where HostNamespaceExceptions may exist: ` +
           'only members of system:masters, hostns:platform-admins may set, change or remove it',
