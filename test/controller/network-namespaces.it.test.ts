@@ -180,7 +180,9 @@ describe('networkRestricted: checked by the operator against the NetworkPolicies
     };
     for (const allow of [['hostNetwork'], ['hostPID', 'hostNetwork']]) {
       const body = exceptionBody(`both-${allow.length}`, withControl({ allow }));
-      refused(kubectl(['create', '-n', ns, '-f', '-'], JSON.stringify(body)));
+      const r = kubectl(['create', '-n', ns, '-f', '-'], JSON.stringify(body));
+      if (allow.length === 1) console.log(`[output] kubectl create -f hostnetwork-networkrestricted.yaml\n${r.stderr}`);
+      refused(r);
     }
     await createException(ns, 'net', { allow: ['hostNetwork'] });
     const patch = (name: string, spec: unknown) =>
