@@ -52,12 +52,8 @@ function world() {
     return obj;
   };
   const addPod = (ns: string, name: string, labels: Record<string, string>, flags: { hostPID?: boolean }) => {
-    const raw = podObj(ns, name, labels, flags) as unknown as Record<string, unknown> & {
-      metadata: Record<string, unknown>;
-    };
-    raw.metadata.uid = `uid-${name}`;
-    raw.metadata.resourceVersion = '7';
-    const rec = toPodRecord(raw)!;
+    const { metadata, ...rest } = podObj(ns, name, labels, flags);
+    const rec = toPodRecord({ ...rest, metadata: { ...metadata, uid: `uid-${name}`, resourceVersion: '7' } })!;
     pods.set(`${ns}/${name}`, rec);
     return rec;
   };
