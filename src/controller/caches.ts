@@ -18,12 +18,23 @@ import {
   type PodFacts,
 } from '../policy/classify.ts';
 import type { PolicyConfig } from '../policy/config.ts';
-import { coveredPodCounts, evaluateException, type EvaluatedException } from '../policy/evaluated.ts';
-import { desiredGrantsByNamespace, enforcementOf, type Enforcement, type NamespaceGrants } from '../policy/grants.ts';
+import { evaluateException, type EvaluatedException } from '../policy/evaluated.ts';
+import {
+  desiredGrantsByNamespace,
+  enforcementOf,
+  rfc3339,
+  type Enforcement,
+  type NamespaceGrants,
+} from '../policy/grants.ts';
+import type { ExceptionState } from '../policy/violation.ts';
 import type { PodRecord } from '../kube/pod-record.ts';
 import { namespaceOfKey, type Store } from '../kube/store.ts';
 import { exceptionNamespaceProblem, type ExceptionNamespaces } from '../policy/namespaces.ts';
 import { isNetworkRestricted, type NetworkPolicyRecord } from '../policy/network.ts';
+import type { OwnedRecord } from '../kube/owner-record.ts';
+import type { RefusalRecord } from '../kube/refusal-record.ts';
+import { workloadOf, type OwnerRef, type Workload } from '../policy/workloads.ts';
+import { workloadImpact, type WorkloadImpact } from '../policy/impact.ts';
 
 /** What the operator keeps of a Namespace: a terminating one gets no new grants object. */
 export interface NamespaceRecord {
@@ -42,6 +53,11 @@ export interface CachesOptions {
   grants: Store<HostNamespaceGrantSet>;
   namespaces: Store<NamespaceRecord>;
   grantIndex: Store<HostNamespaceGrantIndex>;
+  /** ReplicaSets and Jobs with a controller: their owner, for workload attribution. */
+  replicaSets: Store<OwnedRecord>;
+  jobs: Store<OwnedRecord>;
+  /** FailedCreate Events where our admission policy refused a workload's pod. */
+  refusals: Store<RefusalRecord>;
   /**
    * The last failed write of each namespace's grants object (cleared by a successful one): the one
    * fact the stores cannot hold, since a refused write leaves no object behind.
@@ -60,6 +76,9 @@ export class Caches {
   readonly grants: Store<HostNamespaceGrantSet>;
   readonly namespaces: Store<NamespaceRecord>;
   readonly grantIndex: Store<HostNamespaceGrantIndex>;
+  readonly replicaSets: Store<OwnedRecord>;
+  readonly jobs: Store<OwnedRecord>;
+  readonly refusals: Store<RefusalRecord>;
   readonly grantsWriteErrors: ReadonlyMap<string, string>;
   readonly policy: PolicyConfig;
   readonly networkPolicies?: Store<NetworkPolicyRecord>;
@@ -76,11 +95,13 @@ export class Caches {
     string,
     {
       exceptionsVersion: number;
-      podsVersion: number;
+      /** Of the namespace's pods, ReplicaSets and Jobs (attribution reads the last two). */
+      podsVersion: string;
       /** What else coverage depends on: the namespace's label and its NetworkPolicies. */
       context: string;
       validUntil?: DateTime;
       counts: Map<string, number>;
+      impact: Map<string, WorkloadImpact[]>;
     }
   >();
 
@@ -90,6 +111,9 @@ export class Caches {
     this.grants = opts.grants;
     this.namespaces = opts.namespaces;
     this.grantIndex = opts.grantIndex;
+    this.replicaSets = opts.replicaSets;
+    this.jobs = opts.jobs;
+    this.refusals = opts.refusals;
     this.grantsWriteErrors = opts.grantsWriteErrors;
     this.policy = opts.policy;
     this.networkPolicies = opts.networkPolicies;
@@ -102,6 +126,18 @@ export class Caches {
     const label = this.namespaces.get(namespace)?.exceptionsLabel;
     return exceptionNamespaceProblem(this.exceptionNamespaces, namespace, label);
   }
+
+  /** The workload a cached pod belongs to (its top owner; the pod itself when none controls it). */
+  workloadOf(pod: Pick<PodRecord, 'namespace' | 'name' | 'uid' | 'owner'>): Workload {
+    return workloadOf(pod, this.controllerOf);
+  }
+
+  /** The controller of a cached ReplicaSet or Job, when it is the object `ref` names. */
+  private readonly controllerOf = (namespace: string, ref: OwnerRef): OwnerRef | undefined => {
+    const store = ref.kind === 'Job' ? this.jobs : this.replicaSets;
+    const rec = store.get(`${namespace}/${ref.name}`);
+    return rec && (!ref.uid || rec.uid === ref.uid) ? rec.owner : undefined;
+  };
 
   /** The grants object `namespace` should have now, from its own exceptions (undefined: exempt). */
   desiredGrants(namespace: string, now: DateTime): NamespaceGrants | undefined {
@@ -152,6 +188,18 @@ export class Caches {
     return out;
   }
 
+  /** The exceptions of `namespace` as violation causes and refusal notes name them (Invalid ones included). */
+  exceptionStatesIn(namespace: string, now: DateTime): ExceptionState[] {
+    return this.evaluatedIn(namespace, now).map(({ facts, lifecycle }) => ({
+      name: facts.name,
+      owner: facts.owner,
+      phase: lifecycle.phase,
+      allow: facts.allow,
+      selector: facts.selector,
+      ...(facts.expiresAt ? { expiresAt: rfc3339(facts.expiresAt) } : {}),
+    }));
+  }
+
   /** What classification sees of the exceptions of `namespace`. */
   grantsIn(namespace: string, now: DateTime): ExceptionGrant[] {
     return classifiableExceptions(this.evaluatedIn(namespace, now));
@@ -174,8 +222,18 @@ export class Caches {
 
   /** How many pods each exception of `namespace` covers now, keyed `namespace/name`. */
   coveredCounts(namespace: string, now: DateTime): Map<string, number> {
+    return this.coverageIn(namespace, now).counts;
+  }
+
+  /** The workloads depending on each exception of `namespace` now (src/policy/impact.ts), keyed `namespace/name`. */
+  impactIn(namespace: string, now: DateTime): Map<string, WorkloadImpact[]> {
+    return this.coverageIn(namespace, now).impact;
+  }
+
+  /** One pass over the namespace's pods, memoised until a pod or exception there changes or a transition. */
+  private coverageIn(namespace: string, now: DateTime) {
     const exceptionsVersion = this.exceptions.versionOf(namespace);
-    const podsVersion = this.pods.versionOf(namespace);
+    const podsVersion = [this.pods, this.replicaSets, this.jobs].map((s) => s.versionOf(namespace)).join('/');
     const context = `${this.namespaceProblem(namespace) ?? ''}|${this.networkPolicies?.versionOf(namespace) ?? ''}`;
     const memo = this.coverage.get(namespace);
     if (
@@ -185,21 +243,27 @@ export class Caches {
       memo.context === context &&
       (!memo.validUntil || now < memo.validUntil)
     ) {
-      return memo.counts;
+      return memo;
     }
     const evaluated = this.evaluatedIn(namespace, now);
     const grants = classifiableExceptions(evaluated);
     const pods = [...this.pods.keysIn(namespace)].map((k) => this.pods.get(k)!);
-    const counts = coveredPodCounts(
-      pods.map((p) => this.withNetwork(p, grants)),
-      () => grants,
-      this.policy.exemptNamespaces,
-    );
+    const counts = new Map<string, number>();
+    const classified = pods.map((p) => {
+      const cls = this.classify(p, grants);
+      // status.coveredPods: fully covered pods, under each exception covering them (as podCoverage counts).
+      if (cls.kind === 'covered')
+        for (const name of cls.exceptions)
+          counts.set(`${namespace}/${name}`, (counts.get(`${namespace}/${name}`) ?? 0) + 1);
+      return { namespace, cls, workload: this.workloadOf(p), ...(p.nodeName ? { nodeName: p.nodeName } : {}) };
+    });
+    const impact = workloadImpact(classified);
     const transitions = evaluated.map((e) => e.lifecycle.nextTransitionAt).filter((t): t is DateTime => !!t);
     const validUntil = transitions.length ? (DateTime.min(...transitions) ?? undefined) : undefined;
-    this.coverage.set(namespace, { exceptionsVersion, podsVersion, context, validUntil, counts });
+    const fresh = { exceptionsVersion, podsVersion, context, validUntil, counts, impact };
+    this.coverage.set(namespace, fresh);
     if (this.coverage.size > 2 * (this.exceptions.size + 1)) this.forgetEmptyNamespaces();
-    return counts;
+    return fresh;
   }
 
   /** Drops coverage memos of namespaces without exceptions left (their exceptions were deleted). */

@@ -24,6 +24,8 @@ import { kubeFailure } from '../kube/errors.ts';
 import { classifyApiError } from '../kube/api-errors.ts';
 import type { ElectionClocks, LeaderElectionConfig } from '../kube/lease.ts';
 import { toPodRecord, type PodRecord } from '../kube/pod-record.ts';
+import { toOwnedRecord, type OwnedRecord } from '../kube/owner-record.ts';
+import { toRefusalRecord, type RefusalRecord } from '../kube/refusal-record.ts';
 import type { RawObject, Reflector } from '../kube/reflector.ts';
 import { Manager } from '../runtime/manager.ts';
 import { TerminalError, type ReconcileResult } from '../runtime/result.ts';
@@ -35,6 +37,7 @@ import { reconcileGrantIndex, reconcileGrants } from './grants.ts';
 import { GrantsWriteError, type GrantsWriteFailure } from './grants-writer.ts';
 import { controllerOf, exceptionKey, keyId, LANE, laneOf, type ControllerName, type ReconcileKey } from './keys.ts';
 import { reconcilePod } from './pods.ts';
+import { reconcileRefusal } from './refusals.ts';
 import { reconcileReport, REPORT_API_VERSION, REPORT_NAME, REPORT_PLURAL, type Report } from './reports.ts';
 import { clusterSnapshot, type ClusterSnapshot } from './snapshot.ts';
 import {
@@ -45,6 +48,7 @@ import {
   onNamespaceChange,
   onNetworkPolicyChange,
   onPodChange,
+  onRefusalChange,
   allReportKeys,
   onExceptionChangeForReport,
   onPodChangeForReport,
@@ -170,7 +174,7 @@ export class Operator {
       reconcile: (key, now) => this.reconcile(key, now),
       execute: (write, now, bounds) => execute(write, now, bounds),
       allKeys: () => {
-        const keys = allKeys(exceptions.store, pods.store, namespaces.store, grants.store);
+        const keys = allKeys(exceptions.store, pods.store, namespaces.store, grants.store, refusals.store);
         return reports ? [...keys, ...allReportKeys(namespaces.store, reports.store)] : keys;
       },
       observer: {
@@ -216,6 +220,30 @@ export class Operator {
       transform: toNetworkPolicyRecord,
       versionOf: (n) => n.resourceVersion,
     });
+    // Who owns each ReplicaSet and Job, from metadata alone: what attributes a pod to its Deployment
+    // or CronJob. Their changes queue nothing: attribution is read when a pod is reconciled.
+    const replicaSets: Reflector<OwnedRecord> = manager.source({
+      path: '/apis/apps/v1/replicasets',
+      resource: 'replicasets',
+      transform: toOwnedRecord,
+      metadataOnly: true,
+    });
+    const jobs: Reflector<OwnedRecord> = manager.source({
+      path: '/apis/batch/v1/jobs',
+      resource: 'jobs',
+      transform: toOwnedRecord,
+      metadataOnly: true,
+    });
+    // Pod creations our admission policy refused (the workload controllers' FailedCreate Events),
+    // to link each to the lapsed exception on the workload. Only those are cached.
+    const refusals: Reflector<RefusalRecord> = manager.source({
+      path: '/api/v1/events',
+      resource: 'events',
+      selector: { fieldSelector: 'reason=FailedCreate' },
+      transform: toRefusalRecord,
+      versionOf: (r) => r.resourceVersion,
+    });
+    manager.watch(refusals, onRefusalChange);
     manager.watch(exceptions, onExceptionChange(pods.store));
     manager.watch(networkPolicies, onNetworkPolicyChange(exceptions.store, pods.store));
     manager.watch(pods, onPodChange(exceptions.store));
@@ -276,6 +304,9 @@ export class Operator {
       grants: grants.store,
       namespaces: namespaces.store,
       grantIndex: grantIndex.store,
+      replicaSets: replicaSets.store,
+      jobs: jobs.store,
+      refusals: refusals.store,
       grantsWriteErrors: this.grantsWriteErrors,
       policy: opts.policy,
       networkPolicies: networkPolicies.store,
@@ -298,6 +329,8 @@ export class Operator {
         return reconcileGrantIndex(this.caches);
       case 'report':
         return this.reports ? reconcileReport(key.namespace, this.caches, this.reports.store, now) : { writes: [] };
+      case 'refusal':
+        return reconcileRefusal(key.namespace, key.name, this.caches, now);
     }
   }
 

@@ -101,7 +101,7 @@ describe('per-control reporting', () => {
   });
 
   it('audit: per pod the controls it keeps and breaks, and the broken contract in the detail', () => {
-    const json = hostnsJson<AuditJson>(['audit', '-n', ns]);
+    const json = hostnsJson<AuditJson>(['audit', '--group-by', 'pod', '-n', ns]);
     const by = Object.fromEntries(json.pods.map((p) => [p.name, p]));
     expect(by['node-exporter-a']).toMatchObject({
       status: 'covered',
@@ -129,8 +129,8 @@ describe('per-control reporting', () => {
       expect.stringContaining('init container setup breaks control runAsNonRoot'),
     ]);
     expect(by['legacy-1']).toMatchObject({ status: 'covered', controls: [] });
-    const table = hostns(['audit', '-n', ns]);
-    console.log(`[output] kubectl hostns audit -n ${ns}\n${table.stdout}`);
+    const table = hostns(['audit', '--group-by', 'pod', '-n', ns]);
+    console.log(`[output] kubectl hostns audit --group-by pod -n ${ns}\n${table.stdout}`);
     expect(table.stdout).toMatch(
       new RegExp(
         `^${ns} +node-exporter-root +hostNetwork +offender +no +2/3 met; broken: runAsNonRoot \\(init setup\\) +`,

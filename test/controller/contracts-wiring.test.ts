@@ -10,7 +10,9 @@ import { keyId, type ReconcileKey } from '../../src/controller/keys.ts';
 import { reconcilePod } from '../../src/controller/pods.ts';
 import { onNamespaceChange, onNetworkPolicyChange } from '../../src/controller/wiring.ts';
 import type { Write } from '../../src/controller/writes.ts';
+import type { OwnedRecord } from '../../src/kube/owner-record.ts';
 import { toPodRecord, type PodRecord } from '../../src/kube/pod-record.ts';
+import type { RefusalRecord } from '../../src/kube/refusal-record.ts';
 import { StoreWriter } from '../../src/kube/store.ts';
 import { DEFAULT_POLICY } from '../../src/policy/config.ts';
 import { toNetworkPolicyRecord, type NetworkPolicyRecord } from '../../src/policy/network.ts';
@@ -31,6 +33,9 @@ function world() {
     grants: new StoreWriter<HostNamespaceGrantSet>(),
     namespaces,
     grantIndex: new StoreWriter<HostNamespaceGrantIndex>(),
+    replicaSets: new StoreWriter<OwnedRecord>(),
+    jobs: new StoreWriter<OwnedRecord>(),
+    refusals: new StoreWriter<RefusalRecord>(),
     grantsWriteErrors: new Map(),
     policy: DEFAULT_POLICY,
     networkPolicies,

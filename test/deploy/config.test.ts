@@ -217,6 +217,12 @@ describe('config/rbac: the operator', () => {
         'networking.k8s.io/networkpolicies:list',
         'networking.k8s.io/networkpolicies:watch',
         'events.k8s.io/events:create',
+        'apps/replicasets:list',
+        'apps/replicasets:watch',
+        'batch/jobs:list',
+        'batch/jobs:watch',
+        'core/events:list',
+        'core/events:watch',
       ].sort(),
     );
     expect(role.aggregationRule).toBeUndefined();
