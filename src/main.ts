@@ -8,6 +8,7 @@ import { KubeClient } from './kube/client.ts';
 import { loadKubeConfig } from './kube/kubeconfig.ts';
 import { OperatorMetrics } from './http/metrics.ts';
 import { startHttpServer } from './http/server.ts';
+import { EXCEPTION_NAMESPACE_LABEL, parseExceptionNamespaces, type ExceptionNamespaces } from './policy/namespaces.ts';
 import { DEFAULT_POLICY_SETTINGS, parseDuration, policyFrom, type PolicyConfig } from './policy/config.ts';
 
 export interface MainOptions {
@@ -32,6 +33,7 @@ export interface MainOptions {
   patchConcurrency?: string;
   logLevel: string;
   policyReports: boolean;
+  exceptionNamespaceLabel: string;
 }
 
 export function buildCommand(): Command {
@@ -131,6 +133,14 @@ export function buildCommand(): Command {
           .default(false),
       )
       .addOption(
+        new Option(
+          '--exception-namespace-label <key=value>',
+          `exceptions count only in namespaces with this label (e.g. ${EXCEPTION_NAMESPACE_LABEL}); empty: anywhere`,
+        )
+          .env('HOSTNS_EXCEPTION_NAMESPACE_LABEL')
+          .default(''),
+      )
+      .addOption(
         new Option('--log-level <level>', 'error, warn, info or debug')
           .env('HOSTNS_LOG_LEVEL')
           .default('info')
@@ -169,8 +179,10 @@ export async function main(argv = process.argv): Promise<void> {
   let pageSize: number;
   let readyMaxDisconnectedMs: number;
   let client: KubeClient;
+  let exceptionNamespaces: ExceptionNamespaces | undefined;
   try {
     policy = policyFrom(opts);
+    exceptionNamespaces = parseExceptionNamespaces(opts.exceptionNamespaceLabel, '--exception-namespace-label');
     port = positiveInt(opts.httpPort, '--http-port', true);
     pageSize = positiveInt(opts.listPageSize, '--list-page-size');
     readyMaxDisconnectedMs = parseDuration(opts.readyMaxDisconnected, '--ready-max-disconnected').toMillis();
@@ -219,6 +231,7 @@ export async function main(argv = process.argv): Promise<void> {
     pageSize,
     observer: metrics,
     policyReports,
+    exceptionNamespaces,
     leaderElection: opts.leaderElect
       ? {
           namespace: opts.leaseNamespace!,

@@ -238,6 +238,14 @@ export class Cluster {
     }
   }
 
+  listNetworkPolicies(namespace: string | undefined): Promise<Record<string, unknown>[]> {
+    const base = '/apis/networking.k8s.io/v1';
+    return this.list(
+      namespace ? `${base}/namespaces/${namespace}/networkpolicies` : `${base}/networkpolicies`,
+      'listing NetworkPolicies',
+    );
+  }
+
   listExceptions(namespace: string | undefined): Promise<Record<string, unknown>[]> {
     const base = `/apis/${GROUP}/${VERSION}`;
     return this.list(

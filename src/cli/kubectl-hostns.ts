@@ -12,6 +12,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { DateTime, type Duration } from 'luxon';
 import { DEFAULT_POLICY_SETTINGS, parseDuration, type PolicyConfig } from '../policy/config.ts';
 import { rfc3339 } from '../policy/grants.ts';
+import { enforcesNetworkRestricted } from '../report/controls.ts';
 import { auditSummary, buildAudit, renderAuditJson, renderAuditMarkdown, renderAuditTable } from '../report/audit.ts';
 import {
   auditByWorkload,
@@ -174,7 +175,21 @@ async function reviewOf(
     notes,
   } = await withOperatorSettings(cluster, flags, () => cluster.listExceptions(namespace));
   const pods = exceptions.length ? await cluster.listPods(namespace) : [];
-  return { rows: buildReview(exceptions, pods, { ...options, config }), notes };
+  const networkPolicies = await networkPoliciesFor(cluster, namespace, exceptions);
+  return { rows: buildReview(exceptions, pods, { ...options, config, networkPolicies }), notes };
+}
+
+/**
+ * The NetworkPolicies, when an exception enforces networkRestricted, to check it as the operator
+ * does; when they cannot be read (e.g. no RBAC), the control is reported as not checked.
+ */
+async function networkPoliciesFor(
+  cluster: Cluster,
+  namespace: string | undefined,
+  exceptions: readonly unknown[],
+): Promise<unknown[] | undefined> {
+  if (!enforcesNetworkRestricted(exceptions)) return undefined;
+  return cluster.listNetworkPolicies(namespace).catch(() => undefined);
 }
 
 type VerifyFlags = Omit<ClusterFlags, 'namespace'> &
@@ -470,17 +485,21 @@ Examples:
         return;
       }
       const cluster = connect(flags, io);
-      const { exceptions, pods, controllers, warnings, config, notes } = await closing(cluster, async () => {
-        const { value, ...settings } = await withOperatorSettings(cluster, flags, () => cluster.listExceptions(ns));
-        const [pods, { controllers, warnings }] = value.length
-          ? await Promise.all([cluster.listPods(ns), cluster.listControllers(ns)])
-          : [[], { controllers: [], warnings: [] }];
-        return { exceptions: value, pods, controllers, warnings, ...settings };
-      });
+      const { exceptions, pods, controllers, warnings, networkPolicies, config, notes } = await closing(
+        cluster,
+        async () => {
+          const { value, ...settings } = await withOperatorSettings(cluster, flags, () => cluster.listExceptions(ns));
+          const [pods, { controllers, warnings }] = value.length
+            ? await Promise.all([cluster.listPods(ns), cluster.listControllers(ns)])
+            : [[], { controllers: [], warnings: [] }];
+          const networkPolicies = await networkPoliciesFor(cluster, ns, value);
+          return { exceptions: value, pods, controllers, warnings, networkPolicies, ...settings };
+        },
+      );
       printNotes(io, notes);
       for (const w of warnings) io.stderr.write(`warning: ${w}\n`);
       const withConfig = { ...options, config };
-      const rows = buildReview(exceptions, pods, withConfig);
+      const rows = buildReview(exceptions, pods, { ...withConfig, networkPolicies });
       const impact = reviewImpact(exceptions, pods, controllersOf(controllers), withConfig);
       const byPod = flags.groupBy === 'pod' ? reviewImpactPods(exceptions, pods, withConfig) : undefined;
       if (flags.output === 'json') {
@@ -514,14 +533,15 @@ Examples:
         checkPolicyFlags(flags);
         const ns = scope(flags);
         const cluster = connect(flags, io);
-        const { exceptions, pods, listed, config, notes } = await closing(cluster, async () => {
+        const { exceptions, pods, listed, networkPolicies, config, notes } = await closing(cluster, async () => {
           const { value, ...settings } = await withOperatorSettings(cluster, flags, () => cluster.listExceptions(ns));
           const pods = await cluster.listPods(ns);
           const listed = flags.groupBy === 'pod' ? undefined : await cluster.listControllers(ns);
-          return { exceptions: value, pods, listed, ...settings };
+          const networkPolicies = await networkPoliciesFor(cluster, ns, value);
+          return { exceptions: value, pods, listed, networkPolicies, ...settings };
         });
         printNotes(io, notes);
-        const rows = buildAudit(pods, exceptions, { now, config });
+        const rows = buildAudit(pods, exceptions, { now, config, networkPolicies });
         if (!listed) {
           if (flags.output === 'json') out(renderAuditJson(rows, now));
           else if (flags.output === 'markdown') out(renderAuditMarkdown(rows, now));

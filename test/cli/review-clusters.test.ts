@@ -44,6 +44,7 @@ function exception(name: string, namespace: string, expiresAt: string, app = nam
         acceptedBy: 'board',
         ticket: 'SEC-1',
         compensatingControls: ['non-root'],
+        enforcedControls: ['noPrivileged'],
       },
       expiresAt,
     },
