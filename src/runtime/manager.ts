@@ -98,6 +98,8 @@ export class Manager<K, W> {
   private elector?: LeaderElector;
   private leading = false;
   private started = false;
+  /** Until `start`'s prerequisite resolved, nothing is queued yet: not ready, though the caches may be. */
+  private prerequisitePending = true;
   /** Aborted by stop(): releases reconciles waiting for a current cache. */
   private readonly stopping = new AbortController();
 
@@ -188,6 +190,7 @@ export class Manager<K, W> {
    */
   unreadyReasons(maxDisconnectedMs: number): string[] {
     const reasons: string[] = [];
+    if (this.prerequisitePending) reasons.push('starting: waiting for the start prerequisite (server clock)');
     for (const s of this.watchStates()) {
       const r = this.sources.find((x) => x.resource === s.resource)!.reflector;
       if (!r.hasSynced) reasons.push(`${s.resource}: cache not synced yet`);
@@ -207,7 +210,13 @@ export class Manager<K, W> {
     if (this.started) return;
     this.started = true;
     for (const s of this.sources) s.reflector.start();
-    await Promise.all([...this.sources.map((s) => s.reflector.synced()), prerequisite]);
+    await Promise.all([
+      ...this.sources.map((s) => s.reflector.synced()),
+      prerequisite?.then(() => {
+        this.prerequisitePending = false;
+      }),
+    ]);
+    this.prerequisitePending = false;
     this.opts.logger.info(
       'caches synced',
       Object.fromEntries(this.sources.map((s) => [s.resource, s.reflector.store.size])),
