@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fakeNode, fakeNodeName } from './nodes.ts';
+import { podHeartbeatStages } from './pod-heartbeat.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -37,6 +38,12 @@ export interface ControlPlaneOptions {
    * controller. 0 (default): the control plane only. With a kept dir, existing nodes are reused.
    */
   nodes?: number;
+  /**
+   * Nodes mode: every running pod's status is updated about once per this many milliseconds (at
+   * least 1000), as a kubelet's probes do (pod-heartbeat.ts). Default: only pods that ask for it
+   * with the annotation `pod-heartbeat.stage.kwok.x-k8s.io/delay`.
+   */
+  podStatusHeartbeatMs?: number;
 }
 
 function buildOrFind(args: string[], what: string): string {
@@ -283,7 +290,7 @@ export class ControlPlane {
     log(`kube-apiserver ready on ${this.server}`);
 
     if (tools) {
-      await this.startNodes(tools, options.nodes ?? 0, log);
+      await this.startNodes(tools, options.nodes ?? 0, options.podStatusHeartbeatMs, log);
       return;
     }
     // Only the controllers that make RBAC and namespaces behave as in a real cluster: ClusterRole
@@ -310,8 +317,16 @@ export class ControlPlane {
   }
 
   /** kube-controller-manager (all default controllers), kube-scheduler, KWOK, then `count` nodes. */
-  private async startNodes(tools: string, count: number, log: (msg: string) => void): Promise<void> {
+  private async startNodes(
+    tools: string,
+    count: number,
+    heartbeatMs: number | undefined,
+    log: (msg: string) => void,
+  ): Promise<void> {
     const d = (f: string) => join(this.dir, f);
+    // KWOK's shipped stages plus the pod heartbeat, written per cluster (its interval is an option).
+    const stages = readFileSync(join(tools, 'kwok-stages.yaml'), 'utf8') + podHeartbeatStages(heartbeatMs);
+    writeFileSync(d('kwok-stages.yaml'), stages);
     // Client rate limits as kwokctl sets them: the defaults (20 QPS) would take minutes to create
     // the pods of a DaemonSet on a thousand nodes.
     const unthrottled = ['--kube-api-qps=1000', '--kube-api-burst=2000'];
@@ -334,7 +349,7 @@ export class ControlPlane {
     ]);
     this.spawnLogged('kwok', join(tools, 'kwok'), [
       `--kubeconfig=${this.kubeconfigPath}`,
-      `--config=${join(tools, 'kwok-stages.yaml')}`,
+      `--config=${d('kwok-stages.yaml')}`,
       '--manage-all-nodes=true',
       // A kubelet's Lease: renewed every quarter of it; the node lifecycle controller marks a node
       // NotReady when it lapses.
@@ -342,7 +357,8 @@ export class ControlPlane {
       // Pod IPs for nodes without a pod CIDR (the nodes created here each have one).
       '--cidr=10.128.0.0/16',
     ]);
-    log('kube-controller-manager (all controllers), kube-scheduler and KWOK started');
+    const beat = heartbeatMs === undefined ? 'on annotated pods' : `every ${heartbeatMs / 1000} s`;
+    log(`kube-controller-manager (all controllers), kube-scheduler and KWOK started (pod heartbeat ${beat})`);
     const started = Date.now();
     await this.addNodes(count);
     await this.waitFor(60_000 + count * 100, `${count} Ready nodes`, async () => (await this.readyNodes()) >= count);
