@@ -227,7 +227,9 @@ export class Reflector<T> {
     const kept = new Set<string>();
     for (const [k, v] of fresh) {
       const had = previous.get(k);
-      if (had !== undefined && unchanged?.(had, v)) (fresh.set(k, had), kept.add(k));
+      if (had === undefined || !unchanged?.(had, v)) continue;
+      fresh.set(k, had);
+      kept.add(k);
     }
     this.writer.replace(fresh);
     this.resourceVersion = rv;

@@ -137,7 +137,12 @@ export class Manager<K, W> {
         // Followers keep caches warm but queue nothing: lead() queues everything on takeover.
         if (!this.leading) return;
         let count = 0;
-        for (const map of maps) for (const req of map({ key, obj, previous, origin })) (this.enqueue(req), count++);
+        for (const map of maps) {
+          for (const req of map({ key, obj, previous, origin })) {
+            this.enqueue(req);
+            count++;
+          }
+        }
         if (count) this.opts.observer?.requested?.(opts.resource, count);
       },
       onWatchRestart: (reason) => this.opts.observer?.watchRestarted?.(opts.resource, reason),
