@@ -230,6 +230,7 @@ export async function runStartup(
   ]);
   o.log(`  startup floor: ${floor.wallMs} ms ${JSON.stringify(floor.result)}`);
   const op = await o.startOperator();
+  await op.waitReady(300_000);
   const at = await converged(api, op, o, 600_000);
   const operatorMs = at - op.startedAt;
   o.log(`  operator converged ${operatorMs} ms after start`);
