@@ -72,32 +72,19 @@ export const WORLD_NS = 'bench-world';
 const loadAverage = async () => Promise.resolve(loadavg().map((v) => Math.round(v * 100) / 100));
 const dsName = (i: number) => `node-agent-${i}`;
 
-function daemonSet(name: string): object {
+/** A DaemonSet (host network, one pod per node) or a Deployment of `replicas` plain pods. */
+function workload(kind: 'DaemonSet' | 'Deployment', name: string, replicas?: number): object {
   const labels = { app: name };
+  const container = { name: 'app', image: 'registry.k8s.io/pause:3.10' };
+  const spec = kind === 'DaemonSet' ? { hostNetwork: true, containers: [container] } : { containers: [container] };
   return {
     apiVersion: 'apps/v1',
-    kind: 'DaemonSet',
+    kind,
     metadata: { name, namespace: WORLD_NS },
     spec: {
+      ...(replicas === undefined ? {} : { replicas }),
       selector: { matchLabels: labels },
-      template: {
-        metadata: { labels },
-        spec: { hostNetwork: true, containers: [{ name: 'agent', image: 'registry.k8s.io/pause:3.10' }] },
-      },
-    },
-  };
-}
-
-function deployment(name: string, replicas: number): object {
-  const labels = { app: name };
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace: WORLD_NS },
-    spec: {
-      replicas,
-      selector: { matchLabels: labels },
-      template: { metadata: { labels }, spec: { containers: [{ name: 'web', image: 'registry.k8s.io/pause:3.10' }] } },
+      template: { metadata: { labels }, spec },
     },
   };
 }
@@ -168,11 +155,15 @@ export async function buildWorld(api: Api, o: NodesWorldOptions): Promise<NodesW
   // The covering exception first: the operator starts on a cluster where the agent is allowed.
   await exceptionFor(api, 'node-agent', dsName(0), Date.now() + 30 * 86_400_000);
   for (let i = 0; i < o.daemonSets; i++)
-    await createIfMissing(api, `/apis/apps/v1/namespaces/${WORLD_NS}/daemonsets`, daemonSet(dsName(i)));
+    await createIfMissing(api, `/apis/apps/v1/namespaces/${WORLD_NS}/daemonsets`, workload('DaemonSet', dsName(i)));
   const deployments = Math.ceil(deploymentPods / o.replicasPerDeployment);
   for (let i = 0; i < deployments; i++) {
     const replicas = Math.min(o.replicasPerDeployment, deploymentPods - i * o.replicasPerDeployment);
-    await createIfMissing(api, `/apis/apps/v1/namespaces/${WORLD_NS}/deployments`, deployment(`web-${i}`, replicas));
+    await createIfMissing(
+      api,
+      `/apis/apps/v1/namespaces/${WORLD_NS}/deployments`,
+      workload('Deployment', `web-${i}`, replicas),
+    );
   }
   const want = daemonSetPods + deploymentPods;
   let lastLog = 0;

@@ -1,7 +1,7 @@
 // Pod churn on the fake API: a kubelet's status updates (probes, IPs, conditions) change nothing
 // the operator keeps, so they cost no reconcile, no write and no new cache entry; a change it
 // keeps (a label) still runs the pod's reconcile.
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { DateTime } from 'luxon';
 import {
   EXCEPTIONS,
@@ -13,16 +13,9 @@ import {
   startOperator,
   useFakeClock,
 } from '../fake/cluster.ts';
-import type { Operator } from '../../src/controller/operator.ts';
 import { samePodFacts, toPodRecord, type PodRecord } from '../../src/kube/pod-record.ts';
 
 const T0 = DateTime.fromISO('2026-11-01T00:00:00Z', { zone: 'utc' });
-const running: Operator[] = [];
-
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((o) => o.stop()));
-  vi.useRealTimers();
-});
 
 /** A kubelet's status write: a probe time, a readiness flip, an IP, a restart count. */
 function kubeletStatus(beat: number): Record<string, unknown> {
@@ -46,7 +39,10 @@ async function world() {
   api.put('pods', podObj('team', 'clean', { app: 'web' }));
   const recorder = new Recorder();
   const { operator } = await startOperator(api, { observer: recorder });
-  running.push(operator);
+  onTestFinished(async () => {
+    await operator.stop();
+    vi.useRealTimers();
+  });
   await settle(operator);
   return { api, recorder, operator };
 }
