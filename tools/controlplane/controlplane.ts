@@ -22,6 +22,19 @@ import { podHeartbeatStages } from './pod-heartbeat.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
+/**
+ * KWOK's workers: with its default of 4 per kind, a thousand nodes' Leases are not renewed in time
+ * on a loaded machine (nodes go NotReady, their pods stay Pending).
+ */
+const KWOK_WORKERS = `---
+apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokConfiguration
+options:
+  nodeLeaseParallelism: 32
+  nodePlayStageParallelism: 16
+  podPlayStageParallelism: 32
+`;
+
 export interface ControlPlaneOptions {
   /** Extra kube-apiserver flags (`--flag=value`). */
   apiserverArgs?: string[];
@@ -325,7 +338,8 @@ export class ControlPlane {
   ): Promise<void> {
     const d = (f: string) => join(this.dir, f);
     // KWOK's shipped stages plus the pod heartbeat, written per cluster (its interval is an option).
-    const stages = readFileSync(join(tools, 'kwok-stages.yaml'), 'utf8') + podHeartbeatStages(heartbeatMs);
+    const stages =
+      KWOK_WORKERS + readFileSync(join(tools, 'kwok-stages.yaml'), 'utf8') + podHeartbeatStages(heartbeatMs);
     writeFileSync(d('kwok-stages.yaml'), stages);
     // Client rate limits as kwokctl sets them: the defaults (20 QPS) would take minutes to create
     // the pods of a DaemonSet on a thousand nodes.
