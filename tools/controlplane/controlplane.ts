@@ -344,6 +344,10 @@ export class ControlPlane {
     // Client rate limits as kwokctl sets them: the defaults (20 QPS) would take minutes to create
     // the pods of a DaemonSet on a thousand nodes.
     const unthrottled = ['--kube-api-qps=1000', '--kube-api-burst=2000'];
+    // Hundreds of simulated kubelets on a small shared machine cannot all renew their Lease every
+    // 10 s: nodes would flap NotReady (and their pods unready). Large clusters get a 2 min Lease
+    // and 5 min before the node lifecycle controller gives a node up.
+    const large = count >= 100;
     this.spawnLogged('kube-controller-manager', join(tools, 'kube-controller-manager'), [
       ...(await this.componentArgs()),
       ...unthrottled,
@@ -356,6 +360,7 @@ export class ControlPlane {
       `--root-ca-file=${d('ca.crt')}`,
       `--cluster-signing-cert-file=${d('ca.crt')}`,
       `--cluster-signing-key-file=${d('ca.key')}`,
+      ...(large ? ['--node-monitor-grace-period=300s'] : []),
     ]);
     this.spawnLogged('kube-scheduler', join(tools, 'kube-scheduler'), [
       ...(await this.componentArgs()),
@@ -367,7 +372,7 @@ export class ControlPlane {
       '--manage-all-nodes=true',
       // A kubelet's Lease: renewed every quarter of it; the node lifecycle controller marks a node
       // NotReady when it lapses.
-      '--node-lease-duration-seconds=40',
+      `--node-lease-duration-seconds=${large ? 120 : 40}`,
       // Pod IPs for nodes without a pod CIDR (the nodes created here each have one).
       '--cidr=10.128.0.0/16',
     ]);
