@@ -108,15 +108,13 @@ async function readyPods(api: Api): Promise<number> {
   );
 }
 
-/** Pods with `selector` (a label selector) that carry label `key` = `value`, counted from a LIST. */
-async function countLabelled(api: Api, selector: string, key: string, value: string): Promise<number> {
+/** Pods with `selector` (a label selector) that do not yet carry label `key` = `value`, from a LIST. */
+async function unlabelled(api: Api, selector: string, key: string, value: string): Promise<number> {
   let n = 0;
-  await api.listPaged<PodObj>(
-    `/api/v1/namespaces/${WORLD_NS}/pods?labelSelector=${encodeURIComponent(selector)}`,
-    (items) => {
-      n += items.filter((p) => p.metadata.labels?.[key] === value).length;
-    },
-  );
+  const path = `/api/v1/namespaces/${WORLD_NS}/pods?labelSelector=${encodeURIComponent(selector)}`;
+  await api.listPaged<PodObj>(path, (items) => {
+    n += items.filter((p) => p.metadata.labels?.[key] !== value).length;
+  });
   return n;
 }
 
@@ -199,11 +197,9 @@ async function converged(api: Api, op: OperatorProcess, o: NodesWorldOptions, ti
     const text = (await httpGet(op.port, '/metrics')).text;
     const busy = (metricSum(text, 'hostns_workqueue_depth') ?? 1) + (metricSum(text, 'hostns_workqueue_retrying') ?? 0);
     if (busy === 0) {
-      const covered = await countLabelled(api, `app=${dsName(0)}`, LABEL_EXCEPTION, 'node-agent');
-      let offenders = 0;
-      for (let i = 1; i < o.daemonSets; i++)
-        offenders += await countLabelled(api, `app=${dsName(i)}`, LABEL_VIOLATION, 'true');
-      if (covered === o.nodes && offenders === (o.daemonSets - 1) * o.nodes) return Date.now();
+      let left = await unlabelled(api, `app=${dsName(0)}`, LABEL_EXCEPTION, 'node-agent');
+      for (let i = 1; i < o.daemonSets; i++) left += await unlabelled(api, `app=${dsName(i)}`, LABEL_VIOLATION, 'true');
+      if (left === 0) return Date.now();
     }
     if (Date.now() > deadline) throw new Error(`operator not converged within ${timeoutMs / 1000} s`);
     await sleep(250);
@@ -305,19 +301,21 @@ export async function runWorldLapse(
     api.raw('DELETE', `/apis/hostns.io/v1alpha1/namespaces/${WORLD_NS}/hostnamespaceexceptions/node-agent`),
   );
   const deadline = Date.now() + o.lapseLeadSeconds * 1000;
-  while ((await countLabelled(api, `app=${app}`, LABEL_EXCEPTION, 'node-agent-lapsing')) < o.nodes) {
+  while ((await unlabelled(api, `app=${app}`, LABEL_EXCEPTION, 'node-agent-lapsing')) > 0) {
     if (Date.now() > deadline)
       throw new Error('the DaemonSet was not covered by the lapsing exception before it lapsed');
     await sleep(500);
   }
   const relabelled = new Map<string, number>();
+  const daemonSetPods = new Set<string>();
   let expiredAt: number | undefined;
-  const allRelabelled = new Milestone(() => relabelled.size >= o.nodes);
+  const allRelabelled = new Milestone(() => relabelled.size >= daemonSetPods.size);
   const pods = await listAndWatch<PodObj>(
     api,
     `/api/v1/namespaces/${WORLD_NS}/pods`,
     `labelSelector=app%3D${app}`,
     (ev, at) => {
+      daemonSetPods.add(ev.object.metadata.name);
       if (ev.object.metadata.labels?.[LABEL_VIOLATION] === 'true' && !relabelled.has(ev.object.metadata.name))
         relabelled.set(ev.object.metadata.name, at);
       allRelabelled.poke(at);
@@ -354,7 +352,7 @@ export async function runWorldLapse(
     ),
   );
   return {
-    pods: o.nodes,
+    pods: daemonSetPods.size,
     ...(expiredAt !== undefined ? { expiredEventMs: expiredAt - expiresAtMs } : {}),
     ...(allRelabelled.at !== undefined ? { allRelabelledMs: allRelabelled.at - expiresAtMs } : {}),
     relabelled: relabelled.size,
