@@ -16,15 +16,9 @@ import { ControlPlane } from '../tools/controlplane/controlplane.ts';
 import { parseNodeCount } from '../tools/controlplane/nodes.ts';
 import { parseHeartbeatInterval } from '../tools/controlplane/pod-heartbeat.ts';
 import { Api } from './minimal-client.ts';
+import { renderWorld, type NodesWorldReport } from './nodes-report.ts';
 import { OperatorProcess } from './operator.ts';
-import {
-  buildWorld,
-  runChurn,
-  runStartup,
-  runWorldLapse,
-  type NodesWorldOptions,
-  type NodesWorldResult,
-} from './phases/nodes.ts';
+import { buildWorld, runChurn, runStartup, runWorldLapse, type NodesWorldOptions } from './phases/nodes.ts';
 
 const { values } = parseArgs({
   options: {
@@ -68,13 +62,7 @@ if (!nodes) throw new Error('--nodes: the nodes world needs at least one node');
 
 const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
 const dirty = execFileSync('git', ['status', '--porcelain'], { encoding: 'utf8' }).trim() ? ' + working tree' : '';
-const report: {
-  date: string;
-  command: string;
-  commit: string;
-  machine: string;
-  options: object;
-} & Partial<NodesWorldResult> & { errors: string[] } = {
+const report: NodesWorldReport = {
   date: new Date().toISOString(),
   command: `npm run bench:nodes${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
   commit: `${commit}${dirty}`,
@@ -140,47 +128,3 @@ try {
   log(`wrote ${join(outDir, 'nodes-world.md')}`);
 }
 process.exit(report.errors.length ? 1 : 0);
-
-function renderWorld(r: typeof report): string {
-  const w = r.world;
-  const lines = [
-    '# Nodes world (issue 15): churn, startup and a DaemonSet lapse',
-    '',
-    `${r.date}, \`${r.command}\`, commit ${r.commit}. ${r.machine}.`,
-    '',
-  ];
-  if (w) {
-    lines.push(
-      `World: ${w.nodes} KWOK nodes, ${w.daemonSetPods} host-network DaemonSet pods, ${w.deploymentPods} Deployment ` +
-        `pods (${w.podsRunning} Ready after ${w.createSeconds} s); every running pod's status updated every ` +
-        `${w.heartbeatSeconds}-${(w.heartbeatSeconds * 1.2).toFixed(0)} s.`,
-      '',
-      '| figure | operator | floor | load average (1, 5, 15 min) |',
-      '| --- | --- | --- | --- |',
-    );
-  }
-  if (r.startup)
-    lines.push(
-      `| startup to converged | ${r.startup.operatorMs} ms | ${r.startup.floorMs} ms (LIST + one PATCH per host-network pod) | ${r.startup.loadAverage.join(', ')} |`,
-    );
-  const c = r.churn;
-  if (c) {
-    lines.push(
-      `| CPU per 1,000 pod status updates (${c.statusUpdates} in ${c.seconds} s) | ${c.per1000.operatorCpuSeconds} s | ${c.per1000.floorCpuSeconds} s (a plain watch) | ${c.loadAverage.join(', ')} |`,
-      `| API requests per 1,000 status updates | ${c.per1000.operatorRequests} (writes ${c.per1000.operatorWrites}) | 0 | |`,
-      `| reconciles in the window | ${c.operator.reconciles} | - | |`,
-      `| operator's pod watch events in the window | ${JSON.stringify(c.operator.watchEvents)} | ${JSON.stringify(c.floor.events)} | |`,
-    );
-  }
-  const l = r.lapse;
-  if (l) {
-    lines.push(
-      `| lapse of one exception over a ${l.pods}-pod DaemonSet: expiresAt -> Expired Event | ${l.expiredEventMs ?? 'not seen'} ms | | ${l.loadAverage.join(', ')} |`,
-      `| expiresAt -> every pod relabelled (${l.relabelled}) | ${l.allRelabelledMs ?? 'not reached'} ms | ${l.floorPatchMs} ms (${l.pods} PATCHes) | |`,
-      `| operator writes during the lapse | ${JSON.stringify(l.operatorWrites)} | ${l.pods} PATCH | |`,
-      `| -> the workload's Event | ${l.workloadEvent} | | |`,
-    );
-  }
-  if (r.errors.length) lines.push('', `Errors: ${r.errors.join('; ')}`);
-  return `${lines.join('\n')}\n`;
-}
