@@ -43,6 +43,22 @@ export default tseslint.config(
     },
   },
   {
+    // The operator reads the wall clock through Date.now() alone (luxon does too), so the clock
+    // fault tests can step it in-process (docs/operator.md, "Clock faults"): `new Date()` and
+    // `Date()` read it directly and would escape them.
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: 'Read the wall clock with Date.now() (or the injected clock): new Date(Date.now()).',
+        },
+        { selector: "CallExpression[callee.name='Date']", message: 'Read the wall clock with Date.now().' },
+      ],
+    },
+  },
+  {
     files: ['eslint.config.js'],
     extends: [tseslint.configs.disableTypeChecked],
   },

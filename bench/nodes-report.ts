@@ -54,7 +54,7 @@ export function renderWorld(r: NodesWorldReport): string {
       `| lapse of one exception over a ${l.pods}-pod DaemonSet: expiresAt -> Expired Event | ${l.expiredEventMs ?? 'not seen'} ms | | ${l.loadAverage.join(', ')} |`,
       `| expiresAt -> every pod relabelled (${l.relabelled}) | ${l.allRelabelledMs ?? 'not reached'} ms | ${l.floorPatchMs} ms (${l.pods} PATCHes) | |`,
       `| operator writes during the lapse | ${JSON.stringify(nonZero(l.operatorWrites))} | ${l.pods} PATCH | |`,
-      `| -> the workload's Event | ${l.workloadEvent} | | |`,
+      `| expiresAt -> the Event on the DaemonSet (HostNamespaceViolation) | ${l.workloadEventMs ?? 'not measured'} ms | | |`,
     );
   }
   if (r.errors.length) lines.push('', `Errors: ${r.errors.join('; ')}`);

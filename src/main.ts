@@ -194,7 +194,11 @@ export async function main(argv = process.argv): Promise<void> {
   }
 
   const metrics = new OperatorMetrics();
-  client.onRequest((verb, _path, code) => metrics.apiRequests.inc({ verb, code: String(code) }));
+  client.onRequest((verb, path, code) => {
+    metrics.apiRequests.inc({ verb, code: String(code) });
+    // Which object a write touched: what a test (or an operator) needs to explain a write.
+    if (verb !== 'GET' && verb !== 'WATCH') logger.debug('api write', { verb, path, code });
+  });
   const operator = new Operator({
     client,
     policy,

@@ -6,7 +6,8 @@
 //   churn      operator CPU seconds, API requests, reconciles per 1,000 pod status updates vs a plain
 //              watch of the same events (bench/floor-watch.ts), both running through the same window;
 //   lapse      one exception covering a whole DaemonSet lapses: expiresAt -> its Expired Event, ->
-//              every pod of the DaemonSet relabelled, vs the same number of PATCHes by a minimal client.
+//              every pod of the DaemonSet relabelled, -> the Event on the DaemonSet, vs the same number
+//              of PATCHes by a minimal client.
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
@@ -64,7 +65,8 @@ export interface NodesWorldResult {
     operatorWrites: Record<string, number>;
     floorPatchMs: number;
     loadAverage: number[];
-    workloadEvent: string;
+    /** expiresAt -> the HostNamespaceViolation Event on the DaemonSet itself. */
+    workloadEventMs?: number;
   };
 }
 
@@ -309,6 +311,7 @@ export async function runWorldLapse(
   const relabelled = new Map<string, number>();
   const daemonSetPods = new Set<string>();
   let expiredAt: number | undefined;
+  let workloadEventAt: number | undefined;
   const allRelabelled = new Milestone(() => relabelled.size >= daemonSetPods.size);
   const pods = await listAndWatch<PodObj>(
     api,
@@ -324,13 +327,18 @@ export async function runWorldLapse(
   const events = await listAndWatch<{
     metadata: { resourceVersion?: string };
     reason?: string;
-    regarding?: { name?: string };
+    regarding?: { kind?: string; name?: string };
   }>(api, `/apis/events.k8s.io/v1/namespaces/${WORLD_NS}/events`, '', (ev, at) => {
-    if (ev.type === 'ADDED' && ev.object.reason === 'Expired' && ev.object.regarding?.name === 'node-agent-lapsing')
-      expiredAt ??= at;
+    const { reason, regarding } = ev.object;
+    if (ev.type !== 'ADDED') return;
+    if (reason === 'Expired' && regarding?.name === 'node-agent-lapsing') expiredAt ??= at;
+    // Once per workload per cause: the DaemonSet's own Event (kubectl describe daemonset).
+    if (reason === 'HostNamespaceViolation' && regarding?.kind === 'DaemonSet' && regarding.name === app)
+      workloadEventAt ??= at;
   });
   const writesBefore = byLabel((await httpGet(op.port, '/metrics')).text, 'hostns_api_requests_total', 'verb');
   await timeout(allRelabelled.done, expiresAtMs - Date.now() + 300_000);
+  for (let waited = 0; workloadEventAt === undefined && waited < 30_000; waited += 250) await sleep(250);
   pods.stop();
   events.stop();
   const writes = delta(
@@ -359,6 +367,6 @@ export async function runWorldLapse(
     operatorWrites: Object.fromEntries(Object.entries(writes).filter(([v]) => WRITE_VERBS.includes(v))),
     floorPatchMs: Date.now() - floorStarted,
     loadAverage: load,
-    workloadEvent: 'not measured: the operator raises no Event on workloads yet (issue 15 item 1, w3-workloads)',
+    ...(workloadEventAt !== undefined ? { workloadEventMs: workloadEventAt - expiresAtMs } : {}),
   };
 }

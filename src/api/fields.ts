@@ -14,6 +14,7 @@ import type {
   LabelSelectorRequirement,
   ReviewRecord,
   RiskAcceptance,
+  StatusWorkload,
 } from './v1alpha1.ts';
 
 /** Whether a field must be present: `'required'` exactly when the interface does not mark it optional. */
@@ -66,6 +67,8 @@ const status: Presence<HostNamespaceExceptionStatus> = {
   conditions: 'optional',
   observedGeneration: 'optional',
   coveredPods: 'optional',
+  workloads: 'optional',
+  workloadCount: 'optional',
   allows: 'optional',
   selector: 'optional',
   expiresAt: 'optional',
@@ -81,6 +84,8 @@ const condition: Presence<Condition> = {
   reason: 'required',
   message: 'required',
 };
+
+const statusWorkload: Presence<StatusWorkload> = { kind: 'required', name: 'required', pods: 'required' };
 
 const announced: Presence<AnnouncedEvents> = {
   activated: 'optional',
@@ -102,6 +107,7 @@ export const EXCEPTION_SCHEMA_LEVELS: readonly SchemaLevel[] = [
   { path: 'spec.boundTo', fields: boundTo },
   { path: 'status', fields: status },
   { path: 'status.conditions[]', fields: condition },
+  { path: 'status.workloads[]', fields: statusWorkload },
   { path: 'status.announced', fields: announced },
 ];
 

@@ -127,12 +127,28 @@ export interface AnnouncedEvents {
   notEnforced?: string;
 }
 
+/** One workload of status.workloads: its top owner's kind and name, and its pods depending on the exception. */
+export interface StatusWorkload {
+  kind: string;
+  name: string;
+  pods: number;
+}
+
+/** status.workloads lists at most this many (the CRD's maxItems): the status stays small. */
+export const MAX_STATUS_WORKLOADS = 10;
+
 export interface HostNamespaceExceptionStatus {
   phase?: ExceptionPhase;
   conditions?: Condition[];
   observedGeneration?: number;
   /** Pods in the namespace this exception covers now (it allows at least one flag they use). */
   coveredPods?: number;
+  /**
+   * The workloads whose pods depend on this exception (it alone covers them, or they lost it by its
+   * lapse), most pods first, at most MAX_STATUS_WORKLOADS; `workloadCount` counts them all.
+   */
+  workloads?: StatusWorkload[];
+  workloadCount?: number;
   /** spec.allow comma-separated, for the register (printer columns cannot join a list). */
   allows?: string;
   /** spec.podSelector as kubectl writes a selector, for `kubectl get hnse -o wide`. */

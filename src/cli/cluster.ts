@@ -3,7 +3,7 @@
 // by src/kube/errors.ts) turned into one clear line with a documented exit status.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { EXCEPTION_PLURAL, GROUP, VERSION } from '../api/v1alpha1.ts';
-import { KubeClient } from '../kube/client.ts';
+import { KubeClient, PARTIAL_METADATA_LIST } from '../kube/client.ts';
 import { kubeFailure } from '../kube/errors.ts';
 import {
   KubeConfigError,
@@ -13,6 +13,7 @@ import {
 } from '../kube/kubeconfig.ts';
 import { listAll } from '../kube/list.ts';
 import type { PodLike } from '../report/model.ts';
+import type { OwnedObject } from '../report/workloads.ts';
 import { CliError, EXIT } from './errors.ts';
 
 export interface KubeOptions {
@@ -149,6 +150,37 @@ export class Cluster {
     return this.call(what, () =>
       listAll<T>(this.client, path, { pageSize: this.chunkSize, timeoutMs: this.timeoutSeconds * 1000 }),
     );
+  }
+
+  /**
+   * The ReplicaSets and Jobs of one namespace (or all), metadata only: their controllers attribute
+   * pods to Deployments and CronJobs (src/report/workloads.ts controllersOf). Without the right to
+   * list them, pods stay attributed to the ReplicaSet or Job, and a warning says so.
+   */
+  async listControllers(
+    namespace: string | undefined,
+  ): Promise<{ controllers: { kind: string; object: OwnedObject }[]; warnings: string[] }> {
+    const warnings: string[] = [];
+    const listed = async (group: string, plural: string, kind: string, parent: string) => {
+      const path = namespace ? `/apis/${group}/namespaces/${namespace}/${plural}` : `/apis/${group}/${plural}`;
+      try {
+        const objects = await listAll<OwnedObject>(this.client, path, {
+          pageSize: this.chunkSize,
+          timeoutMs: this.timeoutSeconds * 1000,
+          accept: PARTIAL_METADATA_LIST,
+        });
+        return objects.map((object) => ({ kind, object }));
+      } catch (err) {
+        if (kubeFailure(err).kind !== 'forbidden') throw describeApiError(err, this.client.server, `listing ${plural}`);
+        warnings.push(`cannot list ${plural} (forbidden): their pods are grouped by ${kind}, not by ${parent}`);
+        return [];
+      }
+    };
+    const [replicaSets, jobs] = await Promise.all([
+      listed('apps/v1', 'replicasets', 'ReplicaSet', 'Deployment'),
+      listed('batch/v1', 'jobs', 'Job', 'CronJob'),
+    ]);
+    return { controllers: [...replicaSets, ...jobs], warnings };
   }
 
   /** Pods of one namespace, or of all when namespace is undefined. */

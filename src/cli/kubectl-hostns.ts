@@ -13,6 +13,19 @@ import { DateTime, type Duration } from 'luxon';
 import { DEFAULT_POLICY_SETTINGS, parseDuration, policyFrom, type PolicyConfig } from '../policy/config.ts';
 import { rfc3339 } from '../policy/grants.ts';
 import { auditSummary, buildAudit, renderAuditJson, renderAuditMarkdown, renderAuditTable } from '../report/audit.ts';
+import {
+  auditByWorkload,
+  controllersOf,
+  GROUPINGS,
+  renderAuditWorkloadsJson,
+  renderAuditWorkloadsMarkdown,
+  renderAuditWorkloadsTable,
+  renderReviewImpact,
+  reviewImpact,
+  reviewImpactPods,
+  reviewWorkloads,
+  type Grouping,
+} from '../report/workloads.ts';
 import { wantsColour } from '../report/format.ts';
 import {
   buildReview,
@@ -115,6 +128,7 @@ type ReviewFlags = Omit<ClusterFlags, 'context'> &
     failOnFindings?: boolean;
     markReviewed?: string;
     by?: string;
+    groupBy: Grouping;
   };
 
 /** One cluster's review: its exceptions, and its pods when there is an exception to cover them. */
@@ -171,6 +185,13 @@ const append = (v: string, prev: string[]): string[] => [...prev, v];
 
 function outputFlag(formats: string[], fallback: string): Option {
   return new Option('-o, --output <format>', 'output format').choices(formats).default(fallback);
+}
+
+/** --group-by: review and audit group pods by their workload (top owner) unless asked for each pod. */
+function groupByFlag(): Option {
+  return new Option('--group-by <grouping>', 'group pods by their workload (top owner) or list each pod')
+    .choices(GROUPINGS)
+    .default('workload');
 }
 
 function addPolicyOptions(cmd: Command): Command {
@@ -326,6 +347,7 @@ Examples:
         .description('the monthly review: every exception, its state, and what needs action')
         .addOption(outputFlag(['table', 'markdown', 'json'], 'table'))
         .option('--within <duration>', 'report exceptions expiring within this window', '30d')
+        .addOption(groupByFlag())
         .option('--fail-on-findings', 'exit 1 when any exception has a finding')
         .option('--mark-reviewed <name>', 'record a review on this exception (needs -n and --by) instead of reporting')
         .option('--by <who>', 'who reviewed it (with --mark-reviewed)'),
@@ -402,10 +424,26 @@ Examples:
         exitCode = acrossClustersExitCode(outcomes, flags.failOnFindings === true && findings);
         return;
       }
-      const rows = await reviewOf(connect(flags, io), ns, options);
-      if (flags.output === 'json') out(renderReviewJson(rows, now));
-      else if (flags.output === 'markdown') out(renderReviewMarkdown(rows, now));
-      else out(renderReviewTable(rows, wantsColour(io.stdout, io.env)));
+      const cluster = connect(flags, io);
+      const exceptions = await cluster.listExceptions(ns);
+      const [pods, { controllers, warnings }] = exceptions.length
+        ? await Promise.all([cluster.listPods(ns), cluster.listControllers(ns)])
+        : [[], { controllers: [], warnings: [] }];
+      for (const w of warnings) io.stderr.write(`warning: ${w}\n`);
+      const rows = buildReview(exceptions, pods, options);
+      const impact = reviewImpact(exceptions, pods, controllersOf(controllers), options);
+      const byPod = flags.groupBy === 'pod' ? reviewImpactPods(exceptions, pods, options) : undefined;
+      if (flags.output === 'json') {
+        const withWorkloads = rows.map((r) => {
+          const key = `${r.namespace}/${r.name}`;
+          return byPod
+            ? { ...r, pods: byPod.get(key) ?? [] }
+            : { ...r, workloads: reviewWorkloads(impact.get(key) ?? []) };
+        });
+        out(renderReviewJson(withWorkloads, now));
+      } else if (flags.output === 'markdown')
+        out(renderReviewMarkdown(rows, now) + renderReviewImpact(rows, impact, byPod));
+      else out(renderReviewTable(rows, wantsColour(io.stdout, io.env)) + renderReviewImpact(rows, impact, byPod));
       if (flags.failOnFindings && rows.some((r) => r.findings.length > 0)) exitCode = EXIT.findings;
     });
 
@@ -415,23 +453,35 @@ Examples:
         .command('audit')
         .description('live: every pod using a host namespace, covered (by which exception), offender or exempt')
         .addOption(outputFlag(['table', 'markdown', 'json'], 'table'))
+        .addOption(groupByFlag())
         .option('--fail-on-findings', 'exit 1 when any pod is an offender'),
     ),
   )
     .addHelpText('after', AUDIT_HELP)
-    .action(async (flags: ClusterFlags & PolicyFlags & { output: string; failOnFindings?: boolean }) => {
-      const now = nowFrom(flags);
-      const config = policyFromFlags(flags);
-      const ns = scope(flags);
-      const cluster = connect(flags, io);
-      const exceptions = await cluster.listExceptions(ns);
-      const pods = await cluster.listPods(ns);
-      const rows = buildAudit(pods, exceptions, { now, config });
-      if (flags.output === 'json') out(renderAuditJson(rows, now));
-      else if (flags.output === 'markdown') out(renderAuditMarkdown(rows, now));
-      else out(renderAuditTable(rows, wantsColour(io.stdout, io.env)));
-      if (flags.failOnFindings && auditSummary(rows).offenders > 0) exitCode = EXIT.findings;
-    });
+    .action(
+      async (flags: ClusterFlags & PolicyFlags & { output: string; failOnFindings?: boolean; groupBy: Grouping }) => {
+        const now = nowFrom(flags);
+        const config = policyFromFlags(flags);
+        const ns = scope(flags);
+        const cluster = connect(flags, io);
+        const exceptions = await cluster.listExceptions(ns);
+        const pods = await cluster.listPods(ns);
+        const rows = buildAudit(pods, exceptions, { now, config });
+        if (flags.groupBy === 'pod') {
+          if (flags.output === 'json') out(renderAuditJson(rows, now));
+          else if (flags.output === 'markdown') out(renderAuditMarkdown(rows, now));
+          else out(renderAuditTable(rows, wantsColour(io.stdout, io.env)));
+        } else {
+          const { controllers, warnings } = await cluster.listControllers(ns);
+          for (const w of warnings) io.stderr.write(`warning: ${w}\n`);
+          const workloads = auditByWorkload(rows, pods, controllersOf(controllers));
+          if (flags.output === 'json') out(renderAuditWorkloadsJson(workloads, now));
+          else if (flags.output === 'markdown') out(renderAuditWorkloadsMarkdown(workloads, now));
+          else out(renderAuditWorkloadsTable(workloads, wantsColour(io.stdout, io.env)));
+        }
+        if (flags.failOnFindings && auditSummary(rows).offenders > 0) exitCode = EXIT.findings;
+      },
+    );
 
   addPolicyOptions(
     program

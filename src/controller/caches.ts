@@ -18,9 +18,20 @@ import {
   type PodFacts,
 } from '../policy/classify.ts';
 import type { PolicyConfig } from '../policy/config.ts';
-import { coveredPodCounts, evaluateException, type EvaluatedException } from '../policy/evaluated.ts';
-import { desiredGrantsByNamespace, enforcementOf, type Enforcement, type NamespaceGrants } from '../policy/grants.ts';
+import { evaluateException, type EvaluatedException } from '../policy/evaluated.ts';
+import {
+  desiredGrantsByNamespace,
+  enforcementOf,
+  rfc3339,
+  type Enforcement,
+  type NamespaceGrants,
+} from '../policy/grants.ts';
+import type { ExceptionState } from '../policy/violation.ts';
 import type { PodRecord } from '../kube/pod-record.ts';
+import type { OwnedRecord } from '../kube/owner-record.ts';
+import type { RefusalRecord } from '../kube/refusal-record.ts';
+import { workloadOf, type OwnerRef, type Workload } from '../policy/workloads.ts';
+import { workloadImpact, type WorkloadImpact } from '../policy/impact.ts';
 import type { Store } from '../kube/store.ts';
 
 /** What the operator keeps of a Namespace: a terminating one gets no new grants object. */
@@ -38,6 +49,11 @@ export interface CachesOptions {
   grants: Store<HostNamespaceGrantSet>;
   namespaces: Store<NamespaceRecord>;
   grantIndex: Store<HostNamespaceGrantIndex>;
+  /** ReplicaSets and Jobs with a controller: their owner, for workload attribution. */
+  replicaSets: Store<OwnedRecord>;
+  jobs: Store<OwnedRecord>;
+  /** FailedCreate Events where our admission policy refused a workload's pod. */
+  refusals: Store<RefusalRecord>;
   /**
    * The last failed write of each namespace's grants object (cleared by a successful one): the one
    * fact the stores cannot hold, since a refused write leaves no object behind.
@@ -52,13 +68,23 @@ export class Caches {
   readonly grants: Store<HostNamespaceGrantSet>;
   readonly namespaces: Store<NamespaceRecord>;
   readonly grantIndex: Store<HostNamespaceGrantIndex>;
+  readonly replicaSets: Store<OwnedRecord>;
+  readonly jobs: Store<OwnedRecord>;
+  readonly refusals: Store<RefusalRecord>;
   readonly grantsWriteErrors: ReadonlyMap<string, string>;
   readonly policy: PolicyConfig;
   /** Keyed by the cached object itself: a new version is a new object, a deleted one is collected. */
   private readonly evaluations = new WeakMap<HostNamespaceException, EvaluatedException>();
   private readonly coverage = new Map<
     string,
-    { exceptionsVersion: number; podsVersion: number; validUntil?: DateTime; counts: Map<string, number> }
+    {
+      exceptionsVersion: number;
+      /** Of the namespace's pods, ReplicaSets and Jobs (attribution reads the last two). */
+      podsVersion: string;
+      validUntil?: DateTime;
+      counts: Map<string, number>;
+      impact: Map<string, WorkloadImpact[]>;
+    }
   >();
 
   constructor(opts: CachesOptions) {
@@ -67,9 +93,24 @@ export class Caches {
     this.grants = opts.grants;
     this.namespaces = opts.namespaces;
     this.grantIndex = opts.grantIndex;
+    this.replicaSets = opts.replicaSets;
+    this.jobs = opts.jobs;
+    this.refusals = opts.refusals;
     this.grantsWriteErrors = opts.grantsWriteErrors;
     this.policy = opts.policy;
   }
+
+  /** The workload a cached pod belongs to (its top owner; the pod itself when none controls it). */
+  workloadOf(pod: Pick<PodRecord, 'namespace' | 'name' | 'uid' | 'owner'>): Workload {
+    return workloadOf(pod, this.controllerOf);
+  }
+
+  /** The controller of a cached ReplicaSet or Job, when it is the object `ref` names. */
+  private readonly controllerOf = (namespace: string, ref: OwnerRef): OwnerRef | undefined => {
+    const store = ref.kind === 'Job' ? this.jobs : this.replicaSets;
+    const rec = store.get(`${namespace}/${ref.name}`);
+    return rec && (!ref.uid || rec.uid === ref.uid) ? rec.owner : undefined;
+  };
 
   /** The grants object `namespace` should have now, from its own exceptions (undefined: exempt). */
   desiredGrants(namespace: string, now: DateTime): NamespaceGrants | undefined {
@@ -119,6 +160,18 @@ export class Caches {
     return out;
   }
 
+  /** The exceptions of `namespace` as violation causes and refusal notes name them (Invalid ones included). */
+  exceptionStatesIn(namespace: string, now: DateTime): ExceptionState[] {
+    return this.evaluatedIn(namespace, now).map(({ facts, lifecycle }) => ({
+      name: facts.name,
+      owner: facts.owner,
+      phase: lifecycle.phase,
+      allow: facts.allow,
+      selector: facts.selector,
+      ...(facts.expiresAt ? { expiresAt: rfc3339(facts.expiresAt) } : {}),
+    }));
+  }
+
   /** What classification sees of the exceptions of `namespace`. */
   grantsIn(namespace: string, now: DateTime): ExceptionGrant[] {
     return classifiableExceptions(this.evaluatedIn(namespace, now));
@@ -130,8 +183,18 @@ export class Caches {
 
   /** How many pods each exception of `namespace` covers now, keyed `namespace/name`. */
   coveredCounts(namespace: string, now: DateTime): Map<string, number> {
+    return this.coverageIn(namespace, now).counts;
+  }
+
+  /** The workloads depending on each exception of `namespace` now (src/policy/impact.ts), keyed `namespace/name`. */
+  impactIn(namespace: string, now: DateTime): Map<string, WorkloadImpact[]> {
+    return this.coverageIn(namespace, now).impact;
+  }
+
+  /** One pass over the namespace's pods, memoised until a pod or exception there changes or a transition. */
+  private coverageIn(namespace: string, now: DateTime) {
     const exceptionsVersion = this.exceptions.versionOf(namespace);
-    const podsVersion = this.pods.versionOf(namespace);
+    const podsVersion = [this.pods, this.replicaSets, this.jobs].map((s) => s.versionOf(namespace)).join('/');
     const memo = this.coverage.get(namespace);
     if (
       memo &&
@@ -139,17 +202,27 @@ export class Caches {
       memo.podsVersion === podsVersion &&
       (!memo.validUntil || now < memo.validUntil)
     ) {
-      return memo.counts;
+      return memo;
     }
     const evaluated = this.evaluatedIn(namespace, now);
     const grants = classifiableExceptions(evaluated);
     const pods = [...this.pods.keysIn(namespace)].map((k) => this.pods.get(k)!);
-    const counts = coveredPodCounts(pods, () => grants, this.policy.exemptNamespaces);
+    const counts = new Map<string, number>();
+    const classified = pods.map((p) => {
+      const cls = this.classify(p, grants);
+      // status.coveredPods: fully covered pods, under each exception covering them (as podCoverage counts).
+      if (cls.kind === 'covered')
+        for (const name of cls.exceptions)
+          counts.set(`${namespace}/${name}`, (counts.get(`${namespace}/${name}`) ?? 0) + 1);
+      return { namespace, cls, workload: this.workloadOf(p), ...(p.nodeName ? { nodeName: p.nodeName } : {}) };
+    });
+    const impact = workloadImpact(classified);
     const transitions = evaluated.map((e) => e.lifecycle.nextTransitionAt).filter((t): t is DateTime => !!t);
     const validUntil = transitions.length ? (DateTime.min(...transitions) ?? undefined) : undefined;
-    this.coverage.set(namespace, { exceptionsVersion, podsVersion, validUntil, counts });
+    const fresh = { exceptionsVersion, podsVersion, validUntil, counts, impact };
+    this.coverage.set(namespace, fresh);
     if (this.coverage.size > 2 * (this.exceptions.size + 1)) this.forgetEmptyNamespaces();
-    return counts;
+    return fresh;
   }
 
   /** Drops coverage memos of namespaces without exceptions left (their exceptions were deleted). */

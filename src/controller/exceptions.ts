@@ -37,7 +37,8 @@ export function reconcileException(
   // Activated Event then means admission honours the exception, and the status is written once
   // (not Enforced=False, then True). The grants object's change re-queues this key either way.
   if (enforcement.reason === 'GrantsPending') return { writes: [], ...timer };
-  const plan = planException(obj, facts, lifecycle, covered, enforcement, now);
+  const workloads = caches.impactIn(namespace, now).get(key) ?? [];
+  const plan = planException(obj, facts, lifecycle, covered, enforcement, now, workloads);
   const writes: Write[] = plan.events.map((e) => ({
     kind: 'event',
     event: {

@@ -9,10 +9,12 @@ export type ReconcileKey =
   /** Which namespaces have their grants object (HostNamespaceGrantIndex `cluster`). */
   | { kind: 'grantIndex' }
   /** One namespace's OpenReports Report (with --policy-reports). */
-  | { kind: 'report'; namespace: string };
+  | { kind: 'report'; namespace: string }
+  /** One FailedCreate Event in which our admission policy refused a workload's pod (keyed by the Event). */
+  | { kind: 'refusal'; namespace: string; name: string };
 
 /** The controller a key belongs to, as /metrics labels it (the index is part of the grants controller). */
-export type ControllerName = 'exception' | 'pod' | 'grants' | 'report';
+export type ControllerName = 'exception' | 'pod' | 'grants' | 'report' | 'refusal';
 export function controllerOf(key: ReconcileKey): ControllerName {
   return key.kind === 'grantIndex' ? 'grants' : key.kind;
 }
@@ -35,6 +37,8 @@ export const LANE = {
   pods: 2,
   /** OpenReports Reports: after the pods they describe. */
   reports: 2,
+  /** A refused pod creation linked to its lapsed exception, on the workload: with the pods' Events. */
+  refusals: 2,
 } as const;
 
 export const GRANT_INDEX_KEY: ReconcileKey = { kind: 'grantIndex' };
@@ -49,6 +53,10 @@ export function reportKey(namespace: string): ReconcileKey {
 
 export function exceptionKey(storeKey: string): ReconcileKey {
   return { kind: 'exception', namespace: namespaceOfKey(storeKey), name: storeKey.slice(storeKey.indexOf('/') + 1) };
+}
+
+export function refusalKey(storeKey: string): ReconcileKey {
+  return { kind: 'refusal', namespace: namespaceOfKey(storeKey), name: storeKey.slice(storeKey.indexOf('/') + 1) };
 }
 
 export function podKey(storeKey: string): ReconcileKey {
@@ -72,5 +80,6 @@ export function keyId(key: ReconcileKey): string {
 /** The lane a key starts in. */
 export function laneOf(key: ReconcileKey): number {
   if (key.kind === 'report') return LANE.reports;
+  if (key.kind === 'refusal') return LANE.refusals;
   return key.kind === 'exception' ? LANE.exceptionEvents : key.kind === 'pod' ? LANE.pods : LANE.grants;
 }

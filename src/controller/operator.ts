@@ -24,6 +24,8 @@ import { kubeFailure } from '../kube/errors.ts';
 import { classifyApiError } from '../kube/api-errors.ts';
 import type { ElectionClocks, LeaderElectionConfig } from '../kube/lease.ts';
 import { samePodFacts, toPodRecord, type PodRecord } from '../kube/pod-record.ts';
+import { toOwnedRecord, type OwnedRecord } from '../kube/owner-record.ts';
+import { toRefusalRecord, type RefusalRecord } from '../kube/refusal-record.ts';
 import type { RawObject, Reflector, WatchEventEffect } from '../kube/reflector.ts';
 import { Manager } from '../runtime/manager.ts';
 import { TerminalError, type ReconcileResult } from '../runtime/result.ts';
@@ -33,6 +35,7 @@ import { reconcileGrantIndex, reconcileGrants } from './grants.ts';
 import { GrantsWriteError, type GrantsWriteFailure } from './grants-writer.ts';
 import { controllerOf, exceptionKey, keyId, LANE, laneOf, type ControllerName, type ReconcileKey } from './keys.ts';
 import { reconcilePod } from './pods.ts';
+import { reconcileRefusal } from './refusals.ts';
 import { reconcileReport, REPORT_API_VERSION, REPORT_NAME, REPORT_PLURAL, type Report } from './reports.ts';
 import { clusterSnapshot, type ClusterSnapshot } from './snapshot.ts';
 import {
@@ -42,6 +45,7 @@ import {
   onGrantsChange,
   onNamespaceChange,
   onPodChange,
+  onRefusalChange,
   allReportKeys,
   onExceptionChangeForReport,
   onPodChangeForReport,
@@ -157,7 +161,7 @@ export class Operator {
       reconcile: (key, now) => this.reconcile(key, now),
       execute: (write, now, bounds) => execute(write, now, bounds),
       allKeys: () => {
-        const keys = allKeys(exceptions.store, pods.store, namespaces.store, grants.store);
+        const keys = allKeys(exceptions.store, pods.store, namespaces.store, grants.store, refusals.store);
         return reports ? [...keys, ...allReportKeys(namespaces.store, reports.store)] : keys;
       },
       observer: {
@@ -201,6 +205,30 @@ export class Operator {
         raw.metadata?.name === GRANT_INDEX_NAME ? (raw as unknown as HostNamespaceGrantIndex) : undefined,
       versionOf: (g) => g.metadata.resourceVersion,
     });
+    // Who owns each ReplicaSet and Job, from metadata alone: what attributes a pod to its Deployment
+    // or CronJob. Their changes queue nothing: attribution is read when a pod is reconciled.
+    const replicaSets: Reflector<OwnedRecord> = manager.source({
+      path: '/apis/apps/v1/replicasets',
+      resource: 'replicasets',
+      transform: toOwnedRecord,
+      metadataOnly: true,
+    });
+    const jobs: Reflector<OwnedRecord> = manager.source({
+      path: '/apis/batch/v1/jobs',
+      resource: 'jobs',
+      transform: toOwnedRecord,
+      metadataOnly: true,
+    });
+    // Pod creations our admission policy refused (the workload controllers' FailedCreate Events),
+    // to link each to the lapsed exception on the workload. Only those are cached.
+    const refusals: Reflector<RefusalRecord> = manager.source({
+      path: '/api/v1/events',
+      resource: 'events',
+      selector: { fieldSelector: 'reason=FailedCreate' },
+      transform: toRefusalRecord,
+      versionOf: (r) => r.resourceVersion,
+    });
+    manager.watch(refusals, onRefusalChange);
     manager.watch(exceptions, onExceptionChange(pods.store));
     manager.watch(pods, onPodChange(exceptions.store));
     manager.watch(grants, onGrantsChange(exceptions.store));
@@ -260,6 +288,9 @@ export class Operator {
       grants: grants.store,
       namespaces: namespaces.store,
       grantIndex: grantIndex.store,
+      replicaSets: replicaSets.store,
+      jobs: jobs.store,
+      refusals: refusals.store,
       grantsWriteErrors: this.grantsWriteErrors,
       policy: opts.policy,
     });
@@ -280,6 +311,8 @@ export class Operator {
         return reconcileGrantIndex(this.caches);
       case 'report':
         return this.reports ? reconcileReport(key.namespace, this.caches, this.reports.store, now) : { writes: [] };
+      case 'refusal':
+        return reconcileRefusal(key.namespace, key.name, this.caches, now);
     }
   }
 

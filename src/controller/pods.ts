@@ -5,7 +5,6 @@
 // already names every flag at fault raises nothing, however often its labels or status change.
 import type { DateTime } from 'luxon';
 import { ANNOTATION_VIOLATION_EVENT, LABEL_VIOLATION } from '../api/v1alpha1.ts';
-import { rfc3339 } from '../policy/grants.ts';
 import { desiredMarks, marksPatch } from '../policy/pod-marks.ts';
 import {
   causeFlags,
@@ -15,7 +14,7 @@ import {
   violationCause,
   violationMarker,
   violationNote,
-  type ExceptionState,
+  workloadViolationNote,
 } from '../policy/violation.ts';
 import type { ReconcileResult } from '../runtime/result.ts';
 import type { Caches } from './caches.ts';
@@ -29,7 +28,7 @@ export function reconcilePod(namespace: string, name: string, caches: Caches, no
   // Only a marker genuine for this pod is kept; a forged one goes.
   const recorded = markedCause(pod.uid, current);
   let marker = recorded === undefined ? undefined : current;
-  let event: Write | undefined;
+  const events: Write[] = [];
 
   if (cls.kind === 'offender') {
     // Still an offender for flags an Event already named (fewer at fault is no new cause).
@@ -39,34 +38,43 @@ export function reconcilePod(namespace: string, name: string, caches: Caches, no
       recorded !== undefined &&
       cls.uncovered.every((f) => named.includes(f));
     if (!sameOffence) {
-      const exceptions: ExceptionState[] = caches.evaluatedIn(namespace, now).map(({ facts, lifecycle }) => ({
-        name: facts.name,
-        owner: facts.owner,
-        phase: lifecycle.phase,
-        allow: facts.allow,
-        selector: facts.selector,
-        ...(facts.expiresAt ? { expiresAt: rfc3339(facts.expiresAt) } : {}),
-      }));
-      const cause = violationCause(pod, cls, priorCover(pod.marks), exceptions);
+      const cause = violationCause(pod, cls, priorCover(pod.marks), caches.exceptionStatesIn(namespace, now));
       const key = causeKey(cause);
       marker = violationMarker(pod.uid, key);
       if (marker !== current) {
-        event = {
+        const workload = caches.workloadOf(pod);
+        const owned = workload.kind !== 'Pod';
+        events.push({
           kind: 'event',
           event: {
             regarding: { apiVersion: 'v1', kind: 'Pod', namespace, name, uid: pod.uid },
             type: 'Warning',
             reason: 'HostNamespaceViolation',
             action: 'Classify',
-            note: violationNote(pod, cause),
+            note: violationNote({ ...pod, owner: owned ? `${workload.kind}/${workload.name}` : undefined }, cause),
             key,
           },
-        };
+        });
+        // The same cause once on the workload: its name derives from (workload uid, cause), so
+        // the workload's other pods, and a restart, find it (409) instead of repeating it.
+        if (owned && workload.uid) {
+          events.push({
+            kind: 'event',
+            event: {
+              regarding: { ...workload },
+              type: 'Warning',
+              reason: 'HostNamespaceViolation',
+              action: 'Classify',
+              note: workloadViolationNote(workload, name, cause),
+              key,
+            },
+          });
+        }
       }
     }
   }
   const patch = marksPatch(pod.marks, desiredMarks(cls, marker));
-  const writes: Write[] = event ? [event] : [];
+  const writes: Write[] = events;
   if (patch) writes.push({ kind: 'podMarks', namespace, name, uid: pod.uid, metadata: patch.metadata });
   return { writes };
 }

@@ -9,19 +9,33 @@
 //                            its status.coveredPods may have changed
 //   grants object changed -> that namespace's grants and the index           (lane 0)
 //                            (also our own write's response:) each exception of the namespace
-//                            (lane 1), whose Enforced condition is judged from the object
+//                            (lane 1), whose Enforced condition is judged from the object,
+//                            and the index when the object appeared (our create)
 //   namespace changed     -> its grants (unless it left) and the index       (lane 0)
 //   grant index changed   -> the index                                       (lane 0)
+//   FailedCreate Event of a refusal by our admission policy (src/kube/refusal-record.ts)
+//                         -> that refusal: linked on its workload to the lapsed exception (lane 2)
+//   ReplicaSet or Job changed -> nothing: attribution is read when a pod or refusal is reconciled
 //
 // The response of our own write (origin 'observed') does not enqueue the object it wrote: the
 // reconcile that wrote it already left it as desired. Its watch echo carries the same
 // resourceVersion and enqueues nothing either.
 import type { HostNamespaceException, HostNamespaceGrantIndex, HostNamespaceGrantSet } from '../api/v1alpha1.ts';
 import type { PodRecord } from '../kube/pod-record.ts';
+import type { RefusalRecord } from '../kube/refusal-record.ts';
 import type { Store } from '../kube/store.ts';
 import type { Change, MapFunc, Request } from '../runtime/manager.ts';
 import type { NamespaceRecord } from './caches.ts';
-import { exceptionKey, GRANT_INDEX_KEY, grantsKey, LANE, podKey, reportKey, type ReconcileKey } from './keys.ts';
+import {
+  exceptionKey,
+  GRANT_INDEX_KEY,
+  grantsKey,
+  LANE,
+  podKey,
+  refusalKey,
+  reportKey,
+  type ReconcileKey,
+} from './keys.ts';
 import { namespaceOfKey } from '../kube/store.ts';
 
 /** Status writes under pod churn: at most one per exception per second. */
@@ -76,7 +90,14 @@ export function onGrantsChange(
     const namespace = namespaceOfKey(c.key);
     // What admission reads there changed: whether each exception is enforced is judged from it.
     for (const e of exceptions.keysIn(namespace)) yield { key: exceptionKey(e), lane: LANE.status };
-    if (c.origin === 'observed') return;
+    // The index lists the namespaces whose grants object exists: one that appeared (our own
+    // create included: its response usually arrives before the watch event, which is then an
+    // echo) or left changes it.
+    const appearedOrLeft = !c.obj !== !c.previous;
+    if (c.origin === 'observed') {
+      if (appearedOrLeft) yield { key: GRANT_INDEX_KEY, lane: LANE.grants };
+      return;
+    }
     // Someone else's write (or deletion): restore it if needed.
     yield { key: grantsKey(namespace), lane: LANE.grants };
     yield { key: GRANT_INDEX_KEY, lane: LANE.grants };
@@ -94,14 +115,21 @@ export const onGrantIndexChange: MapFunc<HostNamespaceGrantIndex, ReconcileKey> 
   yield { key: GRANT_INDEX_KEY, lane: LANE.grants };
 };
 
+/** A new or repeated refusal (the controller bumps its Event's count on each retry). */
+export const onRefusalChange: MapFunc<RefusalRecord, ReconcileKey> = function* (c) {
+  if (c.obj && !isEcho(c, (r) => r)) yield { key: refusalKey(c.key), lane: LANE.refusals };
+};
+
 /** Every key, queued once when this replica starts leading. */
 export function* allKeys(
   exceptions: Store<HostNamespaceException>,
   pods: Store<PodRecord>,
   namespaces: Store<NamespaceRecord>,
   grants: Store<HostNamespaceGrantSet>,
+  refusals: Store<RefusalRecord>,
 ): Iterable<ReconcileKey> {
   for (const key of exceptions.keys()) yield exceptionKey(key);
+  for (const key of refusals.keys()) yield refusalKey(key);
   for (const key of pods.keys()) yield podKey(key);
   const grantNamespaces = new Set([...namespaces.keys(), ...exceptions.namespaces()]);
   for (const key of grants.keys()) grantNamespaces.add(namespaceOfKey(key));

@@ -4,6 +4,7 @@
 import type { DateTime } from 'luxon';
 import type { Logger } from 'winston';
 import {
+  EXCEPTION_KIND,
   EXCEPTION_PLURAL,
   GROUP,
   VERSION,
@@ -14,7 +15,7 @@ import {
 } from '../api/v1alpha1.ts';
 import { classifyApiError } from '../kube/api-errors.ts';
 import { ApiError, isStatus, type KubeApi, type WriteBounds } from '../kube/client.ts';
-import { recordEvent, type EventSpec } from '../kube/events.ts';
+import { eventName, recordEvent, type EventSpec } from '../kube/events.ts';
 import { labelsOnly, type MetadataMergePatch } from '../policy/pod-marks.ts';
 import type { RawObject, Reflector } from '../kube/reflector.ts';
 import type { PodRecord } from '../kube/pod-record.ts';
@@ -45,7 +46,8 @@ export type Write =
 export function writeLane(w: Write): number {
   switch (w.kind) {
     case 'event':
-      return w.event.regarding.kind === 'Pod' ? LANE.pods : LANE.exceptionEvents;
+      // An exception's lifecycle Events lead; a pod's or its workload's go with the pod's marks.
+      return w.event.regarding.kind === EXCEPTION_KIND ? LANE.exceptionEvents : LANE.pods;
     case 'exceptionStatus':
       return LANE.status;
     case 'grants':
@@ -81,6 +83,13 @@ export interface WriterOptions {
   grantsWritten?: (namespace: string | undefined, failure: GrantsWriteFailure | undefined, error?: string) => void;
 }
 
+/**
+ * Names of Events this process created or found existing, most recent last: a workload's Event is
+ * due once per cause but planned for each of its offending pods, and 1,000 pods must not make
+ * 1,000 POSTs answered 409. Bounded; a name forgotten only costs one more 409.
+ */
+export const KNOWN_EVENTS_MAX = 10_000;
+
 export const EXCEPTIONS_PATH = `/apis/${GROUP}/${VERSION}/${EXCEPTION_PLURAL}`;
 
 /**
@@ -89,14 +98,28 @@ export const EXCEPTIONS_PATH = `/apis/${GROUP}/${VERSION}/${EXCEPTION_PLURAL}`;
  */
 export function makeWriter(opts: WriterOptions): (w: Write, now: DateTime, bounds?: WriteBounds) => Promise<void> {
   const { client, logger } = opts;
+  const knownEvents = new Set<string>();
+  /** Creations under way: a sibling pod's reconcile waits for the same Event instead of racing it. */
+  const creating = new Map<string, Promise<unknown>>();
+  const remember = (name: string) => {
+    knownEvents.add(name);
+    if (knownEvents.size > KNOWN_EVENTS_MAX) knownEvents.delete(knownEvents.values().next().value!);
+  };
   return async function execute(w: Write, now: DateTime, bounds: WriteBounds = {}): Promise<void> {
     switch (w.kind) {
       case 'event': {
         const { regarding, reason } = w.event;
         const object = `${regarding.kind} ${regarding.namespace}/${regarding.name}`;
+        const name = eventName(w.event);
+        const pending = creating.get(name);
+        if (pending) await pending.catch(() => undefined);
+        if (knownEvents.has(name)) return;
         let outcome: 'created' | 'exists';
+        const attempt = recordEvent(client, w.event, now, opts.identity, bounds);
+        creating.set(name, attempt);
         try {
-          outcome = await recordEvent(client, w.event, now, opts.identity, bounds);
+          outcome = await attempt;
+          remember(name);
         } catch (err) {
           // An Event the API refuses for good must not stop the label, status or grant after it:
           // record the failure, count it, go on. Anything retrying can fix is retried.
@@ -111,10 +134,13 @@ export function makeWriter(opts: WriterOptions): (w: Write, now: DateTime, bound
             error: (err as Error).message,
           });
           return;
+        } finally {
+          if (creating.get(name) === attempt) creating.delete(name);
         }
         opts.eventRecorded?.(reason, outcome);
-        if (regarding.kind !== 'Pod')
+        if (regarding.kind === EXCEPTION_KIND)
           logger.info('event', { exception: `${regarding.namespace}/${regarding.name}`, reason, outcome });
+        else if (regarding.kind !== 'Pod') logger.info('event', { workload: object, reason, outcome });
         return;
       }
       case 'podMarks': {

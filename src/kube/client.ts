@@ -30,6 +30,11 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Client-side deadline for the whole request (default 30 s). */
   timeoutMs?: number;
+  /**
+   * The Accept header (default `application/json`); e.g. PARTIAL_METADATA_LIST asks for metadata
+   * only, so a LIST of ReplicaSets carries no specs.
+   */
+  accept?: string;
   /** Called with the response headers (e.g. `Warning`), errors included, before the body is read. */
   onHeaders?: (headers: { get(name: string): string | null }) => void;
 }
@@ -40,6 +45,13 @@ export interface RequestOptions {
  */
 export type WriteBounds = Pick<RequestOptions, 'signal' | 'timeoutMs'>;
 
+/**
+ * Metadata-only reads (client-go's metadata client): the API server answers PartialObjectMetadata,
+ * the objects' metadata without spec or status. One Accept value for a LIST, one for a watch's events.
+ */
+export const PARTIAL_METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+export const PARTIAL_METADATA = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+
 export type RequestObserver = (verb: string, path: string, status: number) => void;
 
 export type WatchEventHandler = (ev: { type: string; object: unknown }) => void;
@@ -48,7 +60,7 @@ export type WatchEventHandler = (ev: { type: string; object: unknown }) => void;
 export interface KubeApi {
   readonly server: string;
   request<T = unknown>(method: string, path: string, opts?: RequestOptions): Promise<T>;
-  /** `onOpen`: the server accepted the watch (HTTP 200), before any event. */
+  /** `onOpen`: the server accepted the watch (HTTP 200), before any event. `accept`: as in RequestOptions. */
   watch(
     path: string,
     query: RequestOptions['query'],
@@ -56,6 +68,7 @@ export interface KubeApi {
     signal: AbortSignal,
     idleMs: number,
     onOpen?: () => void,
+    accept?: string,
   ): Promise<void>;
 }
 
@@ -154,7 +167,7 @@ export class KubeClient implements KubeApi {
   async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const url = this.url(path, opts.query);
     const { headers, dispatcher } = await this.auth(url, method);
-    headers['Accept'] = 'application/json';
+    headers['Accept'] = opts.accept ?? 'application/json';
     headers['User-Agent'] = 'hostns-operator';
     let body: string | undefined;
     if (opts.body !== undefined) {
@@ -204,10 +217,11 @@ export class KubeClient implements KubeApi {
     signal: AbortSignal,
     idleMs: number,
     onOpen?: () => void,
+    accept?: string,
   ): Promise<void> {
     const url = this.url(path, { ...query, watch: true });
     const { headers, dispatcher } = await this.auth(url, 'GET');
-    headers['Accept'] = 'application/json';
+    headers['Accept'] = accept ?? 'application/json';
     headers['User-Agent'] = 'hostns-operator';
     const idle = new AbortController();
     let timer = setTimeout(() => idle.abort(new Error(`watch ${path}: nothing received for ${idleMs} ms`)), idleMs);

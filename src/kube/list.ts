@@ -13,6 +13,7 @@ export interface ListOptions {
   /** Deadline of each page's request. */
   timeoutMs?: number;
   query?: RequestOptions['query'];
+  accept?: RequestOptions['accept'];
 }
 
 /** Yields each page of `path` until the list is complete. */
@@ -23,6 +24,7 @@ export async function* listPages<T>(client: KubeApi, path: string, opts: ListOpt
       query: { ...opts.query, limit: opts.pageSize, continue: cont },
       signal: opts.signal,
       timeoutMs: opts.timeoutMs,
+      ...(opts.accept ? { accept: opts.accept } : {}),
     });
     yield page;
     cont = page.metadata?.continue || undefined;

@@ -4,6 +4,8 @@
 import { currentMarks, type PodMarks } from '../policy/pod-marks.ts';
 import type { PodFacts } from '../policy/classify.ts';
 import { podSecurityProfile, type PodSecurityProfile } from '../policy/contract.ts';
+import { controllerRef, type OwnerRef } from '../policy/workloads.ts';
+import { shareOwner } from './owner-record.ts';
 import type { RawObject } from './reflector.ts';
 
 export interface PodRecord extends PodFacts {
@@ -11,8 +13,10 @@ export interface PodRecord extends PodFacts {
   /** Of the last change of a kept fact: an update that changes none leaves the record as it was. */
   resourceVersion: string;
   marks: PodMarks;
-  /** `Kind/name` of the controlling owner, for messages. */
-  owner?: string;
+  /** The controller reference (workload attribution, src/policy/workloads.ts); shared by a workload's pods. */
+  owner?: OwnerRef;
+  /** The node the pod is bound to, once scheduled (how many nodes a workload's pods run on). */
+  nodeName?: string;
 }
 
 const EMPTY_MARKS: PodMarks = Object.freeze({ labels: Object.freeze({}), annotations: Object.freeze({}) });
@@ -55,13 +59,14 @@ export function toPodRecord(raw: RawObject): PodRecord | undefined {
     resourceVersion?: string;
     labels?: unknown;
     annotations?: unknown;
-    ownerReferences?: { kind?: string; name?: string; controller?: boolean }[];
+    ownerReferences?: unknown;
   };
   const spec = (raw.spec ?? {}) as {
     hostNetwork?: unknown;
     hostPID?: unknown;
     hostIPC?: unknown;
     serviceAccountName?: unknown;
+    nodeName?: unknown;
   };
   const hostNetwork = spec.hostNetwork === true;
   const hostPID = spec.hostPID === true;
@@ -71,7 +76,7 @@ export function toPodRecord(raw: RawObject): PodRecord | undefined {
   const marked = Object.keys(marks.labels).length > 0 || Object.keys(marks.annotations).length > 0;
   if (!hostNetwork && !hostPID && !hostIPC && !marked) return undefined;
   if (typeof meta.name !== 'string' || typeof meta.namespace !== 'string') return undefined;
-  const owner = Array.isArray(meta.ownerReferences) ? meta.ownerReferences.find((o) => o?.controller) : undefined;
+  const owner = controllerRef(meta);
   return {
     namespace: intern(meta.namespace),
     name: meta.name,
@@ -84,7 +89,8 @@ export function toPodRecord(raw: RawObject): PodRecord | undefined {
     marks: marked ? marks : EMPTY_MARKS,
     // What an exception's contract checks; only host-namespace pods are ever checked against one.
     ...(hostNetwork || hostPID || hostIPC ? { security: internProfile(podSecurityProfile(spec)) } : {}),
-    ...(owner?.kind && owner?.name ? { owner: `${owner.kind}/${owner.name}` } : {}),
+    ...(owner ? { owner: shareOwner(owner) } : {}),
+    ...(typeof spec.nodeName === 'string' && spec.nodeName ? { nodeName: intern(spec.nodeName) } : {}),
   };
 }
 

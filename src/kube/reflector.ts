@@ -3,7 +3,7 @@
 // its loop and never exits the process (client-node's informer stops for good on most errors).
 import type { Logger } from 'winston';
 import { jitter, nextBackoff, type ReflectorOutcome } from './backoff.ts';
-import { ApiError, isStatus, type KubeApi } from './client.ts';
+import { ApiError, isStatus, PARTIAL_METADATA, PARTIAL_METADATA_LIST, type KubeApi } from './client.ts';
 import { listPages } from './list.ts';
 import { StoreWriter, type Store } from './store.ts';
 
@@ -35,6 +35,13 @@ export interface ReflectorOptions<T> {
   onWatchRestart?: (reason: string) => void;
   /** The resourceVersion kept in a cached object, so a PATCH response never overwrites a newer watch event. */
   versionOf?: (obj: T) => string | undefined;
+  /** Narrows both the list and the watch, e.g. `{ fieldSelector: 'reason=FailedCreate' }`. */
+  selector?: { fieldSelector?: string; labelSelector?: string };
+  /**
+   * Ask for metadata only (PartialObjectMetadata): for caches that keep nothing of spec or status,
+   * e.g. the owners of ReplicaSets and Jobs. `transform` then sees metadata alone.
+   */
+  metadataOnly?: boolean;
   /** Server-side watch timeout range in seconds (jittered), default 300..600. */
   watchTimeoutSeconds?: [number, number];
   /**
@@ -44,6 +51,11 @@ export interface ReflectorOptions<T> {
   unchanged?: (cached: T, next: T) => boolean;
   /** Each watch event (bookmarks aside), by what it did to the store. */
   onWatchEvent?: (effect: WatchEventEffect) => void;
+  /**
+   * How long a watch re-opened after an error must stay open, with no ERROR, before the store
+   * counts as current again (default RESUME_SETTLE_MS).
+   */
+  resumeSettleMs?: number;
 }
 
 /**
@@ -51,6 +63,13 @@ export interface ReflectorOptions<T> {
  * differs), or concerned an object that is not worth caching and was not cached (`uncached`).
  */
 export type WatchEventEffect = 'changed' | 'unchanged' | 'uncached';
+
+/**
+ * A watch re-opened at our resourceVersion after an error is answered 200 either way; when that
+ * version was compacted meanwhile, a 410 ERROR event follows at once (from etcd or the watch
+ * cache). Until this long has passed without one, the store is not known to be current.
+ */
+export const RESUME_SETTLE_MS = 2_000;
 
 /** `observed`: a write's response handed to applyObserved (the watch will echo it later). */
 export type ChangeOrigin = 'watch' | 'observed';
@@ -82,6 +101,11 @@ export class Reflector<T> {
   private delivered = 0;
   /** A relist is due (start, 410): until it completes the store may hold what no longer is. */
   private relisting = true;
+  /**
+   * A watch or list failed (an outage, a cut connection): changes may have been missed until a
+   * relist completes or a watch re-opened at our resourceVersion settled (RESUME_SETTLE_MS).
+   */
+  private resuming = false;
   private readonly currentWaiters: (() => void)[] = [];
   /** Monotonic ms since which no watch is open (undefined: one is). */
   private disconnectedSince: number | undefined = performance.now();
@@ -109,13 +133,22 @@ export class Reflector<T> {
    * current could undo what happened meanwhile.
    */
   get isCurrent(): boolean {
-    return !this.relisting;
+    return !this.relisting && !this.resuming;
+  }
+
+  /** A relist is due and not completed (start, 410); see isCurrent for the other reason to wait. */
+  get relistPending(): boolean {
+    return this.relisting;
   }
 
   /** Resolves when the store is current (at once when it is). */
   whenCurrent(): Promise<void> {
-    if (!this.relisting) return Promise.resolve();
+    if (this.isCurrent) return Promise.resolve();
     return new Promise((r) => this.currentWaiters.push(r));
+  }
+
+  private notifyCurrent(): void {
+    if (this.isCurrent) this.currentWaiters.splice(0).forEach((r) => r());
   }
 
   /** A watch stream is open now. */
@@ -184,6 +217,8 @@ export class Reflector<T> {
           continue;
         }
         failure = err;
+        // Blind since the failure: nothing decides on this store until it is known current.
+        this.resuming = true;
       }
       const decision = nextBackoff(backoffMs, outcome);
       backoffMs = decision.backoffMs;
@@ -207,6 +242,8 @@ export class Reflector<T> {
       pageSize,
       signal: this.abort.signal,
       timeoutMs: 120_000,
+      ...(this.opts.selector ? { query: this.opts.selector } : {}),
+      ...(this.opts.metadataOnly ? { accept: PARTIAL_METADATA_LIST } : {}),
     })) {
       for (const raw of page.items ?? []) {
         const key = objectKey(raw);
@@ -238,7 +275,8 @@ export class Reflector<T> {
     for (const [k, v] of previous) if (!fresh.has(k)) this.opts.onChange(k, undefined, v, 'watch');
     this.lastSyncMono = performance.now();
     this.relisting = false;
-    this.currentWaiters.splice(0).forEach((r) => r());
+    this.resuming = false;
+    this.notifyCurrent();
     if (!this.syncedOnce) {
       this.syncedOnce = true;
       this.syncedWaiters.splice(0).forEach((r) => r());
@@ -253,10 +291,11 @@ export class Reflector<T> {
     let watchError: ApiError | undefined;
     const ctl = new AbortController();
     const signal = AbortSignal.any([this.abort.signal, ctl.signal]);
+    let settle: NodeJS.Timeout | undefined;
     await client
       .watch(
         path,
-        { resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
+        { ...this.opts.selector, resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
         (ev) => {
           if (watchError) return;
           const raw = (ev.object ?? {}) as RawObject;
@@ -279,11 +318,20 @@ export class Reflector<T> {
         () => {
           this.disconnectedSince = undefined;
           this.lastSyncMono = performance.now();
+          if (!this.resuming) return;
+          settle = setTimeout(() => {
+            if (watchError || signal.aborted) return;
+            this.resuming = false;
+            this.notifyCurrent();
+          }, this.opts.resumeSettleMs ?? RESUME_SETTLE_MS);
+          settle.unref();
         },
+        this.opts.metadataOnly ? PARTIAL_METADATA : undefined,
       )
       .catch((err) => {
         if (!watchError) throw err;
-      });
+      })
+      .finally(() => clearTimeout(settle));
     if (watchError) throw watchError;
   }
 

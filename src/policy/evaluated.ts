@@ -69,12 +69,3 @@ export function podCoverage(
   }
   return { full, partial };
 }
-
-/** The pods each exception fully covers (status.coveredPods), keyed `namespace/name`. */
-export function coveredPodCounts(
-  pods: Iterable<PodFacts>,
-  grantsOf: (namespace: string) => readonly ExceptionGrant[],
-  exemptNamespaces: ReadonlySet<string>,
-): Map<string, number> {
-  return podCoverage(pods, grantsOf, exemptNamespaces).full;
-}

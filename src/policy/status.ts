@@ -1,16 +1,19 @@
 // What an exception's status should be and which Events are due: a pure function of the
 // exception, its lifecycle, the pods it covers and now. The shell writes the difference.
 import type { DateTime } from 'luxon';
-import type {
-  AnnouncedEvents,
-  Condition,
-  HostNamespaceException,
-  HostNamespaceExceptionStatus,
+import {
+  MAX_STATUS_WORKLOADS,
+  type AnnouncedEvents,
+  type Condition,
+  type HostNamespaceException,
+  type HostNamespaceExceptionStatus,
+  type StatusWorkload,
 } from '../api/v1alpha1.ts';
+import { impactText, type WorkloadImpact } from './impact.ts';
 import type { ExceptionFacts } from './exception.ts';
 import { rfc3339, type Enforcement } from './grants.ts';
 import { isGranting, type Lifecycle } from './lifecycle.ts';
-import { CONDITION_MESSAGE_MAX_BYTES, truncateUtf8 } from './limits.ts';
+import { CONDITION_MESSAGE_MAX_BYTES, EVENT_NOTE_MAX_BYTES, truncateUtf8, utf8Bytes } from './limits.ts';
 import { formatSelector } from './selector.ts';
 
 export interface PlannedEvent {
@@ -54,7 +57,8 @@ function condition(
 /**
  * The desired status and the Events still to raise. Events are keyed by what made them due, so
  * one already recorded in `status.announced` is never planned again. `enforcement` says whether
- * admission honours the exception (src/policy/grants.ts enforcementOf).
+ * admission honours the exception (src/policy/grants.ts enforcementOf). `workloads`: those whose
+ * pods depend on it (src/policy/impact.ts), named in the ExpiringSoon Event and status.workloads.
  */
 export function planException(
   obj: HostNamespaceException,
@@ -63,6 +67,7 @@ export function planException(
   coveredPods: number,
   enforcement: Enforcement,
   now: DateTime,
+  workloads: readonly WorkloadImpact[] = [],
 ): ExceptionPlan {
   const prev = obj.status ?? {};
   const announced: AnnouncedEvents = { ...(prev.announced ?? {}) };
@@ -107,7 +112,11 @@ export function planException(
           type: 'Warning',
           action: 'Warn',
           announce: 'expiringSoon',
-          note: `Exception expires at ${expires}; renew it with a fresh risk acceptance (spec.riskAcceptance.acceptedAt) or let it lapse (owner: ${owner}).`,
+          note: withImpact(
+            `Exception expires at ${expires}; renew it with a fresh risk acceptance (spec.riskAcceptance.acceptedAt) or let it lapse (owner: ${owner}).`,
+            workloads,
+            expires,
+          ),
         },
         expires,
       );
@@ -200,12 +209,45 @@ export function planException(
     conditions,
     observedGeneration: generation,
     coveredPods,
+    ...statusWorkloads(workloads),
     ...registerColumns(facts),
     ...(expires ? { expiresAt: expires } : {}),
     ...(lc.reviewDueAt ? { nextReviewAt: rfc3339(lc.reviewDueAt) } : {}),
     ...(Object.keys(announced).length ? { announced } : {}),
   };
   return { status, events };
+}
+
+/**
+ * The ExpiringSoon note names what will break: `... After <expiresAt> DaemonSet ns/x (120 pods on
+ * 120 nodes) can no longer create pods: new nodes get no x.` Whole sentences within the note's bytes.
+ */
+function withImpact(note: string, workloads: readonly WorkloadImpact[], expires: string): string {
+  if (!workloads.length) return `${note} No workload depends on it now.`;
+  const room = EVENT_NOTE_MAX_BYTES - utf8Bytes(note) - 2;
+  const text = impactText(workloads, expires, false, room - 1);
+  return `${note} ${text.charAt(0).toUpperCase()}${text.slice(1)}.`;
+}
+
+/**
+ * status.workloads: kind, name and pod count of the first MAX_STATUS_WORKLOADS, and how many in
+ * all. No node counts: they change whenever a pod is rescheduled, and the status must not churn
+ * with the pods. The pod counts change when a pod of the workload comes or goes, which changes
+ * coveredPods as well: they add no status write of their own.
+ */
+export function statusWorkloads(workloads: readonly WorkloadImpact[]): {
+  workloads?: StatusWorkload[];
+  workloadCount?: number;
+} {
+  if (!workloads.length) return {};
+  return {
+    workloads: workloads.slice(0, MAX_STATUS_WORKLOADS).map((w) => ({
+      kind: w.workload.kind,
+      name: w.workload.name,
+      pods: w.pods,
+    })),
+    workloadCount: workloads.length,
+  };
 }
 
 /** status.selector is cut to this many characters (the CRD's maxLength). */

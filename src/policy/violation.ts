@@ -127,9 +127,29 @@ const LOSS_TEXT: Record<LossKind, (name: string, flags: string) => string> = {
 /** The note of a pod's HostNamespaceViolation Event: what it uses, and each exception behind the cause. */
 export function violationNote(pod: { namespace: string; name: string; owner?: string }, cause: ViolationCause): string {
   const what = pod.owner ? `Pod ${pod.name} (${pod.owner})` : `Pod ${pod.name}`;
+  return `${what} uses ${cause.flags.join(', ')}, ${notAllowed(pod.namespace)}${causeText(cause)}`;
+}
+
+/**
+ * The note of the same Event on the pod's workload (once per workload per cause): which pod was
+ * found first, and the same cause, so `kubectl describe daemonset` says why its pods are offenders.
+ */
+export function workloadViolationNote(
+  workload: { kind: string; namespace: string; name: string },
+  pod: string,
+  cause: ViolationCause,
+): string {
+  const what = `${workload.kind} ${workload.name} has pods using ${cause.flags.join(', ')} (first: pod ${pod})`;
+  return `${what}, ${notAllowed(workload.namespace)}${causeText(cause)}`;
+}
+
+const notAllowed = (namespace: string) => `which no active HostNamespaceException in namespace ${namespace} allows.`;
+
+/** Each exception behind a cause, one sentence each ('' for a pod no exception ever covered). */
+function causeText(cause: ViolationCause): string {
   const flags = cause.flags.join(', ');
-  let note = `${what} uses ${flags}, which no active HostNamespaceException in namespace ${pod.namespace} allows.`;
   const owner = (o: string | undefined) => (o === undefined ? '' : ` (owner: ${o || '(none)'})`);
+  let note = '';
   if (cause.lapsed.length) {
     const each = cause.lapsed.map(
       (l) => `exception ${l.name} (owner: ${l.owner || '(none)'}, expired ${l.expiresAt ?? '?'})`,

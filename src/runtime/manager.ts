@@ -207,7 +207,7 @@ export class Manager<K, W> {
       const r = this.sources.find((x) => x.resource === s.resource)!.reflector;
       if (!r.hasSynced) reasons.push(`${s.resource}: cache not synced yet`);
       else if (s.disconnectedForMs > maxDisconnectedMs) {
-        const why = s.current ? 'no watch open' : 'relist not completed';
+        const why = r.relistPending ? 'relist not completed' : 'no watch open';
         reasons.push(`${s.resource}: ${why} for ${Math.round(s.disconnectedForMs / 1000)} s`);
       }
     }
@@ -272,10 +272,11 @@ export class Manager<K, W> {
   }
 
   /**
-   * Waits until every cache is current. After a 410 the relist replays what changed while the
-   * watch was gone; a reconcile deciding before it completes could undo that (label a pod as an
-   * offender for an exception that was renewed meanwhile, raise an Event twice for a pod whose
-   * resourceVersion moved on). A reconcile reads several caches, so it waits for all of them.
+   * Waits until every cache is current. From a failed watch (an outage) until the watch resumed
+   * or, after a 410, the relist replayed what changed meanwhile, a cache may miss changes; a
+   * reconcile deciding then could undo them (label a pod as an offender for an exception that was
+   * renewed meanwhile, raise an Event twice for a pod whose resourceVersion moved on). A
+   * reconcile reads several caches, so it waits for all of them.
    */
   private async caughtUp(): Promise<void> {
     const stopped = new Promise<never>((_, reject) => {

@@ -65,7 +65,7 @@ afterAll(async () => {
 
 describe('kubectl hostns audit', () => {
   it('lists covered pods (with the exception), offenders and nothing else of the namespace', () => {
-    const json = hostnsJson<AuditJson>(['audit', '-n', ns]);
+    const json = hostnsJson<AuditJson>(['audit', '--group-by', 'pod', '-n', ns]);
     expect(json.pods.map((p) => [p.name, p.status, p.exceptions, p.uncovered])).toEqual([
       ['both', 'offender', ['node-exporter'], ['hostIPC']],
       ['debug', 'offender', [], ['hostPID']],
@@ -75,10 +75,10 @@ describe('kubectl hostns audit', () => {
   });
 
   it('cluster-wide by default, with kube-system exempt (and --exempt-namespaces to change that)', () => {
-    const all = hostnsJson<AuditJson>(['audit']);
+    const all = hostnsJson<AuditJson>(['audit', '--group-by', 'pod']);
     expect(all.pods.find((p) => p.name === systemPod)).toMatchObject({ namespace: 'kube-system', status: 'exempt' });
     expect(all.pods.filter((p) => p.namespace === ns)).toHaveLength(3);
-    const strict = hostnsJson<AuditJson>(['audit', '-A', '--exempt-namespaces', '']);
+    const strict = hostnsJson<AuditJson>(['audit', '--group-by', 'pod', '-A', '--exempt-namespaces', '']);
     expect(strict.pods.find((p) => p.name === systemPod)).toMatchObject({ status: 'offender' });
   });
 
@@ -96,7 +96,7 @@ describe('kubectl hostns audit', () => {
     );
     expect(jq.status).toBe(0);
     const fromJq = jq.stdout.trim().split('\n').filter(Boolean).sort();
-    const fromAudit = hostnsJson<AuditJson>(['audit'])
+    const fromAudit = hostnsJson<AuditJson>(['audit', '--group-by', 'pod'])
       .pods.filter((p) => p.uses.includes('hostNetwork'))
       .map((p) => `${p.namespace}/${p.name}`)
       .sort();
@@ -114,12 +114,12 @@ describe('kubectl hostns audit', () => {
     expect(kubectl(['-n', ns, 'annotate', 'pod', 'debug', 'hostns.io/violation=hostPID']).code).toBe(0);
     // a wrong mark: `both` is an offender, labelled as covered
     expect(kubectl(['-n', ns, 'label', 'pod', 'both', 'hostns.io/exception=node-exporter']).code).toBe(0);
-    const json = hostnsJson<AuditJson>(['audit', '-n', ns]);
+    const json = hostnsJson<AuditJson>(['audit', '--group-by', 'pod', '-n', ns]);
     const by = Object.fromEntries(json.pods.map((p) => [p.name, p]));
     expect(by['node-exporter-1']).toMatchObject({ labelled: true, operatorLabel: 'exception=node-exporter' });
     expect(by.debug).toMatchObject({ labelled: true, operatorLabel: 'violation=true' });
     expect(by.both).toMatchObject({ labelled: false, operatorLabel: 'exception=node-exporter' });
-    const table = hostns(['audit', '-n', ns]);
+    const table = hostns(['audit', '--group-by', 'pod', '-n', ns]);
     expect(table.stdout.split('\n')[0]).toMatch(/^NAMESPACE +POD +USES +STATUS +EXCEPTION +LABELLED +DETAIL$/);
     expect(table.stdout).toMatch(new RegExp(`^${ns} +debug +hostPID +offender +yes +not allowed: hostPID$`, 'm'));
   });
@@ -127,17 +127,17 @@ describe('kubectl hostns audit', () => {
   it('reads pods in pages (--chunk-size)', async () => {
     const big = await createNamespace('cli-audit-pages');
     for (let i = 0; i < 7; i++) await createPod(big, `p${i}`, { app: 'x' }, { hostPID: true });
-    const json = hostnsJson<AuditJson>(['audit', '-n', big, '--chunk-size', '2']);
+    const json = hostnsJson<AuditJson>(['audit', '--group-by', 'pod', '-n', big, '--chunk-size', '2']);
     expect(json.pods.map((p) => p.name)).toEqual(['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6']);
   });
 
   it('--fail-on-findings exits 1 when an offender runs', () => {
-    expect(hostns(['audit', '-n', ns]).code).toBe(0);
-    expect(hostns(['audit', '-n', ns, '--fail-on-findings']).code).toBe(1);
+    expect(hostns(['audit', '--group-by', 'pod', '-n', ns]).code).toBe(0);
+    expect(hostns(['audit', '--group-by', 'pod', '-n', ns, '--fail-on-findings']).code).toBe(1);
   });
 
   it('markdown output', () => {
-    const md = hostns(['audit', '-n', ns, '-o', 'markdown']);
+    const md = hostns(['audit', '--group-by', 'pod', '-n', ns, '-o', 'markdown']);
     expect(md.stdout).toContain(`| ${ns} | debug | hostPID | offender |`);
   });
 
@@ -154,7 +154,7 @@ describe('kubectl hostns audit', () => {
       currentContext: kc.currentContext,
     });
     writeFileSync(join(dir, 'kubeconfig'), dead.exportConfig());
-    const r = hostns(['audit', '--kubeconfig', join(dir, 'kubeconfig')], { kubeconfig: false });
+    const r = hostns(['audit', '--group-by', 'pod', '--kubeconfig', join(dir, 'kubeconfig')], { kubeconfig: false });
     rmSync(dir, { recursive: true, force: true });
     expect(r.code).toBe(3);
     expect(r.stderr).toBe(
@@ -164,21 +164,21 @@ describe('kubectl hostns audit', () => {
 
   it('no kubeconfig at all, or an unknown context: one line', () => {
     const home = mkdtempSync(join(tmpdir(), 'hostns-home-'));
-    const none = hostns(['audit'], {
+    const none = hostns(['audit', '--group-by', 'pod'], {
       kubeconfig: false,
       env: { KUBECONFIG: '', HOME: home, KUBERNETES_SERVICE_HOST: '' },
     });
     rmSync(home, { recursive: true, force: true });
     expect(none.code).toBe(3);
     expect(none.stderr).toMatch(/^error: no cluster configured: pass --kubeconfig, set KUBECONFIG/);
-    const ctx = hostns(['audit', '--context', 'nope']);
+    const ctx = hostns(['audit', '--group-by', 'pod', '--context', 'nope']);
     expect(ctx.code).toBe(2);
     expect(ctx.stderr).toMatch(/^error: --context nope: no such context in the kubeconfig \(have: .+\)\n$/);
   });
 
   it('KUBECONFIG and --context are honoured', () => {
     const kc = kubeConfig();
-    const r = hostns(['audit', '-n', ns, '--context', kc.getCurrentContext(), '-o', 'json'], {
+    const r = hostns(['audit', '--group-by', 'pod', '-n', ns, '--context', kc.getCurrentContext(), '-o', 'json'], {
       kubeconfig: false,
       env: { KUBECONFIG: kubeconfigPath() },
     });

@@ -99,6 +99,43 @@ describe('kubectl hostns against a local HTTP server', () => {
     );
   });
 
+  it('audit by workload: ReplicaSets and Jobs asked as metadata; without the right to list them, a warning', async () => {
+    const accepts: string[] = [];
+    const port = await serve(servers, (req, res) => {
+      const url = new URL(req.url!, 'http://x');
+      res.setHeader('Content-Type', 'application/json');
+      if (url.pathname.endsWith('/replicasets') || url.pathname.endsWith('/jobs')) {
+        accepts.push(String(req.headers.accept));
+        res.statusCode = 403;
+        const message = `${url.pathname} is forbidden: User "x" cannot list`;
+        res.end(JSON.stringify({ kind: 'Status', code: 403, reason: 'Forbidden', message }));
+        return;
+      }
+      const pod = {
+        metadata: {
+          name: 'web-5d-a',
+          namespace: 'team',
+          ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-5d', uid: 'u', controller: true }],
+        },
+        spec: { hostNetwork: true },
+      };
+      res.end(JSON.stringify({ metadata: {}, items: url.pathname.endsWith('/pods') ? [pod] : [] }));
+    });
+    const r = await cli(['audit', '--kubeconfig', kubeconfigFor(port), '--now', '2026-06-01T00:00:00Z', '-o', 'json']);
+    expect(accepts).toEqual([
+      'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1',
+      'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1',
+    ]);
+    expect(r.err).toContain(
+      'warning: cannot list replicasets (forbidden): their pods are grouped by ReplicaSet, not by Deployment',
+    );
+    expect(r.err).toContain('warning: cannot list jobs (forbidden)');
+    expect(JSON.parse(r.out).workloads).toMatchObject([
+      { kind: 'ReplicaSet', name: 'web-5d', pods: 1, status: 'offender' },
+    ]);
+    expect(r.code).toBe(EXIT.ok);
+  });
+
   it('follows continue tokens with --chunk-size as the page size', async () => {
     const seen: string[] = [];
     const port = await serve(servers, (req, res) => {
@@ -124,6 +161,8 @@ describe('kubectl hostns against a local HTTP server', () => {
     });
     const r = await cli([
       'audit',
+      '--group-by',
+      'pod',
       '--kubeconfig',
       kubeconfigFor(port),
       '--chunk-size',

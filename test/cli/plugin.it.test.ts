@@ -46,7 +46,7 @@ describe('kubectl plugin discovery', () => {
   });
 
   it('kubectl hostns audit / review against the cluster (KUBECONFIG)', () => {
-    const audit = kubectlWith(BIN_DIR, ['hostns', 'audit', '-n', ns]);
+    const audit = kubectlWith(BIN_DIR, ['hostns', 'audit', '--group-by', 'pod', '-n', ns]);
     expect(audit.code).toBe(0);
     expect(audit.stdout).toMatch(new RegExp(`^${ns} +agent-1 +hostNetwork +covered +agent +no +by agent$`, 'm'));
     const review = kubectlWith(BIN_DIR, ['hostns', 'review', '-n', ns, '--fail-on-findings']);
@@ -64,7 +64,7 @@ describe('kubectl plugin discovery', () => {
   it('works through a symlink to the launcher placed elsewhere on PATH', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hostns-path-'));
     symlinkSync(join(BIN_DIR, 'kubectl-hostns'), join(dir, 'kubectl-hostns'));
-    const r = kubectlWith(dir, ['hostns', 'audit', '-n', ns, '-o', 'json']);
+    const r = kubectlWith(dir, ['hostns', 'audit', '--group-by', 'pod', '-n', ns, '-o', 'json']);
     rmSync(dir, { recursive: true, force: true });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).summary).toMatchObject({ pods: 1, covered: 1 });

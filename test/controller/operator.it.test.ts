@@ -6,6 +6,7 @@ import { DateTime } from 'luxon';
 import { eventName } from '../../src/kube/events.ts';
 import { core, createNamespace, customObjects, eventually, kubeConfig, kubectl } from '../harness/kube.ts';
 import { OperatorProcess } from '../harness/operator-process.ts';
+import { clusterChanges, clusterObjects, explainWrites } from '../harness/write-audit.ts';
 import { createException, GROUP, PLURAL, VERSION } from '../harness/exceptions.ts';
 import { EventsV1Api } from '@kubernetes/client-node';
 
@@ -350,35 +351,10 @@ describe('operator: lapse, exactly once, restarts', () => {
 
   it('a restart on a converged cluster performs zero writes', async () => {
     await op.converged();
-    // Every object the operator could write, before the restart.
-    const snapshot = () => {
-      const pods = kubectl([
-        'get',
-        'pods',
-        '-A',
-        '-o',
-        'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}={.metadata.resourceVersion}{"\\n"}{end}',
-      ]).stdout;
-      const excs = kubectl([
-        'get',
-        'hnse',
-        '-A',
-        '-o',
-        'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}={.metadata.resourceVersion}{"\\n"}{end}',
-      ]).stdout;
-      const grants = kubectl([
-        'get',
-        'hostnamespacegrantsets,hostnamespacegrantindexes',
-        '-A',
-        '-o',
-        'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}={.metadata.resourceVersion}{"\\n"}{end}',
-      ]).stdout;
-      const evs = kubectl(['get', 'events.events.k8s.io', '-A', '--no-headers']).stdout.trim().split('\n').length;
-      return { pods, excs, grants, evs };
-    };
-    const before = snapshot();
+    // Every object the operator could write (or reads to decide), before the restart.
+    const before = clusterObjects();
     await op.kill('SIGTERM');
-    op = await OperatorProcess.start();
+    op = await OperatorProcess.start(['--log-level', 'debug']);
     await op.converged();
     await new Promise((r) => setTimeout(r, 1000));
     await op.converged();
@@ -386,7 +362,10 @@ describe('operator: lapse, exactly once, restarts', () => {
     console.log(
       `[figures] writes after a restart on a converged cluster: ${writes} (requests: ${await op.metric('hostns_api_requests_total')})`,
     );
-    expect(writes).toBe(0);
-    expect(snapshot()).toEqual(before);
+    const after = clusterObjects();
+    // A failure names each write (verb, path) and what changed in the cluster, field by field.
+    const explained = () => explainWrites(op.log, before, after);
+    expect(writes, explained()).toBe(0);
+    expect(clusterChanges(before, after), explained()).toEqual([]);
   });
 });

@@ -198,6 +198,46 @@ describe('operator on the fake API', () => {
     expect(second.observer.events.filter((e) => e.outcome === 'created')).toEqual([]);
   });
 
+  it("a DaemonSet's pods offending after a lapse: one Event on each pod, one on the DaemonSet (one POST), none after a restart", async () => {
+    useFakeClock(T0);
+    const api = new FakeKubeApi();
+    api.put(EXCEPTIONS, exceptionObj('team', 'agents', T0.plus({ days: 1 })));
+    const ds = { apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'agent', uid: 'uid-ds', controller: true };
+    for (const n of ['agent-a', 'agent-b', 'agent-c']) {
+      const pod = podObj('team', n, { app: 'agent' }, { hostNetwork: true });
+      api.put('pods', { ...pod, metadata: { ...pod.metadata, ownerReferences: [ds] } });
+    }
+    const first = await start(api);
+    await settle(first.operator);
+    await vi.advanceTimersByTimeAsync(T0.plus({ days: 1 }).diff(T0).toMillis() + 10);
+    await settle(first.operator);
+    const violations = () => eventsOf(api, 'team', 'HostNamespaceViolation');
+    expect(
+      violations()
+        .map((e) => e.regarding.name)
+        .sort(),
+    ).toEqual(['agent', 'agent-a', 'agent-b', 'agent-c']);
+    const onDs = violations().find((e) => e.regarding.name === 'agent') as unknown as {
+      regarding: { kind: string; uid: string };
+      note: string;
+    };
+    expect(onDs.regarding).toMatchObject({ kind: 'DaemonSet', uid: 'uid-ds' });
+    expect(onDs.note).toMatch(
+      /^DaemonSet agent has pods using hostNetwork \(first: pod agent-.\).* Caused by the lapse of exception agents/,
+    );
+    const posts = api.requests.filter((r) => r.method === 'POST' && r.path.includes('/events'));
+    // Every Event posted once: lifecycle Events, three pods, the DaemonSet's (no 409 from its siblings).
+    expect(posts.map((r) => r.status)).toEqual(posts.map(() => 201));
+    expect(posts.length).toBe(api.list('events', 'team').length);
+    await first.operator.stop();
+    running.splice(running.indexOf(first.operator), 1);
+
+    const second = await start(api);
+    await settle(second.operator);
+    expect(violations()).toHaveLength(4);
+    expect(api.requests.filter((r) => r.method === 'POST' && r.path.includes('/events')).length).toBe(posts.length);
+  });
+
   it('retries a failed write with backoff until it succeeds', async () => {
     useFakeClock(T0);
     const api = new FakeKubeApi();
@@ -216,6 +256,31 @@ describe('operator on the fake API', () => {
     expect(api.writes('/pods/offender').map((w) => w.status)).toEqual([500, 500, 200]);
     // The violation Event was raised once: the retries found it (409).
     expect(eventsOf(api, 'team', 'HostNamespaceViolation')).toHaveLength(1);
+  });
+
+  it('a grants write refused (403, e.g. a quota) is retried, never terminal; once it lands the namespace is in the index', async () => {
+    useFakeClock(T0);
+    const api = new FakeKubeApi();
+    // As a real API server mostly does: our create's response arrives before its watch event.
+    api.watchLagsResponses = true;
+    api.put('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team' } });
+    api.put(EXCEPTIONS, exceptionObj('team', 'agents', T0.plus({ days: 30 })));
+    api.failNext('POST', '/namespaces/team/hostnamespacegrantsets', 403, 12);
+    const { operator } = await start(api);
+    const index = () =>
+      (api.get('hostnamespacegrantindexes', undefined, 'cluster')?.spec as { namespaces: object }).namespaces;
+    expect(index()).toEqual({});
+    expect(statusOf(api, 'team', 'agents')).toMatchObject({ phase: 'Active' });
+    // Retried with backoff, capped at 60 s (+-20 %): 12 refusals take about 3 minutes.
+    for (let t = 0; t < 6 * 60 && !api.get(GRANTS, 'team', 'grants'); t++) {
+      await vi.advanceTimersByTimeAsync(1000);
+      await settle(operator);
+    }
+    const posts = api.writes('/namespaces/team/hostnamespacegrantsets').map((w) => w.status);
+    expect(posts).toEqual([...Array<number>(12).fill(403), 201]);
+    // Nothing else changed in the cluster: the grants object's own appearance brings the index.
+    await settle(operator);
+    expect(index()).toEqual({ team: expect.any(String) });
   });
 
   it('a terminal error (status refused as invalid) is not retried; the next change of the exception runs it again', async () => {

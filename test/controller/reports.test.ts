@@ -24,6 +24,8 @@ import {
 import { writeLane } from '../../src/controller/writes.ts';
 import { toPodRecord, type PodRecord } from '../../src/kube/pod-record.ts';
 import { StoreWriter } from '../../src/kube/store.ts';
+import type { OwnedRecord } from '../../src/kube/owner-record.ts';
+import type { RefusalRecord } from '../../src/kube/refusal-record.ts';
 import { DEFAULT_POLICY } from '../../src/policy/config.ts';
 import type { Request } from '../../src/runtime/manager.ts';
 import { exceptionObj, podObj } from '../fake/cluster.ts';
@@ -37,6 +39,9 @@ function world() {
   const namespaces = new StoreWriter<NamespaceRecord>();
   const grantIndex = new StoreWriter<HostNamespaceGrantIndex>();
   const grantsWriteErrors = new Map<string, string>();
+  const replicaSets = new StoreWriter<OwnedRecord>();
+  const jobs = new StoreWriter<OwnedRecord>();
+  const refusals = new StoreWriter<RefusalRecord>();
   const reports = new StoreWriter<Report>();
   const caches = new Caches({
     exceptions,
@@ -44,6 +49,9 @@ function world() {
     grants,
     namespaces,
     grantIndex,
+    replicaSets,
+    jobs,
+    refusals,
     grantsWriteErrors,
     policy: DEFAULT_POLICY,
   });

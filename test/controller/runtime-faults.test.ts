@@ -161,6 +161,61 @@ describe('act only on a current cache', () => {
   });
 });
 
+describe('act only on a current cache: an outage', () => {
+  it('from a broken watch until it resumed (here: 410, relist), nothing is decided: a renewal made meanwhile is not undone', async () => {
+    useFakeClock(T0);
+    const api = new FakeKubeApi();
+    api.put('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team' } });
+    api.put(EXCEPTIONS, exceptionObj('team', 'agents', T0.plus({ seconds: 30 })));
+    api.put('pods', podObj('team', 'agent-1', { app: 'agent' }, { hostNetwork: true }));
+    const observer = new Recorder();
+    const { operator } = await startOperator(api, { observer });
+    running.push(operator);
+    expect(labels(api, 'team', 'agent-1')['hostns.io/exception']).toBe('agents');
+
+    // The operator loses the API; another client renews the exception; history is compacted.
+    api.offline = true;
+    await turns(10);
+    api.put(EXCEPTIONS, exceptionObj('team', 'agents', T0.plus({ days: 30 })));
+    api.compact();
+    const writesBefore = api.writes().length;
+    // The old expiry passes: its timer runs the reconcile, which waits for current caches instead
+    // of deciding Expired on the old one (it would not even try a write).
+    await advance(45_000);
+    expect(operator.manager.watchStates().every((s) => !s.current)).toBe(true);
+    expect(api.writes().length).toBe(writesBefore);
+
+    api.offline = false;
+    await advance(35_000); // the reflectors' backoff (ceiling 30 s), then 410 and the relist
+    await settle(operator);
+    expect(observer.watchRestarts.filter((r) => r.reason === 'expired').length).toBeGreaterThanOrEqual(1);
+    expect(eventsOf(api, 'team', 'Expired')).toEqual([]);
+    expect(eventsOf(api, 'team', 'HostNamespaceViolation')).toEqual([]);
+    expect(labels(api, 'team', 'agent-1')['hostns.io/exception']).toBe('agents');
+    expect(labels(api, 'team', 'agent-1')['hostns.io/violation']).toBeUndefined();
+    expect(operator.manager.unreadyReasons(0)).toEqual([]);
+  });
+
+  it('a watch that resumed without a 410 (nothing compacted) is current again after it settled', async () => {
+    useFakeClock(T0);
+    const api = new FakeKubeApi();
+    api.put('pods', podObj('team', 'offender', { app: 'other' }, { hostNetwork: true }));
+    const observer = new Recorder();
+    const { operator } = await startOperator(api, { observer });
+    running.push(operator);
+    api.offline = true;
+    await advance(2_000);
+    expect(operator.manager.unreadyReasons(0)).toContainEqual(expect.stringMatching(/^pods: no watch open/));
+    api.put('pods', podObj('team', 'late', { app: 'other' }, { hostNetwork: true }));
+    api.offline = false;
+    await advance(10_000);
+    await settle(operator);
+    expect(operator.manager.watchStates().every((s) => s.current && s.connected)).toBe(true);
+    expect(observer.watchRestarts.filter((r) => r.reason === 'expired')).toEqual([]);
+    expect(labels(api, 'team', 'late')['hostns.io/violation']).toBe('true');
+  });
+});
+
 describe('health that tells the truth', () => {
   it('/metrics: watches connected, retrying keys and their age, write failures by kind and reason', async () => {
     useFakeClock(T0);

@@ -210,6 +210,12 @@ describe('config/rbac: the operator', () => {
         'core/namespaces:list',
         'core/namespaces:watch',
         'events.k8s.io/events:create',
+        'apps/replicasets:list',
+        'apps/replicasets:watch',
+        'batch/jobs:list',
+        'batch/jobs:watch',
+        'core/events:list',
+        'core/events:watch',
       ].sort(),
     );
     expect(role.aggregationRule).toBeUndefined();

@@ -37,6 +37,8 @@ interface Watcher {
   namespace?: string;
   onEvent: WatchEventHandler;
   close: () => void;
+  /** Ends the watch with a network error. */
+  fail: (err: Error) => void;
 }
 
 export interface RecordedRequest {
@@ -86,6 +88,11 @@ export class FakeKubeApi implements KubeApi {
   private uids = 0;
   private readonly watchers = new Set<Watcher>();
   private readonly faults: { match: (method: string, path: string) => boolean; status: number; times: number }[] = [];
+  /**
+   * Watch events of a write arrive on a later turn of the event loop than its response, as they
+   * mostly do from a real API server (default: the event first).
+   */
+  watchLagsResponses = false;
   /** Discovery answers with these plurals for the hostns.io group. */
   crdPlurals = ['hostnamespaceexceptions', 'hostnamespacegrantsets', 'hostnamespacegrantindexes'];
 
@@ -112,6 +119,16 @@ export class FakeKubeApi implements KubeApi {
   closeWatches(): void {
     for (const w of [...this.watchers]) w.close();
   }
+
+  /**
+   * An outage (true): every open watch breaks with a network error and every request or watch
+   * fails like one, until set back to false.
+   */
+  set offline(down: boolean) {
+    this.down = down;
+    if (down) for (const w of [...this.watchers]) w.fail(new TypeError('fetch failed'));
+  }
+  private down = false;
 
   get openWatches(): number {
     return this.watchers.size;
@@ -158,6 +175,7 @@ export class FakeKubeApi implements KubeApi {
     await new Promise((r) => setImmediate(r));
     let status = 200;
     try {
+      if (this.down) throw new TypeError('fetch failed');
       // As fetch does: an aborted signal (a leader's term that ended) stops the request unsent.
       if (opts.signal?.aborted) throw opts.signal.reason ?? new DOMException('aborted', 'AbortError');
       const fault = this.faults.find((f) => f.times > 0 && f.match(method, path));
@@ -186,9 +204,10 @@ export class FakeKubeApi implements KubeApi {
   ): Promise<void> {
     const route = parse(path);
     const from = Number(query?.resourceVersion ?? 0);
-    this.requests.push({ method: 'WATCH', path, status: 200 });
-    return new Promise<void>((resolve) => {
+    this.requests.push({ method: 'WATCH', path, status: this.down ? 0 : 200 });
+    return new Promise<void>((resolve, reject) => {
       if (signal.aborted) return resolve();
+      if (this.down) return reject(new TypeError('fetch failed'));
       if (from < this.compactedBefore) {
         queueMicrotask(() => {
           onEvent({
@@ -206,6 +225,10 @@ export class FakeKubeApi implements KubeApi {
         close: () => {
           this.watchers.delete(watcher);
           resolve();
+        },
+        fail: (err) => {
+          this.watchers.delete(watcher);
+          reject(err);
         },
       };
       signal.addEventListener('abort', () => watcher.close(), { once: true });
@@ -316,9 +339,11 @@ export class FakeKubeApi implements KubeApi {
     this.history.push(event);
     for (const w of this.watchers) {
       if (w.resource !== resource || (w.namespace && w.namespace !== obj.metadata.namespace)) continue;
-      queueMicrotask(() => {
+      const deliver = () => {
         if (this.watchers.has(w)) w.onEvent({ type, object: clone(event.object) });
-      });
+      };
+      if (this.watchLagsResponses) setImmediate(deliver);
+      else queueMicrotask(deliver);
     }
   }
 

@@ -17,14 +17,21 @@ describe('toPodRecord', () => {
   it('keeps host-namespace pods lean: labels, flags, our marks, controller owner', () => {
     const r = toPodRecord(
       raw(
-        { hostPID: true, containers: [{ name: 'c', image: 'x', env: [{ name: 'BIG', value: 'x'.repeat(10_000) }] }] },
+        {
+          hostPID: true,
+          nodeName: 'node-1',
+          containers: [{ name: 'c', image: 'x', env: [{ name: 'BIG', value: 'x'.repeat(10_000) }] }],
+        },
         {
           labels: { app: 'a', 'hostns.io/violation': 'true' },
           annotations: {
             'hostns.io/violation': 'hostPID',
             'kubectl.kubernetes.io/last-applied-configuration': 'x'.repeat(5000),
           },
-          ownerReferences: [{ kind: 'DaemonSet', name: 'agent', controller: true }],
+          ownerReferences: [
+            { apiVersion: 'v1', kind: 'ConfigMap', name: 'not-a-controller', uid: 'c1' },
+            { apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'agent', uid: 'ds-1', controller: true },
+          ],
           managedFields: [{ manager: 'kubectl' }],
         },
       ),
@@ -41,7 +48,8 @@ describe('toPodRecord', () => {
       hostPID: true,
       hostIPC: false,
       marks: { labels: { 'hostns.io/violation': 'true' }, annotations: { 'hostns.io/violation': 'hostPID' } },
-      owner: 'DaemonSet/agent',
+      owner: { apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'agent', uid: 'ds-1' },
+      nodeName: 'node-1',
     });
     expect(JSON.stringify(rest).length).toBeLessThan(400);
   });

@@ -209,6 +209,8 @@ export class ControlPlane {
   readonly dir: string;
   readonly kubeconfigPath: string;
   server = '';
+  /** etcd's client URL (tests compact its history on demand through its JSON gateway). */
+  etcdUrl = '';
   /** The simulated nodes (nodes mode), by name. */
   readonly nodeNames: string[] = [];
   /** The processes, in start order; stop() ends them in reverse. */
@@ -255,6 +257,7 @@ export class ControlPlane {
     if (kept) log(`reusing the cluster kept in ${this.dir}`);
 
     const etcdUrl = `http://127.0.0.1:${etcdClient}`;
+    this.etcdUrl = etcdUrl;
     const peerUrl = `http://127.0.0.1:${etcdPeer}`;
     const etcd = this.spawnLogged('etcd', join(assets, 'etcd'), [
       '--name=default',
