@@ -119,7 +119,9 @@ describe('samePodFacts', () => {
       resourceVersion: over.rv ?? '10',
       labels: over.labels ?? { app: 'agent' },
       annotations: over.annotations ?? {},
-      ownerReferences: [{ kind: 'DaemonSet', name: over.owner ?? 'agent', controller: true }],
+      ownerReferences: [
+        { apiVersion: 'apps/v1', kind: 'DaemonSet', name: over.owner ?? 'agent', uid: 'd1', controller: true },
+      ],
     },
     spec: { hostNetwork: true, containers: [{ name: 'c', image: 'agent:1' }], ...over.spec },
     status: { phase: 'Running' },
