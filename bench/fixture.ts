@@ -272,3 +272,6 @@ export async function existingFixturePods(api: Api): Promise<Set<string>> {
   } while (cont);
   return out;
 }
+
+/** On the ConfigMaps the startup floor writes in place of grants objects (removed between runs). */
+export const FLOOR_GRANTS_LABEL = 'bench.hostns.io/floor-grants';

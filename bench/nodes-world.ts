@@ -17,7 +17,7 @@ import { parseNodeCount } from '../tools/controlplane/nodes.ts';
 import { parseHeartbeatInterval } from '../tools/controlplane/pod-heartbeat.ts';
 import { Api } from './minimal-client.ts';
 import { renderWorld, type NodesWorldReport } from './nodes-report.ts';
-import { OperatorProcess } from './operator.ts';
+import { OperatorProcess } from '../tools/operator-process.ts';
 import { buildWorld, runChurn, runStartup, runWorldLapse, type NodesWorldOptions } from './phases/nodes.ts';
 
 const { values } = parseArgs({
@@ -97,7 +97,8 @@ try {
       OperatorProcess.start({
         kubeconfig: cp.kubeconfigPath,
         logFile: join(workDir, 'operator.log'),
-        extraArgs: ['--max-concurrent-reconciles', String(options.patchConcurrency)],
+        logLevel: 'warn',
+        args: ['--max-concurrent-reconciles', String(options.patchConcurrency)],
       }),
   };
   log(`creating ${options.daemonSets} DaemonSets and Deployments up to ${options.pods} pods`);

@@ -1,20 +1,37 @@
-// bench/results/results.json -> bench/results/RESULTS.md. Pure: (results) -> markdown.
+// <out>/results.json -> <out>/RESULTS.md. Pure: (results) -> markdown.
 import { total } from './audit.ts';
+import type { FixtureReport } from './fixture.ts';
 import type { LapseResult } from './phases/lapse.ts';
 import type { MemoryResult } from './phases/memory.ts';
 import type { RestartResult } from './phases/restart.ts';
 import type { StartupResult } from './phases/startup.ts';
 import type { SteadyResult } from './phases/steady.ts';
-import type { FixtureReport } from './fixture.ts';
-import { describeGrowth, formatBytes, formatMs, formatRatio, growthExponent, slope, type Summary } from './stats.ts';
+import type { ProductionForm } from './production.ts';
+import type { Provenance } from './provenance.ts';
+import {
+  describeGrowth,
+  fittedGrowth,
+  formatBytes,
+  formatMs,
+  formatRatio,
+  formatTrials,
+  median,
+  NOISY_FLOOR_SPREAD,
+  ratioVerdict,
+  slope,
+  trials,
+  type Summary,
+} from './stats.ts';
 
 export interface BenchResults {
   date: string;
   durationSeconds?: number;
   command: string;
-  machine: { cpus: number; cpuModel: string; memoryGiB: number; os: string };
+  provenance: Provenance;
+  machine: { cpus: number; cpuModel: string; memoryGiB: number; os: string; loadAtStart: number };
   versions: Record<string, string>;
   settings: Record<string, unknown>;
+  form: ProductionForm;
   fixtures: FixtureReport[];
   startup: StartupResult[];
   memory: MemoryResult[];
@@ -25,71 +42,95 @@ export interface BenchResults {
   errors: string[];
 }
 
-const GOALS = {
+export const GOALS = {
   startupRatio: 1.3,
+  steadyRatioP99: 1.5,
   steadyP99Ms: 1000,
-  steadyRatio: 2,
+  lapseEventRatioP99: 1.25,
   lapseEventP99Ms: 1000,
-  bytesPerPod: 1024,
+  lapseRelabelRatioP99: 1.25,
+  peakRssMiB: 300,
+  peakRssAtPods: 150_000,
+  heapPerEntry: 1024,
   leanerThanPeer: 10,
   restartWrites: 0,
 };
 
-const mark = (ok: boolean | undefined) => (ok === undefined ? '?' : ok ? 'met' : '**missed**');
+const MiB = 2 ** 20;
 const n = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? 'n/a' : v.toLocaleString('en-US'));
+const mib = (v: number) => (Number.isFinite(v) ? `${(v / MiB).toFixed(0)} MiB` : 'n/a');
+const pct = (v: number) => (Number.isFinite(v) ? `${(v * 100).toFixed(0)} %` : 'n/a');
+
+type Verdict = ReturnType<typeof ratioVerdict>;
+function verdictText(v: Verdict, extra = true): string {
+  if (!v.judged) return `not judged (${v.why})`;
+  return v.met && extra ? 'met' : '**missed**';
+}
+
+function ratioRow(item: string, measured: number[], floor: number[], limit: number, goal: string, fmt = formatMs) {
+  const v = ratioVerdict(measured, floor, limit);
+  return `| ${item} | ${formatTrials(trials(measured), fmt)} | ${formatTrials(v.floor, fmt)} | ${formatTrials(v.ratio, formatRatio)} | ${goal} | ${verdictText(v)} |`;
+}
 
 export interface MemoryFigures {
   size: number;
   pods: number;
-  opCached?: number;
-  peerPods: number;
-  opHeap?: number;
-  opRss?: number;
-  peerHeap?: number;
+  entries?: number;
+  peakRss: number[];
+  rss: number[];
+  heapUsed: number[];
+  /** (heap at N - heap at N = 0) / entries the operator caches, per trial. */
+  heapPerEntry: number[];
+  afterPhasesPeak?: number;
+  peerPerPod?: number;
   peerRss?: number;
   opPerPod?: number;
-  /** Per entry the operator keeps (it caches only pods it may have to mark). */
-  opPerEntry?: number;
-  opRssPerPod?: number;
-  peerPerPod?: number;
-  peerRssPerPod?: number;
-  leaner?: number;
 }
 
-/** Bytes per cached pod against the N = 0 baseline of the same process kind. */
+/** Per size: the operator's memory over its trials, against the N = 0 baseline. */
 export function memoryFigures(memory: readonly MemoryResult[]): MemoryFigures[] {
   const base = memory.find((m) => m.size === 0);
+  const baseHeap = median(base?.operator.map((o) => o.heap?.heapUsed ?? Number.NaN) ?? []);
   return memory.map((m) => {
-    // Per pod in the cluster, not per entry the operator chose to keep: what a user sizes for.
-    const pods = m.podsInCluster;
-    const peerPods = m.peer?.cachedPods ?? pods;
-    const per = (v: number | undefined, b: number | undefined, count: number) =>
-      v !== undefined && b !== undefined && count > 0 ? (v - b) / count : undefined;
-    const opPerPod = per(m.operator?.heapUsed, base?.operator?.heapUsed, pods);
-    const peerPerPod = per(m.peer?.heapUsed, base?.peer?.heapUsed, peerPods);
-    const entries = m.operator?.cachedPods ?? 0;
+    const heaps = m.operator.map((o) => o.heap?.heapUsed ?? Number.NaN);
+    const entries = m.operator.find((o) => o.heap)?.heap?.cachedPods;
+    const peerBase = base?.peer?.heapUsed;
+    const peerPods = m.peer?.cachedPods ?? 0;
     return {
-      opPerEntry: per(m.operator?.heapUsed, base?.operator?.heapUsed, entries),
-      opRssPerPod: per(m.operator?.rss, base?.operator?.rss, pods),
-      peerRssPerPod: per(m.peer?.rss, base?.peer?.rss, peerPods),
       size: m.size,
-      pods,
-      opCached: m.operator?.cachedPods,
-      peerPods,
-      opHeap: m.operator?.heapUsed,
-      opRss: m.operator?.rss,
-      peerHeap: m.peer?.heapUsed,
+      pods: m.podsInCluster,
+      entries,
+      peakRss: m.operator.map((o) => o.peakRss ?? Number.NaN),
+      rss: m.operator.map((o) => o.rss ?? Number.NaN),
+      heapUsed: heaps,
+      heapPerEntry:
+        entries && entries > 0 && Number.isFinite(baseHeap) ? heaps.map((h) => (h - baseHeap) / entries) : [],
+      afterPhasesPeak: m.afterPhases?.peakRss,
       peerRss: m.peer?.rss,
-      opPerPod,
-      peerPerPod,
-      leaner: opPerPod && peerPerPod ? peerPerPod / opPerPod : undefined,
+      peerPerPod:
+        m.peer && peerBase !== undefined && peerPods > 0 ? (m.peer.heapUsed - peerBase) / peerPods : undefined,
+      opPerPod:
+        m.podsInCluster > 0 && Number.isFinite(baseHeap) ? (median(heaps) - baseHeap) / m.podsInCluster : undefined,
     };
   });
 }
 
-const b = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? formatBytes(v) : '-');
+/** Heap per cached entry between consecutive sizes (medians of the trials): the cost of one more entry. */
+export function marginalHeapPerEntry(mf: readonly MemoryFigures[]) {
+  const sized = mf.filter((m) => m.size > 0 && m.entries && Number.isFinite(median(m.heapUsed)));
+  return sized.slice(1).map((b, i) => {
+    const a = sized[i]!;
+    return {
+      from: a.size,
+      to: b.size,
+      entries: b.entries! - a.entries!,
+      perEntry: slope({ size: a.entries!, value: median(a.heapUsed) }, { size: b.entries!, value: median(b.heapUsed) }),
+    };
+  });
+}
 
-function latencyRow(name: string, s: Summary): string {
+function latencyRow(name: string, s: Summary | undefined): string {
+  if (!s) return `| ${name} | - | - | - | - | - |`;
   return `| ${name} | ${s.count} | ${formatMs(s.p50)} | ${formatMs(s.p90)} | ${formatMs(s.p99)} | ${formatMs(s.max)} |`;
 }
 
@@ -98,18 +139,27 @@ export function renderReport(r: BenchResults): string {
   const p = (...lines: string[]) => out.push(...lines);
   p('# Benchmarks', '');
   p(
-    `Generated by \`${r.command}\` on ${r.date}${r.durationSeconds ? ` (run took ${Math.round(r.durationSeconds / 60)} min)` : ''}.`,
+    `Generated by \`${r.command}\` on ${r.date}${r.durationSeconds ? ` (run took ${Math.round(r.durationSeconds / 60)} min)` : ''},`,
+    `at commit \`${r.provenance.commit}\`, ${r.provenance.dirty ? `**dirty** (${r.provenance.changes.join(', ')})` : 'clean tree (git status --porcelain empty)'}.`,
     '',
   );
   p(
-    'Every figure is measured in the same run as its floor, on the same cluster, and given as a ratio: the',
-    'machine is shared and noisy, absolute times are not comparable between runs. Benchmarks, not tests:',
+    'Method: every figure is measured in the same run as its floor, on the same cluster, in trials where the floor',
+    'and the operator alternate which goes first; the report gives the median over the trials and their spread',
+    `((max - min) / median). A goal is judged on the median of the per-trial ratios, only with >= 3 trials and a floor whose`,
+    `spread is <= ${pct(NOISY_FLOOR_SPREAD)}; otherwise it says "not judged" and why. The machine (2 CPUs) is shared:`,
+    'the 1-minute load average is recorded with every trial. Absolute times are context only. Benchmarks, not tests:',
     'nothing here fails CI.',
     '',
   );
-  p('## Machine and versions', '');
-  p(`- ${r.machine.cpus} CPUs (${r.machine.cpuModel}), ${r.machine.memoryGiB} GiB RAM, ${r.machine.os}`);
+  p('## Machine, versions, operator form', '');
+  p(
+    `- ${r.machine.cpus} CPUs (${r.machine.cpuModel}), ${r.machine.memoryGiB} GiB RAM, ${r.machine.os}; load average at start ${r.machine.loadAtStart}`,
+  );
   for (const [k, v] of Object.entries(r.versions)) p(`- ${k}: ${v}`);
+  p(
+    `- operator: \`${r.form.entry}\`, Node options \`${r.form.nodeArgs.join(' ') || '(none)'}\`, environment ${JSON.stringify(r.form.env)} (config/manager; memory request ${r.form.memoryRequest ?? 'n/a'}, limit ${r.form.memoryLimit ?? 'n/a'})`,
+  );
   p(
     `- settings: ${Object.entries(r.settings)
       .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(' ') : String(v)}`)
@@ -118,49 +168,85 @@ export function renderReport(r: BenchResults): string {
   );
 
   p('## Summary against the goals', '');
-  p('| item | figure | floor / peer | ratio | goal | |', '| --- | --- | --- | --- | --- | --- |');
+  p(
+    '| item | operator: median (min-max, spread) | floor: median (min-max, spread) | ratio: median of trials (min-max) | goal | |',
+    '| --- | --- | --- | --- | --- | --- |',
+  );
   for (const s of r.startup) {
     p(
-      `| 1 startup, N = ${n(s.size)} | ${formatMs(s.operator.convergedMs ?? NaN)}${s.operator.timedOut ? ' (timed out)' : ''} | ${formatMs(s.floor.wallMs)} | ${formatRatio(s.ratio)} | ratio <= ${GOALS.startupRatio} | ${mark(Number.isFinite(s.ratio) ? s.ratio <= GOALS.startupRatio : false)} |`,
+      ratioRow(
+        `1 startup, N = ${n(s.size)}`,
+        s.trials.map((t) => t.operator.convergedMs ?? Number.NaN),
+        s.trials.map((t) => t.floor.wallMs),
+        GOALS.startupRatio,
+        `<= ${GOALS.startupRatio}x`,
+      ),
     );
   }
-  if (r.steady) {
-    const st = r.steady;
+  if (r.steady?.trials.length) {
+    const t = r.steady.trials;
     p(
-      `| 2 steady create -> label p50 | ${formatMs(st.labelLatency.p50)} | ${formatMs(st.watchLatency.p50)} | ${formatRatio(st.ratioP50)} | | |`,
+      ratioRow(
+        '2 steady create -> label p50',
+        t.map((x) => x.operator.labelLatency.p50),
+        t.map((x) => x.floor.labelLatency.p50),
+        Infinity,
+        '',
+      ).replace(/\| (met|\*\*missed\*\*|not judged[^|]*) \|$/, '| |'),
     );
     p(
-      `| 2 steady create -> label p99 | ${formatMs(st.labelLatency.p99)} | ${formatMs(st.watchLatency.p99)} | ${formatRatio(st.ratioP99)} | p99 <= 1 s and <= ${GOALS.steadyRatio}x | ${mark(st.labelLatency.p99 <= GOALS.steadyP99Ms && st.ratioP99 <= GOALS.steadyRatio)} |`,
-    );
-  }
-  if (r.lapse) {
-    const l = r.lapse;
-    p(
-      `| 3 lapse expiresAt -> Expired Event p50 | ${formatMs(l.eventDelay.p50)} | ${formatMs(l.eventFloor?.p50 ?? NaN)} | ${formatRatio(l.eventFloor ? l.eventDelay.p50 / l.eventFloor.p50 : NaN)} | | |`,
-    );
-    p(
-      `| 3 lapse expiresAt -> Expired Event p99 | ${formatMs(l.eventDelay.p99)} (${l.eventsSeen}/${l.exceptions}) | ${formatMs(l.eventFloor?.p99 ?? NaN)} | ${formatRatio(l.ratioP99 ?? NaN)} | p99 <= 1 s | ${mark(l.eventsSeen === l.exceptions && l.eventDelay.p99 <= GOALS.lapseEventP99Ms)} |`,
-    );
-    p(
-      `| 3 lapse expiresAt -> pod relabel p99 | ${formatMs(l.relabelDelay.p99)} (${l.relabelsSeen}/${l.exceptions}) | | | | |`,
-    );
-  }
-  for (const m of memoryFigures(r.memory).filter((m) => m.size > 0)) {
-    p(
-      `| 4 memory, N = ${n(m.size)}: heap per pod in the cluster (per cached entry: ${b(m.opPerEntry)}) | ${m.opPerPod !== undefined ? formatBytes(m.opPerPod) : 'n/a'} | ${m.peerPerPod !== undefined ? formatBytes(m.peerPerPod) : 'n/a'} (whole objects) | ${m.leaner ? `${m.leaner.toFixed(1)}x leaner` : 'n/a'} | <= 1 KiB and >= ${GOALS.leanerThanPeer}x | ${mark(m.opPerPod !== undefined && m.leaner !== undefined ? m.opPerPod <= GOALS.bytesPerPod && m.leaner >= GOALS.leanerThanPeer : undefined)} |`,
-    );
-    p(
-      `| 4 memory, N = ${n(m.size)}: RSS per pod (no goal) | ${b(m.opRssPerPod)} (RSS ${formatBytes(m.opRss ?? NaN)}) | ${b(m.peerRssPerPod)} (RSS ${formatBytes(m.peerRss ?? NaN)}) | ${m.opRssPerPod && m.peerRssPerPod ? `${(m.peerRssPerPod / m.opRssPerPod).toFixed(1)}x leaner` : 'n/a'} | | |`,
+      ratioRow(
+        '2 steady create -> label p99',
+        t.map((x) => x.operator.labelLatency.p99),
+        t.map((x) => x.floor.labelLatency.p99),
+        GOALS.steadyRatioP99,
+        `<= ${GOALS.steadyRatioP99}x`,
+      ),
     );
   }
+  if (r.lapse?.trials.length) {
+    const t = r.lapse.trials;
+    p(
+      ratioRow(
+        `3 lapse (${n(r.lapse.exceptions)} at once) expiresAt -> Expired Event p99`,
+        t.map((x) => x.eventDelay.p99),
+        t.map((x) => x.eventFloor?.p99 ?? Number.NaN),
+        GOALS.lapseEventRatioP99,
+        `<= ${GOALS.lapseEventRatioP99}x (and <= 1 s where the floor allows)`,
+      ),
+    );
+    p(
+      ratioRow(
+        '3 lapse expiresAt -> pod relabelled p99',
+        t.map((x) => x.relabelDelay.p99),
+        t.map((x) => x.patchFloor?.p99 ?? Number.NaN),
+        GOALS.lapseRelabelRatioP99,
+        `<= ${GOALS.lapseRelabelRatioP99}x`,
+      ),
+    );
+  }
+  const mf = memoryFigures(r.memory);
+  for (const m of mf.filter((x) => x.size > 0)) {
+    const peak = trials(m.peakRss);
+    const judged = m.size >= GOALS.peakRssAtPods;
+    p(
+      `| 4 peak RSS (VmHWM) during startup, N = ${n(m.size)} | ${formatTrials(peak, mib)}${m.afterPhasesPeak ? `; after every phase ${mib(m.afterPhasesPeak)}` : ''} | | | <= ${GOALS.peakRssMiB} MiB at ${n(GOALS.peakRssAtPods)} pods | ${judged ? (Math.max(peak.max, m.afterPhasesPeak ?? 0) <= GOALS.peakRssMiB * MiB ? 'met' : '**missed**') : ''} |`,
+    );
+    const per = trials(m.heapPerEntry);
+    p(
+      `| 4 heap per cached entry against N = 0, N = ${n(m.size)} (${n(m.entries)} entries; includes what a working operator keeps beyond an idle one) | ${formatTrials(per, formatBytes)} | ${m.peerPerPod !== undefined ? `${formatBytes(m.peerPerPod)} per pod (whole objects)` : ''} | | | |`,
+    );
+  }
+  const marginal = marginalHeapPerEntry(mf);
+  const last = marginal[marginal.length - 1];
+  if (last)
+    p(
+      `| 4 heap per cached entry, marginal from N = ${n(last.from)} to N = ${n(last.to)} (${n(last.entries)} more entries; no fixed cost in it) | ${formatBytes(last.perEntry)} | | | <= 1 KiB | ${last.perEntry <= GOALS.heapPerEntry ? 'met' : '**missed**'} |`,
+    );
   if (r.restart) {
     const w = total(r.restart.writes);
-    p(`| 5 writes on restart (converged cluster) | ${w} | | | 0 | ${mark(w === 0)} |`);
+    p(`| 5 writes on restart (converged cluster) | ${w} | | | 0 | ${w === 0 ? 'met' : '**missed**'} |`);
   }
-  if (r.steady)
-    p(
-      `| 5 API requests per reconcile (steady) | ${r.steady.requestsPerReconcile?.toFixed(2) ?? 'n/a'} per reconcile; ${r.steady.requestsPerPod.toFixed(2)} per pod created; ${r.steady.writesPerLabelledPod.toFixed(2)} writes per labelled pod | | | | |`,
-    );
   p('');
 
   p('## Fixture', '');
@@ -168,7 +254,7 @@ export function renderReport(r: BenchResults): string {
     'Pods are a pure function of their index (bench/fixture.ts): 97 namespaces, one pod in 20 uses a host',
     'namespace (70 % hostNetwork, 20 % hostPID, 10 % hostIPC), three exceptions per namespace (291) cover',
     "half of those; every pod is shaped like a Deployment's (owner reference, probes, env, resources, a",
-    'volume). A larger size only creates the missing pods. Creation is concurrent and treats 409 as done.',
+    'volume). A larger size only creates the missing pods; every trial at a size reuses the same pods.',
     '',
   );
   p('| pods | created | already there | seconds | pods/s |', '| --- | --- | --- | --- | --- |');
@@ -178,122 +264,126 @@ export function renderReport(r: BenchResults): string {
     );
   p('');
 
-  p('## 1. Startup', '');
-  p(
-    'From operator process start to "every offender and covered pod labelled and every exception status',
-    'written" (observed by the bench\'s own watches). Floor: a separate process (bench/floor-startup.ts,',
-    'a minimal keep-alive HTTPS client, no client library) doing a paged LIST of all pods (limit 500) and one',
-    "metadata merge PATCH per pod using a host namespace, at the operator's patch concurrency; timed from",
-    "its spawn to its exit, so both include process start. Between sizes the operator's marks, statuses,",
-    'Events and grants are removed so each startup does the full work.',
-    '',
-  );
-  p(
-    '| N | pods in cluster | labels needed | floor (list + patch) | operator ready | labels done | statuses done | converged | ratio |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-  );
-  for (const s of r.startup) {
+  if (r.startup.length) {
+    p('## 1. Startup', '');
     p(
-      `| ${n(s.size)} | ${n(s.podsInCluster)} | ${n(s.expectedOffenders + s.expectedCovered)} | ${formatMs(s.floor.wallMs)} (${formatMs(s.floor.listMs)} + ${formatMs(s.floor.patchMs)}) | ${formatMs(s.operator.readyMs ?? NaN)} | ${formatMs(s.operator.labelsMs ?? NaN)} | ${formatMs(s.operator.statusMs ?? NaN)} | ${formatMs(s.operator.convergedMs ?? NaN)} | ${formatRatio(s.ratio)} |`,
+      'From operator process start to "every offender and covered pod labelled and every exception status written"',
+      "(the bench's own watches). Floor (bench/floor-startup.ts, its own process, a minimal keep-alive HTTPS client):",
+      'the same required work: a paged LIST of all pods (limit 500) and of the exceptions, then, at the',
+      "operator's concurrency, one label PATCH per host pod, one violation Event per offender, one Event and one status",
+      'write per exception, one grants write per namespace plus the index; timed from spawn to exit. Each run starts',
+      'from the reset state (no marks, statuses, Events or grants). Trials alternate: odd trials run the floor first.',
+      '',
     );
-  }
-  p('');
-  for (const s of r.startup) {
-    const t = s.operator.timeline;
     p(
-      `- N = ${n(s.size)}: operator writes during startup (API server audit log): ${JSON.stringify(s.operator.writes)} (total ${total(s.operator.writes)}, floor ${s.floor.auditPatches} PATCHes audited); all requests: ${JSON.stringify(s.operator.requests)}.`,
+      '| N | trial | order | load | floor (list + writes) | floor writes | operator ready | labels | statuses | converged | operator writes | writes/s (operator; floor) | peak RSS | ratio |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     );
-    const c = s.cpu;
-    if (c) {
+    for (const s of r.startup) {
+      for (const t of s.trials) {
+        const o = t.operator;
+        const floorRate = t.floor.writeMs > 0 ? (t.floor.writes * 1000) / t.floor.writeMs : Number.NaN;
+        p(
+          `| ${n(s.size)} | ${t.trial} | ${t.order} | ${t.floor.load} / ${o.load} | ${formatMs(t.floor.wallMs)} (${formatMs(t.floor.listMs)} + ${formatMs(t.floor.writeMs)}) | ${n(t.floor.writes)} | ${formatMs(o.readyMs ?? NaN)} | ${formatMs(o.labelsMs ?? NaN)} | ${formatMs(o.statusMs ?? NaN)} | ${formatMs(o.convergedMs ?? NaN)}${o.timedOut ? ' (timed out)' : ''} | ${n(total(o.writes))} | ${o.timeline?.writesPerSecond?.toFixed(0) ?? 'n/a'}; ${Number.isFinite(floorRate) ? floorRate.toFixed(0) : 'n/a'} | ${mib(o.memory?.peakRss ?? NaN)} | ${formatRatio(t.ratio)} |`,
+        );
+      }
+    }
+    p('');
+    for (const s of r.startup) {
+      const t = s.trials[s.trials.length - 1];
+      if (!t) continue;
+      const tl = t.operator.timeline;
       const f = (v: number | undefined) => (v === undefined ? 'n/a' : `${v.toFixed(1)} s`);
       p(
-        `  CPU burned (user + system): floor client ${f(c.floor.client)}, kube-apiserver ${f(c.floor.apiserver)}, etcd ${f(c.floor.etcd)}; operator ${f(c.operator.client)}, kube-apiserver ${f(c.operator.apiserver)}, etcd ${f(c.operator.etcd)} (2 CPUs shared by all).`,
+        `- N = ${n(s.size)}, trial ${t.trial}: operator writes (audit log) ${JSON.stringify(t.operator.writes)}; floor ${t.floor.auditWrites} writes audited (${t.floor.labelled} labels, ${t.floor.offenders} violation Events, ${t.floor.exceptions} exceptions). Timeline after process start: first request ${formatMs(tl?.firstRequestMs ?? NaN)}, last pods page ${formatMs(tl?.lastListPodsMs ?? NaN)} (floor's LIST ${formatMs(t.floor.listMs)}), writes ${formatMs(tl?.firstWriteMs ?? NaN)} to ${formatMs(tl?.lastWriteMs ?? NaN)}. CPU: floor ${f(t.cpu.floor.client)}, kube-apiserver ${f(t.cpu.floor.apiserver)}; operator ${f(t.cpu.operator.client)}, kube-apiserver ${f(t.cpu.operator.apiserver)}.`,
       );
     }
-    if (t) {
-      p(
-        `  Timeline after process start: first request ${formatMs(t.firstRequestMs ?? NaN)}, last pods page requested ${formatMs(t.lastListPodsMs ?? NaN)}, writes from ${formatMs(t.firstWriteMs ?? NaN)} to ${formatMs(t.lastWriteMs ?? NaN)} (${t.writesPerSecond?.toFixed(0) ?? 'n/a'} writes/s; the floor: ${s.floor.patchMs > 0 ? ((s.floor.patched * 1000) / s.floor.patchMs).toFixed(0) : 'n/a'} PATCH/s).`,
-      );
-    }
+    p('');
   }
-  p('');
 
-  if (r.steady) {
+  if (r.steady?.trials.length) {
     const st = r.steady;
     p('## 2. Steady state', '');
     p(
-      `Pods created at ${st.rate}/s for ${st.seconds.toFixed(0)} s (${st.created} created, ${st.createErrors} skipped or failed) into one namespace`,
-      'while the operator holds the whole fixture; one pod in three uses hostNetwork (alternately covered by an',
-      "exception and an offender). Latency from sending the create to the bench's watch seeing the label;",
-      'floor: from sending the create to the same watch seeing the pod ADDED (a plain watch).',
-      '',
-    );
-    p('| latency | pods | p50 | p90 | p99 | max |', '| --- | --- | --- | --- | --- | --- |');
-    p(latencyRow('create -> label (operator)', st.labelLatency));
-    if (st.labelLatencyCovered) p(latencyRow('... covered pods (one PATCH)', st.labelLatencyCovered));
-    if (st.labelLatencyOffender) p(latencyRow('... offenders (Event, then PATCH)', st.labelLatencyOffender));
-    p(latencyRow('create -> seen by a watch (floor, same pods)', st.watchLatency));
-    p(latencyRow('create -> seen by a watch (all pods)', st.watchLatencyAll));
-    p('');
-    p(
-      `Ratio p50 ${formatRatio(st.ratioP50)}, p99 ${formatRatio(st.ratioP99)}. Labelled ${st.labelledSeen}/${st.labelledExpected}.`,
+      `Per trial, two windows of ${st.seconds} s each creating pods at ${st.rate}/s into a fresh namespace while the operator holds`,
+      'the whole fixture; one pod in three uses hostNetwork, alternately covered by an exception and an offender. Latency',
+      "from sending the create to the bench's watch seeing the mark. Operator window: the operator's label. Floor window:",
+      'bench/floor-steady.ts (its own process) watches the namespace and does the same round trips (PATCH for a covered pod;',
+      'violation Event, then PATCH, for an offender) in a namespace the operator exempts; the operator keeps running.',
       '',
     );
     p(
-      `API requests by the operator during the window (audit log): ${st.operatorRequestsTotal} for ${st.created} pods created = ${st.requestsPerPod.toFixed(2)} per pod; ${st.writesPerLabelledPod.toFixed(2)} writes per labelled pod. By verb: ${JSON.stringify(st.operatorRequests)}.${st.operatorReconcileMetric ? ` The operator's own ${st.operatorReconcileMetric.name} grew by ${st.operatorReconcileMetric.delta} (= ${st.requestsPerReconcile?.toFixed(2) ?? 'n/a'} audited requests per reconcile; its hostns_api_requests_total grew by ${st.operatorReconcileMetric.ownRequestCount ?? 'n/a'}).` : ''}`,
+      '| trial | order | load (operator / floor) | operator p50 | operator p99 | floor p50 | floor p99 | ratio p99 | labelled | requests per reconcile |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    );
+    for (const t of st.trials)
+      p(
+        `| ${t.trial} | ${t.order} | ${t.operator.load} / ${t.floor.load} | ${formatMs(t.operator.labelLatency.p50)} | ${formatMs(t.operator.labelLatency.p99)} | ${formatMs(t.floor.labelLatency.p50)} | ${formatMs(t.floor.labelLatency.p99)} | ${formatRatio(t.ratioP99)} | ${t.operator.labelledSeen}/${t.operator.labelledExpected}; floor ${t.floor.labelledSeen}/${t.floor.labelledExpected} | ${t.operator.requestsPerReconcile?.toFixed(2) ?? 'n/a'} |`,
+      );
+    const last = st.trials[st.trials.length - 1]!;
+    p(
+      '',
+      `Trial ${last.trial}: offenders p99 ${formatMs(last.operator.labelLatencyOffender.p99)} (floor ${formatMs(last.floor.labelLatencyOffender.p99)}), covered p99 ${formatMs(last.operator.labelLatencyCovered.p99)} (floor ${formatMs(last.floor.labelLatencyCovered.p99)}); plain watch p99 ${formatMs(last.operator.watchLatency.p99)}. Operator requests (audit log): ${JSON.stringify(last.operator.operatorRequests)}.`,
       '',
     );
   }
 
-  if (r.lapse) {
+  if (r.lapse?.trials.length) {
     const l = r.lapse;
     p('## 3. Lapse', '');
     p(
-      `${l.exceptions} exceptions in 20 namespaces, all with \`expiresAt: ${l.expiresAt}\`, each covering one hostNetwork pod; created`,
-      `${formatMs(l.setupMs)} before, all pods covered before expiry: ${l.convergedBeforeExpiry}. Delay from expiresAt to the bench's watch`,
-      "receiving the `Expired` Event (and, as the operator stamps it, to the Event's eventTime), and to the pod carrying",
-      '`hostns.io/violation=true`.',
+      `Per trial, ${l.exceptions} exceptions in 20 fresh namespaces expiring at the same second, each covering one hostNetwork pod,`,
+      `created about ${l.leadSeconds} s before. Delay from expiresAt to the bench's watch receiving the \`Expired\` Event and to the pod`,
+      "carrying `hostns.io/violation=true`. Floors (bench/floor-writes.ts, its own process, at the operator's concurrency, timed",
+      'from its first request): the same number of Events, and one PATCH on each of the same pods. Trials alternate: odd',
+      'trials run the floors before the expiry, even ones after the lapse converged; the operator runs during both.',
       '',
     );
-    p('| delay from expiresAt | seen | p50 | p90 | p99 | max |', '| --- | --- | --- | --- | --- | --- |');
-    p(latencyRow('Expired Event received', l.eventDelay));
-    p(latencyRow('Expired Event eventTime', l.eventTimeDelay));
-    p(latencyRow('pod relabelled as offender', l.relabelDelay));
-    if (l.eventFloor)
-      p(
-        latencyRow(
-          `floor: ${l.exceptions} Events POSTed at the operator's concurrency (from first request)`,
-          l.eventFloor,
-        ),
-      );
-    p('');
     p(
-      'The issue names no floor for the lapse; the one above is what this API server allows: a minimal client (bench/floor-events.ts,',
-      "its own process, after the lapse) POSTing the same number of Events at the operator's concurrency, each Event's completion time",
-      'counted from the first request. No process could raise the last Expired Event sooner than that with this many in flight.',
-      `Operator requests from expiresAt to the last relabel (audit log): ${JSON.stringify(l.operatorRequests)}.`,
+      '| trial | order | load | Events seen | Event p50 | Event p99 | Event floor p99 | ratio | relabel p99 | PATCH floor p99 | ratio |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    );
+    for (const t of l.trials)
+      p(
+        `| ${t.trial} | ${t.order} | ${t.load} | ${t.eventsSeen}/${t.exceptions}; relabels ${t.relabelsSeen} | ${formatMs(t.eventDelay.p50)} | ${formatMs(t.eventDelay.p99)} | ${formatMs(t.eventFloor?.p99 ?? NaN)} | ${formatRatio(t.eventRatioP99)} | ${formatMs(t.relabelDelay.p99)} | ${formatMs(t.patchFloor?.p99 ?? NaN)} | ${formatRatio(t.relabelRatioP99)} |`,
+      );
+    const last = l.trials[l.trials.length - 1]!;
+    p('', `Trial ${last.trial} in detail:`, '');
+    p('| delay from expiresAt | seen | p50 | p90 | p99 | max |', '| --- | --- | --- | --- | --- | --- |');
+    p(latencyRow('Expired Event received', last.eventDelay));
+    p(latencyRow('Expired Event eventTime', last.eventTimeDelay));
+    p(latencyRow('pod relabelled as offender', last.relabelDelay));
+    p(latencyRow('floor: Events (from first request)', last.eventFloor));
+    p(latencyRow('floor: PATCHes (from first request)', last.patchFloor));
+    p(
+      '',
+      `Operator requests from expiresAt to the last relabel (audit log): ${JSON.stringify(last.operatorRequests)}.`,
       '',
     );
   }
 
   p('## 4. Memory', '');
   p(
-    'Operator: `GET /debug/heap` after the startup sync (forced GC, `node --expose-gc`). Peer: a plain',
-    '@kubernetes/client-node `makeInformer` on all pods in a child process (bench/peer-informer.ts), synced,',
-    'then one forced GC (as /debug/heap does) and `process.memoryUsage()`. Per pod = (heap at N - heap at N = 0) / pods in',
-    'the cluster at the time (the operator decides what it keeps per pod; "entries" is its own count of cached pods). The',
-    'peer at the largest N also holds the steady-state and lapse pods created after the operator was measured.',
+    "The operator's resident memory from /proc/<pid>/status: VmHWM (the peak since it started) and VmRSS, read when its",
+    'startup converged, before anything else; then `GET /debug/heap` (heap after a forced GC; the bench adds',
+    '`--expose-gc`, which only exposes gc()). Heap per cached entry = (heap at N - heap at N = 0) / the pods the operator',
+    'caches (it keeps only pods it may have to mark). Peer: a plain @kubernetes/client-node informer on all pods',
+    '(bench/peer-informer.ts, whole objects).',
     '',
   );
   p(
-    '| N | pods (operator) | operator entries | operator heap | heap per pod | heap per entry | operator RSS | RSS per pod | pods (peer) | peer heap | peer heap per pod | peer RSS | peer RSS per pod | leaner (heap) | leaner (RSS) |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| N | pods | entries | peak RSS (trials) | RSS | heap used | heap per entry | peak after all phases | peer heap per pod | peer RSS |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   );
-  for (const m of memoryFigures(r.memory)) {
+  for (const m of mf) {
     p(
-      `| ${n(m.size)} | ${n(m.pods)} | ${n(m.opCached)} | ${formatBytes(m.opHeap ?? NaN)} | ${b(m.opPerPod)} | ${b(m.opPerEntry)} | ${formatBytes(m.opRss ?? NaN)} | ${b(m.opRssPerPod)} | ${n(m.peerPods)} | ${formatBytes(m.peerHeap ?? NaN)} | ${b(m.peerPerPod)} | ${formatBytes(m.peerRss ?? NaN)} | ${b(m.peerRssPerPod)} | ${m.leaner ? `${m.leaner.toFixed(1)}x` : '-'} | ${m.opRssPerPod && m.peerRssPerPod ? `${(m.peerRssPerPod / m.opRssPerPod).toFixed(1)}x` : '-'} |`,
+      `| ${n(m.size)} | ${n(m.pods)} | ${n(m.entries)} | ${m.peakRss.map(mib).join(', ')} | ${mib(median(m.rss))} | ${mib(median(m.heapUsed))} | ${m.heapPerEntry.length ? m.heapPerEntry.map(formatBytes).join(', ') : '-'} | ${m.afterPhasesPeak ? mib(m.afterPhasesPeak) : '-'} | ${m.peerPerPod !== undefined ? formatBytes(m.peerPerPod) : '-'} | ${m.peerRss ? mib(m.peerRss) : '-'} |`,
     );
   }
+  for (const m of marginal)
+    p(
+      `- marginal heap per cached entry from N = ${n(m.from)} to N = ${n(m.to)} (medians; no fixed cost in it): ${formatBytes(m.perEntry)}`,
+    );
   p('');
 
   if (r.restart) {
@@ -301,44 +391,32 @@ export function renderReport(r: BenchResults): string {
     p('## 5. Write amplification', '');
     p(
       'The converged operator is stopped (SIGTERM) and started again; every request it sends from its start',
-      `until ${formatMs(rs.observedMs)} later (ready after ${formatMs(rs.readyMs ?? NaN)}) is read from the API server's audit log (the operator has`,
-      'its own client certificate user). Cross-check: `apiserver_request_total` write verbs over the same window,',
-      'and over an equal-length window before, without the operator (baseline).',
+      `until ${formatMs(rs.observedMs)} later (ready after ${formatMs(rs.readyMs ?? NaN)}) is read from the API server's audit log.`,
       '',
     );
-    p(`- writes by the operator: **${total(rs.writes)}** ${JSON.stringify(rs.writes)}`);
+    p(
+      `- writes by the operator: **${total(rs.writes)}** ${JSON.stringify(rs.writes)} (and ${rs.leaseWrites} Lease renewals of leader election)`,
+    );
     p(`- all requests by the operator: ${total(rs.requests)} ${JSON.stringify(rs.requests)}`);
     p(
-      `- apiserver_request_total write verbs over the ${rs.windowSeconds.toFixed(0)} s window: ${JSON.stringify(rs.apiserverWriteDelta)}; over ${rs.baselineSeconds.toFixed(0)} s without the operator (baseline: the API server's own lease, the controller-manager): ${JSON.stringify(rs.apiserverWriteDeltaBaseline)}`,
+      `- apiserver_request_total write verbs over the ${rs.windowSeconds.toFixed(0)} s window: ${JSON.stringify(rs.apiserverWriteDelta)}; over ${rs.baselineSeconds.toFixed(0)} s without the operator: ${JSON.stringify(rs.apiserverWriteDeltaBaseline)}`,
       '',
     );
   }
 
   p('## 6. Growth', '');
-  const st = r.startup.filter((s) => s.operator.convergedMs !== undefined);
-  if (st.length >= 2) {
-    const kOp = growthExponent(st.map((s) => ({ size: s.size, value: s.operator.convergedMs! })));
-    const kFl = growthExponent(st.map((s) => ({ size: s.size, value: s.floor.wallMs })));
+  const pts = (f: (s: StartupResult) => number[]) =>
+    r.startup.flatMap((s) => f(s).map((value) => ({ size: s.size, value })));
+  const kOp = fittedGrowth(pts((s) => s.trials.map((t) => t.operator.convergedMs ?? Number.NaN)));
+  const kFl = fittedGrowth(pts((s) => s.trials.map((t) => t.floor.wallMs)));
+  if (Number.isFinite(kOp))
     p(
-      `- startup time ~ N^${kOp.toFixed(2)} (${describeGrowth(kOp)}); floor ~ N^${kFl.toFixed(2)} (${describeGrowth(kFl)}).`,
+      `- startup time ~ N^${kOp.toFixed(2)} (${describeGrowth(kOp)}); floor ~ N^${kFl.toFixed(2)} (${describeGrowth(kFl)}): least-squares fits over every trial at ${r.startup.length} sizes.`,
     );
-  } else p('- startup: fewer than two sizes converged; no growth figure.');
-  const mf = memoryFigures(r.memory).filter((m) => m.size > 0 && m.opHeap !== undefined);
-  if (mf.length >= 2) {
-    const a = mf[0]!;
-    const b = mf[mf.length - 1]!;
-    const marginal = slope({ size: a.pods, value: a.opHeap! }, { size: b.pods, value: b.opHeap! });
-    p(
-      `- operator heap between N = ${n(a.size)} and N = ${n(b.size)}: ${formatBytes(marginal)} per additional pod (per-pod figure ${a.opPerPod !== undefined ? formatBytes(a.opPerPod) : 'n/a'} -> ${b.opPerPod !== undefined ? formatBytes(b.opPerPod) : 'n/a'}).`,
-    );
-    const kMem = growthExponent(
-      mf.map((m) => ({
-        size: m.pods,
-        value: m.opHeap! - (memoryFigures(r.memory).find((x) => x.size === 0)?.opHeap ?? 0),
-      })),
-    );
-    p(`- operator cache heap ~ N^${kMem.toFixed(2)} (${describeGrowth(kMem)}).`);
-  }
+  else p('- startup: fewer than 3 sizes; no growth fitted.');
+  const memPts = mf.filter((m) => m.size > 0).flatMap((m) => m.peakRss.map((value) => ({ size: m.pods, value })));
+  const kRss = fittedGrowth(memPts);
+  if (Number.isFinite(kRss)) p(`- peak RSS ~ N^${kRss.toFixed(2)} (${describeGrowth(kRss)}).`);
   p('');
 
   if (r.notes.length) p('## Notes', '', ...r.notes.map((x) => `- ${x}`), '');

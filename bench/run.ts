@@ -1,46 +1,54 @@
-// `npm run bench [-- options]`: the operator against the API server's own floor, on a local control
-// plane this script starts (and stops). Writes bench/results/results.json and bench/results/RESULTS.md.
+// `npm run bench [-- options]`: the operator in its production form (config/manager: dist/main.js,
+// its NODE_OPTIONS and flags) against floors measured in the same run, on a local control plane
+// this script starts (and stops). Writes <out>/results.json and <out>/RESULTS.md. See bench/README.md.
 //
-//   npm run bench                          N = 20,000 and 50,000 (default; ~15 min on 2 cores)
-//   npm run bench -- --quick               N = 2,000, shorter steady window, 200 lapses
-//   npm run bench -- --pods 20000,50000,150000
-//   npm run bench -- --profile             CPU profiles of the operator at the largest N (bench/results/profile-*.txt)
-//   npm run bench -- --floors-only         fixtures and floors only (no operator)
-//   npm run bench -- --keep-work           keep the operator log, audit log and profiles (kept anyway on errors)
-//   npm run bench -- --cluster-dir DIR     keep the cluster (etcd data) in DIR; a later run with the same DIR reuses its pods
+//   npm run bench                                   N = 10,000, 20,000, 50,000; every phase; 3 trials
+//   npm run bench -- --sizes 20000,50000,150000     the documented large run
+//   npm run bench -- --phase startup --sizes 50000  one phase at one size, in minutes
+//   npm run bench -- --quick                        N = 2,000, 1 trial: a smoke run (no verdicts)
 import { cpus, freemem, platform, release, totalmem } from 'node:os';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { tmpdir } from 'node:os';
-import { execFileSync } from 'node:child_process';
 import { AuditLog, FLOOR_USER, OPERATOR_USER } from './audit.ts';
 import { startBenchCluster } from './cluster.ts';
-import { growFixture } from './fixture.ts';
+import { ensureNamespaces, growFixture } from './fixture.ts';
 import { Api } from './minimal-client.ts';
-import { NODE, operatorExists, type OperatorProcess } from './operator.ts';
 import {
   countPods,
-  deleteNamespaces,
-  resetOperatorState,
-  runChild,
+  operatorCommand,
+  OPERATOR_NAMESPACE,
   startOperator,
   versionOf,
   type BenchContext,
 } from './phases/common.ts';
 import { runLapse } from './phases/lapse.ts';
-import { measureOperatorHeap, runPeer, type MemoryResult } from './phases/memory.ts';
+import { measureOperator, runPeer, type MemoryResult } from './phases/memory.ts';
 import { runRestart } from './phases/restart.ts';
-import { runStartup, type FloorResult } from './phases/startup.ts';
-import { runSteady } from './phases/steady.ts';
+import { runStartup } from './phases/startup.ts';
+import { floorSteadyNamespace, runSteady } from './phases/steady.ts';
+import { productionForm } from './production.ts';
+import { load1, provenance } from './provenance.ts';
 import { renderReport, type BenchResults } from './report.ts';
 import { summarizeProfile } from './profile.ts';
 import { controlPlanePids } from './procstat.ts';
 import { controlPlaneAssets } from '../tools/controlplane/controlplane.ts';
+import type { OperatorProcess } from '../tools/operator-process.ts';
+
+/**
+ * The phases, in run order. `startup` and `memory` run at every size; the others at the largest,
+ * on the operator the startup left converged. A new phase adds its name here and its step below.
+ */
+export const PHASES = ['memory', 'startup', 'restart', 'steady', 'lapse'] as const;
+type Phase = (typeof PHASES)[number];
 
 const { values } = parseArgs({
   options: {
+    sizes: { type: 'string' },
     pods: { type: 'string' },
+    phase: { type: 'string' },
+    trials: { type: 'string' },
     quick: { type: 'boolean', default: false },
     'fixture-concurrency': { type: 'string', default: '64' },
     'patch-concurrency': { type: 'string', default: '16' },
@@ -49,8 +57,10 @@ const { values } = parseArgs({
     lapse: { type: 'string' },
     'lapse-lead': { type: 'string' },
     'startup-timeout': { type: 'string', default: '600' },
+    'node-options': { type: 'string' },
+    env: { type: 'string', multiple: true },
+    entry: { type: 'string' },
     profile: { type: 'boolean', default: false },
-    'floors-only': { type: 'boolean', default: false },
     'keep-work': { type: 'boolean', default: false },
     'cluster-dir': { type: 'string' },
     out: { type: 'string', default: 'bench/results' },
@@ -64,37 +74,63 @@ function positive(text: string | undefined, flag: string): number {
 }
 
 const quick = values.quick;
-const sizes = (values.pods ?? (quick ? '2000' : '20000,50000'))
+const sizes = (values.sizes ?? values.pods ?? (quick ? '2000' : '10000,20000,50000'))
   .split(',')
-  .map((s) => positive(s.trim(), '--pods'))
-  .map(Math.round)
+  .map((s) => Math.round(positive(s.trim(), '--sizes')))
   .sort((a, b) => a - b);
+const phases = new Set<Phase>(
+  (values.phase ?? PHASES.join(',')).split(',').map((p) => {
+    if (!(PHASES as readonly string[]).includes(p.trim()))
+      throw new Error(`--phase: ${JSON.stringify(p)} is not one of ${PHASES.join(', ')}`);
+    return p.trim() as Phase;
+  }),
+);
+const trialCount = Math.round(positive(values.trials ?? (quick ? '1' : '3'), '--trials'));
 const fixtureConcurrency = positive(values['fixture-concurrency'], '--fixture-concurrency');
 const patchConcurrency = positive(values['patch-concurrency'], '--patch-concurrency');
 const steadyRate = positive(values['steady-rate'], '--steady-rate');
-const steadySeconds = positive(values['steady-seconds'] ?? (quick ? '20' : '60'), '--steady-seconds');
+const steadySeconds = positive(values['steady-seconds'] ?? (quick ? '15' : '30'), '--steady-seconds');
 const lapseCount = Math.round(positive(values.lapse ?? (quick ? '200' : '1000'), '--lapse'));
-const lapseLead = positive(values['lapse-lead'] ?? (quick ? '45' : '90'), '--lapse-lead');
+const lapseLead = positive(values['lapse-lead'] ?? (quick ? '60' : '120'), '--lapse-lead');
 const startupTimeoutMs = positive(values['startup-timeout'], '--startup-timeout') * 1000;
 const outDir = resolve(values.out);
+
+const form = productionForm();
+if (values['node-options'] !== undefined) form.nodeArgs = values['node-options'].split(/\s+/).filter(Boolean);
+for (const kv of values.env ?? []) {
+  const eq = kv.indexOf('=');
+  if (eq <= 0) throw new Error(`--env: ${JSON.stringify(kv)} is not NAME=value`);
+  form.env[kv.slice(0, eq)] = kv.slice(eq + 1);
+}
+if (values.entry) form.entry = values.entry;
 
 const runStarted = Date.now();
 const log = (msg: string) =>
   process.stderr.write(`[bench ${((Date.now() - runStarted) / 1000).toFixed(0).padStart(4)} s] ${msg}\n`);
 
 const workDir = mkdtempSync(join(tmpdir(), 'hostns-bench-'));
+const assets = controlPlaneAssets();
 const results: BenchResults = {
   date: new Date().toISOString(),
   command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+  provenance: provenance([relative(process.cwd(), outDir) || '.']),
   machine: {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model ?? 'unknown',
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     os: `${platform()} ${release()}`,
+    loadAtStart: load1(),
   },
-  versions: {},
+  versions: {
+    node: process.version,
+    'kube-apiserver': versionOf(join(assets, 'kube-apiserver')),
+    etcd: versionOf(join(assets, 'etcd')),
+    '@kubernetes/client-node': '2.0.1',
+  },
   settings: {
     sizes,
+    phases: [...phases],
+    trials: trialCount,
     fixtureConcurrency,
     patchConcurrency,
     steadyRate,
@@ -102,7 +138,9 @@ const results: BenchResults = {
     lapseCount,
     lapseLeadSeconds: lapseLead,
     apiserverPriority: 'bench users are in system:masters (APF exempt), like the floor',
+    profiled: values.profile,
   },
+  form: { ...form },
   fixtures: [],
   startup: [],
   memory: [],
@@ -128,27 +166,13 @@ async function attempt<T>(what: string, fn: () => Promise<T>): Promise<T | undef
   }
 }
 
-const assets = controlPlaneAssets();
-results.versions = {
-  node: process.version,
-  'kube-apiserver': versionOf(join(assets, 'kube-apiserver')),
-  etcd: versionOf(join(assets, 'etcd')),
-  '@kubernetes/client-node': '2.0.1',
-  operator: (() => {
-    try {
-      return `git ${execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()} + working tree`;
-    } catch {
-      return 'unknown';
-    }
-  })(),
-};
-log(`sizes ${sizes.join(', ')}; work dir ${workDir}; free memory ${Math.round(freemem() / 2 ** 30)} GiB`);
-
+log(
+  `sizes ${sizes.join(', ')}; phases ${[...phases].join(', ')}; ${trialCount} trials; commit ${results.provenance.commit}${results.provenance.dirty ? ' (dirty)' : ''}; work dir ${workDir}; free memory ${Math.round(freemem() / 2 ** 30)} GiB`,
+);
 const cluster = await startBenchCluster(workDir, [], values['cluster-dir']);
 log(`control plane ready at ${cluster.cp.server}`);
 const api = Api.fromKubeconfig(cluster.admin, 64);
-const withOperator = !values['floors-only'];
-if (withOperator && !operatorExists()) throw new Error('src/main.ts does not exist: run with --floors-only');
+await ensureNamespaces(api, [OPERATOR_NAMESPACE]);
 const ctx: BenchContext = {
   api,
   adminKubeconfig: cluster.admin,
@@ -158,11 +182,13 @@ const ctx: BenchContext = {
   workDir,
   patchConcurrency,
   controlPlane: controlPlanePids(cluster.cp.dir),
+  form,
   operatorArgs: ['--max-concurrent-reconciles', String(patchConcurrency)],
-  operatorNodeArgs: [],
+  operatorNodeArgs: values.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(workDir, 'profiles')}`] : [],
+  exemptNamespaces: Array.from({ length: trialCount }, (_, t) => floorSteadyNamespace(t)),
   log,
 };
-results.settings.operatorCommand = `${NODE} --expose-gc src/main.ts --kubeconfig <operator user> --http-port <free> --log-level warn ${ctx.operatorArgs.join(' ')}`;
+results.settings.operatorCommand = operatorCommand(ctx);
 
 let stopping = false;
 const cleanup = async () => {
@@ -173,103 +199,88 @@ const cleanup = async () => {
 };
 process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
 
+let op: OperatorProcess | undefined;
 try {
-  // 4. Memory at N = 0 (both processes, on the empty cluster).
-  const m0: MemoryResult = { size: 0, podsInCluster: await countPods(api) };
-  if (withOperator) {
+  if (phases.has('memory')) {
+    const m0: MemoryResult = { size: 0, podsInCluster: await countPods(api), operator: [] };
     await attempt('memory at N = 0 (operator)', async () => {
-      const op = await startOperator(ctx);
-      await op.waitReady(120_000);
+      const empty = await startOperator(ctx);
+      await empty.waitReady(120_000);
       await new Promise((r) => setTimeout(r, 2000));
-      m0.operator = await measureOperatorHeap(op);
-      await op.stop();
+      m0.operator.push(await measureOperator(empty));
+      await empty.stop();
     });
+    m0.peer = await attempt('memory at N = 0 (peer)', () => runPeer(ctx));
+    results.memory.push(m0);
+    save();
   }
-  m0.peer = await attempt('memory at N = 0 (peer)', () => runPeer(ctx));
-  results.memory.push(m0);
-  save();
 
   let have = 0;
-  for (const [k, size] of sizes.entries()) {
-    const last = k === sizes.length - 1;
+  for (const size of sizes) {
+    const largest = size === sizes[sizes.length - 1];
     log(`N = ${size}: growing the fixture from ${have} pods (${fixtureConcurrency} creates in flight)`);
     const fx = await growFixture(api, have, size, fixtureConcurrency, (done) => log(`  ${done} pods created`));
     have = size;
     results.fixtures.push(fx);
-    log(
-      `  fixture: ${fx.created} created, ${fx.existed} existed in ${fx.seconds.toFixed(1)} s (${Math.round(fx.podsPerSecond)}/s)`,
-    );
-    await resetOperatorState(ctx);
+    log(`  fixture: ${fx.created} created, ${fx.existed} existed in ${fx.seconds.toFixed(1)} s`);
 
-    if (!withOperator) {
-      const floor = await runChild<FloorResult>([
-        'bench/floor-startup.ts',
-        '--kubeconfig',
-        ctx.floorKubeconfig,
-        '--concurrency',
-        String(patchConcurrency),
-        '--value',
-        `run-${Date.now()}`,
-      ]);
-      log(`  floor: ${floor.wallMs} ms ${JSON.stringify(floor.result)}`);
-      results.notes.push(`floors only, N = ${size}: startup floor ${floor.wallMs} ms ${JSON.stringify(floor.result)}`);
-      const peer = await attempt(`memory at N = ${size} (peer)`, () => runPeer(ctx));
-      results.memory.push({ size, podsInCluster: await countPods(api), peer });
-      save();
-      continue;
-    }
-
-    const profiling = values.profile && last;
-    const profileDir = (phase: string) => join(workDir, 'profiles', phase);
-    const profileArgs = (phase: string) => (profiling ? ['--cpu-prof', `--cpu-prof-dir=${profileDir(phase)}`] : []);
-    const writeProfile = (phase: string, what: string) => {
-      if (!profiling) return;
-      const files = existsSync(profileDir(phase))
-        ? readdirSync(profileDir(phase)).filter((f) => f.endsWith('.cpuprofile'))
-        : [];
-      if (!files[0]) return void results.errors.push(`no CPU profile written for ${what}`);
-      writeFileSync(join(outDir, `profile-${phase}.txt`), summarizeProfile(join(profileDir(phase), files[0]), 40));
-      results.notes.push(
-        `CPU profile of the operator (${what}, N = ${size}): ${join(outDir, `profile-${phase}.txt`)}. Profiled runs carry the profiler's overhead.`,
-      );
-    };
-    ctx.operatorNodeArgs = profileArgs('startup');
-    const started = await attempt(`startup at N = ${size}`, () => runStartup(ctx, size, startupTimeoutMs));
-    ctx.operatorNodeArgs = [];
+    const needOperator = phases.has('startup') || phases.has('memory') || largest;
+    if (!needOperator) continue;
+    const trials = phases.has('startup') ? trialCount : 0;
+    const started = await attempt(`startup at N = ${size}`, () => runStartup(ctx, size, trials, startupTimeoutMs));
     if (!started) continue;
-    results.startup.push(started.result);
-    let op: OperatorProcess = started.op;
-    const mem: MemoryResult = { size, podsInCluster: started.result.podsInCluster };
-    mem.operator = await measureOperatorHeap(op);
-    log(`  operator heap ${JSON.stringify(mem.operator)}`);
+    op = started.op;
+    if (trials > 0) results.startup.push(started.result);
+    const mem: MemoryResult = {
+      size,
+      podsInCluster: started.result.podsInCluster,
+      operator: started.result.trials.flatMap((t) => (t.operator.memory ? [t.operator.memory] : [])),
+    };
+    if (mem.operator.length === 0) mem.operator.push(await measureOperator(op));
     save();
 
-    if (last) {
-      ctx.operatorNodeArgs = profileArgs('restart-steady-lapse');
+    if (largest && phases.has('restart')) {
       const restarted = await attempt('restart (write amplification)', () =>
-        runRestart(ctx, op, quick ? 10_000 : 20_000),
+        runRestart(ctx, op!, quick ? 10_000 : 20_000),
       );
-      ctx.operatorNodeArgs = [];
       if (restarted) {
         results.restart = restarted.result;
         op = restarted.op;
       }
-      writeProfile('startup', 'startup sync until stopped for the restart');
-      save();
-      results.steady = await attempt('steady state', () => runSteady(ctx, op, steadyRate, steadySeconds));
-      save();
-      results.lapse = await attempt('lapse', () => runLapse(ctx, lapseCount, lapseLead));
       save();
     }
+    if (largest && phases.has('steady')) {
+      results.steady = await attempt('steady state', () => runSteady(ctx, op!, steadyRate, steadySeconds, trialCount));
+      save();
+    }
+    if (largest && phases.has('lapse')) {
+      results.lapse = await attempt('lapse', () => runLapse(ctx, lapseCount, lapseLead, trialCount));
+      save();
+    }
+    // The peak after every phase at this size (steady and lapse add to the startup's).
+    mem.afterPhases = op.memory();
     await op.stop();
-    if (last) writeProfile('restart-steady-lapse', 'restart, steady state and lapse');
-    log(`  peer informer at ${await countPods(api)} pods`);
-    mem.peer = await attempt(`memory at N = ${size} (peer)`, () => runPeer(ctx));
+    op = undefined;
+    if (phases.has('memory')) {
+      log(`  peer informer at ${await countPods(api)} pods`);
+      mem.peer = await attempt(`memory at N = ${size} (peer)`, () => runPeer(ctx));
+    }
     results.memory.push(mem);
     save();
   }
-  if (!withOperator) results.notes.push('run with --floors-only: no operator figures');
+  const profiles = join(workDir, 'profiles');
+  if (values.profile && existsSync(profiles)) {
+    for (const [i, f] of readdirSync(profiles)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .sort()
+      .entries()) {
+      const to = join(outDir, `profile-${i + 1}.txt`);
+      writeFileSync(to, summarizeProfile(join(profiles, f), 40));
+      results.notes.push(`CPU profile of operator start ${i + 1} (in run order): ${relative(process.cwd(), to)}`);
+    }
+  }
 } finally {
+  await op?.stop();
   save();
   log(`wrote ${join(outDir, 'RESULTS.md')} and results.json`);
   await cleanup();
@@ -278,4 +289,3 @@ try {
 }
 // A watch or timer left behind must not keep a finished bench alive.
 process.exit(0);
-void deleteNamespaces;

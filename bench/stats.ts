@@ -42,19 +42,6 @@ export function ratio(measured: number, floor: number): number {
   return floor > 0 && Number.isFinite(measured) ? measured / floor : Number.NaN;
 }
 
-/**
- * Growth exponent k of cost ~ size^k between the smallest and largest positive sizes (log-log
- * slope): ~1 is linear, ~2 quadratic, ~0 constant. NaN with fewer than two usable points.
- */
-export function growthExponent(points: readonly { size: number; value: number }[]): number {
-  const usable = points.filter((p) => p.size > 0 && p.value > 0).sort((a, b) => a.size - b.size);
-  if (usable.length < 2) return Number.NaN;
-  const a = usable[0]!;
-  const b = usable[usable.length - 1]!;
-  if (a.size === b.size) return Number.NaN;
-  return Math.log(b.value / a.value) / Math.log(b.size / a.size);
-}
-
 /** Words for a growth exponent, for the report. */
 export function describeGrowth(k: number): string {
   if (!Number.isFinite(k)) return 'n/a';
@@ -87,4 +74,79 @@ export function formatBytes(b: number): string {
 
 export function formatRatio(r: number): string {
   return Number.isFinite(r) ? `${r.toFixed(2)}x` : 'n/a';
+}
+
+/** Several trials of one figure: the median and how far the trials spread around it. */
+export interface Trials {
+  values: number[];
+  median: number;
+  min: number;
+  max: number;
+  /** (max - min) / median: 0.1 = the trials lie within 10 % of the median. */
+  spread: number;
+}
+
+/** Median (the mean of the middle two for an even count); NaN for an empty list. */
+export function median(values: readonly number[]): number {
+  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (v.length === 0) return Number.NaN;
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+}
+
+export function trials(values: readonly number[]): Trials {
+  const v = values.filter(Number.isFinite);
+  const m = median(v);
+  const min = v.length ? Math.min(...v) : Number.NaN;
+  const max = v.length ? Math.max(...v) : Number.NaN;
+  return { values: [...values], median: m, min, max, spread: m > 0 ? (max - min) / m : Number.NaN };
+}
+
+/** A floor whose trials spread more than this is reported as noisy and never carries a "met". */
+export const NOISY_FLOOR_SPREAD = 0.25;
+
+/**
+ * The verdict of "measured <= limit x floor" from paired trials: the median of the per-trial
+ * ratios, and whether it may be judged at all (enough trials, a floor that is not noisy).
+ */
+export function ratioVerdict(
+  measured: readonly number[],
+  floor: readonly number[],
+  limit: number,
+  minTrials = 3,
+): { ratio: Trials; floor: Trials; judged: boolean; met?: boolean; why?: string } {
+  const ratios = measured.map((m, i) => ratio(m, floor[i] ?? Number.NaN));
+  const r = trials(ratios);
+  const f = trials(floor);
+  const usable = ratios.filter(Number.isFinite).length;
+  if (usable < minTrials) return { ratio: r, floor: f, judged: false, why: `${usable} of ${minTrials} trials` };
+  if (!(f.spread <= NOISY_FLOOR_SPREAD))
+    return { ratio: r, floor: f, judged: false, why: `floor spread ${(f.spread * 100).toFixed(0)} %` };
+  return { ratio: r, floor: f, judged: true, met: r.median <= limit };
+}
+
+/**
+ * Growth exponent k of cost ~ size^k by a least-squares fit of log(value) on log(size) over
+ * every usable point; NaN with fewer than `minPoints` distinct sizes (a slope through two points
+ * is no fit).
+ */
+export function fittedGrowth(points: readonly { size: number; value: number }[], minPoints = 3): number {
+  const usable = points.filter((p) => p.size > 0 && p.value > 0);
+  if (new Set(usable.map((p) => p.size)).size < minPoints) return Number.NaN;
+  const xs = usable.map((p) => Math.log(p.size));
+  const ys = usable.map((p) => Math.log(p.value));
+  const mx = xs.reduce((s, x) => s + x, 0) / xs.length;
+  const my = ys.reduce((s, y) => s + y, 0) / ys.length;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < xs.length; i++) {
+    num += (xs[i]! - mx) * (ys[i]! - my);
+    den += (xs[i]! - mx) ** 2;
+  }
+  return den > 0 ? num / den : Number.NaN;
+}
+
+export function formatTrials(t: Trials, fmt: (v: number) => string): string {
+  if (!Number.isFinite(t.median)) return 'n/a';
+  return `${fmt(t.median)} (${fmt(t.min)}-${fmt(t.max)}, spread ${(t.spread * 100).toFixed(0)} %)`;
 }

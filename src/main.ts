@@ -8,6 +8,7 @@ import { KubeClient } from './kube/client.ts';
 import { loadKubeConfig } from './kube/kubeconfig.ts';
 import { OperatorMetrics } from './http/metrics.ts';
 import { startHttpServer } from './http/server.ts';
+import { EXCEPTION_NAMESPACE_LABEL, parseExceptionNamespaces, type ExceptionNamespaces } from './policy/namespaces.ts';
 import { DEFAULT_POLICY_SETTINGS, parseDuration, policyFrom, type PolicyConfig } from './policy/config.ts';
 
 export interface MainOptions {
@@ -26,11 +27,13 @@ export interface MainOptions {
   maxLifetime: string;
   reviewInterval: string;
   maxConcurrentReconciles: string;
+  listPageSize: string;
   readyMaxDisconnected: string;
   /** The older name of --max-concurrent-reconciles. */
   patchConcurrency?: string;
   logLevel: string;
   policyReports: boolean;
+  exceptionNamespaceLabel: string;
 }
 
 export function buildCommand(): Command {
@@ -107,6 +110,11 @@ export function buildCommand(): Command {
           .default('16'),
       )
       .addOption(
+        new Option('--list-page-size <n>', 'objects per LIST page (smaller pages: a lower memory peak, more requests)')
+          .env('HOSTNS_LIST_PAGE_SIZE')
+          .default('500'),
+      )
+      .addOption(
         new Option(
           '--ready-max-disconnected <duration>',
           '/readyz fails once a watch has been down (or a relist unfinished) this long',
@@ -123,6 +131,14 @@ export function buildCommand(): Command {
         new Option('--policy-reports', 'publish an OpenReports Report per namespace (when its CRD is installed)')
           .env('HOSTNS_POLICY_REPORTS')
           .default(false),
+      )
+      .addOption(
+        new Option(
+          '--exception-namespace-label <key=value>',
+          `exceptions count only in namespaces with this label (e.g. ${EXCEPTION_NAMESPACE_LABEL}); empty: anywhere`,
+        )
+          .env('HOSTNS_EXCEPTION_NAMESPACE_LABEL')
+          .default(''),
       )
       .addOption(
         new Option('--log-level <level>', 'error, warn, info or debug')
@@ -160,11 +176,15 @@ export async function main(argv = process.argv): Promise<void> {
   let policy: PolicyConfig;
   let port: number;
   let concurrency: number;
+  let pageSize: number;
   let readyMaxDisconnectedMs: number;
   let client: KubeClient;
+  let exceptionNamespaces: ExceptionNamespaces | undefined;
   try {
     policy = policyFrom(opts);
+    exceptionNamespaces = parseExceptionNamespaces(opts.exceptionNamespaceLabel, '--exception-namespace-label');
     port = positiveInt(opts.httpPort, '--http-port', true);
+    pageSize = positiveInt(opts.listPageSize, '--list-page-size');
     readyMaxDisconnectedMs = parseDuration(opts.readyMaxDisconnected, '--ready-max-disconnected').toMillis();
     concurrency = maxConcurrentReconciles(opts, command.getOptionValueSource('maxConcurrentReconciles') === 'default');
     if (opts.leaderElect && !opts.leaseNamespace)
@@ -208,8 +228,10 @@ export async function main(argv = process.argv): Promise<void> {
     // at the earliest it can be: a lapse is never decided before admission sees it.
     clock: () => client.serverNotBefore(),
     maxConcurrentReconciles: concurrency,
+    pageSize,
     observer: metrics,
     policyReports,
+    exceptionNamespaces,
     leaderElection: opts.leaderElect
       ? {
           namespace: opts.leaseNamespace!,
@@ -251,8 +273,8 @@ export async function main(argv = process.argv): Promise<void> {
     policyReports,
   });
   try {
-    await client.calibrateClock();
-    await operator.start();
+    // The clock is narrowed while the caches list (it only has to be before the first decision).
+    await operator.start(client.calibrateClock());
   } catch (err) {
     logger.error((err as Error).message);
     process.stderr.write(`hostns-operator: ${(err as Error).message}\n`);

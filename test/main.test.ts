@@ -77,6 +77,9 @@ describe('operator flags', () => {
     [['--max-concurrent-reconciles', '-1'], /--max-concurrent-reconciles: "-1" is not a positive integer/],
     [['--leader-elect'], /--leader-elect needs --lease-namespace/],
     [['--ready-max-disconnected', 'a while'], /--ready-max-disconnected: "a while" is not a positive duration/],
+    [['--list-page-size', '0'], /--list-page-size: "0" is not a positive integer/],
+    [['--list-page-size', '2.5'], /--list-page-size: "2.5" is not a positive integer/],
+    [['--list-page-size', 'all'], /--list-page-size: "all" is not a positive integer/],
   ])('%j exits 2 naming the flag', (args, message) => {
     const r = run(args);
     expect(r.status).toBe(2);

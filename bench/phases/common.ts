@@ -3,12 +3,18 @@ import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { AuditLog } from '../audit.ts';
 import { countByVerbResource, OPERATOR_USER, WRITE_VERBS, type AuditRecord } from '../audit.ts';
-import { LABEL_EXCEPTION, LABEL_VIOLATION } from '../fixture.ts';
+import { FLOOR_GRANTS_LABEL, LABEL_EXCEPTION, LABEL_VIOLATION } from '../fixture.ts';
 import type { Api } from '../minimal-client.ts';
 import { HttpError, mapConcurrent, withRetry } from '../minimal-client.ts';
 import { type ExceptionObj, type PodObj } from '../observe.ts';
-import { NODE, OperatorProcess } from '../operator.ts';
 import { type ControlPlanePids } from '../procstat.ts';
+import type { ProductionForm } from '../production.ts';
+import { OperatorProcess } from '../../tools/operator-process.ts';
+
+/** The project's Node (v24), for the operator and every bench child process. */
+export const NODE = join(process.cwd(), 'node_modules/.bin/node');
+/** Namespace of the operator's Lease (config/manager runs it with --leader-elect). */
+export const OPERATOR_NAMESPACE = 'hostns-system';
 
 export interface BenchContext {
   api: Api;
@@ -20,22 +26,52 @@ export interface BenchContext {
   patchConcurrency: number;
   /** kube-apiserver and etcd pids, to meter the CPU each phase costs them. */
   controlPlane: ControlPlanePids;
-  /** Extra operator flags (e.g. --patch-concurrency 16 when the operator knows it). */
+  /** How the operator runs: config/manager's entry, Node options, environment and flags. */
+  form: ProductionForm;
+  /** Flags on top of the form's (e.g. --max-concurrent-reconciles, extra exempt namespaces). */
   operatorArgs: string[];
+  /** Node flags on top of the form's (e.g. --cpu-prof while profiling). */
   operatorNodeArgs: string[];
+  /** Namespaces the operator exempts on top of the form's (where the steady floor runs). */
+  exemptNamespaces: string[];
   log: (msg: string) => void;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const EX_PATH = '/apis/hostns.io/v1alpha1';
 
+/**
+ * The operator in its production form (ctx.form) plus --expose-gc, so /debug/heap can force a
+ * collection before it reports the heap (the flag only exposes gc(); no limit changes).
+ */
 export function startOperator(ctx: BenchContext, nodeArgs: string[] = ctx.operatorNodeArgs): Promise<OperatorProcess> {
   return OperatorProcess.start({
+    node: NODE,
+    entry: ctx.form.entry,
     kubeconfig: ctx.operatorKubeconfig,
     logFile: join(ctx.workDir, 'operator.log'),
-    extraArgs: ctx.operatorArgs,
-    nodeArgs,
+    logLevel: 'warn',
+    args: operatorArgs(ctx),
+    nodeArgs: [...ctx.form.nodeArgs, '--expose-gc', ...nodeArgs],
+    env: { ...ctx.form.env, POD_NAMESPACE: OPERATOR_NAMESPACE, POD_NAME: 'hostns-operator-bench' },
   });
+}
+
+/** The form's flags with the bench's: its exempt namespaces added, the log level set by the bench. */
+function operatorArgs(ctx: BenchContext): string[] {
+  const exempt = ctx.form.args.find((a) => a.startsWith('--exempt-namespaces='))?.split('=')[1];
+  const all = [...(exempt ? exempt.split(',') : []), ...ctx.exemptNamespaces];
+  return [
+    ...ctx.form.args.filter((a) => !a.startsWith('--log-level') && !a.startsWith('--exempt-namespaces')),
+    ...(all.length ? [`--exempt-namespaces=${all.join(',')}`] : []),
+    ...ctx.operatorArgs,
+  ];
+}
+
+/** The exact operator command line, for the report. */
+export function operatorCommand(ctx: BenchContext): string {
+  const env = Object.entries(ctx.form.env).map(([k, v]) => `${k}=${v} `);
+  return `${env.join('')}node ${[...ctx.form.nodeArgs, '--expose-gc'].join(' ')} ${ctx.form.entry} --kubeconfig <operator user> --http-port <free> --log-level warn ${operatorArgs(ctx).join(' ')}`;
 }
 
 /** Runs a bench child process (node script) and parses its last stdout line as JSON. */
@@ -68,7 +104,8 @@ export async function resetOperatorState(ctx: BenchContext): Promise<void> {
   const strip = JSON.stringify({
     metadata: {
       labels: { [LABEL_VIOLATION]: null, [LABEL_EXCEPTION]: null },
-      annotations: { 'hostns.io/violation': null, 'hostns.io/exceptions': null },
+      // The Event marker too: with it left, the operator would find each violation already announced.
+      annotations: { 'hostns.io/violation': null, 'hostns.io/exceptions': null, 'hostns.io/violation-event': null },
     },
   });
   await mapConcurrent(marked, 64, (p) =>
@@ -104,6 +141,10 @@ export async function resetOperatorState(ctx: BenchContext): Promise<void> {
   await mapConcurrent(namespaces, 16, (ns) =>
     withRetry(() => api.json('DELETE', `/apis/events.k8s.io/v1/namespaces/${ns}/events`)),
   );
+  const floorGrants = encodeURIComponent(FLOOR_GRANTS_LABEL);
+  await mapConcurrent(namespaces, 16, (ns) =>
+    withRetry(() => api.json('DELETE', `/api/v1/namespaces/${ns}/configmaps?labelSelector=${floorGrants}`)),
+  );
 }
 
 export async function countPods(api: Api): Promise<number> {
@@ -133,11 +174,15 @@ export function versionOf(bin: string): string {
   }
 }
 
-/** The operator's own writes and requests among audit records, by verb and resource. */
+/**
+ * The operator's own writes and requests among audit records, by verb and resource. Lease renewals
+ * (leader election, one every retry period) are counted apart: they are not reconcile writes.
+ */
 export function operatorRecords(records: AuditRecord[]) {
   const mine = records.filter((r) => r.user === OPERATOR_USER);
   return {
-    writes: countByVerbResource(mine, (r) => WRITE_VERBS.has(r.verb)),
+    writes: countByVerbResource(mine, (r) => WRITE_VERBS.has(r.verb) && r.resource !== 'leases'),
+    leaseWrites: mine.filter((r) => WRITE_VERBS.has(r.verb) && r.resource === 'leases').length,
     requests: countByVerbResource(mine),
   };
 }

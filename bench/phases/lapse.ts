@@ -11,10 +11,16 @@ import {
 } from '../fixture.ts';
 import { mapConcurrent } from '../minimal-client.ts';
 import { listAndWatch, Milestone, timeout, type PodObj } from '../observe.ts';
-import { summarize, type Summary } from '../stats.ts';
+import { load1 } from '../provenance.ts';
+import { ratio, summarize, type Summary } from '../stats.ts';
 import { type BenchContext, EX_PATH, sleep, runChild } from './common.ts';
 
-export interface LapseResult {
+export interface LapseTrial {
+  trial: number;
+  /** Floors before the expiry (while the exceptions still grant) or after the lapse converged. */
+  order: 'floors first' | 'operator first';
+  /** 1-minute load average at expiresAt. */
+  load: number;
   exceptions: number;
   setupMs: number;
   convergedBeforeExpiry: boolean;
@@ -28,14 +34,68 @@ export interface LapseResult {
   operatorRequests: Record<string, number>;
   /** Floor: the same number of Events POSTed by a minimal client at the operator's concurrency; completion times from its first request. */
   eventFloor?: Summary;
-  ratioP99?: number;
+  /** Floor: one PATCH on each lapsing pod by a minimal client at the operator's concurrency. */
+  patchFloor?: Summary;
+  eventRatioP99: number;
+  relabelRatioP99: number;
 }
 
-export async function runLapse(ctx: BenchContext, count: number, leadSeconds: number): Promise<LapseResult> {
+export interface LapseResult {
+  exceptions: number;
+  leadSeconds: number;
+  trials: LapseTrial[];
+}
+
+export async function runLapse(
+  ctx: BenchContext,
+  count: number,
+  leadSeconds: number,
+  trials: number,
+): Promise<LapseResult> {
+  const result: LapseResult = { exceptions: count, leadSeconds, trials: [] };
+  for (let t = 0; t < trials; t++) result.trials.push(await runLapseTrial(ctx, count, leadSeconds, t, trials));
+  return result;
+}
+
+/** The two floors, each its own process, on the trial's namespaces and pods. */
+async function lapseFloors(ctx: BenchContext, namespaces: string[], count: number) {
+  const floor = (what: string) =>
+    runChild<{ doneAt: number[]; totalMs: number }>([
+      'bench/floor-writes.ts',
+      '--kubeconfig',
+      ctx.floorKubeconfig,
+      '--what',
+      what,
+      '--namespaces',
+      namespaces.join(','),
+      '--count',
+      String(count),
+      '--selector',
+      'bench.hostns.io/lapse=true',
+      '--concurrency',
+      String(ctx.patchConcurrency),
+    ])
+      .then((r) => summarize(r.result.doneAt))
+      .catch((err) => {
+        ctx.log(`  lapse: ${what} floor failed: ${(err as Error).message}`);
+        return undefined;
+      });
+  return { events: await floor('events'), patches: await floor('patches') };
+}
+
+async function runLapseTrial(
+  ctx: BenchContext,
+  count: number,
+  leadSeconds: number,
+  t: number,
+  trials: number,
+): Promise<LapseTrial> {
   const { api, log } = ctx;
+  const order: LapseTrial['order'] = t % 2 === 0 ? 'floors first' : 'operator first';
   // 20 namespaces of 50: under the grants' per-namespace bound (64), so admission stays honest.
   const nsCount = 20;
-  const namespaces = Array.from({ length: nsCount }, (_, n) => `bench-lapse-${n}`);
+  const namespaces = Array.from({ length: nsCount }, (_, n) => `bench-lapse-${t}-${n}`);
+  const mine = (ns: string) => namespaces.includes(ns);
   const setupStarted = Date.now();
   const expiresAtMs = Math.ceil((Date.now() + leadSeconds * 1000) / 1000) * 1000;
   const expiresAt = rfc3339Seconds(expiresAtMs);
@@ -55,6 +115,7 @@ export async function runLapse(ctx: BenchContext, count: number, leadSeconds: nu
     '/api/v1/pods',
     `labelSelector=${encodeURIComponent('bench.hostns.io/lapse=true')}`,
     (ev, at) => {
+      if (!mine(ev.object.metadata.namespace)) return; // an earlier trial's pod
       const l = ev.object.metadata.labels ?? {};
       const id = `${ev.object.metadata.namespace}/${ev.object.metadata.name}`;
       if (l[LABEL_EXCEPTION]) covered.set(id, l[LABEL_EXCEPTION]);
@@ -70,7 +131,9 @@ export async function runLapse(ctx: BenchContext, count: number, leadSeconds: nu
   }>(api, '/apis/events.k8s.io/v1/events', '', (ev, at) => {
     const e = ev.object;
     if (ev.type !== 'ADDED' || e.reason !== 'Expired' || e.regarding?.kind !== 'HostNamespaceException') return;
-    const id = `${e.regarding.namespace ?? e.metadata.namespace}/${e.regarding.name}`;
+    const ns = e.regarding.namespace ?? e.metadata.namespace;
+    if (!mine(ns)) return;
+    const id = `${ns}/${e.regarding.name}`;
     if (!expiredEvents.has(id))
       expiredEvents.set(id, { arrivedAt: at, eventTime: e.eventTime ? Date.parse(e.eventTime) : Number.NaN });
   });
@@ -107,6 +170,13 @@ export async function runLapse(ctx: BenchContext, count: number, leadSeconds: nu
   log(
     `  lapse: ${count} exceptions + pods created in ${setupMs} ms; all covered before expiry: ${convergedBeforeExpiry} (${covered.size}/${count}); expiry at ${expiresAt}`,
   );
+  let floors: Awaited<ReturnType<typeof lapseFloors>> | undefined;
+  if (order === 'floors first') {
+    floors = await lapseFloors(ctx, namespaces, count);
+    if (Date.now() > expiresAtMs - 1000) log('  lapse: the floors ran into the expiry; raise --lapse-lead');
+  }
+  await sleep(Math.max(0, expiresAtMs - Date.now() - 500));
+  const load = load1();
   const deadline = expiresAtMs + 120_000;
   ctx.audit.skipToEnd();
   while (Date.now() < deadline && (expiredEvents.size < count || violated.size < count)) await sleep(250);
@@ -116,40 +186,31 @@ export async function runLapse(ctx: BenchContext, count: number, leadSeconds: nu
   const operatorRequests = countByVerbResource(
     ctx.audit.readNew().filter((r) => r.user === OPERATOR_USER && r.receivedAt >= expiresAtMs - 1000),
   );
-  log(`  lapse: event floor, ${count} Events at concurrency ${ctx.patchConcurrency}`);
-  const floor = await runChild<{ doneAt: number[]; totalMs: number }>([
-    'bench/floor-events.ts',
-    '--kubeconfig',
-    ctx.floorKubeconfig,
-    '--namespaces',
-    namespaces.join(','),
-    '--count',
-    String(count),
-    '--concurrency',
-    String(ctx.patchConcurrency),
-  ]).catch((err) => {
-    log(`  lapse: event floor failed: ${(err as Error).message}`);
-    return undefined;
-  });
+  floors ??= await lapseFloors(ctx, namespaces, count);
   const ev = [...expiredEvents.values()];
-  const result: LapseResult = {
+  const relabelDelay = summarize([...violated.values()].map((t) => t - expiresAtMs));
+  const eventDelay = summarize(ev.map((e) => e.arrivedAt - expiresAtMs));
+  const result: LapseTrial = {
+    trial: t + 1,
+    order,
+    load,
     exceptions: count,
     setupMs,
     convergedBeforeExpiry,
     expiresAt,
-    eventDelay: summarize(ev.map((e) => e.arrivedAt - expiresAtMs)),
+    eventDelay,
     eventTimeDelay: summarize(ev.map((e) => e.eventTime - expiresAtMs).filter(Number.isFinite)),
-    relabelDelay: summarize([...violated.values()].map((t) => t - expiresAtMs)),
+    relabelDelay,
     eventsSeen: expiredEvents.size,
     relabelsSeen: violated.size,
     operatorRequests,
-    eventFloor: floor ? summarize(floor.result.doneAt) : undefined,
+    eventFloor: floors.events,
+    patchFloor: floors.patches,
+    eventRatioP99: ratio(eventDelay.p99, floors.events?.p99 ?? Number.NaN),
+    relabelRatioP99: ratio(relabelDelay.p99, floors.patches?.p99 ?? Number.NaN),
   };
-  if (result.eventFloor) result.ratioP99 = result.eventDelay.p99 / result.eventFloor.p99;
   log(
-    `  lapse: Expired Events ${result.eventsSeen}/${count}, p50 ${result.eventDelay.p50} ms p99 ${result.eventDelay.p99} ms (floor p99 ${result.eventFloor?.p99} ms); relabels ${result.relabelsSeen}/${count}, p99 ${result.relabelDelay.p99} ms`,
+    `  lapse trial ${t + 1}/${trials} (${order}): Expired Events ${result.eventsSeen}/${count}, p50 ${eventDelay.p50} ms p99 ${eventDelay.p99} ms (floor p99 ${floors.events?.p99} ms, ${result.eventRatioP99.toFixed(2)}x); relabels ${result.relabelsSeen}/${count}, p99 ${relabelDelay.p99} ms (floor p99 ${floors.patches?.p99} ms, ${result.relabelRatioP99.toFixed(2)}x); load ${load}`,
   );
   return result;
 }
-
-/** Deletes namespaces and waits until they are gone (the namespace controller empties them). */

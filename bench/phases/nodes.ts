@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { exceptionManifest, LABEL_EXCEPTION, LABEL_VIOLATION, rfc3339Seconds } from '../fixture.ts';
 import { type Api, mapConcurrent, withRetry } from '../minimal-client.ts';
 import { listAndWatch, Milestone, timeout, type PodObj } from '../observe.ts';
-import { httpGet, metricSum, NODE, type OperatorProcess } from '../operator.ts';
+import { httpGet, metricSum, type OperatorProcess } from '../../tools/operator-process.ts';
 import { cpuSeconds } from '../procstat.ts';
 import { runChild, sleep } from './common.ts';
 
@@ -233,7 +233,7 @@ export async function runStartup(
 
 /** The floor watch as a child process: resolves once it watches; stop() ends it and returns its counts. */
 async function startFloorWatch(kubeconfig: string) {
-  const child = spawn(NODE, ['bench/floor-watch.ts', '--kubeconfig', kubeconfig], {
+  const child = spawn(process.execPath, ['bench/floor-watch.ts', '--kubeconfig', kubeconfig], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout });

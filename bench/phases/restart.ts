@@ -1,7 +1,7 @@
 // Phase 5, write amplification: a restart on a converged cluster.
 import { deltaByKey, OPERATOR_USER, requestTotalsByVerb, total, WRITE_VERBS } from '../audit.ts';
 import type { Api } from '../minimal-client.ts';
-import type { OperatorProcess } from '../operator.ts';
+import type { OperatorProcess } from '../../tools/operator-process.ts';
 import { type BenchContext, operatorRecords, sleep, startOperator } from './common.ts';
 
 export interface RestartResult {
@@ -9,6 +9,8 @@ export interface RestartResult {
   readyMs?: number;
   observedMs: number;
   writes: Record<string, number>;
+  /** Lease renewals (leader election), not counted as writes. */
+  leaseWrites: number;
   requests: Record<string, number>;
   apiserverWriteDelta: Record<string, number>;
   apiserverWriteDeltaBaseline: Record<string, number>;
@@ -61,12 +63,13 @@ export async function runRestart(
   const a1 = await apiserverWriteTotals(api);
   const windowSeconds = (Date.now() - windowStarted) / 1000;
   await sleep(1500);
-  const { writes, requests } = operatorRecords(ctx.audit.readNew());
+  const { writes, leaseWrites, requests } = operatorRecords(ctx.audit.readNew());
   const result: RestartResult = {
     quietBeforeMs,
     readyMs: readyAt ? readyAt - next.startedAt : undefined,
     observedMs: Date.now() - next.startedAt,
     writes,
+    leaseWrites,
     requests,
     apiserverWriteDelta: deltaByKey(a0, a1),
     apiserverWriteDeltaBaseline: deltaByKey(b0, b1),

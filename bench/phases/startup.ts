@@ -1,36 +1,53 @@
 // Phase 1, startup: from process start to every pod labelled and every status written, with the
 // API server's CPU and the operator's requests (audit log), against a minimal-client floor.
-import { FLOOR_USER, OPERATOR_USER, WRITE_VERBS, type AuditRecord } from '../audit.ts';
+import { FLOOR_USER, OPERATOR_USER, total, WRITE_VERBS, type AuditRecord } from '../audit.ts';
 import { expectationFor, LABEL_EXCEPTION, LABEL_VIOLATION, type Expectation } from '../fixture.ts';
 import type { Api } from '../minimal-client.ts';
 import { listAndWatch, Milestone, timeout, type ExceptionObj, type PodObj } from '../observe.ts';
-import type { OperatorProcess } from '../operator.ts';
+import { load1 } from '../provenance.ts';
 import { cpuSeconds, CpuMeter } from '../procstat.ts';
-import { type BenchContext, EX_PATH, sleep, startOperator, runChild, countPods, operatorRecords } from './common.ts';
+import { ratio } from '../stats.ts';
+import type { OperatorProcess } from '../../tools/operator-process.ts';
+import {
+  type BenchContext,
+  countPods,
+  EX_PATH,
+  operatorRecords,
+  resetOperatorState,
+  runChild,
+  sleep,
+  startOperator,
+} from './common.ts';
+import { measureOperator, type OperatorMemory } from './memory.ts';
 
 export interface FloorResult {
   pods: number;
-  patched: number;
+  labelled: number;
+  offenders: number;
+  exceptions: number;
+  writes: number;
   listMs: number;
-  patchMs: number;
+  writeMs: number;
   inProcessMs: number;
   cpuSeconds?: number;
 }
 
-export interface StartupResult {
-  size: number;
-  podsInCluster: number;
-  expectedOffenders: number;
-  expectedCovered: number;
-  exceptions: number;
-  floor: FloorResult & { wallMs: number; auditPatches: number };
+export interface StartupTrial {
+  trial: number;
+  /** Which of the two ran first in this trial (they alternate). */
+  order: 'floor first' | 'operator first';
+  floor: FloorResult & { wallMs: number; auditWrites: number; load: number };
   operator: {
+    /** The 1-minute load average when the operator started. */
+    load: number;
     readyMs?: number;
     labelsMs?: number;
     statusMs?: number;
     convergedMs?: number;
     timedOut: boolean;
     writes: Record<string, number>;
+    /** Lease renewals (leader election), not in `writes`. */
+    leaseWrites: number;
     requests: Record<string, number>;
     /** From the audit log, ms after process start: when its requests reached the API server. */
     timeline?: {
@@ -40,10 +57,20 @@ export interface StartupResult {
       lastWriteMs?: number;
       writesPerSecond?: number;
     };
+    memory?: OperatorMemory;
   };
   ratio: number;
   /** CPU seconds burned: by the client process itself, and by kube-apiserver and etcd meanwhile. */
   cpu: { floor: Record<string, number | undefined>; operator: Record<string, number | undefined> };
+}
+
+export interface StartupResult {
+  size: number;
+  podsInCluster: number;
+  expectedOffenders: number;
+  expectedCovered: number;
+  exceptions: number;
+  trials: StartupTrial[];
 }
 
 /** Watches for the fixture's expected marks and statuses; `converged` fires when all are there. */
@@ -110,7 +137,7 @@ export async function watchConvergence(api: Api, exp: Expectation) {
   };
 }
 
-function startupTimeline(records: AuditRecord[], t0: number): NonNullable<StartupResult['operator']['timeline']> {
+function startupTimeline(records: AuditRecord[], t0: number): NonNullable<StartupTrial['operator']['timeline']> {
   const at = (rs: AuditRecord[]) => rs.map((r) => r.receivedAt - t0).sort((a, b) => a - b);
   const all = at(records);
   const lists = at(records.filter((r) => r.verb === 'list' && r.resource === 'pods'));
@@ -127,21 +154,13 @@ function startupTimeline(records: AuditRecord[], t0: number): NonNullable<Startu
   };
 }
 
-/**
- * Floor then operator on the same pods. Leaves the operator running (converged) and returns it.
- */
-export async function runStartup(
+async function runFloor(
   ctx: BenchContext,
-  size: number,
-  timeoutMs: number,
-): Promise<{ result: StartupResult; op: OperatorProcess }> {
-  const { api, log } = ctx;
-  const exp = expectationFor(size);
-  const podsInCluster = await countPods(api);
-
-  log(`  floor: paged LIST + ${exp.offenders.size + exp.covered.size} PATCHes at concurrency ${ctx.patchConcurrency}`);
+): Promise<StartupTrial['floor'] & { cpu: Record<string, number | undefined> }> {
+  await resetOperatorState(ctx);
+  const load = load1();
   ctx.audit.skipToEnd();
-  const floorMeter = new CpuMeter({ ...ctx.controlPlane });
+  const meter = new CpuMeter({ ...ctx.controlPlane });
   const floor = await runChild<FloorResult>([
     'bench/floor-startup.ts',
     '--kubeconfig',
@@ -151,56 +170,115 @@ export async function runStartup(
     '--value',
     `run-${Date.now()}`,
   ]);
-  const floorCpu = { client: floor.result.cpuSeconds, ...floorMeter.read() };
+  const cpu = { client: floor.result.cpuSeconds, ...meter.read() };
   await sleep(1500); // audit batch flush
-  const floorAudit = ctx.audit.readNew().filter((r) => r.user === FLOOR_USER && r.verb === 'patch').length;
-  log(
-    `  floor: ${floor.wallMs} ms (list ${floor.result.listMs} ms, ${floor.result.patched} patches ${floor.result.patchMs} ms)`,
+  const auditWrites = ctx.audit.readNew().filter((r) => r.user === FLOOR_USER && WRITE_VERBS.has(r.verb)).length;
+  const f = floor.result;
+  ctx.log(
+    `  floor: ${floor.wallMs} ms (list ${f.listMs} ms, ${f.writes} writes in ${f.writeMs} ms: ${f.labelled} labels, ${f.offenders} violation Events, ${f.exceptions} x (Event + status), grants); load ${load}`,
   );
+  return { ...f, wallMs: floor.wallMs, auditWrites, load, cpu };
+}
 
+/** Resets, starts the operator and waits until every expected mark and status is there. */
+async function runOperator(
+  ctx: BenchContext,
+  exp: Expectation,
+  timeoutMs: number,
+): Promise<{ result: StartupTrial['operator']; cpu: Record<string, number | undefined>; op: OperatorProcess }> {
+  const { api, log } = ctx;
+  await resetOperatorState(ctx);
   const conv = await watchConvergence(api, exp);
   ctx.audit.skipToEnd();
-  log('  operator: starting');
-  const opMeter = new CpuMeter({ ...ctx.controlPlane });
+  const load = load1();
+  const meter = new CpuMeter({ ...ctx.controlPlane });
   const op = await startOperator(ctx);
   const ready = op.waitReady(timeoutMs).catch((e) => {
     log(`  operator: ${(e as Error).message}`);
     return undefined;
   });
-  const both = Promise.all([conv.labels.done, conv.status.done]);
-  const finished = await timeout(both, timeoutMs);
-  const operatorCpu = { client: cpuSeconds(op.child.pid), ...opMeter.read() };
+  const finished = await timeout(Promise.all([conv.labels.done, conv.status.done]), timeoutMs);
+  const cpu = { client: cpuSeconds(op.child.pid), ...meter.read() };
   const readyAt = await timeout(ready, 5000);
   conv.stop();
+  const memory = await measureOperator(op);
   await sleep(1500);
-  const startupRecords = ctx.audit.readNew().filter((r) => r.user === OPERATOR_USER);
-  const { writes, requests } = operatorRecords(startupRecords);
-  const timeline = startupTimeline(startupRecords, op.startedAt);
+  const records = ctx.audit.readNew().filter((r) => r.user === OPERATOR_USER);
+  const { writes, leaseWrites, requests } = operatorRecords(records);
   const timedOut = finished === undefined;
   if (timedOut) log(`  operator: not converged within ${timeoutMs} ms; missing ${JSON.stringify(conv.missing())}`);
   const convergedMs = timedOut ? undefined : Math.max(...finished) - op.startedAt;
+  const result: StartupTrial['operator'] = {
+    load,
+    readyMs: readyAt ? readyAt - op.startedAt : undefined,
+    labelsMs: conv.labels.at ? conv.labels.at - op.startedAt : undefined,
+    statusMs: conv.status.at ? conv.status.at - op.startedAt : undefined,
+    convergedMs,
+    timedOut,
+    writes,
+    leaseWrites,
+    requests,
+    timeline: startupTimeline(
+      records.filter((r) => r.resource !== 'leases'),
+      op.startedAt,
+    ),
+    memory,
+  };
+  const mib = (b?: number) => (b === undefined ? 'n/a' : `${Math.round(b / 2 ** 20)} MiB`);
+  log(
+    `  operator: converged in ${convergedMs ?? 'n/a'} ms (ready ${result.readyMs ?? 'n/a'} ms); ${total(writes)} writes ${JSON.stringify(writes)}; peak RSS ${mib(memory.peakRss)}, heap ${mib(memory.heap?.heapUsed)}; load ${load}`,
+  );
+  return { result, cpu, op };
+}
+
+/**
+ * `count` trials on the same pods, floor and operator alternating which goes first, each from the
+ * reset state. Returns the results and the operator left running and converged (the last run of
+ * an odd count is the operator's; otherwise one more, unrecorded start).
+ */
+export async function runStartup(
+  ctx: BenchContext,
+  size: number,
+  count: number,
+  timeoutMs: number,
+): Promise<{ result: StartupResult; op: OperatorProcess }> {
+  const exp = expectationFor(size);
   const result: StartupResult = {
     size,
-    podsInCluster,
+    podsInCluster: await countPods(ctx.api),
     expectedOffenders: exp.offenders.size,
     expectedCovered: exp.covered.size,
     exceptions: exp.coveredPods.size,
-    floor: { ...floor.result, wallMs: floor.wallMs, auditPatches: floorAudit },
-    operator: {
-      readyMs: readyAt ? readyAt - op.startedAt : undefined,
-      labelsMs: conv.labels.at ? conv.labels.at - op.startedAt : undefined,
-      statusMs: conv.status.at ? conv.status.at - op.startedAt : undefined,
-      convergedMs,
-      timedOut,
-      writes,
-      requests,
-      timeline,
-    },
-    ratio: convergedMs !== undefined ? convergedMs / floor.wallMs : Number.NaN,
-    cpu: { floor: floorCpu, operator: operatorCpu },
+    trials: [],
   };
-  log(
-    `  operator: converged in ${convergedMs ?? 'n/a'} ms (ready ${result.operator.readyMs ?? 'n/a'} ms); writes ${JSON.stringify(writes)}; cpu ${JSON.stringify(result.cpu)}`,
-  );
+  let op: OperatorProcess | undefined;
+  for (let t = 0; t < count; t++) {
+    const order: StartupTrial['order'] = t % 2 === 0 ? 'floor first' : 'operator first';
+    ctx.log(`  startup trial ${t + 1}/${count} (${order})`);
+    let floor: Awaited<ReturnType<typeof runFloor>> | undefined;
+    let operator: Awaited<ReturnType<typeof runOperator>> | undefined;
+    for (const step of order === 'floor first' ? ['floor', 'operator'] : ['operator', 'floor']) {
+      if (step === 'floor') floor = await runFloor(ctx);
+      else {
+        await op?.stop();
+        operator = await runOperator(ctx, exp, timeoutMs);
+        op = operator.op;
+        if (order === 'operator first') await op.stop();
+      }
+    }
+    const { cpu: floorCpu, ...floorResult } = floor!;
+    result.trials.push({
+      trial: t + 1,
+      order,
+      floor: floorResult,
+      operator: operator!.result,
+      ratio: ratio(operator!.result.convergedMs ?? Number.NaN, floorResult.wallMs),
+      cpu: { floor: floorCpu, operator: operator!.cpu },
+    });
+  }
+  if (!op?.running) {
+    ctx.log('  operator: one more start so later phases find it converged (not a trial)');
+    op = (await runOperator(ctx, exp, timeoutMs)).op;
+  }
   return { result, op };
 }

@@ -1,4 +1,8 @@
-// Phase 2, steady state: pods created at a fixed rate; create -> label vs create -> seen by a plain watch.
+// Phase 2, steady state: pods created at a fixed rate into one namespace while the operator holds
+// the whole fixture; create -> label by the operator against create -> label by a minimal client
+// (bench/floor-steady.ts: watch delivery plus the same required write round trips) in a namespace
+// the operator exempts, so both windows run with the same operator and watches in the background.
+import { spawn } from 'node:child_process';
 import { countByVerbResource, OPERATOR_USER, WRITE_VERBS } from '../audit.ts';
 import {
   createIfAbsent,
@@ -11,13 +15,18 @@ import {
 } from '../fixture.ts';
 import { withRetry } from '../minimal-client.ts';
 import { listAndWatch, type ExceptionObj, type PodObj } from '../observe.ts';
-import type { OperatorProcess } from '../operator.ts';
-import { metricSum } from '../operator.ts';
-import { summarize, type Summary } from '../stats.ts';
-import { type BenchContext, EX_PATH, sleep } from './common.ts';
+import { load1 } from '../provenance.ts';
+import { ratio, summarize, type Summary } from '../stats.ts';
+import { metricSum, type OperatorProcess } from '../../tools/operator-process.ts';
+import { type BenchContext, EX_PATH, NODE, sleep } from './common.ts';
 
-export interface SteadyResult {
-  rate: number;
+/** Where the floor's windows run: the operator is started with these namespaces exempt. */
+export const floorSteadyNamespace = (trial: number) => `bench-floor-steady-${trial}`;
+const FLOOR_STEADY_LABEL = 'bench.hostns.io/floor-label';
+
+export interface SteadyWindow {
+  namespace: string;
+  load: number;
   seconds: number;
   created: number;
   createErrors: number;
@@ -27,45 +36,41 @@ export interface SteadyResult {
   /** Split: covered pods need one PATCH; offenders an Event first, then the PATCH. */
   labelLatencyCovered: Summary;
   labelLatencyOffender: Summary;
+  /** create -> ADDED seen by the bench's plain watch (all pods). */
   watchLatency: Summary;
-  watchLatencyAll: Summary;
-  ratioP50: number;
-  ratioP99: number;
-  operatorRequests: Record<string, number>;
-  operatorRequestsTotal: number;
-  requestsPerPod: number;
-  writesPerLabelledPod: number;
-  operatorReconcileMetric?: { name: string; delta: number; ownRequestCount?: number };
-  requestsPerReconcile?: number;
 }
 
-export async function runSteady(
+export interface SteadyTrial {
+  trial: number;
+  order: 'floor first' | 'operator first';
+  operator: SteadyWindow & {
+    operatorRequests: Record<string, number>;
+    operatorRequestsTotal: number;
+    requestsPerPod: number;
+    writesPerLabelledPod: number;
+    reconciles?: number;
+    requestsPerReconcile?: number;
+  };
+  floor: SteadyWindow;
+  ratioP50: number;
+  ratioP99: number;
+}
+
+export interface SteadyResult {
+  rate: number;
+  seconds: number;
+  trials: SteadyTrial[];
+}
+
+/** Creates pods at `rate`/s for `seconds` into `ns` and times create -> `labelled(pod)` by a watch. */
+async function window(
   ctx: BenchContext,
-  op: OperatorProcess,
+  ns: string,
   rate: number,
   seconds: number,
-): Promise<SteadyResult> {
-  const { api, log } = ctx;
-  const ns = 'bench-steady';
-  await ensureNamespaces(api, [ns]);
-  await createIfAbsent(
-    api,
-    `${EX_PATH}/namespaces/${ns}/hostnamespaceexceptions`,
-    exceptionManifest({
-      namespace: ns,
-      name: 'allow-t0',
-      selector: { team: 't0' },
-      expiresAt: rfc3339Seconds(Date.now() + 60 * 86400_000),
-    }),
-  );
-  // The exception must be in the operator's cache before the window: wait for its status.
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const e = await api.get<ExceptionObj>(`${EX_PATH}/namespaces/${ns}/hostnamespaceexceptions/allow-t0`);
-    if (e.status?.observedGeneration === e.metadata.generation) break;
-    await sleep(200);
-  }
-
+  labelled: (labels: Record<string, string>) => boolean,
+): Promise<SteadyWindow> {
+  const { api } = ctx;
   const sentAt = new Map<string, number>();
   const seenAt = new Map<string, number>();
   const labelAt = new Map<string, number>();
@@ -74,11 +79,9 @@ export async function runSteady(
   const w = await listAndWatch<PodObj>(api, `/api/v1/namespaces/${ns}/pods`, '', (ev, at) => {
     const name = ev.object.metadata.name;
     if (ev.type === 'ADDED' && !seenAt.has(name)) seenAt.set(name, at);
-    const l = ev.object.metadata.labels ?? {};
-    if ((l[LABEL_VIOLATION] || l[LABEL_EXCEPTION]) && !labelAt.has(name)) labelAt.set(name, at);
+    if (labelled(ev.object.metadata.labels ?? {}) && !labelAt.has(name)) labelAt.set(name, at);
   });
-  const metricsBefore = await op.metrics().catch(() => '');
-  ctx.audit.skipToEnd();
+  const load = load1();
   const count = Math.round(rate * seconds);
   const interval = 1000 / rate;
   const started = Date.now();
@@ -118,69 +121,142 @@ export async function runSteady(
   }
   await Promise.all(pending);
   const windowEnd = Date.now();
-  // Let the last ones land.
   const settleDeadline = Date.now() + 30_000;
   while (Date.now() < settleDeadline && [...expectLabel].some((n) => sentAt.has(n) && !labelAt.has(n)))
     await sleep(200);
   w.stop();
-  await sleep(1500);
-  const metricsAfter = await op.metrics().catch(() => '');
-  const records = ctx.audit.readNew().filter((r) => r.user === OPERATOR_USER);
-  const requests = countByVerbResource(records);
-  const writes = records.filter((r) => WRITE_VERBS.has(r.verb)).length;
-
-  const labelled = [...expectLabel].filter((n) => sentAt.has(n) && labelAt.has(n));
-  const labelLat = labelled.map((n) => labelAt.get(n)! - sentAt.get(n)!);
-  const watchLat = labelled.filter((n) => seenAt.has(n)).map((n) => seenAt.get(n)! - sentAt.get(n)!);
-  const watchLatAll = [...sentAt.keys()].filter((n) => seenAt.has(n)).map((n) => seenAt.get(n)! - sentAt.get(n)!);
-  const ls = summarize(labelLat);
-  const ws = summarize(watchLat);
-  const reconcile = findReconcileMetric(metricsBefore, metricsAfter);
-  const result: SteadyResult = {
-    rate,
+  const done = [...expectLabel].filter((n) => sentAt.has(n) && labelAt.has(n));
+  const lat = (names: string[]) => summarize(names.map((n) => labelAt.get(n)! - sentAt.get(n)!));
+  return {
+    namespace: ns,
+    load,
     seconds: (windowEnd - started) / 1000,
     created: sentAt.size,
     createErrors,
     labelledExpected: [...expectLabel].filter((n) => sentAt.has(n)).length,
-    labelledSeen: labelled.length,
-    labelLatency: ls,
-    labelLatencyCovered: summarize(
-      labelled.filter((n) => !offenders.has(n)).map((n) => labelAt.get(n)! - sentAt.get(n)!),
+    labelledSeen: done.length,
+    labelLatency: lat(done),
+    labelLatencyCovered: lat(done.filter((n) => !offenders.has(n))),
+    labelLatencyOffender: lat(done.filter((n) => offenders.has(n))),
+    watchLatency: summarize(
+      [...sentAt.keys()].filter((n) => seenAt.has(n)).map((n) => seenAt.get(n)! - sentAt.get(n)!),
     ),
-    labelLatencyOffender: summarize(
-      labelled.filter((n) => offenders.has(n)).map((n) => labelAt.get(n)! - sentAt.get(n)!),
-    ),
-    watchLatency: ws,
-    watchLatencyAll: summarize(watchLatAll),
-    ratioP50: ls.p50 / ws.p50,
-    ratioP99: ls.p99 / ws.p99,
-    operatorRequests: requests,
-    operatorRequestsTotal: records.length,
-    requestsPerPod: records.length / Math.max(1, sentAt.size),
-    writesPerLabelledPod: writes / Math.max(1, labelled.length),
-    operatorReconcileMetric: reconcile,
-    requestsPerReconcile: reconcile && reconcile.delta > 0 ? records.length / reconcile.delta : undefined,
   };
-  log(
-    `  steady: label p50 ${ls.p50} ms p99 ${ls.p99} ms; watch p50 ${ws.p50} ms p99 ${ws.p99} ms; ${records.length} operator requests for ${sentAt.size} pods`,
-  );
-  return result;
 }
 
-/** Deltas of the operator's own counters: reconciles (histogram count) and API requests it sent. */
-function findReconcileMetric(
-  before: string,
-  after: string,
-): { name: string; delta: number; ownRequestCount?: number } | undefined {
-  const d = (name: string) => {
-    const a = metricSum(after, name);
-    return a === undefined ? undefined : a - (metricSum(before, name) ?? 0);
-  };
-  const reconciles = d('hostns_reconcile_duration_seconds_count');
-  if (reconciles === undefined) return undefined;
+async function operatorWindow(
+  ctx: BenchContext,
+  op: OperatorProcess,
+  trial: number,
+  rate: number,
+  seconds: number,
+): Promise<SteadyTrial['operator']> {
+  const { api } = ctx;
+  const ns = `bench-steady-${trial}`;
+  await ensureNamespaces(api, [ns]);
+  await createIfAbsent(
+    api,
+    `${EX_PATH}/namespaces/${ns}/hostnamespaceexceptions`,
+    exceptionManifest({
+      namespace: ns,
+      name: 'allow-t0',
+      selector: { team: 't0' },
+      expiresAt: rfc3339Seconds(Date.now() + 60 * 86400_000),
+    }),
+  );
+  // The exception must be in the operator's cache before the window: wait for its status.
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const e = await api.get<ExceptionObj>(`${EX_PATH}/namespaces/${ns}/hostnamespaceexceptions/allow-t0`);
+    if (e.status?.observedGeneration === e.metadata.generation) break;
+    await sleep(200);
+  }
+  await sleep(1500);
+  const metricsBefore = (await op.get('/metrics').catch(() => undefined))?.text ?? '';
+  ctx.audit.skipToEnd();
+  const w = await window(ctx, ns, rate, seconds, (l) => !!(l[LABEL_VIOLATION] || l[LABEL_EXCEPTION]));
+  await sleep(1500);
+  const metricsAfter = (await op.get('/metrics').catch(() => undefined))?.text ?? '';
+  const records = ctx.audit.readNew().filter((r) => r.user === OPERATOR_USER);
+  const writes = records.filter((r) => WRITE_VERBS.has(r.verb)).length;
+  const reconciles =
+    (metricSum(metricsAfter, 'hostns_reconcile_duration_seconds_count') ?? Number.NaN) -
+    (metricSum(metricsBefore, 'hostns_reconcile_duration_seconds_count') ?? 0);
   return {
-    name: 'hostns_reconcile_duration_seconds_count',
-    delta: reconciles,
-    ownRequestCount: d('hostns_api_requests_total'),
+    ...w,
+    operatorRequests: countByVerbResource(records),
+    operatorRequestsTotal: records.length,
+    requestsPerPod: records.length / Math.max(1, w.created),
+    writesPerLabelledPod: writes / Math.max(1, w.labelledSeen),
+    reconciles: Number.isFinite(reconciles) ? reconciles : undefined,
+    requestsPerReconcile: reconciles > 0 ? records.length / reconciles : undefined,
   };
+}
+
+async function floorWindow(ctx: BenchContext, trial: number, rate: number, seconds: number): Promise<SteadyWindow> {
+  const ns = floorSteadyNamespace(trial);
+  await ensureNamespaces(ctx.api, [ns]);
+  const child = spawn(
+    NODE,
+    [
+      'bench/floor-steady.ts',
+      '--kubeconfig',
+      ctx.floorKubeconfig,
+      '--namespace',
+      ns,
+      '--covered',
+      'team=t0',
+      '--concurrency',
+      String(ctx.patchConcurrency),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c) => (out += c));
+  child.stderr.on('data', (c) => (err += c));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const deadline = Date.now() + 30_000;
+  while (!out.includes('ready\n')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`floor-steady did not start: ${err}`);
+    await sleep(50);
+  }
+  try {
+    return await window(ctx, ns, rate, seconds, (l) => !!l[FLOOR_STEADY_LABEL]);
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+export async function runSteady(
+  ctx: BenchContext,
+  op: OperatorProcess,
+  rate: number,
+  seconds: number,
+  count: number,
+): Promise<SteadyResult> {
+  const result: SteadyResult = { rate, seconds, trials: [] };
+  for (let t = 0; t < count; t++) {
+    const order: SteadyTrial['order'] = t % 2 === 0 ? 'floor first' : 'operator first';
+    let floor: SteadyWindow | undefined;
+    let operator: SteadyTrial['operator'] | undefined;
+    for (const step of order === 'floor first' ? ['floor', 'operator'] : ['operator', 'floor']) {
+      if (step === 'floor') floor = await floorWindow(ctx, t, rate, seconds);
+      else operator = await operatorWindow(ctx, op, t, rate, seconds);
+    }
+    const trial: SteadyTrial = {
+      trial: t + 1,
+      order,
+      operator: operator!,
+      floor: floor!,
+      ratioP50: ratio(operator!.labelLatency.p50, floor!.labelLatency.p50),
+      ratioP99: ratio(operator!.labelLatency.p99, floor!.labelLatency.p99),
+    };
+    result.trials.push(trial);
+    ctx.log(
+      `  steady trial ${t + 1}/${count} (${order}): operator p50 ${operator!.labelLatency.p50} p99 ${operator!.labelLatency.p99} ms (${operator!.labelledSeen}/${operator!.labelledExpected}); floor p50 ${floor!.labelLatency.p50} p99 ${floor!.labelLatency.p99} ms (${floor!.labelledSeen}/${floor!.labelledExpected}); ratio p99 ${trial.ratioP99.toFixed(2)}; load ${operator!.load}/${floor!.load}`,
+    );
+  }
+  return result;
 }

@@ -29,7 +29,7 @@ export function isHostNamespace(value: unknown): value is HostNamespace {
 }
 
 /** Compensating controls that can be checked on a pod spec (semantics: src/policy/contract.ts). */
-export const ENFORCEABLE_CONTROLS = [
+export const POD_SPEC_CONTROLS = [
   'runAsNonRoot',
   'dropAllCapabilities',
   'readOnlyRootFilesystem',
@@ -39,6 +39,11 @@ export const ENFORCEABLE_CONTROLS = [
   'noHostPath',
   'noHostPorts',
 ] as const;
+export type PodSpecControl = (typeof POD_SPEC_CONTROLS)[number];
+/** Controls only the operator can check: they depend on other objects (src/policy/network.ts). */
+export const OPERATOR_CONTROLS = ['networkRestricted'] as const;
+/** Every control an exception may enforce (spec.riskAcceptance.enforcedControls). */
+export const ENFORCEABLE_CONTROLS = [...POD_SPEC_CONTROLS, ...OPERATOR_CONTROLS] as const;
 export type EnforceableControl = (typeof ENFORCEABLE_CONTROLS)[number];
 
 export type SelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
@@ -193,7 +198,8 @@ export interface Grant {
 export interface GrantContract {
   serviceAccountNames: string[];
   images: string[];
-  controls: EnforceableControl[];
+  /** Only the pod-spec controls: admission cannot check the operator's. */
+  controls: PodSpecControl[];
 }
 
 export interface HostNamespaceGrantSetSpec {

@@ -2,7 +2,7 @@
 // kubeconfig loading, paged lists (src/kube/list.ts), one merge patch, and every failure (read
 // by src/kube/errors.ts) turned into one clear line with a documented exit status.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { EXCEPTION_PLURAL, GROUP, VERSION } from '../api/v1alpha1.ts';
+import { EXCEPTION_PLURAL, GRANT_INDEX_NAME, GRANT_INDEX_PLURAL, GROUP, VERSION } from '../api/v1alpha1.ts';
 import { KubeClient, PARTIAL_METADATA_LIST } from '../kube/client.ts';
 import { kubeFailure } from '../kube/errors.ts';
 import {
@@ -14,7 +14,9 @@ import {
 import { listAll } from '../kube/list.ts';
 import type { PodLike } from '../report/model.ts';
 import type { OwnedObject } from '../report/workloads.ts';
-import { CliError, EXIT } from './errors.ts';
+import { ANNOTATION_POLICY_SETTINGS, readPolicySettings } from '../policy/settings.ts';
+import { CliError, EXIT, oneLine } from './errors.ts';
+import type { SettingsSource } from './settings.ts';
 
 export interface KubeOptions {
   kubeconfig?: string;
@@ -137,6 +139,11 @@ export class Cluster {
     this.chunkSize = chunkSize;
   }
 
+  /** Closes this cluster's connections (src/kube/client.ts close()). */
+  close(): Promise<void> {
+    return this.client.close();
+  }
+
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
@@ -186,6 +193,57 @@ export class Cluster {
   /** Pods of one namespace, or of all when namespace is undefined. */
   listPods(namespace: string | undefined): Promise<PodLike[]> {
     return this.list(namespace ? `/api/v1/namespaces/${namespace}/pods` : '/api/v1/pods', 'listing pods');
+  }
+
+  /**
+   * The operator's policy settings, from the grant index. Never fails: what keeps them from being
+   * read is the answer (a cluster that cannot answer at all fails the lists made beside it).
+   */
+  async operatorSettings(): Promise<SettingsSource> {
+    const index = `HostNamespaceGrantIndex ${GRANT_INDEX_NAME}`;
+    let object: unknown;
+    try {
+      object = await this.client.request('GET', `/apis/${GROUP}/${VERSION}/${GRANT_INDEX_PLURAL}/${GRANT_INDEX_NAME}`, {
+        timeoutMs: this.timeoutSeconds * 1000,
+      });
+    } catch (err) {
+      const f = kubeFailure(err);
+      const why =
+        f.kind === 'not-found'
+          ? `no ${index}: the operator has not run in this cluster`
+          : f.kind === 'forbidden'
+            ? `not allowed to read ${index} (get hostnamespacegrantindexes, in the hostns-exception-viewer role)`
+            : f.kind === 'resource-unknown'
+              ? `the ${GRANT_INDEX_PLURAL}.${GROUP} CRD is not installed: no operator runs in this cluster`
+              : describeApiError(err, this.client.server, `reading ${index}`, this.timeoutSeconds).message;
+      return { kind: 'unavailable', why };
+    }
+    const metadata = (object as { metadata?: { annotations?: Record<string, unknown> } } | undefined)?.metadata;
+    const read = readPolicySettings(
+      typeof metadata?.annotations === 'object' ? metadata.annotations?.[ANNOTATION_POLICY_SETTINGS] : undefined,
+    );
+    switch (read.kind) {
+      case 'published':
+        return { kind: 'operator', read };
+      case 'absent':
+        return {
+          kind: 'unavailable',
+          why: `the operator has not published its settings on ${index} (not run since installed or upgraded)`,
+        };
+      case 'invalid':
+        return {
+          kind: 'unavailable',
+          why: `${ANNOTATION_POLICY_SETTINGS} on ${index} ignored: ${oneLine(read.problem)}`,
+        };
+    }
+  }
+
+  listNetworkPolicies(namespace: string | undefined): Promise<Record<string, unknown>[]> {
+    const base = '/apis/networking.k8s.io/v1';
+    return this.list(
+      namespace ? `${base}/namespaces/${namespace}/networkpolicies` : `${base}/networkpolicies`,
+      'listing NetworkPolicies',
+    );
   }
 
   listExceptions(namespace: string | undefined): Promise<Record<string, unknown>[]> {

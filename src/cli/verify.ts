@@ -121,6 +121,11 @@ export class Verifier {
     this.opts = opts;
   }
 
+  /** Closes the connections of the probes and reads (src/kube/client.ts close()). */
+  close(): Promise<void> {
+    return this.client.close();
+  }
+
   /** One server-side dry-run create; the answer (admitted or refused) with its warnings. */
   async probe(namespace: string, pod: Record<string, unknown>): Promise<ProbeAnswer> {
     let warnings: string[] = [];

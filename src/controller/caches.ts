@@ -28,11 +28,13 @@ import {
 } from '../policy/grants.ts';
 import type { ExceptionState } from '../policy/violation.ts';
 import type { PodRecord } from '../kube/pod-record.ts';
+import { namespaceOfKey, type Store } from '../kube/store.ts';
+import { exceptionNamespaceProblem, type ExceptionNamespaces } from '../policy/namespaces.ts';
+import { isNetworkRestricted, type NetworkPolicyRecord } from '../policy/network.ts';
 import type { OwnedRecord } from '../kube/owner-record.ts';
 import type { RefusalRecord } from '../kube/refusal-record.ts';
 import { workloadOf, type OwnerRef, type Workload } from '../policy/workloads.ts';
 import { workloadImpact, type WorkloadImpact } from '../policy/impact.ts';
-import type { Store } from '../kube/store.ts';
 
 /** What the operator keeps of a Namespace: a terminating one gets no new grants object. */
 export interface NamespaceRecord {
@@ -40,6 +42,8 @@ export interface NamespaceRecord {
   resourceVersion: string;
   creationTimestamp: string;
   terminating: boolean;
+  /** Its value of the exception-namespace label (--exception-namespace-label), when set and present. */
+  exceptionsLabel?: string;
 }
 
 export interface CachesOptions {
@@ -60,6 +64,10 @@ export interface CachesOptions {
    */
   grantsWriteErrors: ReadonlyMap<string, string>;
   policy: PolicyConfig;
+  /** NetworkPolicies restricting egress (the networkRestricted control); none when not given. */
+  networkPolicies?: Store<NetworkPolicyRecord>;
+  /** Where exceptions may exist (--exception-namespace-label); anywhere when not given. */
+  exceptionNamespaces?: ExceptionNamespaces;
 }
 
 export class Caches {
@@ -73,14 +81,24 @@ export class Caches {
   readonly refusals: Store<RefusalRecord>;
   readonly grantsWriteErrors: ReadonlyMap<string, string>;
   readonly policy: PolicyConfig;
-  /** Keyed by the cached object itself: a new version is a new object, a deleted one is collected. */
-  private readonly evaluations = new WeakMap<HostNamespaceException, EvaluatedException>();
+  readonly networkPolicies?: Store<NetworkPolicyRecord>;
+  readonly exceptionNamespaces?: ExceptionNamespaces;
+  /**
+   * Keyed by the cached object itself: a new version is a new object, a deleted one is collected.
+   * Kept with the namespace problem it was evaluated under (the namespace's label may change).
+   */
+  private readonly evaluations = new WeakMap<
+    HostNamespaceException,
+    { evaluated: EvaluatedException; namespaceProblem?: string }
+  >();
   private readonly coverage = new Map<
     string,
     {
       exceptionsVersion: number;
       /** Of the namespace's pods, ReplicaSets and Jobs (attribution reads the last two). */
       podsVersion: string;
+      /** What else coverage depends on: the namespace's label and its NetworkPolicies. */
+      context: string;
       validUntil?: DateTime;
       counts: Map<string, number>;
       impact: Map<string, WorkloadImpact[]>;
@@ -98,6 +116,15 @@ export class Caches {
     this.refusals = opts.refusals;
     this.grantsWriteErrors = opts.grantsWriteErrors;
     this.policy = opts.policy;
+    this.networkPolicies = opts.networkPolicies;
+    this.exceptionNamespaces = opts.exceptionNamespaces;
+  }
+
+  /** Why exceptions of `namespace` cannot be honoured (--exception-namespace-label); undefined: they can. */
+  namespaceProblem(namespace: string): string | undefined {
+    if (!this.exceptionNamespaces) return undefined;
+    const label = this.namespaces.get(namespace)?.exceptionsLabel;
+    return exceptionNamespaceProblem(this.exceptionNamespaces, namespace, label);
   }
 
   /** The workload a cached pod belongs to (its top owner; the pod itself when none controls it). */
@@ -140,13 +167,14 @@ export class Caches {
   evaluated(key: string, now: DateTime): EvaluatedException | undefined {
     const obj = this.exceptions.get(key);
     if (!obj) return undefined;
+    const namespaceProblem = this.namespaceProblem(namespaceOfKey(key));
     const memo = this.evaluations.get(obj);
-    const next = memo?.lifecycle.nextTransitionAt;
+    const next = memo?.evaluated.lifecycle.nextTransitionAt;
     // Valid until the evaluation changes; a clock going backwards is not worth a check.
-    if (memo && (!next || now < next)) return memo;
-    const e = evaluateException(obj, now, this.policy);
-    this.evaluations.set(obj, e);
-    return e;
+    if (memo && memo.namespaceProblem === namespaceProblem && (!next || now < next)) return memo.evaluated;
+    const evaluated = evaluateException(obj, now, this.policy, undefined, namespaceProblem ? [namespaceProblem] : []);
+    this.evaluations.set(obj, { evaluated, namespaceProblem });
+    return evaluated;
   }
 
   /** Every exception of `namespace` (every exception when undefined), evaluated at `now`. */
@@ -178,7 +206,18 @@ export class Caches {
   }
 
   classify(pod: PodFacts, grants: readonly ExceptionGrant[]): PodClass {
-    return classifyPod(pod, grants, this.policy.exemptNamespaces);
+    return classifyPod(this.withNetwork(pod, grants), grants, this.policy.exemptNamespaces);
+  }
+
+  /**
+   * The pod with whether a NetworkPolicy restricts its egress, when one of `grants` enforces
+   * networkRestricted (otherwise the pod itself: nothing is computed for the common case).
+   */
+  private withNetwork(pod: PodFacts, grants: readonly ExceptionGrant[]): PodFacts {
+    if (!grants.some((g) => g.contract?.controls?.includes('networkRestricted'))) return pod;
+    const keys = this.networkPolicies?.keysIn(pod.namespace) ?? [];
+    const policies = [...keys].map((k) => this.networkPolicies!.get(k)!);
+    return { ...pod, networkRestricted: isNetworkRestricted(pod, policies) };
   }
 
   /** How many pods each exception of `namespace` covers now, keyed `namespace/name`. */
@@ -195,11 +234,13 @@ export class Caches {
   private coverageIn(namespace: string, now: DateTime) {
     const exceptionsVersion = this.exceptions.versionOf(namespace);
     const podsVersion = [this.pods, this.replicaSets, this.jobs].map((s) => s.versionOf(namespace)).join('/');
+    const context = `${this.namespaceProblem(namespace) ?? ''}|${this.networkPolicies?.versionOf(namespace) ?? ''}`;
     const memo = this.coverage.get(namespace);
     if (
       memo &&
       memo.exceptionsVersion === exceptionsVersion &&
       memo.podsVersion === podsVersion &&
+      memo.context === context &&
       (!memo.validUntil || now < memo.validUntil)
     ) {
       return memo;
@@ -219,7 +260,7 @@ export class Caches {
     const impact = workloadImpact(classified);
     const transitions = evaluated.map((e) => e.lifecycle.nextTransitionAt).filter((t): t is DateTime => !!t);
     const validUntil = transitions.length ? (DateTime.min(...transitions) ?? undefined) : undefined;
-    const fresh = { exceptionsVersion, podsVersion, validUntil, counts, impact };
+    const fresh = { exceptionsVersion, podsVersion, context, validUntil, counts, impact };
     this.coverage.set(namespace, fresh);
     if (this.coverage.size > 2 * (this.exceptions.size + 1)) this.forgetEmptyNamespaces();
     return fresh;

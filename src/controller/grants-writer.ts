@@ -20,6 +20,7 @@ import {
 import { ApiError, type KubeApi, type WriteBounds } from '../kube/client.ts';
 import type { RawObject } from '../kube/reflector.ts';
 import { stableJson } from '../policy/json.ts';
+import { ANNOTATION_POLICY_SETTINGS, statesSameSettings, type PublishedPolicySettings } from '../policy/settings.ts';
 
 /** The guard (config/admission/guard.yaml) lets a grants object be deleted only with this. */
 export const ANNOTATION_ALLOW_DELETE = 'hostns.io/allow-delete';
@@ -57,10 +58,18 @@ function upToDate(current: { spec?: unknown; metadata: ObjectMeta } | undefined,
   return stableJson(current.spec ?? {}) === stableJson(desired);
 }
 
-/** `current` with `spec` and our labels, minus any annotation (a stale allow-delete switches the guard off). */
-function replacement<T extends { metadata: ObjectMeta }>(current: T, spec: unknown): T {
+/**
+ * `current` with `spec` and our labels, and no annotation but `annotations` (a stale allow-delete
+ * switches the guard off).
+ */
+function replacement<T extends { metadata: ObjectMeta }>(
+  current: T,
+  spec: unknown,
+  annotations?: Record<string, string>,
+): T {
   const { annotations: _dropped, ...metadata } = current.metadata;
-  return { ...current, metadata: { ...metadata, labels: { ...metadata.labels, ...MANAGED_LABELS } }, spec };
+  const labels = { ...metadata.labels, ...MANAGED_LABELS };
+  return { ...current, metadata: { ...metadata, labels, ...(annotations && { annotations }) }, spec };
 }
 
 export type GrantsWriteOutcome =
@@ -110,28 +119,33 @@ export async function writeNamespaceGrants(
 }
 
 /**
- * Brings the grant index (which namespaces have their grants object) to `desired`. Writes nothing
- * when it already matches. Throws GrantsWriteError (namespace '').
+ * Brings the grant index to `desired` (which namespaces have their grants object) and its
+ * hostns.io/policy-settings annotation to `settings` (the operator's policy settings, read by
+ * kubectl hostns). Writes nothing when both already match: who published the settings and when
+ * are not compared. Throws GrantsWriteError (namespace '').
  */
 export async function writeGrantIndex(
   client: KubeApi,
   desired: Record<string, string>,
+  settings: PublishedPolicySettings,
   current: HostNamespaceGrantIndex | undefined,
   bounds: WriteBounds = {},
 ): Promise<GrantsWriteOutcome> {
   const spec = { namespaces: desired };
-  if (upToDate(current, spec)) return { action: 'unchanged' };
+  const published = current?.metadata.annotations?.[ANNOTATION_POLICY_SETTINGS];
+  if (upToDate(current, spec) && statesSameSettings(published, settings)) return { action: 'unchanged' };
+  const annotations = { [ANNOTATION_POLICY_SETTINGS]: JSON.stringify(settings) };
   const path = `/apis/${GROUP}/${VERSION}/${GRANT_INDEX_PLURAL}`;
   try {
     if (current) {
-      const body = replacement(current, spec);
+      const body = replacement(current, spec, annotations);
       const object = await client.request<RawObject>('PUT', `${path}/${GRANT_INDEX_NAME}`, { body, ...bounds });
       return { action: 'replaced', object };
     }
     const body: HostNamespaceGrantIndex = {
       apiVersion: API_VERSION,
       kind: GRANT_INDEX_KIND,
-      metadata: { name: GRANT_INDEX_NAME, labels: MANAGED_LABELS },
+      metadata: { name: GRANT_INDEX_NAME, labels: MANAGED_LABELS, annotations },
       spec,
     };
     return { action: 'created', object: await client.request<RawObject>('POST', path, { body, ...bounds }) };

@@ -1,9 +1,11 @@
 // The grants reconcilers: each namespace's admission param (HostNamespaceGrantSet `grants`,
 // computed from that namespace's exceptions alone, so nothing written in one namespace changes
 // admission in another) and the grant index (which namespaces have theirs, read by
-// hostns-grants-required). Each writes only when the object differs (grants-writer.ts).
+// hostns-grants-required; it also states the operator's policy settings for kubectl hostns).
+// Each writes only when the object differs (grants-writer.ts).
 import type { DateTime } from 'luxon';
 import { desiredGrantIndex } from '../policy/grants.ts';
+import { publishedPolicySettings } from '../policy/settings.ts';
 import type { ReconcileResult } from '../runtime/result.ts';
 import type { Caches } from './caches.ts';
 import type { Write } from './writes.ts';
@@ -24,7 +26,8 @@ export function reconcileGrants(
   };
 }
 
-export function reconcileGrantIndex(caches: Caches): ReconcileResult<Write> {
+/** `identity`: this replica, named in the published policy settings. */
+export function reconcileGrantIndex(caches: Caches, now: DateTime, identity: string): ReconcileResult<Write> {
   const hasGrants = (ns: string) => {
     const g = caches.writtenGrants(ns);
     const n = caches.namespaces.get(ns);
@@ -32,5 +35,6 @@ export function reconcileGrantIndex(caches: Caches): ReconcileResult<Write> {
     return !!g && !!n && (g.metadata.creationTimestamp ?? '') >= n.creationTimestamp;
   };
   const desired = desiredGrantIndex(caches.namespaces.values(), hasGrants, caches.policy.exemptNamespaces);
-  return { writes: [{ kind: 'grantIndex', namespaces: desired, current: caches.writtenGrantIndex }] };
+  const settings = publishedPolicySettings(caches.policy, now, identity);
+  return { writes: [{ kind: 'grantIndex', namespaces: desired, settings, current: caches.writtenGrantIndex }] };
 }

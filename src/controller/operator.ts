@@ -30,6 +30,8 @@ import type { RawObject, Reflector, WatchEventEffect } from '../kube/reflector.t
 import { Manager } from '../runtime/manager.ts';
 import { TerminalError, type ReconcileResult } from '../runtime/result.ts';
 import { Caches, type NamespaceRecord } from './caches.ts';
+import type { ExceptionNamespaces } from '../policy/namespaces.ts';
+import { toNetworkPolicyRecord, type NetworkPolicyRecord } from '../policy/network.ts';
 import { reconcileException } from './exceptions.ts';
 import { reconcileGrantIndex, reconcileGrants } from './grants.ts';
 import { GrantsWriteError, type GrantsWriteFailure } from './grants-writer.ts';
@@ -44,6 +46,7 @@ import {
   onGrantIndexChange,
   onGrantsChange,
   onNamespaceChange,
+  onNetworkPolicyChange,
   onPodChange,
   onRefusalChange,
   allReportKeys,
@@ -91,6 +94,8 @@ export interface OperatorOptions {
   pageSize?: number;
   /** Publish one OpenReports Report per namespace (main.ts turns it on only when the CRD is there). */
   policyReports?: boolean;
+  /** Exceptions may exist only in namespaces with this label (--exception-namespace-label); else anywhere. */
+  exceptionNamespaces?: ExceptionNamespaces;
 }
 
 const GRANTS_PATH = `/apis/${GROUP}/${VERSION}/${GRANTS_PLURAL}`;
@@ -102,15 +107,27 @@ function failureReason(err: unknown): string {
   return classifyApiError(cause).reason;
 }
 
-function toNamespaceRecord(raw: RawObject): NamespaceRecord | undefined {
-  const meta = raw.metadata as
-    { name?: string; resourceVersion?: string; creationTimestamp?: string; deletionTimestamp?: string } | undefined;
-  if (!meta?.name) return undefined;
-  return {
-    name: meta.name,
-    resourceVersion: meta.resourceVersion ?? '',
-    creationTimestamp: meta.creationTimestamp ?? '',
-    terminating: !!meta.deletionTimestamp,
+/** Namespace -> record, keeping of its labels only the exception-namespace label's value (`labelKey`). */
+function toNamespaceRecord(labelKey: string | undefined) {
+  return (raw: RawObject): NamespaceRecord | undefined => {
+    const meta = raw.metadata as
+      | {
+          name?: string;
+          resourceVersion?: string;
+          creationTimestamp?: string;
+          deletionTimestamp?: string;
+          labels?: Record<string, unknown>;
+        }
+      | undefined;
+    if (!meta?.name) return undefined;
+    const label = labelKey === undefined ? undefined : meta.labels?.[labelKey];
+    return {
+      name: meta.name,
+      resourceVersion: meta.resourceVersion ?? '',
+      creationTimestamp: meta.creationTimestamp ?? '',
+      terminating: !!meta.deletionTimestamp,
+      ...(typeof label === 'string' ? { exceptionsLabel: label } : {}),
+    };
   };
 }
 
@@ -138,6 +155,8 @@ export class Operator {
   private readonly client: KubeApi;
   private readonly clock: () => DateTime;
   private readonly logger: Logger;
+  /** This replica (opts.identity). */
+  private readonly identity: string;
   /** Our Reports as last observed (with policyReports). */
   private readonly reports?: Reflector<Report>;
 
@@ -145,6 +164,7 @@ export class Operator {
     const { client, logger } = opts;
     this.client = client;
     this.logger = logger;
+    this.identity = opts.identity;
     this.clock = opts.clock ?? (() => DateTime.utc());
     const manager: Manager<ReconcileKey, Write> = new Manager<ReconcileKey, Write>({
       client,
@@ -195,7 +215,7 @@ export class Operator {
     const namespaces: Reflector<NamespaceRecord> = manager.source({
       path: '/api/v1/namespaces',
       resource: 'namespaces',
-      transform: toNamespaceRecord,
+      transform: toNamespaceRecord(opts.exceptionNamespaces?.key),
       versionOf: (n) => n.resourceVersion,
     });
     const grantIndex: Reflector<HostNamespaceGrantIndex> = manager.source({
@@ -204,6 +224,12 @@ export class Operator {
       transform: (raw) =>
         raw.metadata?.name === GRANT_INDEX_NAME ? (raw as unknown as HostNamespaceGrantIndex) : undefined,
       versionOf: (g) => g.metadata.resourceVersion,
+    });
+    const networkPolicies: Reflector<NetworkPolicyRecord> = manager.source({
+      path: '/apis/networking.k8s.io/v1/networkpolicies',
+      resource: 'networkpolicies',
+      transform: toNetworkPolicyRecord,
+      versionOf: (n) => n.resourceVersion,
     });
     // Who owns each ReplicaSet and Job, from metadata alone: what attributes a pod to its Deployment
     // or CronJob. Their changes queue nothing: attribution is read when a pod is reconciled.
@@ -230,9 +256,10 @@ export class Operator {
     });
     manager.watch(refusals, onRefusalChange);
     manager.watch(exceptions, onExceptionChange(pods.store));
+    manager.watch(networkPolicies, onNetworkPolicyChange(exceptions.store, pods.store));
     manager.watch(pods, onPodChange(exceptions.store));
     manager.watch(grants, onGrantsChange(exceptions.store));
-    manager.watch(namespaces, onNamespaceChange);
+    manager.watch(namespaces, onNamespaceChange(exceptions.store, pods.store));
     manager.watch(namespaces, (c) => {
       // A namespace gone takes its write failures and budget report with it.
       if (!c.obj) {
@@ -293,6 +320,8 @@ export class Operator {
       refusals: refusals.store,
       grantsWriteErrors: this.grantsWriteErrors,
       policy: opts.policy,
+      networkPolicies: networkPolicies.store,
+      exceptionNamespaces: opts.exceptionNamespaces,
     });
   }
 
@@ -308,7 +337,7 @@ export class Operator {
         return result;
       }
       case 'grantIndex':
-        return reconcileGrantIndex(this.caches);
+        return reconcileGrantIndex(this.caches, now, this.identity);
       case 'report':
         return this.reports ? reconcileReport(key.namespace, this.caches, this.reports.store, now) : { writes: [] };
       case 'refusal':
@@ -371,9 +400,10 @@ export class Operator {
     }
   }
 
-  async start(): Promise<void> {
+  /** `prerequisite`: what must be done before the first decision, run while the caches list. */
+  async start(prerequisite?: Promise<void>): Promise<void> {
     await Operator.checkCrds(this.client);
-    await this.manager.start();
+    await this.manager.start(prerequisite);
   }
 
   stop(): Promise<void> {

@@ -12,6 +12,11 @@
 //                            (lane 1), whose Enforced condition is judged from the object,
 //                            and the index when the object appeared (our create)
 //   namespace changed     -> its grants (unless it left) and the index       (lane 0)
+//     its exception-namespace label changed (--exception-namespace-label)
+//                         -> each exception of it (lane 0) and every pod of it (lane 2)
+//   NetworkPolicy changed (one restricting egress, or no longer)
+//                         -> when an exception there enforces networkRestricted: every pod of its
+//                            namespace (lane 2) and each exception (lane 1, coveredPods)
 //   grant index changed   -> the index                                       (lane 0)
 //   FailedCreate Event of a refusal by our admission policy (src/kube/refusal-record.ts)
 //                         -> that refusal: linked on its workload to the lapsed exception (lane 2)
@@ -25,6 +30,7 @@ import type { PodRecord } from '../kube/pod-record.ts';
 import type { RefusalRecord } from '../kube/refusal-record.ts';
 import type { Store } from '../kube/store.ts';
 import type { Change, MapFunc, Request } from '../runtime/manager.ts';
+import type { NetworkPolicyRecord } from '../policy/network.ts';
 import type { NamespaceRecord } from './caches.ts';
 import {
   exceptionKey,
@@ -104,11 +110,44 @@ export function onGrantsChange(
   };
 }
 
-export const onNamespaceChange: MapFunc<NamespaceRecord, ReconcileKey> = function* (c) {
-  if (isEcho(c, (n) => n)) return;
-  if (c.obj) yield { key: grantsKey(c.key), lane: LANE.grants };
-  yield { key: GRANT_INDEX_KEY, lane: LANE.grants };
-};
+export function onNamespaceChange(
+  exceptions: Store<HostNamespaceException>,
+  pods: Store<PodRecord>,
+): MapFunc<NamespaceRecord, ReconcileKey> {
+  return function* (c) {
+    if (isEcho(c, (n) => n)) return;
+    if (c.obj) yield { key: grantsKey(c.key), lane: LANE.grants };
+    yield { key: GRANT_INDEX_KEY, lane: LANE.grants };
+    // Its exceptions turn Invalid (or valid again): their status, Events and pods follow.
+    if (c.obj && c.previous && c.obj.exceptionsLabel !== c.previous.exceptionsLabel) {
+      for (const e of exceptions.keysIn(c.key)) yield { key: exceptionKey(e), lane: LANE.exceptionEvents };
+      for (const p of pods.keysIn(c.key)) yield { key: podKey(p), lane: LANE.pods };
+    }
+  };
+}
+
+/** Whether an exception of `namespace` enforces networkRestricted (only then do NetworkPolicies matter). */
+function enforcesNetworkRestricted(exceptions: Store<HostNamespaceException>, namespace: string): boolean {
+  for (const k of exceptions.keysIn(namespace)) {
+    const controls: unknown = exceptions.get(k)?.spec?.riskAcceptance?.enforcedControls;
+    if (Array.isArray(controls) && controls.includes('networkRestricted')) return true;
+  }
+  return false;
+}
+
+export function onNetworkPolicyChange(
+  exceptions: Store<HostNamespaceException>,
+  pods: Store<PodRecord>,
+): MapFunc<NetworkPolicyRecord, ReconcileKey> {
+  return function* (c) {
+    if (isEcho(c, (n) => n)) return;
+    const namespace = namespaceOfKey(c.key);
+    if (!enforcesNetworkRestricted(exceptions, namespace)) return;
+    for (const p of pods.keysIn(namespace)) yield { key: podKey(p), lane: LANE.pods };
+    for (const e of exceptions.keysIn(namespace))
+      yield { key: exceptionKey(e), lane: LANE.status, throttleMs: COVERAGE_THROTTLE_MS };
+  };
+}
 
 export const onGrantIndexChange: MapFunc<HostNamespaceGrantIndex, ReconcileKey> = function* (c) {
   if (isEcho(c, (g) => g.metadata) || c.origin === 'observed') return;

@@ -23,6 +23,7 @@ import { TerminalError } from '../runtime/result.ts';
 import { LANE } from './keys.ts';
 import { REPORT_API_VERSION, REPORT_PLURAL, reportContent, type Report } from './reports.ts';
 import { stableJson } from '../policy/json.ts';
+import type { PublishedPolicySettings } from '../policy/settings.ts';
 import { GrantsWriteError, writeGrantIndex, writeNamespaceGrants, type GrantsWriteFailure } from './grants-writer.ts';
 
 export type Write =
@@ -37,8 +38,16 @@ export type Write =
    * nothing is sent when `current` already matches.
    */
   | { kind: 'grants'; namespace: string; spec: HostNamespaceGrantSetSpec | undefined; current?: HostNamespaceGrantSet }
-  /** The grant index brought to `namespaces` (name -> resourceVersion); nothing sent when current. */
-  | { kind: 'grantIndex'; namespaces: Record<string, string>; current?: HostNamespaceGrantIndex }
+  /**
+   * The grant index brought to `namespaces` (name -> resourceVersion) and to stating the operator's
+   * policy `settings`; nothing sent when current.
+   */
+  | {
+      kind: 'grantIndex';
+      namespaces: Record<string, string>;
+      settings: PublishedPolicySettings;
+      current?: HostNamespaceGrantIndex;
+    }
   /** A namespace's OpenReports Report brought to `report` (undefined: deleted); nothing sent when current. */
   | { kind: 'report'; namespace: string; report: Report | undefined; current?: Report };
 
@@ -205,7 +214,7 @@ export function makeWriter(opts: WriterOptions): (w: Write, now: DateTime, bound
           const outcome =
             w.kind === 'grants'
               ? await writeNamespaceGrants(client, w.namespace, w.spec, w.current, bounds)
-              : await writeGrantIndex(client, w.namespaces, w.current, bounds);
+              : await writeGrantIndex(client, w.namespaces, w.settings, w.current, bounds);
           if (outcome.action === 'created' || outcome.action === 'replaced') {
             (w.kind === 'grants' ? opts.grants : opts.grantIndex).applyObserved(outcome.object);
           }

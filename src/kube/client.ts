@@ -1,9 +1,11 @@
 // A thin JSON client over client-node's authentication and TLS: raw objects in and out, so a
 // 150,000-pod LIST is never turned into generated model classes, and every request is counted.
+import type * as https from 'node:https';
 import type { HttpMethod } from '@kubernetes/client-node';
 import { RequestContext, type KubeConfig } from '@kubernetes/client-node';
 import type { DateTime } from 'luxon';
-import { fetch, type Dispatcher } from 'undici';
+import type { Socket } from 'node:net';
+import { Agent, buildConnector, fetch, type Dispatcher } from 'undici';
 import { ServerClock, systemLocalClocks, type LocalClocks, type ServerTimeEstimate } from './server-clock.ts';
 
 export class ApiError extends Error {
@@ -76,6 +78,8 @@ export class KubeClient implements KubeApi {
   readonly kc: KubeConfig;
   readonly server: string;
   private dispatcher?: Dispatcher;
+  /** Every socket our pool opened and not yet closed, those still connecting included. */
+  private readonly sockets = new Set<Socket>();
   private authCache?: { headers: Record<string, string>; until: number };
   private readonly observers: RequestObserver[] = [];
   /** The API server's clock, learnt from every response's Date header. */
@@ -116,7 +120,8 @@ export class KubeClient implements KubeApi {
       } catch {
         return;
       }
-      await new Promise((r) => setTimeout(r, spacingMs).unref());
+      // Not unref(): the caller waits for it, and nothing else may hold the process yet (--http-port 0).
+      await new Promise((r) => setTimeout(r, spacingMs));
     }
   }
 
@@ -132,6 +137,48 @@ export class KubeClient implements KubeApi {
     );
     timer.unref();
     return () => clearInterval(timer);
+  }
+
+  /**
+   * The connection pool: client-node's TLS settings for the kubeconfig (as its own dispatcher
+   * uses them), through a connector that records every socket it opens, so close() can end one
+   * still connecting. Through a proxy (proxy-url), client-node's own dispatcher.
+   */
+  private async pool(ctx: RequestContext): Promise<Dispatcher | undefined> {
+    const tls: https.RequestOptions = {};
+    await this.kc.applyToHTTPSOptions(tls);
+    const options = this.kc.createDispatcherOptions(this.kc.getCurrentCluster(), tls as https.AgentOptions);
+    if (options.type !== 'agent' && options.type !== 'none') return ctx.getDispatcher();
+    const connect = options.type === 'agent' ? options.connect : { keepAlive: true, keepAliveInitialDelay: 30_000 };
+    // undici's connector returns the socket it opens (its type says void).
+    const connector = buildConnector(connect as buildConnector.BuildOptions) as unknown as (
+      ...args: Parameters<buildConnector.connector>
+    ) => Socket | undefined;
+    return new Agent({
+      connect: (opts, callback) => {
+        const socket = connector(opts, callback);
+        if (socket) {
+          this.sockets.add(socket);
+          socket.once('close', () => this.sockets.delete(socket));
+        }
+        return socket;
+      },
+    });
+  }
+
+  /**
+   * Closes every connection of this client at once, one still connecting included: an aborted
+   * request ends at once with its connection, but undici would keep a connection it was still
+   * opening (a TLS handshake a server does not answer) until its own 10 s connect timeout. A
+   * command-line run calls it when done, so nothing it started outlives it. Requests after it
+   * open new connections.
+   */
+  async close(): Promise<void> {
+    const dispatcher = this.dispatcher;
+    this.dispatcher = undefined;
+    this.authCache = undefined;
+    for (const socket of this.sockets) socket.destroy();
+    await dispatcher?.destroy().catch(() => undefined);
   }
 
   onRequest(observer: RequestObserver): void {
@@ -150,7 +197,7 @@ export class KubeClient implements KubeApi {
     if (!this.authCache || Date.now() > this.authCache.until) {
       const ctx = new RequestContext(url, method as (typeof HttpMethod)[keyof typeof HttpMethod]);
       await this.kc.applySecurityAuthentication(ctx);
-      this.dispatcher ??= ctx.getDispatcher();
+      this.dispatcher ??= await this.pool(ctx);
       this.authCache = { headers: ctx.getHeaders(), until: Date.now() + 30_000 };
     }
     // Identity encoding: the API server would gzip every large LIST page and watch stream, which

@@ -15,6 +15,8 @@ export interface PodFacts {
   hostIPC: boolean;
   /** What an exception's contract checks (ServiceAccount, images, controls); absent: unknown. */
   security?: PodSecurityProfile;
+  /** Whether a NetworkPolicy restricts its egress (src/policy/network.ts); absent: not known here. */
+  networkRestricted?: boolean;
 }
 
 /** An exception as classification sees it. */
@@ -64,7 +66,7 @@ export function hasContract(c: ExceptionContract | undefined): c is ExceptionCon
 function brokenBy(pod: PodFacts, e: ExceptionGrant): ContractBreach[] | undefined {
   if (!hasContract(e.contract)) return undefined;
   if (!pod.security) return [];
-  const breaches = contractBreaches(pod.security, e.contract);
+  const breaches = contractBreaches(pod.security, e.contract, pod.networkRestricted);
   return breaches.length ? breaches : undefined;
 }
 

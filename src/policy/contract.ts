@@ -7,12 +7,22 @@
 // container by container, init and ephemeral containers included, except readOnlyRootFilesystem,
 // which no PSS level has.
 
-import { ENFORCEABLE_CONTROLS, type EnforceableControl } from '../api/v1alpha1.ts';
+import {
+  ENFORCEABLE_CONTROLS,
+  POD_SPEC_CONTROLS,
+  type EnforceableControl,
+  type PodSpecControl,
+} from '../api/v1alpha1.ts';
 
-export { ENFORCEABLE_CONTROLS, type EnforceableControl };
+export { ENFORCEABLE_CONTROLS, POD_SPEC_CONTROLS, type EnforceableControl, type PodSpecControl };
 
 export function isEnforceableControl(value: unknown): value is EnforceableControl {
   return typeof value === 'string' && (ENFORCEABLE_CONTROLS as readonly string[]).includes(value);
+}
+
+/** A control decided from the pod spec alone (admission, scan and the operator all check it). */
+export function isPodSpecControl(value: EnforceableControl): value is PodSpecControl {
+  return (POD_SPEC_CONTROLS as readonly string[]).includes(value);
 }
 
 /** What each control asks, in the words Event notes and the CLI use. */
@@ -25,6 +35,9 @@ export const CONTROL_REQUIREMENTS: Record<EnforceableControl, string> = {
   seccompRuntimeDefault: 'seccompProfile.type RuntimeDefault or Localhost (pod or container), never Unconfined',
   noHostPath: 'no hostPath volume',
   noHostPorts: 'no hostPort (with hostNetwork, the API server sets hostPort to every containerPort)',
+  networkRestricted:
+    'a NetworkPolicy of its namespace selects it with Egress in policyTypes (never met with hostNetwork; ' +
+    'checked by the operator only)',
 };
 
 /** The ServiceAccount name a pod runs as: the API server defaults an empty one to `default`. */
@@ -32,7 +45,7 @@ export const DEFAULT_SERVICE_ACCOUNT = 'default';
 
 /** Where a breach sits: a container (`init:`/`ephemeral:` prefixed for those) or a volume. */
 export interface ControlFailure {
-  control: EnforceableControl;
+  control: PodSpecControl;
   /** `main`, `init:setup`, `ephemeral:debugger`, or `volume:host-root`; `pod` for pod-level fields. */
   where: string;
 }
@@ -103,7 +116,7 @@ const SECCOMP_ALLOWED = new Set(['RuntimeDefault', 'Localhost']);
 
 /** Each control's check on one container, given the pod-level security context. */
 const CONTAINER_CHECKS: Record<
-  Exclude<EnforceableControl, 'noHostPath'>,
+  Exclude<PodSpecControl, 'noHostPath'>,
   (k: ContainerView, podSc: Obj, hostNetwork: boolean) => boolean
 > = {
   runAsNonRoot: ({ sc }, podSc) => {
@@ -139,7 +152,7 @@ export function podSecurityProfile(rawSpec: unknown): PodSecurityProfile {
   const podSc = obj(spec.securityContext);
   const containers = containersOf(spec);
   const failures: ControlFailure[] = [];
-  for (const control of ENFORCEABLE_CONTROLS) {
+  for (const control of POD_SPEC_CONTROLS) {
     if (control === 'noHostPath') {
       for (const v of arr(spec.volumes)) {
         const vol = obj(v);
@@ -194,8 +207,16 @@ export function imageMatches(image: string, entry: string): boolean {
 
 // ---- the verdict ----------------------------------------------------------------------------
 
-/** Everything that keeps `contract` from covering a pod with this profile (empty: it may cover it). */
-export function contractBreaches(profile: PodSecurityProfile, contract: ExceptionContract): ContractBreach[] {
+/**
+ * Everything that keeps `contract` from covering a pod with this profile (empty: it may cover it).
+ * `networkRestricted`: whether a NetworkPolicy restricts the pod's egress (src/policy/network.ts),
+ * known to the operator only; undefined (admission, scan) checks nothing for that control.
+ */
+export function contractBreaches(
+  profile: PodSecurityProfile,
+  contract: ExceptionContract,
+  networkRestricted?: boolean,
+): ContractBreach[] {
   const out: ContractBreach[] = [];
   if (profile.images.length > MAX_CONTRACT_CONTAINERS && contractBinds(contract)) {
     return [{ kind: 'tooManyContainers', count: profile.images.length }];
@@ -213,6 +234,8 @@ export function contractBreaches(profile: PodSecurityProfile, contract: Exceptio
   const controls = new Set(contract.controls ?? []);
   for (const f of profile.failures)
     if (controls.has(f.control)) out.push({ kind: 'control', control: f.control, where: f.where });
+  if (controls.has('networkRestricted') && networkRestricted === false)
+    out.push({ kind: 'control', control: 'networkRestricted', where: 'pod' });
   return out;
 }
 
@@ -220,13 +243,27 @@ function contractBinds(c: ExceptionContract): boolean {
   return (c.serviceAccountNames?.length ?? 0) + (c.images?.length ?? 0) + (c.controls?.length ?? 0) > 0;
 }
 
-/** Which of the contract's controls a pod meets, for review and audit (control -> met). */
-export function controlsMet(
+/** One control of a contract as a pod keeps it: met, or broken at these places (containers, volumes). */
+export interface ControlResult {
+  control: EnforceableControl;
+  /** Undefined: not checkable here (networkRestricted without the NetworkPolicies). */
+  met: boolean | undefined;
+  /** Where it breaks (ControlFailure.where, or `pod`); empty when met. */
+  where: string[];
+}
+
+/** Each of `controls` as the pod with this profile keeps it, in the order given (review and audit). */
+export function controlResults(
   profile: PodSecurityProfile,
   controls: readonly EnforceableControl[],
-): Record<string, boolean> {
-  const failing = new Set(profile.failures.map((f) => f.control));
-  return Object.fromEntries(controls.map((c) => [c, !failing.has(c)]));
+  networkRestricted?: boolean,
+): ControlResult[] {
+  return controls.map((control) => {
+    if (!isPodSpecControl(control))
+      return { control, met: networkRestricted, where: networkRestricted === false ? ['pod'] : [] };
+    const where = profile.failures.filter((f) => f.control === control).map((f) => f.where);
+    return { control, met: where.length === 0, where };
+  });
 }
 
 /** One line per breach, as the admission message, the Event note and the CLI print it. */
@@ -247,12 +284,14 @@ function describeWhere(where: string): string {
   if (where.startsWith('init:')) return `init container ${where.slice(5)}`;
   if (where.startsWith('ephemeral:')) return `ephemeral container ${where.slice(10)}`;
   if (where.startsWith('volume:')) return `volume ${where.slice(7)}`;
+  if (where === 'pod') return 'the pod';
   return `container ${where}`;
 }
 
 /**
  * `networkRestricted` cannot be met by a hostNetwork pod: NetworkPolicy does not apply to the
- * node's network namespace. The CRD refuses the combination; this says why, in one place.
+ * node's network namespace. The CRD refuses the combination with this message (and the operator
+ * treats an exception that got in anyway as Invalid, saying the same).
  */
 export const NETWORK_RESTRICTED_HOST_NETWORK =
   "networkRestricted cannot apply to hostNetwork: NetworkPolicy does not select traffic in the node's network " +
@@ -293,6 +332,9 @@ export function readContract(rawSpec: unknown): { contract: ExceptionContract; p
         `spec.riskAcceptance.enforcedControls: unknown ${unknown.join(', ')} (known: ${ENFORCEABLE_CONTROLS.join(', ')})`,
       );
     contract.controls = controls.filter(isEnforceableControl);
+    const allow = Array.isArray(spec.allow) ? spec.allow : [];
+    if (contract.controls.includes('networkRestricted') && allow.includes('hostNetwork'))
+      problems.push(`spec.riskAcceptance.enforcedControls: ${NETWORK_RESTRICTED_HOST_NETWORK}`);
   }
   return { contract, problems };
 }

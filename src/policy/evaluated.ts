@@ -21,8 +21,11 @@ export function evaluateException(
   config: PolicyConfig,
   /** Used when the object has no creationTimestamp (a manifest in a file, not yet created). */
   createdIfUnset?: DateTime,
+  /** Problems found outside the object (its namespace not allowed to hold exceptions): Invalid. */
+  outsideProblems: readonly string[] = [],
 ): EvaluatedException {
-  const facts = readException(raw, createdIfUnset);
+  const read = readException(raw, createdIfUnset);
+  const facts = outsideProblems.length ? { ...read, problems: [...read.problems, ...outsideProblems] } : read;
   return { raw, facts, lifecycle: evaluateLifecycle(facts, now, config) };
 }
 

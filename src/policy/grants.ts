@@ -1,5 +1,6 @@
 // The admission policy's params: one HostNamespaceGrantSet per namespace, computed from that
 // namespace's exceptions alone, and whether admission honours each exception.
+import { isPodSpecControl } from './contract.ts';
 import type { DateTime } from 'luxon';
 import type { Grant, HostNamespaceGrantSetSpec } from '../api/v1alpha1.ts';
 import type { ExceptionFacts } from './exception.ts';
@@ -39,7 +40,7 @@ export function grantOf({ facts, lifecycle }: ExceptionView): Grant | undefined 
     contract: {
       serviceAccountNames: [...(facts.contract.serviceAccountNames ?? [])],
       images: [...(facts.contract.images ?? [])],
-      controls: [...(facts.contract.controls ?? [])],
+      controls: (facts.contract.controls ?? []).filter(isPodSpecControl),
     },
   };
 }

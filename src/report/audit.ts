@@ -6,6 +6,8 @@ import { classifyPod } from '../policy/classify.ts';
 import type { PolicyConfig } from '../policy/config.ts';
 import { rfc3339 } from '../policy/grants.ts';
 import { currentMarks, desiredMarks, marksPatch } from '../policy/pod-marks.ts';
+import { describeBreach, type ContractBreach } from '../policy/contract.ts';
+import { describePodControls, podControls, withNetworkRestriction, type PodControls } from './controls.ts';
 import { renderMarkdownTable, renderTable, type Column, type Paint } from './format.ts';
 import { evaluateException, grantsByNamespace, podFacts, type PodLike } from './model.ts';
 
@@ -22,6 +24,13 @@ export interface AuditRow {
   uncovered: HostNamespace[];
   /** Expired exceptions that would have covered an uncovered flag. */
   lapsed: { name: string; owner: string }[];
+  /**
+   * Exceptions that select the pod but whose contract it breaks: each breach as one line, and a
+   * short form for the table (binding breaches in full, controls by name: CONTROLS has the where).
+   */
+  brokenContracts: { exception: string; breaches: string[]; summary: string }[];
+  /** The enforced controls of each exception meant for the pod: met, and broken where. */
+  controls: PodControls[];
   phase?: string;
   /** The operator's marks on the pod agree with this classification. */
   labelled: boolean;
@@ -32,6 +41,8 @@ export interface AuditRow {
 export interface AuditOptions {
   now: DateTime;
   config: PolicyConfig;
+  /** The cluster's NetworkPolicies, to check networkRestricted as the operator does (unset: unchecked). */
+  networkPolicies?: readonly unknown[];
 }
 
 /** Pods that use no host namespace are left out; rows sorted offenders first, then by namespace/name. */
@@ -42,8 +53,12 @@ export function buildAudit(
 ): AuditRow[] {
   const grants = grantsByNamespace(exceptions.map((e) => evaluateException(e, options.now, options.config)));
   const rows: AuditRow[] = [];
-  for (const pod of pods) {
-    const facts = podFacts(pod);
+  const allFacts = withNetworkRestriction(
+    pods.map((p) => podFacts(p)),
+    options.networkPolicies,
+  );
+  for (const [i, pod] of pods.entries()) {
+    const facts = allFacts[i]!;
     const cls = classifyPod(facts, grants.get(facts.namespace) ?? [], options.config.exemptNamespaces);
     if (cls.kind === 'clean') continue;
     const current = currentMarks(pod.metadata?.labels, pod.metadata?.annotations);
@@ -56,6 +71,15 @@ export function buildAudit(
       exceptions: cls.kind === 'exempt' ? [] : cls.exceptions,
       uncovered: cls.kind === 'offender' ? cls.uncovered : [],
       lapsed: cls.kind === 'offender' ? cls.lapsed : [],
+      brokenContracts:
+        cls.kind === 'offender'
+          ? cls.broken.map((b) => ({
+              exception: b.exception,
+              breaches: b.breaches.map(describeBreach),
+              summary: breachSummary(b.breaches),
+            }))
+          : [],
+      controls: cls.kind === 'exempt' ? [] : podControls(facts, grants.get(facts.namespace) ?? [], new Set()),
       phase: pod.status?.phase,
       // The Event marker records what the operator raised; it is not a mark audit can judge.
       labelled: marksPatch(current, desiredMarks(cls, current.annotations[ANNOTATION_VIOLATION_EVENT])) === undefined,
@@ -72,6 +96,14 @@ export function buildAudit(
     (a, b) =>
       order[a.status] - order[b.status] || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name),
   );
+}
+
+/** Binding breaches in full; broken controls by name only (the CONTROLS column says where). */
+function breachSummary(breaches: readonly ContractBreach[]): string {
+  const controls = [...new Set(breaches.flatMap((b) => (b.kind === 'control' ? [b.control] : [])))];
+  const others = breaches.filter((b) => b.kind !== 'control').map(describeBreach);
+  const unread = breaches.length === 0 ? ['its security profile could not be read to check'] : [];
+  return [...unread, ...others, ...(controls.length ? [`breaks ${controls.join(', ')}`] : [])].join('; ');
 }
 
 export function auditSummary(rows: readonly AuditRow[]): {
@@ -102,6 +134,7 @@ function detail(r: AuditRow): string {
   const parts = [`not allowed: ${r.uncovered.join(',')}`];
   if (r.exceptions.length) parts.push(`partly covered by ${r.exceptions.join(', ')}`);
   if (r.lapsed.length) parts.push(`expired: ${r.lapsed.map((l) => `${l.name} (owner ${l.owner})`).join(', ')}`);
+  for (const b of r.brokenContracts) parts.push(`contract of ${b.exception} broken: ${b.summary}`);
   return parts.join('; ');
 }
 
@@ -112,6 +145,7 @@ const AUDIT_COLUMNS: Column<AuditRow>[] = [
   { header: 'STATUS', cell: (r) => r.status },
   { header: 'EXCEPTION', cell: (r) => r.exceptions.join(',') },
   { header: 'LABELLED', cell: (r) => (r.labelled ? 'yes' : 'no') },
+  { header: 'CONTROLS', cell: (r) => describePodControls(r.controls) },
   { header: 'DETAIL', cell: detail },
 ];
 

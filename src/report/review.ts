@@ -5,6 +5,14 @@ import { podCoverage } from '../policy/evaluated.ts';
 import { formatDuration, type PolicyConfig } from '../policy/config.ts';
 import { rfc3339 } from '../policy/grants.ts';
 import { formatSelector } from '../policy/selector.ts';
+import {
+  controlTallies,
+  renderControlsMarkdown,
+  renderControlsTable,
+  untallied,
+  withNetworkRestriction,
+  type ControlTally,
+} from './controls.ts';
 import { daysUntil, formatDate, renderMarkdownTable, renderTable, type Column, type Paint } from './format.ts';
 import { evaluateException, grantsByNamespace, podFacts, type EvaluatedException, type PodLike } from './model.ts';
 
@@ -18,6 +26,7 @@ export const REVIEW_FINDINGS = [
   'lifetime-over-max',
   'partial-coverage',
   'unused',
+  'no-enforced-controls',
 ] as const;
 export type ReviewFindingKind = (typeof REVIEW_FINDINGS)[number];
 
@@ -46,6 +55,8 @@ export interface ReviewRow {
   reviewedBy?: string;
   reviewDueAt?: string;
   compensatingControls: string[];
+  /** Each of spec.riskAcceptance.enforcedControls over the pods the exception is meant for. */
+  enforcedControls: ControlTally[];
   findings: ReviewFinding[];
   /** Why the exception is Invalid. */
   problems: string[];
@@ -56,6 +67,8 @@ export interface ReviewOptions {
   config: PolicyConfig;
   /** Report exceptions expiring within this window (the issue's default: 30 days). */
   within: Duration;
+  /** The cluster's NetworkPolicies, to check networkRestricted as the operator does (unset: unchecked). */
+  networkPolicies?: readonly unknown[];
 }
 
 const LIFETIME_PROBLEM = /^lifetime from .* over the maximum/;
@@ -73,15 +86,17 @@ export function buildReview(
   const { now, config, within } = options;
   const evaluated = exceptions.map((e) => evaluateException(e, now, config));
   const grants = grantsByNamespace(evaluated);
-  const coverage = podCoverage(
+  const facts = withNetworkRestriction(
     pods.map((p) => podFacts(p)),
-    (ns) => grants.get(ns) ?? [],
-    config.exemptNamespaces,
+    options.networkPolicies,
   );
+  const coverage = podCoverage(facts, (ns) => grants.get(ns) ?? [], config.exemptNamespaces);
+  const controls = controlTallies(facts, (ns) => grants.get(ns) ?? [], config.exemptNamespaces);
   const rows = evaluated.map((e) => {
     const k = key(e.facts.namespace, e.facts.name);
     const counts = { full: coverage.full.get(k) ?? 0, partial: coverage.partial.get(k) ?? 0 };
-    return reviewRow(e, counts, now, within, config);
+    const enforcedControls = controls.get(k) ?? (e.facts.contract.controls ?? []).map(untallied);
+    return { ...reviewRow(e, counts, now, within, config), enforcedControls };
   });
   return rows.sort(compareUrgency);
 }
@@ -96,7 +111,7 @@ function reviewRow(
   now: DateTime,
   within: Duration,
   config: PolicyConfig,
-): ReviewRow {
+): Omit<ReviewRow, 'enforcedControls'> {
   const coveredPods = pods.full;
   const { facts, lifecycle } = e;
   const spec = ((e.raw as Partial<HostNamespaceException>).spec ?? {}) as Partial<HostNamespaceException['spec']>;
@@ -106,6 +121,8 @@ function reviewRow(
   const problems = lifecycle.problems;
 
   if (lifecycle.phase === 'Invalid') findings.push({ kind: 'invalid', message: `invalid: ${problems.join('; ')}` });
+  const operatorInvalid = lifecycle.phase === 'Invalid' ? undefined : invalidCondition(e.raw);
+  if (operatorInvalid) findings.push({ kind: 'invalid', message: `invalid (the operator says): ${operatorInvalid}` });
   if (facts.expiresAt && facts.expiresAt <= now) {
     const ago = Math.floor(now.diff(facts.expiresAt, 'days').days);
     findings.push({ kind: 'expired', message: ago === 0 ? 'expired today' : `expired ${ago}d ago` });
@@ -144,6 +161,10 @@ function reviewRow(
   if (coveredPods === 0 && pods.partial === 0 && lifecycle.phase !== 'Invalid' && lifecycle.phase !== 'Expired') {
     findings.push({ kind: 'unused', message: 'covers no pod' });
   }
+  if (!facts.contract.controls?.length && lifecycle.phase !== 'Invalid' && lifecycle.phase !== 'Expired') {
+    const message = 'enforces no control (spec.riskAcceptance.enforcedControls is empty): nothing checks its pods';
+    findings.push({ kind: 'no-enforced-controls', message });
+  }
 
   return {
     namespace: facts.namespace,
@@ -181,6 +202,21 @@ function notEnforcedCondition(raw: Partial<HostNamespaceException>): { reason: s
   if (c.observedGeneration !== undefined && generation !== undefined && c.observedGeneration !== generation)
     return undefined;
   return { reason: String(c.reason) };
+}
+
+/**
+ * The operator's Valid=False message for the current spec, when it finds the exception Invalid for
+ * a reason outside the object the CLI reads (its namespace not one where exceptions may exist,
+ * --exception-namespace-label) or under other settings than the CLI's flags.
+ */
+function invalidCondition(raw: Partial<HostNamespaceException>): string | undefined {
+  const conditions = Array.isArray(raw.status?.conditions) ? raw.status.conditions : [];
+  const c = conditions.find((x) => x?.type === 'Valid');
+  if (!c || c.status !== 'False') return undefined;
+  const generation = raw.metadata?.generation;
+  if (c.observedGeneration !== undefined && generation !== undefined && c.observedGeneration !== generation)
+    return undefined;
+  return String(c.message);
 }
 
 function urgency(row: ReviewRow): number {
@@ -238,13 +274,15 @@ export function reviewSummary(rows: readonly ReviewRow[]): string {
 
 export function renderReviewTable(rows: readonly ReviewRow[], colour = false): string {
   if (rows.length === 0) return 'No HostNamespaceException found.\n';
-  return renderTable(REVIEW_COLUMNS, rows, { colour, paint: paintReview }) + `\n${reviewSummary(rows)}\n`;
+  const table = renderTable(REVIEW_COLUMNS, rows, { colour, paint: paintReview });
+  return `${table}${renderControlsTable(rows)}\n${reviewSummary(rows)}\n`;
 }
 
 export function renderReviewMarkdown(rows: readonly ReviewRow[], now: DateTime): string {
   const head = `### Host namespace exceptions: review of ${formatDate(now)}\n\n`;
   if (rows.length === 0) return `${head}No HostNamespaceException found.\n`;
-  return `${head}${renderMarkdownTable(REVIEW_MARKDOWN_COLUMNS, rows)}\n${reviewSummary(rows)}\n`;
+  const table = renderMarkdownTable(REVIEW_MARKDOWN_COLUMNS, rows);
+  return `${head}${table}${renderControlsMarkdown(rows)}\n${reviewSummary(rows)}\n`;
 }
 
 /** The table's columns plus the selector, for the review ticket. */

@@ -23,7 +23,12 @@ const HOST_NAMESPACE_NAMES: Record<HostNamespace, string> = {
 function findingMessage(f: ScanFinding): string {
   if (f.setBy !== undefined) return `${f.name} shares the host ${HOST_NAMESPACE_NAMES[f.flag]} namespace (${f.setBy})`;
   const subject = `${f.kind} ${f.namespace}/${f.name} sets ${f.flag}: true`;
-  if (f.status === 'covered') return `${subject}, allowed by HostNamespaceException ${f.exceptions.join(', ')}`;
+  if (f.status === 'covered') {
+    const offline = f.notCheckableOffline?.length
+      ? ` (${f.notCheckableOffline.join(', ')} not checkable offline: the operator checks it in the cluster)`
+      : '';
+    return `${subject}, allowed by HostNamespaceException ${f.exceptions.join(', ')}${offline}`;
+  }
   if (f.status === 'exempt') return `${subject}, in exempt namespace ${f.namespace}`;
   const lapsed = f.lapsed.length ? ` (HostNamespaceException ${f.lapsed.join(', ')} has expired)` : '';
   return `${subject} and no HostNamespaceException in namespace ${f.namespace} allows it${lapsed}`;

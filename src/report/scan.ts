@@ -61,6 +61,8 @@ export interface ScanFinding {
   exceptions: string[];
   /** Expired exceptions that would have allowed it. */
   lapsed: string[];
+  /** Controls of the covering exceptions that no file can show kept (networkRestricted: the operator checks it). */
+  notCheckableOffline?: string[];
   /** Outside Kubernetes (kind `Compose` or `Command`): what sets it, as written. */
   setBy?: string;
 }
@@ -437,6 +439,7 @@ export function scanSources(
               .filter((l) => nsGrants.some((g) => g.name === l.name && g.allow.includes(flag)))
               .map((l) => l.name)
           : [];
+      const offlineOnly = grantedBy.some((g) => g.contract?.controls?.includes('networkRestricted'));
       findings.push({
         file: w.file,
         line,
@@ -449,6 +452,7 @@ export function scanSources(
         status,
         exceptions: grantedBy.map((g) => g.name).sort(),
         lapsed,
+        ...(offlineOnly ? { notCheckableOffline: ['networkRestricted'] } : {}),
       });
     }
   }

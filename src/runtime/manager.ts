@@ -214,11 +214,15 @@ export class Manager<K, W> {
     return reasons;
   }
 
-  async start(): Promise<void> {
+  /**
+   * Starts the reflectors; once every cache synced and `prerequisite` (e.g. the server clock's
+   * calibration, which runs meanwhile instead of before the first LIST) resolved, leads or elects.
+   */
+  async start(prerequisite?: Promise<void>): Promise<void> {
     if (this.started) return;
     this.started = true;
     for (const s of this.sources) s.reflector.start();
-    await Promise.all(this.sources.map((s) => s.reflector.synced()));
+    await Promise.all([...this.sources.map((s) => s.reflector.synced()), prerequisite]);
     this.opts.logger.info(
       'caches synced',
       Object.fromEntries(this.sources.map((s) => [s.resource, s.reflector.store.size])),

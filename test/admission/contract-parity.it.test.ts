@@ -20,6 +20,10 @@ type Obj = Record<string, any>;
 const LABELS = { app: 'agent' };
 const DIGEST = `sha256:${'c'.repeat(64)}`;
 const IMAGE = 'quay.io/agents/agent:v1';
+// The pod-spec controls: the ones every path checks. networkRestricted is operator-only (admission
+// and scan cannot see NetworkPolicies; the grants leave it out), so it is not in this shared table:
+// test/controller/network-namespaces.it.test.ts checks the operator's verdicts, test/policy and
+// test/cli that the policy core and scan skip it when the NetworkPolicies are unknown.
 const ALL_CONTROLS = [
   'runAsNonRoot',
   'dropAllCapabilities',

@@ -12,6 +12,7 @@ import {
   SINGLE_LINE_MESSAGE,
   VISIBLE_PATTERN,
 } from '../../src/api/validation.ts';
+import { NETWORK_RESTRICTED_HOST_NETWORK } from '../../src/policy/contract.ts';
 import {
   ENFORCEABLE_CONTROLS,
   EXCEPTION_KIND,
@@ -296,5 +297,14 @@ describe('enforced controls', () => {
       crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.riskAcceptance.properties.enforcedControls
         .items;
     expect(items.enum).toEqual([...ENFORCEABLE_CONTROLS]);
+  });
+  it('refuses networkRestricted with allow hostNetwork, in the words of the policy core', () => {
+    const crd = parse(readFileSync('crds/hostnamespaceexceptions.yaml', 'utf8'));
+    const rules = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec['x-kubernetes-validations'] as {
+      rule: string;
+      message?: string;
+    }[];
+    const rule = rules.find((r) => r.rule.includes("'networkRestricted' in"))!;
+    expect(rule.message?.trim()).toBe(NETWORK_RESTRICTED_HOST_NETWORK);
   });
 });

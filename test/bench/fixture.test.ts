@@ -10,7 +10,7 @@ import {
   fixtureExceptionNames,
   rfc3339Seconds,
 } from '../../bench/fixture.ts';
-import { memoryFigures } from '../../bench/report.ts';
+import { marginalHeapPerEntry, memoryFigures } from '../../bench/report.ts';
 
 describe('bench fixture', () => {
   it('5 % of pods use a host namespace, half of those are covered, spread over every namespace', () => {
@@ -83,27 +83,52 @@ describe('bench audit counting', () => {
 });
 
 describe('bench memory figures', () => {
-  it('per pod = growth of heap over the N = 0 baseline, divided by pods in the cluster', () => {
-    const heap = (heapUsed: number, cachedPods: number) => ({
-      heapUsed,
-      heapTotal: 0,
-      rss: 0,
-      external: 0,
-      cachedPods,
-      gcForced: true,
-    });
-    const peer = (heapUsed: number, cachedPods: number) => ({
-      heapUsed,
-      heapTotal: 0,
-      rss: 0,
-      external: 0,
-      cachedPods,
-      syncMs: 0,
-    });
+  const heap = (heapUsed: number, cachedPods: number) => ({
+    heap: { heapUsed, heapTotal: 0, rss: 0, external: 0, cachedPods, gcForced: true },
+    peakRss: 200 * 2 ** 20,
+    rss: 150 * 2 ** 20,
+  });
+  const peer = (heapUsed: number, cachedPods: number) => ({
+    heapUsed,
+    heapTotal: 0,
+    rss: 0,
+    external: 0,
+    cachedPods,
+    syncMs: 0,
+  });
+
+  it('heap per cached entry = growth over the N = 0 baseline / entries, per trial', () => {
     const f = memoryFigures([
-      { size: 0, podsInCluster: 0, operator: heap(40_000_000, 0), peer: peer(30_000_000, 0) },
-      { size: 20_000, podsInCluster: 20_000, operator: heap(42_000_000, 1000), peer: peer(230_000_000, 20_000) },
+      { size: 0, podsInCluster: 0, operator: [heap(40_000_000, 0)], peer: peer(30_000_000, 0) },
+      {
+        size: 20_000,
+        podsInCluster: 20_000,
+        operator: [heap(41_000_000, 1000), heap(41_200_000, 1000), heap(40_900_000, 1000)],
+        peer: peer(230_000_000, 20_000),
+      },
     ]);
-    expect(f[1]).toMatchObject({ opPerPod: 100, peerPerPod: 10_000, leaner: 100, opCached: 1000 });
+    expect(f[1]).toMatchObject({ entries: 1000, peerPerPod: 10_000, opPerPod: 50 });
+    expect(f[1]!.heapPerEntry).toEqual([1000, 1200, 900]);
+    expect(f[1]!.peakRss).toEqual([200 * 2 ** 20, 200 * 2 ** 20, 200 * 2 ** 20]);
+  });
+
+  it('marginal heap per entry between consecutive sizes: medians, no fixed cost', () => {
+    const f = memoryFigures([
+      { size: 0, podsInCluster: 0, operator: [heap(30_000_000, 0)] },
+      { size: 10_000, podsInCluster: 10_000, operator: [heap(40_000_000, 500), heap(40_100_000, 500)] },
+      { size: 20_000, podsInCluster: 20_000, operator: [heap(40_550_000, 1000)] },
+    ]);
+    expect(marginalHeapPerEntry(f)).toEqual([{ from: 10_000, to: 20_000, entries: 500, perEntry: 1000 }]);
+    expect(marginalHeapPerEntry(f.slice(0, 2))).toEqual([]);
+  });
+
+  it('no per-entry figure without a baseline or without entries', () => {
+    const f = memoryFigures([{ size: 20_000, podsInCluster: 20_000, operator: [heap(41_000_000, 1000)] }]);
+    expect(f[0]!.heapPerEntry).toEqual([]);
+    const g = memoryFigures([
+      { size: 0, podsInCluster: 0, operator: [heap(40_000_000, 0)] },
+      { size: 20_000, podsInCluster: 20_000, operator: [heap(41_000_000, 0)] },
+    ]);
+    expect(g[1]!.heapPerEntry).toEqual([]);
   });
 });

@@ -1,14 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  describeGrowth,
-  formatBytes,
-  formatMs,
-  growthExponent,
-  percentile,
-  ratio,
-  slope,
-  summarize,
-} from '../../bench/stats.ts';
+import { describeGrowth, formatBytes, formatMs, percentile, ratio, slope, summarize } from '../../bench/stats.ts';
 
 describe('percentile (nearest rank)', () => {
   const values = [15, 20, 35, 40, 50];
@@ -87,33 +78,10 @@ describe('ratio, growth, slope', () => {
     expect(ratio(Number.NaN, 2)).toBeNaN();
   });
 
-  it('growth exponent: linear is 1, quadratic 2, constant 0', () => {
-    expect(
-      growthExponent([
-        { size: 1000, value: 2 },
-        { size: 4000, value: 8 },
-      ]),
-    ).toBeCloseTo(1);
-    expect(
-      growthExponent([
-        { size: 1000, value: 1 },
-        { size: 3000, value: 9 },
-      ]),
-    ).toBeCloseTo(2);
-    expect(
-      growthExponent([
-        { size: 10, value: 5 },
-        { size: 1000, value: 5 },
-      ]),
-    ).toBeCloseTo(0);
-    expect(
-      growthExponent([
-        { size: 0, value: 5 },
-        { size: 1000, value: 5 },
-      ]),
-    ).toBeNaN();
+  it('growth in words', () => {
     expect(describeGrowth(1.05)).toBe('about linear');
     expect(describeGrowth(1.9)).toBe('quadratic or worse');
+    expect(describeGrowth(Number.NaN)).toBe('n/a');
   });
 
   it('slope gives the per-item cost between two sizes', () => {

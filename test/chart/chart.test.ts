@@ -108,6 +108,26 @@ describe('helm template at default values = kubectl kustomize config/default', (
     );
     expectSameObjects(template(['--set', 'admission.mode=warn']), kust);
   });
+
+  it('with exceptionNamespaces.enabled = config/default + the config/exception-namespaces component', () => {
+    const kust = renderOverlay({ resources: ['config/default'], components: ['config/exception-namespaces'] }).filter(
+      (o) => !HELM_LEAVES_OUT.includes(o.kind),
+    );
+    expectSameObjects(template(['--set', 'exceptionNamespaces.enabled=true']), kust);
+  });
+
+  it('exceptionNamespaces.platformGroups names who may set the namespace label', () => {
+    const objects = template([
+      '--set',
+      'exceptionNamespaces.enabled=true',
+      '--set',
+      'exceptionNamespaces.platformGroups={platform-admins,oidc:sre}',
+    ]);
+    const guard = find(objects, 'ValidatingAdmissionPolicy', 'hostns-exception-namespace-label');
+    expect(guard.spec.variables[0]).toEqual({ name: 'platformGroups', expression: "['platform-admins', 'oidc:sre']" });
+    const off = template();
+    expect(off.some((o) => o.metadata.name.startsWith('hostns-exception-namespace'))).toBe(false);
+  });
 });
 
 describe('chart values', () => {
@@ -187,7 +207,10 @@ describe('chart values', () => {
       requests: { cpu: '100m', memory: '256Mi' },
       limits: { cpu: '1', memory: '2Gi' },
     });
-    expect(container(objects).env).toContainEqual({ name: 'NODE_OPTIONS', value: '--max-old-space-size=1792' });
+    expect(container(objects).env).toContainEqual({
+      name: 'NODE_OPTIONS',
+      value: '--max-old-space-size=1792 --max-semi-space-size=2',
+    });
   });
 
   it('exempt namespaces reach both admission bindings and the operator', () => {
@@ -358,6 +381,12 @@ describe('bad values: helm refuses them and names the value (values.schema.json)
     [['--set', 'metrics.prometheusRule.expiringWithinDays=0'], 'metrics.prometheusRule.expiringWithinDays'],
     [['--set', 'metrics.serviceMonitor.enabeld=true'], 'enabeld'],
     [['--set', 'replica=3'], 'replica'],
+    [['--set', 'semiSpaceMegabytes=0'], 'semiSpaceMegabytes'],
+    [['--set', 'semiSpaceMegabytes=65'], 'semiSpaceMegabytes'],
+    [['--set', 'semiSpaceMegabytes=two'], 'semiSpaceMegabytes'],
+    [['--set', 'exceptionNamespaces.enabled=yes'], 'exceptionNamespaces.enabled'],
+    [['--set', "exceptionNamespaces.platformGroups={it's}"], 'exceptionNamespaces.platformGroups'],
+    [['--set-json', 'exceptionNamespaces.platformGroups=[]'], 'exceptionNamespaces.platformGroups'],
   ])('%j is refused naming %s', (args, field) => {
     const message = refused(args);
     expect(message).toContain("values don't meet the specifications of the schema");

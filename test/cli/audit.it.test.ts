@@ -120,7 +120,9 @@ describe('kubectl hostns audit', () => {
     expect(by.debug).toMatchObject({ labelled: true, operatorLabel: 'violation=true' });
     expect(by.both).toMatchObject({ labelled: false, operatorLabel: 'exception=node-exporter' });
     const table = hostns(['audit', '--group-by', 'pod', '-n', ns]);
-    expect(table.stdout.split('\n')[0]).toMatch(/^NAMESPACE +POD +USES +STATUS +EXCEPTION +LABELLED +DETAIL$/);
+    expect(table.stdout.split('\n')[0]).toMatch(
+      /^NAMESPACE +POD +USES +STATUS +EXCEPTION +LABELLED +CONTROLS +DETAIL$/,
+    );
     expect(table.stdout).toMatch(new RegExp(`^${ns} +debug +hostPID +offender +yes +not allowed: hostPID$`, 'm'));
   });
 

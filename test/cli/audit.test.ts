@@ -105,7 +105,7 @@ describe('audit output', () => {
   );
   it('table', () => {
     const text = renderAuditTable(rows);
-    expect(text.split('\n')[0]).toMatch(/^NAMESPACE\s+POD\s+USES\s+STATUS\s+EXCEPTION\s+LABELLED\s+DETAIL$/);
+    expect(text.split('\n')[0]).toMatch(/^NAMESPACE\s+POD\s+USES\s+STATUS\s+EXCEPTION\s+LABELLED\s+CONTROLS\s+DETAIL$/);
     expect(text).toContain('2 pods using host namespaces: 1 offender, 1 covered, 0 exempt; 2 not (yet) labelled');
   });
   it('json', () => {

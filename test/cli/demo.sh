@@ -4,19 +4,12 @@
 # Usage: bash test/cli/demo.sh > /tmp/cli-demo.txt
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-root=$PWD
-log=$(mktemp)
-node_modules/.bin/node tools/controlplane/cluster.ts >"$log" 2>/dev/null &
-cp_pid=$!
-trap 'kill -TERM $cp_pid 2>/dev/null; wait $cp_pid 2>/dev/null || true; rm -f "$log"' EXIT
-for _ in $(seq 1 240); do grep -q '^KUBECONFIG=' "$log" && break; sleep 0.5; done
-export KUBECONFIG=$(sed -n 's/^KUBECONFIG=//p' "$log")
-export PATH=$root/bin:$PATH NO_COLOR=1
+source test/cli/demo-cluster.sh
 kubectl apply -f crds/hostnamespaceexceptions.yaml >/dev/null
 kubectl wait --for=condition=Established --timeout=60s crd/hostnamespaceexceptions.hostns.io >/dev/null
 
 at() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }
-exception() { # name namespace allow app expires-in last-review-ago reviewer
+exception() { # name namespace allow app expires-in last-review-ago reviewer owner ticket [enforced-controls]
   local review=''
   [ -n "$6" ] && review="  review: {lastReviewedAt: \"$(at "$6 ago")\", reviewedBy: $7}"
   kubectl apply -f - >/dev/null <<YAML
@@ -33,6 +26,7 @@ spec:
     acceptedAt: "$(at '1 day ago')"
     ticket: $9
     compensatingControls: [runs as non-root, all capabilities dropped]
+${10:+    enforcedControls: [${10}]}
   expiresAt: "$(at "$5")"
 $review
 YAML
@@ -50,7 +44,7 @@ $spec  containers: [{name: app, image: registry.k8s.io/pause:3.10}]
 YAML
 }
 for ns in monitoring ci ops; do kubectl create namespace $ns >/dev/null; done
-exception node-exporter monitoring hostNetwork node-exporter '60 days' '10 days' alice@example.com team-observability SEC-1042
+exception node-exporter monitoring hostNetwork node-exporter '60 days' '10 days' alice@example.com team-observability SEC-1042 'noPrivileged, noHostPath'
 exception build-cache ci hostIPC build-cache '5 days' '' '' team-ci SEC-1107
 exception debug-tools ops hostPID debug-tools '45 days' '' '' team-sre SEC-1113
 pod node-exporter-7xq2d monitoring node-exporter hostNetwork

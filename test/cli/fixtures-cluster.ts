@@ -12,6 +12,8 @@ export interface ExceptionInput {
   expiresIn: DurationLike;
   lastReviewedAgo?: DurationLike;
   reviewedBy?: string;
+  /** Default ['noPrivileged'] (the test pods meet it); [] for an exception that enforces none. */
+  enforcedControls?: string[];
 }
 
 /** In the run's cluster, or in another one when `api` is given (a second control plane). */
@@ -41,6 +43,7 @@ export async function createException(
           acceptedAt: iso(now.minus(e.lastReviewedAgo ?? {}).minus({ hours: 1 })),
           ticket: 'SEC-1234',
           compensatingControls: ['runs as non-root', 'all capabilities dropped'],
+          ...(e.enforcedControls?.length === 0 ? {} : { enforcedControls: e.enforcedControls ?? ['noPrivileged'] }),
         },
         expiresAt: iso(now.plus(e.expiresIn)),
         ...(e.lastReviewedAgo

@@ -48,7 +48,9 @@ describe('kubectl plugin discovery', () => {
   it('kubectl hostns audit / review against the cluster (KUBECONFIG)', () => {
     const audit = kubectlWith(BIN_DIR, ['hostns', 'audit', '--group-by', 'pod', '-n', ns]);
     expect(audit.code).toBe(0);
-    expect(audit.stdout).toMatch(new RegExp(`^${ns} +agent-1 +hostNetwork +covered +agent +no +by agent$`, 'm'));
+    expect(audit.stdout).toMatch(
+      new RegExp(`^${ns} +agent-1 +hostNetwork +covered +agent +no +1/1 met +by agent$`, 'm'),
+    );
     const review = kubectlWith(BIN_DIR, ['hostns', 'review', '-n', ns, '--fail-on-findings']);
     expect(review.code).toBe(1); // expires within 30 days
     expect(review.stdout).toMatch(/expires in (19|20)d \(within 30d\)/);

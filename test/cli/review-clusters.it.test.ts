@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlPlane } from '../../tools/controlplane/controlplane.ts';
 import { createNamespace, eventually, kubeConfig } from '../harness/kube.ts';
 import { createException, createPod } from './fixtures-cluster.ts';
-import { hostns } from './run-cli.ts';
+import { hostns, withoutDefaultsNote } from './run-cli.ts';
 
 interface FleetJson {
   summary: string;
@@ -130,7 +130,7 @@ const reviewJson = (args: string[]) => {
 describe('kubectl hostns review across two clusters', () => {
   it('--context twice: both clusters at once, every row with its cluster, urgent first across them', () => {
     const { code, stderr, json } = reviewJson(['--context', 'eu', '--context', 'us', '-n', ns]);
-    expect(stderr).toBe('');
+    expect(withoutDefaultsNote(stderr)).toBe('');
     expect(code).toBe(0);
     expect(json.clusters).toEqual([
       { cluster: 'eu', server: kubeConfig().getCurrentCluster()!.server, reviewed: true, exceptions: 1 },
@@ -202,7 +202,7 @@ describe('kubectl hostns review across two clusters', () => {
     );
     // one line per cluster not reviewed on stderr, for whoever reads only that
     expect(
-      stderr
+      withoutDefaultsNote(stderr)
         .trimEnd()
         .split('\n')
         .map((l) => l.replace(/^(error: context [^:]+): .*$/, '$1')),

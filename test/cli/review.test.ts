@@ -17,6 +17,7 @@ function ex(
     allow?: string[];
     labels?: Record<string, string>;
     owner?: string;
+    controls?: string[];
   } = {},
 ) {
   return {
@@ -33,6 +34,8 @@ function ex(
         ...(over.acceptedAt ? { acceptedAt: over.acceptedAt } : {}),
         ticket: 'SEC-1',
         compensatingControls: ['runs as non-root', 'capabilities dropped'],
+        // Met by the test pods (none is privileged): most tests are about other findings.
+        enforcedControls: over.controls ?? ['noPrivileged'],
       },
       expiresAt: over.expiresAt ?? '2026-08-01T00:00:00Z',
       ...(over.reviewed ? { review: { lastReviewedAt: over.reviewed, reviewedBy: over.by } } : {}),

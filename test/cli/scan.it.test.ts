@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNamespace } from '../harness/kube.ts';
 import { createException } from './fixtures-cluster.ts';
-import { hostns } from './run-cli.ts';
+import { hostns, withoutDefaultsNote } from './run-cli.ts';
 
 let ns: string;
 const work = mkdtempSync(join(tmpdir(), 'hostns-scan-it-'));
@@ -43,7 +43,7 @@ describe('scan --exceptions-from cluster', () => {
         '---\n',
       ),
     });
-    expect(r.stderr).toBe('');
+    expect(withoutDefaultsNote(r.stderr)).toBe('');
     const json = JSON.parse(r.stdout) as {
       findings: { name: string; flag: string; status: string; exceptions: string[] }[];
       exceptions: { source: string; name: string; namespace: string }[];

@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY } from '../../src/policy/config.ts';
+import { renderScanText } from '../../src/report/scan-output.ts';
 import { scanSources, type ScanSource } from '../../src/report/scan.ts';
 
 const now = DateTime.fromISO('2026-06-01T00:00:00Z', { zone: 'utc' });
@@ -108,6 +109,29 @@ describe('scanSources', () => {
     ]);
     expect(r.findings[0]!.line).toBeGreaterThan(1);
     expect(r.objects).toBe(2);
+  });
+
+  it('networkRestricted is not checkable offline: covered as admission would admit it, and the output says so', () => {
+    const withControl = exception('agent', 'monitoring', ['hostPID'], { app: 'ne' }).replace(
+      '    acceptedBy: security-board\n',
+      '    acceptedBy: security-board\n    enforcedControls: [networkRestricted]\n',
+    );
+    const r = scanTrusting([
+      { path: 'x.yaml', text: `${withControl}---${daemonSet('monitoring', { app: 'ne' }, 'hostPID: true')}` },
+    ]);
+    expect(r.findings).toMatchObject([
+      { status: 'covered', exceptions: ['agent'], notCheckableOffline: ['networkRestricted'] },
+    ]);
+    expect(renderScanText(r)).toContain(
+      'allowed by HostNamespaceException agent (networkRestricted not checkable offline: the operator checks it in the cluster)',
+    );
+    const plain = scanTrusting([
+      {
+        path: 'x.yaml',
+        text: `${exception('agent', 'monitoring', ['hostNetwork'], { app: 'ne' })}---${daemonSet('monitoring', { app: 'ne' })}`,
+      },
+    ]);
+    expect(plain.findings[0]).not.toHaveProperty('notCheckableOffline');
   });
 
   it('with --trust-inline-exceptions, a matching, unexpired exception in the same input is the allowed path', () => {

@@ -8,6 +8,9 @@ import {
   writeNamespaceGrants,
 } from '../../src/controller/grants-writer.ts';
 import { ApiError, type KubeClient } from '../../src/kube/client.ts';
+import { DateTime, Duration } from 'luxon';
+import { DEFAULT_POLICY } from '../../src/policy/config.ts';
+import { ANNOTATION_POLICY_SETTINGS, publishedPolicySettings } from '../../src/policy/settings.ts';
 
 type Call = { method: string; path: string; body?: unknown };
 function fakeClient(fail?: ApiError): { client: KubeClient; calls: Call[] } {
@@ -99,17 +102,50 @@ describe('writeNamespaceGrants', () => {
 });
 
 describe('writeGrantIndex', () => {
+  const policy = { ...DEFAULT_POLICY, expiringSoonWindow: Duration.fromObject({ minutes: 10 }) };
+  const at = DateTime.fromISO('2026-11-27T20:00:00Z', { zone: 'utc' });
+  const settings = publishedPolicySettings(policy, at, 'replica-a');
+  const index = (annotations?: Record<string, string>) => ({
+    apiVersion: 'hostns.io/v1alpha1' as const,
+    kind: 'HostNamespaceGrantIndex' as const,
+    metadata: { name: 'cluster', resourceVersion: '5', ...(annotations ? { annotations } : {}) },
+    spec: { namespaces: { a: '1' } },
+  });
+  const stated = { [ANNOTATION_POLICY_SETTINGS]: JSON.stringify(settings) };
+
   it('writes only a difference', async () => {
     const { client, calls } = fakeClient();
-    const index = {
-      apiVersion: 'hostns.io/v1alpha1' as const,
-      kind: 'HostNamespaceGrantIndex' as const,
-      metadata: { name: 'cluster', resourceVersion: '5' },
-      spec: { namespaces: { a: '1' } },
-    };
-    expect(await writeGrantIndex(client, { a: '1' }, index)).toEqual({ action: 'unchanged' });
-    expect((await writeGrantIndex(client, { a: '1', b: '2' }, index)).action).toBe('replaced');
-    expect((await writeGrantIndex(client, {}, undefined)).action).toBe('created');
+    expect(await writeGrantIndex(client, { a: '1' }, settings, index(stated))).toEqual({ action: 'unchanged' });
+    expect((await writeGrantIndex(client, { a: '1', b: '2' }, settings, index(stated))).action).toBe('replaced');
+    expect((await writeGrantIndex(client, {}, settings, undefined)).action).toBe('created');
     expect(calls.map((c) => c.method)).toEqual(['PUT', 'POST']);
+    for (const c of calls) {
+      expect((c.body as { metadata: { annotations: unknown } }).metadata.annotations).toEqual(stated);
+    }
+  });
+
+  it('the same settings published by another replica, at another time, are current', async () => {
+    const { client, calls } = fakeClient();
+    const later = publishedPolicySettings(policy, at.plus({ days: 3 }), 'replica-b');
+    expect(await writeGrantIndex(client, { a: '1' }, later, index(stated))).toEqual({ action: 'unchanged' });
+    expect(calls).toEqual([]);
+  });
+
+  it('rewrites missing, changed, forged or stale-version settings, keeping no other annotation', async () => {
+    const forged = { ...settings, settings: { ...settings.settings, expiringSoon: '7d' } };
+    const variants: (Record<string, string> | undefined)[] = [
+      undefined,
+      { other: 'x' },
+      { [ANNOTATION_POLICY_SETTINGS]: JSON.stringify(forged) },
+      { [ANNOTATION_POLICY_SETTINGS]: JSON.stringify({ ...settings, version: 2 }) },
+      { [ANNOTATION_POLICY_SETTINGS]: '{not json' },
+      { [ANNOTATION_POLICY_SETTINGS]: '[]' },
+      { ...stated, 'hostns.io/allow-delete': 'true' },
+    ];
+    for (const annotations of variants) {
+      const { client, calls } = fakeClient();
+      expect((await writeGrantIndex(client, { a: '1' }, settings, index(annotations))).action).toBe('replaced');
+      expect((calls[0]!.body as { metadata: { annotations: unknown } }).metadata.annotations).toEqual(stated);
+    }
   });
 });

@@ -382,7 +382,24 @@ describe('reconcileGrants (one namespace) and reconcileGrantIndex', () => {
       });
     set('team', '2026-11-05T00:00:01Z');
     set('bare', '2026-11-04T00:00:00Z'); // left from a deleted namespace of the same name
-    expect(reconcileGrantIndex(w.caches).writes).toMatchObject([{ kind: 'grantIndex', namespaces: { team: '10' } }]);
+    const at = DateTime.fromISO('2026-11-27T20:00:00Z', { zone: 'utc' });
+    expect(reconcileGrantIndex(w.caches, at, 'replica-a').writes).toMatchObject([
+      {
+        kind: 'grantIndex',
+        namespaces: { team: '10' },
+        settings: {
+          version: 1,
+          settings: {
+            exemptNamespaces: ['kube-system'],
+            expiringSoon: '7d',
+            maxLifetime: '90d',
+            reviewInterval: '30d',
+          },
+          publishedAt: '2026-11-27T20:00:00Z',
+          publishedBy: 'replica-a',
+        },
+      },
+    ]);
   });
 });
 

@@ -17,6 +17,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildCommand } from '../../src/main.ts';
 import {
+  EXCEPTION_NAMESPACE_LABEL,
+  parseExceptionNamespaces,
+  whereExceptionsMayGo,
+} from '../../src/policy/namespaces.ts';
+import {
   find,
   OPERATOR_NAME,
   OPERATOR_NAMESPACE,
@@ -209,6 +214,8 @@ describe('config/rbac: the operator', () => {
         'hostns.io/hostnamespacegrantindexes[cluster]:patch',
         'core/namespaces:list',
         'core/namespaces:watch',
+        'networking.k8s.io/networkpolicies:list',
+        'networking.k8s.io/networkpolicies:watch',
         'events.k8s.io/events:create',
         'apps/replicasets:list',
         'apps/replicasets:watch',
@@ -404,4 +411,36 @@ describe('config/admission: hostns-grants-required matches what hostns-host-name
       expect(b.spec.validationActions).toEqual(a.spec.validationActions);
     },
   );
+});
+
+describe('config/exception-namespaces (optional component)', () => {
+  const objects = renderOverlay({ resources: ['config/default'], components: ['config/exception-namespaces'] });
+  const deployment = as<V1Deployment>(find(objects, 'Deployment', OPERATOR_NAME));
+  const args = deployment.spec!.template.spec!.containers[0]!.args ?? [];
+
+  it('turns on the operator flag with the label the policies check, one the operator parses', () => {
+    const flag = args.find((a) => a.startsWith('--exception-namespace-label='));
+    expect(flag).toBe(`--exception-namespace-label=${EXCEPTION_NAMESPACE_LABEL}`);
+    const setting = parseExceptionNamespaces(flag!.split('=').slice(1).join('='), 'flag')!;
+    const policy = find(objects, 'ValidatingAdmissionPolicy', 'hostns-exception-namespaces') as unknown as {
+      spec: { variables: { expression: string }[]; validations: { expression: string; messageExpression: string }[] };
+    };
+    expect(policy.spec.variables[0]!.expression).toContain(`'${setting.key}'`);
+    expect(policy.spec.validations[0]!.expression).toContain(`'${setting.value}'`);
+    // The refusal ends with the operator's own words on where exceptions may go.
+    const where = whereExceptionsMayGo(setting);
+    expect(policy.spec.validations[0]!.messageExpression.replace(/'\s*\+\s*'/g, '')).toContain(where);
+  });
+
+  it('adds both policies with their bindings, denying; config/default alone has neither', () => {
+    for (const name of ['hostns-exception-namespaces', 'hostns-exception-namespace-label']) {
+      const binding = find(objects, 'ValidatingAdmissionPolicyBinding', name) as unknown as { spec: unknown };
+      expect(binding.spec).toEqual({ policyName: name, validationActions: ['Deny'] });
+    }
+    const plain = render('config/default');
+    expect(plain.some((o) => o.metadata.name.startsWith('hostns-exception-namespace'))).toBe(false);
+    const plainArgs = as<V1Deployment>(find(plain, 'Deployment', OPERATOR_NAME)).spec!.template.spec!.containers[0]!
+      .args;
+    expect(plainArgs!.some((a) => a.startsWith('--exception-namespace-label'))).toBe(false);
+  });
 });

@@ -229,6 +229,7 @@ describe("the operator's ServiceAccount: what it needs and nothing more", () => 
       'hostnamespacegrantsets.hostns.io:[]:[get list watch create]',
       'hostnamespacegrantsets.hostns.io:[grants]:[update patch delete]',
       'namespaces:[]:[list watch]',
+      'networkpolicies.networking.k8s.io:[]:[list watch]',
       'hostnamespacegrantindexes.hostns.io:[]:[get list watch create]',
       'hostnamespacegrantindexes.hostns.io:[cluster]:[update patch]',
       'events.events.k8s.io:[]:[create]',

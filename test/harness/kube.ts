@@ -1,6 +1,7 @@
 // Helpers for integration tests: a client for the run's control plane, a namespace per test,
 // kubectl as a user runs it.
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { inject } from 'vitest';
@@ -68,6 +69,32 @@ export function kubectl(args: string[], input?: string, env: Record<string, stri
     timeout: 60_000,
   });
   return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+/**
+ * A kubeconfig file at `file` for ServiceAccount `namespace/name` (a fresh token; the account and
+ * its bindings are the caller's), to test what its rights allow.
+ */
+export function serviceAccountKubeconfig(namespace: string, name: string, file: string): string {
+  const token = kubectl(['create', 'token', name, '-n', namespace]).stdout.trim();
+  const admin = kubectl(['config', 'view', '--raw', '--minify', '-o', 'json']);
+  const cfg = JSON.parse(admin.stdout) as {
+    clusters: unknown[];
+    contexts: { name: string; context: { cluster: string } }[];
+  };
+  writeFileSync(
+    file,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: cfg.clusters,
+      users: [{ name, user: { token } }],
+      contexts: [{ name, context: { cluster: cfg.contexts[0]!.context.cluster, user: name } }],
+      'current-context': name,
+    }),
+    { mode: 0o600 },
+  );
+  return file;
 }
 
 /** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */

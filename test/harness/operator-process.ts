@@ -1,66 +1,48 @@
 // Runs the real operator (node src/main.ts) as a child process against the test control plane,
-// as a user would run it: so tests can SIGKILL it, restart it and read its /metrics.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+// as a user would run it: so tests can SIGKILL it, restart it and read its /metrics. The process
+// handling is tools/operator-process.ts (shared with the bench); this adds the tests' defaults.
+import type { ChildProcess } from 'node:child_process';
+import { OperatorProcess as Process } from '../../tools/operator-process.ts';
 import { kubeconfigPath } from './kube.ts';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
-
 export class OperatorProcess {
-  readonly child: ChildProcess;
-  readonly port: number;
-  log = '';
+  private readonly proc: Process;
 
-  private constructor(child: ChildProcess, port: number) {
-    this.child = child;
-    this.port = port;
-    child.stdout!.on('data', (d) => (this.log += d));
-    child.stderr!.on('data', (d) => (this.log += d));
+  private constructor(proc: Process) {
+    this.proc = proc;
   }
 
+  /** Starts the operator with `args` and waits (30 s at most) until /readyz answers 200. */
   static async start(args: string[] = [], kubeconfig = kubeconfigPath()): Promise<OperatorProcess> {
-    const port = await freePort();
-    const child = spawn(
-      process.execPath,
-      ['src/main.ts', '--kubeconfig', kubeconfig, '--http-port', String(port), '--log-level', 'info', ...args],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    const op = new OperatorProcess(child, port);
-    const deadline = Date.now() + 30_000;
-    while ((await op.get('/readyz').catch(() => '')) !== 'ok\n') {
-      if (child.exitCode !== null) throw new Error(`operator exited with ${child.exitCode}:\n${op.log}`);
-      if (Date.now() > deadline) throw new Error(`operator not ready within 30 s:\n${op.log}`);
-      await new Promise((r) => setTimeout(r, 100));
+    const proc = await Process.start({ kubeconfig, args, logLevel: 'info' });
+    try {
+      await proc.waitReady(30_000);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}:\n${proc.log}`, { cause: err });
     }
-    return op;
+    return new OperatorProcess(proc);
+  }
+
+  get child(): ChildProcess {
+    return this.proc.child;
+  }
+
+  get port(): number {
+    return this.proc.port;
+  }
+
+  /** Everything the operator wrote to stdout and stderr so far. */
+  get log(): string {
+    return this.proc.log;
   }
 
   async get(path: string): Promise<string> {
-    const res = await fetch(`http://127.0.0.1:${this.port}${path}`);
-    return res.text();
+    return (await this.proc.get(path)).text;
   }
 
   /** Sum of a counter/gauge over the label sets matching `labels` (a substring of the label block). */
-  async metric(name: string, labels = ''): Promise<number> {
-    const text = await this.get('/metrics');
-    let sum = 0;
-    for (const line of text.split('\n')) {
-      if (!line.startsWith(name)) continue;
-      const m = /^([a-z_]+)(\{[^}]*\})? (\S+)$/.exec(line);
-      if (!m || m[1] !== name || !(m[2] ?? '').includes(labels)) continue;
-      sum += Number(m[3]);
-    }
-    return sum;
+  metric(name: string, labels = ''): Promise<number> {
+    return this.proc.metric(name, labels);
   }
 
   /** Writes the operator has sent (POST, PUT, PATCH, DELETE), by its own count. */
@@ -84,9 +66,6 @@ export class OperatorProcess {
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
-    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
-    this.child.kill(signal);
-    return exited;
+    return this.proc.kill(signal);
   }
 }

@@ -8,6 +8,7 @@ export class TcpProxy {
   private readonly sockets = new Set<Socket>();
   port = 0;
   private readonly target: { host: string; port: number };
+  private holding = false;
 
   constructor(target: { host: string; port: number }) {
     this.target = target;
@@ -15,6 +16,13 @@ export class TcpProxy {
 
   async listen(port = 0): Promise<void> {
     this.server = createServer((client) => {
+      if (this.holding) {
+        this.sockets.add(client);
+        client.on('close', () => this.sockets.delete(client));
+        client.on('error', () => client.destroy());
+        client.resume(); // read and drop: a client that closes is seen closing
+        return;
+      }
       const upstream = createConnection(this.target);
       for (const s of [client, upstream]) {
         this.sockets.add(s);
@@ -35,6 +43,26 @@ export class TcpProxy {
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
     await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+  }
+
+  /**
+   * Holds every connection open and silent: nothing more is forwarded either way, and a new
+   * connection is accepted but never answered (not even its TLS handshake). An API server that
+   * stopped answering, as its clients see it.
+   */
+  hold(): void {
+    this.holding = true;
+    for (const s of this.sockets) {
+      s.unpipe();
+      s.resume(); // read and drop: a client that closes is seen closing
+    }
+  }
+
+  /** Connections from clients open now. */
+  connections(): Promise<number> {
+    const server = this.server;
+    if (!server) return Promise.resolve(0);
+    return new Promise((resolve, reject) => server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
   }
 
   /** Listens again on the same port. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ENFORCEABLE_CONTROLS,
   contractBreaches,
-  controlsMet,
+  controlResults,
   describeBreach,
   imageMatches,
   parseImage,
@@ -267,9 +267,21 @@ describe('contractBreaches', () => {
     expect(contractBreaches(many(65), {})).toEqual([]);
     expect(describeBreach({ kind: 'tooManyContainers', count: 65 })).toContain('65 containers');
   });
-  it('controlsMet reports each control of the contract', () => {
-    const p = podSecurityProfile(hardened({ volumes: [{ name: 'h', hostPath: { path: '/' } }] }));
-    expect(controlsMet(p, ['noHostPath', 'noPrivileged'])).toEqual({ noHostPath: false, noPrivileged: true });
+  it('controlResults reports each control of the contract, with where it breaks', () => {
+    const p = podSecurityProfile(
+      hardened({
+        volumes: [{ name: 'h', hostPath: { path: '/' } }],
+        initContainers: [{ ...hardenedContainer('setup'), securityContext: { privileged: true } }],
+      }),
+    );
+    expect(controlResults(p, ['noHostPath', 'noPrivileged', 'readOnlyRootFilesystem'])).toEqual([
+      { control: 'noHostPath', met: false, where: ['volume:h'] },
+      { control: 'noPrivileged', met: false, where: ['init:setup'] },
+      { control: 'readOnlyRootFilesystem', met: false, where: ['init:setup'] },
+    ]);
+    expect(controlResults(podSecurityProfile(hardened()), ['noPrivileged'])).toEqual([
+      { control: 'noPrivileged', met: true, where: [] },
+    ]);
   });
   it('every breach reads as one line naming the control or binding and where', () => {
     const p = podSecurityProfile({

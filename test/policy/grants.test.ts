@@ -1,3 +1,4 @@
+import { isPodSpecControl } from '../../src/policy/contract.ts';
 import { DateTime } from 'luxon';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
@@ -113,7 +114,10 @@ describe('desiredGrantsByNamespace', () => {
     const props = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties;
     const sas = props.boundTo.properties.serviceAccountNames;
     const images = props.boundTo.properties.images;
-    const controls = props.riskAcceptance.properties.enforcedControls.items.enum as EnforceableControl[];
+    // Grants carry the pod-spec controls only (admission cannot check networkRestricted).
+    const controls = (props.riskAcceptance.properties.enforcedControls.items.enum as EnforceableControl[]).filter(
+      isPodSpecControl,
+    );
     const boundTo = {
       serviceAccountNames: Array.from({ length: sas.maxItems }, (_, i) => `${i}${'s'.repeat(sas.items.maxLength - 1)}`),
       images: Array.from({ length: images.maxItems }, (_, i) => `r${i}.io/${'i'.repeat(images.items.maxLength - 6)}`),

@@ -27,6 +27,8 @@ for file in \
   admission/operator-pod-writes.yaml \
   exception-policy/policy.yaml \
   exception-policy/binding.yaml \
+  exception-namespaces/policy.yaml \
+  exception-namespaces/label-guard.yaml \
   prometheus/monitor.yaml \
   prometheus/rules.yaml \
   openreports/rbac.yaml \
