@@ -23,10 +23,10 @@ import type { KubeApi } from '../kube/client.ts';
 import { kubeFailure } from '../kube/errors.ts';
 import { classifyApiError } from '../kube/api-errors.ts';
 import type { ElectionClocks, LeaderElectionConfig } from '../kube/lease.ts';
-import { toPodRecord, type PodRecord } from '../kube/pod-record.ts';
+import { samePodFacts, toPodRecord, type PodRecord } from '../kube/pod-record.ts';
 import { toOwnedRecord, type OwnedRecord } from '../kube/owner-record.ts';
 import { toRefusalRecord, type RefusalRecord } from '../kube/refusal-record.ts';
-import type { RawObject, Reflector } from '../kube/reflector.ts';
+import type { RawObject, Reflector, WatchEventEffect } from '../kube/reflector.ts';
 import { Manager } from '../runtime/manager.ts';
 import { TerminalError, type ReconcileResult } from '../runtime/result.ts';
 import { Caches, type NamespaceRecord } from './caches.ts';
@@ -59,6 +59,10 @@ import { EXCEPTIONS_PATH, makeWriter, writeLane, type Write } from './writes.ts'
 export interface OperatorObserver {
   reconciled?(controller: ControllerName, seconds: number, error: boolean): void;
   watchRestarted?(resource: string, reason: string): void;
+  /** One watch event, by what it did to the cache (a pod's status update: `unchanged`). */
+  watchEvent?(resource: string, effect: WatchEventEffect): void;
+  /** Reconciles a change of `resource` asked for (before the queue coalesces them). */
+  reconcilesRequested?(resource: string, count: number): void;
   eventRecorded?(reason: string, outcome: 'created' | 'exists'): void;
   /** An Event refused for good by the API (the writes after it went on). */
   eventWriteFailed?(reason: string): void;
@@ -183,6 +187,8 @@ export class Operator {
       observer: {
         reconciled: (key, seconds, error) => opts.observer?.reconciled?.(controllerOf(key), seconds, error),
         watchRestarted: (resource, reason) => opts.observer?.watchRestarted?.(resource, reason),
+        watchEvent: (resource, effect) => opts.observer?.watchEvent?.(resource, effect),
+        requested: (resource, count) => opts.observer?.reconcilesRequested?.(resource, count),
         writeFailed: (write, err) => opts.observer?.writeFailed?.(write.kind, failureReason(err)),
       },
     });
@@ -197,6 +203,8 @@ export class Operator {
       resource: 'pods',
       transform: toPodRecord,
       versionOf: (p) => p.resourceVersion,
+      // A status update (probes, IPs, conditions) changes no fact kept: no reconcile, no write.
+      unchanged: samePodFacts,
     });
     const grants: Reflector<HostNamespaceGrantSet> = manager.source({
       path: GRANTS_PATH,

@@ -10,6 +10,8 @@ export class OperatorMetrics implements OperatorObserver {
   private readonly reconcileErrors: Counter<'controller'>;
   private readonly reconcileDuration: Histogram<'controller'>;
   private readonly watchRestarts: Counter<'resource' | 'reason'>;
+  private readonly watchEvents: Counter<'resource' | 'effect'>;
+  private readonly reconcileRequests: Counter<'resource'>;
   private readonly events: Counter<'reason' | 'outcome'>;
   private readonly grantsWriteFailures: Counter<'reason'>;
   private readonly eventWriteFailures: Counter<'reason'>;
@@ -39,6 +41,20 @@ export class OperatorMetrics implements OperatorObserver {
       name: 'hostns_watch_restarts_total',
       help: 'Watches re-established (server close, 410 relist, error).',
       labelNames: ['resource', 'reason'],
+      registers,
+    });
+    this.watchEvents = new Counter({
+      name: 'hostns_watch_events_total',
+      help:
+        'Watch events received, by effect: changed (the cache changed, handlers ran), unchanged (no kept fact ' +
+        "differs, e.g. a pod's status update: nothing queued) or uncached (an object not worth caching).",
+      labelNames: ['resource', 'effect'],
+      registers,
+    });
+    this.reconcileRequests = new Counter({
+      name: 'hostns_reconcile_requests_total',
+      help: 'Reconciles asked for by changes of a cached resource (before the work queue coalesces them).',
+      labelNames: ['resource'],
       registers,
     });
     this.events = new Counter({
@@ -242,6 +258,14 @@ export class OperatorMetrics implements OperatorObserver {
 
   watchRestarted(resource: string, reason: string): void {
     this.watchRestarts.inc({ resource, reason });
+  }
+
+  watchEvent(resource: string, effect: string): void {
+    this.watchEvents.inc({ resource, effect });
+  }
+
+  reconcilesRequested(resource: string, count: number): void {
+    this.reconcileRequests.inc({ resource }, count);
   }
 
   eventRecorded(reason: string, outcome: string): void {

@@ -10,6 +10,7 @@ import type { RawObject } from './reflector.ts';
 
 export interface PodRecord extends PodFacts {
   uid: string;
+  /** Of the last change of a kept fact: an update that changes none leaves the record as it was. */
   resourceVersion: string;
   marks: PodMarks;
   /** The controller reference (workload attribution, src/policy/workloads.ts); shared by a workload's pods. */
@@ -91,4 +92,27 @@ export function toPodRecord(raw: RawObject): PodRecord | undefined {
     ...(owner ? { owner: shareOwner(owner) } : {}),
     ...(typeof spec.nodeName === 'string' && spec.nodeName ? { nodeName: intern(spec.nodeName) } : {}),
   };
+}
+
+/**
+ * Two records of a pod hold the same facts: equal in everything but the resourceVersion. What a
+ * kubelet writes (status: conditions, IPs, container states) is not kept, so its updates compare
+ * equal and the cached record stays. Compares every field, so a fact added to PodRecord counts.
+ */
+export function samePodFacts(a: PodRecord, b: PodRecord): boolean {
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => k === 'resourceVersion' || (Object.hasOwn(b, k) && sameJson(a[k as never], b[k as never])));
+}
+
+/** Deep equality of JSON-like values (interned and frozen parts compare by identity first). */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  return ka.every((k) => Object.hasOwn(y, k) && sameJson(x[k], y[k]));
 }

@@ -45,11 +45,24 @@ export interface ReflectorOptions<T> {
   /** Server-side watch timeout range in seconds (jittered), default 300..600. */
   watchTimeoutSeconds?: [number, number];
   /**
+   * `next` holds nothing `cached` does not (say, only its resourceVersion moved: a pod's status
+   * update): the store keeps `cached` and emits no change, so the update costs no reconcile.
+   */
+  unchanged?: (cached: T, next: T) => boolean;
+  /** Each watch event (bookmarks aside), by what it did to the store. */
+  onWatchEvent?: (effect: WatchEventEffect) => void;
+  /**
    * How long a watch re-opened after an error must stay open, with no ERROR, before the store
    * counts as current again (default RESUME_SETTLE_MS).
    */
   resumeSettleMs?: number;
 }
+
+/**
+ * What a watch event did: `changed` the store (handlers ran), left it `unchanged` (nothing kept
+ * differs), or concerned an object that is not worth caching and was not cached (`uncached`).
+ */
+export type WatchEventEffect = 'changed' | 'unchanged' | 'uncached';
 
 /**
  * A watch re-opened at our resourceVersion after an error is answered 200 either way; when that
@@ -247,10 +260,18 @@ export class Reflector<T> {
     }
 
     const previous = this.writer.snapshot();
+    const { unchanged } = this.opts;
+    const kept = new Set<string>();
+    for (const [k, v] of fresh) {
+      const had = previous.get(k);
+      if (had === undefined || !unchanged?.(had, v)) continue;
+      fresh.set(k, had);
+      kept.add(k);
+    }
     this.writer.replace(fresh);
     this.resourceVersion = rv;
     // Replay the difference so handlers see what happened while we were not watching.
-    for (const [k, v] of fresh) this.opts.onChange(k, v, previous.get(k), 'watch');
+    for (const [k, v] of fresh) if (!kept.has(k)) this.opts.onChange(k, v, previous.get(k), 'watch');
     for (const [k, v] of previous) if (!fresh.has(k)) this.opts.onChange(k, undefined, v, 'watch');
     this.lastSyncMono = performance.now();
     this.relisting = false;
@@ -326,24 +347,32 @@ export class Reflector<T> {
   }
 
   private apply(type: WatchEventType, raw: RawObject, origin: ChangeOrigin = 'watch'): void {
+    const effect = this.storeEvent(type, raw, origin);
+    if (effect && origin === 'watch') this.opts.onWatchEvent?.(effect);
+  }
+
+  /** Brings the store to one event; undefined for an object without a name. */
+  private storeEvent(type: WatchEventType, raw: RawObject, origin: ChangeOrigin): WatchEventEffect | undefined {
     const key = objectKey(raw);
-    if (!key) return;
+    if (!key) return undefined;
     const previous = this.writer.get(key);
-    if (type === 'DELETED') {
-      if (this.writer.delete(key)) this.opts.onChange(key, undefined, previous, origin);
-      return;
-    }
     let obj: T | undefined;
-    try {
-      obj = this.opts.transform(raw);
-    } catch (err) {
-      this.opts.logger.warn('ignoring malformed object', { resource: this.opts.resource, key, error: String(err) });
+    if (type !== 'DELETED') {
+      try {
+        obj = this.opts.transform(raw);
+      } catch (err) {
+        this.opts.logger.warn('ignoring malformed object', { resource: this.opts.resource, key, error: String(err) });
+      }
     }
     if (obj === undefined) {
-      if (this.writer.delete(key)) this.opts.onChange(key, undefined, previous, origin);
-      return;
+      if (!this.writer.delete(key)) return 'uncached';
+      this.opts.onChange(key, undefined, previous, origin);
+      return 'changed';
     }
+    // The cached object stays, with its older resourceVersion: the change is not worth knowing.
+    if (previous !== undefined && this.opts.unchanged?.(previous, obj)) return 'unchanged';
     this.writer.set(key, obj);
     this.opts.onChange(key, obj, previous, origin);
+    return 'changed';
   }
 }

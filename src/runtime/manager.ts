@@ -9,7 +9,7 @@ import { DateTime } from 'luxon';
 import type { Logger } from 'winston';
 import type { KubeApi, WriteBounds } from '../kube/client.ts';
 import { LeaderElector, type ElectionClocks, type LeaderElectionConfig } from '../kube/lease.ts';
-import { Reflector, type ChangeOrigin, type ReflectorOptions } from '../kube/reflector.ts';
+import { Reflector, type ChangeOrigin, type ReflectorOptions, type WatchEventEffect } from '../kube/reflector.ts';
 import { TerminalError, type ReconcileResult } from './result.ts';
 import { QueuePaused, WorkQueue, type WorkContext } from './workqueue.ts';
 
@@ -37,6 +37,10 @@ export type MapFunc<T, K> = (change: Change<T>) => Iterable<Request<K>>;
 export interface ManagerObserver<K, W = unknown> {
   reconciled?(key: K, seconds: number, error: boolean): void;
   watchRestarted?(resource: string, reason: string): void;
+  /** One watch event of `resource`, by what it did to the cache. */
+  watchEvent?(resource: string, effect: WatchEventEffect): void;
+  /** Reconciles a change of `resource` asked for (before the queue coalesces them). */
+  requested?(resource: string, count: number): void;
   /** A write failed (the error is rethrown to the queue). */
   writeFailed?(write: W, err: unknown): void;
 }
@@ -87,7 +91,10 @@ export interface ManagerOptions<K, W> {
   observer?: ManagerObserver<K, W>;
 }
 
-type SourceOptions<T> = Omit<ReflectorOptions<T>, 'client' | 'logger' | 'onChange' | 'onWatchRestart' | 'pageSize'>;
+type SourceOptions<T> = Omit<
+  ReflectorOptions<T>,
+  'client' | 'logger' | 'onChange' | 'onWatchRestart' | 'onWatchEvent' | 'pageSize'
+>;
 
 export class Manager<K, W> {
   readonly queue: WorkQueue<K>;
@@ -131,9 +138,17 @@ export class Manager<K, W> {
       onChange: (key, obj, previous, origin) => {
         // Followers keep caches warm but queue nothing: lead() queues everything on takeover.
         if (!this.leading) return;
-        for (const map of maps) for (const req of map({ key, obj, previous, origin })) this.enqueue(req);
+        let count = 0;
+        for (const map of maps) {
+          for (const req of map({ key, obj, previous, origin })) {
+            this.enqueue(req);
+            count++;
+          }
+        }
+        if (count) this.opts.observer?.requested?.(opts.resource, count);
       },
       onWatchRestart: (reason) => this.opts.observer?.watchRestarted?.(opts.resource, reason),
+      onWatchEvent: (effect) => this.opts.observer?.watchEvent?.(opts.resource, effect),
     });
     this.sources.push({
       reflector: reflector as Reflector<unknown>,

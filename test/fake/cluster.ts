@@ -48,6 +48,16 @@ export class Recorder implements OperatorObserver {
   readonly events: { reason: string; outcome: string }[] = [];
   readonly watchRestarts: { resource: string; reason: string }[] = [];
   readonly writeFailures: { write: 'event' | 'podMarks'; reason: string }[] = [];
+  /** Watch events by `resource effect`, and reconciles requested by resource. */
+  readonly watchEvents = new Map<string, number>();
+  readonly requested = new Map<string, number>();
+  watchEvent(resource: string, effect: string): void {
+    const key = `${resource} ${effect}`;
+    this.watchEvents.set(key, (this.watchEvents.get(key) ?? 0) + 1);
+  }
+  reconcilesRequested(resource: string, count: number): void {
+    this.requested.set(resource, (this.requested.get(resource) ?? 0) + count);
+  }
   eventWriteFailed(reason: string): void {
     this.writeFailures.push({ write: 'event', reason });
   }

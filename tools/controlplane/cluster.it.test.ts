@@ -95,6 +95,38 @@ describe('npm run cluster -- --nodes 2', () => {
   });
 });
 
+describe('npm run cluster -- --nodes 1 --pod-heartbeat 1s', () => {
+  it("updates a running pod's status again and again, as a kubelet's probes do, without being asked per pod", async () => {
+    const { child, kubeconfig } = await startCluster(['--nodes', '1', '--pod-heartbeat', '1s']);
+    const kc = (args: string[]) => spawnSync('kubectl', ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8' });
+    try {
+      const deadline = Date.now() + 60_000;
+      while (kc(['get', 'sa', 'default']).status !== 0 && Date.now() < deadline) await sleep(250);
+      expect(kc(['run', 'probed', '--image=registry.k8s.io/pause:3.10']).status).toBe(0);
+      // Three different probe times, each a status update KWOK wrote on its own.
+      const probeTimes = new Set<string>();
+      const jsonpath = '{.status.conditions[?(@.type=="Ready")].lastProbeTime}';
+      while (probeTimes.size < 3 && Date.now() < deadline) {
+        const t = kc(['get', 'pod', 'probed', '-o', `jsonpath=${jsonpath}`]).stdout.trim();
+        if (t) probeTimes.add(t);
+        await sleep(500);
+      }
+      expect(probeTimes.size).toBe(3);
+      const pod = JSON.parse(kc(['get', 'pod', 'probed', '-o', 'json']).stdout) as {
+        status: { phase: string; conditions: { type: string; status: string }[] };
+      };
+      // Readiness itself never flips.
+      expect(pod.status.phase).toBe('Running');
+      expect(pod.status.conditions.find((c) => c.type === 'Ready')?.status).toBe('True');
+    } finally {
+      child.kill('SIGINT');
+      await new Promise((r) => child.once('exit', r));
+    }
+  }, 120_000);
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 describe('a kept control plane (keepDir)', () => {
   it('survives stop() and serves the same objects on the next start', async () => {
     const { ControlPlane } = await import('./controlplane.ts');

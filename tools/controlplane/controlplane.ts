@@ -18,8 +18,22 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fakeNode, fakeNodeName } from './nodes.ts';
+import { podHeartbeatStages } from './pod-heartbeat.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * KWOK's workers: with its default of 4 per kind, a thousand nodes' Leases are not renewed in time
+ * on a loaded machine (nodes go NotReady, their pods stay Pending).
+ */
+const KWOK_WORKERS = `---
+apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokConfiguration
+options:
+  nodeLeaseParallelism: 32
+  nodePlayStageParallelism: 16
+  podPlayStageParallelism: 32
+`;
 
 export interface ControlPlaneOptions {
   /** Extra kube-apiserver flags (`--flag=value`). */
@@ -37,6 +51,12 @@ export interface ControlPlaneOptions {
    * controller. 0 (default): the control plane only. With a kept dir, existing nodes are reused.
    */
   nodes?: number;
+  /**
+   * Nodes mode: every running pod's status is updated about once per this many milliseconds (at
+   * least 1000), as a kubelet's probes do (pod-heartbeat.ts). Default: only pods that ask for it
+   * with the annotation `pod-heartbeat.stage.kwok.x-k8s.io/delay`.
+   */
+  podStatusHeartbeatMs?: number;
 }
 
 function buildOrFind(args: string[], what: string): string {
@@ -286,7 +306,7 @@ export class ControlPlane {
     log(`kube-apiserver ready on ${this.server}`);
 
     if (tools) {
-      await this.startNodes(tools, options.nodes ?? 0, log);
+      await this.startNodes(tools, options.nodes ?? 0, options.podStatusHeartbeatMs, log);
       return;
     }
     // Only the controllers that make RBAC and namespaces behave as in a real cluster: ClusterRole
@@ -313,11 +333,24 @@ export class ControlPlane {
   }
 
   /** kube-controller-manager (all default controllers), kube-scheduler, KWOK, then `count` nodes. */
-  private async startNodes(tools: string, count: number, log: (msg: string) => void): Promise<void> {
+  private async startNodes(
+    tools: string,
+    count: number,
+    heartbeatMs: number | undefined,
+    log: (msg: string) => void,
+  ): Promise<void> {
     const d = (f: string) => join(this.dir, f);
+    // KWOK's shipped stages plus the pod heartbeat, written per cluster (its interval is an option).
+    const stages =
+      KWOK_WORKERS + readFileSync(join(tools, 'kwok-stages.yaml'), 'utf8') + podHeartbeatStages(heartbeatMs);
+    writeFileSync(d('kwok-stages.yaml'), stages);
     // Client rate limits as kwokctl sets them: the defaults (20 QPS) would take minutes to create
     // the pods of a DaemonSet on a thousand nodes.
     const unthrottled = ['--kube-api-qps=1000', '--kube-api-burst=2000'];
+    // Hundreds of simulated kubelets on a small shared machine cannot all renew their Lease every
+    // 10 s: nodes would flap NotReady (and their pods unready). Large clusters get a 2 min Lease
+    // and 5 min before the node lifecycle controller gives a node up.
+    const large = count >= 100;
     this.spawnLogged('kube-controller-manager', join(tools, 'kube-controller-manager'), [
       ...(await this.componentArgs()),
       ...unthrottled,
@@ -330,6 +363,7 @@ export class ControlPlane {
       `--root-ca-file=${d('ca.crt')}`,
       `--cluster-signing-cert-file=${d('ca.crt')}`,
       `--cluster-signing-key-file=${d('ca.key')}`,
+      ...(large ? ['--node-monitor-grace-period=300s'] : []),
     ]);
     this.spawnLogged('kube-scheduler', join(tools, 'kube-scheduler'), [
       ...(await this.componentArgs()),
@@ -337,15 +371,16 @@ export class ControlPlane {
     ]);
     this.spawnLogged('kwok', join(tools, 'kwok'), [
       `--kubeconfig=${this.kubeconfigPath}`,
-      `--config=${join(tools, 'kwok-stages.yaml')}`,
+      `--config=${d('kwok-stages.yaml')}`,
       '--manage-all-nodes=true',
       // A kubelet's Lease: renewed every quarter of it; the node lifecycle controller marks a node
       // NotReady when it lapses.
-      '--node-lease-duration-seconds=40',
+      `--node-lease-duration-seconds=${large ? 120 : 40}`,
       // Pod IPs for nodes without a pod CIDR (the nodes created here each have one).
       '--cidr=10.128.0.0/16',
     ]);
-    log('kube-controller-manager (all controllers), kube-scheduler and KWOK started');
+    const beat = heartbeatMs === undefined ? 'on annotated pods' : `every ${heartbeatMs / 1000} s`;
+    log(`kube-controller-manager (all controllers), kube-scheduler and KWOK started (pod heartbeat ${beat})`);
     const started = Date.now();
     await this.addNodes(count);
     await this.waitFor(60_000 + count * 100, `${count} Ready nodes`, async () => (await this.readyNodes()) >= count);
