@@ -8,7 +8,7 @@ import { HOST_NAMESPACES } from '../../src/api/v1alpha1.ts';
 import { matchesSelector } from '../../src/policy/selector.ts';
 import { rfc3339 } from '../../src/policy/grants.ts';
 import { DateTime } from 'luxon';
-import { core, createNamespace, customObjects, eventually, kubeConfig, kubectl } from '../harness/kube.ts';
+import { core, createNamespace, customObjects, eventually, kubeConfig, kubectl } from '../harness/clients.ts';
 import {
   FUTURE,
   GUARD,

@@ -29,7 +29,7 @@ import {
   type Grant,
   type HostNamespace,
 } from '../../src/api/v1alpha1.ts';
-import { core, createNamespace, customObjects, eventually, kubeConfig, kubectl } from '../harness/kube.ts';
+import { core, createNamespace, customObjects, eventually, kubeConfig, kubectl } from '../harness/clients.ts';
 
 export const POLICY = 'hostns-host-namespaces';
 export const GUARD = 'hostns-grants-guard';

@@ -13,7 +13,7 @@ import { grantOf } from '../../src/policy/grants.ts';
 import { evaluateLifecycle } from '../../src/policy/lifecycle.ts';
 import { toPodRecord } from '../../src/kube/pod-record.ts';
 import { scanSources } from '../../src/report/scan.ts';
-import { eventually, kubectl } from '../harness/kube.ts';
+import { eventually, kubectl } from '../harness/clients.ts';
 import { apply, buildAdmission, scopedForTest, scopedNamespace, setGrants, tryCreate, uninstall } from './admission.ts';
 
 type Obj = Record<string, any>;

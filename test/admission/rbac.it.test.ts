@@ -3,7 +3,7 @@
 // (`kubectl auth can-i --as`) as a user would.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNamespace, eventually, kubectl } from '../harness/kube.ts';
+import { createNamespace, eventually, kubectl } from '../harness/clients.ts';
 
 const ROLES_FILE = 'config/rbac/exception-roles.yaml';
 const RESOURCE = 'hostnamespaceexceptions.hostns.io';

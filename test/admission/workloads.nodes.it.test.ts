@@ -5,7 +5,7 @@
 // a grant that expired is what an exception lapsing leaves.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Grant, HostNamespace } from '../../src/api/v1alpha1.ts';
-import { apps, batch, clusterNodes, core, eventually, kubectl } from '../harness/kube.ts';
+import { apps, batch, clusterNodes, core, eventually, kubectl } from '../harness/clients.ts';
 import {
   addNode,
   daemonSetManifest,

@@ -2,7 +2,7 @@
 // spec.riskAcceptance.enforcedControls are validated with messages naming the field, and loosening
 // the contract is a new risk acceptance while tightening it is free (a transition rule).
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createNamespace } from '../harness/kube.ts';
+import { createNamespace } from '../harness/clients.ts';
 import { validException, type Json } from './exception-corpus.ts';
 import { createException, patchException } from './exceptions.ts';
 

@@ -5,7 +5,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXCEPTION_SCHEMA_LEVELS } from '../../src/api/fields.ts';
-import { createNamespace, eventually, kubectl } from '../harness/kube.ts';
+import { createNamespace, eventually, kubectl } from '../harness/clients.ts';
 import {
   DATE_VARIANTS,
   INVALID_VARIANTS,

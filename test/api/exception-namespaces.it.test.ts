@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exceptionNamespaceProblem } from '../../src/policy/namespaces.ts';
 import { exceptionBody } from '../harness/exceptions.ts';
-import { createNamespace, eventually, kubectl } from '../harness/kube.ts';
+import { createNamespace, eventually, kubectl } from '../harness/clients.ts';
 
 const FILES = ['config/exception-namespaces/policy.yaml', 'config/exception-namespaces/label-guard.yaml'];
 const SETTING = { key: 'hostns.io/exceptions', value: 'allowed' };

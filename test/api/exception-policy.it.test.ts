@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createNamespace, eventually, kubectl } from '../harness/kube.ts';
+import { createNamespace, eventually, kubectl } from '../harness/clients.ts';
 import { validException, type Json } from './exception-corpus.ts';
 import { createException, patchException, readExceptionObject, rfc3339, samplesWithExpiry } from './exceptions.ts';
 import { DateTime } from 'luxon';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiException } from '@kubernetes/client-node';
 import { EXCEPTION_PLURAL, GROUP, VERSION } from '../../src/api/v1alpha1.ts';
-import { customObjects, kubectl } from '../harness/kube.ts';
+import { customObjects, kubectl } from '../harness/clients.ts';
 import type { Json } from './exception-corpus.ts';
 
 export interface Verdict {

@@ -11,7 +11,7 @@ import { DATE_TIME_MESSAGE } from '../../src/api/validation.ts';
 import { DEFAULT_POLICY } from '../../src/policy/config.ts';
 import { readException } from '../../src/policy/exception.ts';
 import { evaluateLifecycle } from '../../src/policy/lifecycle.ts';
-import { createNamespace, eventually, kubectl } from '../harness/kube.ts';
+import { createNamespace, eventually, kubectl } from '../harness/clients.ts';
 import { validException, type Json } from './exception-corpus.ts';
 import { createException, patchException, readExceptionObject, rfc3339 } from './exceptions.ts';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseObjects, repoRoot, toYaml, type KubeObject } from '../deploy/manifests.ts';
-import { createNamespace, eventually, kubeconfigPath, kubectl } from '../harness/kube.ts';
+import { createNamespace, eventually, kubeconfigPath, kubectl } from '../harness/clients.ts';
 import { OperatorProcess } from '../harness/operator-process.ts';
 import { ecosystemTool, run, TOOL_BUILD_TIMEOUT_MS, type ToolResult } from '../harness/tools.ts';
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeApiError } from '../../src/cli/cluster.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { EXIT } from '../../src/cli/errors.ts';
-import { core, createNamespace, kubeConfig, kubeconfigPath, kubectl } from '../harness/kube.ts';
+import { core, createNamespace, kubeConfig, kubeconfigPath, kubectl } from '../harness/clients.ts';
 import { createException, createPod } from './fixtures-cluster.ts';
 import { hostns, hostnsJson } from './run-cli.ts';
 

@@ -2,7 +2,7 @@
 // meant for meet which of its enforced controls; per pod, the controls it breaks; and the
 // no-enforced-controls finding for an exception that enforces none.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { core, createNamespace } from '../harness/kube.ts';
+import { core, createNamespace } from '../harness/clients.ts';
 import { createException } from './fixtures-cluster.ts';
 import { hostns, hostnsJson } from './run-cli.ts';
 

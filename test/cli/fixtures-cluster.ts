@@ -1,7 +1,7 @@
 // Objects the CLI integration tests create on the real control plane.
 import type { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { DateTime, type DurationLike } from 'luxon';
-import { core, customObjects } from '../harness/kube.ts';
+import { core, customObjects } from '../harness/clients.ts';
 
 export const iso = (t: DateTime) => t.toUTC().toISO({ suppressMilliseconds: true })!;
 

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createNamespace, kubeconfigPath } from '../harness/kube.ts';
+import { createNamespace, kubeconfigPath } from '../harness/clients.ts';
 import { createException, createPod } from './fixtures-cluster.ts';
 import { BIN_DIR } from './run-cli.ts';
 

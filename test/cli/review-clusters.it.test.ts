@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlPlane } from '../../tools/controlplane/controlplane.ts';
-import { createNamespace, eventually, kubeConfig } from '../harness/kube.ts';
+import { createNamespace, eventually, kubeConfig } from '../harness/clients.ts';
 import { createException, createPod } from './fixtures-cluster.ts';
 import { hostns, withoutDefaultsNote } from './run-cli.ts';
 

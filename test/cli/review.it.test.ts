@@ -1,7 +1,7 @@
 // `kubectl hostns review` on the real control plane: the report, --fail-on-findings, --mark-reviewed.
 import { DateTime } from 'luxon';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createNamespace, customObjects } from '../harness/kube.ts';
+import { createNamespace, customObjects } from '../harness/clients.ts';
 import { createException, createPod, iso } from './fixtures-cluster.ts';
 import { hostns, hostnsJson } from './run-cli.ts';
 

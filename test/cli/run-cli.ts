@@ -1,7 +1,7 @@
 // Runs bin/kubectl-hostns as a user does (a real process), against the run's control plane.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { kubeconfigPath } from '../harness/kube.ts';
+import { kubeconfigPath } from '../harness/clients.ts';
 
 export const BIN_DIR = join(import.meta.dirname, '..', '..', 'bin');
 

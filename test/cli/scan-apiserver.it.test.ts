@@ -4,7 +4,7 @@
 // (same decoding: sigs.k8s.io/yaml to JSON to a Go bool) without involving the admission policy.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DateTime } from 'luxon';
-import { createNamespace, kubectl } from '../harness/kube.ts';
+import { createNamespace, kubectl } from '../harness/clients.ts';
 import { DEFAULT_POLICY } from '../../src/policy/config.ts';
 import { scanSources } from '../../src/report/scan.ts';
 import { parseDocuments } from '../../src/report/scan-yaml.ts';

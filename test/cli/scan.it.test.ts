@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNamespace } from '../harness/kube.ts';
+import { createNamespace } from '../harness/clients.ts';
 import { createException } from './fixtures-cluster.ts';
 import { hostns, withoutDefaultsNote } from './run-cli.ts';
 

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNamespace, eventually, kubectl, serviceAccountKubeconfig } from '../harness/kube.ts';
+import { createNamespace, eventually, kubectl, serviceAccountKubeconfig } from '../harness/clients.ts';
 import { OperatorProcess } from '../harness/operator-process.ts';
 import { createException, createPod } from './fixtures-cluster.ts';
 import { hostns } from './run-cli.ts';

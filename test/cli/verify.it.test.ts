@@ -35,7 +35,7 @@ import {
   kubeconfigPath,
   kubectl,
   serviceAccountKubeconfig as tokenKubeconfig,
-} from '../harness/kube.ts';
+} from '../harness/clients.ts';
 import { hostns, withoutDefaultsNote } from './run-cli.ts';
 
 interface FlagJson {

@@ -6,7 +6,7 @@
 import { afterAll, expect, it } from 'vitest';
 import { HEARTBEAT_DELAY_ANNOTATION, HEARTBEAT_JITTER_ANNOTATION } from '../../tools/controlplane/pod-heartbeat.ts';
 import { createException } from '../harness/exceptions.ts';
-import { apps, clusterNodes, createNamespace, eventually } from '../harness/kube.ts';
+import { apps, clusterNodes, createNamespace, eventually } from '../harness/clients.ts';
 import { OperatorProcess } from '../harness/operator-process.ts';
 import { daemonSetManifest, podsOf, runningPods } from '../harness/workloads.ts';
 

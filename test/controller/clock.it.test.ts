@@ -12,7 +12,7 @@ import { KubeClient } from '../../src/kube/client.ts';
 import { silentLogger } from '../../src/logging.ts';
 import { DEFAULT_POLICY } from '../../src/policy/config.ts';
 import { createException, GROUP, PLURAL, VERSION } from '../harness/exceptions.ts';
-import { core, createNamespace, customObjects, eventually, kubeConfig } from '../harness/kube.ts';
+import { core, createNamespace, customObjects, eventually, kubeConfig } from '../harness/clients.ts';
 
 const AHEAD_MS = 10 * 60_000;
 const realNow = Date.now.bind(Date);

@@ -5,7 +5,7 @@
 import { EventsV1Api, type V1Container } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createException } from '../harness/exceptions.ts';
-import { core, createNamespace, eventually, kubeConfig, kubectl } from '../harness/kube.ts';
+import { core, createNamespace, eventually, kubeConfig, kubectl } from '../harness/clients.ts';
 import { OperatorProcess } from '../harness/operator-process.ts';
 
 const HARDENED = {

@@ -5,7 +5,7 @@
 // printed as [figures] lines (measured, not asserted: the machine is shared).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventsV1Api } from '@kubernetes/client-node';
-import { core, customObjects, eventually, kubeConfig, kubectl } from '../harness/kube.ts';
+import { core, customObjects, eventually, kubeConfig, kubectl } from '../harness/clients.ts';
 import { OperatorProcess } from '../harness/operator-process.ts';
 import { clusterObjects, explainWrites } from '../harness/write-audit.ts';
 import { createException, exceptionBody, GROUP, PLURAL, VERSION } from '../harness/exceptions.ts';

@@ -7,7 +7,7 @@ import { EventsV1Api } from '@kubernetes/client-node';
 import { KubeClient } from '../../src/kube/client.ts';
 import { silentLogger } from '../../src/logging.ts';
 import { Reflector, type RawObject } from '../../src/kube/reflector.ts';
-import { core, createNamespace, eventually, kubeConfig, kubectl } from '../harness/kube.ts';
+import { core, createNamespace, eventually, kubeConfig, kubectl } from '../harness/clients.ts';
 import { OperatorProcess } from '../harness/operator-process.ts';
 
 const started: OperatorProcess[] = [];

@@ -10,7 +10,7 @@ import { EventsV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exceptionNamespaceProblem } from '../../src/policy/namespaces.ts';
 import { createException, exceptionBody, GROUP, PLURAL, VERSION } from '../harness/exceptions.ts';
-import { core, createNamespace, customObjects, eventually, kubeConfig, kubectl } from '../harness/kube.ts';
+import { core, createNamespace, customObjects, eventually, kubeConfig, kubectl } from '../harness/clients.ts';
 import { OperatorProcess } from '../harness/operator-process.ts';
 import { hostnsJson } from '../cli/run-cli.ts';
 

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DateTime } from 'luxon';
 import { eventName } from '../../src/kube/events.ts';
-import { core, createNamespace, customObjects, eventually, kubeConfig, kubectl } from '../harness/kube.ts';
+import { core, createNamespace, customObjects, eventually, kubeConfig, kubectl } from '../harness/clients.ts';
 import { OperatorProcess } from '../harness/operator-process.ts';
 import { clusterChanges, clusterObjects, explainWrites } from '../harness/write-audit.ts';
 import { createException, GROUP, PLURAL, VERSION } from '../harness/exceptions.ts';

@@ -16,7 +16,7 @@ import {
   kubeConfig,
   kubeconfigPath,
   kubectl,
-} from '../harness/kube.ts';
+} from '../harness/clients.ts';
 import { OperatorProcess } from '../harness/operator-process.ts';
 import { hostnsJson } from '../cli/run-cli.ts';
 

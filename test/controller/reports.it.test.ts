@@ -4,7 +4,7 @@
 // deleted, and goes when nothing is left to report; without the flag no Report is written.
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { core, createNamespace, customObjects, eventually, kubectl } from '../harness/kube.ts';
+import { core, createNamespace, customObjects, eventually, kubectl } from '../harness/clients.ts';
 import { createException, GROUP, PLURAL, VERSION } from '../harness/exceptions.ts';
 import { OperatorProcess } from '../harness/operator-process.ts';
 

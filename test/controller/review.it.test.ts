@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DateTime } from 'luxon';
 import { EventsV1Api } from '@kubernetes/client-node';
-import { createNamespace, customObjects, eventually, kubeConfig, kubeconfigPath } from '../harness/kube.ts';
+import { createNamespace, customObjects, eventually, kubeConfig, kubeconfigPath } from '../harness/clients.ts';
 import { OperatorProcess } from '../harness/operator-process.ts';
 import { createException } from '../harness/exceptions.ts';
 

@@ -8,7 +8,7 @@
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createException, GROUP, PLURAL, VERSION } from '../harness/exceptions.ts';
-import { apps, clusterNodes, customObjects, eventually, kubectl } from '../harness/kube.ts';
+import { apps, clusterNodes, customObjects, eventually, kubectl } from '../harness/clients.ts';
 import { OperatorProcess } from '../harness/operator-process.ts';
 import {
   addNode,

@@ -21,7 +21,7 @@ import {
   kubeconfigPath,
   kubectl,
   type KubectlResult,
-} from '../harness/kube.ts';
+} from '../harness/clients.ts';
 import {
   find,
   OPERATOR_NAME,

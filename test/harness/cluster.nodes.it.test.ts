@@ -4,7 +4,7 @@
 import type { V1Lease, V1Pod } from '@kubernetes/client-node';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { apps, batch, clusterNodes, core, createNamespace, eventually, kubeConfig } from './kube.ts';
+import { apps, batch, clusterNodes, core, createNamespace, eventually, kubeConfig } from './clients.ts';
 import {
   addNode,
   daemonSetManifest,

@@ -2,7 +2,7 @@
 // controller-manager, and the seeds' audit command works against it.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { core, createNamespace, kubeconfigPath, kubectl } from './kube.ts';
+import { core, createNamespace, kubeconfigPath, kubectl } from './clients.ts';
 
 describe('local control plane', () => {
   it('serves a real API: version, discovery, RBAC on', () => {

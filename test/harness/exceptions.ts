@@ -1,6 +1,6 @@
 // Creating HostNamespaceExceptions in integration tests: a valid default, overridden per test.
 import { DateTime } from 'luxon';
-import { customObjects } from './kube.ts';
+import { customObjects } from './clients.ts';
 
 export const GROUP = 'hostns.io';
 export const VERSION = 'v1alpha1';

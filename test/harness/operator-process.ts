@@ -3,7 +3,7 @@
 // handling is tools/operator-process.ts (shared with the bench); this adds the tests' defaults.
 import type { ChildProcess } from 'node:child_process';
 import { OperatorProcess as Process } from '../../tools/operator-process.ts';
-import { kubeconfigPath } from './kube.ts';
+import { kubeconfigPath } from './clients.ts';
 
 export class OperatorProcess {
   private readonly proc: Process;

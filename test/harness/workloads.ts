@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CoreV1Event, V1DaemonSet, V1Deployment, V1Pod, V1PodSpec } from '@kubernetes/client-node';
 import { fakeNode } from '../../tools/controlplane/nodes.ts';
-import { core, eventually } from './kube.ts';
+import { core, eventually } from './clients.ts';
 
 export type Labels = Record<string, string>;
 type Spec = Partial<V1PodSpec>;

@@ -2,7 +2,7 @@
 // operator wrote nothing (a converged restart). When one does write, the failure names the write
 // (the operator's own `api write` debug log lines) and what it changed (a field-level diff).
 import { spawnSync } from 'node:child_process';
-import { kubeconfigPath } from './kube.ts';
+import { kubeconfigPath } from './clients.ts';
 
 /** Everything the operator writes, or reads to decide what to write (namespaces: the grant index). */
 const KINDS = [

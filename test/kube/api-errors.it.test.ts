@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { classifyApiError } from '../../src/kube/api-errors.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { desiredMarks, labelsOnly, marksPatch } from '../../src/policy/pod-marks.ts';
-import { createNamespace, kubeconfigPath } from '../harness/kube.ts';
+import { createNamespace, kubeconfigPath } from '../harness/clients.ts';
 
 function client(): KubeClient {
   const kc = new KubeConfig();

@@ -8,7 +8,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { KubeClient } from '../../src/kube/client.ts';
 import { kubeFailure } from '../../src/kube/errors.ts';
 import { cli } from '../cli/in-process.ts';
-import { eventually, kubeconfigPath } from '../harness/kube.ts';
+import { eventually, kubeconfigPath } from '../harness/clients.ts';
 import { TcpProxy } from '../harness/tcp-proxy.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'hostns-abort-'));

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { KubeClient } from '../../src/kube/client.ts';
 import { eventName, recordEvent, type EventSpec } from '../../src/kube/events.ts';
 import { isDnsSubdomain } from '../../src/policy/limits.ts';
-import { core, createNamespace, kubeconfigPath } from '../harness/kube.ts';
+import { core, createNamespace, kubeconfigPath } from '../harness/clients.ts';
 
 function client(): KubeClient {
   const kc = new KubeConfig();

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNamespace, eventually, kubeconfigPath } from '../harness/kube.ts';
+import { createNamespace, eventually, kubeconfigPath } from '../harness/clients.ts';
 import { hostns } from '../cli/run-cli.ts';
 
 let dir = '';

@@ -8,7 +8,7 @@ import { createLogger, transports } from 'winston';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KubeClient, type RequestOptions } from '../../src/kube/client.ts';
 import { LeaderElector, type ElectionClocks } from '../../src/kube/lease.ts';
-import { createNamespace, eventually, kubeconfigPath } from '../harness/kube.ts';
+import { createNamespace, eventually, kubeconfigPath } from '../harness/clients.ts';
 
 const logger = createLogger({ transports: [new transports.Console({ silent: true })] });
 const electors: LeaderElector[] = [];

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DateTime } from 'luxon';
-import { core, createNamespace, customObjects, eventually, kubeconfigPath } from '../harness/kube.ts';
+import { core, createNamespace, customObjects, eventually, kubeconfigPath } from '../harness/clients.ts';
 import { OperatorProcess } from '../harness/operator-process.ts';
 import { TcpProxy } from '../harness/tcp-proxy.ts';
 import { createException } from '../harness/exceptions.ts';

@@ -10,7 +10,7 @@ import { createLogger, format, transports } from 'winston';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KubeClient } from '../../src/kube/client.ts';
 import { Reflector, type RawObject } from '../../src/kube/reflector.ts';
-import { core, createNamespace, eventually, kubeconfigPath } from '../harness/kube.ts';
+import { core, createNamespace, eventually, kubeconfigPath } from '../harness/clients.ts';
 import { TcpProxy } from '../harness/tcp-proxy.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'hostns-backoff-'));

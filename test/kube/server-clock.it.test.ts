@@ -5,7 +5,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
 import { KubeClient } from '../../src/kube/client.ts';
-import { createNamespace, kubeconfigPath } from '../harness/kube.ts';
+import { createNamespace, kubeconfigPath } from '../harness/clients.ts';
 
 function client(localWallOffsetMs: number): KubeClient {
   const kc = new KubeConfig();

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DateTime } from 'luxon';
 import { ControlPlane } from '../../tools/controlplane/controlplane.ts';
 import { exceptionBody } from '../harness/exceptions.ts';
-import { eventually } from '../harness/kube.ts';
+import { eventually } from '../harness/clients.ts';
 import { OperatorProcess } from '../harness/operator-process.ts';
 import { TcpProxy } from '../harness/tcp-proxy.ts';
 import { loggedWrites } from '../harness/write-audit.ts';

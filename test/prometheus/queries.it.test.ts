@@ -9,7 +9,7 @@ import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readObjects, repoRoot } from '../deploy/manifests.ts';
 import { createException } from '../harness/exceptions.ts';
-import { core, createNamespace, eventually, kubeconfigPath } from '../harness/kube.ts';
+import { core, createNamespace, eventually, kubeconfigPath } from '../harness/clients.ts';
 import { OperatorProcess } from '../harness/operator-process.ts';
 import { TcpProxy } from '../harness/tcp-proxy.ts';
 import { checkQuery, parseExposition, type Exposition } from './promql.ts';

@@ -1,4 +1,4 @@
-// Helpers for integration tests: a client for the run's control plane, a namespace per test,
+// Clients for integration tests: the run's control plane (kubeconfig, typed APIs), a namespace per test,
 // kubectl as a user runs it.
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
