@@ -419,6 +419,13 @@ export function renderReport(r: BenchResults): string {
   if (Number.isFinite(kRss)) p(`- peak RSS ~ N^${kRss.toFixed(2)} (${describeGrowth(kRss)}).`);
   p('');
 
+  p(
+    '## Nodes world (issue 15): `npm run bench:nodes`',
+    '',
+    'Run separately, on its own cluster of KWOK nodes: [nodes-world.md](nodes-world.md) (`nodes-world.json`);',
+    'what it showed is summarised in [../FINDINGS.md](../FINDINGS.md#nodes-world-issue-15).',
+    '',
+  );
   if (r.notes.length) p('## Notes', '', ...r.notes.map((x) => `- ${x}`), '');
   if (r.errors.length) p('## Errors during the run', '', ...r.errors.map((x) => `- ${x}`), '');
   return out.join('\n');
