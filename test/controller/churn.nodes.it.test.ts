@@ -27,7 +27,7 @@ async function removeOtherWorkloads(keep: string): Promise<void> {
   for (const ns of others)
     kubectl([
       'delete',
-      'cronjobs,jobs,daemonsets,deployments,replicasets,statefulsets',
+      'cronjobs,jobs,daemonsets,deployments,replicasets,statefulsets,pods',
       '--all',
       '-n',
       ns,
