@@ -60,6 +60,7 @@ const { values } = parseArgs({
     'node-options': { type: 'string' },
     env: { type: 'string', multiple: true },
     entry: { type: 'string' },
+    'concurrency-flag': { type: 'string', default: '--max-concurrent-reconciles' },
     profile: { type: 'boolean', default: false },
     'keep-work': { type: 'boolean', default: false },
     'cluster-dir': { type: 'string' },
@@ -183,7 +184,8 @@ const ctx: BenchContext = {
   patchConcurrency,
   controlPlane: controlPlanePids(cluster.cp.dir),
   form,
-  operatorArgs: ['--max-concurrent-reconciles', String(patchConcurrency)],
+  // An older build (--entry) may only know the flag's old name, --patch-concurrency.
+  operatorArgs: [values['concurrency-flag'], String(patchConcurrency)],
   operatorNodeArgs: values.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(workDir, 'profiles')}`] : [],
   exemptNamespaces: Array.from({ length: trialCount }, (_, t) => floorSteadyNamespace(t)),
   log,
