@@ -155,6 +155,8 @@ export function exceptionManifest(e: {
   selector: Record<string, string>;
   expiresAt: string;
   labels?: Record<string, string>;
+  /** spec.boundTo: the ServiceAccounts and images covered pods must run (admission checks it). */
+  boundTo?: { serviceAccountNames?: string[]; images?: string[] };
 }): object {
   return {
     apiVersion: 'hostns.io/v1alpha1',
@@ -170,6 +172,7 @@ export function exceptionManifest(e: {
         ticket: 'SEC-1234',
       },
       expiresAt: e.expiresAt,
+      ...(e.boundTo ? { boundTo: e.boundTo } : {}),
     },
   };
 }

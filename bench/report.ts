@@ -1,6 +1,9 @@
 // <out>/results.json -> <out>/RESULTS.md. Pure: (results) -> markdown.
 import { total } from './audit.ts';
 import type { FixtureReport } from './fixture.ts';
+import type { AdmissionResult } from './phases/admission.ts';
+import type { ApiserverCostResult } from './phases/apiserver-cost.ts';
+import type { EnforcementResult } from './phases/enforcement.ts';
 import type { LapseResult } from './phases/lapse.ts';
 import type { MemoryResult } from './phases/memory.ts';
 import type { RestartResult } from './phases/restart.ts';
@@ -38,6 +41,9 @@ export interface BenchResults {
   restart?: RestartResult;
   steady?: SteadyResult;
   lapse?: LapseResult;
+  admission?: AdmissionResult;
+  enforcement?: EnforcementResult;
+  apiserverCost?: ApiserverCostResult;
   notes: string[];
   errors: string[];
 }
@@ -54,6 +60,8 @@ export const GOALS = {
   heapPerEntry: 1024,
   leanerThanPeer: 10,
   restartWrites: 0,
+  admissionRatio: 1.1,
+  enforcementP99Ms: 1000,
 };
 
 const MiB = 2 ** 20;
@@ -67,10 +75,28 @@ function verdictText(v: Verdict, extra = true): string {
   return v.met && extra ? 'met' : '**missed**';
 }
 
-function ratioRow(item: string, measured: number[], floor: number[], limit: number, goal: string, fmt = formatMs) {
-  const v = ratioVerdict(measured, floor, limit);
-  return `| ${item} | ${formatTrials(trials(measured), fmt)} | ${formatTrials(v.floor, fmt)} | ${formatTrials(v.ratio, formatRatio)} | ${goal} | ${verdictText(v)} |`;
+/** A summary row; without a `limit` (no goal set) it carries the figures and no verdict. */
+function ratioRow(
+  item: string,
+  measured: number[],
+  floor: number[],
+  limit: number | undefined,
+  goal: string,
+  fmt = formatMs,
+) {
+  const v = ratioVerdict(measured, floor, limit ?? Infinity);
+  const verdict = limit === undefined ? '' : verdictText(v);
+  return `| ${item} | ${formatTrials(trials(measured), fmt)} | ${formatTrials(v.floor, fmt)} | ${formatTrials(v.ratio, formatRatio)} | ${goal} | ${verdict} |`;
 }
+
+/** An absolute goal (`measured` median <= `limit`), judged only where the floor's trials allow a verdict. */
+function absoluteRow(item: string, measured: number[], floor: number[], limit: number, goal: string, fmt = formatMs) {
+  const v = ratioVerdict(measured, floor, Infinity);
+  const verdict = verdictText(v, trials(measured).median <= limit);
+  return `| ${item} | ${formatTrials(trials(measured), fmt)} | ${formatTrials(v.floor, fmt)} | ${formatTrials(v.ratio, formatRatio)} | ${goal} | ${verdict} |`;
+}
+
+const cpuSeconds = (v: number) => (Number.isFinite(v) ? `${v.toFixed(3)} s` : 'n/a');
 
 export interface MemoryFigures {
   size: number;
@@ -190,9 +216,9 @@ export function renderReport(r: BenchResults): string {
         '2 steady create -> label p50',
         t.map((x) => x.operator.labelLatency.p50),
         t.map((x) => x.floor.labelLatency.p50),
-        Infinity,
+        undefined,
         '',
-      ).replace(/\| (met|\*\*missed\*\*|not judged[^|]*) \|$/, '| |'),
+      ),
     );
     p(
       ratioRow(
@@ -243,6 +269,50 @@ export function renderReport(r: BenchResults): string {
     p(
       `| 4 heap per cached entry, marginal from N = ${n(last.from)} to N = ${n(last.to)} (${n(last.entries)} more entries; no fixed cost in it) | ${formatBytes(last.perEntry)} | | | <= 1 KiB | ${last.perEntry <= GOALS.heapPerEntry ? 'met' : '**missed**'} |`,
     );
+  if (r.admission?.trials.length) {
+    const t = r.admission.trials;
+    const g = `<= ${GOALS.admissionRatio}x`;
+    for (const [kind, label] of [
+      ['clean', 'clean pod'],
+      ['host', 'covered host pod'],
+    ] as const) {
+      for (const q of ['p50', 'p99'] as const)
+        p(
+          ratioRow(
+            `7 admission: ${label} create ${q}, shipped policy against no binding`,
+            t.map((x) => x.policy[kind][q]),
+            t.map((x) => x.none[kind][q]),
+            GOALS.admissionRatio,
+            g,
+          ),
+        );
+    }
+  }
+  if (r.enforcement?.trials.length) {
+    const t = r.enforcement.trials;
+    p(
+      absoluteRow(
+        `8 enforcement (${n(r.enforcement.exceptions)} at once) expiresAt -> covered create refused p99; floor: param update by a minimal client`,
+        t.map((x) => x.operator.refused.p99),
+        t.map((x) => x.floor.refused.p99),
+        GOALS.enforcementP99Ms,
+        `<= ${formatMs(GOALS.enforcementP99Ms)}`,
+      ),
+    );
+  }
+  if (r.apiserverCost?.trials.length) {
+    const t = r.apiserverCost.trials;
+    p(
+      ratioRow(
+        '9 kube-apiserver CPU per 1,000 pod events (steady), operator against a plain watch',
+        t.map((x) => x.operatorPer1000),
+        t.map((x) => x.floorPer1000),
+        undefined,
+        'no goal set',
+        cpuSeconds,
+      ),
+    );
+  }
   if (r.restart) {
     const w = total(r.restart.writes);
     p(`| 5 writes on restart (converged cluster) | ${w} | | | 0 | ${w === 0 ? 'met' : '**missed**'} |`);
@@ -419,6 +489,10 @@ export function renderReport(r: BenchResults): string {
   if (Number.isFinite(kRss)) p(`- peak RSS ~ N^${kRss.toFixed(2)} (${describeGrowth(kRss)}).`);
   p('');
 
+  if (r.admission?.trials.length) renderAdmission(r.admission, p);
+  if (r.enforcement?.trials.length) renderEnforcement(r.enforcement, p);
+  if (r.apiserverCost?.trials.length) renderApiserverCost(r.apiserverCost, p);
+
   p(
     '## Nodes world (issue 15): `npm run bench:nodes`',
     '',
@@ -429,4 +503,84 @@ export function renderReport(r: BenchResults): string {
   if (r.notes.length) p('## Notes', '', ...r.notes.map((x) => `- ${x}`), '');
   if (r.errors.length) p('## Errors during the run', '', ...r.errors.map((x) => `- ${x}`), '');
   return out.join('\n');
+}
+
+type Emit = (...lines: string[]) => void;
+
+function renderAdmission(a: AdmissionResult, p: Emit): void {
+  p('## 7. Admission cost', '');
+  p(
+    `Per trial, two windows of ${a.seconds} s creating pods at ${a.rate}/s, alternately a clean pod and a hostNetwork pod`,
+    `covered by one of ${n(a.exceptions)} exceptions (${a.namespaces} namespaces of ${a.grantsPerNamespace}, each grants object at`,
+    'its budget; every exception bound to ServiceAccount and image prefix, so the contract is checked too), round-robin',
+    'over those namespaces. Policy window: the shipped config/admission (every policy and binding; the exempt lists',
+    "extended by the bench's exempt namespaces). Floor window: the same creates with no binding (the policies stay,",
+    "unbound). Latency: the create's round trip as its client sees it. The operator runs through both windows.",
+    `A binding change reached admission (dry-run probe) after ${a.switchMs.map(formatMs).join(', ')}.`,
+    '',
+  );
+  p(
+    '| trial | order | load (policy / none) | clean p50 | clean p99 | host p50 | host p99 | ratio p99 clean; host | failed | kube-apiserver CPU |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  );
+  const pair = (x: number, y: number) => `${formatMs(x)} / ${formatMs(y)}`;
+  for (const t of a.trials)
+    p(
+      `| ${t.trial} | ${t.order} | ${t.policy.load} / ${t.none.load} | ${pair(t.policy.clean.p50, t.none.clean.p50)} | ${pair(t.policy.clean.p99, t.none.clean.p99)} | ${pair(t.policy.host.p50, t.none.host.p50)} | ${pair(t.policy.host.p99, t.none.host.p99)} | ${formatRatio(t.cleanRatioP99)}; ${formatRatio(t.hostRatioP99)} | ${t.policy.failed} / ${t.none.failed}${t.policy.skipped + t.none.skipped ? ` (skipped ${t.policy.skipped} / ${t.none.skipped})` : ''} | ${cpuSeconds(t.policy.apiserverCpu ?? NaN)} / ${cpuSeconds(t.none.apiserverCpu ?? NaN)} |`,
+    );
+  p('', 'Pairs read "with the policy / without". A covered host pod refused would count as failed.', '');
+}
+
+function renderEnforcement(e: EnforcementResult, p: Emit): void {
+  p('## 8. Enforcement of a lapse', '');
+  p(
+    `Per trial, ${n(e.exceptions)} exceptions in namespaces of 50 lapse at the same second, each the only one covering pods`,
+    'labelled app=enf-<j>. From 1 s before the expiry, a dry-run create of such a pod (admitted or refused by the',
+    `API server, never stored) is sent for every exception not yet refused, ${e.probeConcurrency} in flight, round after round;`,
+    "the delay is expiry -> the first refusal's answer (an upper bound: a probe round over every exception lies in it).",
+    "The shipped policy compares the pod's creationTimestamp with the grant's expiresAt, so refusal needs nothing from",
+    'the operator; its own update of the grants objects is timed from a watch. Floor (bench/floor-param-update.ts, its',
+    'own process, the operator stopped): the same grants with expiresAt far ahead, taken out by one PATCH per namespace',
+    'at one instant, then the same probe: what enforcement would take if it waited for a param write.',
+    '',
+  );
+  p(
+    '| trial | order | load | refused p50 | refused p99 | not refused | admitted after expiry | probe rounds | operator param update p50; p99 | floor refused p50 | floor refused p99 | floor writes p99 | ratio p99 |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  );
+  for (const t of e.trials) {
+    const o = t.operator;
+    const f = t.floor;
+    p(
+      `| ${t.trial} | ${t.order} | ${o.load} / ${f.load} | ${formatMs(o.refused.p50)} | ${formatMs(o.refused.p99)} | ${o.neverRefused} | ${o.admittedAfterExpiry}${o.admittedAfterExpiry ? ` (last ${formatMs(o.lastAdmitted.max)} after)` : ''} | ${o.roundMs.map(formatMs).join(', ')} | ${formatMs(o.paramUpdate.p50)}; ${formatMs(o.paramUpdate.p99)} (${o.paramUpdate.count}) | ${formatMs(f.refused.p50)} | ${formatMs(f.refused.p99)} | ${formatMs(f.floorWrites.p99)} | ${formatRatio(t.ratioP99)} |`,
+    );
+  }
+  const last = e.trials[e.trials.length - 1]!;
+  p(
+    '',
+    `Trial ${last.trial}: floor probes admitted after its writes began: ${last.floor.admittedAfterExpiry}${last.floor.admittedAfterExpiry ? ` (the last sent ${formatMs(last.floor.lastAdmitted.max)} after)` : ''}; probe errors ${last.operator.probeErrors} / ${last.floor.probeErrors}; refusals before the expiry ${last.operator.refusedEarly} / ${last.floor.refusedEarly}.`,
+    '',
+  );
+}
+
+function renderApiserverCost(c: ApiserverCostResult, p: Emit): void {
+  p('## 9. API server cost', '');
+  p(
+    `Per trial, three windows of ${c.seconds} s, each sending the same pod updates at ${c.rate}/s (a metadata merge PATCH`,
+    `of one annotation, round-robin over ${n(c.podsUpdated)} fixture pods, 1 in 20 a host pod; it stands for kubelets'`,
+    "status updates): the baseline with no extra watcher, one with the floor's plain watch of every pod",
+    '(bench/floor-watch.ts, its own process), one with the operator (stopped outside its window). kube-apiserver CPU',
+    "seconds from /proc; a watcher's cost is its window's CPU minus the baseline's CPU per second over the same time,",
+    'per 1,000 pod events.',
+    '',
+  );
+  p(
+    '| trial | order | load | events (baseline / floor / operator) | kube-apiserver CPU (same) | per 1,000 events: floor | operator | ratio | watcher CPU (floor / operator) | operator requests |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  );
+  for (const t of c.trials)
+    p(
+      `| ${t.trial} | ${t.order} | ${t.operator.load} | ${t.baseline.events} / ${t.floor.events} / ${t.operator.events} | ${[t.baseline, t.floor, t.operator].map((w) => cpuSeconds(w.apiserverCpu)).join(' / ')} | ${cpuSeconds(t.floorPer1000)} | ${cpuSeconds(t.operatorPer1000)} | ${formatRatio(t.ratio)} | ${cpuSeconds(t.floor.watcherCpu ?? NaN)} / ${cpuSeconds(t.operator.watcherCpu ?? NaN)} | ${JSON.stringify(t.operator.operatorRequests ?? {})} |`,
+    );
+  p('');
 }

@@ -23,6 +23,9 @@ import {
   versionOf,
   type BenchContext,
 } from './phases/common.ts';
+import { runAdmission } from './phases/admission.ts';
+import { runApiserverCost } from './phases/apiserver-cost.ts';
+import { runEnforcement } from './phases/enforcement.ts';
 import { runLapse } from './phases/lapse.ts';
 import { measureOperator, runPeer, type MemoryResult } from './phases/memory.ts';
 import { runRestart } from './phases/restart.ts';
@@ -40,7 +43,16 @@ import type { OperatorProcess } from '../tools/operator-process.ts';
  * The phases, in run order. `startup` and `memory` run at every size; the others at the largest,
  * on the operator the startup left converged. A new phase adds its name here and its step below.
  */
-export const PHASES = ['memory', 'startup', 'restart', 'steady', 'lapse'] as const;
+export const PHASES = [
+  'memory',
+  'startup',
+  'restart',
+  'steady',
+  'lapse',
+  'admission',
+  'enforcement',
+  'apiserver-cost',
+] as const;
 type Phase = (typeof PHASES)[number];
 
 const { values } = parseArgs({
@@ -56,6 +68,12 @@ const { values } = parseArgs({
     'steady-seconds': { type: 'string' },
     lapse: { type: 'string' },
     'lapse-lead': { type: 'string' },
+    'admission-exceptions': { type: 'string', default: '320' },
+    'admission-rate': { type: 'string', default: '50' },
+    'admission-seconds': { type: 'string' },
+    enforce: { type: 'string' },
+    'enforce-lead': { type: 'string' },
+    'probe-concurrency': { type: 'string', default: '32' },
     'startup-timeout': { type: 'string', default: '600' },
     'node-options': { type: 'string' },
     env: { type: 'string', multiple: true },
@@ -93,6 +111,12 @@ const steadyRate = positive(values['steady-rate'], '--steady-rate');
 const steadySeconds = positive(values['steady-seconds'] ?? (quick ? '15' : '30'), '--steady-seconds');
 const lapseCount = Math.round(positive(values.lapse ?? (quick ? '200' : '1000'), '--lapse'));
 const lapseLead = positive(values['lapse-lead'] ?? (quick ? '60' : '120'), '--lapse-lead');
+const admissionExceptions = Math.round(positive(values['admission-exceptions'], '--admission-exceptions'));
+const admissionRate = positive(values['admission-rate'], '--admission-rate');
+const admissionSeconds = positive(values['admission-seconds'] ?? (quick ? '10' : '20'), '--admission-seconds');
+const enforceCount = Math.round(positive(values.enforce ?? (quick ? '200' : '1000'), '--enforce'));
+const enforceLead = positive(values['enforce-lead'] ?? (quick ? '30' : '45'), '--enforce-lead');
+const probeConcurrency = Math.round(positive(values['probe-concurrency'], '--probe-concurrency'));
 const startupTimeoutMs = positive(values['startup-timeout'], '--startup-timeout') * 1000;
 const outDir = resolve(values.out);
 
@@ -138,6 +162,12 @@ const results: BenchResults = {
     steadySeconds,
     lapseCount,
     lapseLeadSeconds: lapseLead,
+    admissionExceptions,
+    admissionRate,
+    admissionSeconds,
+    enforceCount,
+    enforceLeadSeconds: enforceLead,
+    probeConcurrency,
     apiserverPriority: 'bench users are in system:masters (APF exempt), like the floor',
     profiled: values.profile,
   },
@@ -259,6 +289,27 @@ try {
       results.lapse = await attempt('lapse', () => runLapse(ctx, lapseCount, lapseLead, trialCount));
       save();
     }
+    if (largest && phases.has('admission')) {
+      results.admission = await attempt('admission cost', () =>
+        runAdmission(ctx, admissionExceptions, admissionRate, admissionSeconds, trialCount),
+      );
+      save();
+    }
+    // These two stop and start the operator: `live.op` is the one running afterwards.
+    const live = { op };
+    if (largest && phases.has('enforcement')) {
+      results.enforcement = await attempt('enforcement', () =>
+        runEnforcement(ctx, live, enforceCount, enforceLead, probeConcurrency, trialCount),
+      );
+      save();
+    }
+    if (largest && phases.has('apiserver-cost')) {
+      results.apiserverCost = await attempt('apiserver cost', () =>
+        runApiserverCost(ctx, live, started.result.podsInCluster, steadyRate, steadySeconds, trialCount),
+      );
+      save();
+    }
+    op = live.op;
     // The peak after every phase at this size (steady and lapse add to the startup's).
     mem.afterPhases = op.memory();
     await op.stop();

@@ -57,10 +57,15 @@ export function startOperator(ctx: BenchContext, nodeArgs: string[] = ctx.operat
   });
 }
 
+/** Every namespace the operator exempts: the form's --exempt-namespaces and the bench's. */
+export function exemptNamespacesOf(ctx: BenchContext): string[] {
+  const exempt = ctx.form.args.find((a) => a.startsWith('--exempt-namespaces='))?.split('=')[1];
+  return [...(exempt ? exempt.split(',') : []), ...ctx.exemptNamespaces];
+}
+
 /** The form's flags with the bench's: its exempt namespaces added, the log level set by the bench. */
 function operatorArgs(ctx: BenchContext): string[] {
-  const exempt = ctx.form.args.find((a) => a.startsWith('--exempt-namespaces='))?.split('=')[1];
-  const all = [...(exempt ? exempt.split(',') : []), ...ctx.exemptNamespaces];
+  const all = exemptNamespacesOf(ctx);
   return [
     ...ctx.form.args.filter((a) => !a.startsWith('--log-level') && !a.startsWith('--exempt-namespaces')),
     ...(all.length ? [`--exempt-namespaces=${all.join(',')}`] : []),

@@ -232,7 +232,7 @@ export async function runStartup(
 }
 
 /** The floor watch as a child process: resolves once it watches; stop() ends it and returns its counts. */
-async function startFloorWatch(kubeconfig: string) {
+export async function startFloorWatch(kubeconfig: string) {
   const child = spawn(process.execPath, ['bench/floor-watch.ts', '--kubeconfig', kubeconfig], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
