@@ -5,6 +5,8 @@ import { closeSync, openSync, readSync, statSync, existsSync } from 'node:fs';
 
 export const OPERATOR_USER = 'hostns-bench-operator';
 export const FLOOR_USER = 'hostns-bench-floor';
+/** The second operator replica of the failover phase, so that its requests are told apart. */
+export const STANDBY_USER = 'hostns-bench-standby';
 
 export function auditPolicyYaml(users: string[]): string {
   return [

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ControlPlane } from '../tools/controlplane/controlplane.ts';
-import { auditPolicyYaml, FLOOR_USER, OPERATOR_USER } from './audit.ts';
+import { auditPolicyYaml, FLOOR_USER, OPERATOR_USER, STANDBY_USER } from './audit.ts';
 
 export interface BenchCluster {
   cp: ControlPlane;
@@ -66,7 +66,7 @@ export async function startBenchCluster(
 ): Promise<BenchCluster> {
   mkdirSync(workDir, { recursive: true });
   const policy = join(workDir, 'audit-policy.yaml');
-  writeFileSync(policy, auditPolicyYaml([OPERATOR_USER, FLOOR_USER]));
+  writeFileSync(policy, auditPolicyYaml([OPERATOR_USER, FLOOR_USER, STANDBY_USER]));
   const auditLogPath = join(workDir, 'audit.log');
   writeFileSync(auditLogPath, '');
   const apiserverArgs = [
@@ -80,7 +80,9 @@ export async function startBenchCluster(
     ...extraArgs,
   ];
   const cp = await ControlPlane.start({ apiserverArgs, ...(keepDir ? { keepDir } : {}) });
-  const users = { [OPERATOR_USER]: userKubeconfig(cp, OPERATOR_USER), [FLOOR_USER]: userKubeconfig(cp, FLOOR_USER) };
+  const users = Object.fromEntries(
+    [OPERATOR_USER, FLOOR_USER, STANDBY_USER].map((u) => [u, userKubeconfig(cp, u)] as const),
+  );
   const kc = ['--kubeconfig', cp.kubeconfigPath];
   execFileSync('kubectl', [...kc, 'apply', '-f', 'crds/'], { stdio: ['ignore', 'ignore', 'inherit'] });
   execFileSync(

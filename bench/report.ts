@@ -4,6 +4,7 @@ import type { FixtureReport } from './fixture.ts';
 import type { AdmissionResult } from './phases/admission.ts';
 import type { ApiserverCostResult } from './phases/apiserver-cost.ts';
 import type { EnforcementResult } from './phases/enforcement.ts';
+import type { FailoverResult } from './phases/failover.ts';
 import type { LapseResult } from './phases/lapse.ts';
 import type { MemoryResult } from './phases/memory.ts';
 import type { RestartResult } from './phases/restart.ts';
@@ -44,6 +45,7 @@ export interface BenchResults {
   admission?: AdmissionResult;
   enforcement?: EnforcementResult;
   apiserverCost?: ApiserverCostResult;
+  failover?: FailoverResult;
   notes: string[];
   errors: string[];
 }
@@ -313,6 +315,28 @@ export function renderReport(r: BenchResults): string {
       ),
     );
   }
+  if (r.failover?.trials.length) {
+    const t = r.failover.trials;
+    const lease = t.map((x) => x.leaseDurationSeconds * 1000);
+    p(
+      ratioRow(
+        `10 failover: leader SIGKILLed during ${n(r.failover.exceptions)} lapses -> standby's first write; reference: Lease duration`,
+        t.map((x) => x.firstWriteMs ?? Number.NaN),
+        lease,
+        undefined,
+        'no goal set',
+      ),
+    );
+    p(
+      ratioRow(
+        '10 failover: kill -> every Expired Event and status; reference: Lease duration',
+        t.map((x) => x.convergedMs ?? Number.NaN),
+        lease,
+        undefined,
+        `no Event missing or twice: ${t.every((x) => x.missingEvents === 0 && x.duplicateEvents === 0) ? 'met' : '**missed**'}`,
+      ),
+    );
+  }
   if (r.restart) {
     const w = total(r.restart.writes);
     p(`| 5 writes on restart (converged cluster) | ${w} | | | 0 | ${w === 0 ? 'met' : '**missed**'} |`);
@@ -492,6 +516,7 @@ export function renderReport(r: BenchResults): string {
   if (r.admission?.trials.length) renderAdmission(r.admission, p);
   if (r.enforcement?.trials.length) renderEnforcement(r.enforcement, p);
   if (r.apiserverCost?.trials.length) renderApiserverCost(r.apiserverCost, p);
+  if (r.failover?.trials.length) renderFailover(r.failover, p);
 
   p(
     '## Nodes world (issue 15): `npm run bench:nodes`',
@@ -583,4 +608,32 @@ function renderApiserverCost(c: ApiserverCostResult, p: Emit): void {
       `| ${t.trial} | ${t.order} | ${t.operator.load} | ${t.baseline.events} / ${t.floor.events} / ${t.operator.events} | ${[t.baseline, t.floor, t.operator].map((w) => cpuSeconds(w.apiserverCpu)).join(' / ')} | ${cpuSeconds(t.floorPer1000)} | ${cpuSeconds(t.operatorPer1000)} | ${formatRatio(t.ratio)} | ${cpuSeconds(t.floor.watcherCpu ?? NaN)} / ${cpuSeconds(t.operator.watcherCpu ?? NaN)} | ${JSON.stringify(t.operator.operatorRequests ?? {})} |`,
     );
   p('');
+}
+
+function renderFailover(f: FailoverResult, p: Emit): void {
+  p('## 10. Leader failover', '');
+  p(
+    `Per trial, two replicas of the production form (--leader-elect), the standby under its own user so that the audit`,
+    `log tells its requests apart. ${n(f.exceptions)} exceptions in namespaces of 50 lapse at the same second (created about`,
+    `${f.leadSeconds} s before); once a tenth of their Expired Events are out, the leader is SIGKILLed. From the kill: the`,
+    "standby's Lease write that took over and its first other write (audit log), every Expired Event and every",
+    "Expired status seen by the bench's watches. An exception with no Expired Event, or Events under two names, is",
+    'counted. Reference: the Lease duration, after which a standby may take over a Lease its holder stopped renewing.',
+    '',
+  );
+  p(
+    '| trial | load | Lease duration | Events out at the kill | Lease taken | first write | Events done | statuses done | converged | missing; twice | standby while waiting |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  );
+  const ms = (v: number | undefined) => (v === undefined ? 'not within 180 s' : formatMs(v));
+  for (const t of f.trials)
+    p(
+      `| ${t.trial} | ${t.load} | ${t.leaseDurationSeconds} s | ${t.eventsBeforeKill}/${t.exceptions} (${formatMs(t.killMsAfterExpiry)} after expiry) | ${ms(t.leaseTakenMs)} | ${ms(t.firstWriteMs)} | ${ms(t.eventsDoneMs)} | ${ms(t.statusesDoneMs)} | ${ms(t.convergedMs)} | ${t.missingEvents}; ${t.duplicateEvents} | ${t.standbyRequestsPerSecond.toFixed(2)} requests/s ${JSON.stringify(t.standbyRequests)} |`,
+    );
+  const last = f.trials[f.trials.length - 1]!;
+  p(
+    '',
+    `Trial ${last.trial}: the standby's writes after the kill (audit log): ${JSON.stringify(last.standbyWrites)}.`,
+    '',
+  );
 }

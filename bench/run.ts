@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { tmpdir } from 'node:os';
-import { AuditLog, FLOOR_USER, OPERATOR_USER } from './audit.ts';
+import { AuditLog, FLOOR_USER, OPERATOR_USER, STANDBY_USER } from './audit.ts';
 import { startBenchCluster } from './cluster.ts';
 import { ensureNamespaces, growFixture } from './fixture.ts';
 import { Api } from './minimal-client.ts';
@@ -26,6 +26,7 @@ import {
 import { runAdmission } from './phases/admission.ts';
 import { runApiserverCost } from './phases/apiserver-cost.ts';
 import { runEnforcement } from './phases/enforcement.ts';
+import { runFailover } from './phases/failover.ts';
 import { runLapse } from './phases/lapse.ts';
 import { measureOperator, runPeer, type MemoryResult } from './phases/memory.ts';
 import { runRestart } from './phases/restart.ts';
@@ -52,6 +53,7 @@ export const PHASES = [
   'admission',
   'enforcement',
   'apiserver-cost',
+  'failover',
 ] as const;
 type Phase = (typeof PHASES)[number];
 
@@ -74,6 +76,8 @@ const { values } = parseArgs({
     enforce: { type: 'string' },
     'enforce-lead': { type: 'string' },
     'probe-concurrency': { type: 'string', default: '32' },
+    'failover-lead': { type: 'string' },
+    'standby-seconds': { type: 'string' },
     'startup-timeout': { type: 'string', default: '600' },
     'node-options': { type: 'string' },
     env: { type: 'string', multiple: true },
@@ -117,6 +121,8 @@ const admissionSeconds = positive(values['admission-seconds'] ?? (quick ? '10' :
 const enforceCount = Math.round(positive(values.enforce ?? (quick ? '200' : '1000'), '--enforce'));
 const enforceLead = positive(values['enforce-lead'] ?? (quick ? '30' : '45'), '--enforce-lead');
 const probeConcurrency = Math.round(positive(values['probe-concurrency'], '--probe-concurrency'));
+const failoverLead = positive(values['failover-lead'] ?? (quick ? '30' : '45'), '--failover-lead');
+const standbySeconds = positive(values['standby-seconds'] ?? (quick ? '10' : '20'), '--standby-seconds');
 const startupTimeoutMs = positive(values['startup-timeout'], '--startup-timeout') * 1000;
 const outDir = resolve(values.out);
 
@@ -168,6 +174,8 @@ const results: BenchResults = {
     enforceCount,
     enforceLeadSeconds: enforceLead,
     probeConcurrency,
+    failoverLeadSeconds: failoverLead,
+    standbySeconds,
     apiserverPriority: 'bench users are in system:masters (APF exempt), like the floor',
     profiled: values.profile,
   },
@@ -209,6 +217,7 @@ const ctx: BenchContext = {
   adminKubeconfig: cluster.admin,
   operatorKubeconfig: cluster.users[OPERATOR_USER]!,
   floorKubeconfig: cluster.users[FLOOR_USER]!,
+  standbyKubeconfig: cluster.users[STANDBY_USER]!,
   audit: new AuditLog(cluster.auditLogPath),
   workDir,
   patchConcurrency,
@@ -306,6 +315,12 @@ try {
     if (largest && phases.has('apiserver-cost')) {
       results.apiserverCost = await attempt('apiserver cost', () =>
         runApiserverCost(ctx, live, started.result.podsInCluster, steadyRate, steadySeconds, trialCount),
+      );
+      save();
+    }
+    if (largest && phases.has('failover')) {
+      results.failover = await attempt('failover', () =>
+        runFailover(ctx, live, lapseCount, failoverLead, standbySeconds, trialCount),
       );
       save();
     }

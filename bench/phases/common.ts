@@ -21,6 +21,8 @@ export interface BenchContext {
   adminKubeconfig: string;
   operatorKubeconfig: string;
   floorKubeconfig: string;
+  /** The second replica's user (failover phase). */
+  standbyKubeconfig: string;
   audit: AuditLog;
   workDir: string;
   patchConcurrency: number;
@@ -40,20 +42,30 @@ export interface BenchContext {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const EX_PATH = '/apis/hostns.io/v1alpha1';
 
+/** The bench's operator replica; the failover phase runs a second one under its own user and identity. */
+export const OPERATOR_IDENTITY = 'hostns-operator-bench';
+
 /**
  * The operator in its production form (ctx.form) plus --expose-gc, so /debug/heap can force a
  * collection before it reports the heap (the flag only exposes gc(); no limit changes).
  */
-export function startOperator(ctx: BenchContext, nodeArgs: string[] = ctx.operatorNodeArgs): Promise<OperatorProcess> {
+export function startOperator(
+  ctx: BenchContext,
+  nodeArgs: string[] = ctx.operatorNodeArgs,
+  replica: { kubeconfig: string; identity: string } = {
+    kubeconfig: ctx.operatorKubeconfig,
+    identity: OPERATOR_IDENTITY,
+  },
+): Promise<OperatorProcess> {
   return OperatorProcess.start({
     node: NODE,
     entry: ctx.form.entry,
-    kubeconfig: ctx.operatorKubeconfig,
+    kubeconfig: replica.kubeconfig,
     logFile: join(ctx.workDir, 'operator.log'),
     logLevel: 'warn',
     args: operatorArgs(ctx),
     nodeArgs: [...ctx.form.nodeArgs, '--expose-gc', ...nodeArgs],
-    env: { ...ctx.form.env, POD_NAMESPACE: OPERATOR_NAMESPACE, POD_NAME: 'hostns-operator-bench' },
+    env: { ...ctx.form.env, POD_NAMESPACE: OPERATOR_NAMESPACE, POD_NAME: replica.identity },
   });
 }
 
