@@ -138,3 +138,15 @@ export interface GrantSet {
   metadata?: { namespace?: string; resourceVersion?: string };
   spec?: { grants?: { exception: string }[] };
 }
+
+/** Until the grant index lists every namespace of `namespaces` (hostns-grants-required admits there). */
+export async function waitForIndex(api: Api, namespaces: readonly string[], timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await api.raw('GET', '/apis/hostns.io/v1alpha1/hostnamespacegrantindexes/cluster');
+    const listed = r.status === 200 ? (JSON.parse(r.text) as { spec?: { namespaces?: object } }).spec?.namespaces : {};
+    if (namespaces.every((ns) => ns in (listed ?? {}))) return;
+    if (Date.now() > deadline) throw new Error(`the grant index lists not all of ${namespaces.join(', ')}`);
+    await new Promise((res) => setTimeout(res, 500));
+  }
+}

@@ -11,6 +11,7 @@ import {
   deleteManifests,
   shippedAdmission,
   waitForGrants,
+  waitForIndex,
   waitForOutcome,
 } from '../admission-config.ts';
 import { createIfAbsent } from '../fixture.ts';
@@ -161,6 +162,7 @@ export async function runAdmission(
     createIfAbsent(api, `${EX_PATH}/namespaces/${ns}/hostnamespaceexceptions`, m),
   );
   await waitForGrants(api, namespaces, perNamespace, 180_000);
+  await waitForIndex(api, namespaces, 60_000);
   const setupMs = Date.now() - setupStarted;
   log(`  admission: ${manifests.length} exceptions in ${nsCount} namespaces, grants written, in ${setupMs} ms`);
 
