@@ -314,7 +314,7 @@ try {
     }
     if (largest && phases.has('apiserver-cost')) {
       results.apiserverCost = await attempt('apiserver cost', () =>
-        runApiserverCost(ctx, live, started.result.podsInCluster, steadyRate, steadySeconds, trialCount),
+        runApiserverCost(ctx, live, size, steadyRate, steadySeconds, trialCount),
       );
       save();
     }

@@ -109,12 +109,12 @@ async function updateWindow(ctx: BenchContext, tag: string, pods: number, rate: 
 export async function runApiserverCost(
   ctx: BenchContext,
   live: { op: OperatorProcess },
-  podsInCluster: number,
+  fixturePods: number,
   rate: number,
   seconds: number,
   trialCount: number,
 ): Promise<ApiserverCostResult> {
-  const pods = Math.min(podsInCluster, Math.round(rate * seconds));
+  const pods = Math.min(fixturePods, Math.round(rate * seconds));
   const result: ApiserverCostResult = { rate, seconds, podsUpdated: pods, trials: [] };
   let running = true;
   const stopOperator = async () => {
