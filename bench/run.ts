@@ -304,7 +304,10 @@ try {
       );
       save();
     }
-    // These two stop and start the operator: `live.op` is the one running afterwards.
+    // The peak after every phase this process ran (steady and lapse add to the startup's); the
+    // phases below stop it and start others.
+    mem.afterPhases = op.memory();
+    // These stop and start the operator: `live.op` is the one running afterwards.
     const live = { op };
     if (largest && phases.has('enforcement')) {
       results.enforcement = await attempt('enforcement', () =>
@@ -325,8 +328,6 @@ try {
       save();
     }
     op = live.op;
-    // The peak after every phase at this size (steady and lapse add to the startup's).
-    mem.afterPhases = op.memory();
     await op.stop();
     op = undefined;
     if (phases.has('memory')) {
