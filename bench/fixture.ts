@@ -177,6 +177,25 @@ export function exceptionManifest(e: {
   };
 }
 
+/**
+ * One exception per item, each covering pods labelled app=<item.app>, all lapsing at `expiresAt`
+ * (the lapse, enforcement and failover phases); 64 creates in flight.
+ */
+export async function createLapsingExceptions(
+  api: Api,
+  items: readonly { namespace: string; name: string; app: string }[],
+  expiresAt: string,
+  labels: Record<string, string>,
+): Promise<void> {
+  await mapConcurrent(items, 64, (it) =>
+    createIfAbsent(
+      api,
+      `/apis/hostns.io/v1alpha1/namespaces/${it.namespace}/hostnamespaceexceptions`,
+      exceptionManifest({ namespace: it.namespace, name: it.name, selector: { app: it.app }, expiresAt, labels }),
+    ),
+  );
+}
+
 /** Creates, treating 409 AlreadyExists as done (so a kept cluster is topped up, not re-created). */
 export async function createIfAbsent(api: Api, path: string, body: object): Promise<'created' | 'existed'> {
   try {

@@ -19,7 +19,7 @@ import { mapConcurrent } from '../minimal-client.ts';
 import { load1 } from '../provenance.ts';
 import { CpuMeter } from '../procstat.ts';
 import { ratio, summarize, type Summary } from '../stats.ts';
-import { type BenchContext, EX_PATH, exemptNamespacesOf, sleep } from './common.ts';
+import { type BenchContext, EX_PATH, exemptNamespacesOf, inTrialOrder, paced, sleep } from './common.ts';
 
 const ADMISSION_LABEL = 'bench.hostns.io/admission';
 const admissionNamespace = (n: number) => `bench-admission-${n}`;
@@ -41,7 +41,8 @@ export interface AdmissionWindow {
 
 export interface AdmissionTrial {
   trial: number;
-  order: 'no policy first' | 'policy first';
+  /** The floor is the window without a binding. */
+  order: 'floor first' | 'operator first';
   policy: AdmissionWindow;
   none: AdmissionWindow;
   cleanRatioP50: number;
@@ -90,20 +91,10 @@ async function createWindow(
   const clean: number[] = [];
   const host: number[] = [];
   let failed = 0;
-  let skipped = 0;
-  let inFlight = 0;
-  const pending: Promise<void>[] = [];
   const count = Math.round(rate * seconds);
   const load = load1();
   const cpu = new CpuMeter({ apiserver: ctx.controlPlane.apiserver });
-  const started = Date.now();
-  for (let i = 0; i < count; i++) {
-    const wait = started + (i * 1000) / rate - Date.now();
-    if (wait > 0) await sleep(wait);
-    if (inFlight >= 64) {
-      skipped++;
-      continue;
-    }
+  const sent = await paced(rate, count, 64, async (i) => {
     const namespace = namespaces[i % namespaces.length]!;
     const isHost = i % 2 === 1;
     const k = Math.floor(i / 2) % perNamespace;
@@ -114,22 +105,16 @@ async function createWindow(
       host: isHost ? 'hostNetwork' : undefined,
       labels: { [ADMISSION_LABEL]: 'true' },
     });
-    inFlight++;
-    pending.push(
-      createPod(api, namespace, manifest, false).then((r) => {
-        inFlight--;
-        if (r.outcome !== 'admitted') failed++;
-        else (isHost ? host : clean).push(r.answeredAt - r.sentAt);
-      }),
-    );
-  }
-  await Promise.all(pending);
+    const r = await createPod(api, namespace, manifest, false);
+    if (r.outcome !== 'admitted') failed++;
+    else (isHost ? host : clean).push(r.answeredAt - r.sentAt);
+  });
   const window: AdmissionWindow = {
     policy,
     load,
-    seconds: (Date.now() - started) / 1000,
-    sent: count - skipped,
-    skipped,
+    seconds: sent.seconds,
+    sent: count - sent.skipped,
+    skipped: sent.skipped,
     failed,
     clean: summarize(clean),
     host: summarize(host),
@@ -189,23 +174,20 @@ export async function runAdmission(
   await applyManifests(api, shipped);
   try {
     for (let t = 0; t < trialCount; t++) {
-      const order: AdmissionTrial['order'] = t % 2 === 0 ? 'no policy first' : 'policy first';
-      const windows: Partial<Record<'policy' | 'none', AdmissionWindow>> = {};
-      for (const policy of order === 'policy first' ? [true, false] : [false, true]) {
+      const run = async (policy: boolean) => {
         await switchTo(policy);
         const tag = `${t}${policy ? 'p' : 'n'}`;
-        windows[policy ? 'policy' : 'none'] = await createWindow(
-          ctx,
-          namespaces,
-          perNamespace,
-          tag,
-          rate,
-          seconds,
-          policy,
-        );
-      }
-      const p = windows.policy!;
-      const n = windows.none!;
+        return createWindow(ctx, namespaces, perNamespace, tag, rate, seconds, policy);
+      };
+      const {
+        order,
+        floor: n,
+        operator: p,
+      } = await inTrialOrder(
+        t,
+        () => run(false),
+        () => run(true),
+      );
       const trial: AdmissionTrial = {
         trial: t + 1,
         order,

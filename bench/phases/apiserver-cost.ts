@@ -12,7 +12,7 @@ import { withRetry } from '../minimal-client.ts';
 import { load1 } from '../provenance.ts';
 import { cpuSeconds, CpuMeter } from '../procstat.ts';
 import type { OperatorProcess } from '../../tools/operator-process.ts';
-import { type BenchContext, sleep, startOperator } from './common.ts';
+import { type BenchContext, paced, sleep, startOperator } from './common.ts';
 import { startFloorWatch } from './nodes.ts';
 
 export interface CostWindow {
@@ -66,28 +66,16 @@ async function updateWindow(ctx: BenchContext, tag: string, pods: number, rate: 
   const started = Date.now();
   let events = 0;
   let failed = 0;
-  let inFlight = 0;
-  const pending: Promise<void>[] = [];
-  for (let i = 0; i < count; i++) {
-    const wait = started + (i * 1000) / rate - Date.now();
-    if (wait > 0) await sleep(wait);
-    if (inFlight >= 64) {
-      failed++;
-      continue;
-    }
+  const sent = await paced(rate, count, 64, async (i) => {
     const p = fixturePod(i % pods);
     const body = JSON.stringify({ metadata: { annotations: { 'bench.hostns.io/tick': `${tag}-${i}` } } });
-    inFlight++;
-    pending.push(
-      withRetry(() =>
-        api.json('PATCH', `/api/v1/namespaces/${p.namespace}/pods/${p.name}`, body, 'application/merge-patch+json'),
-      )
-        .then(() => void events++)
-        .catch(() => void failed++)
-        .finally(() => inFlight--),
-    );
-  }
-  await Promise.all(pending);
+    await withRetry(() =>
+      api.json('PATCH', `/api/v1/namespaces/${p.namespace}/pods/${p.name}`, body, 'application/merge-patch+json'),
+    )
+      .then(() => void events++)
+      .catch(() => void failed++);
+  });
+  failed += sent.skipped;
   // Delivery to the watchers trails the last update by moments.
   await sleep(1000);
   const cpu = meter.read();

@@ -203,3 +203,46 @@ export function operatorRecords(records: AuditRecord[]) {
     requests: countByVerbResource(mine),
   };
 }
+
+/**
+ * Calls `send(i)` for i < `count` at `rate` per second, without waiting for the answers; a call due
+ * while `maxInFlight` are unanswered is skipped and counted (the API server fell behind the rate,
+ * which must not skew the pacing). Resolves once every call sent was answered.
+ */
+export async function paced(
+  rate: number,
+  count: number,
+  maxInFlight: number,
+  send: (i: number) => Promise<void>,
+): Promise<{ skipped: number; seconds: number }> {
+  const started = Date.now();
+  let skipped = 0;
+  let inFlight = 0;
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) {
+    const wait = started + (i * 1000) / rate - Date.now();
+    if (wait > 0) await sleep(wait);
+    if (inFlight >= maxInFlight) {
+      skipped++;
+      continue;
+    }
+    inFlight++;
+    pending.push(send(i).finally(() => inFlight--));
+  }
+  await Promise.all(pending);
+  return { skipped, seconds: (Date.now() - started) / 1000 };
+}
+
+/** Trial `t`'s floor and operator runs, one after the other: the floor first in even trials. */
+export async function inTrialOrder<F, O>(
+  t: number,
+  floor: () => Promise<F>,
+  operator: () => Promise<O>,
+): Promise<{ order: 'floor first' | 'operator first'; floor: F; operator: O }> {
+  if (t % 2 === 0) {
+    const f = await floor();
+    return { order: 'floor first', floor: f, operator: await operator() };
+  }
+  const o = await operator();
+  return { order: 'operator first', floor: await floor(), operator: o };
+}

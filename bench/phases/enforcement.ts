@@ -7,8 +7,7 @@
 // the grants object) is timed from a watch as well. Floor: with the operator stopped, grants whose
 // expiresAt lies far ahead, taken out at one instant by a minimal client (bench/floor-param-update.ts),
 // then the same probe: what enforcement would take if it waited for a param write.
-import { ensureNamespaces, exceptionManifest, podManifest, rfc3339Seconds } from '../fixture.ts';
-import { createIfAbsent } from '../fixture.ts';
+import { createLapsingExceptions, ensureNamespaces, podManifest, rfc3339Seconds } from '../fixture.ts';
 import {
   applyManifests,
   createPod,
@@ -24,7 +23,7 @@ import { listAndWatch } from '../observe.ts';
 import { load1 } from '../provenance.ts';
 import { ratio, summarize, type Summary } from '../stats.ts';
 import type { OperatorProcess } from '../../tools/operator-process.ts';
-import { type BenchContext, EX_PATH, exemptNamespacesOf, runChild, sleep, startOperator } from './common.ts';
+import { type BenchContext, exemptNamespacesOf, inTrialOrder, runChild, sleep, startOperator } from './common.ts';
 
 /** Exceptions per namespace: under the grants budget (64), as in the lapse phase. */
 const PER_NAMESPACE = 50;
@@ -192,19 +191,8 @@ async function operatorHalf(
         if (!changedAt.has(k) && (ev.type === 'DELETED' || now.get(k) !== v)) changedAt.set(k, at);
   });
   try {
-    await mapConcurrent(targets, 64, (x) =>
-      createIfAbsent(
-        api,
-        `${EX_PATH}/namespaces/${x.namespace}/hostnamespaceexceptions`,
-        exceptionManifest({
-          namespace: x.namespace,
-          name: x.exception,
-          selector: { app: x.app },
-          expiresAt,
-          labels: { 'bench.hostns.io/enforcement': 'true' },
-        }),
-      ),
-    );
+    const exceptions = targets.map((x) => ({ namespace: x.namespace, name: x.exception, app: x.app }));
+    await createLapsingExceptions(api, exceptions, expiresAt, { 'bench.hostns.io/enforcement': 'true' });
     const fewest = Math.floor(count / nsCount);
     await waitForGrants(api, namespaces, fewest, Math.max(10_000, expiryMs - Date.now() - 5000));
     await waitForIndex(api, namespaces, Math.max(10_000, expiryMs - Date.now() - 5000));
@@ -293,19 +281,17 @@ export async function runEnforcement(
   await applyManifests(ctx.api, shipped);
   try {
     for (let t = 0; t < trialCount; t++) {
-      const order: EnforcementTrial['order'] = t % 2 === 0 ? 'floor first' : 'operator first';
-      let floor: EnforcementTrial['floor'] | undefined;
-      let operator: EnforcementTrial['operator'] | undefined;
-      for (const step of order === 'floor first' ? ['floor', 'operator'] : ['operator', 'floor']) {
-        if (step === 'floor') floor = await floorHalf(ctx, live, t, count, probeConcurrency);
-        else operator = await operatorHalf(ctx, t, count, leadSeconds, probeConcurrency);
-      }
+      const { order, floor, operator } = await inTrialOrder(
+        t,
+        () => floorHalf(ctx, live, t, count, probeConcurrency),
+        () => operatorHalf(ctx, t, count, leadSeconds, probeConcurrency),
+      );
       const trial: EnforcementTrial = {
         trial: t + 1,
         order,
-        operator: operator!,
-        floor: floor!,
-        ratioP99: ratio(operator!.refused.p99, floor!.refused.p99),
+        operator,
+        floor,
+        ratioP99: ratio(operator.refused.p99, floor.refused.p99),
       };
       result.trials.push(trial);
       const o = trial.operator;

@@ -5,8 +5,7 @@
 // whether an exception got no Expired Event or more than one. The reference is the Lease duration
 // (a standby may take over only once the dead leader's Lease ran out).
 import { STANDBY_USER, WRITE_VERBS, countByVerbResource } from '../audit.ts';
-import { createIfAbsent, ensureNamespaces, exceptionManifest, rfc3339Seconds } from '../fixture.ts';
-import { mapConcurrent } from '../minimal-client.ts';
+import { createLapsingExceptions, ensureNamespaces, rfc3339Seconds } from '../fixture.ts';
 import { listAndWatch, type ExceptionObj } from '../observe.ts';
 import { load1 } from '../provenance.ts';
 import { summarize, type Summary } from '../stats.ts';
@@ -98,6 +97,7 @@ async function runTrial(
     const items = Array.from({ length: count }, (_, j) => ({
       namespace: namespaces[j % nsCount]!,
       name: `fo-${String(j).padStart(4, '0')}`,
+      app: `fo-${j}`,
     }));
     const eventNames = new Map<string, Set<string>>();
     const firstEventAt = new Map<string, number>();
@@ -124,19 +124,7 @@ async function runTrial(
         expired.set(`${x.metadata.namespace}/${x.metadata.name}`, at);
     });
     try {
-      await mapConcurrent(items, 64, (it) =>
-        createIfAbsent(
-          api,
-          `${EX_PATH}/namespaces/${it.namespace}/hostnamespaceexceptions`,
-          exceptionManifest({
-            namespace: it.namespace,
-            name: it.name,
-            selector: { app: `fo-${it.name}` },
-            expiresAt: rfc3339Seconds(expiryMs),
-            labels: { 'bench.hostns.io/failover': 'true' },
-          }),
-        ),
-      );
+      await createLapsingExceptions(api, items, rfc3339Seconds(expiryMs), { 'bench.hostns.io/failover': 'true' });
       if (Date.now() > expiryMs - 2000) log('  failover: setup ran into the expiry; raise --failover-lead');
       // Kill the leader in the middle of the lapse: once a tenth of the Expired Events are out.
       await sleep(Math.max(0, expiryMs - Date.now()));

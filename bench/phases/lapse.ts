@@ -2,8 +2,8 @@
 import { countByVerbResource, OPERATOR_USER } from '../audit.ts';
 import {
   createIfAbsent,
+  createLapsingExceptions,
   ensureNamespaces,
-  exceptionManifest,
   LABEL_EXCEPTION,
   LABEL_VIOLATION,
   podManifest,
@@ -13,7 +13,7 @@ import { mapConcurrent } from '../minimal-client.ts';
 import { listAndWatch, Milestone, timeout, type PodObj } from '../observe.ts';
 import { load1 } from '../provenance.ts';
 import { ratio, summarize, type Summary } from '../stats.ts';
-import { type BenchContext, EX_PATH, sleep, runChild } from './common.ts';
+import { type BenchContext, sleep, runChild } from './common.ts';
 
 export interface LapseTrial {
   trial: number;
@@ -138,19 +138,7 @@ async function runLapseTrial(
       expiredEvents.set(id, { arrivedAt: at, eventTime: e.eventTime ? Date.parse(e.eventTime) : Number.NaN });
   });
 
-  await mapConcurrent(items, 64, (it) =>
-    createIfAbsent(
-      api,
-      `${EX_PATH}/namespaces/${it.namespace}/hostnamespaceexceptions`,
-      exceptionManifest({
-        namespace: it.namespace,
-        name: it.name,
-        selector: { app: it.app },
-        expiresAt,
-        labels: { 'bench.hostns.io/lapse': 'true' },
-      }),
-    ),
-  );
+  await createLapsingExceptions(api, items, expiresAt, { 'bench.hostns.io/lapse': 'true' });
   await mapConcurrent(items, 64, (it) =>
     createIfAbsent(
       api,

@@ -18,7 +18,7 @@ import { listAndWatch, type ExceptionObj, type PodObj } from '../observe.ts';
 import { load1 } from '../provenance.ts';
 import { ratio, summarize, type Summary } from '../stats.ts';
 import { metricSum, type OperatorProcess } from '../../tools/operator-process.ts';
-import { type BenchContext, EX_PATH, NODE, sleep } from './common.ts';
+import { type BenchContext, EX_PATH, inTrialOrder, NODE, sleep } from './common.ts';
 
 /** Where the floor's windows run: the operator is started with these namespaces exempt. */
 export const floorSteadyNamespace = (trial: number) => `bench-floor-steady-${trial}`;
@@ -238,20 +238,18 @@ export async function runSteady(
 ): Promise<SteadyResult> {
   const result: SteadyResult = { rate, seconds, trials: [] };
   for (let t = 0; t < count; t++) {
-    const order: SteadyTrial['order'] = t % 2 === 0 ? 'floor first' : 'operator first';
-    let floor: SteadyWindow | undefined;
-    let operator: SteadyTrial['operator'] | undefined;
-    for (const step of order === 'floor first' ? ['floor', 'operator'] : ['operator', 'floor']) {
-      if (step === 'floor') floor = await floorWindow(ctx, t, rate, seconds);
-      else operator = await operatorWindow(ctx, op, t, rate, seconds);
-    }
+    const { order, floor, operator } = await inTrialOrder(
+      t,
+      () => floorWindow(ctx, t, rate, seconds),
+      () => operatorWindow(ctx, op, t, rate, seconds),
+    );
     const trial: SteadyTrial = {
       trial: t + 1,
       order,
-      operator: operator!,
-      floor: floor!,
-      ratioP50: ratio(operator!.labelLatency.p50, floor!.labelLatency.p50),
-      ratioP99: ratio(operator!.labelLatency.p99, floor!.labelLatency.p99),
+      operator,
+      floor,
+      ratioP50: ratio(operator.labelLatency.p50, floor.labelLatency.p50),
+      ratioP99: ratio(operator.labelLatency.p99, floor.labelLatency.p99),
     };
     result.trials.push(trial);
     ctx.log(

@@ -115,7 +115,7 @@ describe('RESULTS.md for the new phases', () => {
   it('judges admission cost per trial ratio against the 1.1x goal', () => {
     const trials = [0, 1, 2].map((t) => ({
       trial: t + 1,
-      order: 'policy first' as const,
+      order: 'operator first' as const,
       policy: admissionWindow(true, 10, 30),
       none: admissionWindow(false, 10, 10),
       cleanRatioP50: 1,
