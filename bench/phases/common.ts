@@ -220,8 +220,8 @@ export async function paced(
   let inFlight = 0;
   const pending: Promise<void>[] = [];
   for (let i = 0; i < count; i++) {
-    const wait = started + (i * 1000) / rate - Date.now();
-    if (wait > 0) await sleep(wait);
+    // Always yield, even when behind: answers are only counted while the loop waits.
+    await sleep(Math.max(0, started + (i * 1000) / rate - Date.now()));
     if (inFlight >= maxInFlight) {
       skipped++;
       continue;

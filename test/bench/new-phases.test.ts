@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { outcomeOf, shippedAdmission } from '../../bench/admission-config.ts';
 import { HttpError } from '../../bench/minimal-client.ts';
 import { costPer1000, type CostWindow } from '../../bench/phases/apiserver-cost.ts';
+import { inTrialOrder, paced } from '../../bench/phases/common.ts';
 import type { AdmissionWindow } from '../../bench/phases/admission.ts';
 import type { ProbeRun } from '../../bench/phases/enforcement.ts';
 import { renderReport, type BenchResults } from '../../bench/report.ts';
@@ -45,6 +46,40 @@ describe('outcomeOf a pod create', () => {
     expect(outcomeOf(denied(403, 'hostns-grants-required'))).toBe('error');
     expect(outcomeOf(denied(500, 'hostns-host-namespaces'))).toBe('error');
     expect(outcomeOf(new Error('socket hang up'))).toBe('error');
+  });
+});
+
+describe('inTrialOrder', () => {
+  it('runs the floor first in even trials and the operator first in odd ones', async () => {
+    for (const [t, first] of [
+      [0, 'floor'],
+      [1, 'operator'],
+      [2, 'floor'],
+    ] as const) {
+      const ran: string[] = [];
+      const r = await inTrialOrder(
+        t,
+        async () => void ran.push('floor'),
+        async () => void ran.push('operator'),
+      );
+      expect(ran[0]).toBe(first);
+      expect(r.order).toBe(`${first} first`);
+    }
+  });
+});
+
+describe('paced', () => {
+  it('sends every call at the rate while the answers keep up', async () => {
+    const sent: number[] = [];
+    const r = await paced(1000, 20, 4, async (i) => void sent.push(i));
+    expect(sent).toEqual([...Array(20).keys()]);
+    expect(r.skipped).toBe(0);
+  });
+
+  it('skips and counts the calls due while too many are unanswered', async () => {
+    const never = new Promise<void>((resolve) => setTimeout(resolve, 200));
+    const r = await paced(1000, 10, 2, () => never);
+    expect(r.skipped).toBe(8);
   });
 });
 
