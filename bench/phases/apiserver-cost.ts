@@ -12,7 +12,7 @@ import { withRetry } from '../minimal-client.ts';
 import { load1 } from '../provenance.ts';
 import { cpuSeconds, CpuMeter } from '../procstat.ts';
 import type { OperatorProcess } from '../../tools/operator-process.ts';
-import { type BenchContext, paced, sleep, startOperator } from './common.ts';
+import { type BenchContext, paced, sleep, startOperator, waitOperatorQuiet } from './common.ts';
 import { startFloorWatch } from './nodes.ts';
 
 export interface CostWindow {
@@ -114,8 +114,6 @@ export async function runApiserverCost(
     live.op = await startOperator(ctx);
     await live.op.waitReady(300_000);
     running = true;
-    // Its start-up LIST and any catch-up writes must not fall into a window.
-    await sleep(5000);
   };
   try {
     for (let t = 0; t < trialCount; t++) {
@@ -126,6 +124,10 @@ export async function runApiserverCost(
         const tag = `${t}${step[0]}`;
         if (step === 'operator') {
           await ensureOperator();
+          // Its start-up LIST and any catch-up writes (statuses of exceptions that lapsed meanwhile)
+          // must not fall into the window: steady state is an operator with nothing left to write.
+          ctx.audit.skipToEnd();
+          await waitOperatorQuiet(ctx, 5000, 120_000);
           const cpuBefore = cpuSeconds(live.op.child.pid);
           ctx.audit.skipToEnd();
           const win = await updateWindow(ctx, tag, pods, rate, seconds);

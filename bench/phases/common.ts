@@ -246,3 +246,21 @@ export async function inTrialOrder<F, O>(
   const o = await operator();
   return { order: 'operator first', floor: await floor(), operator: o };
 }
+
+/**
+ * Waits until the operator has sent no write but its Lease renewals for `quietMs` (at most
+ * `maxMs`), from the audit log; returns how long it took.
+ */
+export async function waitOperatorQuiet(ctx: BenchContext, quietMs: number, maxMs: number): Promise<number> {
+  const started = Date.now();
+  let lastWrite = Date.now();
+  while (Date.now() - started < maxMs) {
+    await sleep(1000);
+    const w = ctx.audit
+      .readNew()
+      .filter((r) => r.user === OPERATOR_USER && WRITE_VERBS.has(r.verb) && r.resource !== 'leases');
+    if (w.length > 0) lastWrite = Date.now();
+    if (Date.now() - lastWrite >= quietMs) break;
+  }
+  return Date.now() - started;
+}

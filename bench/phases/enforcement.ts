@@ -7,7 +7,7 @@
 // the grants object) is timed from a watch as well. Floor: with the operator stopped, grants whose
 // expiresAt lies far ahead, taken out at one instant by a minimal client (bench/floor-param-update.ts),
 // then the same probe: what enforcement would take if it waited for a param write.
-import { createLapsingExceptions, ensureNamespaces, podManifest, rfc3339Seconds } from '../fixture.ts';
+import { createLapsingExceptions, ensureNamespaces, rfc3339Seconds } from '../fixture.ts';
 import {
   applyManifests,
   createPod,
@@ -45,8 +45,11 @@ export interface ProbeRun {
   neverRefused: number;
   /** Probes sent at or after the expiry that were still admitted (each a create the lapse let through). */
   admittedAfterExpiry: number;
-  /** expiry -> the send of the last such probe, per exception that had one (a lower bound). */
-  lastAdmitted: Summary;
+  /**
+   * Per exception, expiry -> the send of its last probe still admitted after the expiry (0 when none
+   * was): a lower bound of the enforcement delay, as `refused` is an upper one.
+   */
+  stillAdmitted: Summary;
   /** Refusals answered before the expiry (the grant did not admit to begin with). */
   refusedEarly: number;
   probes: number;
@@ -83,8 +86,13 @@ function grantOf(t: Target, expiresAt: string) {
   };
 }
 
-const probeManifest = (t: Target) =>
-  podManifest({ namespace: t.namespace, name: 'enf-probe', team: 'enf', host: 'hostNetwork', labels: { app: t.app } });
+/** As small as a host-network pod gets: the probe's own cost bounds how many fit in a round. */
+const probeManifest = (t: Target) => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'enf-probe', namespace: t.namespace, labels: { app: t.app } },
+  spec: { hostNetwork: true, containers: [{ name: 'probe', image: 'registry.example.com/enf/probe:1' }] },
+});
 
 /** One dry-run create per target per round, until each is refused or `deadlineMs`. */
 async function probeUntilRefused(
@@ -128,7 +136,7 @@ async function probeUntilRefused(
     refused: summarize([...refusedAt.values()].map((at) => at - expiryMs)),
     neverRefused: pending.length,
     admittedAfterExpiry,
-    lastAdmitted: summarize([...lastAdmittedSent.values()].map((at) => at - expiryMs)),
+    stillAdmitted: summarize(targets.map((t) => Math.max(0, (lastAdmittedSent.get(t) ?? expiryMs) - expiryMs))),
     refusedEarly,
     probes,
     probeErrors,

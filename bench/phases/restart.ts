@@ -1,8 +1,8 @@
 // Phase 5, write amplification: a restart on a converged cluster.
-import { deltaByKey, OPERATOR_USER, requestTotalsByVerb, total, WRITE_VERBS } from '../audit.ts';
+import { deltaByKey, requestTotalsByVerb, total } from '../audit.ts';
 import type { Api } from '../minimal-client.ts';
 import type { OperatorProcess } from '../../tools/operator-process.ts';
-import { type BenchContext, operatorRecords, sleep, startOperator } from './common.ts';
+import { type BenchContext, operatorRecords, sleep, startOperator, waitOperatorQuiet } from './common.ts';
 
 export interface RestartResult {
   quietBeforeMs: number;
@@ -24,19 +24,6 @@ async function apiserverWriteTotals(api: Api): Promise<Record<string, number>> {
   const { text } = await api.raw('GET', '/metrics');
   const all = requestTotalsByVerb(text);
   return Object.fromEntries(WRITE_HTTP_VERBS.map((v) => [v, all[v] ?? 0]));
-}
-
-/** Waits until the operator has sent no write for `quietMs` (max `maxMs`); returns how long it took. */
-async function waitOperatorQuiet(ctx: BenchContext, quietMs: number, maxMs: number): Promise<number> {
-  const started = Date.now();
-  let lastWrite = Date.now();
-  while (Date.now() - started < maxMs) {
-    await sleep(1000);
-    const w = ctx.audit.readNew().filter((r) => r.user === OPERATOR_USER && WRITE_VERBS.has(r.verb));
-    if (w.length > 0) lastWrite = Date.now();
-    if (Date.now() - lastWrite >= quietMs) break;
-  }
-  return Date.now() - started;
 }
 
 export async function runRestart(
