@@ -1,7 +1,7 @@
 // <out>/results.json -> <out>/RESULTS.md. Pure: (results) -> markdown.
 import { total } from './audit.ts';
 import type { FixtureReport } from './fixture.ts';
-import type { AdmissionResult } from './phases/admission.ts';
+import type { AdmissionResult, AdmissionWindow } from './phases/admission.ts';
 import type { ApiserverCostResult } from './phases/apiserver-cost.ts';
 import type { EnforcementResult } from './phases/enforcement.ts';
 import type { FailoverResult } from './phases/failover.ts';
@@ -116,6 +116,12 @@ function boundedRow(
         ? '**missed**'
         : `not resolved (between ${fmt(low)} and ${fmt(up)})`;
   return `| ${item} | ${formatTrials(trials(upper), fmt)}; at least ${fmt(low)} | ${formatTrials(v.floor, fmt)} | ${formatTrials(v.ratio, formatRatio)} | ${goal} | ${verdict} |`;
+}
+
+/** kube-apiserver CPU seconds per 1,000 pod creates answered in an admission window. */
+export function cpuPer1000Creates(w: AdmissionWindow): number {
+  const creates = w.clean.count + w.host.count + w.failed;
+  return creates > 0 && w.apiserverCpu !== undefined ? (w.apiserverCpu / creates) * 1000 : Number.NaN;
 }
 
 const cpuSeconds = (v: number) => (Number.isFinite(v) ? `${v.toFixed(3)} s` : 'n/a');
@@ -309,6 +315,19 @@ export function renderReport(r: BenchResults): string {
           ),
         );
     }
+  }
+  if (r.admission?.trials.length) {
+    const t = r.admission.trials;
+    p(
+      ratioRow(
+        '7 admission: kube-apiserver CPU per 1,000 creates, shipped policy against no binding (less load-bound)',
+        t.map((x) => cpuPer1000Creates(x.policy)),
+        t.map((x) => cpuPer1000Creates(x.none)),
+        undefined,
+        'context',
+        cpuSeconds,
+      ),
+    );
   }
   if (r.enforcement?.trials.length) {
     const t = r.enforcement.trials;
@@ -566,13 +585,13 @@ function renderAdmission(a: AdmissionResult, p: Emit): void {
     '',
   );
   p(
-    '| trial | order | load (policy / none) | clean p50 | clean p99 | host p50 | host p99 | ratio p99 clean; host | failed | kube-apiserver CPU |',
+    '| trial | order | load (policy / none) | clean p50 | clean p99 | host p50 | host p99 | ratio p99 clean; host | failed | kube-apiserver CPU; per 1,000 creates |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   );
   const pair = (x: number, y: number) => `${formatMs(x)} / ${formatMs(y)}`;
   for (const t of a.trials)
     p(
-      `| ${t.trial} | ${t.order} | ${t.policy.load} / ${t.none.load} | ${pair(t.policy.clean.p50, t.none.clean.p50)} | ${pair(t.policy.clean.p99, t.none.clean.p99)} | ${pair(t.policy.host.p50, t.none.host.p50)} | ${pair(t.policy.host.p99, t.none.host.p99)} | ${formatRatio(t.cleanRatioP99)}; ${formatRatio(t.hostRatioP99)} | ${t.policy.failed} / ${t.none.failed}${t.policy.skipped + t.none.skipped ? ` (skipped ${t.policy.skipped} / ${t.none.skipped})` : ''} | ${cpuSeconds(t.policy.apiserverCpu ?? NaN)} / ${cpuSeconds(t.none.apiserverCpu ?? NaN)} |`,
+      `| ${t.trial} | ${t.order} | ${t.policy.load} / ${t.none.load} | ${pair(t.policy.clean.p50, t.none.clean.p50)} | ${pair(t.policy.clean.p99, t.none.clean.p99)} | ${pair(t.policy.host.p50, t.none.host.p50)} | ${pair(t.policy.host.p99, t.none.host.p99)} | ${formatRatio(t.cleanRatioP99)}; ${formatRatio(t.hostRatioP99)} | ${t.policy.failed} / ${t.none.failed}${t.policy.skipped + t.none.skipped ? ` (skipped ${t.policy.skipped} / ${t.none.skipped})` : ''} | ${cpuSeconds(t.policy.apiserverCpu ?? NaN)} / ${cpuSeconds(t.none.apiserverCpu ?? NaN)}; ${cpuSeconds(cpuPer1000Creates(t.policy))} / ${cpuSeconds(cpuPer1000Creates(t.none))} |`,
     );
   p('', 'Pairs read "with the policy / without". A covered host pod refused would count as failed.', '');
 }
