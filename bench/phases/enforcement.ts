@@ -207,7 +207,10 @@ async function operatorHalf(
     await waitAllAdmitted(ctx, targets, concurrency, Math.max(5000, expiryMs - Date.now() - 3000));
     if (Date.now() > expiryMs - 1000) log('  enforcement: setup ran into the expiry; raise --enforce-lead');
     const run = await probeUntilRefused(ctx, targets, expiryMs, concurrency, expiryMs + 120_000);
-    await sleep(3000); // the operator's last grants writes
+    // The operator updates the grants after the lapse's Events and statuses (its lanes): on a busy
+    // machine, a minute or more after the refusals began.
+    const paramDeadline = expiryMs + 180_000;
+    while (changedAt.size < targets.length && Date.now() < paramDeadline) await sleep(500);
     return {
       ...run,
       paramUpdate: summarize(
