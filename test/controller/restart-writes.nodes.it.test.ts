@@ -10,8 +10,8 @@ import type { CoreV1Event } from '@kubernetes/client-node';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createException, PLURAL } from '../harness/exceptions.ts';
-import { apps, clusterNodes, core, createNamespace, eventually, kubectl } from '../harness/clients.ts';
-import { OperatorProcess } from '../harness/operator-process.ts';
+import { clusterNodes, core, createNamespace, eventually, kubectl } from '../harness/clients.ts';
+import { leaderElectionArgs, OperatorProcess } from '../harness/operator-process.ts';
 import { clusterChanges, clusterObjects, loggedWrites, type ClusterObjects } from '../harness/write-audit.ts';
 import {
   addNode,
@@ -113,17 +113,19 @@ describe('a converged restart on a cluster with nodes and workloads', () => {
         : undefined;
     await eventually(() => grantsFor('agents'), 30_000, 'grant of agents');
     await eventually(() => grantsFor('web'), 30_000, 'grant of web');
-    await apps().createNamespacedDaemonSet({
-      namespace: ns,
-      body: daemonSetManifest('agent', agent, { hostNetwork: true }),
-    });
-    await apps().createNamespacedDeployment({
-      namespace: ns,
-      body: deploymentManifest('web', { app: 'web' }, 2, { hostNetwork: true }),
-    });
-    const nodes = clusterNodes();
-    await runningPods(ns, agent, nodes, 90_000);
-    const web = await runningPods(ns, { app: 'web' }, 2, 90_000);
+    const workloads = [
+      daemonSetManifest('agent', agent, { hostNetwork: true }),
+      deploymentManifest('web', { app: 'web' }, 2, { hostNetwork: true }),
+    ];
+    const created = kubectl(
+      ['apply', '-n', ns, '-f', '-'],
+      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: workloads }),
+    );
+    expect(created.code, created.stderr).toBe(0);
+    const [, web] = await Promise.all([
+      runningPods(ns, agent, clusterNodes(), 90_000),
+      runningPods(ns, { app: 'web' }, 2, 90_000),
+    ]);
 
     // The Deployment's exception is deleted: its pods offend, a violation Event goes on the Deployment.
     kubectl(['delete', PLURAL, 'web', '-n', ns]);
@@ -139,17 +141,8 @@ describe('a converged restart on a cluster with nodes and workloads', () => {
 
     // The DaemonSet's exception lapses in 15 s: its pods offend, a violation Event goes on the DaemonSet.
     const expiresAt = DateTime.utc().plus({ seconds: 15 }).startOf('second');
-    const patched = kubectl([
-      'patch',
-      PLURAL,
-      'agents',
-      '-n',
-      ns,
-      '--type',
-      'merge',
-      '-p',
-      JSON.stringify({ spec: { expiresAt: iso(expiresAt) } }),
-    ]);
+    const lapse = JSON.stringify({ spec: { expiresAt: iso(expiresAt) } });
+    const patched = kubectl(['patch', PLURAL, 'agents', `--namespace=${ns}`, '--type=merge', `--patch=${lapse}`]);
     expect(patched.code, patched.stderr).toBe(0);
     await eventOn(ns, 'DaemonSet', 'agent', 'HostNamespaceViolation', 60_000);
     // A node joins: its pod is refused (FailedCreate), and our Event links it to the lapse.
@@ -208,20 +201,7 @@ describe('a converged restart on a cluster with nodes and workloads', () => {
 
   it('a leader change: the standby takes over and writes nothing but its Lease', async () => {
     await op.kill('SIGKILL');
-    const elect = (id: string) =>
-      operator([
-        '--leader-elect',
-        '--lease-namespace',
-        leaseNs,
-        '--identity',
-        id,
-        '--lease-duration',
-        '4s',
-        '--renew-deadline',
-        '3s',
-        '--retry-period',
-        '1s',
-      ]);
+    const elect = (id: string) => operator(leaderElectionArgs(leaseNs, id));
     const a = await elect('replica-a');
     await eventually(async () => ((await a.metric('hostns_leader')) === 1 ? true : undefined), 15_000, 'a leads');
     await settled(a);

@@ -19,7 +19,8 @@ import {
   WORKLOAD_EVENTS_FIELD_SELECTOR,
 } from '../../src/kube/workload-event-record.ts';
 import { silentLogger } from '../../src/logging.ts';
-import { EXCEPTIONS, FakeKubeApi, exceptionObj, podObj, settle, startOperator, useFakeClock } from '../fake/cluster.ts';
+import * as fake from '../fake/cluster.ts';
+import { FakeKubeApi, settle } from '../fake/cluster.ts';
 
 const T0 = DateTime.fromISO('2026-11-01T00:00:00Z', { zone: 'utc' });
 /** When the DaemonSet's exception lapses (soon: a leader renews its Lease every 2 s of fake time). */
@@ -32,7 +33,7 @@ afterEach(async () => {
 });
 
 async function start(api: FakeKubeApi) {
-  const started = await startOperator(api);
+  const started = await fake.startOperator(api);
   running.push(started.operator);
   return started;
 }
@@ -73,9 +74,9 @@ function failedCreate(name: string, involved: typeof ds, count = 1) {
  * offend from the start (one violation Event on it; its ReplicaSet's refusals were never allowed).
  */
 async function convergedCluster(api: FakeKubeApi, running?: Operator) {
-  api.put(EXCEPTIONS, exceptionObj('team', 'agents', LAPSE));
+  api.put(fake.EXCEPTIONS, fake.exceptionObj('team', 'agents', LAPSE));
   for (const n of ['agent-a', 'agent-b', 'agent-c']) {
-    const pod = podObj('team', n, { app: 'agent' }, { hostNetwork: true });
+    const pod = fake.podObj('team', n, { app: 'agent' }, { hostNetwork: true });
     api.put('pods', { ...pod, metadata: { ...pod.metadata, ownerReferences: [{ ...ds, controller: true }] } });
   }
   api.put('replicasets', {
@@ -88,7 +89,7 @@ async function convergedCluster(api: FakeKubeApi, running?: Operator) {
     },
   });
   for (const n of ['web-5d-1', 'web-5d-2']) {
-    const pod = podObj('team', n, { app: 'web' }, { hostNetwork: true });
+    const pod = fake.podObj('team', n, { app: 'web' }, { hostNetwork: true });
     api.put('pods', {
       ...pod,
       metadata: {
@@ -110,7 +111,7 @@ async function convergedCluster(api: FakeKubeApi, running?: Operator) {
 
 describe('a converged restart sends no write, not even a POST answered 409', () => {
   it('Events on workloads, refusals, pods, statuses, grants: the restarted operator sends nothing', async () => {
-    useFakeClock(T0);
+    fake.useFakeClock(T0);
     const api = new FakeKubeApi();
     const first = await convergedCluster(api);
     const onWorkloads = (reason: string) =>
@@ -150,7 +151,7 @@ describe('a converged restart sends no write, not even a POST answered 409', () 
   });
 
   it('a refusal seen by no operator (crash before its Event): the restarted one raises it, once', async () => {
-    useFakeClock(T0);
+    fake.useFakeClock(T0);
     const api = new FakeKubeApi();
     const first = await convergedCluster(api);
     await stop(first);
@@ -163,7 +164,7 @@ describe('a converged restart sends no write, not even a POST answered 409', () 
   });
 
   it('a leader change: the standby, its caches warm, takes over and sends nothing but its Lease', async () => {
-    useFakeClock(T0);
+    fake.useFakeClock(T0);
     const api = new FakeKubeApi();
     const replica = async (identity: string) => {
       const operator = new Operator({
@@ -172,13 +173,7 @@ describe('a converged restart sends no write, not even a POST answered 409', () 
         logger: silentLogger(),
         identity,
         maxConcurrentReconciles: 4,
-        leaderElection: {
-          namespace: 'ops',
-          name: 'hostns-operator',
-          leaseDurationSeconds: 15,
-          renewDeadlineSeconds: 10,
-          retryPeriodSeconds: 2,
-        },
+        leaderElection: fake.FAKE_LEADER_ELECTION,
         electionClocks: { monotonicMs: () => Date.now(), wallNow: () => DateTime.utc() },
       });
       running.push(operator);
@@ -204,7 +199,7 @@ describe('a converged restart sends no write, not even a POST answered 409', () 
   });
 
   it('an Event on a workload expired by the API server (its TTL) is raised again by the next refusal, never twice', async () => {
-    useFakeClock(T0);
+    fake.useFakeClock(T0);
     const api = new FakeKubeApi();
     const operator = await convergedCluster(api);
     const [lapsed] = eventsOf(api, 'HostNamespaceExceptionLapsed');
@@ -231,7 +226,7 @@ describe('the writer, for an Event on a workload', () => {
       client: api,
       logger: silentLogger(),
       identity: 'leader-b',
-      exceptions: unused<HostNamespaceException>(EXCEPTIONS),
+      exceptions: unused<HostNamespaceException>(fake.EXCEPTIONS),
       pods: unused<PodRecord>('pods'),
       grants: unused<HostNamespaceGrantSet>('grants'),
       grantIndex: unused<HostNamespaceGrantIndex>('index'),
