@@ -69,3 +69,20 @@ export class OperatorProcess {
     return this.proc.kill(signal);
   }
 }
+
+/** Flags of a replica electing a leader through a Lease in `namespace`, with short timings (a 4 s lease). */
+export function leaderElectionArgs(namespace: string, identity: string): string[] {
+  return [
+    '--leader-elect',
+    '--lease-namespace',
+    namespace,
+    '--identity',
+    identity,
+    '--lease-duration',
+    '4s',
+    '--renew-deadline',
+    '3s',
+    '--retry-period',
+    '1s',
+  ];
+}

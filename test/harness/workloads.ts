@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CoreV1Event, V1DaemonSet, V1Deployment, V1Pod, V1PodSpec } from '@kubernetes/client-node';
 import { fakeNode } from '../../tools/controlplane/nodes.ts';
-import { core, eventually } from './clients.ts';
+import { core, eventually, kubectl } from './clients.ts';
 
 export type Labels = Record<string, string>;
 type Spec = Partial<V1PodSpec>;
@@ -105,4 +105,33 @@ export async function addNode(prefix = 'it-node'): Promise<string> {
 /** Removes a node a test added (its pods are then removed by the pod garbage collector). */
 export async function removeNode(name: string): Promise<void> {
   await core().deleteNode({ name });
+}
+
+/**
+ * The shared nodes cluster keeps earlier files' workloads (a CronJob fires every minute, a DaemonSet
+ * refused after a lapse retries its pod): their reconciles and writes would count in a test that
+ * counts the operator's. Files run one at a time, so such a test removes them (every namespace but
+ * `keep` and the system's) and waits until their pods are gone before counting.
+ */
+export async function removeOtherWorkloads(keep: string): Promise<void> {
+  const system = new Set(['kube-system', 'kube-public', 'kube-node-lease', 'default', keep]);
+  const { items } = await core().listNamespace();
+  const others = items.map((n) => n.metadata!.name!).filter((n) => !system.has(n));
+  for (const ns of others)
+    kubectl([
+      'delete',
+      'cronjobs,jobs,daemonsets,deployments,replicasets,statefulsets,pods',
+      '--all',
+      '-n',
+      ns,
+      '--wait=false',
+    ]);
+  await eventually(
+    async () => {
+      const pods = await core().listPodForAllNamespaces();
+      return pods.items.some((p) => others.includes(p.metadata!.namespace!)) ? undefined : true;
+    },
+    90_000,
+    "earlier files' pods gone",
+  );
 }
