@@ -20,8 +20,7 @@ export function isOurRefusal(message: string): boolean {
 export function lapsedNamed(message: string): string[] {
   const start = message.indexOf('(lapsed: ');
   if (start < 0) return [];
-  const item =
-    /([a-z0-9][a-z0-9.-]*) \((?:owner: .*?, )?expired \d{4}-\d\d-\d\dT[0-9:.]+(?:Z|[+-]\d\d:\d\d)\)(, )?/y;
+  const item = /([a-z0-9][a-z0-9.-]*) \((?:owner: .*?, )?expired \d{4}-\d\d-\d\dT[0-9:.]+(?:Z|[+-]\d\d:\d\d)\)(, )?/y;
   item.lastIndex = start + '(lapsed: '.length;
   const names: string[] = [];
   for (let m = item.exec(message); m; m = m[2] ? item.exec(message) : null) names.push(m[1]!);

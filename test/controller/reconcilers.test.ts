@@ -5,6 +5,8 @@ import type { HostNamespaceException, HostNamespaceGrantIndex, HostNamespaceGran
 import { Caches, type NamespaceRecord } from '../../src/controller/caches.ts';
 import { reconcileException, TRANSITION_MARGIN_MS } from '../../src/controller/exceptions.ts';
 import { reconcileGrantIndex, reconcileGrants } from '../../src/controller/grants.ts';
+import { writeNamespaceGrants } from '../../src/controller/grants-writer.ts';
+import type { KubeClient } from '../../src/kube/client.ts';
 import { keyId } from '../../src/controller/keys.ts';
 import { reconcilePod } from '../../src/controller/pods.ts';
 import { reconcileRefusal } from '../../src/controller/refusals.ts';
@@ -351,6 +353,36 @@ describe('reconcileGrants (one namespace) and reconcileGrantIndex', () => {
       terminating: true,
     });
     expect(reconcileGrants('going', w.caches, now).writes).toEqual([]);
+  });
+
+  it('an exception that lapsed: its grant leaves, its lapsed entry (with the owner) is written; then nothing to write', async () => {
+    const w = world();
+    w.addException('team', 'agents', now.plus({ days: 20 }));
+    w.addException('team', 'gone-by', now.minus({ days: 1 }));
+    const write = reconcileGrants('team', w.caches, now).writes[0] as { spec: HostNamespaceGrantSet['spec'] };
+    expect(write.spec.grants.map((g) => g.exception)).toEqual(['agents']);
+    expect(write.spec.lapsed).toEqual([
+      {
+        exception: 'gone-by',
+        owner: 'team-observability',
+        allow: ['hostNetwork'],
+        expiresAt: now.minus({ days: 1 }).toUTC().toISO({ suppressMilliseconds: true }),
+        selector: { matchLabels: { app: 'agent' }, matchExpressions: [] },
+      },
+    ]);
+    // Observed back from the API server (as after the write, or on a restart): converged, no request.
+    w.grants.set('team/grants', {
+      apiVersion: 'hostns.io/v1alpha1',
+      kind: 'HostNamespaceGrantSet',
+      metadata: { name: 'grants', namespace: 'team', resourceVersion: '5' },
+      spec: JSON.parse(JSON.stringify(write.spec)) as HostNamespaceGrantSet['spec'],
+    });
+    const again = reconcileGrants('team', w.caches, now).writes[0] as {
+      spec: HostNamespaceGrantSet['spec'];
+      current: HostNamespaceGrantSet;
+    };
+    const refuse = { request: () => Promise.reject(new Error('no request expected')) } as unknown as KubeClient;
+    expect(await writeNamespaceGrants(refuse, 'team', again.spec, again.current)).toEqual({ action: 'unchanged' });
   });
 
   it('reports what is over the budget instead of writing an object the API server refuses', () => {

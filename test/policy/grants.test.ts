@@ -156,7 +156,9 @@ describe('desiredGrantsByNamespace', () => {
           },
         }),
       );
-    const views = Array.from({ length: GRANT_LIMITS.perNamespace }, (_, i) => largest(`e${String(i).padStart(2, '0')}`));
+    const views = Array.from({ length: GRANT_LIMITS.perNamespace }, (_, i) =>
+      largest(`e${String(i).padStart(2, '0')}`),
+    );
     const lapsed = Array.from({ length: GRANT_LIMITS.lapsedPerNamespace }, (_, i) =>
       largest(`x${String(i).padStart(2, '0')}`, `2026-11-01T12:00:${String(i).padStart(2, '0')}Z`),
     );
@@ -263,9 +265,11 @@ describe('lapsed exceptions: kept, never granting, within what the grants leave'
     ];
     const limits = { perNamespace: 64, lapsedPerNamespace: 2, bytesPerNamespace: 1_000_000 };
     expect(lapsedNames(desiredGrantsByNamespace(views, [], new Set(), limits))).toEqual(['b-newest', 'd-newest-too']);
-    expect(
-      lapsedNames(desiredGrantsByNamespace(views, [], new Set(), { ...limits, lapsedPerNamespace: 3 })),
-    ).toEqual(['b-newest', 'c-middle', 'd-newest-too']);
+    expect(lapsedNames(desiredGrantsByNamespace(views, [], new Set(), { ...limits, lapsedPerNamespace: 3 }))).toEqual([
+      'b-newest',
+      'c-middle',
+      'd-newest-too',
+    ]);
   });
 
   it('byte budget: grants always come first; a lapsed entry takes only what they leave, and never displaces one', () => {
