@@ -196,7 +196,7 @@ export function enforcementOf(
     };
   }
   const inWritten = written?.grants.find((g) => g.exception === grant.exception);
-  if (inWritten && stableJson(inWritten) === stableJson(grant)) {
+  if (inWritten && stableJson(whatAdmits(inWritten)) === stableJson(whatAdmits(grant))) {
     return { enforced: true, reason: 'InAdmissionGrants', message: `in the admission grants of namespace ${ns}` };
   }
   if (writeError) {
@@ -208,6 +208,15 @@ export function enforcementOf(
     };
   }
   return { enforced: false, reason: 'GrantsPending', message: `the grants object of namespace ${ns} is being written` };
+}
+
+/**
+ * A grant without its owner: the owner only names it in a refusal, so an object that lacks it (a
+ * CRD not yet upgraded prunes the field) still honours the exception.
+ */
+function whatAdmits(grant: Grant): Omit<Grant, 'owner'> {
+  const { owner: _named, ...admits } = grant;
+  return admits;
 }
 
 /** Code-point order, the same everywhere (localeCompare depends on the locale). */

@@ -344,6 +344,13 @@ describe('enforcementOf', () => {
       });
     },
   );
+  it('the owner is not what admission honours: a written grant without it (a CRD not yet upgraded prunes it) counts', () => {
+    const { owner: _pruned, ...withoutOwner } = desired.spec.grants[0]!;
+    expect(enforcementOf(active, false, desired, { grants: [withoutOwner] }, undefined)).toMatchObject({
+      enforced: true,
+      reason: 'InAdmissionGrants',
+    });
+  });
   it('over budget: GrantsBudgetExceeded naming the count and the limit', () => {
     const views = ['a', 'b', 'c'].map((n) => view(exception({ name: n, namespace: 'ns' })));
     const limits = { perNamespace: 2, lapsedPerNamespace: 32, bytesPerNamespace: 1_000_000 };
