@@ -78,6 +78,34 @@ function lapsedEntry(
 }
 const named = (l: LapsedGrant) => `${l.exception} (owner: ${l.owner}, expired ${l.expiresAt})`;
 
+/** The cost tests' pod labels: 16, as many as a selector's matchLabels may hold. */
+const BIG_LABELS = Object.fromEntries(Array.from({ length: 16 }, (_, k) => [`key-${k}`, `value-${k}`]));
+/**
+ * A selector at the CRD's count limits (16 matchLabels, 8 expressions of 16 values) that selects a
+ * pod with BIG_LABELS, or (`miss`) fails on the last value of its last expression only: either way
+ * evaluated in full.
+ */
+function bigSelector(miss: boolean): Grant['selector'] {
+  const values = Array.from({ length: 16 }, (_, v) => `value-${15 - v}`);
+  return {
+    matchLabels: BIG_LABELS,
+    matchExpressions: Array.from({ length: 8 }, (_, e) => ({
+      key: `key-${e}`,
+      operator: 'In' as const,
+      values: miss && e === 7 ? values.map((v) => (v === 'value-7' ? 'other' : v)) : values,
+    })),
+  };
+}
+/** 63 grants at the count limits (64 with setGrants' sentinel): 62 miss the pod, the 63rd allows it hostPID alone. */
+const bigGrants = () =>
+  Array.from({ length: 63 }, (_, i) =>
+    grant(
+      `big-${String(i).padStart(2, '0')}`,
+      i < 62 ? ['hostNetwork', 'hostPID', 'hostIPC'] : ['hostPID'],
+      bigSelector(i < 62),
+    ),
+  );
+
 const labelsOf = (variant: string) => ({ app: 'web', variant });
 const selectorOf = (variant: string): Grant['selector'] => ({
   matchLabels: { variant },
@@ -501,20 +529,8 @@ describe('selector semantics', () => {
     // The CRD's limits: 64 grants (63 here and setGrants' sentinel), each with 16 matchLabels and
     // 8 expressions of 16 values. The pod satisfies everything but the last expression of the
     // first 62 grants, so each is evaluated in full; only the 63rd matches, and it allows hostPID alone.
-    const labels = Object.fromEntries(Array.from({ length: 16 }, (_, k) => [`key-${k}`, `value-${k}`]));
-    const values = (without?: string) =>
-      Array.from({ length: 16 }, (_, v) => `value-${15 - v}`).map((v) => (v === without ? 'other' : v));
-    const big = Array.from({ length: 63 }, (_, i) =>
-      grant(`big-${String(i).padStart(2, '0')}`, i < 62 ? ['hostNetwork', 'hostPID', 'hostIPC'] : ['hostPID'], {
-        matchLabels: labels,
-        matchExpressions: Array.from({ length: 8 }, (_, e) => ({
-          key: `key-${e}`,
-          operator: 'In' as const,
-          values: values(i < 62 && e === 7 ? 'value-7' : undefined),
-        })),
-      }),
-    );
-    await setGrants({ [namespace]: big });
+    const labels = BIG_LABELS;
+    await setGrants({ [namespace]: bigGrants() });
     expect(await tryCreate(podManifest('big', labels, ['hostPID']), namespace, true)).toEqual({
       admitted: true,
       message: '',
@@ -621,31 +637,14 @@ describe('lapsed entries (spec.lapsed): named in the refusal with their owner, n
 
   it('the largest grant list and 32 lapsed entries, all evaluated in full, stay within CEL runtime cost limits', async () => {
     // The cost rule (policy.yaml): running out of budget in the message would admit (failurePolicy
-    // Ignore). The 63 grants of the test above plus spec.lapsed at its maxItems, each entry with 16
-    // matchLabels and 8 expressions of 16 values, all selecting the pod: every one evaluated in full.
+    // Ignore). The 63 grants of the cost test above plus spec.lapsed at its maxItems, each entry at
+    // the same count limits and all selecting the pod: every one evaluated in full.
     const namespace = await scopedNamespace('adm-big-lapsed');
-    const labels = Object.fromEntries(Array.from({ length: 16 }, (_, k) => [`key-${k}`, `value-${k}`]));
-    const values = (without?: string) =>
-      Array.from({ length: 16 }, (_, v) => `value-${15 - v}`).map((v) => (v === without ? 'other' : v));
-    const selector = (miss: boolean) => ({
-      matchLabels: labels,
-      matchExpressions: Array.from({ length: 8 }, (_, e) => ({
-        key: `key-${e}`,
-        operator: 'In' as const,
-        values: values(miss && e === 7 ? 'value-7' : undefined),
-      })),
-    });
-    const big = Array.from({ length: 63 }, (_, i) =>
-      grant(
-        `big-${String(i).padStart(2, '0')}`,
-        i < 62 ? ['hostNetwork', 'hostPID', 'hostIPC'] : ['hostPID'],
-        selector(i < 62),
-      ),
-    );
+    const labels = BIG_LABELS;
     const lapsed = Array.from({ length: 32 }, (_, i) =>
-      lapsedEntry(`gone-${String(i).padStart(2, '0')}`, ['hostNetwork', 'hostPID', 'hostIPC'], selector(false)),
+      lapsedEntry(`gone-${String(i).padStart(2, '0')}`, ['hostNetwork', 'hostPID', 'hostIPC'], bigSelector(false)),
     );
-    await setGrants({ [namespace]: big }, { [namespace]: lapsed });
+    await setGrants({ [namespace]: bigGrants() }, { [namespace]: lapsed });
     expect((await tryCreate(podManifest('big', labels, ['hostPID']), namespace, true)).admitted).toBe(true);
     const d = await tryCreate(podManifest('big', labels, ['hostNetwork', 'hostPID']), namespace, true);
     expect(d.message).toBe(

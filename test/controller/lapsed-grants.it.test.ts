@@ -169,11 +169,7 @@ describe('an exception that lapses stays named in refusals, granting nothing', (
     await untilGrants(ns, (s) => s.lapsed?.[0]?.exception === 'gone-agent', 'gone-agent lapsed entry');
     await op.converged();
     const before = clusterObjects();
-    await op.kill('SIGTERM');
-    op = await OperatorProcess.start(['--log-level', 'debug']);
-    await op.converged();
-    await new Promise((r) => setTimeout(r, 1000));
-    await op.converged();
+    op = await op.restart(['--log-level', 'debug']);
     const writes = await op.writes();
     const after = clusterObjects();
     expect(writes, explainWrites(op.log, before, after)).toBe(0);
