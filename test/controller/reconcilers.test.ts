@@ -218,9 +218,15 @@ describe('reconcileRefusal', () => {
     w.addException('team', 'agents', now.minus({ hours: 1 }));
     const rs: OwnerRef = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-5d', uid: 'uid-rs' };
     w.addOwned('team', rs, { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'uid-web' });
-    w.refusals.set('team/web-5d.1', refusal(rs, ' (lapsed: agents (expired 2026-11-09T23:00:00Z))'));
-    const r = reconcileRefusal('team', 'web-5d.1', w.caches, now);
-    expect(r.writes[0]).toMatchObject({ event: { regarding: { kind: 'Deployment', name: 'web', uid: 'uid-web' } } });
+    // As grants objects name it without an owner (older ones) and with one (its lapsed entry).
+    for (const named of [
+      'agents (expired 2026-11-09T23:00:00Z)',
+      'agents (owner: a (b), c, expired 2026-11-09T23:00:00Z)',
+    ]) {
+      w.refusals.set('team/web-5d.1', refusal(rs, ` (lapsed: ${named})`));
+      const r = reconcileRefusal('team', 'web-5d.1', w.caches, now);
+      expect(r.writes[0]).toMatchObject({ event: { regarding: { kind: 'Deployment', name: 'web', uid: 'uid-web' } } });
+    }
   });
 
   it('refused for another reason (never allowed), an exception still granting, or the refusal gone: nothing', () => {
