@@ -79,6 +79,23 @@ afterAll(async () => {
 });
 
 describe('workload templates at admission, end to end', () => {
+  it("the policy type-checks against the grants CRD's schema without a warning (spec.lapsed and owner included)", async () => {
+    // kube-controller-manager's validatingadmissionpolicy-status-controller type-checks it against
+    // the param CRD's schema (only this cluster runs it); no warning leaves typeChecking empty.
+    type Policy = {
+      metadata: { generation: number };
+      status?: { observedGeneration?: number; typeChecking?: { expressionWarnings?: unknown[] } };
+    };
+    const policy = await eventually(
+      async () => {
+        const p = JSON.parse(kubectl(['get', 'validatingadmissionpolicy', POLICY, '-o', 'json']).stdout) as Policy;
+        return p.status?.observedGeneration === p.metadata.generation ? p : undefined;
+      },
+      30_000,
+      'the type checking of the policy',
+    );
+    expect(policy.status?.typeChecking?.expressionWarnings ?? []).toEqual([]);
+  });
   it('a Deployment rollout adding hostNetwork, with and without an exception, and after its lapse', async () => {
     const ns = await scopedNamespace('wl-deploy');
     await setGrants({ [ns]: [] }); // its grants object, as the operator writes it
