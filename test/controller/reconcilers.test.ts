@@ -5,6 +5,8 @@ import type { HostNamespaceException, HostNamespaceGrantIndex, HostNamespaceGran
 import { Caches, type NamespaceRecord } from '../../src/controller/caches.ts';
 import { reconcileException, TRANSITION_MARGIN_MS } from '../../src/controller/exceptions.ts';
 import { reconcileGrantIndex, reconcileGrants } from '../../src/controller/grants.ts';
+import { writeNamespaceGrants } from '../../src/controller/grants-writer.ts';
+import type { KubeClient } from '../../src/kube/client.ts';
 import { keyId } from '../../src/controller/keys.ts';
 import { reconcilePod } from '../../src/controller/pods.ts';
 import { reconcileRefusal } from '../../src/controller/refusals.ts';
@@ -216,9 +218,15 @@ describe('reconcileRefusal', () => {
     w.addException('team', 'agents', now.minus({ hours: 1 }));
     const rs: OwnerRef = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-5d', uid: 'uid-rs' };
     w.addOwned('team', rs, { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'uid-web' });
-    w.refusals.set('team/web-5d.1', refusal(rs, ' (lapsed: agents (expired 2026-11-09T23:00:00Z))'));
-    const r = reconcileRefusal('team', 'web-5d.1', w.caches, now);
-    expect(r.writes[0]).toMatchObject({ event: { regarding: { kind: 'Deployment', name: 'web', uid: 'uid-web' } } });
+    // As grants objects name it without an owner (older ones) and with one (its lapsed entry).
+    for (const named of [
+      'agents (expired 2026-11-09T23:00:00Z)',
+      'agents (owner: a (b), c, expired 2026-11-09T23:00:00Z)',
+    ]) {
+      w.refusals.set('team/web-5d.1', refusal(rs, ` (lapsed: ${named})`));
+      const r = reconcileRefusal('team', 'web-5d.1', w.caches, now);
+      expect(r.writes[0]).toMatchObject({ event: { regarding: { kind: 'Deployment', name: 'web', uid: 'uid-web' } } });
+    }
   });
 
   it('refused for another reason (never allowed), an exception still granting, or the refusal gone: nothing', () => {
@@ -351,6 +359,36 @@ describe('reconcileGrants (one namespace) and reconcileGrantIndex', () => {
       terminating: true,
     });
     expect(reconcileGrants('going', w.caches, now).writes).toEqual([]);
+  });
+
+  it('an exception that lapsed: its grant leaves, its lapsed entry (with the owner) is written; then nothing to write', async () => {
+    const w = world();
+    w.addException('team', 'agents', now.plus({ days: 20 }));
+    w.addException('team', 'gone-by', now.minus({ days: 1 }));
+    const write = reconcileGrants('team', w.caches, now).writes[0] as { spec: HostNamespaceGrantSet['spec'] };
+    expect(write.spec.grants.map((g) => g.exception)).toEqual(['agents']);
+    expect(write.spec.lapsed).toEqual([
+      {
+        exception: 'gone-by',
+        owner: 'team-observability',
+        allow: ['hostNetwork'],
+        expiresAt: now.minus({ days: 1 }).toUTC().toISO({ suppressMilliseconds: true }),
+        selector: { matchLabels: { app: 'agent' }, matchExpressions: [] },
+      },
+    ]);
+    // Observed back from the API server (as after the write, or on a restart): converged, no request.
+    w.grants.set('team/grants', {
+      apiVersion: 'hostns.io/v1alpha1',
+      kind: 'HostNamespaceGrantSet',
+      metadata: { name: 'grants', namespace: 'team', resourceVersion: '5' },
+      spec: JSON.parse(JSON.stringify(write.spec)) as HostNamespaceGrantSet['spec'],
+    });
+    const again = reconcileGrants('team', w.caches, now).writes[0] as {
+      spec: HostNamespaceGrantSet['spec'];
+      current: HostNamespaceGrantSet;
+    };
+    const refuse = { request: () => Promise.reject(new Error('no request expected')) } as unknown as KubeClient;
+    expect(await writeNamespaceGrants(refuse, 'team', again.spec, again.current)).toEqual({ action: 'unchanged' });
   });
 
   it('reports what is over the budget instead of writing an object the API server refuses', () => {

@@ -65,6 +65,19 @@ export class OperatorProcess {
     }
   }
 
+  /**
+   * Stops this operator (SIGTERM) and starts another with `args`, converged twice a second apart
+   * (what a zero-writes check after a restart needs).
+   */
+  async restart(args: string[] = []): Promise<OperatorProcess> {
+    await this.kill('SIGTERM');
+    const next = await OperatorProcess.start(args);
+    await next.converged();
+    await new Promise((r) => setTimeout(r, 1000));
+    await next.converged();
+    return next;
+  }
+
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     return this.proc.kill(signal);
   }
