@@ -85,6 +85,7 @@ describe('kubectl apply -f crds/, the samples, and the register', () => {
         status: {
           phase: 'Active',
           coveredPods: 3,
+          workloadCount: 1,
           allows: 'hostNetwork,hostPID',
           selector: 'app.kubernetes.io/name=node-exporter',
           expiresAt,
@@ -99,7 +100,7 @@ describe('kubectl apply -f crds/, the samples, and the register', () => {
     const get = kubectl(['get', 'hnse', '-A']);
     expect(get.code, get.stderr).toBe(0);
     const { header, rows } = table(get.stdout);
-    expect(header).toEqual(['NAMESPACE', 'NAME', 'OWNER', 'ALLOWS', 'PHASE', 'EXPIRES', 'PODS', 'ENFORCED', 'AGE']);
+    expect(header).toEqual(['NAMESPACE', 'NAME', 'OWNER', 'ALLOWS', 'PHASE', 'EXPIRES', 'PODS', 'WORKLOADS', 'ENFORCED', 'AGE']);
     const row = rows.find((r) => r.NAMESPACE === ns && r.NAME === 'node-exporter');
     expect(row).toMatchObject({
       OWNER: 'team-observability',
@@ -107,16 +108,18 @@ describe('kubectl apply -f crds/, the samples, and the register', () => {
       PHASE: 'Active',
       EXPIRES: expiresAt,
       PODS: '3',
+      WORKLOADS: '1',
       ENFORCED: 'True',
     });
     expect(row!.AGE).toMatch(/^\d+s$|^\d+m\d*s?$/);
-    // A row without status yet: allows, phase and pods are blank, the expiry is still readable.
+    // A row without status yet: allows, phase, pods and workloads are blank, the expiry is still readable.
     expect(rows.find((r) => r.NAMESPACE === ns && r.NAME === 'cni-agent')).toMatchObject({
       OWNER: 'team-platform-network',
       ALLOWS: '',
       PHASE: '',
       EXPIRES: expiresAt,
       PODS: '',
+      WORKLOADS: '',
       ENFORCED: '',
     });
   });
@@ -144,6 +147,7 @@ describe('kubectl apply -f crds/, the samples, and the register', () => {
       'PHASE',
       'EXPIRES',
       'PODS',
+      'WORKLOADS',
       'ENFORCED',
       'AGE',
       'TICKET',
