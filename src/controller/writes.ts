@@ -93,7 +93,7 @@ export interface WriterOptions {
 }
 
 /**
- * Names of Events this process created or found existing, most recent last: a workload's Event is
+ * Events (namespace/name) this process created or found existing, most recent last: a workload's Event is
  * due once per cause but planned for each of its offending pods, and 1,000 pods must not make
  * 1,000 POSTs answered 409. Bounded; a name forgotten only costs one more 409.
  */
@@ -110,8 +110,8 @@ export function makeWriter(opts: WriterOptions): (w: Write, now: DateTime, bound
   const knownEvents = new Set<string>();
   /** Creations under way: a sibling pod's reconcile waits for the same Event instead of racing it. */
   const creating = new Map<string, Promise<unknown>>();
-  const remember = (name: string) => {
-    knownEvents.add(name);
+  const remember = (key: string) => {
+    knownEvents.add(key);
     if (knownEvents.size > KNOWN_EVENTS_MAX) knownEvents.delete(knownEvents.values().next().value!);
   };
   return async function execute(w: Write, now: DateTime, bounds: WriteBounds = {}): Promise<void> {
@@ -119,16 +119,18 @@ export function makeWriter(opts: WriterOptions): (w: Write, now: DateTime, bound
       case 'event': {
         const { regarding, reason } = w.event;
         const object = `${regarding.kind} ${regarding.namespace}/${regarding.name}`;
-        const name = eventName(w.event);
-        const pending = creating.get(name);
+        // Keyed by namespace too: the name derives from the uid a pod's owner reference claims, and a
+        // pod in one namespace claiming another's DaemonSet uid must not silence that DaemonSet's Event.
+        const key = `${regarding.namespace}/${eventName(w.event)}`;
+        const pending = creating.get(key);
         if (pending) await pending.catch(() => undefined);
-        if (knownEvents.has(name)) return;
+        if (knownEvents.has(key)) return;
         let outcome: 'created' | 'exists';
         const attempt = recordEvent(client, w.event, now, opts.identity, bounds);
-        creating.set(name, attempt);
+        creating.set(key, attempt);
         try {
           outcome = await attempt;
-          remember(name);
+          remember(key);
         } catch (err) {
           // An Event the API refuses for good must not stop the label, status or grant after it:
           // record the failure, count it, go on. Anything retrying can fix is retried.
@@ -144,7 +146,7 @@ export function makeWriter(opts: WriterOptions): (w: Write, now: DateTime, bound
           });
           return;
         } finally {
-          if (creating.get(name) === attempt) creating.delete(name);
+          if (creating.get(key) === attempt) creating.delete(key);
         }
         opts.eventRecorded?.(reason, outcome);
         if (regarding.kind === EXCEPTION_KIND)
