@@ -100,7 +100,18 @@ describe('kubectl apply -f crds/, the samples, and the register', () => {
     const get = kubectl(['get', 'hnse', '-A']);
     expect(get.code, get.stderr).toBe(0);
     const { header, rows } = table(get.stdout);
-    expect(header).toEqual(['NAMESPACE', 'NAME', 'OWNER', 'ALLOWS', 'PHASE', 'EXPIRES', 'PODS', 'WORKLOADS', 'ENFORCED', 'AGE']);
+    expect(header).toEqual([
+      'NAMESPACE',
+      'NAME',
+      'OWNER',
+      'ALLOWS',
+      'PHASE',
+      'EXPIRES',
+      'PODS',
+      'WORKLOADS',
+      'ENFORCED',
+      'AGE',
+    ]);
     const row = rows.find((r) => r.NAMESPACE === ns && r.NAME === 'node-exporter');
     expect(row).toMatchObject({
       OWNER: 'team-observability',
