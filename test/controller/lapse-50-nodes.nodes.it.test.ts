@@ -209,13 +209,18 @@ describe(`an exception lapsing under a host-network DaemonSet on ${NODES} nodes`
     const linked = await eventOn(ns, 'DaemonSet', 'node-exporter', 'HostNamespaceExceptionLapsed', 30_000);
     console.log(`[measured] node 51 added -> FailedCreate and the linked Event: ${took(joined)}`);
     expect(linked.type).toBe('Warning');
+    // The refusal quoted is the first FailedCreate the operator saw (the DaemonSet controller retries,
+    // each with a new pod name): the same text but for that name.
+    const refusal = linked.message!.slice(linked.message!.indexOf(' Refusal: ') + ' Refusal: '.length);
     expect(linked.message).toBe(
       'DaemonSet node-exporter cannot create pods: the host namespace admission policy refuses them since ' +
         `exception node-exporter (owner: ${OWNER}, allowed hostNetwork) lapsed at ${iso(expiresAt)}: new nodes ` +
         'get no node-exporter, and its pods evicted or deleted are not replaced. Renew the exception (a fresh ' +
         'spec.riskAcceptance.acceptedAt and spec.expiresAt) or remove the host namespaces from the pod template. ' +
-        `Refusal: ${failed.message}`,
+        `Refusal: ${refusal}`,
     );
+    const podName = /pods "node-exporter-[a-z0-9]+"/;
+    expect(refusal.replace(podName, '')).toBe(failed.message!.replace(podName, ''));
     // No pod for node 51; the 50 still run.
     expect((await podsOf(ns, labels)).filter((p) => p.spec?.nodeName === nodes.at(-1))).toEqual([]);
     await runningPods(ns, labels, NODES);
