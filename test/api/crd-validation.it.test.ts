@@ -17,6 +17,9 @@ import { createException, patchException, readExceptionObject, rfc3339, samplesW
 
 const DAY = 86_400_000;
 
+/** The register's columns after NAMESPACE (with -A), as `kubectl get hnse` prints them. */
+const REGISTER_COLUMNS = ['NAME', 'OWNER', 'ALLOWS', 'PHASE', 'EXPIRES', 'PODS', 'WORKLOADS', 'ENFORCED', 'AGE'];
+
 /** Splits kubectl's table output into rows of cells, cutting at the header's column starts. */
 function table(text: string): { header: string[]; rows: Array<Record<string, string>> } {
   const lines = text.split('\n').filter((l) => l.trim() !== '');
@@ -100,18 +103,7 @@ describe('kubectl apply -f crds/, the samples, and the register', () => {
     const get = kubectl(['get', 'hnse', '-A']);
     expect(get.code, get.stderr).toBe(0);
     const { header, rows } = table(get.stdout);
-    expect(header).toEqual([
-      'NAMESPACE',
-      'NAME',
-      'OWNER',
-      'ALLOWS',
-      'PHASE',
-      'EXPIRES',
-      'PODS',
-      'WORKLOADS',
-      'ENFORCED',
-      'AGE',
-    ]);
+    expect(header).toEqual(['NAMESPACE', ...REGISTER_COLUMNS]);
     const row = rows.find((r) => r.NAMESPACE === ns && r.NAME === 'node-exporter');
     expect(row).toMatchObject({
       OWNER: 'team-observability',
@@ -151,20 +143,7 @@ describe('kubectl apply -f crds/, the samples, and the register', () => {
     const get = kubectl(['get', 'hnse', '-n', ns, '-o', 'wide']);
     expect(get.code, get.stderr).toBe(0);
     const { header, rows } = table(get.stdout);
-    expect(header).toEqual([
-      'NAME',
-      'OWNER',
-      'ALLOWS',
-      'PHASE',
-      'EXPIRES',
-      'PODS',
-      'WORKLOADS',
-      'ENFORCED',
-      'AGE',
-      'TICKET',
-      'NEXT REVIEW',
-      'SELECTOR',
-    ]);
+    expect(header).toEqual([...REGISTER_COLUMNS, 'TICKET', 'NEXT REVIEW', 'SELECTOR']);
     expect(rows.find((r) => r.NAME === 'node-exporter')).toMatchObject({
       TICKET: 'SEC-1042',
       'NEXT REVIEW': '2030-01-01T00:00:00Z',

@@ -8,8 +8,8 @@ import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { NodePool } from '../../tools/controlplane/nodes.ts';
-import { createException, GROUP, PLURAL, VERSION } from '../harness/exceptions.ts';
-import { apps, core, customObjects, eventually, kubectl } from '../harness/clients.ts';
+import { createException, readException } from '../harness/exceptions.ts';
+import { apps, core, eventually, kubectl } from '../harness/clients.ts';
 import { OperatorProcess } from '../harness/operator-process.ts';
 import {
   addNode,
@@ -44,16 +44,7 @@ const took = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
 const iso = (t: DateTime) => t.toUTC().toISO({ suppressMilliseconds: true })!;
 
 async function phaseOf(name: string): Promise<string | undefined> {
-  const e = (await customObjects().getNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    plural: PLURAL,
-    namespace: ns,
-    name,
-  })) as {
-    status?: { phase?: string; workloads?: { kind: string; name: string; pods: number }[] };
-  };
-  return e.status?.phase;
+  return (await readException<{ phase?: string }>(ns, name)).status?.phase;
 }
 
 /** Text a person reads, printed for the docs' captured output. */

@@ -7,8 +7,8 @@
 // namespaces) and the real operator process decide, as in production.
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createException, GROUP, PLURAL, VERSION } from '../harness/exceptions.ts';
-import { apps, clusterNodes, customObjects, eventually, kubectl } from '../harness/clients.ts';
+import { createException, readException } from '../harness/exceptions.ts';
+import { apps, clusterNodes, eventually, kubectl } from '../harness/clients.ts';
 import { OperatorProcess } from '../harness/operator-process.ts';
 import {
   addNode,
@@ -45,16 +45,7 @@ type Status = {
   workloadCount?: number;
 };
 async function statusOf(ns: string, name: string): Promise<Status> {
-  const e = (await customObjects().getNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    plural: PLURAL,
-    namespace: ns,
-    name,
-  })) as {
-    status?: Status;
-  };
-  return e.status ?? {};
+  return (await readException<Status>(ns, name)).status ?? {};
 }
 
 const iso = (t: DateTime) => t.toUTC().toISO({ suppressMilliseconds: true })!;
