@@ -49,11 +49,13 @@ async function offender(ns: string, name: string): Promise<CoreV1Event> {
   );
 }
 
+const noneAllows = (ns: string) => `which no active HostNamespaceException in namespace ${ns} allows.`;
+
 const violationsOn = async (ns: string, kind: string, name: string) =>
   (await eventsAbout(ns, kind, name)).filter((e) => e.reason === 'HostNamespaceViolation');
 
 describe('forged owner references', () => {
-  it("a pod naming another namespace's DaemonSet writes only in its own namespace and silences nothing there", async () => {
+  it("a pod naming another namespace's DaemonSet writes only in its own and silences nothing there", async () => {
     const team = await createNamespace('forged-team');
     const intruder = await createNamespace('forged-intruder');
     const ds = await apps().createNamespacedDaemonSet({
@@ -65,9 +67,7 @@ describe('forged owner references', () => {
     // The intruder first: its pod and "its" DaemonSet's Event, in its namespace, with the same cause.
     await createPod(intruder, 'mimic', [ref]);
     const mimic = await offender(intruder, 'mimic');
-    expect(mimic.message).toBe(
-      `Pod mimic (DaemonSet/agent) uses hostNetwork, which no active HostNamespaceException in namespace ${intruder} allows.`,
-    );
+    expect(mimic.message).toBe(`Pod mimic (DaemonSet/agent) uses hostNetwork, ${noneAllows(intruder)}`);
     await eventually(async () => (await violationsOn(intruder, 'DaemonSet', 'agent'))[0], 30_000, 'intruder Event');
 
     // Then the DaemonSet's own pod, created as its controller does: its Event on the real DaemonSet.
@@ -78,9 +78,7 @@ describe('forged owner references', () => {
       30_000,
       'team Event',
     );
-    expect(onDs.message).toBe(
-      `DaemonSet agent has pods using hostNetwork (first: pod agent-a), which no active HostNamespaceException in namespace ${team} allows.`,
-    );
+    expect(onDs.message).toBe(`DaemonSet agent has pods using hostNetwork (first: pod agent-a), ${noneAllows(team)}`);
     expect(onDs.involvedObject.uid).toBe(ds.metadata!.uid);
 
     // Every Event about that uid sits in the namespace of what it is about: nothing crossed over.
@@ -102,7 +100,7 @@ describe('forged owner references', () => {
     expect(described).not.toContain('mimic');
   });
 
-  it("same namespace: a real DaemonSet's uid, a uid that exists nowhere; each pod labelled with its own Event, one Event per uid", async () => {
+  it("same namespace: a real DaemonSet's uid, one that exists nowhere; each pod its Event, one per uid", async () => {
     const ns = await createNamespace('forged-same');
     const ds = await apps().createNamespacedDaemonSet({
       namespace: ns,
@@ -115,7 +113,7 @@ describe('forged owner references', () => {
     await createPod(ns, 'claims-no-uid', [controllerOf('DaemonSet', 'agent', '00000000-0000-4000-8000-000000000000')]);
     for (const pod of ['claims-real-uid', 'claims-no-uid'])
       expect((await offender(ns, pod)).message).toBe(
-        `Pod ${pod} (DaemonSet/agent) uses hostNetwork, which no active HostNamespaceException in namespace ${ns} allows.`,
+        `Pod ${pod} (DaemonSet/agent) uses hostNetwork, ${noneAllows(ns)}`,
       );
     await op!.converged(30_000);
     const byUid = (await violationsOn(ns, 'DaemonSet', 'agent')).map((e) => e.involvedObject.uid).sort();

@@ -52,7 +52,7 @@ const violationLabel = (api: FakeKubeApi, ns: string, name: string) =>
   (api.get('pods', ns, name)?.metadata.labels as Record<string, string> | undefined)?.['hostns.io/violation'];
 
 describe('forged owner references', () => {
-  it("a pod claiming another namespace's DaemonSet (its name and uid) writes only in its own namespace and silences nothing there", async () => {
+  it("a pod claiming another namespace's DaemonSet (name, uid) writes only in its own, silencing nothing", async () => {
     useFakeClock(T0);
     const api = new FakeKubeApi();
     putPod(api, 'intruder', 'mimic', [daemonSet('uid-ds-team')]);
@@ -66,7 +66,10 @@ describe('forged owner references', () => {
     const inTeam = on(api, 'team', 'DaemonSet', 'agent');
     expect(inTeam).toHaveLength(1);
     expect(inTeam[0]!.note).toMatch(
-      /^DaemonSet agent has pods using hostNetwork \(first: pod agent-.\), which no active HostNamespaceException in namespace team allows\.$/,
+      new RegExp(
+        '^DaemonSet agent has pods using hostNetwork \\(first: pod agent-.\\), ' +
+          'which no active HostNamespaceException in namespace team allows\\.$',
+      ),
     );
     // The intruder's claim stays in its namespace: its pod's Event and one about "its" DaemonSet there.
     expect(on(api, 'intruder', 'DaemonSet', 'agent')).toHaveLength(1);
@@ -87,7 +90,7 @@ describe('forged owner references', () => {
     }
   });
 
-  it('the same, the other way round: the DaemonSet first, then the intruder; each namespace has its own Event', async () => {
+  it('the other way round: the DaemonSet first, then the intruder; each namespace has its own Event', async () => {
     useFakeClock(T0);
     const api = new FakeKubeApi();
     putPod(api, 'team', 'agent-a', [daemonSet('uid-ds-team')]);

@@ -1,9 +1,10 @@
 // Issue 15's lapse, at the size it names: a host-network DaemonSet on 50 simulated nodes, its
 // exception lapses, a 51st node joins, the new pod is refused, and every message a person reads
-// (kubectl describe daemonset / hnse / pod, kubectl get events) names the cause. The 51 nodes are
-// this file's own: labelled for its DaemonSet and tainted so no other file's DaemonSet spreads onto
-// them (removed at the end, so the shared cluster has its 3 nodes again). The shipped admission
-// policy (binding narrowed to this run's namespaces) and the real operator process decide.
+// (kubectl describe daemonset and hnse, kubectl get events, each pod's own Event) names the cause.
+// The 51 nodes are this file's own: labelled for its DaemonSet and tainted so no other file's
+// DaemonSet spreads onto them (removed at the end, so the shared cluster has its 3 nodes again).
+// The shipped admission policy (binding narrowed to this run's namespaces) and the real operator
+// process decide.
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { V1Pod } from '@kubernetes/client-node';
@@ -144,7 +145,7 @@ describe(`an exception lapsing under a host-network DaemonSet on ${NODES} nodes`
     );
   });
 
-  it('at the lapse: the 50 pods keep running, relabelled, each with its Event; one Event on the DaemonSet', async () => {
+  it('at the lapse: the 50 pods keep running, relabelled, each with its Event; one on the DaemonSet', async () => {
     await eventually(
       async () => ((await phaseOf('node-exporter')) === 'Expired' ? true : undefined),
       45_000,
@@ -242,7 +243,8 @@ describe(`an exception lapsing under a host-network DaemonSet on ${NODES} nodes`
     expect(events).toMatch(/Warning\s+FailedCreate\s+.*ValidatingAdmissionPolicy 'hostns-host-namespaces'/);
     expect(events).toMatch(
       new RegExp(
-        `Warning\\s+HostNamespaceExceptionLapsed\\s+.*exception node-exporter \\(owner: ${OWNER}, allowed hostNetwork\\) ` +
+        `Warning\\s+HostNamespaceExceptionLapsed\\s+.*exception node-exporter ` +
+          `\\(owner: ${OWNER}, allowed hostNetwork\\) ` +
           `lapsed at ${iso(expiresAt)}: new nodes get no node-exporter`,
       ),
     );
