@@ -150,10 +150,13 @@ class JsonApi implements KubeApi {
   }
   private static in(v: unknown): unknown {
     if (v === undefined) return undefined;
-    const back = JSON.stringify(v).replace(/"([0-9a-f]{8})-([0-9a-f]{4})-4[0-9a-f]{3}-8[0-9a-f]{3}-[0-9a-f]{12}"/g, (m) => {
-      const n = parseInt(m.slice(10, 14), 16);
-      return uuid(n) === m.slice(1, -1) ? `"uid-${n}"` : m;
-    });
+    const back = JSON.stringify(v).replace(
+      /"([0-9a-f]{8})-([0-9a-f]{4})-4[0-9a-f]{3}-8[0-9a-f]{3}-[0-9a-f]{12}"/g,
+      (m) => {
+        const n = parseInt(m.slice(10, 14), 16);
+        return uuid(n) === m.slice(1, -1) ? `"uid-${n}"` : m;
+      },
+    );
     return JSON.parse(back);
   }
   async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
@@ -192,7 +195,7 @@ function fakeCluster(count: number): FakeKubeApi {
 }
 
 async function converge(operator: Operator): Promise<void> {
-  for (let quiet = 0; quiet < 3; ) {
+  for (let quiet = 0; quiet < 3;) {
     await operator.idle();
     await sleep(50);
     const q = operator.manager.queue;
@@ -200,11 +203,10 @@ async function converge(operator: Operator): Promise<void> {
   }
 }
 
-/** Heap the converged operator retains over `count` cached pods, and how many it caches. */
-async function operatorRetains(count: number): Promise<{ bytes: number; cached: number; ms: number }> {
-  const fake = fakeCluster(count);
+/** Starts the operator on `fake`, converges, reads the heap with it, and stops it. */
+async function runOperator(fake: FakeKubeApi): Promise<{ heapWith: number; cached: number; ms: number }> {
   const started = performance.now();
-  let operator: Operator | undefined = new Operator({
+  const operator = new Operator({
     client: new JsonApi(fake),
     policy: DEFAULT_POLICY,
     logger: silentLogger(),
@@ -215,14 +217,19 @@ async function operatorRetains(count: number): Promise<{ bytes: number; cached: 
   await converge(operator);
   const ms = performance.now() - started;
   const cached = operator.caches.pods.size;
-  const withOperator = heap();
+  const heapWith = heap();
   await operator.stop();
-  // What the operator held is garbage now; the fake cluster (and its history of our writes) stays.
-  operator = undefined;
-  // Settled: the last requests' turns of the event loop and aborted watches let go of it.
+  return { heapWith, cached, ms };
+}
+
+/** Heap the converged operator retains over `count` cached pods, and how many it caches. */
+async function operatorRetains(count: number): Promise<{ bytes: number; cached: number; ms: number }> {
+  const fake = fakeCluster(count);
+  const { heapWith, cached, ms } = await runOperator(fake);
+  // The operator is garbage now; the fake cluster (and its history of our writes) stays. Settled:
+  // the last requests' turns of the event loop and the aborted watches let go of it.
   await sleep(200);
-  const without = heap();
-  return { bytes: withOperator - without, cached, ms };
+  return { bytes: heapWith - heap(), cached, ms };
 }
 
 if (modes.has('operator')) {
