@@ -71,8 +71,9 @@ describe('SharedStringMaps', () => {
     }
     await collectGarbage();
     shared.sweep();
-    expect(shared.size).toBeLessThanOrEqual(kept.length);
-    expect(shared.size).toBeGreaterThanOrEqual(kept.length - 1);
+    // What is held stays; of 5,000 others, at most a few the last turn's frames may still reach.
+    expect(shared.size).toBeGreaterThanOrEqual(kept.length);
+    expect(shared.size).toBeLessThan(kept.length + 10);
     // What is still held is still shared.
     expect(shared.share({ 'pod-template-hash': 'h100' })).toBe(kept[1]);
     // Growth alone sweeps: the table stays near what is held, not what was ever seen.
