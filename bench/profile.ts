@@ -19,12 +19,25 @@ interface CpuProfile {
   endTime: number;
 }
 
+/**
+ * `src/...` for a file of the operator, whether run from the sources or from a build (`dist/...`
+ * is reported as the source it was compiled from); undefined for anything else.
+ */
+function operatorFile(url: string): string | undefined {
+  if (url.includes('node_modules/')) return undefined;
+  for (const dir of ['/src/', '/dist/']) {
+    const at = url.indexOf(dir);
+    if (at >= 0) return `src/${url.slice(at + dir.length).replace(/\.js$/, '.ts')}`;
+  }
+  return undefined;
+}
+
 function shortUrl(url: string): string {
   if (!url) return '(native)';
   const nm = url.lastIndexOf('node_modules/');
   if (nm >= 0) return url.slice(nm + 'node_modules/'.length);
-  const src = url.indexOf('/src/');
-  if (src >= 0) return url.slice(src + 1);
+  const own = operatorFile(url);
+  if (own) return own;
   return url.replace(/^file:\/\//, '');
 }
 
@@ -33,12 +46,8 @@ function area(url: string, fn: string): string {
   if (fn === '(garbage collector)') return 'GC';
   if (fn === '(idle)' || fn === '(program)') return fn;
   if (!url) return 'native/builtins';
-  if (url.includes('/src/'))
-    return `operator ${url
-      .slice(url.indexOf('/src/') + 1)
-      .split('/')
-      .slice(0, 2)
-      .join('/')}`;
+  const own = operatorFile(url);
+  if (own) return `operator ${own.split('/').slice(0, 2).join('/')}`;
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (m) return `dependency ${m[1]}`;
   if (url.startsWith('node:')) return `node ${url.slice(5).split('/')[0]}`;
@@ -84,7 +93,7 @@ export function summarizeProfile(path: string, top = 30, window: ProfileWindow =
     const seen = new Set<string>();
     for (let n: number | undefined = id; n !== undefined; n = parent.get(n)) {
       const cf = byId.get(n)!.callFrame;
-      if (!cf.url.includes('/src/')) continue;
+      if (!operatorFile(cf.url)) continue;
       const key = `${cf.functionName || '(anonymous)'}  ${shortUrl(cf.url)}:${cf.lineNumber + 1}`;
       if (seen.has(key)) continue;
       seen.add(key);
