@@ -31,6 +31,7 @@ import {
   podManifest,
   TEAMS,
 } from './fixture.ts';
+import { heapUsedAfterGc } from './heap.ts';
 
 const { values } = parseArgs({
   options: {
@@ -42,13 +43,8 @@ const entries = Number(values.entries);
 if (!Number.isInteger(entries) || entries < 100) throw new Error('--entries: an integer >= 100');
 const modes = new Set(values.mode.split(','));
 
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('run with node --expose-gc');
-const heap = () => {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-};
+const heap = heapUsedAfterGc;
+heap(); // fails early without --expose-gc
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A v4-shaped uid, as the API server assigns them (36 characters), from a number. */

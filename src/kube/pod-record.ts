@@ -1,14 +1,8 @@
 // The lean pod the controller caches: identity, labels, the three host flags and our own marks.
 // Pods that use no host namespace and carry none of our keys are not cached at all: their host
 // flags are immutable, so they can never need a label (kube-state-metrics-style lean caching).
-import {
-  ANNOTATION_EXCEPTIONS,
-  ANNOTATION_VIOLATION,
-  ANNOTATION_VIOLATION_EVENT,
-  LABEL_EXCEPTION,
-  LABEL_VIOLATION,
-} from '../api/v1alpha1.ts';
-import { currentMarks, type PodMarks } from '../policy/pod-marks.ts';
+import { ANNOTATION_VIOLATION_EVENT } from '../api/v1alpha1.ts';
+import { ANNOTATION_KEYS, currentMarks, LABEL_KEYS, type PodMarks } from '../policy/pod-marks.ts';
 import type { PodFacts } from '../policy/classify.ts';
 import { podSecurityProfile, type PodSecurityProfile } from '../policy/contract.ts';
 import { controllerRef, type OwnerRef } from '../policy/workloads.ts';
@@ -72,9 +66,6 @@ function shareMarks(marks: PodMarks): PodMarks {
   return shared;
 }
 
-const MARK_LABELS = [LABEL_VIOLATION, LABEL_EXCEPTION];
-const MARK_ANNOTATIONS = [ANNOTATION_VIOLATION, ANNOTATION_EXCEPTIONS, ANNOTATION_VIOLATION_EVENT];
-
 /** `v` is a map holding one of `keys` as a string: what currentMarks would keep of it. */
 function holdsAnyOf(v: unknown, keys: readonly string[]): boolean {
   if (!v || typeof v !== 'object' || Array.isArray(v)) return false;
@@ -111,8 +102,8 @@ export function toPodRecord(raw: RawObject): PodRecord | undefined {
   const hostIPC = spec.hostIPC === true;
   // Most pods use no host namespace and carry none of our keys: decided without copying anything
   // (every pod of a LIST and every status update of a watch comes through here).
-  if (!hostNetwork && !hostPID && !hostIPC && !holdsAnyOf(meta.labels, MARK_LABELS)) {
-    if (!holdsAnyOf(meta.annotations, MARK_ANNOTATIONS)) return undefined;
+  if (!hostNetwork && !hostPID && !hostIPC && !holdsAnyOf(meta.labels, LABEL_KEYS)) {
+    if (!holdsAnyOf(meta.annotations, ANNOTATION_KEYS)) return undefined;
   }
   if (typeof meta.name !== 'string' || typeof meta.namespace !== 'string') return undefined;
   const labels = stringMap(meta.labels) ?? {};
