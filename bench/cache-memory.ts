@@ -20,7 +20,7 @@ import { StoreWriter } from '../src/kube/store.ts';
 import { silentLogger } from '../src/logging.ts';
 import { DEFAULT_POLICY } from '../src/policy/config.ts';
 import { FakeKubeApi } from '../test/fake/kube-api.ts';
-import type { KubeApi, RequestOptions, WatchEventHandler } from '../src/kube/client.ts';
+import type { KubeApi, RequestOptions } from '../src/kube/client.ts';
 import {
   COVERED_TEAMS,
   exceptionManifest,
@@ -158,16 +158,8 @@ class JsonApi implements KubeApi {
   async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     return JsonApi.out(await this.fake.request(method, path, { ...opts, body: JsonApi.in(opts.body) })) as T;
   }
-  watch(
-    path: string,
-    query: RequestOptions['query'],
-    onEvent: WatchEventHandler,
-    signal: AbortSignal,
-    idleMs: number,
-    onOpen?: () => void,
-  ): Promise<void> {
-    return this.fake.watch(path, query, (ev) => onEvent(JsonApi.out(ev) as typeof ev), signal, idleMs, onOpen);
-  }
+  readonly watch: KubeApi['watch'] = (path, query, onEvent, signal, idleMs, onOpen) =>
+    this.fake.watch(path, query, (ev) => onEvent(JsonApi.out(ev) as typeof ev), signal, idleMs, onOpen);
 }
 
 /** A fake cluster with `count` host pods (every pod the operator caches; the others leave nothing behind). */
