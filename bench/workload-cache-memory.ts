@@ -5,14 +5,10 @@
 import { toOwnedRecord, type OwnedRecord } from '../src/kube/owner-record.ts';
 import { toPodRecord, type PodRecord } from '../src/kube/pod-record.ts';
 import { StoreWriter } from '../src/kube/store.ts';
+import { heapUsedAfterGc } from './heap.ts';
 
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('run with node --expose-gc');
-const heap = () => {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
-};
+const heap = heapUsedAfterGc;
+heap(); // fails early without --expose-gc
 const uid = (i: number, tag: string) => `${tag}${i.toString(16).padStart(8, '0')}-0000-4000-8000-000000000000`;
 
 const replicaSets = Number(process.argv[2] ?? 50_000);

@@ -216,8 +216,9 @@ export async function main(argv = process.argv): Promise<void> {
   const metrics = new OperatorMetrics();
   client.onRequest((verb, path, code) => {
     metrics.apiRequests.inc({ verb, code: String(code) });
-    // Which object a write touched: what a test (or an operator) needs to explain a write.
-    if (verb !== 'GET' && verb !== 'WATCH') logger.debug('api write', { verb, path, code });
+    // Which object a write touched: what a test (or an operator) needs to explain a write. Only
+    // at debug level: winston formats (timestamp, JSON) every entry before its level is checked.
+    if (verb !== 'GET' && verb !== 'WATCH' && logger.isDebugEnabled()) logger.debug('api write', { verb, path, code });
   });
   const operator = new Operator({
     client,

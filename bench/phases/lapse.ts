@@ -36,8 +36,15 @@ export interface LapseTrial {
   eventFloor?: Summary;
   /** Floor: one PATCH on each lapsing pod by a minimal client at the operator's concurrency. */
   patchFloor?: Summary;
+  /**
+   * Floor: the writes the lapse requires, in the operator's order (an Expired Event per exception,
+   * then per pod its violation Event, its workload's and the PATCH); the pods' completion times.
+   */
+  writesFloor?: Summary;
   eventRatioP99: number;
   relabelRatioP99: number;
+  /** Relabel p99 against `writesFloor`: the same required work, not the PATCHes alone. */
+  relabelWritesRatioP99?: number;
 }
 
 export interface LapseResult {
@@ -57,7 +64,7 @@ export async function runLapse(
   return result;
 }
 
-/** The two floors, each its own process, on the trial's namespaces and pods. */
+/** The three floors, each its own process, on the trial's namespaces and pods. */
 async function lapseFloors(ctx: BenchContext, namespaces: string[], count: number) {
   const floor = (what: string) =>
     runChild<{ doneAt: number[]; totalMs: number }>([
@@ -80,7 +87,7 @@ async function lapseFloors(ctx: BenchContext, namespaces: string[], count: numbe
         ctx.log(`  lapse: ${what} floor failed: ${(err as Error).message}`);
         return undefined;
       });
-  return { events: await floor('events'), patches: await floor('patches') };
+  return { events: await floor('events'), patches: await floor('patches'), writes: await floor('lapse') };
 }
 
 async function runLapseTrial(
@@ -194,11 +201,13 @@ async function runLapseTrial(
     operatorRequests,
     eventFloor: floors.events,
     patchFloor: floors.patches,
+    writesFloor: floors.writes,
+    relabelWritesRatioP99: ratio(relabelDelay.p99, floors.writes?.p99 ?? Number.NaN),
     eventRatioP99: ratio(eventDelay.p99, floors.events?.p99 ?? Number.NaN),
     relabelRatioP99: ratio(relabelDelay.p99, floors.patches?.p99 ?? Number.NaN),
   };
   log(
-    `  lapse trial ${t + 1}/${trials} (${order}): Expired Events ${result.eventsSeen}/${count}, p50 ${eventDelay.p50} ms p99 ${eventDelay.p99} ms (floor p99 ${floors.events?.p99} ms, ${result.eventRatioP99.toFixed(2)}x); relabels ${result.relabelsSeen}/${count}, p99 ${relabelDelay.p99} ms (floor p99 ${floors.patches?.p99} ms, ${result.relabelRatioP99.toFixed(2)}x); load ${load}`,
+    `  lapse trial ${t + 1}/${trials} (${order}): Expired Events ${result.eventsSeen}/${count}, p50 ${eventDelay.p50} ms p99 ${eventDelay.p99} ms (floor p99 ${floors.events?.p99} ms, ${result.eventRatioP99.toFixed(2)}x); relabels ${result.relabelsSeen}/${count}, p99 ${relabelDelay.p99} ms (PATCH floor p99 ${floors.patches?.p99} ms, ${result.relabelRatioP99.toFixed(2)}x; writes floor p99 ${floors.writes?.p99} ms, ${result.relabelWritesRatioP99?.toFixed(2)}x); load ${load}`,
   );
   return result;
 }

@@ -191,8 +191,22 @@ export interface Grant {
   /** RFC 3339; the policy admits through this grant only while the new object's creationTimestamp is before it. */
   expiresAt: string;
   selector: LabelSelector;
+  /** The exception's spec.owner: named in a refusal once the grant has lapsed. */
+  owner?: string;
   /** The exception's contract; the operator always writes every list (empty binds nothing). */
   contract?: GrantContract;
+}
+
+/**
+ * An exception that lapsed (phase Expired), kept only so a refusal names it and its owner. Never
+ * granting: the policy reads `spec.lapsed` for its message alone (config/admission/policy.yaml).
+ */
+export interface LapsedGrant {
+  exception: string;
+  owner?: string;
+  allow: HostNamespace[];
+  expiresAt: string;
+  selector: LabelSelector;
 }
 
 export interface GrantContract {
@@ -205,6 +219,8 @@ export interface GrantContract {
 export interface HostNamespaceGrantSetSpec {
   /** Active grants of the object's namespace; empty when none. */
   grants: Grant[];
+  /** Lapsed exceptions, named by refusals and granting nothing; absent when none. */
+  lapsed?: LapsedGrant[];
 }
 
 export interface HostNamespaceGrantSet {

@@ -33,6 +33,8 @@ import { exceptionNamespaceProblem, type ExceptionNamespaces } from '../policy/n
 import { isNetworkRestricted, type NetworkPolicyRecord } from '../policy/network.ts';
 import type { OwnedRecord } from '../kube/owner-record.ts';
 import type { RefusalRecord } from '../kube/refusal-record.ts';
+import { eventName, type EventSpec } from '../kube/events.ts';
+import { isWorkloadEvent, type WorkloadEventRecord } from '../kube/workload-event-record.ts';
 import { workloadOf, type OwnerRef, type Workload } from '../policy/workloads.ts';
 import { workloadImpact, type WorkloadImpact } from '../policy/impact.ts';
 
@@ -59,6 +61,11 @@ export interface CachesOptions {
   /** FailedCreate Events where our admission policy refused a workload's pod. */
   refusals: Store<RefusalRecord>;
   /**
+   * Our Events on workloads that exist, keyed `namespace/name` (src/kube/workload-event-record.ts);
+   * none when not given: every such Event is planned, and its create answers 409 when it exists.
+   */
+  workloadEvents?: Store<WorkloadEventRecord>;
+  /**
    * The last failed write of each namespace's grants object (cleared by a successful one): the one
    * fact the stores cannot hold, since a refused write leaves no object behind.
    */
@@ -79,6 +86,7 @@ export class Caches {
   readonly replicaSets: Store<OwnedRecord>;
   readonly jobs: Store<OwnedRecord>;
   readonly refusals: Store<RefusalRecord>;
+  readonly workloadEvents?: Store<WorkloadEventRecord>;
   readonly grantsWriteErrors: ReadonlyMap<string, string>;
   readonly policy: PolicyConfig;
   readonly networkPolicies?: Store<NetworkPolicyRecord>;
@@ -114,6 +122,7 @@ export class Caches {
     this.replicaSets = opts.replicaSets;
     this.jobs = opts.jobs;
     this.refusals = opts.refusals;
+    this.workloadEvents = opts.workloadEvents;
     this.grantsWriteErrors = opts.grantsWriteErrors;
     this.policy = opts.policy;
     this.networkPolicies = opts.networkPolicies;
@@ -125,6 +134,12 @@ export class Caches {
     if (!this.exceptionNamespaces) return undefined;
     const label = this.namespaces.get(namespace)?.exceptionsLabel;
     return exceptionNamespaceProblem(this.exceptionNamespaces, namespace, label);
+  }
+
+  /** Whether our Event `e` on a workload exists already: then it is not planned again (no POST, no 409). */
+  workloadEventExists(e: Pick<EventSpec, 'regarding' | 'reason' | 'key'>): boolean {
+    if (!this.workloadEvents || !isWorkloadEvent(e.regarding)) return false;
+    return this.workloadEvents.has(`${e.regarding.namespace}/${eventName(e)}`);
   }
 
   /** The workload a cached pod belongs to (its top owner; the pod itself when none controls it). */

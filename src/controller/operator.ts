@@ -26,6 +26,11 @@ import type { ElectionClocks, LeaderElectionConfig } from '../kube/lease.ts';
 import { samePodFacts, toPodRecord, type PodRecord } from '../kube/pod-record.ts';
 import { toOwnedRecord, type OwnedRecord } from '../kube/owner-record.ts';
 import { toRefusalRecord, type RefusalRecord } from '../kube/refusal-record.ts';
+import {
+  toWorkloadEventRecord,
+  WORKLOAD_EVENTS_FIELD_SELECTOR,
+  type WorkloadEventRecord,
+} from '../kube/workload-event-record.ts';
 import type { RawObject, Reflector, WatchEventEffect } from '../kube/reflector.ts';
 import { Manager } from '../runtime/manager.ts';
 import { TerminalError, type ReconcileResult } from '../runtime/result.ts';
@@ -254,6 +259,16 @@ export class Operator {
       transform: toRefusalRecord,
       versionOf: (r) => r.resourceVersion,
     });
+    // Which of our Events on workloads exist (names only, metadata-only watch): a restart or a new
+    // leader sends none of them again. Their changes queue nothing: an Event gone (expired) is raised
+    // again by the next refusal or offending pod that plans it.
+    const workloadEvents: Reflector<WorkloadEventRecord> = manager.source({
+      path: '/api/v1/events',
+      resource: 'workload-events',
+      selector: { fieldSelector: WORKLOAD_EVENTS_FIELD_SELECTOR },
+      transform: toWorkloadEventRecord,
+      metadataOnly: true,
+    });
     manager.watch(refusals, onRefusalChange);
     manager.watch(exceptions, onExceptionChange(pods.store));
     manager.watch(networkPolicies, onNetworkPolicyChange(exceptions.store, pods.store));
@@ -293,6 +308,7 @@ export class Operator {
       grants,
       grantIndex,
       reports,
+      workloadEvents,
       eventRecorded: (reason, outcome) => opts.observer?.eventRecorded?.(reason, outcome),
       eventWriteFailed: (reason) => opts.observer?.eventWriteFailed?.(reason),
       podMarksWriteFailed: (reason) => opts.observer?.podMarksWriteFailed?.(reason),
@@ -318,6 +334,7 @@ export class Operator {
       replicaSets: replicaSets.store,
       jobs: jobs.store,
       refusals: refusals.store,
+      workloadEvents: workloadEvents.store,
       grantsWriteErrors: this.grantsWriteErrors,
       policy: opts.policy,
       networkPolicies: networkPolicies.store,

@@ -4,6 +4,7 @@
 // Event (its name derives from the pod's uid and the cause), and an offender whose genuine marker
 // already names every flag at fault raises nothing, however often its labels or status change.
 import type { DateTime } from 'luxon';
+import type { EventSpec } from '../kube/events.ts';
 import { ANNOTATION_VIOLATION_EVENT, LABEL_VIOLATION } from '../api/v1alpha1.ts';
 import { desiredMarks, marksPatch } from '../policy/pod-marks.ts';
 import {
@@ -56,19 +57,18 @@ export function reconcilePod(namespace: string, name: string, caches: Caches, no
           },
         });
         // The same cause once on the workload: its name derives from (workload uid, cause), so
-        // the workload's other pods, and a restart, find it (409) instead of repeating it.
+        // the workload's other pods, and a restart, find it in the cache of our workload Events
+        // (or, before the cache saw it, get 409) instead of repeating it.
         if (owned && workload.uid) {
-          events.push({
-            kind: 'event',
-            event: {
-              regarding: { ...workload },
-              type: 'Warning',
-              reason: 'HostNamespaceViolation',
-              action: 'Classify',
-              note: workloadViolationNote(workload, name, cause),
-              key,
-            },
-          });
+          const onWorkload: EventSpec = {
+            regarding: { ...workload },
+            type: 'Warning',
+            reason: 'HostNamespaceViolation',
+            action: 'Classify',
+            note: workloadViolationNote(workload, name, cause),
+            key,
+          };
+          if (!caches.workloadEventExists(onWorkload)) events.push({ kind: 'event', event: onWorkload });
         }
       }
     }

@@ -1,8 +1,11 @@
 // The refusal reconciler: a workload controller's FailedCreate, where our admission policy refused
 // its pod, linked to the lapsed exception that allowed those pods, in one Event on the workload
 // (src/policy/refusal.ts). Once per workload per lapse: the Event's name derives from (workload
-// uid, the lapsed exceptions and their expiry); repeated refusals and restarts find it (409).
+// uid, the lapsed exceptions and their expiry); repeated refusals and restarts find it in the
+// cache of our workload Events (src/kube/workload-event-record.ts) and send nothing, or, when the
+// cache has not seen it yet, get 409 for it.
 import type { DateTime } from 'luxon';
+import type { EventSpec } from '../kube/events.ts';
 import { lapsedNamed, refusalKey, refusalNote } from '../policy/refusal.ts';
 import type { ExceptionState } from '../policy/violation.ts';
 import { workloadId } from '../policy/workloads.ts';
@@ -39,19 +42,15 @@ export function reconcileRefusal(
     .sort((a, b) => a.name.localeCompare(b.name));
   // Refused for another reason (never allowed, a broken contract): the controller's own Event says it.
   if (!lapsed.length || !workload.uid) return { writes: [] };
-  return {
-    writes: [
-      {
-        kind: 'event',
-        event: {
-          regarding: { ...workload },
-          type: 'Warning',
-          reason: 'HostNamespaceExceptionLapsed',
-          action: 'Admit',
-          note: refusalNote(workload, lapsed, refusal.message),
-          key: refusalKey(lapsed),
-        },
-      },
-    ],
+  const event: EventSpec = {
+    regarding: { ...workload },
+    type: 'Warning',
+    reason: 'HostNamespaceExceptionLapsed',
+    action: 'Admit',
+    note: refusalNote(workload, lapsed, refusal.message),
+    key: refusalKey(lapsed),
   };
+  // Already there (a restart, a new leader, the workload's next refusal): nothing to send.
+  if (caches.workloadEventExists(event)) return { writes: [] };
+  return { writes: [{ kind: 'event', event }] };
 }

@@ -21,6 +21,8 @@
 //   FailedCreate Event of a refusal by our admission policy (src/kube/refusal-record.ts)
 //                         -> that refusal: linked on its workload to the lapsed exception (lane 2)
 //   ReplicaSet or Job changed -> nothing: attribution is read when a pod or refusal is reconciled
+//   our Event on a workload appeared or left (src/kube/workload-event-record.ts)
+//                         -> nothing: its name is read when a pod or refusal plans that Event
 //
 // The response of our own write (origin 'observed') does not enqueue the object it wrote: the
 // reconcile that wrote it already left it as desired. Its watch echo carries the same

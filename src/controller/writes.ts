@@ -16,6 +16,7 @@ import {
 import { classifyApiError } from '../kube/api-errors.ts';
 import { ApiError, isStatus, type KubeApi, type WriteBounds } from '../kube/client.ts';
 import { eventName, recordEvent, type EventSpec } from '../kube/events.ts';
+import { isWorkloadEvent, type WorkloadEventRecord } from '../kube/workload-event-record.ts';
 import { labelsOnly, type MetadataMergePatch } from '../policy/pod-marks.ts';
 import type { RawObject, Reflector } from '../kube/reflector.ts';
 import type { PodRecord } from '../kube/pod-record.ts';
@@ -80,6 +81,8 @@ export interface WriterOptions {
   grantIndex: Reflector<HostNamespaceGrantIndex>;
   /** With --policy-reports. */
   reports?: Reflector<Report>;
+  /** Our Events on workloads, by name (src/kube/workload-event-record.ts): one there is not sent again. */
+  workloadEvents: Reflector<WorkloadEventRecord>;
   eventRecorded?: (reason: string, outcome: 'created' | 'exists') => void;
   /** An Event the API refused for good (`reason`: the API's); the writes after it went on. */
   eventWriteFailed?: (reason: string) => void;
@@ -93,9 +96,10 @@ export interface WriterOptions {
 }
 
 /**
- * Names of Events this process created or found existing, most recent last: a workload's Event is
- * due once per cause but planned for each of its offending pods, and 1,000 pods must not make
- * 1,000 POSTs answered 409. Bounded; a name forgotten only costs one more 409.
+ * Events (namespace/name) of pods and exceptions this process created or found existing, most
+ * recent last: a reconcile retried after its Event (say, its pod's marks were refused) must not POST
+ * it again. Bounded; a name forgotten only costs one more 409. Events on workloads are known from
+ * their cache instead, which also learns when one is gone (expired after the API server's --event-ttl).
  */
 export const KNOWN_EVENTS_MAX = 10_000;
 
@@ -110,8 +114,8 @@ export function makeWriter(opts: WriterOptions): (w: Write, now: DateTime, bound
   const knownEvents = new Set<string>();
   /** Creations under way: a sibling pod's reconcile waits for the same Event instead of racing it. */
   const creating = new Map<string, Promise<unknown>>();
-  const remember = (name: string) => {
-    knownEvents.add(name);
+  const remember = (key: string) => {
+    knownEvents.add(key);
     if (knownEvents.size > KNOWN_EVENTS_MAX) knownEvents.delete(knownEvents.values().next().value!);
   };
   return async function execute(w: Write, now: DateTime, bounds: WriteBounds = {}): Promise<void> {
@@ -120,15 +124,24 @@ export function makeWriter(opts: WriterOptions): (w: Write, now: DateTime, bound
         const { regarding, reason } = w.event;
         const object = `${regarding.kind} ${regarding.namespace}/${regarding.name}`;
         const name = eventName(w.event);
-        const pending = creating.get(name);
+        // Keyed by namespace too: the name derives from the uid a pod's owner reference claims, and a
+        // pod in one namespace claiming another's DaemonSet uid must not silence that DaemonSet's Event.
+        const key = `${regarding.namespace}/${name}`;
+        const onWorkload = isWorkloadEvent(regarding);
+        const known = () => (onWorkload ? opts.workloadEvents.store.has(key) : knownEvents.has(key));
+        // A workload's Event is due once per cause but planned for each of its offending pods:
+        // siblings wait for a creation under way, then find it known; 1,000 pods make one POST.
+        const pending = creating.get(key);
         if (pending) await pending.catch(() => undefined);
-        if (knownEvents.has(name)) return;
+        if (known()) return;
         let outcome: 'created' | 'exists';
         const attempt = recordEvent(client, w.event, now, opts.identity, bounds);
-        creating.set(name, attempt);
+        creating.set(key, attempt);
         try {
           outcome = await attempt;
-          remember(name);
+          // Known at once, before the watch brings it (the cache keeps names alone).
+          if (onWorkload) opts.workloadEvents.applyObserved({ metadata: { name, namespace: regarding.namespace } });
+          else remember(key);
         } catch (err) {
           // An Event the API refuses for good must not stop the label, status or grant after it:
           // record the failure, count it, go on. Anything retrying can fix is retried.
@@ -144,7 +157,7 @@ export function makeWriter(opts: WriterOptions): (w: Write, now: DateTime, bound
           });
           return;
         } finally {
-          if (creating.get(name) === attempt) creating.delete(name);
+          if (creating.get(key) === attempt) creating.delete(key);
         }
         opts.eventRecorded?.(reason, outcome);
         if (regarding.kind === EXCEPTION_KIND)

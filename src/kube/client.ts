@@ -5,7 +5,7 @@ import type { HttpMethod } from '@kubernetes/client-node';
 import { RequestContext, type KubeConfig } from '@kubernetes/client-node';
 import type { DateTime } from 'luxon';
 import type { Socket } from 'node:net';
-import { Agent, buildConnector, fetch, type Dispatcher } from 'undici';
+import { Agent, buildConnector, request as undiciRequest, type Dispatcher } from 'undici';
 import { ServerClock, systemLocalClocks, type LocalClocks, type ServerTimeEstimate } from './server-clock.ts';
 
 export class ApiError extends Error {
@@ -221,17 +221,22 @@ export class KubeClient implements KubeApi {
       body = JSON.stringify(opts.body);
       headers['Content-Type'] = opts.contentType ?? 'application/json';
     }
-    // AbortSignal.timeout takes whole milliseconds only (RangeError otherwise).
-    const timeout = AbortSignal.timeout(Math.max(1, Math.ceil(opts.timeoutMs ?? 30_000)));
-    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    const deadline = new Deadline(opts.timeoutMs ?? 30_000, opts.signal);
     let status = 0;
     try {
       const sent = this.clocks.monotonicMs();
-      const res = await fetch(url, { method, headers, body, dispatcher, signal });
-      this.serverClock.observe(res.headers.get('date'), sent, this.clocks.monotonicMs());
-      status = res.status;
-      opts.onHeaders?.(res.headers);
-      const text = await res.text();
+      const res = await undiciRequest(url, {
+        method: method as Dispatcher.HttpMethod,
+        headers,
+        body,
+        dispatcher,
+        signal: deadline.signal,
+      }).catch(fetchLike(deadline.signal));
+      const responseHeaders = headerReader(res.headers);
+      this.serverClock.observe(responseHeaders.get('date'), sent, this.clocks.monotonicMs());
+      status = res.statusCode;
+      opts.onHeaders?.(responseHeaders);
+      const text = await res.body.text().catch(fetchLike(deadline.signal));
       let json: unknown = undefined;
       try {
         json = text ? JSON.parse(text) : undefined;
@@ -249,6 +254,7 @@ export class KubeClient implements KubeApi {
       }
       return json as T;
     } finally {
+      deadline.clear();
       for (const o of this.observers) o(method, path, status);
     }
   }
@@ -278,16 +284,12 @@ export class KubeClient implements KubeApi {
     };
     try {
       const sent = this.clocks.monotonicMs();
-      const res = await fetch(url, {
-        method: 'GET',
-        headers,
-        dispatcher,
-        signal: AbortSignal.any([signal, idle.signal]),
-      });
-      this.serverClock.observe(res.headers.get('date'), sent, this.clocks.monotonicMs());
-      for (const o of this.observers) o('WATCH', path, res.status);
-      if (res.status !== 200 || !res.body) {
-        const text = await res.text();
+      const both = AbortSignal.any([signal, idle.signal]);
+      const res = await undiciRequest(url, { method: 'GET', headers, dispatcher, signal: both }).catch(fetchLike(both));
+      this.serverClock.observe(headerReader(res.headers).get('date'), sent, this.clocks.monotonicMs());
+      for (const o of this.observers) o('WATCH', path, res.statusCode);
+      if (res.statusCode !== 200) {
+        const text = await res.body.text().catch(fetchLike(both));
         let json: { reason?: string; message?: string } = {};
         try {
           json = JSON.parse(text);
@@ -295,18 +297,19 @@ export class KubeClient implements KubeApi {
           /* not JSON */
         }
         throw new ApiError(
-          res.status,
+          res.statusCode,
           json.reason ?? '',
-          `watch ${path}: ${res.status} ${json.message ?? text.slice(0, 200)}`,
+          `watch ${path}: ${res.statusCode} ${json.message ?? text.slice(0, 200)}`,
           json,
         );
       }
       onOpen?.();
-      const decoder = new TextDecoder();
+      // UTF-8 decoded by the stream: a character split across chunks is held back until complete.
+      res.body.setEncoding('utf8');
       let buffered = '';
-      for await (const chunk of res.body) {
+      for await (const chunk of res.body as AsyncIterable<string>) {
         reset();
-        buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+        buffered += chunk;
         let nl: number;
         while ((nl = buffered.indexOf('\n')) >= 0) {
           const line = buffered.slice(0, nl);
@@ -324,9 +327,68 @@ export class KubeClient implements KubeApi {
     } catch (err) {
       if (signal.aborted) return;
       if (idle.signal.aborted) throw idle.signal.reason;
-      throw err;
+      if (err instanceof ApiError) throw err;
+      return fetchLike(signal)(err);
     } finally {
       clearTimeout(timer);
     }
+  }
+}
+
+/** Response headers (lower-case names, repeated ones as arrays) read like fetch's Headers. */
+function headerReader(headers: Record<string, string | string[] | undefined>): { get(name: string): string | null } {
+  return {
+    get(name) {
+      const v = headers[name.toLowerCase()];
+      return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+    },
+  };
+}
+
+/**
+ * Network failures as fetch reported them (TypeError 'fetch failed', the cause inside), so that
+ * classification (api-errors.ts) and messages (errors.ts) read them as before. An abort (the
+ * deadline, the caller's signal) rejects with the signal's reason, as fetch did.
+ */
+function fetchLike(signal: AbortSignal) {
+  return (err: unknown): never => {
+    if (signal.aborted) throw signal.reason;
+    if (
+      err instanceof Error &&
+      (err instanceof ApiError || (err instanceof TypeError && err.message === 'fetch failed'))
+    )
+      throw err;
+    throw new TypeError('fetch failed', { cause: err });
+  };
+}
+
+/**
+ * A request's deadline and its caller's signal (a leader's term) as one signal: one timer and one
+ * listener per request, removed when it ends (AbortSignal.timeout + AbortSignal.any per request
+ * cost more and keep their listeners until collected). The reasons are theirs: a TimeoutError
+ * DOMException for the deadline, the caller's reason for its abort.
+ */
+class Deadline {
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  private readonly caller?: AbortSignal;
+  private readonly onAbort = () => this.controller.abort(this.caller!.reason);
+  readonly signal: AbortSignal = this.controller.signal;
+
+  constructor(timeoutMs: number, caller?: AbortSignal) {
+    this.caller = caller;
+    // Whole milliseconds, as AbortSignal.timeout took them.
+    this.timer = setTimeout(
+      () => this.controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+      Math.max(1, Math.ceil(timeoutMs)),
+    );
+    this.timer.unref();
+    if (caller?.aborted) this.controller.abort(caller.reason);
+    else caller?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+    this.caller?.removeEventListener('abort', this.onAbort);
   }
 }

@@ -1,12 +1,13 @@
 // The lean pod the controller caches: identity, labels, the three host flags and our own marks.
 // Pods that use no host namespace and carry none of our keys are not cached at all: their host
 // flags are immutable, so they can never need a label (kube-state-metrics-style lean caching).
-import { currentMarks, type PodMarks } from '../policy/pod-marks.ts';
+import { ANNOTATION_VIOLATION_EVENT } from '../api/v1alpha1.ts';
+import { ANNOTATION_KEYS, currentMarks, LABEL_KEYS, type PodMarks } from '../policy/pod-marks.ts';
 import type { PodFacts } from '../policy/classify.ts';
 import { podSecurityProfile, type PodSecurityProfile } from '../policy/contract.ts';
 import { controllerRef, type OwnerRef } from '../policy/workloads.ts';
-import { shareOwner } from './owner-record.ts';
 import type { RawObject } from './reflector.ts';
+import { SharedStringMaps, type StringMap } from './shared-values.ts';
 
 export interface PodRecord extends PodFacts {
   uid: string;
@@ -21,7 +22,7 @@ export interface PodRecord extends PodFacts {
 
 const EMPTY_MARKS: PodMarks = Object.freeze({ labels: Object.freeze({}), annotations: Object.freeze({}) });
 const interned = new Map<string, string>();
-/** Namespaces repeat across thousands of pods: keep one copy of each string. */
+/** Namespaces and node names repeat across thousands of pods: keep one copy of each string. */
 function intern(s: string): string {
   const have = interned.get(s);
   if (have !== undefined) return have;
@@ -41,6 +42,34 @@ function internProfile(p: PodSecurityProfile): PodSecurityProfile {
   if (have) return have;
   if (profiles.size < MAX_SHARED_PROFILES) profiles.set(key, Object.freeze(p));
   return p;
+}
+
+/** Labels and marks, one copy per distinct value (a workload's pods carry the same ones). */
+const sharedMaps = new SharedStringMaps();
+
+/** Marks objects by their (shared) parts: one per distinct pair, collected with its parts. */
+const marksByParts = new WeakMap<object, WeakMap<object, PodMarks>>();
+
+/**
+ * Our marks, shared when they are a workload's (an exception's name, `true`); an offender's Event
+ * marker names its own uid, so its annotations are its own and only the labels part is shared.
+ */
+function shareMarks(marks: PodMarks): PodMarks {
+  const labels = sharedMaps.share(marks.labels) as PodMarks['labels'];
+  if (marks.annotations[ANNOTATION_VIOLATION_EVENT] !== undefined)
+    return Object.freeze({ labels, annotations: Object.freeze(marks.annotations) });
+  const annotations = sharedMaps.share(marks.annotations) as PodMarks['annotations'];
+  let byAnnotations = marksByParts.get(labels);
+  if (!byAnnotations) marksByParts.set(labels, (byAnnotations = new WeakMap()));
+  let shared = byAnnotations.get(annotations);
+  if (!shared) byAnnotations.set(annotations, (shared = Object.freeze({ labels, annotations })));
+  return shared;
+}
+
+/** `v` is a map holding one of `keys` as a string: what currentMarks would keep of it. */
+function holdsAnyOf(v: unknown, keys: readonly string[]): boolean {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return false;
+  return keys.some((k) => Object.hasOwn(v, k) && typeof (v as Record<string, unknown>)[k] === 'string');
 }
 
 function stringMap(v: unknown): Record<string, string> | undefined {
@@ -71,26 +100,33 @@ export function toPodRecord(raw: RawObject): PodRecord | undefined {
   const hostNetwork = spec.hostNetwork === true;
   const hostPID = spec.hostPID === true;
   const hostIPC = spec.hostIPC === true;
+  // Most pods use no host namespace and carry none of our keys: decided without copying anything
+  // (every pod of a LIST and every status update of a watch comes through here).
+  if (!hostNetwork && !hostPID && !hostIPC && !holdsAnyOf(meta.labels, LABEL_KEYS)) {
+    if (!holdsAnyOf(meta.annotations, ANNOTATION_KEYS)) return undefined;
+  }
+  if (typeof meta.name !== 'string' || typeof meta.namespace !== 'string') return undefined;
   const labels = stringMap(meta.labels) ?? {};
   const marks = currentMarks(labels, stringMap(meta.annotations));
   const marked = Object.keys(marks.labels).length > 0 || Object.keys(marks.annotations).length > 0;
-  if (!hostNetwork && !hostPID && !hostIPC && !marked) return undefined;
-  if (typeof meta.name !== 'string' || typeof meta.namespace !== 'string') return undefined;
   const owner = controllerRef(meta);
+  // Every field always present (undefined when absent): one object shape for every record, its
+  // fields inside the object rather than in a separate property array.
   return {
     namespace: intern(meta.namespace),
     name: meta.name,
     uid: typeof meta.uid === 'string' ? meta.uid : '',
     resourceVersion: typeof meta.resourceVersion === 'string' ? meta.resourceVersion : '',
-    labels,
+    labels: sharedMaps.share(labels),
     hostNetwork,
     hostPID,
     hostIPC,
-    marks: marked ? marks : EMPTY_MARKS,
+    marks: marked ? shareMarks(marks) : EMPTY_MARKS,
     // What an exception's contract checks; only host-namespace pods are ever checked against one.
-    ...(hostNetwork || hostPID || hostIPC ? { security: internProfile(podSecurityProfile(spec)) } : {}),
-    ...(owner ? { owner: shareOwner(owner) } : {}),
-    ...(typeof spec.nodeName === 'string' && spec.nodeName ? { nodeName: intern(spec.nodeName) } : {}),
+    security: hostNetwork || hostPID || hostIPC ? internProfile(podSecurityProfile(spec)) : undefined,
+    // Shared by content: pods of one workload hold one reference, whatever uid it claims.
+    owner: owner ? (sharedMaps.share(owner as unknown as StringMap) as unknown as OwnerRef) : undefined,
+    nodeName: typeof spec.nodeName === 'string' && spec.nodeName ? intern(spec.nodeName) : undefined,
   };
 }
 

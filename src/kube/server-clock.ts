@@ -74,6 +74,11 @@ export class ServerClock {
   private readonly samples: ClockSample[] = [];
   private readonly clocks: LocalClocks;
   private readonly keep: number;
+  /**
+   * offsetBounds as last computed (every reconcile and queue operation reads the clock), valid
+   * until the next sample: later, each bound only widens by the drift since (see bounds()).
+   */
+  private cached?: { bounds: OffsetBounds | undefined; atMono: number };
 
   constructor(clocks: LocalClocks = systemLocalClocks, keep = 64) {
     this.clocks = clocks;
@@ -87,19 +92,39 @@ export class ServerClock {
     if (!Number.isFinite(serverSecondMs) || receivedMono < sentMono) return;
     this.samples.push({ serverSecondMs, sentMono, receivedMono });
     if (this.samples.length > this.keep) this.samples.splice(0, this.samples.length - this.keep);
+    this.cached = undefined;
+  }
+
+  /**
+   * offsetBounds(samples, mono), from the last computation when no sample arrived since: every
+   * sample's interval widens by the same drift, so the intersection widens by exactly that (it
+   * is never narrower than a fresh computation, which might also keep an older sample).
+   */
+  private bounds(mono: number): OffsetBounds | undefined {
+    const c = this.cached;
+    if (c && mono >= c.atMono) {
+      if (!c.bounds) return undefined;
+      const drift = DRIFT_PER_MS * (mono - c.atMono);
+      return { lo: c.bounds.lo - drift, hi: c.bounds.hi + drift, used: c.bounds.used };
+    }
+    const bounds = offsetBounds(this.samples, mono);
+    this.cached = { bounds, atMono: mono };
+    return bounds;
+  }
+
+  /** The estimate in epoch ms (the local wall clock before the first response: error Infinity). */
+  private estimateMs(): { serverMs: number; offsetMs: number; errorMs: number } {
+    const mono = this.clocks.monotonicMs();
+    const wall = this.clocks.wallMs();
+    const b = this.bounds(mono);
+    if (!b) return { serverMs: wall, offsetMs: 0, errorMs: Infinity };
+    const serverMs = mono + (b.lo + b.hi) / 2;
+    return { serverMs, offsetMs: serverMs - wall, errorMs: (b.hi - b.lo) / 2 };
   }
 
   estimate(): ServerTimeEstimate {
-    const mono = this.clocks.monotonicMs();
-    const wall = this.clocks.wallMs();
-    const b = offsetBounds(this.samples, mono);
-    if (!b) return { now: DateTime.fromMillis(wall, { zone: 'utc' }), offsetMs: 0, errorMs: Infinity };
-    const serverMs = mono + (b.lo + b.hi) / 2;
-    return {
-      now: DateTime.fromMillis(serverMs, { zone: 'utc' }),
-      offsetMs: serverMs - wall,
-      errorMs: (b.hi - b.lo) / 2,
-    };
+    const { serverMs, offsetMs, errorMs } = this.estimateMs();
+    return { now: DateTime.fromMillis(serverMs, { zone: 'utc' }), offsetMs, errorMs };
   }
 
   /** The API server's time now (the local wall clock until the first response). */
@@ -114,8 +139,13 @@ export class ServerClock {
    * few responses at different sub-second phases arrived).
    */
   notBefore(): DateTime {
-    const e = this.estimate();
-    return Number.isFinite(e.errorMs) ? e.now.minus({ milliseconds: e.errorMs }) : e.now;
+    return DateTime.fromMillis(this.notBeforeMs(), { zone: 'utc' });
+  }
+
+  /** notBefore() in epoch ms. */
+  notBeforeMs(): number {
+    const e = this.estimateMs();
+    return Number.isFinite(e.errorMs) ? e.serverMs - e.errorMs : e.serverMs;
   }
 
   /** Samples kept; the estimate narrows as responses at different sub-second phases arrive. */

@@ -2,7 +2,7 @@
 // namespace's exceptions alone, and whether admission honours each exception.
 import { isPodSpecControl } from './contract.ts';
 import type { DateTime } from 'luxon';
-import type { Grant, HostNamespaceGrantSetSpec } from '../api/v1alpha1.ts';
+import type { Grant, HostNamespaceGrantSetSpec, LapsedGrant } from '../api/v1alpha1.ts';
 import type { ExceptionFacts } from './exception.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import { isGranting } from './lifecycle.ts';
@@ -14,12 +14,14 @@ export function rfc3339(t: DateTime): string {
 }
 
 /**
- * One namespace's budget. `perNamespace` is the grants CRD's maxItems; `bytesPerNamespace` keeps
- * the object well under etcd's 1.5 MiB request limit. The schema bounds on exception selectors
- * make 64 of the largest grants fit it (a unit test checks), so the byte budget is a second line.
+ * One namespace's budget. `perNamespace` is the grants CRD's maxItems of `spec.grants`;
+ * `lapsedPerNamespace` that of `spec.lapsed`; `bytesPerNamespace` (both lists together) keeps the
+ * object well under etcd's 1.5 MiB request limit. The schema bounds on exception selectors make 64
+ * of the largest grants fit it (a unit test checks), so the byte budget is a second line for
+ * grants; lapsed entries get what grants leave.
  */
-export const GRANT_LIMITS = { perNamespace: 64, bytesPerNamespace: 1_350_000 } as const;
-export type GrantLimits = { perNamespace: number; bytesPerNamespace: number };
+export const GRANT_LIMITS = { perNamespace: 64, lapsedPerNamespace: 32, bytesPerNamespace: 1_350_000 } as const;
+export type GrantLimits = { perNamespace: number; lapsedPerNamespace: number; bytesPerNamespace: number };
 
 export interface NamespaceGrants {
   spec: HostNamespaceGrantSetSpec;
@@ -29,6 +31,10 @@ export interface NamespaceGrants {
 
 type ExceptionView = { facts: ExceptionFacts; lifecycle: Lifecycle };
 
+/** The grants CRD's bound on `owner`, in characters (the exception's own schema has the same). */
+const OWNER_MAX_CHARS = 253;
+const boundedOwner = (owner: string) => [...owner].slice(0, OWNER_MAX_CHARS).join('');
+
 /** The grant an exception contributes, or undefined when it grants nothing now. */
 export function grantOf({ facts, lifecycle }: ExceptionView): Grant | undefined {
   if (!isGranting(lifecycle.phase) || !facts.expiresAt) return undefined;
@@ -37,6 +43,7 @@ export function grantOf({ facts, lifecycle }: ExceptionView): Grant | undefined 
     allow: [...facts.allow],
     expiresAt: rfc3339(facts.expiresAt),
     selector: normaliseSelector(facts.selector),
+    owner: boundedOwner(facts.owner),
     contract: {
       serviceAccountNames: [...(facts.contract.serviceAccountNames ?? [])],
       images: [...(facts.contract.images ?? [])],
@@ -46,10 +53,29 @@ export function grantOf({ facts, lifecycle }: ExceptionView): Grant | undefined 
 }
 
 /**
+ * The entry a lapsed exception (phase Expired: valid, its expiresAt past) keeps, so that a refusal
+ * names it and its owner; undefined otherwise. An Invalid exception keeps none: it never granted
+ * as it stands, and its own Events say why. Only what the message needs, no contract.
+ */
+export function lapsedOf({ facts, lifecycle }: ExceptionView): LapsedGrant | undefined {
+  if (lifecycle.phase !== 'Expired' || !facts.expiresAt) return undefined;
+  return {
+    exception: facts.name,
+    owner: boundedOwner(facts.owner),
+    allow: [...facts.allow],
+    expiresAt: rfc3339(facts.expiresAt),
+    selector: normaliseSelector(facts.selector),
+  };
+}
+
+/**
  * The grants object of every namespace the policy covers: `namespaces` (all namespaces known) and
  * those of the exceptions, minus the exempt ones. A namespace without granting exceptions gets an
  * empty object, so the policy has a param there and refuses host namespaces. Grants are sorted
  * by exception name and kept while the namespace's budget lasts; the rest are `overBudget`.
+ * Lapsed entries get what the grants leave of the budget, the most recently lapsed first (the
+ * workloads still being recreated), and are written sorted by name; `lapsed` is absent when there
+ * are none, so a namespace without lapsed exceptions keeps the object it had before they existed.
  * Each namespace depends on its own exceptions only.
  */
 export function desiredGrantsByNamespace(
@@ -58,30 +84,46 @@ export function desiredGrantsByNamespace(
   exemptNamespaces: ReadonlySet<string>,
   limits: GrantLimits = GRANT_LIMITS,
 ): Map<string, NamespaceGrants> {
-  const byNamespace = new Map<string, Grant[]>();
-  for (const ns of namespaces) if (!exemptNamespaces.has(ns)) byNamespace.set(ns, []);
+  const byNamespace = new Map<string, { grants: Grant[]; lapsed: LapsedGrant[] }>();
+  const listsOf = (ns: string) => {
+    const lists = byNamespace.get(ns) ?? { grants: [], lapsed: [] };
+    byNamespace.set(ns, lists);
+    return lists;
+  };
+  for (const ns of namespaces) if (!exemptNamespaces.has(ns)) listsOf(ns);
   for (const view of exceptions) {
-    const ns = view.facts.namespace;
-    if (exemptNamespaces.has(ns)) continue;
-    const list = byNamespace.get(ns) ?? [];
-    byNamespace.set(ns, list);
+    if (exemptNamespaces.has(view.facts.namespace)) continue;
+    const lists = listsOf(view.facts.namespace);
     const grant = grantOf(view);
-    if (grant) list.push(grant);
+    if (grant) lists.grants.push(grant);
+    const lapsed = lapsedOf(view);
+    if (lapsed) lists.lapsed.push(lapsed);
   }
   const out = new Map<string, NamespaceGrants>();
   for (const ns of [...byNamespace.keys()].sort()) {
-    const sorted = byNamespace.get(ns)!.sort((a, b) => byName(a.exception, b.exception));
+    const lists = byNamespace.get(ns)!;
     const grants: Grant[] = [];
     const overBudget: string[] = [];
     let bytes = 0;
-    for (const g of sorted) {
+    for (const g of lists.grants.sort((a, b) => byName(a.exception, b.exception))) {
       const size = Buffer.byteLength(JSON.stringify(g));
       if (grants.length < limits.perNamespace && bytes + size <= limits.bytesPerNamespace) {
         grants.push(g);
         bytes += size;
       } else overBudget.push(g.exception);
     }
-    out.set(ns, { spec: { grants }, overBudget });
+    const lapsed: LapsedGrant[] = [];
+    const latestFirst = (a: LapsedGrant, b: LapsedGrant) =>
+      Date.parse(b.expiresAt) - Date.parse(a.expiresAt) || byName(a.exception, b.exception);
+    for (const l of lists.lapsed.sort(latestFirst)) {
+      const size = Buffer.byteLength(JSON.stringify(l));
+      if (lapsed.length >= limits.lapsedPerNamespace) break;
+      if (bytes + size > limits.bytesPerNamespace) continue;
+      lapsed.push(l);
+      bytes += size;
+    }
+    lapsed.sort((a, b) => byName(a.exception, b.exception));
+    out.set(ns, { spec: { grants, ...(lapsed.length ? { lapsed } : {}) }, overBudget });
   }
   return out;
 }
@@ -154,7 +196,7 @@ export function enforcementOf(
     };
   }
   const inWritten = written?.grants.find((g) => g.exception === grant.exception);
-  if (inWritten && stableJson(inWritten) === stableJson(grant)) {
+  if (inWritten && stableJson(whatAdmits(inWritten)) === stableJson(whatAdmits(grant))) {
     return { enforced: true, reason: 'InAdmissionGrants', message: `in the admission grants of namespace ${ns}` };
   }
   if (writeError) {
@@ -166,6 +208,15 @@ export function enforcementOf(
     };
   }
   return { enforced: false, reason: 'GrantsPending', message: `the grants object of namespace ${ns} is being written` };
+}
+
+/**
+ * A grant without its owner: the owner only names it in a refusal, so an object that lacks it (a
+ * CRD not yet upgraded prunes the field) still honours the exception.
+ */
+function whatAdmits(grant: Grant): Omit<Grant, 'owner'> {
+  const { owner: _named, ...admits } = grant;
+  return admits;
 }
 
 /** Code-point order, the same everywhere (localeCompare depends on the locale). */

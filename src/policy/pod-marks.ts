@@ -17,8 +17,9 @@ export interface PodMarks {
   >;
 }
 
-const LABEL_KEYS = [LABEL_VIOLATION, LABEL_EXCEPTION] as const;
-const ANNOTATION_KEYS = [ANNOTATION_VIOLATION, ANNOTATION_EXCEPTIONS, ANNOTATION_VIOLATION_EVENT] as const;
+/** Our label keys and annotation keys on pods. */
+export const LABEL_KEYS = [LABEL_VIOLATION, LABEL_EXCEPTION] as const;
+export const ANNOTATION_KEYS = [ANNOTATION_VIOLATION, ANNOTATION_EXCEPTIONS, ANNOTATION_VIOLATION_EVENT] as const;
 
 /**
  * Offenders: `hostns.io/violation=true` + annotation naming the flags at fault.

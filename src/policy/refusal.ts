@@ -11,11 +11,16 @@ export function isOurRefusal(message: string): boolean {
   return OUR_POLICY_REFUSAL.test(message);
 }
 
-/** The lapsed exceptions the policy's message names: `(lapsed: a (expired T), b (expired T))`. */
+/**
+ * The lapsed exceptions the policy's message names: `(lapsed: a (owner: o, expired T), b (expired T))`
+ * (the owner when the grants object records one; the first 4, then `and N more`). An owner is free
+ * text that may hold `)` or `, `: an item ends at the first `expired <RFC 3339>)` after its name.
+ * Callers believe a name only when it is an Expired exception of the namespace.
+ */
 export function lapsedNamed(message: string): string[] {
   const start = message.indexOf('(lapsed: ');
   if (start < 0) return [];
-  const item = /([a-z0-9][a-z0-9.-]*) \(expired [^)]*\)(, )?/y;
+  const item = /([a-z0-9][a-z0-9.-]*) \((?:owner: .*?, )?expired \d{4}-\d\d-\d\dT[0-9:.]+(?:Z|[+-]\d\d:\d\d)\)(, )?/y;
   item.lastIndex = start + '(lapsed: '.length;
   const names: string[] = [];
   for (let m = item.exec(message); m; m = m[2] ? item.exec(message) : null) names.push(m[1]!);

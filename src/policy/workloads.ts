@@ -82,25 +82,21 @@ export function workloadId(w: Pick<Workload, 'apiVersion' | 'kind' | 'namespace'
 }
 
 /**
- * The controller reference of an object's metadata, or undefined: the first ownerReferences entry
- * with `controller: true` whose fields are all strings (the API server allows at most one).
+ * The controller reference of an object's metadata, or undefined: the one ownerReferences entry
+ * with `controller: true`, when its fields are all strings. Several such entries (the API server
+ * refuses them, a manifest or another source may not) name no controller: which one is real cannot
+ * be told, and a pod's creator must not pick its workload by listing many.
  */
 export function controllerRef(meta: { ownerReferences?: unknown } | undefined): OwnerRef | undefined {
   const refs = meta?.ownerReferences;
   if (!Array.isArray(refs)) return undefined;
-  for (const r of refs as {
-    apiVersion?: unknown;
-    kind?: unknown;
-    name?: unknown;
-    uid?: unknown;
-    controller?: unknown;
-  }[]) {
-    if (r?.controller !== true) continue;
-    const { apiVersion, kind, name, uid } = r;
-    if (typeof apiVersion === 'string' && typeof kind === 'string' && typeof name === 'string' && kind && name)
-      return { apiVersion, kind, name, uid: typeof uid === 'string' ? uid : '' };
-    return undefined;
-  }
+  const controllers = (
+    refs as ({ apiVersion?: unknown; kind?: unknown; name?: unknown; uid?: unknown; controller?: unknown } | null)[]
+  ).filter((r) => r?.controller === true);
+  if (controllers.length !== 1) return undefined;
+  const { apiVersion, kind, name, uid } = controllers[0]!;
+  if (typeof apiVersion === 'string' && typeof kind === 'string' && typeof name === 'string' && kind && name)
+    return { apiVersion, kind, name, uid: typeof uid === 'string' ? uid : '' };
   return undefined;
 }
 

@@ -3,7 +3,7 @@
 // narrowed to this run's labelled namespaces (see admission.ts); everything else is the shipped text.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppsV1Api } from '@kubernetes/client-node';
-import type { Grant, HostNamespace } from '../../src/api/v1alpha1.ts';
+import type { Grant, HostNamespace, LapsedGrant } from '../../src/api/v1alpha1.ts';
 import { HOST_NAMESPACES } from '../../src/api/v1alpha1.ts';
 import { matchesSelector } from '../../src/policy/selector.ts';
 import { rfc3339 } from '../../src/policy/grants.ts';
@@ -65,6 +65,46 @@ function differentFrom(flags: HostNamespace[]): HostNamespace[] {
 function grant(exception: string, allow: HostNamespace[], selector: Grant['selector'], expiresAt = FUTURE): Grant {
   return { exception, allow, expiresAt, selector: { matchLabels: {}, matchExpressions: [], ...selector } };
 }
+
+/** A lapsed exception as the operator keeps it in spec.lapsed (src/policy/grants.ts lapsedOf). */
+function lapsedEntry(
+  exception: string,
+  allow: HostNamespace[],
+  selector: Grant['selector'],
+  owner = `owner of ${exception}`,
+  expiresAt = PAST,
+): LapsedGrant {
+  return { exception, owner, allow, expiresAt, selector: { matchLabels: {}, matchExpressions: [], ...selector } };
+}
+const named = (l: LapsedGrant) => `${l.exception} (owner: ${l.owner}, expired ${l.expiresAt})`;
+
+/** The cost tests' pod labels: 16, as many as a selector's matchLabels may hold. */
+const BIG_LABELS = Object.fromEntries(Array.from({ length: 16 }, (_, k) => [`key-${k}`, `value-${k}`]));
+/**
+ * A selector at the CRD's count limits (16 matchLabels, 8 expressions of 16 values) that selects a
+ * pod with BIG_LABELS, or (`miss`) fails on the last value of its last expression only: either way
+ * evaluated in full.
+ */
+function bigSelector(miss: boolean): Grant['selector'] {
+  const values = Array.from({ length: 16 }, (_, v) => `value-${15 - v}`);
+  return {
+    matchLabels: BIG_LABELS,
+    matchExpressions: Array.from({ length: 8 }, (_, e) => ({
+      key: `key-${e}`,
+      operator: 'In' as const,
+      values: miss && e === 7 ? values.map((v) => (v === 'value-7' ? 'other' : v)) : values,
+    })),
+  };
+}
+/** 63 grants at the count limits (64 with setGrants' sentinel): 62 miss the pod, the 63rd allows it hostPID alone. */
+const bigGrants = () =>
+  Array.from({ length: 63 }, (_, i) =>
+    grant(
+      `big-${String(i).padStart(2, '0')}`,
+      i < 62 ? ['hostNetwork', 'hostPID', 'hostIPC'] : ['hostPID'],
+      bigSelector(i < 62),
+    ),
+  );
 
 const labelsOf = (variant: string) => ({ app: 'web', variant });
 const selectorOf = (variant: string): Grant['selector'] => ({
@@ -489,20 +529,8 @@ describe('selector semantics', () => {
     // The CRD's limits: 64 grants (63 here and setGrants' sentinel), each with 16 matchLabels and
     // 8 expressions of 16 values. The pod satisfies everything but the last expression of the
     // first 62 grants, so each is evaluated in full; only the 63rd matches, and it allows hostPID alone.
-    const labels = Object.fromEntries(Array.from({ length: 16 }, (_, k) => [`key-${k}`, `value-${k}`]));
-    const values = (without?: string) =>
-      Array.from({ length: 16 }, (_, v) => `value-${15 - v}`).map((v) => (v === without ? 'other' : v));
-    const big = Array.from({ length: 63 }, (_, i) =>
-      grant(`big-${String(i).padStart(2, '0')}`, i < 62 ? ['hostNetwork', 'hostPID', 'hostIPC'] : ['hostPID'], {
-        matchLabels: labels,
-        matchExpressions: Array.from({ length: 8 }, (_, e) => ({
-          key: `key-${e}`,
-          operator: 'In' as const,
-          values: values(i < 62 && e === 7 ? 'value-7' : undefined),
-        })),
-      }),
-    );
-    await setGrants({ [namespace]: big });
+    const labels = BIG_LABELS;
+    await setGrants({ [namespace]: bigGrants() });
     expect(await tryCreate(podManifest('big', labels, ['hostPID']), namespace, true)).toEqual({
       admitted: true,
       message: '',
@@ -534,6 +562,133 @@ describe('selector semantics', () => {
     });
     const d = await tryCreate(podManifest('three', { app: 'agent' }, ['hostNetwork', 'hostPID', 'hostIPC']), namespace);
     expect(d.message).toBe(expectedRefusal('Pod', 'three', namespace, ['hostIPC'], { app: 'agent' }));
+  });
+});
+
+describe('lapsed entries (spec.lapsed): named in the refusal with their owner, never granting', () => {
+  it('a lapsed entry never grants: not on CREATE, not on a template UPDATE, not even with a future expiresAt', async () => {
+    const namespace = await scopedNamespace('adm-lapsed');
+    const labels = { app: 'agent' };
+    await setGrants({ [namespace]: [grant('agent', ['hostNetwork'], { matchLabels: labels })] });
+    expect(await tryCreate(deploymentManifest('agent', labels, ['hostNetwork']), namespace)).toEqual({
+      admitted: true,
+      message: '',
+    });
+    // What the operator writes at the lapse: the grant moved to spec.lapsed. Here with an expiresAt
+    // still in the future (no operator writes that), the worst an entry there could say.
+    const forged = lapsedEntry('agent', ['hostNetwork'], { matchLabels: labels }, 'team-observability', FUTURE);
+    const past = lapsedEntry(
+      'agent-old',
+      ['hostNetwork', 'hostPID'],
+      { matchLabels: labels },
+      'Platform (EU), on call',
+    );
+    await setGrants({ [namespace]: [] }, { [namespace]: [forged, past] });
+    for (const flags of [['hostNetwork'], ['hostNetwork', 'hostPID']] as HostNamespace[][]) {
+      const d = await tryCreate(podManifest('agent', labels, flags), namespace, true);
+      expect(d.admitted).toBe(false);
+      expect(d.message).toBe(expectedRefusal('Pod', 'agent', namespace, flags, labels, [named(forged), named(past)]));
+    }
+    // UPDATE carries no creationTimestamp (the policy's now is year 1): a template change is refused too.
+    const image = kubectl(['set', 'image', '-n', namespace, 'deployment/agent', 'c=busybox:1.37']);
+    expect(image.code).not.toBe(0);
+    expect(sortLabels(image.stderr)).toContain(
+      expectedRefusal('Deployment', 'agent', namespace, ['hostNetwork'], labels, [named(forged), named(past)]),
+    );
+    // A lapsed exception renewed: the operator writes its grant again (and no lapsed entry).
+    await setGrants({ [namespace]: [grant('agent', ['hostNetwork'], { matchLabels: labels })] }, {});
+    const renewed = kubectl(['set', 'image', '-n', namespace, 'deployment/agent', 'c=busybox:1.37']);
+    expect(renewed.code, renewed.stderr).toBe(0);
+    kubectl(['delete', '-n', namespace, 'deployment/agent', '--wait=false']);
+  });
+
+  it('named only when it selects the object and allowed a flag it uses; the first 4, then how many more', async () => {
+    const namespace = await scopedNamespace('adm-lapsed-named');
+    const labels = { app: 'agent', tier: 'node' };
+    const lapsed = [
+      lapsedEntry('other-flag', ['hostIPC'], { matchLabels: labels }),
+      lapsedEntry('other-pods', ['hostNetwork'], { matchLabels: { app: 'else' } }),
+      lapsedEntry('marks', ['hostNetwork'], { matchLabels: { 'hostns.io/exception': 'x' } }),
+      lapsedEntry('no-owner', ['hostNetwork'], { matchLabels: labels }),
+      ...['l1', 'l2', 'l3', 'l4', 'l5'].map((n) =>
+        lapsedEntry(n, ['hostNetwork', 'hostPID'], {
+          matchExpressions: [{ key: 'tier', operator: 'In', values: ['node'] }],
+        }),
+      ),
+    ];
+    delete lapsed[3]!.owner;
+    // A grant covering hostPID: only the uncovered flag counts.
+    await setGrants({ [namespace]: [grant('pid', ['hostPID'], { matchLabels: labels })] }, { [namespace]: lapsed });
+    const d = await tryCreate(podManifest('agent', labels, ['hostNetwork', 'hostPID', 'hostIPC']), namespace, true);
+    expect(d.message).toBe(
+      expectedRefusal('Pod', 'agent', namespace, ['hostNetwork', 'hostIPC'], labels, [
+        named(lapsed[0]!),
+        `no-owner (expired ${PAST})`,
+        named(lapsed[4]!),
+        named(lapsed[5]!),
+        'and 3 more',
+      ]),
+    );
+    const one = await tryCreate(podManifest('agent', labels, ['hostIPC']), namespace, true);
+    expect(one.message).toBe(expectedRefusal('Pod', 'agent', namespace, ['hostIPC'], labels, [named(lapsed[0]!)]));
+    // The covered flag alone: admitted (a lapsed entry takes nothing away either).
+    expect((await tryCreate(podManifest('agent', labels, ['hostPID']), namespace, true)).admitted).toBe(true);
+  });
+
+  it('the largest grant list and 32 lapsed entries, all evaluated in full, stay within CEL runtime cost limits', async () => {
+    // The cost rule (policy.yaml): running out of budget in the message would admit (failurePolicy
+    // Ignore). The 63 grants of the cost test above plus spec.lapsed at its maxItems, each entry at
+    // the same count limits and all selecting the pod: every one evaluated in full.
+    const namespace = await scopedNamespace('adm-big-lapsed');
+    const labels = BIG_LABELS;
+    const lapsed = Array.from({ length: 32 }, (_, i) =>
+      lapsedEntry(`gone-${String(i).padStart(2, '0')}`, ['hostNetwork', 'hostPID', 'hostIPC'], bigSelector(false)),
+    );
+    await setGrants({ [namespace]: bigGrants() }, { [namespace]: lapsed });
+    expect((await tryCreate(podManifest('big', labels, ['hostPID']), namespace, true)).admitted).toBe(true);
+    const d = await tryCreate(podManifest('big', labels, ['hostNetwork', 'hostPID']), namespace, true);
+    expect(d.message).toBe(
+      expectedRefusal('Pod', 'big', namespace, ['hostNetwork'], labels, [
+        ...lapsed.slice(0, 4).map(named),
+        'and 28 more',
+      ]),
+    );
+  });
+
+  it('the selector table: the API server names a lapsed entry exactly when matchesSelector says it selects', async () => {
+    // Two namespaces: the table has more cases than spec.lapsed holds (32).
+    const halves = [SELECTOR_CASES.slice(0, 17), SELECTOR_CASES.slice(17)];
+    const namespaces = [await scopedNamespace('adm-lsel'), await scopedNamespace('adm-lsel')];
+    const entries = halves.map((cases, h) =>
+      cases.map((c, j) =>
+        lapsedEntry(`case-${h * 17 + j}`, ['hostNetwork'], {
+          matchLabels: c.selector.matchLabels,
+          matchExpressions: [
+            ...(c.selector.matchExpressions ?? []),
+            { key: 'admission-test.example.com/case', operator: 'In', values: [String(h * 17 + j)] },
+          ],
+        }),
+      ),
+    );
+    delete (entries[0]![0]!.selector as { matchLabels?: unknown }).matchLabels;
+    await setGrants(
+      { [namespaces[0]!]: [], [namespaces[1]!]: [] },
+      { [namespaces[0]!]: entries[0]!, [namespaces[1]!]: entries[1]! },
+    );
+    const disagreements: string[] = [];
+    for (const [i, c] of SELECTOR_CASES.entries()) {
+      const namespace = namespaces[i < 17 ? 0 : 1]!;
+      const d = await tryCreate(
+        podManifest(`case-${i}`, { ...c.labels, 'admission-test.example.com/case': String(i) }, ['hostNetwork']),
+        namespace,
+        true,
+      );
+      expect(d.admitted, c.what).toBe(false);
+      const isNamed = d.message.includes(`(lapsed: case-${i} (owner: owner of case-${i}, expired ${PAST}))`);
+      if (isNamed !== matchesSelector(c.selector, c.labels))
+        disagreements.push(`${c.what}: named ${isNamed}, matchesSelector ${!isNamed}`);
+    }
+    expect(disagreements).toEqual([]);
   });
 });
 

@@ -28,6 +28,7 @@ import {
   VERSION,
   type Grant,
   type HostNamespace,
+  type LapsedGrant,
 } from '../../src/api/v1alpha1.ts';
 import { core, createNamespace, customObjects, eventually, kubeConfig, kubectl } from '../harness/clients.ts';
 
@@ -176,24 +177,30 @@ export async function indexed(): Promise<string[]> {
 const isSentinel = (g: Grant) => g.exception.startsWith('sentinel-');
 
 /**
- * Writes each namespace's grants object (as the operator does; skipped when already equal), lists
- * the namespaces in the grant index, and waits until admission reads this very version: each write
- * carries a sentinel grant, and a dry-run pod only it admits is retried until admitted (which also
- * proves the index lists the namespace).
+ * Writes each namespace's grants object (as the operator does; skipped when already equal), with
+ * `lapsed` entries for the namespaces it names, lists the namespaces in the grant index, and waits
+ * until admission reads this very version: each write carries a sentinel grant, and a dry-run pod
+ * only it admits is retried until admitted (which also proves the index lists the namespace).
  */
-export async function setGrants(namespaces: Record<string, Grant[]>): Promise<void> {
+export async function setGrants(
+  namespaces: Record<string, Grant[]>,
+  lapsed: Record<string, LapsedGrant[]> = {},
+): Promise<void> {
   const listed = await indexed();
   const missing = Object.keys(namespaces).filter((n) => !listed.includes(n));
   if (missing.length) await setIndex([...listed, ...missing]);
   const waits: Promise<unknown>[] = [];
   for (const [namespace, grants] of Object.entries(namespaces)) {
-    const current = await getOrUndefined<{ metadata: V1ObjectMeta; spec: { grants: Grant[] } }>(() =>
-      api().getNamespacedCustomObject({ ...grantIds(namespace), name: GRANTS_NAME }),
-    );
+    const current = await getOrUndefined<{
+      metadata: V1ObjectMeta;
+      spec: { grants: Grant[]; lapsed?: LapsedGrant[] };
+    }>(() => api().getNamespacedCustomObject({ ...grantIds(namespace), name: GRANTS_NAME }));
+    const lapsedHere = lapsed[namespace] ?? [];
     if (
       current &&
       !missing.includes(namespace) &&
-      JSON.stringify(current.spec.grants.filter((g) => !isSentinel(g))) === JSON.stringify(grants)
+      JSON.stringify(current.spec.grants.filter((g) => !isSentinel(g))) === JSON.stringify(grants) &&
+      JSON.stringify(current.spec.lapsed ?? []) === JSON.stringify(lapsedHere)
     )
       continue;
     const token = randomBytes(4).toString('hex');
@@ -207,7 +214,7 @@ export async function setGrants(namespaces: Record<string, Grant[]>): Promise<vo
       apiVersion: API_VERSION,
       kind: GRANTS_KIND,
       metadata: { name: GRANTS_NAME },
-      spec: { grants: [...grants, sentinel] },
+      spec: { grants: [...grants, sentinel], ...(lapsedHere.length ? { lapsed: lapsedHere } : {}) },
     };
     if (current) {
       await api().replaceNamespacedCustomObject({

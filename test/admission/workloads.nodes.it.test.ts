@@ -2,7 +2,8 @@
 // policy (config/admission, binding narrowed to this run's namespaces) decides on the templates
 // people write AND on the pods and Jobs the workload controllers create from them later. The
 // grants singleton is written as the operator writes it for an exception (no operator runs here):
-// a grant that expired is what an exception lapsing leaves.
+// after a lapse, a grant whose expiresAt has passed (until the operator moves it, or while it is
+// down) or the lapsed entry the operator keeps in spec.lapsed, named with its owner.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Grant, HostNamespace } from '../../src/api/v1alpha1.ts';
 import { apps, batch, clusterNodes, core, eventually, kubectl } from '../harness/clients.ts';
@@ -78,6 +79,23 @@ afterAll(async () => {
 });
 
 describe('workload templates at admission, end to end', () => {
+  it("the policy type-checks against the grants CRD's schema without a warning (spec.lapsed and owner included)", async () => {
+    // kube-controller-manager's validatingadmissionpolicy-status-controller type-checks it against
+    // the param CRD's schema (only this cluster runs it); no warning leaves typeChecking empty.
+    type Policy = {
+      metadata: { generation: number };
+      status?: { observedGeneration?: number; typeChecking?: { expressionWarnings?: unknown[] } };
+    };
+    const policy = await eventually(
+      async () => {
+        const p = JSON.parse(kubectl(['get', 'validatingadmissionpolicy', POLICY, '-o', 'json']).stdout) as Policy;
+        return p.status?.observedGeneration === p.metadata.generation ? p : undefined;
+      },
+      30_000,
+      'the type checking of the policy',
+    );
+    expect(policy.status?.typeChecking?.expressionWarnings ?? []).toEqual([]);
+  });
   it('a Deployment rollout adding hostNetwork, with and without an exception, and after its lapse', async () => {
     const ns = await scopedNamespace('wl-deploy');
     await setGrants({ [ns]: [] }); // its grants object, as the operator writes it
@@ -142,15 +160,27 @@ describe('workload templates at admission, end to end', () => {
       const withNew = await runningPods(ns, labels, clusterNodes() + 1);
       expect(withNew.map((p) => p.spec?.nodeName)).toContain(added[0]);
 
-      await grantInNamespace(ns, 'node-exporter', flags, labels, PAST);
+      // What the operator writes once the exception has lapsed: no grant, a lapsed entry.
+      const selector = { matchLabels: labels, matchExpressions: [] };
+      const lapsed = {
+        exception: 'node-exporter',
+        owner: 'team-observability',
+        allow: flags,
+        expiresAt: PAST,
+        selector,
+      };
+      await setGrants({ [ns]: [] }, { [ns]: [lapsed] });
       added.push(await addNode());
       const event = await eventOn(ns, 'DaemonSet', 'node-exporter', 'FailedCreate');
+      console.log(`[captured] FailedCreate: ${event.message}`);
       const { name, policyMessage } = refusalIn(event.message!);
       const { 'controller-revision-hash': revision, 'pod-template-generation': generation } =
         first[0]!.metadata!.labels!;
       const podLabels = { ...labels, 'controller-revision-hash': revision!, 'pod-template-generation': generation! };
       expect(policyMessage).toBe(
-        expectedRefusal('Pod', name, ns, flags, podLabels, [`node-exporter (expired ${PAST})`]),
+        expectedRefusal('Pod', name, ns, flags, podLabels, [
+          `node-exporter (owner: team-observability, expired ${PAST})`,
+        ]),
       );
       // The pods already running keep running; the new node has none.
       const pods = await runningPods(ns, labels, clusterNodes() + 1);

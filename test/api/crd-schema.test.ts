@@ -192,13 +192,14 @@ describe('the register (printer columns)', () => {
   const columns: Array<{ name: string; type: string; jsonPath: string; priority?: number }> =
     version.additionalPrinterColumns;
 
-  it('shows owner, allows, phase, expires, pods, enforced, age; -o wide adds ticket, next review and selector', () => {
+  it('shows owner to age, workloads after pods; -o wide adds ticket, review, selector', () => {
     expect(columns.filter((c) => !c.priority).map((c) => [c.name, c.jsonPath])).toEqual([
       ['Owner', '.spec.owner'],
       ['Allows', '.status.allows'],
       ['Phase', '.status.phase'],
       ['Expires', '.spec.expiresAt'],
       ['Pods', '.status.coveredPods'],
+      ['Workloads', '.status.workloadCount'],
       ['Enforced', '.status.conditions[?(@.type=="Enforced")].status'],
       ['Age', '.metadata.creationTimestamp'],
     ]);

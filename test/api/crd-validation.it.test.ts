@@ -17,6 +17,9 @@ import { createException, patchException, readExceptionObject, rfc3339, samplesW
 
 const DAY = 86_400_000;
 
+/** The register's columns after NAMESPACE (with -A), as `kubectl get hnse` prints them. */
+const REGISTER_COLUMNS = ['NAME', 'OWNER', 'ALLOWS', 'PHASE', 'EXPIRES', 'PODS', 'WORKLOADS', 'ENFORCED', 'AGE'];
+
 /** Splits kubectl's table output into rows of cells, cutting at the header's column starts. */
 function table(text: string): { header: string[]; rows: Array<Record<string, string>> } {
   const lines = text.split('\n').filter((l) => l.trim() !== '');
@@ -85,6 +88,7 @@ describe('kubectl apply -f crds/, the samples, and the register', () => {
         status: {
           phase: 'Active',
           coveredPods: 3,
+          workloadCount: 1,
           allows: 'hostNetwork,hostPID',
           selector: 'app.kubernetes.io/name=node-exporter',
           expiresAt,
@@ -99,7 +103,7 @@ describe('kubectl apply -f crds/, the samples, and the register', () => {
     const get = kubectl(['get', 'hnse', '-A']);
     expect(get.code, get.stderr).toBe(0);
     const { header, rows } = table(get.stdout);
-    expect(header).toEqual(['NAMESPACE', 'NAME', 'OWNER', 'ALLOWS', 'PHASE', 'EXPIRES', 'PODS', 'ENFORCED', 'AGE']);
+    expect(header).toEqual(['NAMESPACE', ...REGISTER_COLUMNS]);
     const row = rows.find((r) => r.NAMESPACE === ns && r.NAME === 'node-exporter');
     expect(row).toMatchObject({
       OWNER: 'team-observability',
@@ -107,16 +111,18 @@ describe('kubectl apply -f crds/, the samples, and the register', () => {
       PHASE: 'Active',
       EXPIRES: expiresAt,
       PODS: '3',
+      WORKLOADS: '1',
       ENFORCED: 'True',
     });
     expect(row!.AGE).toMatch(/^\d+s$|^\d+m\d*s?$/);
-    // A row without status yet: allows, phase and pods are blank, the expiry is still readable.
+    // A row without status yet: allows, phase, pods and workloads are blank, the expiry is still readable.
     expect(rows.find((r) => r.NAMESPACE === ns && r.NAME === 'cni-agent')).toMatchObject({
       OWNER: 'team-platform-network',
       ALLOWS: '',
       PHASE: '',
       EXPIRES: expiresAt,
       PODS: '',
+      WORKLOADS: '',
       ENFORCED: '',
     });
   });
@@ -137,19 +143,7 @@ describe('kubectl apply -f crds/, the samples, and the register', () => {
     const get = kubectl(['get', 'hnse', '-n', ns, '-o', 'wide']);
     expect(get.code, get.stderr).toBe(0);
     const { header, rows } = table(get.stdout);
-    expect(header).toEqual([
-      'NAME',
-      'OWNER',
-      'ALLOWS',
-      'PHASE',
-      'EXPIRES',
-      'PODS',
-      'ENFORCED',
-      'AGE',
-      'TICKET',
-      'NEXT REVIEW',
-      'SELECTOR',
-    ]);
+    expect(header).toEqual([...REGISTER_COLUMNS, 'TICKET', 'NEXT REVIEW', 'SELECTOR']);
     expect(rows.find((r) => r.NAME === 'node-exporter')).toMatchObject({
       TICKET: 'SEC-1042',
       'NEXT REVIEW': '2030-01-01T00:00:00Z',

@@ -6,42 +6,14 @@
 import { afterAll, expect, it } from 'vitest';
 import { HEARTBEAT_DELAY_ANNOTATION, HEARTBEAT_JITTER_ANNOTATION } from '../../tools/controlplane/pod-heartbeat.ts';
 import { createException } from '../harness/exceptions.ts';
-import { apps, clusterNodes, core, createNamespace, eventually, kubectl } from '../harness/clients.ts';
+import { apps, clusterNodes, createNamespace, eventually } from '../harness/clients.ts';
 import { OperatorProcess } from '../harness/operator-process.ts';
-import { daemonSetManifest, podsOf, runningPods } from '../harness/workloads.ts';
+import { daemonSetManifest, podsOf, removeOtherWorkloads, runningPods } from '../harness/workloads.ts';
 
 /** Status updates the operator must see while converged: about 10 s of heartbeats on 3 nodes. */
 const UPDATES = 20;
 
 let op: OperatorProcess | undefined;
-
-/**
- * The shared nodes cluster keeps earlier files' workloads (a CronJob fires every minute, a DaemonSet
- * refused after a lapse retries its pod): their reconciles would count here. Files run one at a
- * time, so this file removes them and waits until their pods are gone before counting.
- */
-async function removeOtherWorkloads(keep: string): Promise<void> {
-  const system = new Set(['kube-system', 'kube-public', 'kube-node-lease', 'default', keep]);
-  const { items } = await core().listNamespace();
-  const others = items.map((n) => n.metadata!.name!).filter((n) => !system.has(n));
-  for (const ns of others)
-    kubectl([
-      'delete',
-      'cronjobs,jobs,daemonsets,deployments,replicasets,statefulsets,pods',
-      '--all',
-      '-n',
-      ns,
-      '--wait=false',
-    ]);
-  await eventually(
-    async () => {
-      const pods = await core().listPodForAllNamespaces();
-      return pods.items.some((p) => others.includes(p.metadata!.namespace!)) ? undefined : true;
-    },
-    90_000,
-    "earlier files' pods gone",
-  );
-}
 
 afterAll(async () => {
   await op?.kill('SIGTERM');

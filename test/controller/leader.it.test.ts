@@ -8,7 +8,7 @@ import { KubeClient } from '../../src/kube/client.ts';
 import { silentLogger } from '../../src/logging.ts';
 import { Reflector, type RawObject } from '../../src/kube/reflector.ts';
 import { core, createNamespace, eventually, kubeConfig, kubectl } from '../harness/clients.ts';
-import { OperatorProcess } from '../harness/operator-process.ts';
+import { leaderElectionArgs, OperatorProcess } from '../harness/operator-process.ts';
 
 const started: OperatorProcess[] = [];
 afterAll(async () => {
@@ -16,20 +16,7 @@ afterAll(async () => {
 });
 
 async function replica(ns: string, id: string, extra: string[] = []): Promise<OperatorProcess> {
-  const p = await OperatorProcess.start([
-    '--leader-elect',
-    '--lease-namespace',
-    ns,
-    '--identity',
-    id,
-    '--lease-duration',
-    '4s',
-    '--renew-deadline',
-    '3s',
-    '--retry-period',
-    '1s',
-    ...extra,
-  ]);
+  const p = await OperatorProcess.start([...leaderElectionArgs(ns, id), ...extra]);
   started.push(p);
   return p;
 }

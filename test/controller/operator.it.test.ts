@@ -353,11 +353,7 @@ describe('operator: lapse, exactly once, restarts', () => {
     await op.converged();
     // Every object the operator could write (or reads to decide), before the restart.
     const before = clusterObjects();
-    await op.kill('SIGTERM');
-    op = await OperatorProcess.start(['--log-level', 'debug']);
-    await op.converged();
-    await new Promise((r) => setTimeout(r, 1000));
-    await op.converged();
+    op = await op.restart(['--log-level', 'debug']);
     const writes = await op.writes();
     console.log(
       `[figures] writes after a restart on a converged cluster: ${writes} (requests: ${await op.metric('hostns_api_requests_total')})`,

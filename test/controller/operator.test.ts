@@ -125,7 +125,10 @@ describe('operator on the fake API', () => {
     });
     expect(eventsOf(api, 'team', 'Expired')).toHaveLength(1);
     expect(labels(api, 'team', 'a1')['hostns.io/violation']).toBe('true');
-    expect(api.get(GRANTS, 'team', 'grants')?.spec).toEqual({ grants: [] });
+    // The grant is gone; the exception stays named, granting nothing, for the refusal message.
+    const spec = api.get(GRANTS, 'team', 'grants')?.spec as { grants: unknown[]; lapsed?: { exception: string }[] };
+    expect(spec.grants).toEqual([]);
+    expect(spec.lapsed?.map((l) => l.exception)).toEqual(['short']);
 
     const lapse = api.requests.slice(before).filter((r) => r.method !== 'GET' && r.method !== 'WATCH');
     const kinds = lapse.map((r) =>

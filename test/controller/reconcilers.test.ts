@@ -1,10 +1,11 @@
 // The three reconcilers and the wiring as pure functions of (caches, now): no API, no timers.
 import { describe, expect, it } from 'vitest';
 import { DateTime } from 'luxon';
-import type { HostNamespaceException, HostNamespaceGrantIndex, HostNamespaceGrantSet } from '../../src/api/v1alpha1.ts';
-import { Caches, type NamespaceRecord } from '../../src/controller/caches.ts';
+import type { HostNamespaceException, HostNamespaceGrantSet } from '../../src/api/v1alpha1.ts';
 import { reconcileException, TRANSITION_MARGIN_MS } from '../../src/controller/exceptions.ts';
 import { reconcileGrantIndex, reconcileGrants } from '../../src/controller/grants.ts';
+import { writeNamespaceGrants } from '../../src/controller/grants-writer.ts';
+import type { KubeClient } from '../../src/kube/client.ts';
 import { keyId } from '../../src/controller/keys.ts';
 import { reconcilePod } from '../../src/controller/pods.ts';
 import { reconcileRefusal } from '../../src/controller/refusals.ts';
@@ -15,10 +16,7 @@ import {
   onGrantsChange,
   onPodChange,
 } from '../../src/controller/wiring.ts';
-import { toPodRecord, type PodRecord } from '../../src/kube/pod-record.ts';
-import { StoreWriter } from '../../src/kube/store.ts';
 import { eventName } from '../../src/kube/events.ts';
-import type { OwnedRecord } from '../../src/kube/owner-record.ts';
 import type { RefusalRecord } from '../../src/kube/refusal-record.ts';
 import type { OwnerRef } from '../../src/policy/workloads.ts';
 import { DEFAULT_POLICY } from '../../src/policy/config.ts';
@@ -26,45 +24,17 @@ import { planException } from '../../src/policy/status.ts';
 import { evaluateException } from '../../src/policy/evaluated.ts';
 import type { Request } from '../../src/runtime/manager.ts';
 import type { ReconcileKey } from '../../src/controller/keys.ts';
-import { exceptionObj, podObj } from '../fake/cluster.ts';
+import { exceptionObj } from '../fake/cluster.ts';
+import { cacheWorld, podRecord, stored } from '../fake/caches.ts';
 
 const now = DateTime.fromISO('2026-11-10T00:00:00Z', { zone: 'utc' });
 
 function world() {
-  const exceptions = new StoreWriter<HostNamespaceException>();
-  const pods = new StoreWriter<PodRecord>();
-  const grants = new StoreWriter<HostNamespaceGrantSet>();
-  const namespaces = new StoreWriter<NamespaceRecord>();
-  const grantIndex = new StoreWriter<HostNamespaceGrantIndex>();
-  const grantsWriteErrors = new Map<string, string>();
-  const replicaSets = new StoreWriter<OwnedRecord>();
-  const jobs = new StoreWriter<OwnedRecord>();
-  const refusals = new StoreWriter<RefusalRecord>();
-  const caches = new Caches({
-    exceptions,
-    pods,
-    grants,
-    namespaces,
-    grantIndex,
-    replicaSets,
-    jobs,
-    refusals,
-    grantsWriteErrors,
-    policy: DEFAULT_POLICY,
-  });
+  const w = cacheWorld();
+  const { exceptions, pods, replicaSets, jobs } = w;
   const addException = (ns: string, name: string, expiresAt: DateTime, extra: Partial<HostNamespaceException> = {}) => {
-    const base = exceptionObj(ns, name, expiresAt) as unknown as HostNamespaceException;
-    const obj = {
-      ...base,
-      ...extra,
-      metadata: {
-        ...base.metadata,
-        uid: `uid-${name}`,
-        resourceVersion: '1',
-        generation: 1,
-        creationTimestamp: '2026-11-01T00:00:00Z',
-      },
-    };
+    const base = stored(exceptionObj(ns, name, expiresAt) as unknown as HostNamespaceException, name);
+    const obj = { ...base, ...extra, metadata: base.metadata };
     exceptions.set(`${ns}/${name}`, obj);
     return obj;
   };
@@ -75,32 +45,14 @@ function world() {
     flags: { hostNetwork?: boolean; hostPID?: boolean } = {},
     owner?: OwnerRef,
   ) => {
-    const raw = podObj(ns, name, labels, flags) as unknown as Record<string, unknown> & {
-      metadata: Record<string, unknown>;
-    };
-    raw.metadata.uid = `uid-${name}`;
-    if (owner) raw.metadata.ownerReferences = [{ ...owner, controller: true }];
-    raw.metadata.resourceVersion = '7';
-    const rec = toPodRecord(raw)!;
+    const rec = podRecord(ns, name, labels, flags, owner);
     pods.set(`${ns}/${name}`, rec);
     return rec;
   };
   /** A cached ReplicaSet or Job `ref` controlled by `owner`. */
   const addOwned = (ns: string, ref: OwnerRef, owner: OwnerRef) =>
     (ref.kind === 'Job' ? jobs : replicaSets).set(`${ns}/${ref.name}`, { uid: ref.uid, owner });
-  return {
-    exceptions,
-    pods,
-    grants,
-    namespaces,
-    grantIndex,
-    grantsWriteErrors,
-    caches,
-    addException,
-    addPod,
-    addOwned,
-    refusals,
-  };
+  return { ...w, addException, addPod, addOwned };
 }
 
 describe('reconcileException', () => {
@@ -216,9 +168,15 @@ describe('reconcileRefusal', () => {
     w.addException('team', 'agents', now.minus({ hours: 1 }));
     const rs: OwnerRef = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-5d', uid: 'uid-rs' };
     w.addOwned('team', rs, { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'uid-web' });
-    w.refusals.set('team/web-5d.1', refusal(rs, ' (lapsed: agents (expired 2026-11-09T23:00:00Z))'));
-    const r = reconcileRefusal('team', 'web-5d.1', w.caches, now);
-    expect(r.writes[0]).toMatchObject({ event: { regarding: { kind: 'Deployment', name: 'web', uid: 'uid-web' } } });
+    // As grants objects name it without an owner (older ones) and with one (its lapsed entry).
+    for (const named of [
+      'agents (expired 2026-11-09T23:00:00Z)',
+      'agents (owner: a (b), c, expired 2026-11-09T23:00:00Z)',
+    ]) {
+      w.refusals.set('team/web-5d.1', refusal(rs, ` (lapsed: ${named})`));
+      const r = reconcileRefusal('team', 'web-5d.1', w.caches, now);
+      expect(r.writes[0]).toMatchObject({ event: { regarding: { kind: 'Deployment', name: 'web', uid: 'uid-web' } } });
+    }
   });
 
   it('refused for another reason (never allowed), an exception still granting, or the refusal gone: nothing', () => {
@@ -351,6 +309,36 @@ describe('reconcileGrants (one namespace) and reconcileGrantIndex', () => {
       terminating: true,
     });
     expect(reconcileGrants('going', w.caches, now).writes).toEqual([]);
+  });
+
+  it('an exception that lapsed: its grant leaves, its lapsed entry (with the owner) is written; then nothing to write', async () => {
+    const w = world();
+    w.addException('team', 'agents', now.plus({ days: 20 }));
+    w.addException('team', 'gone-by', now.minus({ days: 1 }));
+    const write = reconcileGrants('team', w.caches, now).writes[0] as { spec: HostNamespaceGrantSet['spec'] };
+    expect(write.spec.grants.map((g) => g.exception)).toEqual(['agents']);
+    expect(write.spec.lapsed).toEqual([
+      {
+        exception: 'gone-by',
+        owner: 'team-observability',
+        allow: ['hostNetwork'],
+        expiresAt: now.minus({ days: 1 }).toUTC().toISO({ suppressMilliseconds: true }),
+        selector: { matchLabels: { app: 'agent' }, matchExpressions: [] },
+      },
+    ]);
+    // Observed back from the API server (as after the write, or on a restart): converged, no request.
+    w.grants.set('team/grants', {
+      apiVersion: 'hostns.io/v1alpha1',
+      kind: 'HostNamespaceGrantSet',
+      metadata: { name: 'grants', namespace: 'team', resourceVersion: '5' },
+      spec: JSON.parse(JSON.stringify(write.spec)) as HostNamespaceGrantSet['spec'],
+    });
+    const again = reconcileGrants('team', w.caches, now).writes[0] as {
+      spec: HostNamespaceGrantSet['spec'];
+      current: HostNamespaceGrantSet;
+    };
+    const refuse = { request: () => Promise.reject(new Error('no request expected')) } as unknown as KubeClient;
+    expect(await writeNamespaceGrants(refuse, 'team', again.spec, again.current)).toEqual({ action: 'unchanged' });
   });
 
   it('reports what is over the budget instead of writing an object the API server refuses', () => {

@@ -2,8 +2,7 @@
 // namespace (as the labels say), one per exception finding, bounded, and the wiring that queues it.
 import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
-import type { HostNamespaceException, HostNamespaceGrantIndex, HostNamespaceGrantSet } from '../../src/api/v1alpha1.ts';
-import { Caches, type NamespaceRecord } from '../../src/controller/caches.ts';
+import type { HostNamespaceException } from '../../src/api/v1alpha1.ts';
 import { keyId, laneOf, LANE, type ReconcileKey } from '../../src/controller/keys.ts';
 import { reconcilePod } from '../../src/controller/pods.ts';
 import {
@@ -22,39 +21,18 @@ import {
   REPORT_THROTTLE_MS,
 } from '../../src/controller/wiring.ts';
 import { writeLane } from '../../src/controller/writes.ts';
-import { toPodRecord, type PodRecord } from '../../src/kube/pod-record.ts';
+import type { PodRecord } from '../../src/kube/pod-record.ts';
 import { StoreWriter } from '../../src/kube/store.ts';
-import type { OwnedRecord } from '../../src/kube/owner-record.ts';
-import type { RefusalRecord } from '../../src/kube/refusal-record.ts';
-import { DEFAULT_POLICY } from '../../src/policy/config.ts';
 import type { Request } from '../../src/runtime/manager.ts';
-import { exceptionObj, podObj } from '../fake/cluster.ts';
+import { exceptionObj } from '../fake/cluster.ts';
+import { cacheWorld, podRecord, stored } from '../fake/caches.ts';
 
 const now = DateTime.fromISO('2026-11-10T00:00:00Z', { zone: 'utc' });
 
 function world() {
-  const exceptions = new StoreWriter<HostNamespaceException>();
-  const pods = new StoreWriter<PodRecord>();
-  const grants = new StoreWriter<HostNamespaceGrantSet>();
-  const namespaces = new StoreWriter<NamespaceRecord>();
-  const grantIndex = new StoreWriter<HostNamespaceGrantIndex>();
-  const grantsWriteErrors = new Map<string, string>();
-  const replicaSets = new StoreWriter<OwnedRecord>();
-  const jobs = new StoreWriter<OwnedRecord>();
-  const refusals = new StoreWriter<RefusalRecord>();
+  const w = cacheWorld();
+  const { exceptions, pods, grants, caches } = w;
   const reports = new StoreWriter<Report>();
-  const caches = new Caches({
-    exceptions,
-    pods,
-    grants,
-    namespaces,
-    grantIndex,
-    replicaSets,
-    jobs,
-    refusals,
-    grantsWriteErrors,
-    policy: DEFAULT_POLICY,
-  });
   const addException = (
     ns: string,
     name: string,
@@ -63,17 +41,10 @@ function world() {
     review?: string,
     created = '2026-11-01T00:00:00Z',
   ) => {
-    const base = exceptionObj(ns, name, expiresAt, spec) as unknown as HostNamespaceException;
+    const base = stored(exceptionObj(ns, name, expiresAt, spec) as unknown as HostNamespaceException, name, created);
     const obj = {
       ...base,
       spec: { ...base.spec, ...(review ? { review: { lastReviewedAt: review, reviewedBy: 'bob' } } : {}) },
-      metadata: {
-        ...base.metadata,
-        uid: `uid-${name}`,
-        resourceVersion: '1',
-        generation: 1,
-        creationTimestamp: created,
-      },
     };
     exceptions.set(`${ns}/${name}`, obj);
   };
@@ -83,10 +54,7 @@ function world() {
     labels: Record<string, string>,
     flags: { hostNetwork?: boolean; hostPID?: boolean } = {},
   ) => {
-    const raw = podObj(ns, name, labels, flags) as unknown as { metadata: Record<string, unknown> };
-    raw.metadata.uid = `uid-${name}`;
-    raw.metadata.resourceVersion = '7';
-    pods.set(`${ns}/${name}`, toPodRecord(raw)!);
+    pods.set(`${ns}/${name}`, podRecord(ns, name, labels, flags));
   };
   /** The grants object as the operator would have written it: the exceptions are enforced. */
   const grantsWritten = (ns: string) => {
@@ -98,18 +66,7 @@ function world() {
       spec: desired.spec,
     });
   };
-  return {
-    exceptions,
-    pods,
-    grants,
-    namespaces,
-    grantsWriteErrors,
-    reports,
-    caches,
-    addException,
-    addPod,
-    grantsWritten,
-  };
+  return { ...w, reports, addException, addPod, grantsWritten };
 }
 
 const summary = (r: Report | undefined) => r?.summary;

@@ -10,6 +10,7 @@ import { silentLogger } from '../../src/logging.ts';
 import { DEFAULT_POLICY } from '../../src/policy/config.ts';
 import {
   EXCEPTIONS,
+  FAKE_LEADER_ELECTION,
   FakeKubeApi,
   GRANTS,
   Recorder,
@@ -63,13 +64,7 @@ describe('leader writes bounded by the term', () => {
       logger: silentLogger(),
       identity: 'leader-a',
       maxConcurrentReconciles: 2,
-      leaderElection: {
-        namespace: 'ops',
-        name: 'hostns-operator',
-        leaseDurationSeconds: 15,
-        renewDeadlineSeconds: 10,
-        retryPeriodSeconds: 2,
-      },
+      leaderElection: FAKE_LEADER_ELECTION,
       electionClocks: clocks,
     });
     running.push(operator);

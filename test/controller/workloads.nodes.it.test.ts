@@ -7,8 +7,8 @@
 // namespaces) and the real operator process decide, as in production.
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createException, GROUP, PLURAL, VERSION } from '../harness/exceptions.ts';
-import { apps, clusterNodes, customObjects, eventually, kubectl } from '../harness/clients.ts';
+import { createException, readException } from '../harness/exceptions.ts';
+import { apps, clusterNodes, eventually, kubectl } from '../harness/clients.ts';
 import { OperatorProcess } from '../harness/operator-process.ts';
 import {
   addNode,
@@ -45,16 +45,7 @@ type Status = {
   workloadCount?: number;
 };
 async function statusOf(ns: string, name: string): Promise<Status> {
-  const e = (await customObjects().getNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    plural: PLURAL,
-    namespace: ns,
-    name,
-  })) as {
-    status?: Status;
-  };
-  return e.status ?? {};
+  return (await readException<Status>(ns, name)).status ?? {};
 }
 
 const iso = (t: DateTime) => t.toUTC().toISO({ suppressMilliseconds: true })!;
@@ -165,9 +156,10 @@ describe('an exception lapsing under a running DaemonSet', () => {
     // A node joins: the DaemonSet's pod for it is refused; our Event on the DaemonSet says why and whose.
     added.push(await addNode('wl-node'));
     const failed = await eventOn(ns, 'DaemonSet', 'node-exporter', 'FailedCreate', 60_000);
-    // The policy's own message cannot name the lapse: the operator dropped the lapsed grant from the
-    // namespace's grants object, which is all admission reads. Our Event, next to it, does.
+    // The policy's own message names the lapse (the grants object keeps it in spec.lapsed, read only
+    // by the message); our Event, next to it, adds what the workload lost.
     expect(failed.message).toContain("ValidatingAdmissionPolicy 'hostns-host-namespaces'");
+    expect(failed.message).toContain('(lapsed: node-exporter (owner: ');
     expect(failed.message).toContain('uses hostNetwork, and no active HostNamespaceException in namespace');
     const linked = await eventOn(ns, 'DaemonSet', 'node-exporter', 'HostNamespaceExceptionLapsed', 30_000);
     expect(linked.type).toBe('Warning');

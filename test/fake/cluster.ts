@@ -42,6 +42,15 @@ export function podObj(
   };
 }
 
+/** client-go's Lease timings, in a namespace of the fake API: for operators that elect a leader. */
+export const FAKE_LEADER_ELECTION = {
+  namespace: 'ops',
+  name: 'hostns-operator',
+  leaseDurationSeconds: 15,
+  renewDeadlineSeconds: 10,
+  retryPeriodSeconds: 2,
+};
+
 /** What the operator reported through its observer. */
 export class Recorder implements OperatorObserver {
   readonly reconciles: { controller: string; error: boolean }[] = [];

@@ -1,5 +1,6 @@
 // An in-memory fake of the API the operator uses (src/kube/client.ts KubeApi): LIST (paged),
-// GET, watch from a resourceVersion (410 Expired once history is compacted), POST (409
+// GET, watch from a resourceVersion (410 Expired once history is compacted), field selectors on
+// Events and metadata-only reads (PartialObjectMetadata) for LIST and watch, POST (409
 // AlreadyExists), PUT (409 Conflict on a stale resourceVersion; the status subresource),
 // JSON merge PATCH (metadata.uid as precondition), DELETE, 404s, and API discovery for the CRD
 // check. Faults can be injected per request. It keeps one resourceVersion counter, like etcd.
@@ -35,7 +36,8 @@ interface WatchEvent {
 interface Watcher {
   resource: string;
   namespace?: string;
-  onEvent: WatchEventHandler;
+  /** One event to this watch, when its field selector selects the object (as metadata when asked). */
+  deliver: (type: WatchEvent['type'], object: Obj) => void;
   close: () => void;
   /** Ends the watch with a network error. */
   fail: (err: Error) => void;
@@ -64,6 +66,65 @@ function mergePatch(target: unknown, patch: unknown): unknown {
     else out[k] = mergePatch(out[k], v);
   }
   return out;
+}
+
+/** The fields the API server selects Events on (pkg/registry/core/event ToSelectableFields), either shape. */
+function eventFields(o: Obj): Record<string, string> {
+  const e = o as Obj & {
+    involvedObject?: Record<string, string>;
+    regarding?: Record<string, string>;
+    reason?: string;
+    type?: string;
+    reportingComponent?: string;
+    reportingController?: string;
+    source?: { component?: string };
+    deprecatedSource?: { component?: string };
+  };
+  // events.k8s.io/v1 Events are stored as core ones: regarding is involvedObject.
+  const about = e.involvedObject ?? e.regarding ?? {};
+  const reporting = e.reportingComponent ?? e.reportingController ?? '';
+  const fields: Record<string, string> = {
+    reason: e.reason ?? '',
+    type: e.type ?? '',
+    reportingComponent: reporting,
+    source: (e.source ?? e.deprecatedSource)?.component || reporting,
+  };
+  for (const f of ['kind', 'namespace', 'name', 'uid', 'apiVersion', 'resourceVersion', 'fieldPath'])
+    fields[`involvedObject.${f}`] = about[f] ?? '';
+  return fields;
+}
+
+/**
+ * A field selector (`a=b`, `a==b`, `a!=b`, comma-separated and ANDed) as a predicate; metadata.name
+ * and metadata.namespace everywhere, Events' own fields on `events`; any other field is refused, as
+ * the API server does (400).
+ */
+function fieldSelector(resource: string, selector: string | undefined): ((o: Obj) => boolean) | undefined {
+  if (!selector) return undefined;
+  const requirements = selector.split(',').map((term) => {
+    const m = /^([^!=]+)(!=|==|=)(.*)$/.exec(term);
+    if (!m) throw new ApiError(400, 'BadRequest', `invalid field selector: ${term}`, undefined);
+    return { field: m[1]!, equal: m[2] !== '!=', value: m[3]! };
+  });
+  const fieldsOf = (o: Obj): Record<string, string> => ({
+    ...(resource === 'events' ? eventFields(o) : {}),
+    'metadata.name': o.metadata.name,
+    'metadata.namespace': o.metadata.namespace ?? '',
+  });
+  const known = fieldsOf({ metadata: { name: '' } });
+  for (const r of requirements)
+    if (!(r.field in known)) throw new ApiError(400, 'BadRequest', `field label not supported: ${r.field}`, undefined);
+  return (o) => {
+    const fields = fieldsOf(o);
+    return requirements.every((r) => (fields[r.field] === r.value) === r.equal);
+  };
+}
+
+/** What a metadata-only read (PartialObjectMetadata) returns of an object. */
+function asRequested(o: Obj, accept: string | undefined): Obj {
+  return accept?.includes('as=PartialObjectMetadata')
+    ? { apiVersion: 'meta.k8s.io/v1', kind: 'PartialObjectMetadata', metadata: o.metadata }
+    : o;
 }
 
 function parse(path: string): Route {
@@ -201,6 +262,7 @@ export class FakeKubeApi implements KubeApi {
     signal: AbortSignal,
     _idleMs?: number,
     onOpen?: () => void,
+    accept?: string,
   ): Promise<void> {
     const route = parse(path);
     const from = Number(query?.resourceVersion ?? 0);
@@ -208,6 +270,15 @@ export class FakeKubeApi implements KubeApi {
     return new Promise<void>((resolve, reject) => {
       if (signal.aborted) return resolve();
       if (this.down) return reject(new TypeError('fetch failed'));
+      let selected: ((o: Obj) => boolean) | undefined;
+      try {
+        selected = fieldSelector(route.resource, query?.fieldSelector as string | undefined);
+      } catch (err) {
+        return reject(err as Error);
+      }
+      const deliver = (type: WatchEvent['type'], object: Obj) => {
+        if (!selected || selected(object)) onEvent({ type, object: asRequested(clone(object), accept) });
+      };
       if (from < this.compactedBefore) {
         queueMicrotask(() => {
           onEvent({
@@ -221,7 +292,7 @@ export class FakeKubeApi implements KubeApi {
       const watcher: Watcher = {
         resource: route.resource,
         namespace: route.namespace,
-        onEvent,
+        deliver,
         close: () => {
           this.watchers.delete(watcher);
           resolve();
@@ -237,7 +308,7 @@ export class FakeKubeApi implements KubeApi {
       this.watchers.add(watcher);
       onOpen?.();
       queueMicrotask(() => {
-        for (const e of backlog) if (this.watchers.has(watcher)) onEvent({ type: e.type, object: clone(e.object) });
+        for (const e of backlog) if (this.watchers.has(watcher)) deliver(e.type, e.object);
       });
     });
   }
@@ -252,7 +323,10 @@ export class FakeKubeApi implements KubeApi {
     switch (method) {
       case 'GET': {
         if (route.name) return this.mustGet(route);
-        const all = [...coll.values()].filter((o) => !route.namespace || o.metadata.namespace === route.namespace);
+        const selected = fieldSelector(route.resource, opts.query?.fieldSelector as string | undefined);
+        const all = [...coll.values()].filter(
+          (o) => (!route.namespace || o.metadata.namespace === route.namespace) && (!selected || selected(o)),
+        );
         all.sort((a, b) =>
           this.storeKey(a.metadata.namespace, a.metadata.name).localeCompare(
             this.storeKey(b.metadata.namespace, b.metadata.name),
@@ -262,7 +336,10 @@ export class FakeKubeApi implements KubeApi {
         const limit = Number(opts.query?.limit ?? all.length) || all.length;
         const page = all.slice(start, start + limit);
         const next = start + limit < all.length ? String(start + limit) : undefined;
-        return { metadata: { resourceVersion: String(this.rv), ...(next ? { continue: next } : {}) }, items: page };
+        return {
+          metadata: { resourceVersion: String(this.rv), ...(next ? { continue: next } : {}) },
+          items: page.map((o) => asRequested(o, opts.accept)),
+        };
       }
       case 'POST': {
         if (!body?.metadata?.name) throw this.error(422, 'Invalid', 'metadata.name: Required value');
@@ -340,7 +417,7 @@ export class FakeKubeApi implements KubeApi {
     for (const w of this.watchers) {
       if (w.resource !== resource || (w.namespace && w.namespace !== obj.metadata.namespace)) continue;
       const deliver = () => {
-        if (this.watchers.has(w)) w.onEvent({ type, object: clone(event.object) });
+        if (this.watchers.has(w)) w.deliver(type, event.object);
       };
       if (this.watchLagsResponses) setImmediate(deliver);
       else queueMicrotask(deliver);

@@ -32,3 +32,17 @@ export async function createException(ns: string, name: string, spec: Record<str
     body: exceptionBody(name, spec),
   });
 }
+
+/** The exception as stored, status included (read with the status fields a test looks at). */
+export async function readException<Status = Record<string, unknown>>(
+  ns: string,
+  name: string,
+): Promise<{ spec?: Record<string, unknown>; status?: Status }> {
+  return (await customObjects().getNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    plural: PLURAL,
+    namespace: ns,
+    name,
+  })) as { spec?: Record<string, unknown>; status?: Status };
+}

@@ -65,7 +65,37 @@ export class OperatorProcess {
     }
   }
 
+  /**
+   * Stops this operator (SIGTERM) and starts another with `args`, converged twice a second apart
+   * (what a zero-writes check after a restart needs).
+   */
+  async restart(args: string[] = []): Promise<OperatorProcess> {
+    await this.kill('SIGTERM');
+    const next = await OperatorProcess.start(args);
+    await next.converged();
+    await new Promise((r) => setTimeout(r, 1000));
+    await next.converged();
+    return next;
+  }
+
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     return this.proc.kill(signal);
   }
+}
+
+/** Flags of a replica electing a leader through a Lease in `namespace`, with short timings (a 4 s lease). */
+export function leaderElectionArgs(namespace: string, identity: string): string[] {
+  return [
+    '--leader-elect',
+    '--lease-namespace',
+    namespace,
+    '--identity',
+    identity,
+    '--lease-duration',
+    '4s',
+    '--renew-deadline',
+    '3s',
+    '--retry-period',
+    '1s',
+  ];
 }

@@ -87,8 +87,9 @@ describe('API server outage', () => {
     );
     expect(await op.metric('hostns_watch_restarts_total', 'reason="error"')).toBeGreaterThanOrEqual(1);
     await eventually(async () => ((await op!.get('/readyz')) === 'ok\n' ? true : undefined), 10_000, 'ready again');
-    // every source watching again: exceptions, pods, grants, namespaces, index, NetworkPolicies, ReplicaSets, Jobs, Events
-    expect(await op.metric('hostns_watch_connected')).toBe(9);
+    // every source watching again: exceptions, pods, grants, namespaces, index, NetworkPolicies, ReplicaSets, Jobs,
+    // FailedCreate Events, our Events on workloads
+    expect(await op.metric('hostns_watch_connected')).toBe(10);
 
     // A second outage during which the exception is deleted: the covered pod becomes an offender.
     await proxy.down();

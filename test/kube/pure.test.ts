@@ -71,6 +71,26 @@ describe('toPodRecord', () => {
       'hostns.io/exception': 'x',
     });
   });
+  it('a clean pod is cached for any one of our keys, in labels or annotations, and only for a string value', () => {
+    const kept = [
+      { labels: { 'hostns.io/violation': 'true' } },
+      { labels: { 'hostns.io/exception': 'x' } },
+      { annotations: { 'hostns.io/violation': 'hostNetwork' } },
+      { annotations: { 'hostns.io/exceptions': 'x' } },
+      { annotations: { 'hostns.io/violation-event': 'abc hostNetwork' } },
+      { labels: { app: 'a' }, annotations: { other: 'y', 'hostns.io/exceptions': '' } },
+    ];
+    for (const meta of kept) expect(toPodRecord(raw({}, meta)), JSON.stringify(meta)).toBeDefined();
+    const dropped = [
+      { labels: { app: 'a', 'hostns.io/violations': 'true' } },
+      { labels: { 'hostns.io/violation': true } },
+      { annotations: { 'hostns.io/violation-event': null } },
+      { labels: ['hostns.io/violation'] },
+      { annotations: 'hostns.io/exceptions' },
+      { labels: { 'hostns.io/exception': 'x' }, name: 5 },
+    ];
+    for (const meta of dropped) expect(toPodRecord(raw({}, meta)), JSON.stringify(meta)).toBeUndefined();
+  });
   it('tolerates malformed objects', () => {
     for (const junk of [
       {},

@@ -66,6 +66,30 @@ describe('ServerClock', () => {
       expect(w.serverTrue() - early).toBeLessThanOrEqual(2 * e.errorMs + 1e-6);
     }
   });
+  it('read again and again without a new response: the same bounds as computed afresh, widened only by drift', () => {
+    const w = world({ serverMinusMono: 1.7e12 + 389, localWallOffsetMs: 250 });
+    const samples: ClockSample[] = [];
+    const observe = w.clock.observe.bind(w.clock);
+    w.clock.observe = (date, sent, received) => {
+      if (date) samples.push({ serverSecondMs: Date.parse(date), sentMono: sent, receivedMono: received });
+      observe(date, sent, received);
+    };
+    for (let i = 0; i < 12; i++) {
+      w.request(4 + (i % 3), (i * 0.43) % 1);
+      // Between responses the clock is read many times (each reconcile, each queue operation).
+      for (let k = 0; k < 5; k++) {
+        w.advance(50 + k * 1000);
+        const e = w.clock.estimate();
+        const fresh = offsetBounds(samples, w.serverTrue() - (1.7e12 + 389))!;
+        // Within 1e-3 ms: epoch milliseconds near 1.7e12 carry about 2e-4 ms of rounding.
+        expect(e.errorMs).toBeGreaterThanOrEqual((fresh.hi - fresh.lo) / 2 - 1e-3);
+        expect(e.errorMs).toBeLessThanOrEqual((fresh.hi - fresh.lo) / 2 + 1e-3);
+        const early = w.clock.notBeforeMs();
+        expect(early).toBeLessThanOrEqual(w.serverTrue() + 1e-6);
+        expect(w.clock.notBefore().toMillis()).toBe(early);
+      }
+    }
+  });
   it('a step of the local wall clock changes nothing (it is not used once a response arrived)', () => {
     const w = world({ serverMinusMono: 1.7e12, localWallOffsetMs: 0 });
     for (let i = 0; i < 10; i++) {

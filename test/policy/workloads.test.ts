@@ -138,8 +138,46 @@ describe('controllerRef', () => {
     ],
     ['a controller without apiVersion', { ownerReferences: [{ kind: 'X', name: 'x', uid: '1', controller: true }] }],
     ['null entries', { ownerReferences: [null, 3, 'x'] }],
+    [
+      'two controllers (forged: the API refuses it)',
+      {
+        ownerReferences: [
+          { apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'ds', uid: '1', controller: true },
+          { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: '2', controller: true },
+        ],
+      },
+    ],
+    [
+      'the same controller twice',
+      {
+        ownerReferences: [
+          { apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'ds', uid: '1', controller: true },
+          { apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'ds', uid: '1', controller: true },
+        ],
+      },
+    ],
+    [
+      'a valid controller and a malformed one',
+      {
+        ownerReferences: [
+          { apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'ds', uid: '1', controller: true },
+          { kind: 'X', controller: true },
+        ],
+      },
+    ],
   ])('none for %s', (_, meta) => {
     expect(controllerRef(meta as never)).toBeUndefined();
+  });
+
+  it('a namespace written into a reference is not kept (owner references are namespace-local)', () => {
+    const forged = { apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'd', uid: 'u', controller: true, namespace: 'x' };
+    expect(controllerRef({ ownerReferences: [forged] })).toEqual({
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      name: 'd',
+      uid: 'u',
+    });
+    expect(workloadOf(pod(controllerRef({ ownerReferences: [forged] })), none).namespace).toBe('ns');
   });
 
   it('a controller without uid keeps an empty uid (attribution still names it)', () => {

@@ -32,6 +32,17 @@ describe('fakeNode', () => {
     expect((fakeNode('last', 16383) as NodeShape).spec.podCIDR).toBe('10.127.255.0/24');
   });
 
+  it("carries a pool's labels and taints; without a pool, none of either", () => {
+    const taint = { key: 'hostns.io/test-pool', value: 'p1', effect: 'NoSchedule' as const };
+    const pooled = fakeNode('n', 1, { labels: { 'hostns.io/test-pool': 'p1' }, taints: [taint] }) as NodeShape & {
+      spec: { taints?: unknown[] };
+    };
+    expect(pooled.metadata.labels).toMatchObject({ 'hostns.io/test-pool': 'p1', 'kubernetes.io/hostname': 'n' });
+    expect(pooled.spec.taints).toEqual([taint]);
+    expect((fakeNode('n', 1) as { spec: object }).spec).not.toHaveProperty('taints');
+    expect((fakeNode('n', 1, { taints: [] }) as { spec: object }).spec).not.toHaveProperty('taints');
+  });
+
   it('refuses an index outside 0..16383', () => {
     for (const bad of [-1, 16384, 1.5, Number.NaN])
       expect(() => fakeNode('n', bad)).toThrow(`fake node index ${bad} is not in 0..16383`);

@@ -7,13 +7,29 @@ export function fakeNodeName(index: number): string {
   return `kwok-node-${index}`;
 }
 
+/** A taint as a Node's spec.taints holds it. */
+export interface NodeTaint {
+  key: string;
+  value?: string;
+  effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+}
+
+/**
+ * Extra labels and taints: a pool of nodes kept for one test (a taint keeps other workloads,
+ * DaemonSets included, off them; a label lets the test's own workload select them).
+ */
+export interface NodePool {
+  labels?: Record<string, string>;
+  taints?: NodeTaint[];
+}
+
 /**
  * A Node object for a simulated node. `index` (0..16383) picks its addresses: InternalIP
  * 172.16.x.y and pod CIDR 10.64.0.0/10 split in /24s, one per node, so pod IPs never collide.
  * Allocatable is a typical worker's (32 CPUs, 256 GiB, the kubelet's default 110 pods), as KWOK's
  * own kwokctl uses.
  */
-export function fakeNode(name: string, index: number): Record<string, unknown> {
+export function fakeNode(name: string, index: number, pool: NodePool = {}): Record<string, unknown> {
   if (!Number.isInteger(index) || index < 0 || index > 16383)
     throw new Error(`fake node index ${index} is not in 0..16383`);
   const podCidr = `10.${64 + (index >> 8)}.${index & 255}.0/24`;
@@ -31,9 +47,10 @@ export function fakeNode(name: string, index: number): Record<string, unknown> {
         'kubernetes.io/hostname': name,
         'node-role.kubernetes.io/agent': '',
         type: 'kwok',
+        ...pool.labels,
       },
     },
-    spec: { podCIDR: podCidr, podCIDRs: [podCidr] },
+    spec: { podCIDR: podCidr, podCIDRs: [podCidr], ...(pool.taints?.length ? { taints: pool.taints } : {}) },
     status: {
       addresses: [
         { type: 'InternalIP', address: internalIp },
