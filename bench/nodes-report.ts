@@ -13,6 +13,8 @@ export type NodesWorldReport = {
   commit: string;
   machine: string;
   options: object;
+  /** The operator's command line (its production form, without leader election). */
+  operator?: string;
 } & Partial<NodesWorldResult> & { errors: string[] };
 
 function nonZero(r: Record<string, number>): Record<string, number> {
@@ -54,6 +56,11 @@ function costTable(title: string, costs: Record<string, ComponentCost>, cpuWhat:
 export function worldBody(r: NodesWorldReport): string[] {
   const w = r.world;
   const lines: string[] = [`${r.date}, \`${r.command}\`, commit ${r.commit}. ${r.machine}.`, ''];
+  if (r.operator)
+    lines.push(
+      `Operator: \`${r.operator}\` (config/manager's form, without --leader-elect). Options: \`${JSON.stringify(r.options)}\`.`,
+      '',
+    );
   if (w) {
     const rate = w.podsPerSecond === undefined ? '' : `, ${w.podsPerSecond} pods/s`;
     lines.push(

@@ -22,6 +22,8 @@ import { renderWorld, worldSection, type NodesWorldReport } from './nodes-report
 import { renderReport, type BenchResults } from './report.ts';
 import { LARGE_CLUSTER_TUNING, NODES_TUNING } from '../tools/controlplane/tuning.ts';
 import { CpuMeter } from './procstat.ts';
+import { productionForm } from './production.ts';
+import { NODE } from './phases/common.ts';
 import { OperatorProcess } from '../tools/operator-process.ts';
 import {
   buildWorld,
@@ -88,6 +90,8 @@ if (!nodes) throw new Error('--nodes: the nodes world needs at least one node');
 if (nodes * options.daemonSets > options.pods)
   throw new Error(`--pods: ${options.pods} is fewer than the DaemonSets' ${nodes * options.daemonSets} pods`);
 
+// The operator as config/manager runs it (dist/main.js, its NODE_OPTIONS and flags).
+const form = productionForm();
 const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
 const dirty = execFileSync('git', ['status', '--porcelain'], { encoding: 'utf8' }).trim() ? ' + working tree' : '';
 const report: NodesWorldReport = {
@@ -98,6 +102,9 @@ const report: NodesWorldReport = {
     .map((v) => v.toFixed(2))
     .join(', ')}`,
   options,
+  operator: `${Object.entries(form.env)
+    .map(([k, v]) => `${k}=${v} `)
+    .join('')}node ${form.nodeArgs.join(' ')} ${form.entry}`,
   errors: [],
 };
 
@@ -134,10 +141,19 @@ try {
     clusterPids: cp.processIds(),
     startOperator: () =>
       OperatorProcess.start({
+        node: NODE,
+        entry: form.entry,
         kubeconfig: cp.kubeconfigPath,
         logFile: join(workDir, 'operator.log'),
         logLevel: 'warn',
-        args: ['--max-concurrent-reconciles', String(options.patchConcurrency)],
+        // Without leader election: its Lease renewals would count as writes in the churn windows.
+        args: [
+          ...form.args.filter((a) => a !== '--leader-elect' && !a.startsWith('--log-level')),
+          '--max-concurrent-reconciles',
+          String(options.patchConcurrency),
+        ],
+        nodeArgs: form.nodeArgs,
+        env: form.env,
       }),
   };
   log(`creating ${options.daemonSets} DaemonSets and Deployments up to ${options.pods} pods`);
