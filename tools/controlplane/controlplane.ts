@@ -390,7 +390,9 @@ export class ControlPlane {
     log(`kube-controller-manager (all controllers), kube-scheduler and KWOK started (pod heartbeat ${beat})`);
     const started = Date.now();
     await this.addNodes(count);
-    await this.waitFor(60_000 + count * 100, `${count} Ready nodes`, async () => (await this.readyNodes()) >= count);
+    // Every probe reads every Node (a few KiB each): a thousand are read once a second, not four times.
+    const nodesReady = async () => (await this.readyNodes()) >= count;
+    await this.waitFor(60_000 + count * 100, `${count} Ready nodes`, nodesReady, count >= 100 ? 1000 : 250);
     // The ServiceAccount controller is up once `default` has its ServiceAccount: pods can be created.
     await this.waitFor(60_000, 'the default ServiceAccount', () =>
       this.ok('/api/v1/namespaces/default/serviceaccounts/default'),
@@ -438,13 +440,13 @@ export class ControlPlane {
       .length;
   }
 
-  private async waitFor(timeoutMs: number, what: string, probe: () => Promise<boolean>): Promise<void> {
+  private async waitFor(timeoutMs: number, what: string, probe: () => Promise<boolean>, everyMs = 250): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!(await probe())) {
       const dead = this.components.find((c) => c.child.exitCode !== null);
       if (dead) throw new Error(`${dead.name} exited with code ${dead.child.exitCode} while waiting for ${what}`);
       if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs / 1000} s`);
-      await sleep(250);
+      await sleep(everyMs);
     }
   }
 
