@@ -15,7 +15,7 @@ export type NodesWorldReport = {
   options: object;
   /** The operator's command line (its production form, without leader election). */
   operator?: string;
-} & Partial<NodesWorldResult> & { errors: string[] };
+} & Partial<NodesWorldResult> & { errors: string[]; notes?: string[] };
 
 function nonZero(r: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(r).filter(([, v]) => v !== 0));
@@ -138,6 +138,7 @@ export function worldBody(r: NodesWorldReport): string[] {
     );
   if (r.clusterMemory)
     lines.push('', ...costTable('Cluster components at the end of the run:', r.clusterMemory, '(whole run)'));
+  if (r.notes?.length) lines.push('', `Notes: ${r.notes.join('; ')}`);
   if (r.errors.length) lines.push('', `Errors: ${r.errors.join('; ')}`);
   return lines;
 }

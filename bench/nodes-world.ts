@@ -55,8 +55,22 @@ const { values } = parseArgs({
 const q = values.quick;
 const TUNINGS = { large: LARGE_CLUSTER_TUNING, nodes: NODES_TUNING };
 
-/** Thrown to stop after the world is built (--build-only). */
-class BuildOnly extends Error {}
+/** Thrown to end the run early and still report what was measured: --build-only, or SIGINT/SIGTERM. */
+class Stop extends Error {}
+/**
+ * The first SIGINT or SIGTERM stops the run after the step under way (the report keeps every
+ * finished trial, the cluster is stopped); a second one ends it at once.
+ */
+let stopAsked: string | undefined;
+const checkpoint = () => {
+  if (stopAsked) throw new Stop(stopAsked);
+};
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.on(signal, () => {
+    if (stopAsked) process.exit(130);
+    stopAsked = `stopped by ${signal} after the step under way`;
+    log(`${signal}: stopping after the step under way (again to stop now)`);
+  });
 
 function whole(text: string, flag: string, min = 1): number {
   const n = Number(text);
@@ -160,13 +174,15 @@ try {
   report.world = await buildWorld(api, world);
   log(`world: ${JSON.stringify(report.world)}`);
   save();
-  if (values['build-only']) throw new BuildOnly();
+  if (values['build-only']) throw new Stop('--build-only: stopped once the world was built');
+  checkpoint();
   const startup = await runStartup(api, world);
   op = startup.op;
   report.startup = startup.result;
   save();
   report.churnTrials = [];
   for (let t = 1; t <= options.trials; t++) {
+    checkpoint();
     log(`churn window ${t} of ${options.trials}`);
     const churn = await runChurn(op, world);
     report.churnTrials.push(churn);
@@ -176,6 +192,7 @@ try {
   report.lapseTrials = [];
   let previous = 'node-agent';
   for (let t = 0; t < options.trials; t++) {
+    checkpoint();
     log(`lapse ${t + 1} of ${options.trials}`);
     const lapse = await runWorldLapse(api, op, world, t, previous);
     previous = `node-agent-lapsing-${t}`;
@@ -185,7 +202,8 @@ try {
   }
   api.close();
 } catch (err) {
-  if (!(err instanceof BuildOnly)) {
+  if (err instanceof Stop) report.notes = [...(report.notes ?? []), err.message];
+  else {
     report.errors.push((err as Error).message);
     log(`ERROR ${(err as Error).message}`);
   }
