@@ -35,6 +35,13 @@ describe('resolveTuning', () => {
     for (const [overrides, message] of bad) expect(() => resolveTuning(overrides), message).toThrow(message);
   });
 
+  it('refuses a consistency switch that is no boolean', () => {
+    for (const staleControllerConsistency of ['false', 0, null])
+      expect(() => resolveTuning({ staleControllerConsistency } as never)).toThrow(
+        'tuning.staleControllerConsistency: expected true or false, got',
+      );
+  });
+
   it('refuses an unknown pod start', () => {
     for (const podStart of ['quick', '', undefined, null])
       expect(() => resolveTuning({ podStart } as never)).toThrow('tuning.podStart: expected "general" or "fast"');
@@ -49,7 +56,9 @@ describe('flags and files', () => {
       '--concurrent-replicaset-syncs=20',
       '--concurrent-daemonset-syncs=10',
       '--concurrent-deployment-syncs=20',
+      '--feature-gates=StaleControllerConsistencyReplicaSet=false,StaleControllerConsistencyDaemonSet=false',
     ]);
+    expect(controllerManagerTuningArgs(NODES_TUNING).filter((a) => a.startsWith('--feature-gates'))).toEqual([]);
     expect(apiserverTuningArgs(NODES_TUNING)).toEqual([
       '--max-requests-inflight=400',
       '--max-mutating-requests-inflight=200',

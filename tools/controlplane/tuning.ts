@@ -33,6 +33,14 @@ export interface ClusterTuning {
   kwokNodeWorkers: number;
   kwokLeaseWorkers: number;
   /**
+   * kube-controller-manager's StaleControllerConsistency{ReplicaSet,DaemonSet} feature gates (beta,
+   * on by default since 1.36): a controller refuses to sync a ReplicaSet or DaemonSet until its
+   * informer has seen its own last write, and requeues it with the controllers' exponential backoff
+   * (5 ms doubling to 1000 s per key, 10 retries a second in all). On a starved machine informers
+   * lag, and creating pods stalls behind that backoff. `true` keeps Kubernetes' default.
+   */
+  staleControllerConsistency: boolean;
+  /**
    * How KWOK starts a pod: `general` (its shipped stages: ContainerCreating, then Running and
    * Ready, two status writes 1-6 s apart) or `fast` (KWOK's `fast` pod stage: Running and Ready at
    * once, one status write).
@@ -59,13 +67,16 @@ export const NODES_TUNING: ClusterTuning = {
   kwokPodWorkers: 32,
   kwokNodeWorkers: 16,
   kwokLeaseWorkers: 32,
+  staleControllerConsistency: true,
   podStart: 'general',
 };
 
 /**
  * For building tens of thousands of pods (the nodes-world benchmark): more controller workers,
- * more in flight at the API server, one status write per pod start, and the scheduler scoring 10 %
- * of the nodes (every node fits every pod there; scoring fewer is cheaper and changes no figure).
+ * more in flight at the API server, one status write per pod start, the scheduler scoring 10 %
+ * of the nodes (every node fits every pod there; scoring fewer is cheaper and changes no figure),
+ * and the ReplicaSet and DaemonSet controllers syncing without waiting for their informers to see
+ * their last write (as before 1.36; their expectations still prevent double creations).
  */
 export const LARGE_CLUSTER_TUNING: ClusterTuning = {
   ...NODES_TUNING,
@@ -76,10 +87,11 @@ export const LARGE_CLUSTER_TUNING: ClusterTuning = {
   maxRequestsInflight: 800,
   maxMutatingRequestsInflight: 400,
   kwokPodWorkers: 64,
+  staleControllerConsistency: false,
   podStart: 'fast',
 };
 
-const LIMITS: Record<Exclude<keyof ClusterTuning, 'podStart'>, [min: number, max: number]> = {
+const LIMITS: Record<Exclude<keyof ClusterTuning, 'podStart' | 'staleControllerConsistency'>, [number, number]> = {
   controllerManagerQps: [1, 100_000],
   controllerManagerBurst: [1, 100_000],
   schedulerQps: [1, 100_000],
@@ -106,6 +118,10 @@ export function resolveTuning(
     if (!Number.isInteger(value) || value < min || value > max)
       throw new Error(`tuning.${field}: expected a whole number from ${min} to ${max}, got ${String(value)}`);
   }
+  if (typeof tuning.staleControllerConsistency !== 'boolean')
+    throw new Error(
+      `tuning.staleControllerConsistency: expected true or false, got ${JSON.stringify(tuning.staleControllerConsistency)}`,
+    );
   if (tuning.podStart !== 'general' && tuning.podStart !== 'fast')
     throw new Error(`tuning.podStart: expected "general" or "fast", got ${JSON.stringify(tuning.podStart)}`);
   return tuning;
@@ -125,6 +141,9 @@ export function controllerManagerTuningArgs(t: ClusterTuning): string[] {
     `--concurrent-replicaset-syncs=${t.concurrentReplicaSetSyncs}`,
     `--concurrent-daemonset-syncs=${t.concurrentDaemonSetSyncs}`,
     `--concurrent-deployment-syncs=${t.concurrentDeploymentSyncs}`,
+    ...(t.staleControllerConsistency
+      ? []
+      : ['--feature-gates=StaleControllerConsistencyReplicaSet=false,StaleControllerConsistencyDaemonSet=false']),
   ];
 }
 
