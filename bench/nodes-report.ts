@@ -65,7 +65,8 @@ export function worldBody(r: NodesWorldReport): string[] {
     const rate = w.podsPerSecond === undefined ? '' : `, ${w.podsPerSecond} pods/s`;
     lines.push(
       `World: ${count(w.nodes)} KWOK nodes, ${count(w.daemonSetPods)} host-network DaemonSet pods, ` +
-        `${count(w.deploymentPods)} Deployment pods (${count(w.podsRunning)} Ready after ${w.createSeconds} s${rate}); ` +
+        `${count(w.deploymentPods)} Deployment pods (${count(w.podsRunning)} Ready after ${w.createSeconds} s${rate}` +
+        `${w.podsCreated === undefined ? '' : `; ${count(w.podsCreated)} pods existed`}); ` +
         `every running pod's status updated every ${w.heartbeatSeconds}-${(w.heartbeatSeconds * 1.2).toFixed(0)} s.`,
       '',
       '| figure | operator | floor | ratio (median of trials) | goal | verdict | load average (1, 5, 15 min) |',
