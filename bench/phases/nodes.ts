@@ -37,6 +37,8 @@ export interface NodesWorldOptions {
   trials: number;
   /** Seconds to wait for every pod to be Ready before measuring the world as it is; 0: no limit. */
   buildTimeoutSeconds: number;
+  /** Pods asked for and not yet Ready at most, while building (Deployments are created as they fit). */
+  buildWindow: number;
   adminKubeconfig: string;
   /** The cluster's processes by name (ControlPlane.processIds()). */
   clusterPids: Record<string, number>;
@@ -217,15 +219,20 @@ export async function buildWorld(api: Api, o: NodesWorldOptions): Promise<NodesW
   await exceptionFor(api, 'node-agent', dsName(0), Date.now() + 30 * 86_400_000);
   for (let i = 0; i < o.daemonSets; i++)
     await createIfMissing(api, `/apis/apps/v1/namespaces/${WORLD_NS}/daemonsets`, workload('DaemonSet', dsName(i)));
-  const deployments = Math.ceil(deploymentPods / o.replicasPerDeployment);
-  for (let i = 0; i < deployments; i++) {
-    const replicas = Math.min(o.replicasPerDeployment, deploymentPods - i * o.replicasPerDeployment);
-    await createIfMissing(
-      api,
-      `/apis/apps/v1/namespaces/${WORLD_NS}/deployments`,
-      workload('Deployment', `web-${i}`, replicas),
-    );
-  }
+  // Deployments are created as pods get Ready, at most `buildWindow` pods asked for and not Ready:
+  // all at once, a starved API server falls behind its own watch cache and times requests out.
+  const sizes = Array.from({ length: Math.ceil(deploymentPods / o.replicasPerDeployment) }, (_, i) =>
+    Math.min(o.replicasPerDeployment, deploymentPods - i * o.replicasPerDeployment),
+  );
+  let asked = daemonSetPods;
+  let created = 0;
+  const createDue = async (ready: number) => {
+    for (; created < sizes.length && asked - ready < o.buildWindow; created++) {
+      const body = workload('Deployment', `web-${created}`, sizes[created]);
+      await createIfMissing(api, `/apis/apps/v1/namespaces/${WORLD_NS}/deployments`, body);
+      asked += sizes[created]!;
+    }
+  };
   const want = daemonSetPods + deploymentPods;
   let last = { at: Date.now(), ready: 0 };
   let ready: number;
@@ -233,6 +240,7 @@ export async function buildWorld(api: Api, o: NodesWorldOptions): Promise<NodesW
   // stage job) and leaves it there: 99.5 % Ready and no progress for a minute is a built world.
   let best = { ready: 0, at: Date.now() };
   while ((ready = await readyPods(api)) < want) {
+    await createDue(ready);
     if (ready > best.ready) best = { ready, at: Date.now() };
     else if (ready >= want * 0.995 && Date.now() - best.at > 60_000) break;
     if (o.buildTimeoutSeconds && Date.now() - started > o.buildTimeoutSeconds * 1000) {
@@ -253,7 +261,7 @@ export async function buildWorld(api: Api, o: NodesWorldOptions): Promise<NodesW
   return {
     nodes: o.nodes,
     daemonSetPods,
-    deploymentPods,
+    deploymentPods: asked - daemonSetPods,
     podsRunning: ready,
     podsCreated: await podCount(api),
     createSeconds: Math.round(seconds * 10) / 10,
