@@ -68,11 +68,14 @@ export function worldBody(r: NodesWorldReport): string[] {
         `${count(w.deploymentPods)} Deployment pods (${count(w.podsRunning)} Ready after ${w.createSeconds} s${rate}` +
         `${w.podsCreated === undefined ? '' : `; ${count(w.podsCreated)} pods existed`}); ` +
         `every running pod's status updated every ${w.heartbeatSeconds}-${(w.heartbeatSeconds * 1.2).toFixed(0)} s.`,
+    );
+  }
+  if (r.startup || r.churnTrials?.length || r.churn || r.lapseTrials?.length || r.lapse)
+    lines.push(
       '',
       '| figure | operator | floor | ratio (median of trials) | goal | verdict | load average (1, 5, 15 min) |',
       '| --- | --- | --- | --- | --- | --- | --- |',
     );
-  }
   const s = r.startup;
   if (s) {
     const v = ratioVerdict([s.operatorMs], [s.floorMs], GOALS.startupRatio);
