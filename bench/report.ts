@@ -189,7 +189,8 @@ function latencyRow(name: string, s: Summary | undefined): string {
   return `| ${name} | ${s.count} | ${formatMs(s.p50)} | ${formatMs(s.p90)} | ${formatMs(s.p99)} | ${formatMs(s.max)} |`;
 }
 
-export function renderReport(r: BenchResults): string {
+/** `nodesWorld`: the nodes world's section (nodes-report.ts worldSectionFrom), run apart into the same folder. */
+export function renderReport(r: BenchResults, nodesWorld?: string[]): string {
   const out: string[] = [];
   const p = (...lines: string[]) => out.push(...lines);
   p('# Benchmarks', '');
@@ -573,11 +574,12 @@ export function renderReport(r: BenchResults): string {
   if (r.failover?.trials.length) renderFailover(r.failover, p);
 
   p(
-    '## Nodes world (issue 15): `npm run bench:nodes`',
-    '',
-    'Run separately, on its own cluster of KWOK nodes: [nodes-world.md](nodes-world.md) (`nodes-world.json`);',
-    'what it showed is summarised in [../FINDINGS.md](../FINDINGS.md#nodes-world-issue-15).',
-    '',
+    ...(nodesWorld ?? [
+      '## Nodes world (issue 15): `npm run bench:nodes`',
+      '',
+      'Not run yet into this folder (no nodes-world.json): see ../README.md.',
+      '',
+    ]),
   );
   if (r.notes.length) p('## Notes', '', ...r.notes.map((x) => `- ${x}`), '');
   if (r.errors.length) p('## Errors during the run', '', ...r.errors.map((x) => `- ${x}`), '');

@@ -34,6 +34,7 @@ import { runStartup } from './phases/startup.ts';
 import { floorSteadyNamespace, runSteady } from './phases/steady.ts';
 import { productionForm } from './production.ts';
 import { load1, provenance } from './provenance.ts';
+import { worldSectionFrom } from './nodes-report.ts';
 import { renderReport, type BenchResults } from './report.ts';
 import { summarizeProfile } from './profile.ts';
 import { controlPlanePids } from './procstat.ts';
@@ -191,7 +192,7 @@ function save(): void {
   mkdirSync(outDir, { recursive: true });
   results.durationSeconds = (Date.now() - runStarted) / 1000;
   writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(join(outDir, 'RESULTS.md'), `${renderReport(results)}\n`);
+  writeFileSync(join(outDir, 'RESULTS.md'), `${renderReport(results, worldSectionFrom(outDir))}\n`);
 }
 
 async function attempt<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {

@@ -19,21 +19,17 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fakeNode, fakeNodeName } from './nodes.ts';
 import { podHeartbeatStages } from './pod-heartbeat.ts';
+import {
+  apiserverTuningArgs,
+  controllerManagerTuningArgs,
+  kwokConfigYaml,
+  podStartStages,
+  resolveTuning,
+  schedulerConfigYaml,
+  type ClusterTuning,
+} from './tuning.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-
-/**
- * KWOK's workers: with its default of 4 per kind, a thousand nodes' Leases are not renewed in time
- * on a loaded machine (nodes go NotReady, their pods stay Pending).
- */
-const KWOK_WORKERS = `---
-apiVersion: config.kwok.x-k8s.io/v1alpha1
-kind: KwokConfiguration
-options:
-  nodeLeaseParallelism: 32
-  nodePlayStageParallelism: 16
-  podPlayStageParallelism: 32
-`;
 
 export interface ControlPlaneOptions {
   /** Extra kube-apiserver flags (`--flag=value`). */
@@ -57,6 +53,11 @@ export interface ControlPlaneOptions {
    * with the annotation `pod-heartbeat.stage.kwok.x-k8s.io/delay`.
    */
   podStatusHeartbeatMs?: number;
+  /**
+   * Nodes mode: client rates, worker counts and how KWOK starts pods (tuning.ts); what is not
+   * given keeps NODES_TUNING, the test suite's.
+   */
+  tuning?: Partial<ClusterTuning>;
 }
 
 function buildOrFind(args: string[], what: string): string {
@@ -218,6 +219,7 @@ export class ControlPlane {
   private watchdog?: ChildProcess;
   private stopped = false;
   private readonly keep: boolean;
+  private tuning = resolveTuning();
 
   private constructor(dir: string, keep: boolean) {
     this.dir = dir;
@@ -230,6 +232,7 @@ export class ControlPlane {
     const tools = options.nodes ? nodeAssets() : undefined;
     if (options.keepDir) mkdirSync(options.keepDir, { recursive: true });
     const cp = new ControlPlane(options.keepDir ?? mkdtempSync(join(tmpdir(), 'hostns-cp-')), !!options.keepDir);
+    cp.tuning = resolveTuning(options.tuning);
     try {
       await cp.boot(assets, tools, options);
       return cp;
@@ -291,7 +294,7 @@ export class ControlPlane {
       '--authorization-mode=RBAC',
       '--allow-privileged=true',
       // With the controllers every namespace gets its `default` ServiceAccount, as the plugin needs.
-      ...(tools ? [] : ['--disable-admission-plugins=ServiceAccount']),
+      ...(tools ? apiserverTuningArgs(this.tuning) : ['--disable-admission-plugins=ServiceAccount']),
       ...(options.apiserverArgs ?? []),
     ]);
     writeFileSync(this.kubeconfigPath, kubeconfigYaml(this.dir, this.server), { mode: 0o600 });
@@ -340,20 +343,22 @@ export class ControlPlane {
     log: (msg: string) => void,
   ): Promise<void> {
     const d = (f: string) => join(this.dir, f);
-    // KWOK's shipped stages plus the pod heartbeat, written per cluster (its interval is an option).
+    const t = this.tuning;
+    // KWOK's configuration, its shipped stages (pod start as tuned) and the pod heartbeat, written
+    // per cluster (the heartbeat's interval is an option).
+    const shipped = readFileSync(join(tools, 'kwok-stages.yaml'), 'utf8');
+    const fastPodReady = readFileSync(join(here, 'kwok-pod-fast.yaml'), 'utf8');
     const stages =
-      KWOK_WORKERS + readFileSync(join(tools, 'kwok-stages.yaml'), 'utf8') + podHeartbeatStages(heartbeatMs);
+      kwokConfigYaml(t) + podStartStages(shipped, t.podStart, fastPodReady) + podHeartbeatStages(heartbeatMs);
     writeFileSync(d('kwok-stages.yaml'), stages);
-    // Client rate limits as kwokctl sets them: the defaults (20 QPS) would take minutes to create
-    // the pods of a DaemonSet on a thousand nodes.
-    const unthrottled = ['--kube-api-qps=1000', '--kube-api-burst=2000'];
+    writeFileSync(d('kube-scheduler.yaml'), schedulerConfigYaml(t, this.kubeconfigPath));
     // Hundreds of simulated kubelets on a small shared machine cannot all renew their Lease every
     // 10 s: nodes would flap NotReady (and their pods unready). Large clusters get a 2 min Lease
     // and 5 min before the node lifecycle controller gives a node up.
     const large = count >= 100;
     this.spawnLogged('kube-controller-manager', join(tools, 'kube-controller-manager'), [
       ...(await this.componentArgs()),
-      ...unthrottled,
+      ...controllerManagerTuningArgs(t),
       // Controllers act with the admin's credentials: per-controller ServiceAccounts would test
       // the bootstrap RBAC of Kubernetes, not ours.
       '--use-service-account-credentials=false',
@@ -365,9 +370,11 @@ export class ControlPlane {
       `--cluster-signing-key-file=${d('ca.key')}`,
       ...(large ? ['--node-monitor-grace-period=300s'] : []),
     ]);
+    // Its kubeconfig and client rates are in the file (with --config, its client flags are ignored).
+    const schedulerArgs = (await this.componentArgs()).filter((a) => !a.startsWith('--kubeconfig='));
     this.spawnLogged('kube-scheduler', join(tools, 'kube-scheduler'), [
-      ...(await this.componentArgs()),
-      ...unthrottled,
+      `--config=${d('kube-scheduler.yaml')}`,
+      ...schedulerArgs,
     ]);
     this.spawnLogged('kwok', join(tools, 'kwok'), [
       `--kubeconfig=${this.kubeconfigPath}`,
@@ -383,12 +390,21 @@ export class ControlPlane {
     log(`kube-controller-manager (all controllers), kube-scheduler and KWOK started (pod heartbeat ${beat})`);
     const started = Date.now();
     await this.addNodes(count);
-    await this.waitFor(60_000 + count * 100, `${count} Ready nodes`, async () => (await this.readyNodes()) >= count);
+    // Every probe reads every Node (a few KiB each): a thousand are read once a second, not four times.
+    const nodesReady = async () => (await this.readyNodes()) >= count;
+    await this.waitFor(60_000 + count * 100, `${count} Ready nodes`, nodesReady, count >= 100 ? 1000 : 250);
     // The ServiceAccount controller is up once `default` has its ServiceAccount: pods can be created.
     await this.waitFor(60_000, 'the default ServiceAccount', () =>
       this.ok('/api/v1/namespaces/default/serviceaccounts/default'),
     );
     log(`${count} nodes Ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+
+  /** The running components' process ids, by name (to read their CPU time and memory from /proc). */
+  processIds(): Record<string, number> {
+    return Object.fromEntries(
+      this.components.filter((c) => c.child.pid !== undefined).map((c) => [c.name, c.child.pid!] as const),
+    );
   }
 
   /** Creates simulated nodes after the existing ones (kept ones are reused); returns their names. */
@@ -424,13 +440,13 @@ export class ControlPlane {
       .length;
   }
 
-  private async waitFor(timeoutMs: number, what: string, probe: () => Promise<boolean>): Promise<void> {
+  private async waitFor(timeoutMs: number, what: string, probe: () => Promise<boolean>, everyMs = 250): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!(await probe())) {
       const dead = this.components.find((c) => c.child.exitCode !== null);
       if (dead) throw new Error(`${dead.name} exited with code ${dead.child.exitCode} while waiting for ${what}`);
       if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs / 1000} s`);
-      await sleep(250);
+      await sleep(everyMs);
     }
   }
 
