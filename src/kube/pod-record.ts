@@ -7,7 +7,7 @@ import type { PodFacts } from '../policy/classify.ts';
 import { podSecurityProfile, type PodSecurityProfile } from '../policy/contract.ts';
 import { controllerRef, type OwnerRef } from '../policy/workloads.ts';
 import type { RawObject } from './reflector.ts';
-import { SharedStringMaps, type StringMap } from './shared-values.ts';
+import { SharedStringMaps, shareOwnerRef } from './shared-values.ts';
 
 export interface PodRecord extends PodFacts {
   uid: string;
@@ -125,7 +125,7 @@ export function toPodRecord(raw: RawObject): PodRecord | undefined {
     // What an exception's contract checks; only host-namespace pods are ever checked against one.
     security: hostNetwork || hostPID || hostIPC ? internProfile(podSecurityProfile(spec)) : undefined,
     // Shared by content: pods of one workload hold one reference, whatever uid it claims.
-    owner: owner ? (sharedMaps.share(owner as unknown as StringMap) as unknown as OwnerRef) : undefined,
+    owner: owner ? shareOwnerRef(owner) : undefined,
     nodeName: typeof spec.nodeName === 'string' && spec.nodeName ? intern(spec.nodeName) : undefined,
   };
 }

@@ -4,6 +4,8 @@
 // collected, and its table entry swept as the table grows, so rollouts (new pod-template-hash
 // values) leave nothing behind, unlike a table with a size cap.
 
+import type { OwnerRef } from '../policy/workloads.ts';
+
 export type StringMap = Readonly<Record<string, string>>;
 
 /** FNV-1a over the keys and values in order, each followed by a separator no UTF-16 code unit equals. */
@@ -61,4 +63,11 @@ export class SharedStringMaps {
     for (const [h, ref] of this.table) if (ref.deref() === undefined) this.table.delete(h);
     this.sweepAt = Math.max(MIN_SWEEP, 2 * this.table.size);
   }
+}
+
+const owners = new SharedStringMaps();
+
+/** One frozen controller reference per distinct content: the pods of a workload, a Deployment's ReplicaSets. */
+export function shareOwnerRef(ref: OwnerRef): OwnerRef {
+  return owners.share(ref as unknown as StringMap) as unknown as OwnerRef;
 }

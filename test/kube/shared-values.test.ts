@@ -3,6 +3,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import { toOwnedRecord } from '../../src/kube/owner-record.ts';
 import { toPodRecord } from '../../src/kube/pod-record.ts';
 import type { RawObject } from '../../src/kube/reflector.ts';
 import { hashStringMap, SharedStringMaps, type StringMap } from '../../src/kube/shared-values.ts';
@@ -146,5 +147,18 @@ describe('pod records share what a workload has in common', () => {
     expect(a.owner?.name).toBe('web-1');
     expect(b.owner?.name).toBe('agent-1');
     expect(c.owner).toBe(b.owner);
+  });
+
+  it("a ReplicaSet's record and its Deployment's other ReplicaSets hold one owner, the same mechanism as pods", () => {
+    const rs = (name: string, uid: string) =>
+      toOwnedRecord({
+        metadata: {
+          name,
+          uid,
+          ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'd1', controller: true }],
+        },
+      } as RawObject)!;
+    expect(rs('web-1', 'r1').owner).toBe(rs('web-2', 'r2').owner);
+    expect(Object.isFrozen(rs('web-3', 'r3').owner)).toBe(true);
   });
 });
