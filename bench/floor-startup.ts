@@ -8,6 +8,7 @@
 // they never satisfy the operator. It prints one JSON line.
 //
 //   node bench/floor-startup.ts --kubeconfig <path> --concurrency 16 --value <run-unique>
+//   node bench/floor-startup.ts --kubeconfig <path> --list-only   the paged LIST alone (relist floor)
 import { parseArgs } from 'node:util';
 import { Api, mapConcurrent, withRetry } from './minimal-client.ts';
 import { FLOOR_GRANTS_LABEL } from './fixture.ts';
@@ -18,6 +19,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '16' },
     value: { type: 'string', default: String(Date.now()) },
     'page-size': { type: 'string', default: '500' },
+    'list-only': { type: 'boolean', default: false },
   },
 });
 if (!values.kubeconfig) throw new Error('--kubeconfig is required');
@@ -95,6 +97,15 @@ await api.listPaged<PodLite>(
   Number(values['page-size']),
 );
 const listedAt = Date.now();
+if (values['list-only']) {
+  // The relist floor: what reading every pod costs a minimal client, in time and memory.
+  api.close();
+  const cpu = process.cpuUsage();
+  process.stdout.write(
+    `${JSON.stringify({ pods, listMs: listedAt - startedAt, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`,
+  );
+  process.exit(0);
+}
 for (const e of live) {
   const { namespace, name, generation } = e.metadata;
   writes.push(event(namespace, 'HostNamespaceException', name, 'Activated', 'hostns.io/v1alpha1'));

@@ -5,6 +5,7 @@ import type { AdmissionResult, AdmissionWindow } from './phases/admission.ts';
 import { costPer1000, type ApiserverCostResult } from './phases/apiserver-cost.ts';
 import type { EnforcementResult } from './phases/enforcement.ts';
 import type { FailoverResult } from './phases/failover.ts';
+import type { RelistResult } from './phases/relist.ts';
 import type { LapseResult } from './phases/lapse.ts';
 import type { MemoryResult } from './phases/memory.ts';
 import type { RestartResult } from './phases/restart.ts';
@@ -47,6 +48,7 @@ export interface BenchResults {
   enforcement?: EnforcementResult;
   apiserverCost?: ApiserverCostResult;
   failover?: FailoverResult;
+  relist?: RelistResult;
   notes: string[];
   errors: string[];
 }
@@ -389,6 +391,28 @@ export function renderReport(r: BenchResults, nodesWorld?: string[]): string {
       ),
     );
   }
+  if (r.relist?.trials.length) {
+    const t = r.relist.trials;
+    p(
+      ratioRow(
+        `11 relist after watch expiry (410) at ${n(r.relist.pods)} pods: the operator's pods LIST (first page -> cache replaced); floor: paged LIST by a minimal client`,
+        t.map((x) => x.listMs ?? Number.NaN),
+        t.map((x) => x.floor.listMs),
+        undefined,
+        `no goal set; writes: ${t.every((x) => total(x.writes) === 0) ? '0 (met)' : '**not 0**'}`,
+      ),
+    );
+    p(
+      ratioRow(
+        '11 relist: operator RSS peak (sampled every 50 ms) during the relist; reference: the floor process peak RSS',
+        t.map((x) => x.rssPeakSampledBytes),
+        t.map((x) => x.floor.peakRssBytes),
+        undefined,
+        'no goal set',
+        formatBytes,
+      ),
+    );
+  }
   if (r.restart) {
     const w = total(r.restart.writes);
     p(`| 5 writes on restart (converged cluster) | ${w} | | | 0 | ${w === 0 ? 'met' : '**missed**'} |`);
@@ -572,6 +596,7 @@ export function renderReport(r: BenchResults, nodesWorld?: string[]): string {
   if (r.enforcement?.trials.length) renderEnforcement(r.enforcement, p);
   if (r.apiserverCost?.trials.length) renderApiserverCost(r.apiserverCost, p);
   if (r.failover?.trials.length) renderFailover(r.failover, p);
+  if (r.relist?.trials.length) renderRelist(r.relist, p);
 
   p(
     ...(nodesWorld ?? [
@@ -695,4 +720,29 @@ function renderFailover(f: FailoverResult, p: Emit): void {
     `Trial ${last.trial}: the standby's writes after the kill (audit log): ${JSON.stringify(last.standbyWrites)}.`,
     '',
   );
+}
+
+function renderRelist(r: RelistResult, p: Emit): void {
+  p('## 11. Relist after watch expiry', '');
+  p(
+    `Per trial, kube-apiserver is stopped (SIGTERM), etcd's history compacted while it is down and the server started`,
+    'again: its watch cache starts empty, so every watch the operator resumes is answered 410 and each cache relists',
+    `(${n(r.pods)} pods). "Operator first": timed from the server's readiness (the operator may reconnect before the`,
+    'bench sees it ready), the floor after; "floor first": the operator',
+    'is paused (SIGSTOP) across the restart, the floor runs on the fresh server, then the operator is resumed (SIGCONT)',
+    'and timed from there. "Its LIST": the operator\'s own figure of its pods LIST, first page asked -> cache replaced',
+    "(hostns_cache_last_list_seconds). Floor: a paged LIST of every pod by a minimal client in its own process. Operator's RSS:",
+    "/proc VmRSS sampled every 50 ms during the relist; VmHWM is the process's peak since its start (the startup's included).",
+    '',
+  );
+  p(
+    '| trial | order | load | server down | 410 seen | relisted | its LIST | floor LIST | ratio | RSS before; peak sampled; VmHWM | floor peak RSS | caches relisted | writes |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  );
+  const ms = (v: number | undefined) => (v === undefined ? 'timeout' : formatMs(v));
+  for (const t of r.trials)
+    p(
+      `| ${t.trial} | ${t.order} | ${t.load} | ${formatMs(t.apiserverDownMs)} | ${ms(t.expiredMs)} | ${ms(t.relistedMs)} | ${ms(t.listMs)} | ${formatMs(t.floor.listMs)} | ${formatRatio(ratio(t.listMs ?? Number.NaN, t.floor.listMs))} | ${formatBytes(t.rssBeforeBytes)}; ${formatBytes(t.rssPeakSampledBytes)}; ${formatBytes(t.peakRssBytes)} | ${formatBytes(t.floor.peakRssBytes)} | ${Object.keys(t.expired).length} | ${JSON.stringify(t.writes)} |`,
+    );
+  p('');
 }

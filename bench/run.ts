@@ -27,6 +27,7 @@ import { runAdmission } from './phases/admission.ts';
 import { runApiserverCost } from './phases/apiserver-cost.ts';
 import { runEnforcement } from './phases/enforcement.ts';
 import { runFailover } from './phases/failover.ts';
+import { runRelist } from './phases/relist.ts';
 import { runLapse } from './phases/lapse.ts';
 import { measureOperator, runPeer, type MemoryResult } from './phases/memory.ts';
 import { runRestart } from './phases/restart.ts';
@@ -55,6 +56,7 @@ export const PHASES = [
   'enforcement',
   'apiserver-cost',
   'failover',
+  'relist',
 ] as const;
 type Phase = (typeof PHASES)[number];
 
@@ -325,6 +327,19 @@ try {
     if (largest && phases.has('failover')) {
       results.failover = await attempt('failover', () =>
         runFailover(ctx, live, lapseCount, failoverLead, standbySeconds, trialCount),
+      );
+      save();
+    }
+    if (largest && phases.has('relist')) {
+      results.relist = await attempt('relist after watch expiry', () =>
+        runRelist(
+          ctx,
+          live.op,
+          (whileDown) => cluster.cp.restartApiserver(whileDown),
+          () => cluster.cp.compactEtcd(),
+          trialCount,
+          startupTimeoutMs,
+        ),
       );
       save();
     }

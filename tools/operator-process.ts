@@ -159,6 +159,11 @@ export class OperatorProcess {
     return processMemory(this.child.pid);
   }
 
+  /** Sends `signal` and returns at once (SIGSTOP / SIGCONT pause and resume the process). */
+  signal(signal: NodeJS.Signals): void {
+    if (this.running) this.child.kill(signal);
+  }
+
   /** Sends `signal` and waits for the exit. */
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     if (!this.running) return;

@@ -64,6 +64,7 @@ import { EXCEPTIONS_PATH, makeWriter, writeLane, type Write } from './writes.ts'
 export interface OperatorObserver {
   reconciled?(controller: ControllerName, seconds: number, error: boolean): void;
   watchRestarted?(resource: string, reason: string): void;
+  listed?(resource: string, seconds: number, objects: number): void;
   /** One watch event, by what it did to the cache (a pod's status update: `unchanged`). */
   watchEvent?(resource: string, effect: WatchEventEffect): void;
   /** Reconciles a change of `resource` asked for (before the queue coalesces them). */
@@ -192,6 +193,7 @@ export class Operator {
       observer: {
         reconciled: (key, seconds, error) => opts.observer?.reconciled?.(controllerOf(key), seconds, error),
         watchRestarted: (resource, reason) => opts.observer?.watchRestarted?.(resource, reason),
+        listed: (resource, seconds, objects) => opts.observer?.listed?.(resource, seconds, objects),
         watchEvent: (resource, effect) => opts.observer?.watchEvent?.(resource, effect),
         requested: (resource, count) => opts.observer?.reconcilesRequested?.(resource, count),
         writeFailed: (write, err) => opts.observer?.writeFailed?.(write.kind, failureReason(err)),

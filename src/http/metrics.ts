@@ -10,6 +10,8 @@ export class OperatorMetrics implements OperatorObserver {
   private readonly reconcileErrors: Counter<'controller'>;
   private readonly reconcileDuration: Histogram<'controller'>;
   private readonly watchRestarts: Counter<'resource' | 'reason'>;
+  private readonly lists: Counter<'resource'>;
+  private readonly lastListSeconds: Gauge<'resource'>;
   private readonly watchEvents: Counter<'resource' | 'effect'>;
   private readonly reconcileRequests: Counter<'resource'>;
   private readonly events: Counter<'reason' | 'outcome'>;
@@ -41,6 +43,19 @@ export class OperatorMetrics implements OperatorObserver {
       name: 'hostns_watch_restarts_total',
       help: 'Watches re-established (server close, 410 relist, error).',
       labelNames: ['resource', 'reason'],
+      registers,
+    });
+    // An on-call question after an API server upgrade or outage: how long did the relist take?
+    this.lists = new Counter({
+      name: 'hostns_cache_lists_total',
+      help: 'LISTs that (re)filled a cache: one per cache at start, one after each 410 (watch expired).',
+      labelNames: ['resource'],
+      registers,
+    });
+    this.lastListSeconds = new Gauge({
+      name: 'hostns_cache_last_list_seconds',
+      help: "Duration of a cache's last LIST (start or relist): first page asked -> cache replaced.",
+      labelNames: ['resource'],
       registers,
     });
     this.watchEvents = new Counter({
@@ -258,6 +273,11 @@ export class OperatorMetrics implements OperatorObserver {
 
   watchRestarted(resource: string, reason: string): void {
     this.watchRestarts.inc({ resource, reason });
+  }
+
+  listed(resource: string, seconds: number): void {
+    this.lists.inc({ resource });
+    this.lastListSeconds.set({ resource }, seconds);
   }
 
   watchEvent(resource: string, effect: string): void {

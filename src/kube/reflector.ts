@@ -33,6 +33,8 @@ export interface ReflectorOptions<T> {
   logger: Logger;
   pageSize?: number;
   onWatchRestart?: (reason: string) => void;
+  /** A LIST (start or relist) replaced the store: its duration, first page asked -> store replaced. */
+  onListed?: (ms: number, objects: number) => void;
   /** The resourceVersion kept in a cached object, so a PATCH response never overwrites a newer watch event. */
   versionOf?: (obj: T) => string | undefined;
   /** Narrows both the list and the watch, e.g. `{ fieldSelector: 'reason=FailedCreate' }`. */
@@ -236,6 +238,7 @@ export class Reflector<T> {
   /** Paged LIST into a fresh map, then reconcile the store with it (emitting changes). */
   private async list(): Promise<void> {
     const { client, path, transform, pageSize = 500 } = this.opts;
+    const listStarted = performance.now();
     const fresh = new Map<string, T>();
     let rv = '';
     for await (const page of listPages<RawObject>(client, path, {
@@ -274,6 +277,7 @@ export class Reflector<T> {
     for (const [k, v] of fresh) if (!kept.has(k)) this.opts.onChange(k, v, previous.get(k), 'watch');
     for (const [k, v] of previous) if (!fresh.has(k)) this.opts.onChange(k, undefined, v, 'watch');
     this.lastSyncMono = performance.now();
+    this.opts.onListed?.(this.lastSyncMono - listStarted, this.store.size);
     this.relisting = false;
     this.resuming = false;
     this.notifyCurrent();

@@ -37,6 +37,8 @@ export type MapFunc<T, K> = (change: Change<T>) => Iterable<Request<K>>;
 export interface ManagerObserver<K, W = unknown> {
   reconciled?(key: K, seconds: number, error: boolean): void;
   watchRestarted?(resource: string, reason: string): void;
+  /** A cache was (re)listed in `seconds`: at start, and after a 410. */
+  listed?(resource: string, seconds: number, objects: number): void;
   /** One watch event of `resource`, by what it did to the cache. */
   watchEvent?(resource: string, effect: WatchEventEffect): void;
   /** Reconciles a change of `resource` asked for (before the queue coalesces them). */
@@ -93,7 +95,7 @@ export interface ManagerOptions<K, W> {
 
 type SourceOptions<T> = Omit<
   ReflectorOptions<T>,
-  'client' | 'logger' | 'onChange' | 'onWatchRestart' | 'onWatchEvent' | 'pageSize'
+  'client' | 'logger' | 'onChange' | 'onWatchRestart' | 'onListed' | 'onWatchEvent' | 'pageSize'
 >;
 
 export class Manager<K, W> {
@@ -148,6 +150,7 @@ export class Manager<K, W> {
         if (count) this.opts.observer?.requested?.(opts.resource, count);
       },
       onWatchRestart: (reason) => this.opts.observer?.watchRestarted?.(opts.resource, reason),
+      onListed: (ms, objects) => this.opts.observer?.listed?.(opts.resource, ms / 1000, objects),
       onWatchEvent: (effect) => this.opts.observer?.watchEvent?.(opts.resource, effect),
     });
     this.sources.push({

@@ -7,6 +7,7 @@ import { costPer1000, type CostWindow } from '../../bench/phases/apiserver-cost.
 import { inTrialOrder, paced } from '../../bench/phases/common.ts';
 import type { AdmissionWindow } from '../../bench/phases/admission.ts';
 import type { ProbeRun } from '../../bench/phases/enforcement.ts';
+import { expiredByResource, type RelistTrial } from '../../bench/phases/relist.ts';
 import { renderReport, type BenchResults } from '../../bench/report.ts';
 import { summarize } from '../../bench/stats.ts';
 
@@ -194,5 +195,46 @@ describe('RESULTS.md for the new phases', () => {
     expect(renderReport(results({ enforcement: enforcement(1500, 0) }))).toMatch(
       /8 enforcement .*\| <= 1.00 s \| not resolved \(between 0 ms and 1.50 s\) \|/,
     );
+  });
+
+  it('reports the relist against the LIST floor, and any write it caused as not 0', () => {
+    const trial = (t: number, writes: Record<string, number>): RelistTrial => ({
+      trial: t,
+      order: t % 2 ? 'operator first' : 'floor first',
+      load: 1,
+      apiserverDownMs: 20_000,
+      expiredMs: 100,
+      relistedMs: 9000,
+      listMs: 8000,
+      expired: { pods: 1, namespaces: 1 },
+      rssBeforeBytes: 150 * 2 ** 20,
+      rssPeakSampledBytes: 240 * 2 ** 20,
+      peakRssBytes: 260 * 2 ** 20,
+      writes,
+      floor: { pods: 150_000, listMs: 4000, cpuSeconds: 3, peakRssBytes: 120 * 2 ** 20, wallMs: 4500 },
+    });
+    const md = renderReport(results({ relist: { pods: 150_000, trials: [1, 2, 3].map((t) => trial(t, {})) } }));
+    expect(md).toMatch(
+      /11 relist after watch expiry \(410\) at 150,000 pods.*\| 8.00 s .*\| 4.00 s .*\| 2.00x .*writes: 0 \(met\)/,
+    );
+    expect(md).toContain('## 11. Relist after watch expiry');
+    const wrote = renderReport(
+      results({ relist: { pods: 150_000, trials: [trial(1, {}), trial(2, { 'patch pods': 3 })] } }),
+    );
+    expect(wrote).toContain('writes: **not 0**');
+  });
+});
+
+describe('expiredByResource', () => {
+  it('sums the 410 restarts of each resource from /metrics, other reasons left out', () => {
+    const text = [
+      '# HELP hostns_watch_restarts_total Watches re-established',
+      'hostns_watch_restarts_total{resource="pods",reason="expired"} 2',
+      'hostns_watch_restarts_total{resource="pods",reason="error"} 5',
+      'hostns_watch_restarts_total{resource="namespaces",reason="expired"} 1',
+      'hostns_watch_restarts_total_other{resource="jobs",reason="expired"} 9',
+    ].join('\n');
+    expect(expiredByResource(text)).toEqual({ pods: 2, namespaces: 1 });
+    expect(expiredByResource('')).toEqual({});
   });
 });

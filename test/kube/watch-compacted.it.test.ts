@@ -35,19 +35,6 @@ function k(args: string[], input?: string): string {
 }
 const getJson = <T>(args: string[]): T => JSON.parse(k([...args, '-o', 'json'])) as T;
 
-async function etcd<T>(path: string, body: unknown): Promise<T> {
-  const res = await fetch(`${cp.etcdUrl}${path}`, { method: 'POST', body: JSON.stringify(body) });
-  if (!res.ok) throw new Error(`etcd ${path}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
-/** Compacts etcd's history up to its current revision: every older watch position is gone. */
-async function compactNow(): Promise<number> {
-  const range = await etcd<{ header: { revision: string } }>('/v3/kv/range', { key: btoa('/'), limit: 1 });
-  const revision = Number(range.header.revision);
-  await etcd('/v3/kv/compaction', { revision, physical: true });
-  return revision;
-}
-
 type Pod = { metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } };
 type Event = { reason: string; regarding: { name: string } };
 const podLabels = (ns: string, name: string) => getJson<Pod>(['get', 'pod', '-n', ns, name]).metadata.labels ?? {};
@@ -155,7 +142,7 @@ describe('watches expired by etcd compaction during an outage (real 410)', () =>
       k(['label', 'pod', '-n', ns, 'moved', 'app=agent', '--overwrite']);
       // The old expiry passes while the operator is blind: its timer fires on the old cache.
       while (DateTime.utc() < oldExpiry.plus({ seconds: 2 })) await sleep(500);
-      const revision = await compactNow();
+      const revision = await cp.compactEtcd();
       const blind = op.log.slice(cutAt);
       await proxy.up();
 
@@ -166,6 +153,9 @@ describe('watches expired by etcd compaction during an outage (real 410)', () =>
         'a 410 and a relist for each of the five watches',
       );
       await op.converged(60_000);
+      // /metrics tells on-call the relists happened and how long the pods one took.
+      expect(await op.metric('hostns_cache_lists_total', 'resource="pods"')).toBeGreaterThanOrEqual(2);
+      expect(await op.metric('hostns_cache_last_list_seconds', 'resource="pods"')).toBeGreaterThan(0);
       await labelled(
         ns,
         'orphan',

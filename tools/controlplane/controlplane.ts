@@ -220,6 +220,8 @@ export class ControlPlane {
   private stopped = false;
   private readonly keep: boolean;
   private tuning = resolveTuning();
+  /** How kube-apiserver was started, to start it again the same way (restartApiserver). */
+  private apiserverCommand?: { bin: string; args: string[] };
 
   private constructor(dir: string, keep: boolean) {
     this.dir = dir;
@@ -278,7 +280,7 @@ export class ControlPlane {
 
     this.server = `https://127.0.0.1:${securePort}`;
     const d = (f: string) => join(this.dir, f);
-    const apiserver = this.spawnLogged('kube-apiserver', join(assets, 'kube-apiserver'), [
+    const apiserverArgs = [
       `--etcd-servers=${etcdUrl}`,
       '--bind-address=127.0.0.1',
       '--advertise-address=127.0.0.1',
@@ -296,16 +298,12 @@ export class ControlPlane {
       // With the controllers every namespace gets its `default` ServiceAccount, as the plugin needs.
       ...(tools ? apiserverTuningArgs(this.tuning) : ['--disable-admission-plugins=ServiceAccount']),
       ...(options.apiserverArgs ?? []),
-    ]);
+    ];
+    this.apiserverCommand = { bin: join(assets, 'kube-apiserver'), args: apiserverArgs };
+    const apiserver = this.spawnLogged('kube-apiserver', join(assets, 'kube-apiserver'), apiserverArgs);
     writeFileSync(this.kubeconfigPath, kubeconfigYaml(this.dir, this.server), { mode: 0o600 });
 
-    const deadline = Date.now() + 90_000;
-    while (!(await this.ok('/readyz')) || !(await this.ok('/api/v1/namespaces/default'))) {
-      if (apiserver.exitCode !== null) throw new Error(`kube-apiserver exited with code ${apiserver.exitCode}`);
-      if (etcd.exitCode !== null) throw new Error(`etcd exited with code ${etcd.exitCode}`);
-      if (Date.now() > deadline) throw new Error('kube-apiserver was not ready within 90 s');
-      await sleep(250);
-    }
+    await this.apiserverReady(apiserver, etcd);
     log(`kube-apiserver ready on ${this.server}`);
 
     if (tools) {
@@ -323,6 +321,58 @@ export class ControlPlane {
       ]);
       log('kube-controller-manager started (clusterrole-aggregation, namespace)');
     }
+  }
+
+  private async apiserverReady(apiserver: ChildProcess, etcd?: ChildProcess): Promise<void> {
+    const deadline = Date.now() + 90_000;
+    while (!(await this.ok('/readyz')) || !(await this.ok('/api/v1/namespaces/default'))) {
+      if (apiserver.exitCode !== null) throw new Error(`kube-apiserver exited with code ${apiserver.exitCode}`);
+      if (etcd && etcd.exitCode !== null) throw new Error(`etcd exited with code ${etcd.exitCode}`);
+      if (Date.now() > deadline) throw new Error('kube-apiserver was not ready within 90 s');
+      await sleep(250);
+    }
+  }
+
+  /**
+   * Stops kube-apiserver (SIGTERM, as a rolling upgrade does), runs `whileDown`, starts it again
+   * with the same flags and waits until it is ready. Its watch cache starts empty: with etcd's
+   * history compacted meanwhile (compactEtcd), every watch resumed at an older resourceVersion is
+   * answered 410 and its client must relist. Returns when the new server was ready (ms epoch).
+   */
+  async restartApiserver(whileDown?: () => Promise<void>): Promise<number> {
+    const command = this.apiserverCommand;
+    const at = this.components.findIndex((c) => c.name === 'kube-apiserver');
+    if (!command || at < 0) throw new Error('restartApiserver: kube-apiserver was not started by this ControlPlane');
+    const { child } = this.components[at]!;
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    this.components.splice(at, 1);
+    await whileDown?.();
+    const next = this.spawnLogged('kube-apiserver', command.bin, command.args, true);
+    await this.apiserverReady(next);
+    return Date.now();
+  }
+
+  /**
+   * Writes one key to etcd (so its revision moves past every client's last resourceVersion), then
+   * compacts its history up to that revision. Returns the revision.
+   */
+  async compactEtcd(): Promise<number> {
+    const post = async <T>(path: string, body: unknown): Promise<T> => {
+      const res = await fetch(`${this.etcdUrl}${path}`, { method: 'POST', body: JSON.stringify(body) });
+      if (!res.ok) throw new Error(`etcd ${path}: ${res.status} ${await res.text()}`);
+      return (await res.json()) as T;
+    };
+    const key = btoa('/hostns-controlplane/compaction-marker');
+    const put = await post<{ header: { revision: string } }>('/v3/kv/put', { key, value: btoa(String(Date.now())) });
+    const revision = Number(put.header.revision);
+    await post('/v3/kv/compaction', { revision, physical: true });
+    return revision;
   }
 
   /** Flags every component shares: the admin kubeconfig, no leader election, a private port. */
@@ -450,8 +500,8 @@ export class ControlPlane {
     }
   }
 
-  private spawnLogged(name: string, bin: string, args: string[]): ChildProcess {
-    const out = createWriteStream(join(this.dir, `${name}.log`));
+  private spawnLogged(name: string, bin: string, args: string[], append = false): ChildProcess {
+    const out = createWriteStream(join(this.dir, `${name}.log`), { flags: append ? 'a' : 'w' });
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.pipe(out);
     child.stderr.pipe(out);
