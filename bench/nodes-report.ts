@@ -67,7 +67,8 @@ export function worldBody(r: NodesWorldReport): string[] {
       `World: ${count(w.nodes)} KWOK nodes, ${count(w.daemonSetPods)} host-network DaemonSet pods, ` +
         `${count(w.deploymentPods)} Deployment pods (${count(w.podsRunning)} Ready after ${w.createSeconds} s${rate}` +
         `${w.podsCreated === undefined ? '' : `; ${count(w.podsCreated)} pods existed`}); ` +
-        `every running pod's status updated every ${w.heartbeatSeconds}-${(w.heartbeatSeconds * 1.2).toFixed(0)} s.`,
+        `then every running pod's status updated about every ${w.heartbeatSeconds} s (each delay drawn in ` +
+        `${w.heartbeatSeconds / 2}-${w.heartbeatSeconds * 1.5} s; KWOK restarted with the heartbeat once the world was built).`,
     );
   }
   if (r.startup || r.churnTrials?.length || r.churn || r.lapseTrials?.length || r.lapse)
@@ -141,7 +142,10 @@ export function worldBody(r: NodesWorldReport): string[] {
       ...costTable('Cluster components while the world was built:', w.components, `(${w.createSeconds} s)`),
     );
   if (r.clusterMemory)
-    lines.push('', ...costTable('Cluster components at the end of the run:', r.clusterMemory, '(whole run)'));
+    lines.push(
+      '',
+      ...costTable('Cluster components at the end of the run:', r.clusterMemory, '(since the world was built)'),
+    );
   if (r.notes?.length) lines.push('', `Notes: ${r.notes.join('; ')}`);
   if (r.errors.length) lines.push('', `Errors: ${r.errors.join('; ')}`);
   return lines;

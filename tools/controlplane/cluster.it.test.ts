@@ -127,6 +127,45 @@ describe('npm run cluster -- --nodes 1 --pod-heartbeat 1s', () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+describe('ControlPlane.setPodHeartbeat and restartApiserver (what the benchmarks switch mid-run)', () => {
+  it('turns the heartbeat on by restarting KWOK, and brings kube-apiserver back with the same flags', async () => {
+    const { ControlPlane } = await import('./controlplane.ts');
+    const cp = await ControlPlane.start({ nodes: 1 });
+    const kc = (args: string[]) =>
+      spawnSync('kubectl', ['--kubeconfig', cp.kubeconfigPath, ...args], { encoding: 'utf8' });
+    const jsonpath = '{.status.phase} {.status.conditions[?(@.type=="Ready")].lastProbeTime}';
+    const probeTimes = async (forMs: number, enough: number) => {
+      const seen = new Set<string>();
+      const until = Date.now() + forMs;
+      while (seen.size < enough && Date.now() < until) {
+        const [phase, probed] = kc(['get', 'pod', 'probed', '-o', `jsonpath=${jsonpath}`])
+          .stdout.trim()
+          .split(' ');
+        if (phase === 'Running' && probed) seen.add(probed);
+        await sleep(500);
+      }
+      return seen.size;
+    };
+    try {
+      expect(kc(['run', 'probed', '--image=registry.k8s.io/pause:3.10']).status).toBe(0);
+      await expect
+        .poll(() => kc(['get', 'pod', 'probed', '-o', 'jsonpath={.status.phase}']).stdout, { timeout: 60_000 })
+        .toBe('Running');
+      // No cluster-wide heartbeat asked: a running pod's status stays as KWOK started it.
+      expect(await probeTimes(4000, 2)).toBeLessThanOrEqual(1);
+      await cp.setPodHeartbeat(1000);
+      expect(await probeTimes(60_000, 3)).toBe(3);
+
+      const revision = await cp.compactEtcd();
+      expect(revision).toBeGreaterThan(0);
+      await cp.restartApiserver();
+      expect(kc(['get', 'pod', 'probed', '-o', 'jsonpath={.metadata.name}']).stdout).toBe('probed');
+    } finally {
+      await cp.stop();
+    }
+  }, 180_000);
+});
+
 describe('a kept control plane (keepDir)', () => {
   it('survives stop() and serves the same objects on the next start', async () => {
     const { ControlPlane } = await import('./controlplane.ts');

@@ -214,14 +214,16 @@ export class ControlPlane {
   etcdUrl = '';
   /** The simulated nodes (nodes mode), by name. */
   readonly nodeNames: string[] = [];
-  /** The processes, in start order; stop() ends them in reverse. */
-  private readonly components: { name: string; child: ChildProcess }[] = [];
+  /** The processes, in start order, and how each was started; stop() ends them in reverse. */
+  private readonly components: { name: string; child: ChildProcess; bin: string; args: string[] }[] = [];
   private watchdog?: ChildProcess;
   private stopped = false;
   private readonly keep: boolean;
   private tuning = resolveTuning();
-  /** How kube-apiserver was started, to start it again the same way (restartApiserver). */
-  private apiserverCommand?: { bin: string; args: string[] };
+  /** KWOK's stages file without the cluster-wide heartbeat (setPodHeartbeat rewrites the rest). */
+  private kwokStagesBase?: string;
+  /** The simulated kubelets' Lease duration. */
+  private nodeLeaseSeconds = 40;
 
   private constructor(dir: string, keep: boolean) {
     this.dir = dir;
@@ -299,7 +301,6 @@ export class ControlPlane {
       ...(tools ? apiserverTuningArgs(this.tuning) : ['--disable-admission-plugins=ServiceAccount']),
       ...(options.apiserverArgs ?? []),
     ];
-    this.apiserverCommand = { bin: join(assets, 'kube-apiserver'), args: apiserverArgs };
     const apiserver = this.spawnLogged('kube-apiserver', join(assets, 'kube-apiserver'), apiserverArgs);
     writeFileSync(this.kubeconfigPath, kubeconfigYaml(this.dir, this.server), { mode: 0o600 });
 
@@ -340,10 +341,50 @@ export class ControlPlane {
    * answered 410 and its client must relist. Returns when the new server was ready (ms epoch).
    */
   async restartApiserver(whileDown?: () => Promise<void>): Promise<number> {
-    const command = this.apiserverCommand;
-    const at = this.components.findIndex((c) => c.name === 'kube-apiserver');
-    if (!command || at < 0) throw new Error('restartApiserver: kube-apiserver was not started by this ControlPlane');
-    const { child } = this.components[at]!;
+    const next = await this.restartComponent('kube-apiserver', whileDown);
+    await this.apiserverReady(next);
+    return Date.now();
+  }
+
+  /**
+   * Sets the cluster-wide pod status heartbeat (pod-heartbeat.ts; undefined: annotated pods only)
+   * by restarting KWOK with the new stages. KWOK keeps no state of its own: it lists the nodes and
+   * pods again and goes on. The bench builds its world without a heartbeat and turns it on after:
+   * at tens of thousands of pods the heartbeat alone takes what KWOK can patch on a small machine,
+   * and new pods would wait behind it.
+   */
+  async setPodHeartbeat(intervalMs: number | undefined): Promise<void> {
+    if (this.kwokStagesBase === undefined) throw new Error('setPodHeartbeat: this cluster has no simulated nodes');
+    writeFileSync(join(this.dir, 'kwok-stages.yaml'), this.kwokStagesBase + podHeartbeatStages(intervalMs));
+    // A new KWOK process is a new Lease holder: it manages a node (and plays the stages of its pods)
+    // once the old process's Lease on it expired and it took the Lease over. (Deleting the Leases
+    // while it is down is no shortcut: it then takes the nodes before its pod cache has synced and
+    // skips the pods already there.) So this waits until it holds the first node's Lease.
+    const lease = `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${this.nodeNames[0] ?? fakeNodeName(0)}`;
+    const holder = async () => {
+      const { status, body } = await this.call('GET', lease);
+      return status === 200
+        ? (JSON.parse(body) as { spec?: { holderIdentity?: string } }).spec?.holderIdentity
+        : undefined;
+    };
+    const before = await holder();
+    await this.restartComponent('kwok');
+    await this.waitFor(
+      2 * this.nodeLeaseSeconds * 1000 + 60_000,
+      'KWOK to take its nodes over',
+      async () => {
+        const now = await holder();
+        return now !== undefined && now !== before;
+      },
+      1000,
+    );
+  }
+
+  /** Stops component `name` (SIGTERM), runs `whileDown`, starts it again the same way. */
+  private async restartComponent(name: string, whileDown?: () => Promise<void>): Promise<ChildProcess> {
+    const at = this.components.findIndex((c) => c.name === name);
+    if (at < 0) throw new Error(`restart: ${name} was not started by this ControlPlane`);
+    const { child, bin, args } = this.components[at]!;
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise<void>((r) => child.once('exit', () => r()));
       child.kill('SIGTERM');
@@ -353,9 +394,7 @@ export class ControlPlane {
     }
     this.components.splice(at, 1);
     await whileDown?.();
-    const next = this.spawnLogged('kube-apiserver', command.bin, command.args, true);
-    await this.apiserverReady(next);
-    return Date.now();
+    return this.spawnLogged(name, bin, args, true);
   }
 
   /**
@@ -398,14 +437,14 @@ export class ControlPlane {
     // per cluster (the heartbeat's interval is an option).
     const shipped = readFileSync(join(tools, 'kwok-stages.yaml'), 'utf8');
     const fastPodReady = readFileSync(join(here, 'kwok-pod-fast.yaml'), 'utf8');
-    const stages =
-      kwokConfigYaml(t) + podStartStages(shipped, t.podStart, fastPodReady) + podHeartbeatStages(heartbeatMs);
-    writeFileSync(d('kwok-stages.yaml'), stages);
+    this.kwokStagesBase = kwokConfigYaml(t) + podStartStages(shipped, t.podStart, fastPodReady);
+    writeFileSync(d('kwok-stages.yaml'), this.kwokStagesBase + podHeartbeatStages(heartbeatMs));
     writeFileSync(d('kube-scheduler.yaml'), schedulerConfigYaml(t, this.kubeconfigPath));
     // Hundreds of simulated kubelets on a small shared machine cannot all renew their Lease every
     // 10 s: nodes would flap NotReady (and their pods unready). Large clusters get a 2 min Lease
     // and 5 min before the node lifecycle controller gives a node up.
     const large = count >= 100;
+    this.nodeLeaseSeconds = large ? 120 : 40;
     this.spawnLogged('kube-controller-manager', join(tools, 'kube-controller-manager'), [
       ...(await this.componentArgs()),
       ...controllerManagerTuningArgs(t),
@@ -432,7 +471,7 @@ export class ControlPlane {
       '--manage-all-nodes=true',
       // A kubelet's Lease: renewed every quarter of it; the node lifecycle controller marks a node
       // NotReady when it lapses.
-      `--node-lease-duration-seconds=${large ? 120 : 40}`,
+      `--node-lease-duration-seconds=${this.nodeLeaseSeconds}`,
       // Pod IPs for nodes without a pod CIDR (the nodes created here each have one).
       '--cidr=10.128.0.0/16',
     ]);
@@ -506,7 +545,7 @@ export class ControlPlane {
     child.stdout.pipe(out);
     child.stderr.pipe(out);
     child.on('error', (err) => out.write(`spawn failed: ${err.message}\n`));
-    this.components.push({ name, child });
+    this.components.push({ name, child, bin, args });
     this.startWatchdog();
     return child;
   }

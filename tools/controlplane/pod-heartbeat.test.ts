@@ -46,11 +46,17 @@ describe('podHeartbeatStages', () => {
     });
   });
 
-  it('with an interval: every other running pod too, with up to 20 % jitter', () => {
+  it('with an interval: every other running pod too, drawn between half and one and a half intervals', () => {
     const stages = stagesOf(podHeartbeatStages(10_000));
     expect(stages.map((s) => s.metadata.name)).toEqual(['pod-heartbeat-annotated', 'pod-heartbeat']);
     const everyPod = stages[1]!.spec;
-    expect(everyPod.delay).toEqual({ durationMilliseconds: 10_000, jitterDurationMilliseconds: 12_000 });
+    expect(everyPod.delay).toEqual({ durationMilliseconds: 5_000, jitterDurationMilliseconds: 15_000 });
+    // Never under 1 s: lastProbeTime is stored in whole seconds, and a patch that changes nothing
+    // would end the pod's loop.
+    expect(stagesOf(podHeartbeatStages(1000))[1]!.spec.delay).toEqual({
+      durationMilliseconds: 1000,
+      jitterDurationMilliseconds: 1500,
+    });
     // Disjoint from the annotated stage: a pod never matches both.
     expect(everyPod.selector.matchExpressions).toContainEqual({
       key: annotationKey(HEARTBEAT_DELAY_ANNOTATION),

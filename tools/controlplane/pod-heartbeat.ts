@@ -16,8 +16,9 @@
 //   upper bound of a uniformly drawn delay), as KWOK's own stages read their delays. The test
 //   suite's shared cluster has no cluster-wide heartbeat: a test asks for it on its own pods.
 // - `pod-heartbeat`, only with a cluster-wide interval (`podStatusHeartbeat`, `--pod-heartbeat`):
-//   every other running pod, each after a delay drawn in [interval, 1.2 x interval] so pods
-//   started together do not beat in lockstep.
+//   every other running pod, each after a delay drawn in [interval / 2, 3 x interval / 2] (at
+//   least 1 s): one beat per pod per interval on average, and pods that started together (or that
+//   a restarted KWOK finds all at once) spread over one interval from their first beat.
 // Job pods are left to KWOK's pod-complete stage (a pod matching both would pick one at random).
 import { stringify } from 'yaml';
 
@@ -97,8 +98,8 @@ export function podHeartbeatStages(intervalMs?: number): string {
   if (intervalMs !== undefined) {
     stages.push(
       stage('pod-heartbeat', [...RUNNING_POD, { ...optedIn, operator: 'DoesNotExist' }], {
-        durationMilliseconds: intervalMs,
-        jitterDurationMilliseconds: Math.round(intervalMs * 1.2),
+        durationMilliseconds: Math.max(MIN_INTERVAL_MS, Math.round(intervalMs / 2)),
+        jitterDurationMilliseconds: Math.round(intervalMs * 1.5),
       }),
     );
   }
