@@ -183,6 +183,8 @@ try {
   if (values['build-only']) throw new Stop('--build-only: stopped once the world was built');
   checkpoint();
   await cp.setPodHeartbeat(options.heartbeatMs);
+  // The first beats come between half an interval and one and a half after KWOK's restart.
+  const beatsFrom = Date.now() + options.heartbeatMs / 2;
   world.clusterPids = cp.processIds();
   clusterCpu = new CpuMeter(world.clusterPids);
   log(`pod heartbeat on: KWOK restarted, every running pod's status about every ${options.heartbeatMs / 1000} s`);
@@ -191,6 +193,11 @@ try {
   report.startup = startup.result;
   save();
   report.churnTrials = [];
+  const quietMs = beatsFrom + 15_000 - Date.now();
+  if (quietMs > 0) {
+    log(`waiting ${Math.round(quietMs / 1000)} s for the first heartbeats before the churn windows`);
+    await new Promise((r) => setTimeout(r, quietMs));
+  }
   for (let t = 1; t <= options.trials; t++) {
     checkpoint();
     log(`churn window ${t} of ${options.trials}`);
