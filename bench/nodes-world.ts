@@ -193,7 +193,7 @@ try {
   report.startup = startup.result;
   save();
   report.churnTrials = [];
-  const quietMs = beatsFrom + 15_000 - Date.now();
+  const quietMs = beatsFrom + 60_000 - Date.now();
   if (quietMs > 0) {
     log(`waiting ${Math.round(quietMs / 1000)} s for the first heartbeats before the churn windows`);
     await new Promise((r) => setTimeout(r, quietMs));
