@@ -94,8 +94,14 @@ export function worldBody(r: NodesWorldReport): string[] {
     const reconciles = churns.map((c) => c.operator.reconciles);
     const updates = churns.map((c) => c.statusUpdates);
     const requests = churns.map((c) => JSON.stringify(nonZero(c.operator.requests))).join(', ');
-    const zero = (v: number[]) =>
-      `${v.every((x) => x === 0) ? 'met' : '**missed**'} (${v.filter((x) => x === 0).length} of ${v.length} windows)`;
+    // A window without status updates says nothing about their cost: it is not judged.
+    const zero = (v: (number | null)[]) => {
+      const judged = v.filter((_, i) => updates[i]! > 0);
+      if (judged.length === 0) return 'not judged (no status update in any window)';
+      const met = judged.filter((x) => x === 0).length;
+      const skipped = v.length - judged.length ? `; ${v.length - judged.length} without updates` : '';
+      return `${met === judged.length ? 'met' : '**missed**'} (${met} of ${judged.length} windows${skipped})`;
+    };
     const ratio = trials(cpu.map((c, i) => c / floorCpu[i]!)).median;
     lines.push(
       `| CPU per 1,000 pod status updates (${each(updates)} updates in ${churns.map((c) => c.seconds).join(', ')} s) | ` +

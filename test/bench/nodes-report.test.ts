@@ -68,6 +68,15 @@ describe('the nodes world report', () => {
     expect(row(md, 'reconciles in the window')).toContain('0, 1, 0 | 0 | | 0 | **missed** (2 of 3 windows)');
   });
 
+  it('does not judge a window without status updates (the heartbeat had not started)', () => {
+    const idle = { ...churn(0.5), statusUpdates: 0, per1000: { ...churn(0.5).per1000, operatorWrites: Number.NaN } };
+    const none = renderWorld(report({ churnTrials: [idle, idle] }));
+    expect(row(none, 'writes per 1,000 status updates')).toContain('not judged (no status update in any window)');
+    expect(row(none, 'reconciles in the window')).toContain('not judged (no status update in any window)');
+    const some = renderWorld(report({ churnTrials: [idle, churn(0.5), churn(0.5)] }));
+    expect(row(some, 'writes per 1,000 status updates')).toContain('met (2 of 2 windows; 1 without updates)');
+  });
+
   it('renders a run from before trials (one churn, one lapse)', () => {
     const md = renderWorld(
       report({ churnTrials: undefined, lapseTrials: undefined, churn: churn(0.5), lapse: lapse(1, 1) }),
