@@ -387,13 +387,7 @@ export class ControlPlane {
     const at = this.components.findIndex((c) => c.name === name);
     if (at < 0) throw new Error(`restart: ${name} was not started by this ControlPlane`);
     const { child, bin, args } = this.components[at]!;
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise<void>((r) => child.once('exit', () => r()));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await terminate(child, 30_000);
     this.components.splice(at, 1);
     await whileDown?.();
     return this.spawnLogged(name, bin, args, true);
@@ -604,17 +598,20 @@ for p in ${pids}; do kill -KILL "$p" 2>/dev/null; done; ${this.keep ? '' : 'rm -
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const { child } of [...this.components].reverse()) {
-      if (child.exitCode !== null || child.signalCode !== null) continue;
-      const exited = new Promise<void>((r) => child.once('exit', () => r()));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    for (const { child } of [...this.components].reverse()) await terminate(child, 10_000);
     this.watchdog?.kill('SIGKILL');
     if (!this.keep) rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** SIGTERM, then SIGKILL after `killAfterMs`; resolves once the process exited (at once if it had). */
+async function terminate(child: ChildProcess, killAfterMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+  await exited;
+  clearTimeout(timer);
 }
 
 function sleep(ms: number): Promise<void> {
