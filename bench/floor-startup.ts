@@ -2,7 +2,9 @@
 // the same required work as the operator's startup. A paged LIST of every pod and of the
 // exceptions, then, `--concurrency` requests in flight, every write the mission requires: one
 // metadata merge PATCH per pod using a host namespace (the label), one violation Event per
-// offender (a host pod no live exception covers), one Event and one status write per exception,
+// offender (a host pod no live exception covers) and one on its workload per distinct (workload,
+// cause) (the operator's Event on the Deployment, DaemonSet... its pods' controller; the cause here
+// is the set of host namespaces used), one Event and one status write per exception,
 // and one grants write per namespace holding exceptions (a ConfigMap of the same names, standing
 // in for the HostNamespaceGrantSet) plus the index. Its writes carry bench names and labels, so
 // they never satisfy the operator. It prints one JSON line.
@@ -28,7 +30,12 @@ if (!(concurrency >= 1)) throw new Error(`--concurrency must be a positive numbe
 const run = values.value.replace(/[^a-z0-9-]/gi, '').toLowerCase();
 
 interface PodLite {
-  metadata: { namespace: string; name: string; labels?: Record<string, string> };
+  metadata: {
+    namespace: string;
+    name: string;
+    labels?: Record<string, string>;
+    ownerReferences?: { apiVersion: string; kind: string; name: string; controller?: boolean }[];
+  };
   spec?: { hostNetwork?: boolean; hostPID?: boolean; hostIPC?: boolean };
 }
 interface ExceptionLite {
@@ -70,6 +77,8 @@ const event = (namespace: string, kind: string, name: string, reason: string, ap
 const patch = JSON.stringify({ metadata: { labels: { 'bench.hostns.io/floor': run } } });
 let pods = 0;
 let offenders = 0;
+/** Workloads (namespace/kind/name/cause) whose Event is planned: one each, however many offending pods. */
+const workloads = new Set<string>();
 let labelled = 0;
 await api.listPaged<PodLite>(
   '/api/v1/pods',
@@ -87,6 +96,13 @@ await api.listPaged<PodLite>(
       else {
         offenders++;
         writes.push(event(namespace, 'Pod', name, 'HostNamespaceViolation', 'v1'));
+        const owner = p.metadata.ownerReferences?.find((o) => o.controller);
+        const flags = [s.hostNetwork && 'hostNetwork', s.hostPID && 'hostPID', s.hostIPC && 'hostIPC'].filter(Boolean);
+        const workload = owner && `${namespace}/${owner.kind}/${owner.name}/${flags.join(',')}`;
+        if (owner && workload && !workloads.has(workload)) {
+          workloads.add(workload);
+          writes.push(event(namespace, owner.kind, owner.name, 'HostNamespaceViolation', owner.apiVersion));
+        }
       }
       labelled++;
       writes.push(() =>
@@ -145,6 +161,7 @@ process.stdout.write(
     pods,
     labelled,
     offenders,
+    workloadEvents: workloads.size,
     exceptions: live.length,
     writes: writes.length,
     listMs: listedAt - startedAt,

@@ -440,7 +440,7 @@ export function renderReport(r: BenchResults, nodesWorld?: string[]): string {
       'From operator process start to "every offender and covered pod labelled and every exception status written"',
       "(the bench's own watches). Floor (bench/floor-startup.ts, its own process, a minimal keep-alive HTTPS client):",
       'the same required work: a paged LIST of all pods (limit 500) and of the exceptions, then, at the',
-      "operator's concurrency, one label PATCH per host pod, one violation Event per offender, one Event and one status",
+      "operator's concurrency, one label PATCH per host pod, one violation Event per offender and one per distinct (offending workload, cause), one Event and one status",
       'write per exception, one grants write per namespace plus the index; timed from spawn to exit. Each run starts',
       'from the reset state (no marks, statuses, Events or grants). Trials alternate: odd trials run the floor first.',
       '',
@@ -465,7 +465,7 @@ export function renderReport(r: BenchResults, nodesWorld?: string[]): string {
       const tl = t.operator.timeline;
       const f = (v: number | undefined) => (v === undefined ? 'n/a' : `${v.toFixed(1)} s`);
       p(
-        `- N = ${n(s.size)}, trial ${t.trial}: operator writes (audit log) ${JSON.stringify(t.operator.writes)}; floor ${t.floor.auditWrites} writes audited (${t.floor.labelled} labels, ${t.floor.offenders} violation Events, ${t.floor.exceptions} exceptions). Timeline after process start: first request ${formatMs(tl?.firstRequestMs ?? NaN)}, last pods page ${formatMs(tl?.lastListPodsMs ?? NaN)} (floor's LIST ${formatMs(t.floor.listMs)}), writes ${formatMs(tl?.firstWriteMs ?? NaN)} to ${formatMs(tl?.lastWriteMs ?? NaN)}. CPU: floor ${f(t.cpu.floor.client)}, kube-apiserver ${f(t.cpu.floor.apiserver)}; operator ${f(t.cpu.operator.client)}, kube-apiserver ${f(t.cpu.operator.apiserver)}.`,
+        `- N = ${n(s.size)}, trial ${t.trial}: operator writes (audit log) ${JSON.stringify(t.operator.writes)}; floor ${t.floor.auditWrites} writes audited (${t.floor.labelled} labels, ${t.floor.offenders} violation Events, ${t.floor.workloadEvents ?? 0} on workloads, ${t.floor.exceptions} exceptions). Timeline after process start: first request ${formatMs(tl?.firstRequestMs ?? NaN)}, last pods page ${formatMs(tl?.lastListPodsMs ?? NaN)} (floor's LIST ${formatMs(t.floor.listMs)}), writes ${formatMs(tl?.firstWriteMs ?? NaN)} to ${formatMs(tl?.lastWriteMs ?? NaN)}. CPU: floor ${f(t.cpu.floor.client)}, kube-apiserver ${f(t.cpu.floor.apiserver)}; operator ${f(t.cpu.operator.client)}, kube-apiserver ${f(t.cpu.operator.apiserver)}.`,
       );
     }
     p('');

@@ -24,6 +24,8 @@ export interface FloorResult {
   pods: number;
   labelled: number;
   offenders: number;
+  /** Events on the offenders' workloads: one per distinct (workload, cause). Absent in older results. */
+  workloadEvents?: number;
   exceptions: number;
   writes: number;
   listMs: number;
@@ -175,7 +177,7 @@ async function runFloor(
   const auditWrites = ctx.audit.readNew().filter((r) => r.user === FLOOR_USER && WRITE_VERBS.has(r.verb)).length;
   const f = floor.result;
   ctx.log(
-    `  floor: ${floor.wallMs} ms (list ${f.listMs} ms, ${f.writes} writes in ${f.writeMs} ms: ${f.labelled} labels, ${f.offenders} violation Events, ${f.exceptions} x (Event + status), grants); load ${load}`,
+    `  floor: ${floor.wallMs} ms (list ${f.listMs} ms, ${f.writes} writes in ${f.writeMs} ms: ${f.labelled} labels, ${f.offenders} violation Events, ${f.workloadEvents ?? 0} on workloads, ${f.exceptions} x (Event + status), grants); load ${load}`,
   );
   return { ...f, wallMs: floor.wallMs, auditWrites, load, cpu };
 }
