@@ -17,6 +17,7 @@ import { ensureNamespaces, growFixture } from './fixture.ts';
 import { Api } from './minimal-client.ts';
 import {
   countPods,
+  deletePhaseNamespaces,
   operatorCommand,
   OPERATOR_NAMESPACE,
   startOperator,
@@ -208,6 +209,12 @@ async function attempt<T>(what: string, fn: () => Promise<T>): Promise<T | undef
   }
 }
 
+/** Removes a finished phase's namespaces (their exceptions and pods), so later phases see the fixture. */
+async function cleanUp(prefixes: string[]): Promise<void> {
+  const r = await attempt('clean-up', () => deletePhaseNamespaces(api, prefixes));
+  if (r) log(`  removed ${r.deleted} namespaces ${prefixes.join(', ')}*${r.gone ? '' : ' (some still terminating)'}`);
+}
+
 log(
   `sizes ${sizes.join(', ')}; phases ${[...phases].join(', ')}; ${trialCount} trials; commit ${results.provenance.commit}${results.provenance.dirty ? ' (dirty)' : ''}; work dir ${workDir}; free memory ${Math.round(freemem() / 2 ** 30)} GiB`,
 );
@@ -300,6 +307,7 @@ try {
     if (largest && phases.has('lapse')) {
       results.lapse = await attempt('lapse', () => runLapse(ctx, lapseCount, lapseLead, trialCount));
       save();
+      await cleanUp(['bench-lapse-']);
     }
     if (largest && phases.has('admission')) {
       results.admission = await attempt('admission cost', () =>
@@ -317,6 +325,7 @@ try {
         runEnforcement(ctx, live, enforceCount, enforceLead, probeConcurrency, trialCount),
       );
       save();
+      await cleanUp(['bench-enforce-']);
     }
     if (largest && phases.has('apiserver-cost')) {
       results.apiserverCost = await attempt('apiserver cost', () =>
@@ -329,6 +338,7 @@ try {
         runFailover(ctx, live, lapseCount, failoverLead, standbySeconds, trialCount),
       );
       save();
+      await cleanUp(['bench-failover-']);
     }
     if (largest && phases.has('relist')) {
       results.relist = await attempt('relist after watch expiry', () =>

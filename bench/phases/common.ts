@@ -170,6 +170,24 @@ export async function countPods(api: Api): Promise<number> {
   return n;
 }
 
+/**
+ * Deletes the namespaces whose name starts with one of `prefixes` (a phase's own: their exceptions,
+ * pods and Events go with them) and waits until they are gone: a later phase then measures the
+ * fixture it documents, not the thousands of exceptions an earlier one left (a full run once left
+ * 9,614, and the relist phase measured them). Returns how many there were and whether all went.
+ */
+export async function deletePhaseNamespaces(
+  api: Api,
+  prefixes: readonly string[],
+  timeoutMs = 600_000,
+): Promise<{ deleted: number; gone: boolean }> {
+  const names: string[] = [];
+  await api.listPaged<{ metadata: { name: string } }>('/api/v1/namespaces', (items) => {
+    for (const n of items) if (prefixes.some((p) => n.metadata.name.startsWith(p))) names.push(n.metadata.name);
+  });
+  return { deleted: names.length, gone: names.length === 0 || (await deleteNamespaces(api, names, timeoutMs)) };
+}
+
 export async function deleteNamespaces(api: Api, names: string[], timeoutMs: number): Promise<boolean> {
   await mapConcurrent(names, 16, (n) => api.raw('DELETE', `/api/v1/namespaces/${n}`));
   const deadline = Date.now() + timeoutMs;

@@ -235,9 +235,14 @@ export class Reflector<T> {
     }
   }
 
-  /** Paged LIST into a fresh map, then reconcile the store with it (emitting changes). */
+  /**
+   * Paged LIST into a fresh map, then reconcile the store with it (emitting changes). On a relist,
+   * an object whose resourceVersion is the cached one's is the cached object: it is kept as it is,
+   * not transformed again, so a relist holds one copy of what did not change, not two (a bench
+   * operator with 9,614 exceptions ran out of its 128 MiB heap relisting them after a 410).
+   */
   private async list(): Promise<void> {
-    const { client, path, transform, pageSize = 500 } = this.opts;
+    const { client, path, transform, versionOf, pageSize = 500 } = this.opts;
     const listStarted = performance.now();
     const fresh = new Map<string, T>();
     let rv = '';
@@ -251,6 +256,12 @@ export class Reflector<T> {
       for (const raw of page.items ?? []) {
         const key = objectKey(raw);
         if (!key) continue;
+        const had = versionOf ? this.writer.get(key) : undefined;
+        const version = raw.metadata?.resourceVersion;
+        if (had !== undefined && version && versionOf?.(had) === version) {
+          fresh.set(key, had);
+          continue;
+        }
         let obj: T | undefined;
         try {
           obj = transform(raw);
@@ -267,7 +278,7 @@ export class Reflector<T> {
     const kept = new Set<string>();
     for (const [k, v] of fresh) {
       const had = previous.get(k);
-      if (had === undefined || !unchanged?.(had, v)) continue;
+      if (had === undefined || (had !== v && !unchanged?.(had, v))) continue;
       fresh.set(k, had);
       kept.add(k);
     }
