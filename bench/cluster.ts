@@ -59,6 +59,26 @@ function userKubeconfig(cp: ControlPlane, user: string): string {
   return path;
 }
 
+/** Applies crds/ and waits until they are Established (their errors on stderr). */
+export function installCrds(kubeconfig: string): void {
+  const kc = ['--kubeconfig', kubeconfig];
+  const stdio: ['ignore', 'ignore', 'inherit'] = ['ignore', 'ignore', 'inherit'];
+  execFileSync('kubectl', [...kc, 'apply', '-f', 'crds/'], { stdio });
+  execFileSync(
+    'kubectl',
+    [
+      ...kc,
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      'crd',
+      '-l',
+      'app.kubernetes.io/part-of=hostns-operator',
+    ],
+    { stdio },
+  );
+}
+
 export async function startBenchCluster(
   workDir: string,
   extraArgs: string[] = [],
@@ -84,22 +104,7 @@ export async function startBenchCluster(
     [OPERATOR_USER, FLOOR_USER, STANDBY_USER].map((u) => [u, userKubeconfig(cp, u)] as const),
   );
   const kc = ['--kubeconfig', cp.kubeconfigPath];
-  execFileSync('kubectl', [...kc, 'apply', '-f', 'crds/'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  execFileSync(
-    'kubectl',
-    [
-      ...kc,
-      'wait',
-      '--for=condition=Established',
-      '--timeout=60s',
-      'crd',
-      '-l',
-      'app.kubernetes.io/part-of=hostns-operator',
-    ],
-    {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
+  installCrds(cp.kubeconfigPath);
   const crds = execFileSync('kubectl', [...kc, 'get', 'crd', '-o', 'name'], { encoding: 'utf8' });
   if (!crds.includes('hostnamespaceexceptions.hostns.io')) {
     await cp.stop();

@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { ControlPlane } from '../tools/controlplane/controlplane.ts';
 import { parseNodeCount } from '../tools/controlplane/nodes.ts';
 import { parseHeartbeatInterval } from '../tools/controlplane/pod-heartbeat.ts';
+import { installCrds } from './cluster.ts';
 import { Api } from './minimal-client.ts';
 import { renderWorld, worldSection, type NodesWorldReport } from './nodes-report.ts';
 import { renderReport, type BenchResults } from './report.ts';
@@ -148,12 +149,7 @@ const cp = await ControlPlane.start({ nodes, tuning: TUNINGS[tuningName] });
 let clusterCpu = new CpuMeter(cp.processIds());
 let op: OperatorProcess | undefined;
 try {
-  execFileSync('kubectl', ['--kubeconfig', cp.kubeconfigPath, 'apply', '-f', 'crds/'], { stdio: 'ignore' });
-  execFileSync(
-    'kubectl',
-    ['--kubeconfig', cp.kubeconfigPath, 'wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all'],
-    { stdio: 'ignore' },
-  );
+  installCrds(cp.kubeconfigPath);
   const api = Api.fromKubeconfig(cp.kubeconfigPath, 64);
   const world: NodesWorldOptions = {
     ...options,

@@ -8,11 +8,11 @@
 // Prints one JSON line per entry: survived or not, heap and RSS before, peaks during.
 //
 //   node bench/relist-exceptions.ts --exceptions 9600 --entries dist-old/main.js,dist/main.js
-import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { ControlPlane } from '../tools/controlplane/controlplane.ts';
 import { httpGet, metricSum, OperatorProcess, processMemory } from '../tools/operator-process.ts';
 import { ensureNamespaces, exceptionManifest, rfc3339Seconds } from './fixture.ts';
+import { installCrds } from './cluster.ts';
 import { Api, mapConcurrent, withRetry } from './minimal-client.ts';
 import { productionForm } from './production.ts';
 
@@ -29,12 +29,7 @@ const log = (s: string) => process.stderr.write(`[relist-exceptions] ${s}\n`);
 
 const cp = await ControlPlane.start({});
 try {
-  execFileSync('kubectl', ['--kubeconfig', cp.kubeconfigPath, 'apply', '-f', 'crds/'], { stdio: 'ignore' });
-  execFileSync(
-    'kubectl',
-    ['--kubeconfig', cp.kubeconfigPath, 'wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all'],
-    { stdio: 'ignore' },
-  );
+  installCrds(cp.kubeconfigPath);
   const api = Api.fromKubeconfig(cp.kubeconfigPath, 64);
   const namespaces = Array.from({ length: Math.ceil(count / perNamespace) }, (_, n) => `relist-exc-${n}`);
   await ensureNamespaces(api, namespaces);
