@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { installCrds } from '../tools/controlplane/crds.ts';
 import { ControlPlane } from '../tools/controlplane/controlplane.ts';
 import { auditPolicyYaml, FLOOR_USER, OPERATOR_USER, STANDBY_USER } from './audit.ts';
 
@@ -57,26 +58,6 @@ function userKubeconfig(cp: ControlPlane, user: string): string {
   const path = join(dir, `${user}.kubeconfig`);
   writeFileSync(path, text, { mode: 0o600 });
   return path;
-}
-
-/** Applies crds/ and waits until they are Established (their errors on stderr). */
-export function installCrds(kubeconfig: string): void {
-  const kc = ['--kubeconfig', kubeconfig];
-  const stdio: ['ignore', 'ignore', 'inherit'] = ['ignore', 'ignore', 'inherit'];
-  execFileSync('kubectl', [...kc, 'apply', '-f', 'crds/'], { stdio });
-  execFileSync(
-    'kubectl',
-    [
-      ...kc,
-      'wait',
-      '--for=condition=Established',
-      '--timeout=60s',
-      'crd',
-      '-l',
-      'app.kubernetes.io/part-of=hostns-operator',
-    ],
-    { stdio },
-  );
 }
 
 export async function startBenchCluster(

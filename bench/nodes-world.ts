@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { ControlPlane } from '../tools/controlplane/controlplane.ts';
 import { parseNodeCount } from '../tools/controlplane/nodes.ts';
 import { parseHeartbeatInterval } from '../tools/controlplane/pod-heartbeat.ts';
-import { installCrds } from './cluster.ts';
+import { installCrds } from '../tools/controlplane/crds.ts';
 import { Api } from './minimal-client.ts';
 import { renderWorld, worldSection, type NodesWorldReport } from './nodes-report.ts';
 import { renderReport, type BenchResults } from './report.ts';

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { ControlPlane } from '../tools/controlplane/controlplane.ts';
 import { httpGet, metricSum, OperatorProcess, processMemory } from '../tools/operator-process.ts';
 import { ensureNamespaces, exceptionManifest, rfc3339Seconds } from './fixture.ts';
-import { installCrds } from './cluster.ts';
+import { installCrds } from '../tools/controlplane/crds.ts';
 import { Api, mapConcurrent, withRetry } from './minimal-client.ts';
 import { productionForm } from './production.ts';
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlPlane } from '../../tools/controlplane/controlplane.ts';
+import { installCrds } from '../../tools/controlplane/crds.ts';
 import { createNamespace, eventually, kubeConfig } from '../harness/clients.ts';
 import { createException, createPod } from './fixtures-cluster.ts';
 import { hostns, withoutDefaultsNote } from './run-cli.ts';
@@ -72,17 +73,7 @@ function writeFleetKubeconfig(eu: KubeConfig, us: KubeConfig, gonePort: number, 
 
 beforeAll(async () => {
   second = await ControlPlane.start();
-  const kc = ['--kubeconfig', second.kubeconfigPath];
-  execFileSync('kubectl', [...kc, 'apply', '-f', 'crds/'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const wait = [
-    'wait',
-    '--for=condition=Established',
-    '--timeout=60s',
-    'crd',
-    '-l',
-    'app.kubernetes.io/part-of=hostns-operator',
-  ];
-  execFileSync('kubectl', [...kc, ...wait], { stdio: ['ignore', 'ignore', 'inherit'] });
+  installCrds(second.kubeconfigPath);
   const us = new KubeConfig();
   us.loadFromFile(second.kubeconfigPath);
 

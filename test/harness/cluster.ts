@@ -1,9 +1,9 @@
 // Starts the cluster a vitest project's integration tests share (see the global setups) and
 // installs the project's CRDs.
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
 import { ControlPlane } from '../../tools/controlplane/controlplane.ts';
+import { installCrds } from '../../tools/controlplane/crds.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -19,17 +19,7 @@ export async function startCluster(project: TestProject, nodes: number): Promise
   const what = nodes ? `cluster with ${nodes} nodes` : 'control plane';
   process.stderr.write(`${what} ready in ${((Date.now() - started) / 1000).toFixed(1)} s at ${cp.server}\n`);
   if (existsSync('crds') && readdirSync('crds').some((f) => f.endsWith('.yaml'))) {
-    const kc = ['--kubeconfig', cp.kubeconfigPath];
-    execFileSync('kubectl', [...kc, 'apply', '-f', 'crds/'], { stdio: ['ignore', 'ignore', 'inherit'] });
-    const established = [
-      'wait',
-      '--for=condition=Established',
-      '--timeout=60s',
-      'crd',
-      '-l',
-      'app.kubernetes.io/part-of=hostns-operator',
-    ];
-    execFileSync('kubectl', [...kc, ...established], { stdio: ['ignore', 'ignore', 'inherit'] });
+    installCrds(cp.kubeconfigPath);
   }
   project.provide('kubeconfig', cp.kubeconfigPath);
   project.provide('nodes', nodes);

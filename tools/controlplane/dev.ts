@@ -4,6 +4,7 @@
 // per node), a diagnostics pod (offender) and a web Deployment (clean), and runs the operator
 // against it until Ctrl-C. Without nodes the DaemonSet and Deployment are bare pods.
 import { execFileSync, spawn } from 'node:child_process';
+import { installCrds } from './crds.ts';
 import { parseArgs } from 'node:util';
 import { DateTime } from 'luxon';
 import { parseAllDocuments } from 'yaml';
@@ -45,15 +46,7 @@ process.on('SIGINT', () => void stop('SIGINT'));
 process.on('SIGTERM', () => void stop('SIGTERM'));
 
 try {
-  kubectl(['apply', '-f', 'crds/']);
-  kubectl([
-    'wait',
-    '--for=condition=Established',
-    '--timeout=60s',
-    'crd',
-    '-l',
-    'app.kubernetes.io/part-of=hostns-operator',
-  ]);
+  installCrds(cp.kubeconfigPath);
   kubectl(['create', 'namespace', 'demo']);
   // With nodes, the ServiceAccount admission plugin refuses pods until the namespace has one.
   if (nodes) kubectl(['wait', '--for=create', '--timeout=60s', '-n', 'demo', 'serviceaccount/default']);
