@@ -143,6 +143,10 @@ export class KubeClient implements KubeApi {
    * The connection pool: client-node's TLS settings for the kubeconfig (as its own dispatcher
    * uses them), through a connector that records every socket it opens, so close() can end one
    * still connecting. Through a proxy (proxy-url), client-node's own dispatcher.
+   *
+   * HTTP/1.1, one connection per request in flight (undici 8 would negotiate HTTP/2 and put every
+   * watch, LIST page and write on one connection behind 256 KiB stream windows): at 50,000 pods
+   * that took a quarter off the LIST and raised the write rate (bench/FINDINGS.md, "transport").
    */
   private async pool(ctx: RequestContext): Promise<Dispatcher | undefined> {
     const tls: https.RequestOptions = {};
@@ -151,10 +155,11 @@ export class KubeClient implements KubeApi {
     if (options.type !== 'agent' && options.type !== 'none') return ctx.getDispatcher();
     const connect = options.type === 'agent' ? options.connect : { keepAlive: true, keepAliveInitialDelay: 30_000 };
     // undici's connector returns the socket it opens (its type says void).
-    const connector = buildConnector(connect as buildConnector.BuildOptions) as unknown as (
+    const connector = buildConnector({ ...connect, allowH2: false } as buildConnector.BuildOptions) as unknown as (
       ...args: Parameters<buildConnector.connector>
     ) => Socket | undefined;
     return new Agent({
+      allowH2: false,
       connect: (opts, callback) => {
         const socket = connector(opts, callback);
         if (socket) {

@@ -1,9 +1,14 @@
 // KubeClient's transport against a local HTTP server (no API server needed): JSON in and out, API
 // errors, headers, deadlines and the caller's signal, network failures read as before, and watch
 // streams cut anywhere (a line, a multi-byte character) across chunks.
+import { execFileSync } from 'node:child_process';
 import { getEventListeners } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createSecureServer } from 'node:http2';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyApiError } from '../../src/kube/api-errors.ts';
@@ -213,5 +218,59 @@ describe('KubeClient.watch', () => {
     const idle = await c.watch('/silent', {}, () => undefined, new AbortController().signal, 100).catch((e) => e);
     expect((idle as Error).message).toBe('watch /silent: nothing received for 100 ms');
     await c.close();
+  });
+});
+
+describe('KubeClient over TLS', () => {
+  // A server that speaks both HTTP/2 and HTTP/1.1 (as kube-apiserver does): the client asks for
+  // HTTP/1.1, so that LIST pages, watches and writes do not share one connection's flow-control
+  // windows (bench/FINDINGS.md, "transport"); concurrent requests get connections of their own.
+  it('speaks HTTP/1.1 to a server offering HTTP/2, one connection per request in flight', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hostns-tls-'));
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    const versions: string[] = [];
+    const sockets = new Set<unknown>();
+    const tls = createSecureServer(
+      { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')), allowHTTP1: true },
+      (req, res) => {
+        versions.push(req.httpVersion);
+        sockets.add(req.socket);
+        // Held a little, so the three requests are in flight together.
+        setTimeout(() => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ ok: true }));
+        }, 50);
+      },
+    );
+    await new Promise<void>((r) => tls.listen(0, '127.0.0.1', r));
+    const c = client(`https://127.0.0.1:${(tls.address() as AddressInfo).port}`);
+    try {
+      const answers = await Promise.all([1, 2, 3].map(() => c.request('GET', '/version')));
+      expect(answers).toEqual([{ ok: true }, { ok: true }, { ok: true }]);
+      expect(versions).toEqual(['1.1', '1.1', '1.1']);
+      expect(sockets.size).toBe(3);
+    } finally {
+      await c.close();
+      await new Promise((r) => tls.close(r));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
