@@ -61,6 +61,32 @@ export function offsetBounds(samples: readonly ClockSample[], nowMono: number): 
   return used ? { lo, hi, used } : undefined;
 }
 
+/**
+ * Which sample to drop when one too many are kept: the oldest, unless it is one of the two that
+ * set the current bounds (the highest low and the lowest high of offsetBounds). Requests sent by
+ * whole-second timers (Lease renewals, keepClockFresh) all bound the offset to the same ~1 s
+ * window; dropping the calibration's samples for them widened the estimate to ~1 s, and every
+ * lapse was decided that much late. A pinned sample goes once newer ones are tighter (its bounds
+ * widen with drift) or contradict it (a clock step: offsetBounds stops before it). Pure.
+ */
+export function evictionIndex(samples: readonly ClockSample[], nowMono: number): number {
+  let lo = -Infinity;
+  let hi = Infinity;
+  let loAt = -1;
+  let hiAt = -1;
+  for (let i = samples.length - 1; i >= 0; i--) {
+    const s = samples[i]!;
+    const drift = DRIFT_PER_MS * Math.max(0, nowMono - s.receivedMono);
+    const sLo = s.serverSecondMs - s.receivedMono - drift;
+    const sHi = s.serverSecondMs + 1000 - s.sentMono + drift;
+    if (Math.max(lo, sLo) > Math.min(hi, sHi)) break;
+    if (sLo > lo) [lo, loAt] = [sLo, i];
+    if (sHi < hi) [hi, hiAt] = [sHi, i];
+  }
+  for (let i = 0; i < samples.length; i++) if (i !== loAt && i !== hiAt) return i;
+  return 0;
+}
+
 export interface ServerTimeEstimate {
   /** The API server's time now. */
   now: DateTime;
@@ -91,7 +117,7 @@ export class ServerClock {
     const serverSecondMs = Date.parse(dateHeader);
     if (!Number.isFinite(serverSecondMs) || receivedMono < sentMono) return;
     this.samples.push({ serverSecondMs, sentMono, receivedMono });
-    if (this.samples.length > this.keep) this.samples.splice(0, this.samples.length - this.keep);
+    while (this.samples.length > this.keep) this.samples.splice(evictionIndex(this.samples, receivedMono), 1);
     this.cached = undefined;
   }
 

@@ -127,6 +127,61 @@ describe('ServerClock', () => {
     const e = w.clock.estimate();
     expect(Math.abs(e.now.toMillis() - w.serverTrue())).toBeLessThanOrEqual(e.errorMs);
   });
+  it('a quiet hour of requests at one sub-second phase (Lease renewals every 2 s) keeps the calibrated bounds', () => {
+    // Timers at whole-second intervals send every request at the same sub-second phase: each
+    // Date header bounds the offset to the same ~1 s window. Once such samples filled the window
+    // of kept ones, the estimate widened to ~1 s and every lapse was decided ~1 s late.
+    const w = world({ serverMinusMono: 1.7e12 + 613, localWallOffsetMs: 0 });
+    for (let i = 0; i < 8; i++) {
+      w.request(4, 0.5);
+      w.advance(137); // the start-up calibration: different phases
+    }
+    const calibrated = w.clock.estimate().errorMs;
+    expect(calibrated).toBeLessThan(100);
+    for (let i = 0; i < 1800; i++) {
+      w.request(4, 0.5);
+      w.advance(2000 - 4);
+      const e = w.clock.estimate();
+      expect(Math.abs(e.now.toMillis() - w.serverTrue())).toBeLessThanOrEqual(e.errorMs + 1e-6);
+    }
+    // Only drift widened it: 100 ppm over the hour is 360 ms at most, on each side; far less than
+    // the ~1 s a same-phase window gives after 128 s.
+    const after = w.clock.estimate().errorMs;
+    expect(after).toBeLessThan(calibrated + 400);
+    expect(w.serverTrue() - w.clock.notBefore().toMillis()).toBeLessThanOrEqual(2 * after + 1e-6);
+    // And after two minutes (the bench's lapse lead), still within tens of ms.
+    const w2 = world({ serverMinusMono: 1.7e12 + 613, localWallOffsetMs: 0 });
+    for (let i = 0; i < 8; i++) {
+      w2.request(4, 0.5);
+      w2.advance(137);
+    }
+    for (let i = 0; i < 70; i++) {
+      w2.request(4, 0.5);
+      w2.advance(2000 - 4);
+    }
+    expect(w2.clock.estimate().errorMs).toBeLessThan(100);
+    expect(w2.serverTrue() - w2.clock.notBefore().toMillis()).toBeLessThan(200);
+  });
+  it('a server clock step after a calibration and a full window: the new samples win, the pinned ones go', () => {
+    const w = world({ serverMinusMono: 1.7e12 + 250, localWallOffsetMs: 0 });
+    for (let i = 0; i < 8; i++) {
+      w.request(4, 0.5);
+      w.advance(137);
+    }
+    for (let i = 0; i < 100; i++) {
+      w.request(4, 0.5);
+      w.advance(1996);
+    }
+    w.shift(-3_600_000);
+    for (let i = 0; i < 100; i++) {
+      w.request(4, 0.5);
+      w.advance(1996);
+      const e = w.clock.estimate();
+      expect(Math.abs(e.now.toMillis() - w.serverTrue())).toBeLessThanOrEqual(e.errorMs + 1e-6);
+      expect(w.clock.notBefore().toMillis()).toBeLessThanOrEqual(w.serverTrue() + 1e-6);
+    }
+    expect(w.clock.sampleCount).toBe(64);
+  });
   it('ignores responses without a usable Date header', () => {
     const w = world({ serverMinusMono: 1.7e12, localWallOffsetMs: 5000 });
     w.clock.observe(null, 0, 1);
