@@ -209,7 +209,7 @@ describe('chart values', () => {
     });
     expect(container(objects).env).toContainEqual({
       name: 'NODE_OPTIONS',
-      value: '--max-old-space-size=1792 --max-semi-space-size=2',
+      value: '--max-old-space-size=1792 --max-semi-space-size=16',
     });
   });
 
