@@ -357,7 +357,14 @@ export class Reflector<T> {
     const have = cached !== undefined ? this.opts.versionOf?.(cached) : undefined;
     const got = raw.metadata?.resourceVersion;
     // resourceVersions are etcd revisions in practice; compare only when both are plain integers.
-    if (have && got && /^\d+$/.test(have) && /^\d+$/.test(got) && BigInt(got) <= BigInt(have)) return;
+    const atOrBefore = (rv: string | undefined) =>
+      !!rv && !!got && /^\d+$/.test(rv) && /^\d+$/.test(got) && BigInt(got) <= BigInt(rv);
+    if (atOrBefore(have)) return;
+    // The watch already delivered this revision or a later one, so the store reflects it. A write's
+    // response travels on its own connection and can arrive after the watch's DELETED event of the
+    // same object: applied then, it brought a deleted exception back, and the namespace's grants
+    // kept granting it (test/controller/grants-isolation.it.test.ts, test/kube/reflector-observed.test.ts).
+    if (atOrBefore(this.resourceVersion)) return;
     this.apply('MODIFIED', raw, 'observed');
   }
 

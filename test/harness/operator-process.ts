@@ -14,7 +14,7 @@ export class OperatorProcess {
 
   /** Starts the operator with `args` and waits (30 s at most) until /readyz answers 200. */
   static async start(args: string[] = [], kubeconfig = kubeconfigPath()): Promise<OperatorProcess> {
-    const proc = await Process.start({ kubeconfig, args, logLevel: 'info' });
+    const proc = await Process.start({ kubeconfig, args, logLevel: process.env.HOSTNS_TEST_LOG_LEVEL ?? 'info' });
     try {
       await proc.waitReady(30_000);
     } catch (err) {
