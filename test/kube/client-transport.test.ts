@@ -1,7 +1,6 @@
 // KubeClient's transport against a local HTTP server (no API server needed): JSON in and out, API
 // errors, headers, deadlines and the caller's signal, network failures read as before, and watch
 // streams cut anywhere (a line, a multi-byte character) across chunks.
-import { execFileSync } from 'node:child_process';
 import { getEventListeners } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createSecureServer } from 'node:http2';
@@ -14,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyApiError } from '../../src/kube/api-errors.ts';
 import { ApiError, KubeClient } from '../../src/kube/client.ts';
 import { kubeFailure } from '../../src/kube/errors.ts';
+import { writeCertificates } from '../../tools/controlplane/controlplane.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 const routes = new Map<string, Handler>();
@@ -227,29 +227,11 @@ describe('KubeClient over TLS', () => {
   // windows (bench/FINDINGS.md, "transport"); concurrent requests get connections of their own.
   it('speaks HTTP/1.1 to a server offering HTTP/2, one connection per request in flight', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hostns-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
+    writeCertificates(dir);
     const versions: string[] = [];
     const sockets = new Set<unknown>();
     const tls = createSecureServer(
-      { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')), allowHTTP1: true },
+      { key: readFileSync(join(dir, 'serving.key')), cert: readFileSync(join(dir, 'serving.crt')), allowHTTP1: true },
       (req, res) => {
         versions.push(req.httpVersion);
         sockets.add(req.socket);

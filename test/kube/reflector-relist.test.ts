@@ -9,17 +9,10 @@ import { EXCEPTIONS_PATH } from '../../src/controller/writes.ts';
 import { silentLogger } from '../../src/logging.ts';
 import { EXCEPTIONS, exceptionObj } from '../fake/cluster.ts';
 import { FakeKubeApi } from '../fake/kube-api.ts';
+import { until } from '../fake/until.ts';
 
 type Cached = { name: string; rv: string; expiresAt: string };
 const T0 = DateTime.fromISO('2026-11-01T00:00:00Z', { zone: 'utc' });
-
-async function until(what: string, ok: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('a relist after a 410', () => {
   it('keeps each unchanged object as it was cached, and transforms and replays only what changed', async () => {

@@ -98,8 +98,11 @@ function openssl(dir: string, args: string[]): void {
   execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-/** A throwaway CA, a serving certificate for 127.0.0.1, and an admin client certificate. */
-function writeCertificates(dir: string): void {
+/**
+ * A throwaway CA, a serving certificate for 127.0.0.1 (serving.crt, serving.key), and an admin
+ * client certificate, in `dir`. Also used by tests that need a TLS server of their own.
+ */
+export function writeCertificates(dir: string): void {
   openssl(dir, [
     'req',
     '-x509',
