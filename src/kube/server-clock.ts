@@ -37,6 +37,12 @@ export interface OffsetBounds {
 /** Crystal oscillators drift well under 100 ppm; widen old samples by that much per ms elapsed. */
 export const DRIFT_PER_MS = 100e-6;
 
+/** One sample's bounds on (server epoch ms - local monotonic ms), widened by the drift since. */
+function sampleBounds(s: ClockSample, nowMono: number): [lo: number, hi: number] {
+  const drift = DRIFT_PER_MS * Math.max(0, nowMono - s.receivedMono);
+  return [s.serverSecondMs - s.receivedMono - drift, s.serverSecondMs + 1000 - s.sentMono + drift];
+}
+
 /**
  * The intersection of the newest samples' intervals, newest first, stopping at the first sample
  * that contradicts the newer ones (the server's clock was stepped, or ours was suspended: CLOCK_
@@ -47,10 +53,7 @@ export function offsetBounds(samples: readonly ClockSample[], nowMono: number): 
   let hi = Infinity;
   let used = 0;
   for (let i = samples.length - 1; i >= 0; i--) {
-    const s = samples[i]!;
-    const drift = DRIFT_PER_MS * Math.max(0, nowMono - s.receivedMono);
-    const sLo = s.serverSecondMs - s.receivedMono - drift;
-    const sHi = s.serverSecondMs + 1000 - s.sentMono + drift;
+    const [sLo, sHi] = sampleBounds(samples[i]!, nowMono);
     const nLo = Math.max(lo, sLo);
     const nHi = Math.min(hi, sHi);
     if (nLo > nHi) break;
@@ -75,10 +78,7 @@ export function evictionIndex(samples: readonly ClockSample[], nowMono: number):
   let loAt = -1;
   let hiAt = -1;
   for (let i = samples.length - 1; i >= 0; i--) {
-    const s = samples[i]!;
-    const drift = DRIFT_PER_MS * Math.max(0, nowMono - s.receivedMono);
-    const sLo = s.serverSecondMs - s.receivedMono - drift;
-    const sHi = s.serverSecondMs + 1000 - s.sentMono + drift;
+    const [sLo, sHi] = sampleBounds(samples[i]!, nowMono);
     if (Math.max(lo, sLo) > Math.min(hi, sHi)) break;
     if (sLo > lo) [lo, loAt] = [sLo, i];
     if (sHi < hi) [hi, hiAt] = [sHi, i];
